@@ -1,0 +1,262 @@
+//! The SQLite file of a workspace: opening it safely, and migrating it.
+//!
+//! Before anything writes to an existing file it is inspected read-only: a file that is not a
+//! SQLite database, or that was migrated by a newer version of the app, is refused with an error
+//! naming the file, and its bytes are left exactly as they were.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migrate, MigrateError, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, SqliteConnection, SqlitePool};
+
+use crate::ErrorCode;
+
+/// The migrations of a workspace database, embedded in the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/workspace");
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "{} is not a usable CRMConnect database ({detail}); it was left untouched — restore it from a backup or move it away",
+        path.display()
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "{} was written by a newer version of CRMConnect (it has migration {version}, which this version does not know); update the app — the file was left untouched",
+        path.display()
+    )]
+    Newer { path: PathBuf, version: i64 },
+    #[error(
+        "{} has migration {version} applied with different contents than this version ships; the file was left untouched",
+        path.display()
+    )]
+    Modified { path: PathBuf, version: i64 },
+    #[error("could not open {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("could not migrate {}: {source}", path.display())]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: MigrateError,
+    },
+}
+
+impl DbError {
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::Storage
+    }
+}
+
+/// Opens (creating if needed) the workspace database at `path` and brings its schema up to date.
+pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
+    if path.exists() {
+        inspect(path).await?;
+    }
+    let options = SqliteConnectOptions::from_str("sqlite:")
+        .map_err(|source| DbError::Open {
+            path: path.into(),
+            source,
+        })?
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .map_err(|source| classify_open_error(path, source))?;
+    MIGRATOR.run(&pool).await.map_err(|source| match source {
+        MigrateError::VersionMissing(version) => DbError::Newer {
+            path: path.into(),
+            version,
+        },
+        MigrateError::VersionMismatch(version) => DbError::Modified {
+            path: path.into(),
+            version,
+        },
+        source => DbError::Migrate {
+            path: path.into(),
+            source,
+        },
+    })?;
+    Ok(pool)
+}
+
+/// Read-only look at an existing file: is it SQLite, and are all its migrations ones we know?
+async fn inspect(path: &Path) -> Result<(), DbError> {
+    let corrupt = |detail: String| DbError::Corrupt {
+        path: path.into(),
+        detail,
+    };
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| corrupt(format!("cannot read it: {e}")))?
+        .len();
+    if bytes == 0 {
+        return Ok(()); // SQLite treats an empty file as a new database
+    }
+    let mut header = [0u8; 16];
+    {
+        use std::io::Read;
+        let mut f =
+            std::fs::File::open(path).map_err(|e| corrupt(format!("cannot read it: {e}")))?;
+        f.read_exact(&mut header)
+            .map_err(|_| corrupt(format!("it is only {bytes} bytes long")))?;
+    }
+    if &header != SQLITE_HEADER {
+        return Err(corrupt("it does not start with the SQLite header".into()));
+    }
+
+    let options = SqliteConnectOptions::new().filename(path).read_only(true);
+    let mut conn = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(|source| classify_open_error(path, source))?;
+    sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sqlite_schema")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| corrupt(e.to_string()))?;
+    let applied = conn
+        .list_applied_migrations(&MIGRATOR.table_name)
+        .await
+        .or_else(|e| match e {
+            // A file without our migrations table yet: nothing applied.
+            MigrateError::Execute(sqlx::Error::Database(d))
+                if d.message().contains("no such table") =>
+            {
+                Ok(vec![])
+            }
+            e => Err(e),
+        })
+        .map_err(|e| corrupt(e.to_string()))?;
+    for m in applied {
+        match MIGRATOR.iter().find(|known| known.version == m.version) {
+            None => {
+                return Err(DbError::Newer {
+                    path: path.into(),
+                    version: m.version,
+                });
+            }
+            Some(known) if known.checksum != m.checksum => {
+                return Err(DbError::Modified {
+                    path: path.into(),
+                    version: m.version,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    conn.close().await.ok();
+    Ok(())
+}
+
+fn classify_open_error(path: &Path, source: sqlx::Error) -> DbError {
+    match &source {
+        sqlx::Error::Database(d)
+            if d.message().contains("not a database") || d.message().contains("malformed") =>
+        {
+            DbError::Corrupt {
+                path: path.into(),
+                detail: d.message().to_owned(),
+            }
+        }
+        _ => DbError::Open {
+            path: path.into(),
+            source,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(path: &Path) -> Vec<u8> {
+        std::fs::read(path).unwrap()
+    }
+
+    #[tokio::test]
+    async fn creates_and_migrates_a_new_file_then_reopens_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let pool = open(&path).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n as usize, MIGRATOR.iter().count());
+        pool.close().await;
+        open(&path).await.unwrap().close().await;
+    }
+
+    #[tokio::test]
+    async fn refuses_a_file_that_is_not_sqlite_and_leaves_it_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        std::fs::write(
+            &path,
+            b"these are my notes, not a database, and they matter to me",
+        )
+        .unwrap();
+        let before = digest(&path);
+        let err = open(&path).await.unwrap_err();
+        assert!(matches!(err, DbError::Corrupt { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+        assert_eq!(digest(&path), before);
+    }
+
+    #[tokio::test]
+    async fn refuses_a_sqlite_header_followed_by_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let mut bytes = SQLITE_HEADER.to_vec();
+        bytes.extend(std::iter::repeat_n(0xAB, 8192));
+        std::fs::write(&path, &bytes).unwrap();
+        let err = open(&path).await.unwrap_err();
+        assert!(matches!(err, DbError::Corrupt { .. }), "{err:?}");
+        assert_eq!(digest(&path), bytes);
+    }
+
+    #[tokio::test]
+    async fn refuses_a_database_from_a_newer_version_and_leaves_it_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let pool = open(&path).await.unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99991231000000, 'from the future', 1, x'00', 0)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        let before = digest(&path);
+        let err = open(&path).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DbError::Newer {
+                    version: 99991231000000,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("newer version"), "{err}");
+        assert!(err.to_string().contains(&path.display().to_string()));
+        assert_eq!(digest(&path), before);
+    }
+}

@@ -1,0 +1,92 @@
+//! The core's error type and the closed set of codes the UI branches on.
+//!
+//! Each module has its own `thiserror` enum with the context it needs; [`Error`] gathers them, and
+//! [`ApiError`] is the only shape that crosses the command boundary: a [`ErrorCode`] and a message
+//! a person can read.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{audit, db, permissions, staff, workspace};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error(transparent)]
+    Permission(#[from] permissions::PermissionError),
+    #[error(transparent)]
+    Staff(#[from] staff::StaffError),
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
+    #[error(transparent)]
+    Workspace(#[from] workspace::WorkspaceError),
+    /// A query failed for a reason no module anticipated (disk full, I/O error…).
+    #[error("the database could not complete the operation: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+/// What the UI can tell apart. Add a code only when the UI does something different with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ErrorCode {
+    /// Nobody is signed in at this desktop: show the sign-in screen.
+    NotSignedIn,
+    /// The signed-in staff member's role does not allow this.
+    PermissionDenied,
+    /// The thing asked for does not exist (any more).
+    NotFound,
+    /// The input is wrong; the message names the field and the problem.
+    Invalid,
+    /// The input clashes with what is stored (a duplicate name, the last admin…).
+    Conflict,
+    /// The workspace's storage cannot be used (corrupt, newer than the app, unreadable).
+    Storage,
+    /// Anything else: a bug or an environment failure, logged with its details.
+    Internal,
+}
+
+/// The error value every Tauri command returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Db(e) => e.code(),
+            Error::Permission(e) => e.code(),
+            Error::Staff(e) => e.code(),
+            Error::Audit(e) => e.code(),
+            Error::Workspace(e) => e.code(),
+            Error::Sql(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let code = e.code();
+        if code == ErrorCode::Internal {
+            tracing::error!(error = ?e, "internal error");
+        }
+        ApiError {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,38 @@
+//! CRMConnect WhatsApp — the core library.
+//!
+//! Every piece of domain logic lives here, with no Tauri in sight; the desktop shell (`src-tauri/`)
+//! and the headless `relay` binary are thin transports over it. One module per concept:
+//!
+//! - [`workspace`]: where a workspace's data lives, opening it, the sandbox workspace of first launch.
+//! - [`db`]: the SQLite file of a workspace — migrations, and refusing corrupt or newer files.
+//! - [`permissions`]: resources × actions from the spec, roles, and the check every operation makes.
+//! - [`staff`]: staff members, passphrases (argon2), signing in and out.
+//! - [`audit`]: the activity log, written in the same transaction as the change it records.
+//! - [`screens`]: the sub-modules of the product and who may open each.
+//! - [`error`]: the small, closed set of error codes that reach the UI.
+//! - [`sensitive`]: a wrapper that keeps secrets out of logs and serialised output.
+//! - [`logging`]: tracing to rotated files (desktop) or JSON on stdout (relay).
+//! - [`relay`]: the headless server's HTTP surface.
+
+pub mod audit;
+pub mod db;
+pub mod error;
+pub mod logging;
+pub mod permissions;
+pub mod relay;
+pub mod screens;
+pub mod sensitive;
+pub mod staff;
+pub mod workspace;
+
+pub use error::{ApiError, Error, ErrorCode, Result};
+pub use workspace::{Workspace, Workspaces};
+
+/// Milliseconds since the Unix epoch, the one time representation the storage uses.
+pub fn now_ms() -> i64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,588 @@
+//! Resources × actions, exactly as the spec's "Permissions reference" table, and roles.
+//!
+//! Every core operation calls [`Actor::require`] (or [`Actor::require_admin`]) itself; the UI
+//! hiding a button is a courtesy, never the check.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use sqlx::SqliteConnection;
+use ts_rs::TS;
+
+use crate::audit::{self, Change};
+use crate::screens::Screen;
+use crate::workspace::Workspace;
+use crate::{ErrorCode, staff};
+
+/// A permission resource of the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Resource {
+    WhatsappChat,
+    WhatsappBot,
+    WhatsappCampaign,
+    WhatsappGroups,
+    WhatsappContacts,
+    WhatsappTemplate,
+    WhatsappNumbers,
+    Quickreplies,
+}
+
+/// What may be done to a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Action {
+    View,
+    Send,
+    Create,
+    Edit,
+    Delete,
+    Import,
+    LoadTemplate,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 8] = [
+        Resource::WhatsappChat,
+        Resource::WhatsappBot,
+        Resource::WhatsappCampaign,
+        Resource::WhatsappGroups,
+        Resource::WhatsappContacts,
+        Resource::WhatsappTemplate,
+        Resource::WhatsappNumbers,
+        Resource::Quickreplies,
+    ];
+
+    /// The actions the spec lists for this resource.
+    pub const fn actions(self) -> &'static [Action] {
+        use Action::*;
+        match self {
+            Resource::WhatsappChat => &[View, Send],
+            Resource::WhatsappBot
+            | Resource::WhatsappCampaign
+            | Resource::WhatsappGroups
+            | Resource::Quickreplies => &[View, Create, Edit, Delete],
+            Resource::WhatsappContacts => &[View, Create, Edit, Delete, Import],
+            Resource::WhatsappTemplate => &[View, Create, Edit, Delete, LoadTemplate],
+            Resource::WhatsappNumbers => &[View],
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Resource::WhatsappChat => "whatsapp_chat",
+            Resource::WhatsappBot => "whatsapp_bot",
+            Resource::WhatsappCampaign => "whatsapp_campaign",
+            Resource::WhatsappGroups => "whatsapp_groups",
+            Resource::WhatsappContacts => "whatsapp_contacts",
+            Resource::WhatsappTemplate => "whatsapp_template",
+            Resource::WhatsappNumbers => "whatsapp_numbers",
+            Resource::Quickreplies => "quickreplies",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Resource::WhatsappChat => "Chat",
+            Resource::WhatsappBot => "Bots",
+            Resource::WhatsappCampaign => "Campaigns",
+            Resource::WhatsappGroups => "Groups",
+            Resource::WhatsappContacts => "Bulk Contacts",
+            Resource::WhatsappTemplate => "Templates",
+            Resource::WhatsappNumbers => "Numbers",
+            Resource::Quickreplies => "Quick Replies",
+        }
+    }
+
+    fn from_key(key: &str) -> Option<Resource> {
+        Resource::ALL.into_iter().find(|r| r.key() == key)
+    }
+}
+
+impl Action {
+    pub fn key(self) -> &'static str {
+        match self {
+            Action::View => "view",
+            Action::Send => "send",
+            Action::Create => "create",
+            Action::Edit => "edit",
+            Action::Delete => "delete",
+            Action::Import => "import",
+            Action::LoadTemplate => "load_template",
+        }
+    }
+
+    fn from_key(key: &str) -> Option<Action> {
+        use Action::*;
+        [View, Send, Create, Edit, Delete, Import, LoadTemplate]
+            .into_iter()
+            .find(|a| a.key() == key)
+    }
+}
+
+/// One resource/action pair, e.g. `whatsapp_contacts`/`import`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Permission {
+    pub resource: Resource,
+    pub action: Action,
+}
+
+impl Permission {
+    pub const fn new(resource: Resource, action: Action) -> Self {
+        Permission { resource, action }
+    }
+
+    /// Every pair the spec defines.
+    pub fn all() -> impl Iterator<Item = Permission> {
+        Resource::ALL
+            .into_iter()
+            .flat_map(|r| r.actions().iter().map(move |&a| Permission::new(r, a)))
+    }
+
+    pub fn is_defined(self) -> bool {
+        self.resource.actions().contains(&self.action)
+    }
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.resource.key(), self.action.key())
+    }
+}
+
+/// A row of the permission matrix the Settings screen draws.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ResourceInfo {
+    pub resource: Resource,
+    pub key: String,
+    pub label: String,
+    pub actions: Vec<Action>,
+}
+
+pub fn catalog() -> Vec<ResourceInfo> {
+    Resource::ALL
+        .into_iter()
+        .map(|r| ResourceInfo {
+            resource: r,
+            key: r.key().into(),
+            label: r.label().into(),
+            actions: r.actions().to_vec(),
+        })
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PermissionError {
+    #[error("nobody is signed in")]
+    NotSignedIn,
+    #[error("{staff}'s role ({role}) does not allow {what}")]
+    Denied {
+        staff: String,
+        role: String,
+        what: String,
+    },
+    #[error("{what} is for administrators only")]
+    AdminOnly { what: String },
+    #[error("role {0} does not exist")]
+    UnknownRole(i64),
+    #[error("a role needs a name")]
+    EmptyRoleName,
+    #[error("there is already a role named “{0}”")]
+    DuplicateRoleName(String),
+    #[error("{0} is not a permission the spec defines")]
+    Undefined(Permission),
+    #[error("role “{0}” is still given to {1} staff member(s); give them another role first")]
+    RoleInUse(String, i64),
+    #[error("the administrator role cannot be changed or deleted")]
+    AdminRoleFixed,
+}
+
+impl PermissionError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            PermissionError::NotSignedIn => ErrorCode::NotSignedIn,
+            PermissionError::Denied { .. } | PermissionError::AdminOnly { .. } => {
+                ErrorCode::PermissionDenied
+            }
+            PermissionError::UnknownRole(_) => ErrorCode::NotFound,
+            PermissionError::EmptyRoleName | PermissionError::Undefined(_) => ErrorCode::Invalid,
+            PermissionError::DuplicateRoleName(_)
+            | PermissionError::RoleInUse(..)
+            | PermissionError::AdminRoleFixed => ErrorCode::Conflict,
+        }
+    }
+}
+
+/// A role: a name, whether it is the administrator role, and its permissions.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Role {
+    pub id: i64,
+    pub name: String,
+    pub is_admin: bool,
+    pub permissions: Vec<Permission>,
+}
+
+/// The signed-in staff member, with the permissions of their role loaded from the database.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub staff_id: i64,
+    pub name: String,
+    pub role: Role,
+    granted: BTreeSet<Permission>,
+}
+
+impl Actor {
+    pub fn new(staff_id: i64, name: String, role: Role) -> Self {
+        let granted = role.permissions.iter().copied().collect();
+        Actor {
+            staff_id,
+            name,
+            role,
+            granted,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role.is_admin
+    }
+
+    pub fn can(&self, p: Permission) -> bool {
+        self.is_admin() || self.granted.contains(&p)
+    }
+
+    /// Refuses unless the actor's role grants `resource`/`action` (admins hold every permission).
+    pub fn require(&self, resource: Resource, action: Action) -> Result<(), PermissionError> {
+        let p = Permission::new(resource, action);
+        if self.can(p) {
+            Ok(())
+        } else {
+            Err(PermissionError::Denied {
+                staff: self.name.clone(),
+                role: self.role.name.clone(),
+                what: format!("{} ({})", p, resource.label()),
+            })
+        }
+    }
+
+    /// Refuses unless the actor's role is the administrator role (Connection, Activity Log, staff).
+    pub fn require_admin(&self, what: &str) -> Result<(), PermissionError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(PermissionError::AdminOnly { what: what.into() })
+        }
+    }
+}
+
+// ---- storage (tables: roles, role_permissions) ------------------------------------------------
+
+pub async fn load_role(conn: &mut SqliteConnection, role_id: i64) -> Result<Role, crate::Error> {
+    let row = sqlx::query!(
+        r#"SELECT id, name, is_admin AS "is_admin: bool" FROM roles WHERE id = ?"#,
+        role_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(PermissionError::UnknownRole(role_id))?;
+    let permissions = sqlx::query!(
+        "SELECT resource, action FROM role_permissions WHERE role_id = ? ORDER BY resource, action",
+        role_id
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .filter_map(|p| {
+        Some(Permission::new(
+            Resource::from_key(&p.resource)?,
+            Action::from_key(&p.action)?,
+        ))
+    })
+    .collect();
+    Ok(Role {
+        id: row.id,
+        name: row.name,
+        is_admin: row.is_admin,
+        permissions,
+    })
+}
+
+/// The administrator role: there is exactly one, created with the workspace.
+pub async fn admin_role_id(conn: &mut SqliteConnection) -> Result<i64, crate::Error> {
+    Ok(
+        sqlx::query_scalar!("SELECT id FROM roles WHERE is_admin = 1 ORDER BY id LIMIT 1")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn list_roles(conn: &mut SqliteConnection) -> Result<Vec<Role>, crate::Error> {
+    let ids = sqlx::query_scalar!("SELECT id FROM roles ORDER BY is_admin DESC, name")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut roles = Vec::with_capacity(ids.len());
+    for id in ids {
+        roles.push(load_role(conn, id).await?);
+    }
+    Ok(roles)
+}
+
+/// What an admin submits to create or change a role.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct RoleInput {
+    pub name: String,
+    pub permissions: Vec<Permission>,
+}
+
+fn validate(input: &RoleInput) -> Result<String, PermissionError> {
+    let name = input.name.trim();
+    if name.is_empty() {
+        return Err(PermissionError::EmptyRoleName);
+    }
+    if let Some(p) = input.permissions.iter().find(|p| !p.is_defined()) {
+        return Err(PermissionError::Undefined(*p));
+    }
+    Ok(name.to_owned())
+}
+
+pub(crate) async fn insert_role(
+    conn: &mut SqliteConnection,
+    input: &RoleInput,
+    is_admin: bool,
+) -> Result<i64, crate::Error> {
+    let name = validate(input)?;
+    let now = crate::now_ms();
+    let id = sqlx::query_scalar!(
+        "INSERT INTO roles (name, is_admin, created_at) VALUES (?, ?, ?) RETURNING id AS \"id!\"",
+        name,
+        is_admin,
+        now
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| unique_violation(e, &name))?;
+    write_permissions(conn, id, &input.permissions).await?;
+    Ok(id)
+}
+
+pub(crate) async fn update_role(
+    conn: &mut SqliteConnection,
+    id: i64,
+    input: &RoleInput,
+) -> Result<(), crate::Error> {
+    let name = validate(input)?;
+    let role = load_role(conn, id).await?;
+    if role.is_admin {
+        return Err(PermissionError::AdminRoleFixed.into());
+    }
+    sqlx::query!("UPDATE roles SET name = ? WHERE id = ?", name, id)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| unique_violation(e, &name))?;
+    sqlx::query!("DELETE FROM role_permissions WHERE role_id = ?", id)
+        .execute(&mut *conn)
+        .await?;
+    write_permissions(conn, id, &input.permissions).await
+}
+
+/// Deletes a role that no staff member holds. `holders` is how many staff have it (the staff
+/// module counts them: the roles module does not read the staff table).
+pub(crate) async fn delete_role(
+    conn: &mut SqliteConnection,
+    id: i64,
+    holders: i64,
+) -> Result<Role, crate::Error> {
+    let role = load_role(conn, id).await?;
+    if role.is_admin {
+        return Err(PermissionError::AdminRoleFixed.into());
+    }
+    if holders > 0 {
+        return Err(PermissionError::RoleInUse(role.name, holders).into());
+    }
+    sqlx::query!("DELETE FROM roles WHERE id = ?", id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(role)
+}
+
+async fn write_permissions(
+    conn: &mut SqliteConnection,
+    id: i64,
+    perms: &[Permission],
+) -> Result<(), crate::Error> {
+    let unique: BTreeSet<Permission> = perms.iter().copied().collect();
+    for p in unique {
+        let (r, a) = (p.resource.key(), p.action.key());
+        sqlx::query!(
+            "INSERT INTO role_permissions (role_id, resource, action) VALUES (?, ?, ?)",
+            id,
+            r,
+            a
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn unique_violation(e: sqlx::Error, name: &str) -> crate::Error {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            PermissionError::DuplicateRoleName(name.into()).into()
+        }
+        _ => e.into(),
+    }
+}
+
+/// The roles every new workspace starts with. Admins can change all but the first.
+pub(crate) fn default_roles() -> Vec<(RoleInput, bool)> {
+    use Action::*;
+    use Resource::*;
+    let p = Permission::new;
+    vec![
+        (
+            RoleInput {
+                name: "Administrator".into(),
+                permissions: Permission::all().collect(),
+            },
+            true,
+        ),
+        (
+            RoleInput {
+                name: "Sales rep".into(),
+                permissions: vec![
+                    p(WhatsappChat, View),
+                    p(WhatsappChat, Send),
+                    p(Quickreplies, View),
+                    p(WhatsappContacts, View),
+                    p(WhatsappTemplate, View),
+                    p(WhatsappNumbers, View),
+                ],
+            },
+            false,
+        ),
+        (
+            RoleInput {
+                name: "Marketing".into(),
+                permissions: Permission::all()
+                    .filter(|p| !matches!(p.resource, WhatsappChat))
+                    .collect(),
+            },
+            false,
+        ),
+    ]
+}
+
+// ---- operations -------------------------------------------------------------------------------
+
+impl Workspace {
+    pub async fn list_roles(&self) -> crate::Result<Vec<Role>> {
+        self.actor().await?; // any signed-in staff member may read the roles (Settings shows theirs)
+        list_roles(&mut *self.db().acquire().await?).await
+    }
+
+    pub async fn create_role(&self, input: RoleInput) -> crate::Result<Role> {
+        let actor = self.actor().await?;
+        let what = Change::new(
+            Screen::Settings,
+            "role.create",
+            format!("role “{}”", input.name.trim()),
+        );
+        audit::perform(
+            self.db(),
+            &actor,
+            what,
+            actor.require_admin("Managing roles"),
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let id = insert_role(tx, &input, false).await?;
+                    let role = load_role(tx, id).await?;
+                    let detail = Some(format!("{} permission(s)", role.permissions.len()));
+                    Ok((role, detail))
+                })
+            }),
+        )
+        .await
+    }
+
+    pub async fn update_role(&self, id: i64, input: RoleInput) -> crate::Result<Role> {
+        let actor = self.actor().await?;
+        let what = Change::new(Screen::Settings, "role.update", format!("role #{id}"));
+        audit::perform(
+            self.db(),
+            &actor,
+            what,
+            actor.require_admin("Managing roles"),
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    update_role(tx, id, &input).await?;
+                    let role = load_role(tx, id).await?;
+                    let detail = Some(format!(
+                        "“{}”, {} permission(s)",
+                        role.name,
+                        role.permissions.len()
+                    ));
+                    Ok((role, detail))
+                })
+            }),
+        )
+        .await
+    }
+
+    pub async fn delete_role(&self, id: i64) -> crate::Result<()> {
+        let actor = self.actor().await?;
+        let what = Change::new(Screen::Settings, "role.delete", format!("role #{id}"));
+        audit::perform(
+            self.db(),
+            &actor,
+            what,
+            actor.require_admin("Managing roles"),
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let holders = staff::count_with_role(tx, id).await?;
+                    let role = delete_role(tx, id, holders).await?;
+                    Ok(((), Some(format!("was “{}”", role.name))))
+                })
+            }),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_of_the_spec() {
+        let all: Vec<String> = Permission::all().map(|p| p.to_string()).collect();
+        assert_eq!(all.len(), 2 + 4 + 4 + 4 + 5 + 5 + 1 + 4);
+        for expected in [
+            "whatsapp_chat send",
+            "whatsapp_contacts import",
+            "whatsapp_template load_template",
+            "whatsapp_numbers view",
+            "quickreplies delete",
+        ] {
+            assert!(all.contains(&expected.to_string()), "{expected}");
+        }
+        assert!(!Permission::new(Resource::WhatsappNumbers, Action::Delete).is_defined());
+    }
+
+    #[test]
+    fn serialises_with_the_spec_keys() {
+        let p = Permission::new(Resource::WhatsappTemplate, Action::LoadTemplate);
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"resource":"whatsapp_template","action":"load_template"}"#
+        );
+        for r in Resource::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.key());
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Workspaces: where their data lives, creating the sandbox workspace on first launch, opening one.
+//!
+//! Layout under the data root (the platform's app-data folder, or `$CRMCONNECT_DATA_DIR`):
+//! `workspaces/<slug>/workspace.db`. Tests point the variable at a temp dir so they never touch a
+//! real user's data.
+
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+use ts_rs::TS;
+
+use crate::audit::{self, Change, Outcome};
+use crate::screens::{self, Screen, ScreenInfo};
+use crate::staff::Me;
+use crate::{ErrorCode, Result, db, permissions};
+
+/// Overrides the data root (tests, portable installs).
+pub const DATA_DIR_ENV: &str = "CRMCONNECT_DATA_DIR";
+/// The slug of the workspace every first launch creates.
+pub const SANDBOX_SLUG: &str = "sandbox";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("could not create the data folder {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("there is no workspace “{0}”")]
+    NotFound(String),
+    #[error("{} holds no workspace record; it was left untouched", path.display())]
+    NoRecord { path: PathBuf },
+}
+
+impl WorkspaceError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            WorkspaceError::CreateDir { .. } | WorkspaceError::NoRecord { .. } => {
+                ErrorCode::Storage
+            }
+            WorkspaceError::NotFound(_) => ErrorCode::NotFound,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum WorkspaceKind {
+    /// Talks to the built-in Meta stand-in; every record in it is sandbox data.
+    Sandbox,
+    /// Talks to Meta's Cloud API with the workspace's own credentials.
+    Live,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct WorkspaceInfo {
+    pub slug: String,
+    pub name: String,
+    pub kind: WorkspaceKind,
+    pub created_at: i64,
+    /// Where its database lives, shown in Settings and in error messages.
+    pub path: String,
+}
+
+/// What the app needs to know to decide which screen to show at start.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct AppStatus {
+    pub workspace: WorkspaceInfo,
+    /// First launch: the owner account must be created before anything else.
+    pub needs_owner: bool,
+    pub me: Option<Me>,
+}
+
+/// The data root and the workspaces in it.
+#[derive(Debug, Clone)]
+pub struct Workspaces {
+    root: PathBuf,
+}
+
+impl Workspaces {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Workspaces { root: root.into() }
+    }
+
+    /// `$CRMCONNECT_DATA_DIR` when set, else `platform_default` (the app-data folder Tauri gives).
+    pub fn from_env_or(platform_default: impl Into<PathBuf>) -> Self {
+        match std::env::var_os(DATA_DIR_ENV) {
+            Some(dir) if !dir.is_empty() => Workspaces::new(dir),
+            _ => Workspaces::new(platform_default),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn db_path(&self, slug: &str) -> PathBuf {
+        self.root.join("workspaces").join(slug).join("workspace.db")
+    }
+
+    /// Opens workspace `slug`, or on first launch (no workspace at all) creates the sandbox one.
+    pub async fn open_or_create_sandbox(&self, slug: Option<&str>) -> Result<Workspace> {
+        let slug = slug.unwrap_or(SANDBOX_SLUG);
+        if self.db_path(slug).exists() {
+            return self.open(slug).await;
+        }
+        if slug != SANDBOX_SLUG {
+            return Err(WorkspaceError::NotFound(slug.into()).into());
+        }
+        self.create(SANDBOX_SLUG, "Sandbox", WorkspaceKind::Sandbox)
+            .await
+    }
+
+    pub async fn open(&self, slug: &str) -> Result<Workspace> {
+        let path = self.db_path(slug);
+        if !path.exists() {
+            return Err(WorkspaceError::NotFound(slug.into()).into());
+        }
+        let pool = db::open(&path).await?;
+        let row =
+            sqlx::query!(r#"SELECT slug, name, kind, created_at FROM workspace WHERE id = 1"#)
+                .fetch_optional(&pool)
+                .await?
+                .ok_or_else(|| WorkspaceError::NoRecord { path: path.clone() })?;
+        let info = WorkspaceInfo {
+            slug: row.slug,
+            name: row.name,
+            kind: if row.kind == "live" {
+                WorkspaceKind::Live
+            } else {
+                WorkspaceKind::Sandbox
+            },
+            created_at: row.created_at,
+            path: path.display().to_string(),
+        };
+        tracing::info!(workspace = %info.slug, "opened workspace");
+        Ok(Workspace::new(info, pool))
+    }
+
+    /// Creates a workspace with its record and default roles, in one transaction.
+    pub async fn create(&self, slug: &str, name: &str, kind: WorkspaceKind) -> Result<Workspace> {
+        let path = self.db_path(slug);
+        let dir = path.parent().expect("db path has a parent");
+        std::fs::create_dir_all(dir).map_err(|source| WorkspaceError::CreateDir {
+            path: dir.into(),
+            source,
+        })?;
+        let pool = db::open(&path).await?;
+        let mut tx = pool.begin().await?;
+        let kind_key = match kind {
+            WorkspaceKind::Sandbox => "sandbox",
+            WorkspaceKind::Live => "live",
+        };
+        let now = crate::now_ms();
+        sqlx::query!(
+            "INSERT INTO workspace (id, slug, name, kind, created_at) VALUES (1, ?, ?, ?, ?)",
+            slug,
+            name,
+            kind_key,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
+        for (role, is_admin) in permissions::default_roles() {
+            permissions::insert_role(&mut tx, &role, is_admin).await?;
+        }
+        let what = Change::new(
+            Screen::Settings,
+            "workspace.create",
+            format!("workspace “{name}” ({kind_key})"),
+        );
+        audit::insert(&mut tx, None, &what, Outcome::Ok, None).await?;
+        tx.commit().await?;
+        pool.close().await;
+        tracing::info!(workspace = slug, "created workspace");
+        self.open(slug).await
+    }
+}
+
+/// An open workspace: its database and who is signed in at this desktop.
+pub struct Workspace {
+    info: WorkspaceInfo,
+    db: SqlitePool,
+    session: RwLock<Option<i64>>,
+}
+
+impl Workspace {
+    fn new(info: WorkspaceInfo, db: SqlitePool) -> Self {
+        Workspace {
+            info,
+            db,
+            session: RwLock::new(None),
+        }
+    }
+
+    pub fn info(&self) -> &WorkspaceInfo {
+        &self.info
+    }
+
+    pub fn db(&self) -> &SqlitePool {
+        &self.db
+    }
+
+    pub(crate) fn session(&self) -> Option<i64> {
+        *self.session.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn set_session(&self, staff_id: Option<i64>) {
+        *self.session.write().unwrap_or_else(|e| e.into_inner()) = staff_id;
+    }
+
+    pub async fn status(&self) -> Result<AppStatus> {
+        let me = match self.session() {
+            Some(_) => Some(self.me().await?),
+            None => None,
+        };
+        Ok(AppStatus {
+            workspace: self.info.clone(),
+            needs_owner: self.needs_owner().await?,
+            me,
+        })
+    }
+
+    /// Opening a screen: refused by the core when the signed-in role may not see it.
+    pub async fn open_screen(&self, screen: Screen) -> Result<ScreenInfo> {
+        Ok(screens::open(screen, &self.actor().await?)?)
+    }
+
+    pub async fn activity_log(&self, filter: audit::LogFilter) -> Result<audit::LogPage> {
+        audit::list(&self.db, &self.actor().await?, &filter).await
+    }
+
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}

@@ -195,10 +195,10 @@ pub struct LogPage {
 /// cannot serve from an index; every shape it produces is served by one of the log's indexes.
 pub async fn list(db: &SqlitePool, actor: &Actor, filter: &LogFilter) -> Result<LogPage> {
     actor.require_admin(Screen::ActivityLog.label())?;
-    if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms) {
-        if to < from {
-            return Err(AuditError::BadRange.into());
-        }
+    if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms)
+        && to < from
+    {
+        return Err(AuditError::BadRange.into());
     }
     let limit = filter.limit.unwrap_or(100).clamp(1, 500) as i64;
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(

@@ -55,7 +55,7 @@ ensure_npm() {
 
 ensure_cargo_tool() {
   local bin=$1 crate=$2 version=$3
-  if ! command -v "$bin" >/dev/null || ! "$bin" --version 2>/dev/null | grep -q "$version"; then
+  if ! command -v "$bin" >/dev/null || ! cargo install --list | grep -q "^$crate v$version:"; then
     say "installing $crate $version"
     cargo install "$crate" --version "$version" --locked
   fi

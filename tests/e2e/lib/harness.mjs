@@ -126,6 +126,17 @@ export class App {
     return this.browser.$$(`[data-testid="${id}"]`);
   }
 
+  /**
+   * The text content of every element with data-testid=`id`, in document order. (textContent,
+   * not WebDriver's visible text: WebKitWebDriver leaves out cells clipped with an ellipsis.)
+   */
+  async texts(id) {
+    return this.browser.execute(
+      (sel) => Array.from(document.querySelectorAll(sel)).map((e) => e.textContent.replace(/\s+/g, ' ').trim()),
+      `[data-testid="${id}"]`,
+    );
+  }
+
   async waitFor(id, timeout = 10000) {
     const e = this.el(id);
     await e.waitForDisplayed({ timeout, timeoutMsg: `“${id}” did not appear within ${timeout} ms` });

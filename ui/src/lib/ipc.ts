@@ -1,0 +1,124 @@
+// The only file that talks to the Rust core. Every command is a typed async function; every
+// rejection becomes an `IpcError` whose `code` the UI can branch on.
+
+import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
+import type { AppStatus } from "./bindings/AppStatus";
+import type { ErrorCode } from "./bindings/ErrorCode";
+import type { LogFilter } from "./bindings/LogFilter";
+import type { LogPage } from "./bindings/LogPage";
+import type { Me } from "./bindings/Me";
+import type { NewStaff } from "./bindings/NewStaff";
+import type { ResourceInfo } from "./bindings/ResourceInfo";
+import type { Role } from "./bindings/Role";
+import type { RoleInput } from "./bindings/RoleInput";
+import type { Screen } from "./bindings/Screen";
+import type { ScreenInfo } from "./bindings/ScreenInfo";
+import type { StaffMember } from "./bindings/StaffMember";
+import type { StaffUpdate } from "./bindings/StaffUpdate";
+
+const ERROR_CODES: readonly ErrorCode[] = [
+  "not_signed_in",
+  "permission_denied",
+  "not_found",
+  "invalid",
+  "conflict",
+  "storage",
+  "internal",
+];
+
+/** A command failed; `code` says what kind of failure, `message` is readable by a person. */
+export class IpcError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = "IpcError";
+    this.code = code;
+  }
+}
+
+function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+/**
+ * Turns whatever a command rejected with into an `IpcError`. The core rejects with an
+ * `ApiError` object `{code, message}`; anything else (a string from Tauri itself, a JS error
+ * when the bridge is missing) becomes code "internal" with its text.
+ */
+export function toIpcError(reason: unknown): IpcError {
+  if (reason instanceof IpcError) return reason;
+  if (typeof reason === "object" && reason !== null) {
+    const { code, message } = reason as { code?: unknown; message?: unknown };
+    if (isErrorCode(code) && typeof message === "string") return new IpcError(code, message);
+    if (reason instanceof Error) return new IpcError("internal", reason.message);
+    if (typeof message === "string") return new IpcError("internal", message);
+    try {
+      return new IpcError("internal", JSON.stringify(reason));
+    } catch {
+      return new IpcError("internal", String(reason));
+    }
+  }
+  if (typeof reason === "string") return new IpcError("internal", reason);
+  return new IpcError("internal", String(reason));
+}
+
+/** The message of any caught value, for showing to a person. */
+export function errorMessage(reason: unknown): string {
+  return toIpcError(reason).message;
+}
+
+type SignedOutListener = (error: IpcError) => void;
+let signedOutListener: SignedOutListener | null = null;
+
+/**
+ * Called when a command says nobody is signed in any more (e.g. the session ended elsewhere),
+ * so the app can go back to the sign-in screen. Returns a function that removes the listener.
+ */
+export function onSignedOut(listener: SignedOutListener): () => void {
+  signedOutListener = listener;
+  return () => {
+    if (signedOutListener === listener) signedOutListener = null;
+  };
+}
+
+/** Commands for which "not signed in" is an expected answer, not a lost session. */
+const SESSIONLESS = new Set(["app_status", "create_owner", "sign_in", "last_username"]);
+
+async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (reason) {
+    const error = toIpcError(reason);
+    if (error.code === "not_signed_in" && !SESSIONLESS.has(command)) signedOutListener?.(error);
+    throw error;
+  }
+}
+
+// Session
+export const appStatus = () => call<AppStatus>("app_status");
+export const createOwner = (input: NewStaff) => call<StaffMember>("create_owner", { input });
+export const signIn = (username: string, passphrase: string) =>
+  call<Me>("sign_in", { username, passphrase });
+export const signOut = () => call<void>("sign_out");
+export const lastUsername = () => call<string | null>("last_username");
+export const openScreen = (screen: Screen) => call<ScreenInfo>("open_screen", { screen });
+
+// Staff
+export const listStaff = () => call<StaffMember[]>("list_staff");
+export const createStaff = (input: NewStaff) => call<StaffMember>("create_staff", { input });
+export const updateStaff = (id: number, input: StaffUpdate) =>
+  call<StaffMember>("update_staff", { id, input });
+export const deleteStaff = (id: number) => call<void>("delete_staff", { id });
+export const setPassphrase = (id: number, passphrase: string) =>
+  call<void>("set_passphrase", { id, passphrase });
+
+// Roles and permissions
+export const listRoles = () => call<Role[]>("list_roles");
+export const createRole = (input: RoleInput) => call<Role>("create_role", { input });
+export const updateRole = (id: number, input: RoleInput) => call<Role>("update_role", { id, input });
+export const deleteRole = (id: number) => call<void>("delete_role", { id });
+export const permissionCatalog = () => call<ResourceInfo[]>("permission_catalog");
+
+// Activity log
+export const activityLog = (filter: LogFilter) => call<LogPage>("activity_log", { filter });

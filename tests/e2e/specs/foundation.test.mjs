@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { OWNER, createOwner, freshDataDir, launch, openScreen, signIn, signOut } from '../lib/harness.mjs';
+import { ARTIFACTS, OWNER, createOwner, freshDataDir, launch, openScreen, signIn, signOut } from '../lib/harness.mjs';
 
 test('owner and a restricted staff member, in the sandbox workspace', async (t) => {
   const app = await launch(t);
@@ -35,6 +35,9 @@ test('owner and a restricted staff member, in the sandbox workspace', async (t) 
     const rows = await app.texts('log-row');
     assert.ok(rows.some((r) => r.includes('staff.sign_in')), rows.join('\n'));
     assert.ok(rows.some((r) => r.includes('staff.create_owner')), rows.join('\n'));
+    // Evidence for the README: the navigation and the sandbox badge, as a person sees them.
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await app.browser.saveScreenshot(join(ARTIFACTS, 'shell-activity-log.png'));
   });
 
   await app.step('Chat says plainly it is not built yet', async () => {

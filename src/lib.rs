@@ -12,12 +12,14 @@
 //! - [`error`]: the small, closed set of error codes that reach the UI.
 //! - [`sensitive`]: a wrapper that keeps secrets out of logs and serialised output.
 //! - [`logging`]: tracing to rotated files (desktop) or JSON on stdout (relay).
+//! - [`meta`]: Meta's Cloud API — error classification, webhook signatures, the Graph client.
 //! - [`relay`]: the headless server's HTTP surface.
 
 pub mod audit;
 pub mod db;
 pub mod error;
 pub mod logging;
+pub mod meta;
 pub mod permissions;
 pub mod relay;
 pub mod screens;

@@ -2,9 +2,15 @@
 //! webhook signatures, and (with the Meta issue) the Graph API client. The same code talks to
 //! Meta or to the [`sandbox`](crate::sandbox), depending on the configured base URL.
 
+pub mod client;
 pub mod error;
+pub mod media;
+pub mod messages;
+pub mod numbers;
 pub mod signature;
+pub mod templates;
 
+pub use client::{ClientError, GraphClient, GraphConfig, RetryPolicy};
 pub use error::{GraphError, Retry};
 
 /// The Graph API version we speak by default (the official OpenAPI spec we hold is v23.0).

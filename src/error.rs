@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{audit, db, permissions, staff, workspace};
+use crate::{audit, connection, db, permissions, staff, workspace};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -23,6 +23,8 @@ pub enum Error {
     Audit(#[from] audit::AuditError),
     #[error(transparent)]
     Workspace(#[from] workspace::WorkspaceError),
+    #[error(transparent)]
+    Connection(#[from] connection::ConnectionError),
     /// A query failed for a reason no module anticipated (disk full, I/O error…).
     #[error("the database could not complete the operation: {0}")]
     Sql(#[from] sqlx::Error),
@@ -65,6 +67,7 @@ impl Error {
             Error::Staff(e) => e.code(),
             Error::Audit(e) => e.code(),
             Error::Workspace(e) => e.code(),
+            Error::Connection(e) => e.code(),
             Error::Sql(_) => ErrorCode::Internal,
         }
     }

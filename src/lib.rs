@@ -4,18 +4,21 @@
 //! and the headless `relay` binary are thin transports over it. One module per concept:
 //!
 //! - [`workspace`]: where a workspace's data lives, opening it, the sandbox workspace of first launch.
+//! - [`connection`]: the Cloud API credentials and "Test connection" (admins only).
 //! - [`db`]: the SQLite file of a workspace — migrations, and refusing corrupt or newer files.
 //! - [`permissions`]: resources × actions from the spec, roles, and the check every operation makes.
 //! - [`staff`]: staff members, passphrases (argon2), signing in and out.
 //! - [`audit`]: the activity log, written in the same transaction as the change it records.
 //! - [`screens`]: the sub-modules of the product and who may open each.
 //! - [`error`]: the small, closed set of error codes that reach the UI.
+//! - [`secrets`]: the OS keychain (and an in-memory store) for tokens and app secrets.
 //! - [`sensitive`]: a wrapper that keeps secrets out of logs and serialised output.
 //! - [`logging`]: tracing to rotated files (desktop) or JSON on stdout (relay).
 //! - [`meta`]: Meta's Cloud API — error classification, webhook signatures, the Graph client.
 //! - [`relay`]: the headless server's HTTP surface.
 
 pub mod audit;
+pub mod connection;
 pub mod db;
 pub mod error;
 pub mod logging;
@@ -23,6 +26,7 @@ pub mod meta;
 pub mod permissions;
 pub mod relay;
 pub mod screens;
+pub mod secrets;
 pub mod sensitive;
 pub mod staff;
 pub mod workspace;

@@ -5,7 +5,7 @@
 //! real user's data.
 
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
@@ -13,6 +13,7 @@ use ts_rs::TS;
 
 use crate::audit::{self, Change, Outcome};
 use crate::screens::{self, Screen, ScreenInfo};
+use crate::secrets::{MemoryStore, SecretStore};
 use crate::staff::Me;
 use crate::{ErrorCode, Result, db, permissions};
 
@@ -78,14 +79,28 @@ pub struct AppStatus {
 }
 
 /// The data root and the workspaces in it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Workspaces {
     root: PathBuf,
+    secrets: Arc<dyn SecretStore>,
 }
 
 impl Workspaces {
+    /// Workspaces under `root`, keeping secrets in process memory (see [`with_secrets`] for the
+    /// OS keychain the desktop uses).
+    ///
+    /// [`with_secrets`]: Workspaces::with_secrets
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Workspaces { root: root.into() }
+        Workspaces {
+            root: root.into(),
+            secrets: Arc::new(MemoryStore::default()),
+        }
+    }
+
+    /// Where the workspaces opened from here keep their secrets.
+    pub fn with_secrets(mut self, secrets: Arc<dyn SecretStore>) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     /// `$CRMCONNECT_DATA_DIR` when set, else `platform_default` (the app-data folder Tauri gives).
@@ -140,7 +155,7 @@ impl Workspaces {
             path: path.display().to_string(),
         };
         tracing::info!(workspace = %info.slug, "opened workspace");
-        Ok(Workspace::new(info, pool))
+        Ok(Workspace::new(info, pool, self.secrets.clone()))
     }
 
     /// Creates a workspace with its record and default roles, in one transaction.
@@ -188,15 +203,21 @@ pub struct Workspace {
     info: WorkspaceInfo,
     db: SqlitePool,
     session: RwLock<Option<i64>>,
+    secrets: Arc<dyn SecretStore>,
 }
 
 impl Workspace {
-    fn new(info: WorkspaceInfo, db: SqlitePool) -> Self {
+    fn new(info: WorkspaceInfo, db: SqlitePool, secrets: Arc<dyn SecretStore>) -> Self {
         Workspace {
             info,
             db,
             session: RwLock::new(None),
+            secrets,
         }
+    }
+
+    pub fn secrets(&self) -> &Arc<dyn SecretStore> {
+        &self.secrets
     }
 
     pub fn info(&self) -> &WorkspaceInfo {

@@ -1,0 +1,392 @@
+//! The Connection screen's core: the Cloud API credentials of a workspace (ids in SQLite, secrets
+//! in the keychain), and "Test connection", which says precisely which credential is wrong or
+//! which permission the token lacks. Admins only.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::audit::{self, Change};
+use crate::meta::{ClientError, GraphClient, GraphConfig};
+use crate::screens::Screen;
+use crate::secrets::{SecretError, SecretName};
+use crate::sensitive::Sensitive;
+use crate::workspace::Workspace;
+use crate::{ErrorCode, Result};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("{field}: {problem}")]
+    Invalid {
+        field: &'static str,
+        problem: String,
+    },
+    #[error("the {0} is not set: enter it in Connection")]
+    Missing(&'static str),
+    #[error("the keychain task failed: {0}")]
+    Join(String),
+}
+
+impl ConnectionError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ConnectionError::Secret(e) => e.code(),
+            ConnectionError::Invalid { .. } | ConnectionError::Missing(_) => ErrorCode::Invalid,
+            ConnectionError::Join(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// What the Connection screen shows: ids, and only *whether* each secret is set.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ConnectionView {
+    pub phone_number_id: String,
+    pub waba_id: String,
+    pub graph_base_url: String,
+    pub graph_version: String,
+    pub access_token_set: bool,
+    pub app_secret_set: bool,
+    pub verify_token_set: bool,
+    /// Where the secrets are kept, e.g. "the OS keychain".
+    pub secret_store: String,
+}
+
+/// What an admin saves. A secret left `None` keeps its current value; `Some("")` removes it.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct ConnectionInput {
+    pub phone_number_id: String,
+    pub waba_id: String,
+    #[ts(optional)]
+    pub graph_base_url: Option<String>,
+    #[ts(optional)]
+    pub graph_version: Option<String>,
+    #[ts(optional, type = "string")]
+    pub access_token: Option<Sensitive<String>>,
+    #[ts(optional, type = "string")]
+    pub app_secret: Option<Sensitive<String>>,
+    #[ts(optional, type = "string")]
+    pub verify_token: Option<Sensitive<String>>,
+}
+
+/// One line of the "Test connection" report.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Check {
+    pub what: String,
+    pub ok: bool,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct TestReport {
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+fn digits(field: &'static str, v: &str) -> std::result::Result<String, ConnectionError> {
+    let v = v.trim();
+    if v.is_empty() || v.chars().all(|c| c.is_ascii_digit()) {
+        Ok(v.to_owned())
+    } else {
+        Err(ConnectionError::Invalid {
+            field,
+            problem: format!("Meta's ids are digits only; “{v}” is not"),
+        })
+    }
+}
+
+struct Row {
+    phone_number_id: String,
+    waba_id: String,
+    graph_base_url: String,
+    graph_version: String,
+}
+
+impl Workspace {
+    async fn connection_row(&self) -> Result<Row> {
+        let row = sqlx::query!("SELECT phone_number_id, waba_id, graph_base_url, graph_version FROM connection WHERE id = 1")
+            .fetch_optional(self.db())
+            .await?;
+        Ok(match row {
+            Some(r) => Row {
+                phone_number_id: r.phone_number_id,
+                waba_id: r.waba_id,
+                graph_base_url: r.graph_base_url,
+                graph_version: r.graph_version,
+            },
+            None => Row {
+                phone_number_id: String::new(),
+                waba_id: String::new(),
+                graph_base_url: crate::meta::META_BASE_URL.into(),
+                graph_version: crate::meta::DEFAULT_GRAPH_VERSION.into(),
+            },
+        })
+    }
+
+    async fn secret(&self, name: SecretName) -> Result<Option<Sensitive<String>>> {
+        let store = self.secrets().clone();
+        let ws = self.info().slug.clone();
+        Ok(tokio::task::spawn_blocking(move || store.get(&ws, name))
+            .await
+            .map_err(|e| ConnectionError::Join(e.to_string()))?
+            .map_err(ConnectionError::from)?)
+    }
+
+    pub async fn connection(&self) -> Result<ConnectionView> {
+        self.actor()
+            .await?
+            .require_admin(Screen::Connection.label())?;
+        let row = self.connection_row().await?;
+        Ok(ConnectionView {
+            phone_number_id: row.phone_number_id,
+            waba_id: row.waba_id,
+            graph_base_url: row.graph_base_url,
+            graph_version: row.graph_version,
+            access_token_set: self.secret(SecretName::AccessToken).await?.is_some(),
+            app_secret_set: self.secret(SecretName::AppSecret).await?.is_some(),
+            verify_token_set: self.secret(SecretName::VerifyToken).await?.is_some(),
+            secret_store: self.secrets().describe().into(),
+        })
+    }
+
+    /// Saves the ids in SQLite and the secrets in the keychain. The log entry names which secrets
+    /// changed, never their values.
+    pub async fn save_connection(&self, input: ConnectionInput) -> Result<ConnectionView> {
+        let actor = self.actor().await?;
+        let phone = digits("phone number id", &input.phone_number_id)?;
+        let waba = digits("WhatsApp Business Account id", &input.waba_id)?;
+        let base = input
+            .graph_base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(crate::meta::META_BASE_URL)
+            .trim_end_matches('/')
+            .to_owned();
+        if !(base.starts_with("https://")
+            || base.starts_with("http://127.0.0.1")
+            || base.starts_with("http://localhost"))
+        {
+            return Err(ConnectionError::Invalid {
+                field: "Graph API address",
+                problem: "must be https:// (plain http only for a sandbox on this machine)".into(),
+            }
+            .into());
+        }
+        let version = input
+            .graph_version
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(crate::meta::DEFAULT_GRAPH_VERSION)
+            .to_owned();
+        let secrets: Vec<(SecretName, Sensitive<String>)> = [
+            (SecretName::AccessToken, input.access_token),
+            (SecretName::AppSecret, input.app_secret),
+            (SecretName::VerifyToken, input.verify_token),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n, v)))
+        .collect();
+        let changed: Vec<&str> = secrets.iter().map(|(n, _)| n.label()).collect();
+        let detail = if changed.is_empty() {
+            "ids only".to_owned()
+        } else {
+            format!("ids and {}", changed.join(", "))
+        };
+        let allowed = actor.require_admin(Screen::Connection.label());
+        let store = self.secrets().clone();
+        let ws = self.info().slug.clone();
+        audit::perform(
+            self.db(),
+            &actor,
+            Change::new(Screen::Connection, "connection.save", "Cloud API credentials"),
+            allowed,
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let now = crate::now_ms();
+                    sqlx::query!(
+                        "INSERT INTO connection (id, phone_number_id, waba_id, graph_base_url, graph_version, updated_at)
+                         VALUES (1, ?, ?, ?, ?, ?)
+                         ON CONFLICT (id) DO UPDATE SET phone_number_id = excluded.phone_number_id,
+                           waba_id = excluded.waba_id, graph_base_url = excluded.graph_base_url,
+                           graph_version = excluded.graph_version, updated_at = excluded.updated_at",
+                        phone,
+                        waba,
+                        base,
+                        version,
+                        now
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    // The keychain last, inside the transaction: if it fails, the ids roll back too.
+                    tokio::task::spawn_blocking(move || {
+                        for (name, value) in secrets {
+                            if value.expose().is_empty() {
+                                store.delete(&ws, name)?;
+                            } else {
+                                store.set(&ws, name, &value)?;
+                            }
+                        }
+                        Ok::<_, SecretError>(())
+                    })
+                    .await
+                    .map_err(|e| ConnectionError::Join(e.to_string()))?
+                    .map_err(ConnectionError::from)?;
+                    Ok(((), Some(detail)))
+                })
+            }),
+        )
+        .await?;
+        self.connection().await
+    }
+
+    /// A Graph client for this workspace's credentials. For the core's own use: the token never
+    /// leaves Rust.
+    pub async fn graph_client(&self) -> Result<(GraphClient, ConnectionIds)> {
+        let row = self.connection_row().await?;
+        let token = self
+            .secret(SecretName::AccessToken)
+            .await?
+            .ok_or(ConnectionError::Missing("access token"))?;
+        let config = GraphConfig {
+            base_url: row.graph_base_url,
+            version: row.graph_version,
+            ..GraphConfig::default()
+        };
+        let client = GraphClient::new(&config, token).map_err(|e| ConnectionError::Invalid {
+            field: "Graph API address",
+            problem: e.to_string(),
+        })?;
+        Ok((
+            client,
+            ConnectionIds {
+                phone_number_id: row.phone_number_id,
+                waba_id: row.waba_id,
+            },
+        ))
+    }
+
+    /// Calls Meta with the saved credentials and says what works and what does not.
+    pub async fn test_connection(&self) -> Result<TestReport> {
+        self.actor()
+            .await?
+            .require_admin(Screen::Connection.label())?;
+        let mut checks = Vec::new();
+        let view = self.connection().await?;
+        let mut push = |what: &str, ok: bool, message: String| {
+            checks.push(Check {
+                what: what.into(),
+                ok,
+                message,
+            })
+        };
+        if !view.access_token_set {
+            push(
+                "Access token",
+                false,
+                "not set: paste the token from Meta's app dashboard".into(),
+            );
+        }
+        if view.phone_number_id.is_empty() {
+            push("Phone number id", false, "not set".into());
+        }
+        if view.waba_id.is_empty() {
+            push("WhatsApp Business Account id", false, "not set".into());
+        }
+        if view.access_token_set && !view.phone_number_id.is_empty() && !view.waba_id.is_empty() {
+            let (client, ids) = self.graph_client().await?;
+            match client.phone_number(&ids.phone_number_id).await {
+                Ok(n) => {
+                    push("Access token", true, "accepted by Meta".into());
+                    push(
+                        "Phone number id",
+                        true,
+                        format!("{} ({})", n.display_phone_number, n.verified_name),
+                    );
+                }
+                Err(e) => {
+                    let (what, message) = explain(
+                        &e,
+                        "Phone number id",
+                        &ids.phone_number_id,
+                        "whatsapp_business_messaging",
+                    );
+                    push(what, false, message);
+                }
+            }
+            let q = crate::meta::client::TemplateQuery {
+                limit: Some(1),
+                ..Default::default()
+            };
+            match client.list_templates(&ids.waba_id, &q).await {
+                Ok(_) => push(
+                    "WhatsApp Business Account id",
+                    true,
+                    "templates can be read".into(),
+                ),
+                Err(e) => {
+                    let (what, message) = explain(
+                        &e,
+                        "WhatsApp Business Account id",
+                        &ids.waba_id,
+                        "whatsapp_business_management",
+                    );
+                    push(what, false, message);
+                }
+            }
+        }
+        push(
+            "App secret",
+            view.app_secret_set,
+            if view.app_secret_set {
+                "set; it is checked on every webhook Meta signs".into()
+            } else {
+                "not set: webhooks cannot be verified without it".into()
+            },
+        );
+        push(
+            "Webhook verify token",
+            view.verify_token_set,
+            if view.verify_token_set {
+                "set".into()
+            } else {
+                "not set: Meta's webhook handshake will fail".into()
+            },
+        );
+        let ok = checks.iter().all(|c| c.ok);
+        Ok(TestReport { ok, checks })
+    }
+}
+
+/// The ids a Graph call needs beside the token.
+#[derive(Debug, Clone)]
+pub struct ConnectionIds {
+    pub phone_number_id: String,
+    pub waba_id: String,
+}
+
+/// Which credential a refusal points at, in words.
+fn explain<'a>(
+    e: &ClientError,
+    id_label: &'a str,
+    id: &str,
+    permission: &str,
+) -> (&'a str, String) {
+    match e.graph_code() {
+        Some(190) | Some(0) => ("Access token", format!("Meta refused the token: {e}")),
+        Some(10) | Some(3) | Some(200..=299) => (
+            "Access token",
+            format!("the token lacks the {permission} permission: {e}"),
+        ),
+        Some(100) => (
+            id_label,
+            format!("Meta does not know {id} (or the token cannot see it): {e}"),
+        ),
+        _ => (id_label, e.to_string()),
+    }
+}

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{audit, connection, db, permissions, staff, workspace};
+use crate::{audit, connection, db, numbers, permissions, staff, templates, workspace};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -25,6 +25,10 @@ pub enum Error {
     Workspace(#[from] workspace::WorkspaceError),
     #[error(transparent)]
     Connection(#[from] connection::ConnectionError),
+    #[error(transparent)]
+    Numbers(#[from] numbers::NumbersError),
+    #[error(transparent)]
+    Templates(#[from] templates::TemplatesError),
     /// A query failed for a reason no module anticipated (disk full, I/O error…).
     #[error("the database could not complete the operation: {0}")]
     Sql(#[from] sqlx::Error),
@@ -57,6 +61,8 @@ pub enum ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// Problems by form field (a template Meta's rules refuse); empty otherwise.
+    pub fields: Vec<crate::meta::templates::FieldProblem>,
 }
 
 impl Error {
@@ -68,6 +74,8 @@ impl Error {
             Error::Audit(e) => e.code(),
             Error::Workspace(e) => e.code(),
             Error::Connection(e) => e.code(),
+            Error::Numbers(e) => e.code(),
+            Error::Templates(e) => e.code(),
             Error::Sql(_) => ErrorCode::Internal,
         }
     }
@@ -79,9 +87,14 @@ impl From<Error> for ApiError {
         if code == ErrorCode::Internal {
             tracing::error!(error = ?e, "internal error");
         }
+        let fields = match &e {
+            Error::Templates(t) => t.fields(),
+            _ => vec![],
+        };
         ApiError {
             code,
             message: e.to_string(),
+            fields,
         }
     }
 }

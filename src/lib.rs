@@ -8,6 +8,7 @@
 //! - [`db`]: the SQLite file of a workspace — migrations, and refusing corrupt or newer files.
 //! - [`permissions`]: resources × actions from the spec, roles, and the check every operation makes.
 //! - [`staff`]: staff members, passphrases (argon2), signing in and out.
+//! - [`templates`]: templates synced with Meta, the five template models, variable mapping.
 //! - [`audit`]: the activity log, written in the same transaction as the change it records.
 //! - [`screens`]: the sub-modules of the product and who may open each.
 //! - [`error`]: the small, closed set of error codes that reach the UI.
@@ -15,6 +16,7 @@
 //! - [`sensitive`]: a wrapper that keeps secrets out of logs and serialised output.
 //! - [`logging`]: tracing to rotated files (desktop) or JSON on stdout (relay).
 //! - [`meta`]: Meta's Cloud API — error classification, webhook signatures, the Graph client.
+//! - [`numbers`]: the connected numbers, their business profiles and pictures (cached).
 //! - [`relay`]: the headless server's HTTP surface.
 
 pub mod audit;
@@ -23,12 +25,14 @@ pub mod db;
 pub mod error;
 pub mod logging;
 pub mod meta;
+pub mod numbers;
 pub mod permissions;
 pub mod relay;
 pub mod screens;
 pub mod secrets;
 pub mod sensitive;
 pub mod staff;
+pub mod templates;
 pub mod workspace;
 
 pub use error::{ApiError, Error, ErrorCode, Result};

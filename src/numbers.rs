@@ -1,0 +1,228 @@
+//! Numbers: the WABA's connected phone numbers with their business profiles, quality rating and
+//! messaging limit, cached locally. Profile pictures are fetched by Rust with the token and handed
+//! to the webview as bytes: it never sees the token or a Meta URL.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::audit::{self, Change};
+use crate::meta::numbers::BusinessProfile;
+use crate::permissions::{Action, Resource};
+use crate::screens::Screen;
+use crate::workspace::Workspace;
+use crate::{ErrorCode, Result};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NumbersError {
+    #[error("Meta refused: {0}")]
+    Meta(#[from] crate::meta::ClientError),
+    #[error("number {0} is not among the connected numbers")]
+    Unknown(String),
+}
+
+impl NumbersError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            NumbersError::Meta(_) => ErrorCode::Invalid,
+            NumbersError::Unknown(_) => ErrorCode::NotFound,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct NumberView {
+    pub phone_number_id: String,
+    pub display_phone_number: String,
+    pub verified_name: String,
+    pub quality_rating: Option<String>,
+    pub messaging_limit: Option<String>,
+    pub status: Option<String>,
+    pub throughput: Option<String>,
+    pub about: Option<String>,
+    pub address: Option<String>,
+    pub description: Option<String>,
+    pub email: Option<String>,
+    pub websites: Vec<String>,
+    pub vertical: Option<String>,
+    pub has_picture: bool,
+    pub fetched_at: i64,
+}
+
+/// A profile picture for the webview: bytes as a data URL, never Meta's URL.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Picture {
+    pub data_url: String,
+}
+
+impl Workspace {
+    /// The cached numbers (no call to Meta). `whatsapp_numbers` view.
+    pub async fn numbers(&self) -> Result<Vec<NumberView>> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappNumbers, Action::View)?;
+        let rows = sqlx::query!(
+            r#"SELECT phone_number_id, display_phone_number, verified_name, quality_rating, messaging_limit,
+                      status, throughput, profile, picture IS NOT NULL AS "has_picture!: bool", fetched_at
+               FROM numbers ORDER BY verified_name, phone_number_id"#
+        )
+        .fetch_all(self.db())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let p: BusinessProfile = serde_json::from_str(&r.profile).unwrap_or_default();
+                NumberView {
+                    phone_number_id: r.phone_number_id,
+                    display_phone_number: r.display_phone_number,
+                    verified_name: r.verified_name,
+                    quality_rating: r.quality_rating,
+                    messaging_limit: r.messaging_limit,
+                    status: r.status,
+                    throughput: r.throughput,
+                    about: p.about,
+                    address: p.address,
+                    description: p.description,
+                    email: p.email,
+                    websites: p.websites,
+                    vertical: p.vertical,
+                    has_picture: r.has_picture,
+                    fetched_at: r.fetched_at,
+                }
+            })
+            .collect())
+    }
+
+    /// Fetches the numbers, their profiles and pictures from Meta and replaces the cache.
+    pub async fn refresh_numbers(&self) -> Result<Vec<NumberView>> {
+        let actor = self.actor().await?;
+        let allowed = actor.require(Resource::WhatsappNumbers, Action::View);
+        // Everything from Meta first, outside the transaction; then one atomic swap.
+        let fetched = match allowed {
+            Ok(()) => Some(self.fetch_numbers().await?),
+            Err(_) => None,
+        };
+        audit::perform(
+            self.db(),
+            &actor,
+            Change::new(Screen::Numbers, "numbers.refresh", "connected numbers"),
+            allowed,
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let fetched = fetched.unwrap_or_default();
+                    sqlx::query!("DELETE FROM numbers").execute(&mut *tx).await?;
+                    let now = crate::now_ms();
+                    for f in &fetched {
+                        let n = &f.number;
+                        let limit = n.messaging_limit();
+                        let throughput = n.throughput.as_ref().map(|t| t.level.clone());
+                        let profile = serde_json::to_string(&f.profile).unwrap_or_else(|_| "{}".into());
+                        let (picture, mime) = match &f.picture {
+                            Some((bytes, mime)) => (Some(bytes.as_slice()), Some(mime.as_str())),
+                            None => (None, None),
+                        };
+                        sqlx::query!(
+                            "INSERT INTO numbers (phone_number_id, display_phone_number, verified_name, quality_rating,
+                               messaging_limit, status, throughput, profile, picture, picture_mime, fetched_at)
+                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            n.id,
+                            n.display_phone_number,
+                            n.verified_name,
+                            n.quality_rating,
+                            limit,
+                            n.status,
+                            throughput,
+                            profile,
+                            picture,
+                            mime,
+                            now
+                        )
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Ok(((), Some(format!("{} number(s)", fetched.len()))))
+                })
+            }),
+        )
+        .await?;
+        self.numbers().await
+    }
+
+    async fn fetch_numbers(&self) -> Result<Vec<Fetched>> {
+        let (client, ids) = self.graph_client().await?;
+        let numbers = client
+            .phone_numbers(&ids.waba_id)
+            .await
+            .map_err(NumbersError::from)?;
+        let mut out = Vec::with_capacity(numbers.len());
+        for number in numbers {
+            let profile = client
+                .business_profile(&number.id)
+                .await
+                .map_err(NumbersError::from)?;
+            let picture = match profile.profile_picture_url.as_deref() {
+                Some(url) if !url.is_empty() => match client.profile_picture(url).await {
+                    Ok(bytes) => Some((bytes.clone(), sniff_image(&bytes).to_owned())),
+                    Err(e) => {
+                        tracing::warn!(number = %number.id, error = %e, "profile picture not fetched");
+                        None
+                    }
+                },
+                _ => None,
+            };
+            out.push(Fetched {
+                number,
+                profile: BusinessProfile {
+                    profile_picture_url: None, // Meta's URL expires and is useless to the webview
+                    ..profile
+                },
+                picture,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A number's cached profile picture, for the webview.
+    pub async fn number_picture(&self, phone_number_id: &str) -> Result<Option<Picture>> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappNumbers, Action::View)?;
+        let row = sqlx::query!(
+            "SELECT picture, picture_mime FROM numbers WHERE phone_number_id = ?",
+            phone_number_id
+        )
+        .fetch_optional(self.db())
+        .await?
+        .ok_or_else(|| NumbersError::Unknown(phone_number_id.into()))?;
+        Ok(row.picture.map(|bytes| {
+            use base64::Engine;
+            let mime = row.picture_mime.unwrap_or_else(|| "image/png".into());
+            Picture {
+                data_url: format!(
+                    "data:{mime};base64,{}",
+                    base64::engine::general_purpose::STANDARD.encode(bytes)
+                ),
+            }
+        }))
+    }
+}
+
+struct Fetched {
+    number: crate::meta::numbers::PhoneNumber,
+    profile: BusinessProfile,
+    picture: Option<(Vec<u8>, String)>,
+}
+
+/// The image type from its first bytes (the webview needs a right data-URL type).
+fn sniff_image(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\x89PNG") {
+        "image/png"
+    } else if bytes.starts_with(&[0xFF, 0xD8]) {
+        "image/jpeg"
+    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else {
+        "application/octet-stream"
+    }
+}

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crmconnect::secrets::Keychain;
 use crmconnect::{ApiError, Workspace, Workspaces, logging};
 use tauri::{AppHandle, Manager};
 
@@ -19,7 +20,7 @@ impl AppState {
     /// the window still opens and says what is wrong.
     pub fn start(app: &AppHandle) -> Result<AppState, Box<dyn std::error::Error>> {
         let platform_data = app.path().app_data_dir()?;
-        let workspaces = Workspaces::from_env_or(platform_data);
+        let workspaces = Workspaces::from_env_or(platform_data).with_secrets(Arc::new(Keychain));
         let log_dir = match std::env::var_os(crmconnect::workspace::DATA_DIR_ENV) {
             Some(_) => workspaces.root().join("logs"),
             None => app.path().app_log_dir()?,

@@ -1,8 +1,11 @@
 //! Tauri commands: each is one call into the core, returning `Result<T, ApiError>`.
 
 mod audit;
+mod connection;
+mod numbers;
 mod session;
 mod staff;
+mod templates;
 
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -23,5 +26,21 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         staff::delete_role,
         staff::permission_catalog,
         audit::activity_log,
+        connection::get_connection,
+        connection::save_connection,
+        connection::test_connection,
+        numbers::list_numbers,
+        numbers::refresh_numbers,
+        numbers::number_picture,
+        templates::list_templates,
+        templates::get_template,
+        templates::sync_templates,
+        templates::create_template,
+        templates::edit_template,
+        templates::delete_template,
+        templates::set_template_mapping,
+        templates::template_models,
+        templates::load_template_model,
+        templates::merge_fields,
     ]
 }

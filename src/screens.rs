@@ -106,7 +106,14 @@ impl Screen {
     /// Whether this version of the app has built the screen's feature yet. A screen that is not
     /// built says so plainly instead of showing anything invented.
     pub fn is_built(self) -> bool {
-        matches!(self, Screen::ActivityLog | Screen::Settings)
+        matches!(
+            self,
+            Screen::ActivityLog
+                | Screen::Settings
+                | Screen::Connection
+                | Screen::Numbers
+                | Screen::Templates
+        )
     }
 
     /// Refuses unless `actor` may open this screen.

@@ -9,6 +9,7 @@ pub mod messages;
 pub mod numbers;
 pub mod signature;
 pub mod templates;
+pub mod webhook;
 
 pub use client::{ClientError, GraphClient, GraphConfig, RetryPolicy};
 pub use error::{GraphError, Retry};

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{audit, connection, db, numbers, permissions, staff, templates, workspace};
+use crate::{audit, connection, contacts, db, numbers, permissions, staff, templates, workspace};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -29,6 +29,8 @@ pub enum Error {
     Numbers(#[from] numbers::NumbersError),
     #[error(transparent)]
     Templates(#[from] templates::TemplatesError),
+    #[error(transparent)]
+    Contacts(#[from] contacts::ContactsError),
     /// A query failed for a reason no module anticipated (disk full, I/O error…).
     #[error("the database could not complete the operation: {0}")]
     Sql(#[from] sqlx::Error),
@@ -76,6 +78,7 @@ impl Error {
             Error::Connection(e) => e.code(),
             Error::Numbers(e) => e.code(),
             Error::Templates(e) => e.code(),
+            Error::Contacts(e) => e.code(),
             Error::Sql(_) => ErrorCode::Internal,
         }
     }

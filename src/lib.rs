@@ -5,6 +5,7 @@
 //!
 //! - [`workspace`]: where a workspace's data lives, opening it, the sandbox workspace of first launch.
 //! - [`connection`]: the Cloud API credentials and "Test connection" (admins only).
+//! - [`contacts`]: Bulk Contacts (unique E.164 numbers) and their groups; CSV import.
 //! - [`db`]: the SQLite file of a workspace — migrations, and refusing corrupt or newer files.
 //! - [`permissions`]: resources × actions from the spec, roles, and the check every operation makes.
 //! - [`staff`]: staff members, passphrases (argon2), signing in and out.
@@ -21,6 +22,7 @@
 
 pub mod audit;
 pub mod connection;
+pub mod contacts;
 pub mod db;
 pub mod error;
 pub mod logging;

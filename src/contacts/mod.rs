@@ -1,0 +1,634 @@
+//! Bulk Contacts and Groups: the WhatsApp contact directory (unique E.164 numbers), its groups,
+//! and the bulk operations on them. Permissions `whatsapp_contacts` and `whatsapp_groups`.
+
+pub mod phone;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use ts_rs::TS;
+
+use crate::audit::{self, Change};
+use crate::permissions::{Action, Resource};
+use crate::screens::Screen;
+use crate::workspace::Workspace;
+use crate::{ErrorCode, Result};
+use phone::{Country, PhoneError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContactsError {
+    #[error("phone number: {0}")]
+    Phone(#[from] PhoneError),
+    #[error("{phone} is already in the directory (as “{existing}”)")]
+    DuplicatePhone { phone: String, existing: String },
+    #[error("there is already a group named “{0}”")]
+    DuplicateGroup(String),
+    #[error("a group needs a name")]
+    EmptyGroupName,
+    #[error("contact {0} does not exist")]
+    NoContact(i64),
+    #[error("group {0} does not exist")]
+    NoGroup(i64),
+    #[error("select at least one contact")]
+    NothingSelected,
+}
+
+impl ContactsError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ContactsError::Phone(_)
+            | ContactsError::EmptyGroupName
+            | ContactsError::NothingSelected => ErrorCode::Invalid,
+            ContactsError::DuplicatePhone { .. } | ContactsError::DuplicateGroup(_) => {
+                ErrorCode::Conflict
+            }
+            ContactsError::NoContact(_) | ContactsError::NoGroup(_) => ErrorCode::NotFound,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Contact {
+    pub id: i64,
+    /// E.164, e.g. +15550100101.
+    pub phone: String,
+    pub name: String,
+    pub company: String,
+    pub address: String,
+    pub city: String,
+    pub state: String,
+    pub country: String,
+    pub description: String,
+    pub group_ids: Vec<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export)]
+pub struct ContactInput {
+    /// As typed: parsed to E.164 with the workspace's default country.
+    pub phone: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub company: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub country: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub group_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export)]
+pub struct ContactFilter {
+    /// Matches name, phone or company.
+    #[ts(optional)]
+    pub search: Option<String>,
+    #[ts(optional)]
+    pub group_id: Option<i64>,
+    #[ts(optional)]
+    pub offset: Option<u32>,
+    /// 1 to 500; 100 when absent.
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ContactPage {
+    /// How many contacts match the filter in all.
+    pub total: i64,
+    pub offset: u32,
+    pub contacts: Vec<Contact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub contact_count: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct GroupInput {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// What a bulk operation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct BulkResult {
+    pub affected: i64,
+}
+
+// ---- storage ----------------------------------------------------------------------------------
+
+pub(crate) async fn default_country(conn: &mut SqliteConnection) -> Result<Country> {
+    let code = sqlx::query_scalar!("SELECT default_country FROM contact_settings WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or_else(|| "US".into());
+    Ok(code
+        .parse()
+        .unwrap_or_else(|_| "US".parse().expect("US is a country")))
+}
+
+async fn groups_of(conn: &mut SqliteConnection, contact_id: i64) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT group_id FROM contact_group_members WHERE contact_id = ? ORDER BY group_id",
+        contact_id
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Contact> {
+    let r = sqlx::query!(
+        "SELECT id, phone, name, company, address, city, state, country, description, created_at
+         FROM contacts WHERE id = ?",
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(ContactsError::NoContact(id))?;
+    Ok(Contact {
+        group_ids: groups_of(conn, id).await?,
+        id: r.id,
+        phone: r.phone,
+        name: r.name,
+        company: r.company,
+        address: r.address,
+        city: r.city,
+        state: r.state,
+        country: r.country,
+        description: r.description,
+        created_at: r.created_at,
+    })
+}
+
+async fn ensure_groups(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()> {
+    for &g in ids {
+        let found = sqlx::query_scalar!("SELECT count(*) FROM contact_groups WHERE id = ?", g)
+            .fetch_one(&mut *conn)
+            .await?;
+        if found == 0 {
+            return Err(ContactsError::NoGroup(g).into());
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn add_memberships(
+    conn: &mut SqliteConnection,
+    contact_id: i64,
+    groups: &[i64],
+) -> Result<()> {
+    for &g in groups {
+        sqlx::query!(
+            "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id) VALUES (?, ?)",
+            contact_id,
+            g
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn duplicate(conn: &mut SqliteConnection, phone: &str, except: Option<i64>) -> Result<()> {
+    let existing = sqlx::query!("SELECT id, name FROM contacts WHERE phone = ?", phone)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match existing {
+        Some(e) if Some(e.id) != except => Err(ContactsError::DuplicatePhone {
+            phone: phone.into(),
+            existing: if e.name.is_empty() {
+                phone.into()
+            } else {
+                e.name
+            },
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+fn unique_phone(e: sqlx::Error, phone: &str) -> crate::Error {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => ContactsError::DuplicatePhone {
+            phone: phone.into(),
+            existing: phone.into(),
+        }
+        .into(),
+        _ => e.into(),
+    }
+}
+
+// ---- operations -------------------------------------------------------------------------------
+
+impl Workspace {
+    /// A page of the directory, newest first... by name, filtered by search and group.
+    pub async fn contacts(&self, filter: ContactFilter) -> Result<ContactPage> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappContacts, Action::View)?;
+        let limit = filter.limit.unwrap_or(100).clamp(1, 500);
+        let offset = filter.offset.unwrap_or(0);
+        let like = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("%{}%", s.replace('%', "\\%").replace('_', "\\_")));
+        let push_where = |q: &mut QueryBuilder<Sqlite>| {
+            q.push(" WHERE 1");
+            if let Some(g) = filter.group_id {
+                q.push(
+                    " AND c.id IN (SELECT contact_id FROM contact_group_members WHERE group_id = ",
+                )
+                .push_bind(g)
+                .push(")");
+            }
+            if let Some(l) = &like {
+                q.push(" AND (c.name LIKE ")
+                    .push_bind(l.clone())
+                    .push(" ESCAPE '\\' OR c.phone LIKE ")
+                    .push_bind(l.clone())
+                    .push(" ESCAPE '\\' OR c.company LIKE ")
+                    .push_bind(l.clone())
+                    .push(" ESCAPE '\\')");
+            }
+        };
+        let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT count(*) FROM contacts c");
+        push_where(&mut count);
+        let total: i64 = count.build().fetch_one(self.db()).await?.try_get(0)?;
+
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT c.id, c.phone, c.name, c.company, c.address, c.city, c.state, c.country, c.description, c.created_at,
+                    (SELECT group_concat(group_id) FROM contact_group_members m WHERE m.contact_id = c.id) AS groups
+             FROM contacts c",
+        );
+        push_where(&mut q);
+        q.push(" ORDER BY c.name COLLATE NOCASE, c.id LIMIT ")
+            .push_bind(limit as i64)
+            .push(" OFFSET ")
+            .push_bind(offset as i64);
+        let rows = q.build().fetch_all(self.db()).await?;
+        let mut contacts = Vec::with_capacity(rows.len());
+        for r in rows {
+            let groups: Option<String> = r.try_get("groups")?;
+            contacts.push(Contact {
+                id: r.try_get("id")?,
+                phone: r.try_get("phone")?,
+                name: r.try_get("name")?,
+                company: r.try_get("company")?,
+                address: r.try_get("address")?,
+                city: r.try_get("city")?,
+                state: r.try_get("state")?,
+                country: r.try_get("country")?,
+                description: r.try_get("description")?,
+                created_at: r.try_get("created_at")?,
+                group_ids: groups
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|g| g.parse().ok())
+                    .collect(),
+            });
+        }
+        Ok(ContactPage {
+            total,
+            offset,
+            contacts,
+        })
+    }
+
+    pub async fn create_contact(&self, input: ContactInput) -> Result<Contact> {
+        let actor = self.actor().await?;
+        let what = Change::new(
+            Screen::BulkContacts,
+            "contacts.create",
+            format!("contact {}", input.phone.trim()),
+        );
+        audit::perform(
+            self.db(),
+            &actor,
+            what,
+            actor.require(Resource::WhatsappContacts, Action::Create),
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let country = default_country(tx).await?;
+                    let phone = phone::to_e164(&input.phone, country).map_err(ContactsError::from)?;
+                    duplicate(tx, &phone, None).await?;
+                    ensure_groups(tx, &input.group_ids).await?;
+                    let now = crate::now_ms();
+                    let i = &input;
+                    let id = sqlx::query_scalar!(
+                        r#"INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+                        phone,
+                        i.name,
+                        i.company,
+                        i.address,
+                        i.city,
+                        i.state,
+                        i.country,
+                        i.description,
+                        now,
+                        now
+                    )
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| unique_phone(e, &phone))?;
+                    add_memberships(tx, id, &input.group_ids).await?;
+                    Ok((get(tx, id).await?, Some(phone)))
+                })
+            }),
+        )
+        .await
+    }
+
+    /// Updates every field and replaces the contact's group memberships.
+    pub async fn update_contact(&self, id: i64, input: ContactInput) -> Result<Contact> {
+        let actor = self.actor().await?;
+        let what = Change::new(
+            Screen::BulkContacts,
+            "contacts.update",
+            format!("contact #{id}"),
+        );
+        audit::perform(
+            self.db(),
+            &actor,
+            what,
+            actor.require(Resource::WhatsappContacts, Action::Edit),
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    get(tx, id).await?;
+                    let country = default_country(tx).await?;
+                    let phone = phone::to_e164(&input.phone, country).map_err(ContactsError::from)?;
+                    duplicate(tx, &phone, Some(id)).await?;
+                    ensure_groups(tx, &input.group_ids).await?;
+                    let now = crate::now_ms();
+                    let i = &input;
+                    sqlx::query!(
+                        "UPDATE contacts SET phone = ?, name = ?, company = ?, address = ?, city = ?, state = ?,
+                           country = ?, description = ?, updated_at = ? WHERE id = ?",
+                        phone,
+                        i.name,
+                        i.company,
+                        i.address,
+                        i.city,
+                        i.state,
+                        i.country,
+                        i.description,
+                        now,
+                        id
+                    )
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| unique_phone(e, &phone))?;
+                    sqlx::query!("DELETE FROM contact_group_members WHERE contact_id = ?", id)
+                        .execute(&mut *tx)
+                        .await?;
+                    add_memberships(tx, id, &input.group_ids).await?;
+                    Ok((get(tx, id).await?, Some(phone)))
+                })
+            }),
+        )
+        .await
+    }
+
+    /// Deletes contacts (one or many) and their memberships, in one transaction.
+    pub async fn delete_contacts(&self, ids: Vec<i64>) -> Result<BulkResult> {
+        let actor = self.actor().await?;
+        let what = Change::new(
+            Screen::BulkContacts,
+            "contacts.delete",
+            format!("{} contact(s)", ids.len()),
+        );
+        audit::perform(
+            self.db(),
+            &actor,
+            what,
+            actor.require(Resource::WhatsappContacts, Action::Delete),
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    if ids.is_empty() {
+                        return Err(ContactsError::NothingSelected.into());
+                    }
+                    let mut affected = 0;
+                    for id in &ids {
+                        let n = sqlx::query!("DELETE FROM contacts WHERE id = ?", id)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        if n == 0 {
+                            return Err(ContactsError::NoContact(*id).into());
+                        }
+                        affected += n as i64;
+                    }
+                    Ok((BulkResult { affected }, None))
+                })
+            }),
+        )
+        .await
+    }
+
+    /// Adds the selected contacts to the selected groups (keeping their other groups), atomically.
+    pub async fn assign_groups(
+        &self,
+        contact_ids: Vec<i64>,
+        group_ids: Vec<i64>,
+    ) -> Result<BulkResult> {
+        let actor = self.actor().await?;
+        let what = Change::new(
+            Screen::BulkContacts,
+            "contacts.assign_groups",
+            format!(
+                "{} contact(s) to {} group(s)",
+                contact_ids.len(),
+                group_ids.len()
+            ),
+        );
+        audit::perform(
+            self.db(),
+            &actor,
+            what,
+            actor.require(Resource::WhatsappContacts, Action::Edit),
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    if contact_ids.is_empty() {
+                        return Err(ContactsError::NothingSelected.into());
+                    }
+                    ensure_groups(tx, &group_ids).await?;
+                    for &c in &contact_ids {
+                        get(tx, c).await?;
+                        add_memberships(tx, c, &group_ids).await?;
+                    }
+                    Ok((
+                        BulkResult {
+                            affected: contact_ids.len() as i64,
+                        },
+                        None,
+                    ))
+                })
+            }),
+        )
+        .await
+    }
+
+    // ---- groups -------------------------------------------------------------------------------
+
+    pub async fn groups(&self) -> Result<Vec<Group>> {
+        let actor = self.actor().await?;
+        // Bulk Contacts shows group names too: either permission may read the list.
+        if actor
+            .require(Resource::WhatsappGroups, Action::View)
+            .is_err()
+        {
+            actor.require(Resource::WhatsappContacts, Action::View)?;
+        }
+        Ok(sqlx::query_as!(
+            Group,
+            r#"SELECT g.id AS "id!", g.name, g.description, g.created_at,
+                      (SELECT count(*) FROM contact_group_members m WHERE m.group_id = g.id) AS "contact_count!: i64"
+               FROM contact_groups g ORDER BY g.name COLLATE NOCASE"#
+        )
+        .fetch_all(self.db())
+        .await?)
+    }
+
+    pub async fn create_group(&self, input: GroupInput) -> Result<Group> {
+        let actor = self.actor().await?;
+        let what = Change::new(
+            Screen::Groups,
+            "groups.create",
+            format!("group “{}”", input.name.trim()),
+        );
+        let id = audit::perform(
+            self.db(),
+            &actor,
+            what,
+            actor.require(Resource::WhatsappGroups, Action::Create),
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let name = input.name.trim().to_owned();
+                    if name.is_empty() {
+                        return Err(ContactsError::EmptyGroupName.into());
+                    }
+                    let now = crate::now_ms();
+                    let id = sqlx::query_scalar!(
+                        r#"INSERT INTO contact_groups (name, description, created_at) VALUES (?, ?, ?) RETURNING id AS "id!""#,
+                        name,
+                        input.description,
+                        now
+                    )
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(d) if d.is_unique_violation() => ContactsError::DuplicateGroup(name.clone()).into(),
+                        _ => crate::Error::from(e),
+                    })?;
+                    Ok((id, None))
+                })
+            }),
+        )
+        .await?;
+        self.group(id).await
+    }
+
+    async fn group(&self, id: i64) -> Result<Group> {
+        self.groups()
+            .await?
+            .into_iter()
+            .find(|g| g.id == id)
+            .ok_or_else(|| ContactsError::NoGroup(id).into())
+    }
+
+    pub async fn update_group(&self, id: i64, input: GroupInput) -> Result<Group> {
+        let actor = self.actor().await?;
+        let what = Change::new(Screen::Groups, "groups.update", format!("group #{id}"));
+        audit::perform(
+            self.db(),
+            &actor,
+            what,
+            actor.require(Resource::WhatsappGroups, Action::Edit),
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let name = input.name.trim().to_owned();
+                    if name.is_empty() {
+                        return Err(ContactsError::EmptyGroupName.into());
+                    }
+                    let n = sqlx::query!(
+                        "UPDATE contact_groups SET name = ?, description = ? WHERE id = ?",
+                        name,
+                        input.description,
+                        id
+                    )
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(d) if d.is_unique_violation() => {
+                            ContactsError::DuplicateGroup(name.clone()).into()
+                        }
+                        _ => crate::Error::from(e),
+                    })?
+                    .rows_affected();
+                    if n == 0 {
+                        return Err(ContactsError::NoGroup(id).into());
+                    }
+                    Ok(((), Some(format!("“{name}”"))))
+                })
+            }),
+        )
+        .await?;
+        self.group(id).await
+    }
+
+    /// Deletes a group; its contacts stay, only their membership goes.
+    pub async fn delete_group(&self, id: i64) -> Result<()> {
+        let actor = self.actor().await?;
+        let what = Change::new(Screen::Groups, "groups.delete", format!("group #{id}"));
+        audit::perform(
+            self.db(),
+            &actor,
+            what,
+            actor.require(Resource::WhatsappGroups, Action::Delete),
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let members = sqlx::query_scalar!(
+                        "SELECT count(*) FROM contact_group_members WHERE group_id = ?",
+                        id
+                    )
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let n = sqlx::query!("DELETE FROM contact_groups WHERE id = ?", id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(ContactsError::NoGroup(id).into());
+                    }
+                    Ok((
+                        (),
+                        Some(format!("{members} contact(s) kept, ungrouped from it")),
+                    ))
+                })
+            }),
+        )
+        .await
+    }
+}

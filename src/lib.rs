@@ -19,6 +19,7 @@
 //! - [`meta`]: Meta's Cloud API — error classification, webhook signatures, the Graph client.
 //! - [`numbers`]: the connected numbers, their business profiles and pictures (cached).
 //! - [`relay`]: the headless server's HTTP surface.
+//! - [`sandbox`]: a local stand-in for Meta's Graph API and webhooks, for the app and every test.
 
 pub mod audit;
 pub mod connection;
@@ -30,6 +31,7 @@ pub mod meta;
 pub mod numbers;
 pub mod permissions;
 pub mod relay;
+pub mod sandbox;
 pub mod screens;
 pub mod secrets;
 pub mod sensitive;

@@ -1,0 +1,212 @@
+//! [`SandboxClock`]: the sandbox's notion of "now" — real time plus an offset that can only grow.
+//!
+//! Everything time-based in the sandbox reads this clock: the 24-hour customer-service window,
+//! template review delays, status timing, token expiry, media URL expiry and the rate limiters.
+//! Tests move time forward with [`SandboxClock::advance`] instead of sleeping; background work
+//! (the scheduler) is woken at once through a `watch` channel.
+//!
+//! A *frozen* clock does not follow real time at all: it moves only when advanced. Tests that
+//! count rate-limit tokens use it so that no refill can happen between two requests.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use governor::nanos::Nanos;
+use tokio::sync::watch;
+
+/// A clock that runs with real time (unless frozen) plus an offset added by [`advance`].
+///
+/// Cloning is cheap and every clone shows the same time.
+///
+/// [`advance`]: SandboxClock::advance
+#[derive(Clone)]
+pub struct SandboxClock {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    origin_wall: SystemTime,
+    origin_mono: Instant,
+    frozen: bool,
+    offset: Mutex<Duration>,
+    changed: watch::Sender<u64>,
+}
+
+impl SandboxClock {
+    /// A clock that follows real time.
+    pub fn new() -> Self {
+        Self::build(SystemTime::now(), false)
+    }
+
+    /// A clock that starts at `start` and moves only when advanced.
+    pub fn frozen_at(start: SystemTime) -> Self {
+        Self::build(start, true)
+    }
+
+    fn build(origin_wall: SystemTime, frozen: bool) -> Self {
+        let (changed, _) = watch::channel(0);
+        SandboxClock {
+            inner: Arc::new(Inner {
+                origin_wall,
+                origin_mono: Instant::now(),
+                frozen,
+                offset: Mutex::new(Duration::ZERO),
+                changed,
+            }),
+        }
+    }
+
+    /// Sandbox time now.
+    pub fn now(&self) -> SystemTime {
+        let offset = *lock(&self.inner.offset);
+        let elapsed = if self.inner.frozen {
+            Duration::ZERO
+        } else {
+            self.inner.origin_mono.elapsed()
+        };
+        self.inner.origin_wall + elapsed + offset
+    }
+
+    /// Sandbox time now, in whole seconds since the Unix epoch (Meta's webhook timestamps).
+    pub fn unix_secs(&self) -> u64 {
+        unix_secs(self.now())
+    }
+
+    /// Moves sandbox time forward by `by` and wakes everything waiting on the clock.
+    pub fn advance(&self, by: Duration) {
+        {
+            let mut offset = lock(&self.inner.offset);
+            *offset = offset.saturating_add(by);
+        }
+        self.inner
+            .changed
+            .send_modify(|generation| *generation += 1);
+        tracing::debug!(secs = by.as_secs_f64(), "sandbox clock advanced");
+    }
+
+    /// How far the clock has been advanced in total.
+    pub fn offset(&self) -> Duration {
+        *lock(&self.inner.offset)
+    }
+
+    /// Whether the clock moves only when advanced.
+    pub fn is_frozen(&self) -> bool {
+        self.inner.frozen
+    }
+
+    /// A receiver that changes whenever the clock is advanced.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.changed.subscribe()
+    }
+
+    /// How long, in real time, until sandbox time reaches `at`: zero when it already has, `None`
+    /// when the clock is frozen (only [`advance`](Self::advance) can get there).
+    pub(crate) fn real_wait_until(&self, at: SystemTime) -> Option<Duration> {
+        let now = self.now();
+        match at.duration_since(now) {
+            Err(_) => Some(Duration::ZERO),
+            Ok(_) if self.inner.frozen => None,
+            Ok(wait) => Some(wait),
+        }
+    }
+}
+
+impl Default for SandboxClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for SandboxClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxClock")
+            .field("now_unix", &self.unix_secs())
+            .field("offset", &self.offset())
+            .field("frozen", &self.inner.frozen)
+            .finish()
+    }
+}
+
+/// The rate limiters (governor) count time on the sandbox clock too, so advancing it refills them.
+impl governor::clock::Clock for SandboxClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        Nanos::from(
+            SandboxClock::now(self)
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
+        )
+    }
+}
+
+/// Seconds since the Unix epoch (0 before it).
+pub fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frozen_clock_moves_only_when_advanced() {
+        let start = UNIX_EPOCH + Duration::from_secs(1_750_000_000);
+        let clock = SandboxClock::frozen_at(start);
+        assert_eq!(clock.now(), start);
+        clock.advance(Duration::from_secs(90));
+        assert_eq!(clock.unix_secs(), 1_750_000_090);
+        assert_eq!(clock.offset(), Duration::from_secs(90));
+        assert_eq!(clock.real_wait_until(start), Some(Duration::ZERO));
+        assert_eq!(
+            clock.real_wait_until(start + Duration::from_secs(100)),
+            None
+        );
+    }
+
+    #[test]
+    fn real_clock_adds_the_offset_to_real_time() {
+        let clock = SandboxClock::new();
+        let before = SystemTime::now();
+        clock.advance(Duration::from_secs(24 * 3600));
+        let now = clock.now();
+        assert!(now >= before + Duration::from_secs(24 * 3600));
+        let wait = clock
+            .real_wait_until(now + Duration::from_secs(10))
+            .expect("a real clock gets there by itself");
+        assert!(wait <= Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn advancing_wakes_subscribers() {
+        let clock = SandboxClock::frozen_at(UNIX_EPOCH);
+        let mut rx = clock.subscribe();
+        let c2 = clock.clone();
+        let waiter = tokio::spawn(async move { rx.changed().await.is_ok() });
+        c2.advance(Duration::from_secs(1));
+        let woke = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("woken")
+            .expect("joined");
+        assert!(woke);
+    }
+
+    #[test]
+    fn governor_sees_sandbox_time() {
+        use governor::clock::Clock;
+        let clock = SandboxClock::frozen_at(UNIX_EPOCH + Duration::from_secs(10));
+        let a = Clock::now(&clock);
+        clock.advance(Duration::from_secs(6));
+        let b = Clock::now(&clock);
+        assert_eq!(
+            Duration::from(b) - Duration::from(a),
+            Duration::from_secs(6)
+        );
+    }
+}

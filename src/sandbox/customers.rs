@@ -1,0 +1,499 @@
+//! Simulated customers: who they are (clearly sandbox people, one of them username-only), what
+//! they can send ([`CustomerMessage`], every common inbound type), their scripts, and the
+//! webhook `messages[]` / `contacts[]` objects their messages become.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::picture;
+
+/// A message a simulated customer sends to a sandbox number. Serialised with a `type` tag, so
+/// the control endpoint takes e.g. `{"type":"text","body":"Hi"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CustomerMessage {
+    Text {
+        body: String,
+    },
+    Image {
+        #[serde(default)]
+        caption: Option<String>,
+    },
+    Document {
+        filename: String,
+        #[serde(default)]
+        caption: Option<String>,
+    },
+    /// `voice: true` is a voice note (`audio/ogg; codecs=opus`).
+    Audio {
+        #[serde(default)]
+        voice: bool,
+    },
+    Video {
+        #[serde(default)]
+        caption: Option<String>,
+    },
+    Sticker {
+        #[serde(default)]
+        animated: bool,
+    },
+    Location {
+        latitude: f64,
+        longitude: f64,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        address: Option<String>,
+    },
+    /// Contact cards in Meta's shape (`name.formatted_name`, `phones[]`, …).
+    Contacts {
+        contacts: Vec<Value>,
+    },
+    /// A tap on a reply button of an interactive message.
+    ButtonReply {
+        id: String,
+        title: String,
+    },
+    /// A row chosen from an interactive list.
+    ListReply {
+        id: String,
+        title: String,
+        #[serde(default)]
+        description: Option<String>,
+    },
+    /// A tap on a quick-reply button of a template (webhook type `button`).
+    TemplateButton {
+        payload: String,
+        text: String,
+    },
+    /// A reaction; `message_id: None` reacts to the last message the business sent this
+    /// customer, and an empty `emoji` removes the reaction.
+    Reaction {
+        #[serde(default)]
+        message_id: Option<String>,
+        emoji: String,
+    },
+}
+
+impl CustomerMessage {
+    pub fn text(body: impl Into<String>) -> Self {
+        CustomerMessage::Text { body: body.into() }
+    }
+
+    /// The webhook `type` of this message.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CustomerMessage::Text { .. } => "text",
+            CustomerMessage::Image { .. } => "image",
+            CustomerMessage::Document { .. } => "document",
+            CustomerMessage::Audio { .. } => "audio",
+            CustomerMessage::Video { .. } => "video",
+            CustomerMessage::Sticker { .. } => "sticker",
+            CustomerMessage::Location { .. } => "location",
+            CustomerMessage::Contacts { .. } => "contacts",
+            CustomerMessage::ButtonReply { .. } | CustomerMessage::ListReply { .. } => {
+                "interactive"
+            }
+            CustomerMessage::TemplateButton { .. } => "button",
+            CustomerMessage::Reaction { .. } => "reaction",
+        }
+    }
+}
+
+/// A customer message with where it goes and what it replies to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inbound {
+    #[serde(flatten)]
+    pub message: CustomerMessage,
+    /// The sandbox number written to; the first number when absent.
+    #[serde(default)]
+    pub phone_number_id: Option<String>,
+    /// A quoted reply to this message id (`context` in the webhook).
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// A quoted reply to the last message the business sent this customer.
+    #[serde(default)]
+    pub reply_to_last: bool,
+}
+
+impl Inbound {
+    pub fn to_number(mut self, phone_number_id: impl Into<String>) -> Self {
+        self.phone_number_id = Some(phone_number_id.into());
+        self
+    }
+
+    pub fn replying_to(mut self, message_id: impl Into<String>) -> Self {
+        self.reply_to = Some(message_id.into());
+        self
+    }
+
+    pub fn replying_to_last(mut self) -> Self {
+        self.reply_to_last = true;
+        self
+    }
+}
+
+impl From<CustomerMessage> for Inbound {
+    fn from(message: CustomerMessage) -> Self {
+        Inbound {
+            message,
+            phone_number_id: None,
+            reply_to: None,
+            reply_to_last: false,
+        }
+    }
+}
+
+/// A simulated customer, as the handle and `GET /sandbox/customers` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerInfo {
+    /// Short name used by the API and control endpoints (`ana`).
+    pub key: String,
+    /// Profile name (ends in "(sandbox)").
+    pub name: String,
+    /// Phone number digits; `None` for the username-only customer.
+    pub wa_id: Option<String>,
+    /// Business-scoped user id (`US.…`).
+    pub user_id: String,
+    pub username: Option<String>,
+    /// How many scripted messages they have.
+    pub script_len: usize,
+}
+
+pub(crate) struct Customer {
+    pub key: String,
+    pub name: String,
+    pub wa_id: Option<String>,
+    pub user_id: String,
+    pub username: Option<String>,
+    pub script: Vec<Inbound>,
+}
+
+impl Customer {
+    pub fn info(&self) -> CustomerInfo {
+        CustomerInfo {
+            key: self.key.clone(),
+            name: self.name.clone(),
+            wa_id: self.wa_id.clone(),
+            user_id: self.user_id.clone(),
+            username: self.username.clone(),
+            script_len: self.script.len(),
+        }
+    }
+
+    /// The `contacts[]` entry of a webhook carrying this customer's message.
+    pub fn contact_json(&self) -> Value {
+        let mut profile = json!({ "name": self.name });
+        if let Some(username) = &self.username {
+            profile["username"] = json!(username);
+        }
+        let mut contact = json!({ "profile": profile, "user_id": self.user_id });
+        if let Some(wa_id) = &self.wa_id {
+            contact["wa_id"] = json!(wa_id);
+        }
+        contact
+    }
+}
+
+/// The seeded customers. Every name says "(sandbox)"; the numbers are in the fictional
+/// +1 555-555-01xx range; Dara has no phone number at all (username only).
+pub(crate) fn seed_customers() -> Vec<Customer> {
+    let text = |s: &str| Inbound::from(CustomerMessage::text(s));
+    vec![
+        Customer {
+            key: "ana".into(),
+            name: "Ana Ruiz (sandbox)".into(),
+            wa_id: Some("15555550111".into()),
+            user_id: "US.1349120865530111".into(),
+            username: None,
+            script: vec![
+                text("Hi! Do you ship to Madrid? (sandbox customer)"),
+                CustomerMessage::Image {
+                    caption: Some("This is the one I mean".into()),
+                }
+                .into(),
+                CustomerMessage::Location {
+                    latitude: 40.416775,
+                    longitude: -3.703790,
+                    name: Some("Puerta del Sol".into()),
+                    address: Some("Plaza de la Puerta del Sol, Madrid".into()),
+                }
+                .into(),
+                text("Perfect, thanks!").replying_to_last(),
+            ],
+        },
+        Customer {
+            key: "ben".into(),
+            name: "Ben Okafor (sandbox)".into(),
+            wa_id: Some("15555550112".into()),
+            user_id: "US.1349120865530112".into(),
+            username: None,
+            script: vec![
+                text("Hello, I need a quote for 40 units (sandbox customer)"),
+                CustomerMessage::Document {
+                    filename: "purchase-order.pdf".into(),
+                    caption: Some("Our purchase order".into()),
+                }
+                .into(),
+                CustomerMessage::Audio { voice: true }.into(),
+                CustomerMessage::Video {
+                    caption: Some("How it arrived".into()),
+                }
+                .into(),
+                CustomerMessage::Sticker { animated: false }.into(),
+            ],
+        },
+        Customer {
+            key: "chen".into(),
+            name: "Chen Wei (sandbox)".into(),
+            wa_id: Some("15555550113".into()),
+            user_id: "US.1349120865530113".into(),
+            username: None,
+            script: vec![
+                text("Can you add my colleague? (sandbox customer)"),
+                CustomerMessage::Contacts {
+                    contacts: vec![json!({
+                        "name": {"formatted_name": "Lena Park (sandbox)", "first_name": "Lena", "last_name": "Park"},
+                        "phones": [{"phone": "+1 555-555-0114", "type": "WORK", "wa_id": "15555550114"}],
+                        "emails": [{"email": "lena@example.invalid", "type": "WORK"}]
+                    })],
+                }
+                .into(),
+                CustomerMessage::Reaction {
+                    message_id: None,
+                    emoji: "\u{1F44D}".into(),
+                }
+                .into(),
+                CustomerMessage::ButtonReply {
+                    id: "yes".into(),
+                    title: "Yes".into(),
+                }
+                .into(),
+                CustomerMessage::ListReply {
+                    id: "plan_pro".into(),
+                    title: "Pro plan".into(),
+                    description: Some("Everything in Basic, plus support".into()),
+                }
+                .into(),
+                CustomerMessage::TemplateButton {
+                    payload: "STOP_PROMOS".into(),
+                    text: "Stop promotions".into(),
+                }
+                .into(),
+            ],
+        },
+        Customer {
+            key: "dara".into(),
+            name: "Dara (sandbox)".into(),
+            wa_id: None,
+            user_id: "US.1349120865530199".into(),
+            username: Some("dara.sandbox".into()),
+            script: vec![
+                text("Hey, I only share my username (sandbox customer)"),
+                CustomerMessage::Reaction {
+                    message_id: None,
+                    emoji: String::new(),
+                }
+                .into(),
+            ],
+        },
+    ]
+}
+
+/// Bytes and MIME type of the media a simulated customer sends: a real PNG for images, a tiny
+/// real PDF for documents, and clearly-labelled placeholder bytes with the right magic numbers
+/// for audio, video and stickers.
+pub(crate) fn sample_media(message: &CustomerMessage) -> Option<(String, Vec<u8>)> {
+    let labelled = |magic: &[u8]| {
+        let mut v = magic.to_vec();
+        v.extend_from_slice(b"\0CRMConnect sandbox placeholder media, not playable\0");
+        v
+    };
+    Some(match message {
+        CustomerMessage::Image { .. } => (
+            "image/png".into(),
+            picture::solid_png(64, 48, [0xe0, 0x8a, 0x2c]).ok()?,
+        ),
+        CustomerMessage::Document { .. } => (
+            "application/pdf".into(),
+            b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n% CRMConnect sandbox sample document\n%%EOF\n".to_vec(),
+        ),
+        CustomerMessage::Audio { voice: true } => {
+            ("audio/ogg; codecs=opus".into(), labelled(b"OggS\0\x02"))
+        }
+        CustomerMessage::Audio { voice: false } => ("audio/mpeg".into(), labelled(b"ID3\x04\0")),
+        CustomerMessage::Video { .. } => (
+            "video/mp4".into(),
+            labelled(b"\0\0\0\x18ftypisom\0\0\x02\0isommp41"),
+        ),
+        CustomerMessage::Sticker { animated } => {
+            let mut v = b"RIFF\0\0\0\0WEBPVP8X".to_vec();
+            if *animated {
+                v.extend_from_slice(b"ANIM");
+            }
+            ("image/webp".into(), labelled(&v))
+        }
+        _ => return None,
+    })
+}
+
+/// What goes in the type-named key of the webhook message (`"text": {...}`), given the media
+/// id and sha256 when the message carries media.
+pub(crate) fn payload_json(
+    message: &CustomerMessage,
+    media: Option<(&str, &str, &str)>,
+    reaction_target: Option<&str>,
+) -> Value {
+    let media_obj = |extra: Value| {
+        let (id, mime, sha) = media.unwrap_or_default();
+        let mut obj = json!({ "id": id, "mime_type": mime, "sha256": sha });
+        if let (Some(o), Value::Object(e)) = (obj.as_object_mut(), extra) {
+            o.extend(e.into_iter().filter(|(_, v)| !v.is_null()));
+        }
+        obj
+    };
+    match message {
+        CustomerMessage::Text { body } => json!({ "body": body }),
+        CustomerMessage::Image { caption } | CustomerMessage::Video { caption } => {
+            media_obj(json!({ "caption": caption }))
+        }
+        CustomerMessage::Document { filename, caption } => {
+            media_obj(json!({ "filename": filename, "caption": caption }))
+        }
+        CustomerMessage::Audio { voice } => media_obj(json!({ "voice": voice })),
+        CustomerMessage::Sticker { animated } => media_obj(json!({ "animated": animated })),
+        CustomerMessage::Location {
+            latitude,
+            longitude,
+            name,
+            address,
+        } => {
+            let mut o = json!({ "latitude": latitude, "longitude": longitude });
+            if let Some(n) = name {
+                o["name"] = json!(n);
+            }
+            if let Some(a) = address {
+                o["address"] = json!(a);
+            }
+            o
+        }
+        CustomerMessage::Contacts { contacts } => json!(contacts),
+        CustomerMessage::ButtonReply { id, title } => {
+            json!({ "type": "button_reply", "button_reply": { "id": id, "title": title } })
+        }
+        CustomerMessage::ListReply {
+            id,
+            title,
+            description,
+        } => {
+            let mut reply = json!({ "id": id, "title": title });
+            if let Some(d) = description {
+                reply["description"] = json!(d);
+            }
+            json!({ "type": "list_reply", "list_reply": reply })
+        }
+        CustomerMessage::TemplateButton { payload, text } => {
+            json!({ "payload": payload, "text": text })
+        }
+        CustomerMessage::Reaction { emoji, .. } => {
+            let mut o = json!({ "message_id": reaction_target.unwrap_or_default() });
+            if !emoji.is_empty() {
+                o["emoji"] = json!(emoji);
+            }
+            o
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customer_messages_deserialise_from_control_json() {
+        let m: Inbound = serde_json::from_str(
+            r#"{"type":"text","body":"hi","reply_to":"wamid.X","phone_number_id":"1"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.message, CustomerMessage::text("hi"));
+        assert_eq!(m.reply_to.as_deref(), Some("wamid.X"));
+        let r: Inbound = serde_json::from_str(r#"{"type":"reaction","emoji":""}"#).unwrap();
+        assert_eq!(
+            r.message,
+            CustomerMessage::Reaction {
+                message_id: None,
+                emoji: String::new()
+            }
+        );
+        assert!(serde_json::from_str::<Inbound>(r#"{"type":"fax"}"#).is_err());
+    }
+
+    #[test]
+    fn seeded_customers_cover_every_inbound_type_and_one_is_username_only() {
+        let customers = seed_customers();
+        assert!(customers.iter().all(|c| c.name.contains("(sandbox)")));
+        let username_only: Vec<_> = customers.iter().filter(|c| c.wa_id.is_none()).collect();
+        assert_eq!(username_only.len(), 1);
+        let contact = username_only[0].contact_json();
+        assert!(contact.get("wa_id").is_none());
+        assert_eq!(contact["profile"]["username"], "dara.sandbox");
+        let mut kinds: Vec<&str> = customers
+            .iter()
+            .flat_map(|c| c.script.iter().map(|i| i.message.kind()))
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        for k in [
+            "text",
+            "image",
+            "document",
+            "audio",
+            "video",
+            "sticker",
+            "location",
+            "contacts",
+            "interactive",
+            "button",
+            "reaction",
+        ] {
+            assert!(kinds.contains(&k), "no script sends {k}");
+        }
+        assert!(
+            customers
+                .iter()
+                .flat_map(|c| &c.script)
+                .any(|i| i.reply_to_last)
+        );
+    }
+
+    #[test]
+    fn payloads_have_meta_keys() {
+        let p = payload_json(
+            &CustomerMessage::Audio { voice: true },
+            Some(("9", "audio/ogg; codecs=opus", "ab")),
+            None,
+        );
+        assert_eq!(
+            p,
+            json!({"id":"9","mime_type":"audio/ogg; codecs=opus","sha256":"ab","voice":true})
+        );
+        let r = payload_json(
+            &CustomerMessage::Reaction {
+                message_id: None,
+                emoji: String::new(),
+            },
+            None,
+            Some("wamid.A"),
+        );
+        assert_eq!(r, json!({"message_id":"wamid.A"}));
+        let img = payload_json(
+            &CustomerMessage::Image { caption: None },
+            Some(("1", "image/png", "s")),
+            None,
+        );
+        assert!(img.get("caption").is_none());
+        let (mime, bytes) = sample_media(&CustomerMessage::Sticker { animated: true }).unwrap();
+        assert_eq!(mime, "image/webp");
+        assert!(bytes.windows(4).any(|w| w == b"ANIM"));
+    }
+}

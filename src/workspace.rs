@@ -216,6 +216,14 @@ impl Workspace {
         }
     }
 
+    /// The folder of this workspace's import reports (refused rows).
+    pub fn imports_dir(&self) -> std::path::PathBuf {
+        std::path::Path::new(&self.info.path)
+            .parent()
+            .map(|p| p.join("imports"))
+            .unwrap_or_else(|| std::path::PathBuf::from("imports"))
+    }
+
     pub fn secrets(&self) -> &Arc<dyn SecretStore> {
         &self.secrets
     }

@@ -1,6 +1,7 @@
 //! Bulk Contacts and Groups: the WhatsApp contact directory (unique E.164 numbers), its groups,
 //! and the bulk operations on them. Permissions `whatsapp_contacts` and `whatsapp_groups`.
 
+pub mod import;
 pub mod phone;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,8 @@ pub enum ContactsError {
     NoGroup(i64),
     #[error("select at least one contact")]
     NothingSelected,
+    #[error(transparent)]
+    Import(#[from] import::ImportError),
 }
 
 impl ContactsError {
@@ -42,6 +45,7 @@ impl ContactsError {
                 ErrorCode::Conflict
             }
             ContactsError::NoContact(_) | ContactsError::NoGroup(_) => ErrorCode::NotFound,
+            ContactsError::Import(e) => e.code(),
         }
     }
 }
@@ -180,14 +184,19 @@ async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Contact> {
     })
 }
 
+pub(crate) async fn ensure_group(conn: &mut SqliteConnection, id: i64) -> Result<()> {
+    let found = sqlx::query_scalar!("SELECT count(*) FROM contact_groups WHERE id = ?", id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if found == 0 {
+        return Err(ContactsError::NoGroup(id).into());
+    }
+    Ok(())
+}
+
 async fn ensure_groups(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()> {
     for &g in ids {
-        let found = sqlx::query_scalar!("SELECT count(*) FROM contact_groups WHERE id = ?", g)
-            .fetch_one(&mut *conn)
-            .await?;
-        if found == 0 {
-            return Err(ContactsError::NoGroup(g).into());
-        }
+        ensure_group(conn, g).await?;
     }
     Ok(())
 }

@@ -1,0 +1,579 @@
+//! CSV import of Bulk Contacts, in the spec's format: `name, phonenumber, company_name, address,
+//! city, state, country, description`, header row skipped, optional groups for every row.
+//!
+//! - Streams the file: a reader thread parses and checks rows (phone numbers on both cores) and
+//!   hands batches over a bounded channel, so memory stays flat whatever the file size.
+//! - A number already in the directory creates nothing and only gains the chosen groups; a
+//!   number twice in the file is refused the second time; so importing a file twice changes
+//!   nothing the second time.
+//! - Each batch commits with its activity-log entry. **Cancelling keeps the batches already
+//!   committed** (the report says how many rows) and stops before the next one; importing the
+//!   same file again later picks up the rest without duplicating anything.
+//! - Every refused row is reported with its line number and reason, and written to a CSV that
+//!   can be fixed and imported again.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::phone::{self, Country, PhoneError};
+use crate::audit::{self, Change, Outcome};
+use crate::permissions::{Action, Resource};
+use crate::screens::Screen;
+use crate::workspace::Workspace;
+use crate::{ErrorCode, Result};
+
+pub const COLUMNS: [&str; 8] = [
+    "name",
+    "phonenumber",
+    "company_name",
+    "address",
+    "city",
+    "state",
+    "country",
+    "description",
+];
+
+/// Rows per committed batch.
+const BATCH: usize = 20_000;
+/// Refused rows kept in the report itself (all of them go to the refused-rows file).
+const SAMPLE: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path} is {encoding}; save it as UTF-8 (\"CSV UTF-8\" in Excel) and import it again")]
+    Encoding {
+        path: String,
+        encoding: &'static str,
+    },
+    #[error("the import stopped: {0}")]
+    Worker(String),
+}
+
+impl ImportError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ImportError::Read { .. } | ImportError::Encoding { .. } => ErrorCode::Invalid,
+            ImportError::Worker(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export)]
+pub struct ImportOptions {
+    /// Groups every imported row (new or existing number) is added to.
+    #[serde(default)]
+    pub group_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[ts(export)]
+pub struct ImportProgress {
+    pub bytes_read: u64,
+    pub bytes_total: u64,
+    pub rows: u64,
+    pub imported: u64,
+    pub existing: u64,
+    pub refused: u64,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct RefusedRow {
+    /// The line of the file the row starts on (the header is line 1).
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ImportReport {
+    pub rows: u64,
+    /// New contacts created.
+    pub imported: u64,
+    /// Numbers already in the directory: nothing created, the chosen groups added.
+    pub existing: u64,
+    pub refused: u64,
+    /// The first refused rows, with their line and reason.
+    pub refused_sample: Vec<RefusedRow>,
+    /// Every refused row as CSV (the original columns plus line and reason), to fix and re-import.
+    pub refused_file: Option<String>,
+    pub cancelled: bool,
+    pub elapsed_ms: u64,
+}
+
+/// Set it to stop an import between two batches.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// One good row, ready for the database: E.164 phone first, then the other seven columns.
+type Good = [String; 8];
+
+struct Batch {
+    good: Vec<Good>,
+    refused: Vec<(RefusedRow, Vec<String>)>,
+    first_line: u64,
+    last_line: u64,
+    rows: u64,
+    bytes_read: u64,
+}
+
+/// Counts bytes as the CSV reader pulls them, for the progress bar.
+struct Counting<R> {
+    inner: R,
+    read: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+fn check_encoding(path: &Path) -> std::result::Result<usize, ImportError> {
+    let mut head = [0u8; 4];
+    let mut f = std::fs::File::open(path).map_err(|e| ImportError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let n = f.read(&mut head).unwrap_or(0);
+    let p = path.display().to_string();
+    match &head[..n] {
+        [0xEF, 0xBB, 0xBF, ..] => Ok(3),
+        [0xFF, 0xFE, 0, 0] | [0, 0, 0xFE, 0xFF] => Err(ImportError::Encoding {
+            path: p,
+            encoding: "UTF-32 encoded",
+        }),
+        [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..] => Err(ImportError::Encoding {
+            path: p,
+            encoding: "UTF-16 encoded",
+        }),
+        _ => Ok(0),
+    }
+}
+
+/// Checks one raw record: column count, encoding, phone. Phone parsing happens later, in
+/// parallel; this returns the fields as text or the reason the row is refused.
+fn fields_of(record: &csv::ByteRecord) -> std::result::Result<Vec<String>, String> {
+    if record.len() != COLUMNS.len() {
+        return Err(format!(
+            "wrong column count: expected {} ({}), found {}",
+            COLUMNS.len(),
+            COLUMNS.join(", "),
+            record.len()
+        ));
+    }
+    record
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            std::str::from_utf8(f)
+                .map(|s| s.trim().to_owned())
+                .map_err(|_| {
+                    format!(
+                        "bad encoding in column {} ({}): not UTF-8",
+                        i + 1,
+                        COLUMNS[i]
+                    )
+                })
+        })
+        .collect()
+}
+
+fn lossy(record: &csv::ByteRecord) -> Vec<String> {
+    record
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect()
+}
+
+fn header_ends_with_crlf(head: &[u8]) -> bool {
+    head.iter()
+        .position(|&b| b == b'\n')
+        .is_some_and(|i| i > 0 && head[i - 1] == b'\r')
+}
+
+/// Parses phones of a chunk on two threads.
+fn parse_phones(
+    rows: &[(u64, Vec<String>)],
+    country: Country,
+) -> Vec<std::result::Result<String, PhoneError>> {
+    let half = rows.len() / 2;
+    let (a, b) = rows.split_at(half);
+    let parse = |part: &[(u64, Vec<String>)]| -> Vec<_> {
+        part.iter()
+            .map(|(_, f)| phone::to_e164(&f[1], country))
+            .collect()
+    };
+    std::thread::scope(|s| {
+        let left = s.spawn(|| parse(a));
+        let mut right = parse(b);
+        let mut out = left.join().unwrap_or_default();
+        out.append(&mut right);
+        out
+    })
+}
+
+/// The reader thread: CSV → checked batches.
+fn read_batches(
+    path: PathBuf,
+    skip: usize,
+    country: Country,
+    read: Arc<std::sync::atomic::AtomicU64>,
+    tx: tokio::sync::mpsc::Sender<std::result::Result<Batch, String>>,
+    cancel: Cancel,
+) {
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = tx.blocking_send(Err(e.to_string()));
+            return;
+        }
+    };
+    let mut input = BufReader::with_capacity(
+        1 << 20,
+        Counting {
+            inner: file,
+            read: read.clone(),
+        },
+    );
+    if skip > 0 {
+        let mut bom = vec![0u8; skip];
+        let _ = input.read_exact(&mut bom);
+    }
+    let crlf = u64::from(header_ends_with_crlf(input.fill_buf().unwrap_or_default()));
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input);
+    // Numbers seen so far in this file (E.164 digits → first line), to refuse repeats.
+    let mut seen: HashMap<u64, u64> = HashMap::new();
+    let mut record = csv::ByteRecord::new();
+    let mut done = false;
+    while !done && !cancel.is_cancelled() {
+        let mut raw: Vec<(u64, Vec<String>)> = Vec::with_capacity(BATCH);
+        let mut refused: Vec<(RefusedRow, Vec<String>)> = Vec::new();
+        let mut rows = 0u64;
+        let mut first_line = 0;
+        let mut last_line = 0;
+        while raw.len() + refused.len() < BATCH {
+            match csv.read_byte_record(&mut record) {
+                Ok(true) => {
+                    // csv's count lags by one line in CRLF files (it stops at the '\r').
+                    let line = record.position().map_or(0, |p| p.line() + crlf);
+                    if first_line == 0 {
+                        first_line = line;
+                    }
+                    last_line = line;
+                    rows += 1;
+                    if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
+                        rows -= 1; // a blank line is not a row
+                        continue;
+                    }
+                    match fields_of(&record) {
+                        Ok(fields) => raw.push((line, fields)),
+                        Err(reason) => refused.push((RefusedRow { line, reason }, lossy(&record))),
+                    }
+                }
+                Ok(false) => {
+                    done = true;
+                    break;
+                }
+                Err(e) => {
+                    let line = e.position().map_or(last_line + 1, |p| p.line() + crlf);
+                    rows += 1;
+                    refused.push((
+                        RefusedRow {
+                            line,
+                            reason: format!("unreadable CSV: {e}"),
+                        },
+                        vec![],
+                    ));
+                    if !matches!(
+                        e.kind(),
+                        csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                    ) {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+        }
+        let phones = parse_phones(&raw, country);
+        let mut good = Vec::with_capacity(raw.len());
+        for ((line, fields), parsed) in raw.into_iter().zip(phones) {
+            let reason = match parsed {
+                Err(PhoneError::Missing) => Some("missing phone number".to_owned()),
+                Err(e) => Some(format!("invalid phone number: {e}")),
+                Ok(e164) => {
+                    let key: u64 = e164[1..].parse().unwrap_or(0);
+                    match seen.get(&key) {
+                        Some(first) => Some(format!(
+                            "duplicate within the file: {e164} is already on line {first}"
+                        )),
+                        None => {
+                            seen.insert(key, line);
+                            let [name, _, company, address, city, state, country, description]: [String; 8] =
+                                fields.clone().try_into().unwrap_or_default();
+                            good.push([
+                                e164,
+                                name,
+                                company,
+                                address,
+                                city,
+                                state,
+                                country,
+                                description,
+                            ]);
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some(reason) = reason {
+                refused.push((RefusedRow { line, reason }, fields));
+            }
+        }
+        if rows == 0 {
+            break;
+        }
+        refused.sort_by_key(|(r, _)| r.line);
+        let batch = Batch {
+            good,
+            refused,
+            first_line,
+            last_line,
+            rows,
+            bytes_read: read.load(Ordering::Relaxed),
+        };
+        if tx.blocking_send(Ok(batch)).is_err() {
+            return; // the writer stopped
+        }
+    }
+}
+
+impl Workspace {
+    /// Imports `path` (see the module docs), reporting progress after every batch.
+    pub async fn import_contacts(
+        &self,
+        path: &Path,
+        options: ImportOptions,
+        cancel: Cancel,
+        progress: impl Fn(ImportProgress) + Send,
+    ) -> Result<ImportReport> {
+        let actor = self.actor().await?;
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        if let Err(refusal) = actor.require(Resource::WhatsappContacts, Action::Import) {
+            let what = Change::new(
+                Screen::BulkContacts,
+                "contacts.import",
+                format!("file “{file_name}”"),
+            );
+            audit::insert(
+                &mut *self.db().acquire().await?,
+                Some(&actor),
+                &what,
+                Outcome::Denied,
+                Some(&refusal.to_string()),
+            )
+            .await?;
+            return Err(refusal.into());
+        }
+        let skip = check_encoding(path)?;
+        let bytes_total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let mut conn = self.db().acquire().await?;
+        let country = super::default_country(&mut conn).await?;
+        for g in &options.group_ids {
+            super::ensure_group(&mut conn, *g).await?;
+        }
+        drop(conn);
+        let groups_json = serde_json::to_string(&options.group_ids).unwrap_or_else(|_| "[]".into());
+
+        let started = Instant::now();
+        let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+        let reader = {
+            let (path, read, cancel) = (path.to_path_buf(), read.clone(), cancel.clone());
+            tokio::task::spawn_blocking(move || read_batches(path, skip, country, read, tx, cancel))
+        };
+
+        let refused_path = self.imports_dir().join(format!(
+            "refused-{}-{}.csv",
+            crate::now_ms(),
+            sanitize(&file_name)
+        ));
+        let mut refused_writer: Option<csv::Writer<std::fs::File>> = None;
+        let mut report = ImportReport {
+            rows: 0,
+            imported: 0,
+            existing: 0,
+            refused: 0,
+            refused_sample: vec![],
+            refused_file: None,
+            cancelled: false,
+            elapsed_ms: 0,
+        };
+        while let Some(batch) = rx.recv().await {
+            let batch = batch.map_err(ImportError::Worker)?;
+            let rows_json = serde_json::to_string(&batch.good).unwrap_or_else(|_| "[]".into());
+            let n_good = batch.good.len() as i64;
+            let n_refused = batch.refused.len();
+            let what = Change::new(
+                Screen::BulkContacts,
+                "contacts.import",
+                format!("file “{file_name}”"),
+            );
+            let groups = groups_json.clone();
+            let (first, last) = (batch.first_line, batch.last_line);
+            let imported = audit::perform(
+                self.db(),
+                &actor,
+                what,
+                Ok(()),
+                Box::new(move |tx| {
+                    Box::pin(async move {
+                        let now = crate::now_ms();
+                        let imported = sqlx::query!(
+                            "INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at)
+                             SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'),
+                                    json_extract(j.value, '$[3]'), json_extract(j.value, '$[4]'), json_extract(j.value, '$[5]'),
+                                    json_extract(j.value, '$[6]'), json_extract(j.value, '$[7]'), ?2, ?2
+                             FROM json_each(?1) j WHERE true
+                             ON CONFLICT (phone) DO NOTHING",
+                            rows_json,
+                            now
+                        )
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected() as i64;
+                        if groups != "[]" {
+                            sqlx::query!(
+                                "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id)
+                                 SELECT c.id, g.value FROM json_each(?1) j
+                                 JOIN contacts c ON c.phone = json_extract(j.value, '$[0]')
+                                 CROSS JOIN json_each(?2) g",
+                                rows_json,
+                                groups
+                            )
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        let detail = format!(
+                            "lines {first}–{last}: {imported} new, {} existing given groups, {n_refused} refused",
+                            n_good - imported
+                        );
+                        Ok((imported, Some(detail)))
+                    })
+                }),
+            )
+            .await?;
+            report.rows += batch.rows;
+            report.imported += imported as u64;
+            report.existing += (n_good - imported) as u64;
+            report.refused += n_refused as u64;
+            if !batch.refused.is_empty() {
+                if refused_writer.is_none() {
+                    std::fs::create_dir_all(self.imports_dir()).map_err(|e| ImportError::Read {
+                        path: self.imports_dir().display().to_string(),
+                        reason: e.to_string(),
+                    })?;
+                    let mut w =
+                        csv::Writer::from_path(&refused_path).map_err(|e| ImportError::Read {
+                            path: refused_path.display().to_string(),
+                            reason: e.to_string(),
+                        })?;
+                    let mut header: Vec<&str> = COLUMNS.to_vec();
+                    header.extend(["line", "reason"]);
+                    let _ = w.write_record(&header);
+                    refused_writer = Some(w);
+                }
+                if let Some(w) = refused_writer.as_mut() {
+                    for (row, fields) in &batch.refused {
+                        let mut out = fields.clone();
+                        out.resize(COLUMNS.len(), String::new());
+                        out.push(row.line.to_string());
+                        out.push(row.reason.clone());
+                        let _ = w.write_record(&out);
+                    }
+                }
+                for (row, _) in batch.refused {
+                    if report.refused_sample.len() < SAMPLE {
+                        report.refused_sample.push(row);
+                    }
+                }
+            }
+            progress(ImportProgress {
+                bytes_read: batch.bytes_read,
+                bytes_total,
+                rows: report.rows,
+                imported: report.imported,
+                existing: report.existing,
+                refused: report.refused,
+                elapsed_ms: started.elapsed().as_millis() as u64,
+            });
+            if cancel.is_cancelled() {
+                report.cancelled = true;
+                break;
+            }
+        }
+        drop(rx);
+        let _ = reader.await;
+        if let Some(mut w) = refused_writer {
+            let _ = w.flush();
+            report.refused_file = Some(refused_path.display().to_string());
+        }
+        report.cancelled |= cancel.is_cancelled();
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(
+            rows = report.rows,
+            imported = report.imported,
+            existing = report.existing,
+            refused = report.refused,
+            ms = report.elapsed_ms,
+            "contacts import"
+        );
+        Ok(report)
+    }
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+impl From<ImportError> for crate::Error {
+    fn from(e: ImportError) -> Self {
+        crate::Error::Contacts(super::ContactsError::Import(e))
+    }
+}

@@ -184,6 +184,21 @@ impl Workspace {
             .filter(|s| !s.is_empty())
             .unwrap_or(crate::meta::DEFAULT_GRAPH_VERSION)
             .to_owned();
+        let version_ok = version
+            .strip_prefix('v')
+            .and_then(|v| v.split_once('.'))
+            .is_some_and(|(a, b)| {
+                !a.is_empty()
+                    && !b.is_empty()
+                    && a.chars().chain(b.chars()).all(|c| c.is_ascii_digit())
+            });
+        if !version_ok {
+            return Err(ConnectionError::Invalid {
+                field: "Graph API version",
+                problem: format!("a version such as v23.0; “{version}” is not"),
+            }
+            .into());
+        }
         let secrets: Vec<(SecretName, Sensitive<String>)> = [
             (SecretName::AccessToken, input.access_token),
             (SecretName::AppSecret, input.app_secret),

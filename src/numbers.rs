@@ -220,6 +220,8 @@ fn sniff_image(bytes: &[u8]) -> &'static str {
         "image/png"
     } else if bytes.starts_with(&[0xFF, 0xD8]) {
         "image/jpeg"
+    } else if bytes.starts_with(b"GIF8") {
+        "image/gif"
     } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
         "image/webp"
     } else {

@@ -35,6 +35,8 @@ pub enum TemplatesError {
     Stray(String),
     #[error("“{0}” is not a merge field")]
     UnknownField(String),
+    #[error("{0}")]
+    Unsupported(String),
     #[error("{field} has no value for this record")]
     NoValue { field: String },
 }
@@ -165,10 +167,36 @@ pub fn check_mapping(
         return Err(TemplatesError::Stray(stray.join(", ")));
     }
     for b in bindings {
-        if let Source::Field { key } = &b.source
-            && !MERGE_FIELDS.iter().any(|(k, ..)| k == key)
-        {
-            return Err(TemplatesError::UnknownField(key.clone()));
+        let media = matches!(
+            b.variable.kind,
+            VariableKind::Image | VariableKind::Video | VariableKind::Document
+        );
+        let what = describe(&b.variable);
+        match (&b.source, b.variable.kind) {
+            (_, VariableKind::Location) => {
+                return Err(TemplatesError::Unsupported(format!(
+                    "{what}: location headers cannot be filled by this version"
+                )));
+            }
+            (Source::Text { .. }, _) if media => {
+                return Err(TemplatesError::Unsupported(format!(
+                    "{what} needs a file field, not text"
+                )));
+            }
+            (Source::Text { value }, _) if value.trim().is_empty() => {
+                return Err(TemplatesError::Unmapped(what));
+            }
+            (Source::Field { key }, _) => match MERGE_FIELDS.iter().find(|(k, ..)| k == key) {
+                None => return Err(TemplatesError::UnknownField(key.clone())),
+                Some((_, _, file)) if *file != media => {
+                    return Err(TemplatesError::Unsupported(format!(
+                        "{what} needs a {} field; “{key}” is not one",
+                        if media { "file" } else { "text" }
+                    )));
+                }
+                _ => {}
+            },
+            _ => {}
         }
     }
     Ok(())
@@ -446,6 +474,9 @@ pub struct ModelView {
     pub model: TemplateModel,
     pub label: String,
     pub name: String,
+    /// The template the model submits, as Meta takes it (for the preview).
+    #[ts(type = "unknown")]
+    pub definition: Value,
     /// The local template loaded from it, if any.
     pub template: Option<TemplateView>,
 }
@@ -878,6 +909,7 @@ impl Workspace {
                     model: m,
                     label: m.label().into(),
                     name: def.name.clone(),
+                    definition: serde_json::to_value(&def).unwrap_or(Value::Null),
                     template: all
                         .iter()
                         .find(|t| t.name == def.name && t.language == def.language)
@@ -938,6 +970,37 @@ mod tests {
             e.to_string().contains("not mapped yet: body {{due_date}}"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn mappings_that_could_not_be_sent_are_refused() {
+        let def = TemplateModel::Invoice.definition();
+        let mut m = TemplateModel::Invoice.default_mapping();
+        m[0].source = Source::Text {
+            value: "a pdf".into(),
+        };
+        assert!(
+            check_mapping(&def, &m)
+                .unwrap_err()
+                .to_string()
+                .contains("needs a file field")
+        );
+        let mut m = TemplateModel::Invoice.default_mapping();
+        m[1].source = Source::Field {
+            key: "document.pdf".into(),
+        };
+        assert!(
+            check_mapping(&def, &m)
+                .unwrap_err()
+                .to_string()
+                .contains("needs a text field")
+        );
+        let mut m = TemplateModel::Invoice.default_mapping();
+        m[1].source = Source::Text { value: "  ".into() };
+        assert!(matches!(
+            check_mapping(&def, &m),
+            Err(TemplatesError::Unmapped(_))
+        ));
     }
 
     #[test]

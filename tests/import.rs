@@ -18,7 +18,11 @@ fn write(t: &common::TestWorkspace, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-async fn import(t: &common::TestWorkspace, path: &PathBuf, groups: Vec<i64>) -> ImportReport {
+async fn import(
+    t: &common::TestWorkspace,
+    path: &std::path::Path,
+    groups: Vec<i64>,
+) -> ImportReport {
     t.ws.import_contacts(
         path,
         ImportOptions { group_ids: groups },

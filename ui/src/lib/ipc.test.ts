@@ -3,7 +3,32 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 const invoke = vi.fn();
 vi.mock("@tauri-apps/api/core", () => ({ invoke: (...args: unknown[]) => invoke(...args) }));
 
-import { IpcError, activityLog, appStatus, errorMessage, onSignedOut, openScreen, signIn, toIpcError, updateStaff } from "./ipc";
+import {
+  IpcError,
+  activityLog,
+  appStatus,
+  createTemplate,
+  deleteTemplate,
+  editTemplate,
+  errorMessage,
+  getConnection,
+  listNumbers,
+  listTemplates,
+  loadTemplateModel,
+  mergeFields,
+  numberPicture,
+  onSignedOut,
+  openScreen,
+  refreshNumbers,
+  saveConnection,
+  setTemplateMapping,
+  signIn,
+  syncTemplates,
+  templateModels,
+  testConnection,
+  toIpcError,
+  updateStaff,
+} from "./ipc";
 
 beforeEach(() => {
   invoke.mockReset();
@@ -16,6 +41,35 @@ describe("toIpcError", () => {
     expect(e).toBeInstanceOf(Error);
     expect(e.code).toBe("permission_denied");
     expect(e.message).toBe("Ana's role (Sales) does not allow viewing Bots");
+    expect(e.fields).toEqual([]);
+  });
+
+  it("keeps the problems by field of an ApiError", () => {
+    const e = toIpcError({
+      code: "invalid",
+      message: "the template breaks Meta's rules",
+      fields: [
+        { field: "body.text", message: "the body text is required" },
+        { field: "buttons[1].text", message: "at most 25 characters" },
+      ],
+    });
+    expect(e.code).toBe("invalid");
+    expect(e.fields).toEqual([
+      { field: "body.text", message: "the body text is required" },
+      { field: "buttons[1].text", message: "at most 25 characters" },
+    ]);
+  });
+
+  it("drops malformed field problems and tolerates a missing or odd `fields`", () => {
+    const e = toIpcError({
+      code: "invalid",
+      message: "x",
+      fields: [{ field: "name", message: "bad" }, { field: 3, message: "n" }, null, "footer.text", { field: "footer.text" }],
+    });
+    expect(e.fields).toEqual([{ field: "name", message: "bad" }]);
+    expect(toIpcError({ code: "invalid", message: "x", fields: "name" }).fields).toEqual([]);
+    expect(toIpcError({ code: "invalid", message: "x" }).fields).toEqual([]);
+    expect(toIpcError("boom").fields).toEqual([]);
   });
 
   it("turns a string into an internal error with that text", () => {
@@ -64,6 +118,44 @@ describe("commands", () => {
     ]);
   });
 
+  it("name the Connection, Numbers and Templates commands and their arguments as the Rust side does", async () => {
+    invoke.mockResolvedValue(null);
+    const binding = { variable: { place: { part: "body" as const }, kind: "text" as const, key: "1" }, source: { kind: "field" as const, key: "contact.name" } };
+    const input = { definition: { name: "hello", language: "en", category: "UTILITY", components: [] } };
+    await getConnection();
+    await saveConnection({ phone_number_id: "1", waba_id: "2", access_token: "" });
+    await testConnection();
+    await listNumbers();
+    await refreshNumbers();
+    await numberPicture("106540352242922");
+    await listTemplates({ status: "PENDING" });
+    await syncTemplates();
+    await createTemplate(input);
+    await editTemplate(4, input);
+    await deleteTemplate(4);
+    await setTemplateMapping(4, [binding]);
+    await templateModels();
+    await loadTemplateModel("proforma_invoice");
+    await mergeFields();
+    expect(invoke.mock.calls).toEqual([
+      ["get_connection", undefined],
+      ["save_connection", { input: { phone_number_id: "1", waba_id: "2", access_token: "" } }],
+      ["test_connection", undefined],
+      ["list_numbers", undefined],
+      ["refresh_numbers", undefined],
+      ["number_picture", { phoneNumberId: "106540352242922" }],
+      ["list_templates", { filter: { status: "PENDING" } }],
+      ["sync_templates", undefined],
+      ["create_template", { input }],
+      ["edit_template", { id: 4, input }],
+      ["delete_template", { id: 4 }],
+      ["set_template_mapping", { id: 4, bindings: [binding] }],
+      ["template_models", undefined],
+      ["load_template_model", { model: "proforma_invoice" }],
+      ["merge_fields", undefined],
+    ]);
+  });
+
   it("resolve with the command's value", async () => {
     invoke.mockResolvedValue({ screen: "settings", label: "Settings", built: true });
     await expect(openScreen("settings")).resolves.toMatchObject({ label: "Settings" });
@@ -75,6 +167,13 @@ describe("commands", () => {
     expect(error).toBeInstanceOf(IpcError);
     expect((error as IpcError).code).toBe("storage");
     expect((error as IpcError).message).toBe("/data/ws.db was written by a newer version");
+  });
+
+  it("reject with the core's problems by field", async () => {
+    invoke.mockRejectedValue({ code: "invalid", message: "the template breaks Meta's rules", fields: [{ field: "name", message: "use lowercase letters" }] });
+    const error = await createTemplate({ definition: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IpcError);
+    expect((error as IpcError).fields).toEqual([{ field: "name", message: "use lowercase letters" }]);
   });
 
   it("tell the app when a session has ended, but not for a failed sign-in", async () => {

@@ -3,11 +3,19 @@
 
 import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import type { AppStatus } from "./bindings/AppStatus";
+import type { Binding } from "./bindings/Binding";
+import type { ConnectionInput } from "./bindings/ConnectionInput";
+import type { ConnectionView } from "./bindings/ConnectionView";
 import type { ErrorCode } from "./bindings/ErrorCode";
+import type { FieldProblem } from "./bindings/FieldProblem";
 import type { LogFilter } from "./bindings/LogFilter";
 import type { LogPage } from "./bindings/LogPage";
 import type { Me } from "./bindings/Me";
+import type { MergeField } from "./bindings/MergeField";
+import type { ModelView } from "./bindings/ModelView";
 import type { NewStaff } from "./bindings/NewStaff";
+import type { NumberView } from "./bindings/NumberView";
+import type { Picture } from "./bindings/Picture";
 import type { ResourceInfo } from "./bindings/ResourceInfo";
 import type { Role } from "./bindings/Role";
 import type { RoleInput } from "./bindings/RoleInput";
@@ -15,6 +23,11 @@ import type { Screen } from "./bindings/Screen";
 import type { ScreenInfo } from "./bindings/ScreenInfo";
 import type { StaffMember } from "./bindings/StaffMember";
 import type { StaffUpdate } from "./bindings/StaffUpdate";
+import type { TemplateFilter } from "./bindings/TemplateFilter";
+import type { TemplateInput } from "./bindings/TemplateInput";
+import type { TemplateModel } from "./bindings/TemplateModel";
+import type { TemplateView } from "./bindings/TemplateView";
+import type { TestReport } from "./bindings/TestReport";
 
 const ERROR_CODES: readonly ErrorCode[] = [
   "not_signed_in",
@@ -26,14 +39,19 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "internal",
 ];
 
-/** A command failed; `code` says what kind of failure, `message` is readable by a person. */
+/**
+ * A command failed; `code` says what kind of failure, `message` is readable by a person, and
+ * `fields` names the form fields at fault when the core can tell (a template Meta's rules refuse).
+ */
 export class IpcError extends Error {
   readonly code: ErrorCode;
+  readonly fields: readonly FieldProblem[];
 
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, fields: readonly FieldProblem[] = []) {
     super(message);
     this.name = "IpcError";
     this.code = code;
+    this.fields = fields;
   }
 }
 
@@ -41,16 +59,28 @@ function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
 }
 
+/** The well-formed `{field, message}` entries of an ApiError's `fields`; anything else is dropped. */
+function fieldProblems(value: unknown): FieldProblem[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((item: unknown) => {
+    if (typeof item !== "object" || item === null) return [];
+    const { field, message } = item as { field?: unknown; message?: unknown };
+    return typeof field === "string" && typeof message === "string" ? [{ field, message }] : [];
+  });
+}
+
 /**
  * Turns whatever a command rejected with into an `IpcError`. The core rejects with an
- * `ApiError` object `{code, message}`; anything else (a string from Tauri itself, a JS error
- * when the bridge is missing) becomes code "internal" with its text.
+ * `ApiError` object `{code, message, fields}`; anything else (a string from Tauri itself, a JS
+ * error when the bridge is missing) becomes code "internal" with its text.
  */
 export function toIpcError(reason: unknown): IpcError {
   if (reason instanceof IpcError) return reason;
   if (typeof reason === "object" && reason !== null) {
-    const { code, message } = reason as { code?: unknown; message?: unknown };
-    if (isErrorCode(code) && typeof message === "string") return new IpcError(code, message);
+    const { code, message, fields } = reason as { code?: unknown; message?: unknown; fields?: unknown };
+    if (isErrorCode(code) && typeof message === "string") {
+      return new IpcError(code, message, fieldProblems(fields));
+    }
     if (reason instanceof Error) return new IpcError("internal", reason.message);
     if (typeof message === "string") return new IpcError("internal", message);
     try {
@@ -122,3 +152,27 @@ export const permissionCatalog = () => call<ResourceInfo[]>("permission_catalog"
 
 // Activity log
 export const activityLog = (filter: LogFilter) => call<LogPage>("activity_log", { filter });
+
+// Connection (administrators only)
+export const getConnection = () => call<ConnectionView>("get_connection");
+export const saveConnection = (input: ConnectionInput) => call<ConnectionView>("save_connection", { input });
+export const testConnection = () => call<TestReport>("test_connection");
+
+// Numbers
+export const listNumbers = () => call<NumberView[]>("list_numbers");
+export const refreshNumbers = () => call<NumberView[]>("refresh_numbers");
+/** The cached profile picture as a data: URL, or null when the number has none. */
+export const numberPicture = (phoneNumberId: string) => call<Picture | null>("number_picture", { phoneNumberId });
+
+// Templates
+export const listTemplates = (filter: TemplateFilter) => call<TemplateView[]>("list_templates", { filter });
+export const getTemplate = (id: number) => call<TemplateView>("get_template", { id });
+export const syncTemplates = () => call<TemplateView[]>("sync_templates");
+export const createTemplate = (input: TemplateInput) => call<TemplateView>("create_template", { input });
+export const editTemplate = (id: number, input: TemplateInput) => call<TemplateView>("edit_template", { id, input });
+export const deleteTemplate = (id: number) => call<void>("delete_template", { id });
+export const setTemplateMapping = (id: number, bindings: Binding[]) =>
+  call<TemplateView>("set_template_mapping", { id, bindings });
+export const templateModels = () => call<ModelView[]>("template_models");
+export const loadTemplateModel = (model: TemplateModel) => call<TemplateView>("load_template_model", { model });
+export const mergeFields = () => call<MergeField[]>("merge_fields");

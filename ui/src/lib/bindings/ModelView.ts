@@ -4,6 +4,10 @@ import type { TemplateView } from "./TemplateView";
 
 export type ModelView = { model: TemplateModel, label: string, name: string, 
 /**
+ * The template the model submits, as Meta takes it (for the preview).
+ */
+definition: unknown, 
+/**
  * The local template loaded from it, if any.
  */
 template: TemplateView | null, };

@@ -840,6 +840,17 @@ async fn every_oas_send_example_is_accepted() {
         );
         assert!(v["contacts"][0]["input"].is_string(), "{name}: {v}");
     }
+    let r = env
+        .http
+        .post(env.url(&format!("/{SALES_PHONE_NUMBER_ID}/messages")))
+        .bearer_auth(env.sb.access_token())
+        .json(&text(ANA, "usage header"))
+        .send()
+        .await
+        .unwrap();
+    let usage: Value =
+        serde_json::from_str(r.headers()["x-business-use-case-usage"].to_str().unwrap()).unwrap();
+    assert_eq!(usage[WABA_ID][0]["type"], "whatsapp");
     let (_, v) = env.send(text("+1 (555) 555-0111", "formatted")).await;
     assert_eq!(
         v["contacts"][0],

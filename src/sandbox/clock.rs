@@ -64,7 +64,7 @@ impl SandboxClock {
         } else {
             self.inner.origin_mono.elapsed()
         };
-        self.inner.origin_wall + elapsed + offset
+        later(later(self.inner.origin_wall, elapsed), offset)
     }
 
     /// Sandbox time now, in whole seconds since the Unix epoch (Meta's webhook timestamps).
@@ -132,12 +132,24 @@ impl governor::clock::Clock for SandboxClock {
     type Instant = Nanos;
 
     fn now(&self) -> Nanos {
-        Nanos::from(
-            SandboxClock::now(self)
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default(),
-        )
+        let since = SandboxClock::now(self)
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Nanos::new(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
     }
+}
+
+/// The latest moment the sandbox represents (about the year 2514): time saturates here.
+const END_OF_TIME: Duration = Duration::from_secs(1 << 34);
+
+/// `t + d`, saturating at [`END_OF_TIME`] instead of overflowing.
+pub(crate) fn later(t: SystemTime, d: Duration) -> SystemTime {
+    t.checked_add(d)
+        .filter(|t| {
+            t.duration_since(UNIX_EPOCH)
+                .is_ok_and(|since| since <= END_OF_TIME)
+        })
+        .unwrap_or(UNIX_EPOCH + END_OF_TIME)
 }
 
 /// Seconds since the Unix epoch (0 before it).
@@ -171,9 +183,21 @@ mod tests {
     }
 
     #[test]
-    fn real_clock_adds_the_offset_to_real_time() {
+    fn huge_advances_saturate_instead_of_panicking() {
         let clock = SandboxClock::new();
+        clock.advance(Duration::MAX);
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now(), UNIX_EPOCH + END_OF_TIME);
+        assert_eq!(later(clock.now(), Duration::MAX), UNIX_EPOCH + END_OF_TIME);
+        let _ = governor::clock::Clock::now(&clock);
+    }
+
+    #[test]
+    fn real_clock_adds_the_offset_to_real_time() {
+        // Read before the clock exists: the clock starts at wall time and then follows the
+        // monotonic clock, so it can only be at or after this.
         let before = SystemTime::now();
+        let clock = SandboxClock::new();
         clock.advance(Duration::from_secs(24 * 3600));
         let now = clock.now();
         assert!(now >= before + Duration::from_secs(24 * 3600));

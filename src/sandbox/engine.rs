@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::clock::{SandboxClock, unix_secs};
+use super::clock::{SandboxClock, later, unix_secs};
 use super::config::{SandboxConfig, WindowEnforcement};
 use super::customers::{CustomerMessage, Inbound, payload_json, sample_media};
 use super::error::{Refusal, SandboxError};
@@ -51,7 +51,7 @@ impl Shared {
         base_url: String,
     ) -> Self {
         let url_key = store.hex(32).into_bytes();
-        let token_expires = config.token_lifetime.map(|l| clock.now() + l);
+        let token_expires = config.token_lifetime.map(|l| later(clock.now(), l));
         Shared {
             limits: Limits::new(&config, clock.clone()),
             token: RwLock::new(config.access_token.expose().clone()),
@@ -104,7 +104,7 @@ impl Shared {
 
     /// A download URL for media `id`, valid for five minutes of sandbox time.
     pub fn media_url(&self, id: &str) -> String {
-        let expires = unix_secs(self.clock.now() + MEDIA_URL_LIFETIME);
+        let expires = unix_secs(later(self.clock.now(), MEDIA_URL_LIFETIME));
         format!(
             "{}/sandbox/lookaside/media/{id}?ext={expires}&hash={}",
             self.base_url,
@@ -258,7 +258,7 @@ impl Shared {
                 Stage::Delivered
             };
             self.scheduler.at(
-                now + self.config.delivery_delay,
+                later(now, self.config.delivery_delay),
                 Job::Status {
                     wamid: wamid.clone(),
                     stage,
@@ -352,7 +352,7 @@ impl Shared {
                     self.emit_status(&wamid, "delivered");
                     if self.config.read_receipts {
                         self.scheduler.at(
-                            now + self.config.read_delay,
+                            later(now, self.config.read_delay),
                             Job::Status {
                                 wamid,
                                 stage: Stage::Read,
@@ -650,7 +650,7 @@ impl Shared {
     /// Schedules the review of a template that just became PENDING.
     pub fn schedule_review(&self, template_id: &str, revision: u64) {
         self.scheduler.at(
-            self.clock.now() + self.config.template_approval_delay,
+            later(self.clock.now(), self.config.template_approval_delay),
             Job::Review {
                 template_id: template_id.to_owned(),
                 revision,

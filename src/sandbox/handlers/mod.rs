@@ -87,7 +87,21 @@ async fn guard(State(shared): State<AppState>, req: Request, next: Next) -> Resp
     if let Err(r) = shared.check_token(token.as_deref()) {
         return r.into_response();
     }
-    next.run(req).await
+    let mut response = next.run(req).await;
+    // Meta reports the business's API usage (percentages of its budgets) on every answer.
+    let usage = json!({ (shared.store().waba.id.clone()): [{
+        "type": "whatsapp",
+        "call_count": 1,
+        "total_cputime": 1,
+        "total_time": 1,
+        "estimated_time_to_regain_access": 0
+    }]});
+    if let Ok(value) = usage.to_string().parse() {
+        response
+            .headers_mut()
+            .insert("x-business-use-case-usage", value);
+    }
+    response
 }
 
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -228,7 +242,8 @@ pub(crate) fn paginate(
         url.query_pairs_mut().extend_pairs(pairs);
         Some(url.to_string())
     };
-    if end < total
+    if end > 0
+        && end < total
         && let Some(next) = link("after", cursor(end - 1))
     {
         paging["next"] = json!(next);
@@ -380,6 +395,13 @@ mod tests {
         assert_eq!(
             paginate(items.clone(), &q, "http://h/x").unwrap()["data"],
             json!([{"id":2},{"id":3}])
+        );
+        q.insert("before".to_owned(), cursor(0));
+        let empty = paginate(items.clone(), &q, "http://h/x").unwrap();
+        assert_eq!(
+            empty["data"],
+            json!([]),
+            "nothing comes before the first item"
         );
         q.insert("before".to_owned(), "garbage".to_owned());
         assert_eq!(paginate(items, &q, "http://h/x").unwrap_err().code(), 100);

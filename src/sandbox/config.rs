@@ -65,8 +65,10 @@ pub struct SandboxConfig {
     pub webhook_retry_for: Duration,
     /// Timeout of one webhook POST. Default 10 s.
     pub webhook_timeout: Duration,
-    /// Simulated customers answer what they read (a button reply to buttons, a list reply to a
-    /// list, a tapped quick reply to a template, a text otherwise). Default false.
+    /// Simulated customers answer the choices they read: a button reply to reply buttons, a list
+    /// reply to a list, a tapped quick reply to a template with quick replies. Plain messages get
+    /// no automatic answer, so a bot on the other side cannot start an endless exchange.
+    /// Default false.
     pub auto_reply: bool,
     /// Each simulated customer sends the first message of their script when the sandbox starts.
     /// Default false.

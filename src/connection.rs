@@ -411,6 +411,77 @@ impl Workspace {
     }
 }
 
+/// What the embedded sandbox gives a sandbox workspace to talk to it.
+pub struct SandboxConnection {
+    pub graph_base_url: String,
+    pub graph_version: String,
+    pub phone_number_id: String,
+    pub waba_id: String,
+    pub access_token: Sensitive<String>,
+    pub app_secret: Sensitive<String>,
+    pub verify_token: Sensitive<String>,
+}
+
+impl Workspace {
+    /// Points a *sandbox* workspace at its embedded sandbox (done by the system at launch: the
+    /// sandbox's address changes every time). Secrets go to the keychain like any others.
+    pub async fn configure_sandbox_connection(&self, c: SandboxConnection) -> Result<()> {
+        if self.info().kind != crate::workspace::WorkspaceKind::Sandbox {
+            return Err(ConnectionError::Invalid {
+                field: "workspace",
+                problem: "only a sandbox workspace can be pointed at the sandbox".into(),
+            }
+            .into());
+        }
+        let store = self.secrets().clone();
+        let ws = self.info().slug.clone();
+        tokio::task::spawn_blocking(move || {
+            store.set(&ws, SecretName::AccessToken, &c.access_token)?;
+            store.set(&ws, SecretName::AppSecret, &c.app_secret)?;
+            store.set(&ws, SecretName::VerifyToken, &c.verify_token)
+        })
+        .await
+        .map_err(|e| ConnectionError::Join(e.to_string()))?
+        .map_err(ConnectionError::from)?;
+        let mut tx = self.db().begin().await?;
+        let now = crate::now_ms();
+        sqlx::query!(
+            "INSERT INTO connection (id, phone_number_id, waba_id, graph_base_url, graph_version, updated_at)
+             VALUES (1, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET phone_number_id = excluded.phone_number_id,
+               waba_id = excluded.waba_id, graph_base_url = excluded.graph_base_url,
+               graph_version = excluded.graph_version, updated_at = excluded.updated_at",
+            c.phone_number_id,
+            c.waba_id,
+            c.graph_base_url,
+            c.graph_version,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
+        let what = audit::Change::new(
+            Screen::Connection,
+            "connection.sandbox",
+            "the embedded sandbox",
+        );
+        audit::insert(
+            &mut tx,
+            None,
+            &what,
+            audit::Outcome::Ok,
+            Some(&c.graph_base_url),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The verify token of this workspace, for the webhook handshake.
+    pub async fn sandbox_verify_token(&self) -> Option<Sensitive<String>> {
+        self.secret(SecretName::VerifyToken).await.ok().flatten()
+    }
+}
+
 /// The ids a Graph call needs beside the token.
 #[derive(Debug, Clone)]
 pub struct ConnectionIds {

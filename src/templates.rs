@@ -57,7 +57,12 @@ impl TemplatesError {
             TemplatesError::Rules(p) => p.clone(),
             TemplatesError::Meta(ClientError::Template(p)) => p.clone(),
             TemplatesError::Meta(ClientError::Graph { error, .. }) => {
-                let field = match error.code {
+                // Template creation refusals are code 100 with the 2388xxx reason as subcode.
+                let field = match error
+                    .error_subcode
+                    .filter(|_| error.code == 100)
+                    .unwrap_or(error.code)
+                {
                     2388040 | 2388047 | 2388293 | 2388299 | 132005 | 132007 => "body.text",
                     2388073 => "footer.text",
                     2388019 => "name",
@@ -350,11 +355,11 @@ impl TemplateModel {
             ),
             TemplateModel::Invoice => (
                 "invoice",
-                "Hello {{customer_name}}, your invoice {{document_number}} of {{document_total}} is attached. It is due on {{due_date}}.",
+                "Hello {{customer_name}}, your invoice {{document_number}} of {{document_total}} is attached. It is due on {{due_date}}; thank you for your business.",
             ),
             TemplateModel::ProformaInvoice => (
                 "proforma invoice",
-                "Hello {{customer_name}}, please find attached proforma invoice {{document_number}} for {{document_total}}.",
+                "Hello {{customer_name}}, please find attached proforma invoice {{document_number}} for {{document_total}}. We will send the final invoice on payment.",
             ),
             TemplateModel::Storno => (
                 "credit note",

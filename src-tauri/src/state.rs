@@ -3,7 +3,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use crmconnect::sandbox::{Embedded, SandboxConfig};
 use crmconnect::secrets::Keychain;
+use crmconnect::workspace::WorkspaceKind;
 use crmconnect::{ApiError, Workspace, Workspaces, logging};
 use tauri::{AppHandle, Manager};
 
@@ -11,7 +15,22 @@ use crate::settings;
 
 pub struct AppState {
     workspace: Result<Arc<Workspace>, ApiError>,
+    /// The sandbox workspace's in-process Meta stand-in.
+    _sandbox: Option<Embedded>,
     _log_guard: Option<logging::Guard>,
+}
+
+/// The embedded sandbox's settings; `CRMCONNECT_SANDBOX_REVIEW_SECONDS` shortens template review.
+fn sandbox_config() -> SandboxConfig {
+    let review = std::env::var("CRMCONNECT_SANDBOX_REVIEW_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(30));
+    SandboxConfig {
+        template_approval_delay: review,
+        ..SandboxConfig::default()
+    }
 }
 
 impl AppState {
@@ -35,12 +54,21 @@ impl AppState {
                     tracing::error!(error = %e, "could not open the workspace");
                     ApiError::from(e)
                 });
+        let mut sandbox = None;
         if let Ok(ws) = &workspace {
             settings::set_workspace(app, &store_path, &ws.info().slug);
+            if ws.info().kind == WorkspaceKind::Sandbox {
+                match tauri::async_runtime::block_on(Embedded::start(ws.clone(), sandbox_config()))
+                {
+                    Ok(e) => sandbox = Some(e),
+                    Err(e) => tracing::error!(error = %e, "the embedded sandbox did not start"),
+                }
+            }
         }
         app.manage(settings::StorePath(store_path));
         Ok(AppState {
             workspace,
+            _sandbox: sandbox,
             _log_guard: guard,
         })
     }

@@ -45,6 +45,12 @@ pub fn verify(app_secret: &[u8], body: &[u8], header: Option<&str>) -> Result<()
         .map_err(|_| SignatureError::Mismatch)
 }
 
+/// Compares two secrets without leaking, through timing, where they first differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -398,7 +398,9 @@ impl TemplateDef {
                     }
                     let keys = placeholders(text);
                     check_placeholders("body.text", &keys, format, &mut out);
-                    let t = text.trim();
+                    // Punctuation does not count as words: "…on {{1}}." still ends with a variable.
+                    let edge = |c: char| c.is_whitespace() || ".,;:!?¡¿()\"'-–—…".contains(c);
+                    let t = text.trim_matches(edge);
                     if !keys.is_empty() && (t.starts_with("{{") || t.ends_with("}}")) {
                         out.push(problem(
                             "body.text",
@@ -665,6 +667,19 @@ mod tests {
                 "{f} missing from {fields:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_variable_followed_only_by_punctuation_still_ends_the_body() {
+        let t = def(
+            json!({"name":"x","language":"en","category":"UTILITY","components":[
+            {"type":"BODY","text":"It is due on {{1}}.","example":{"body_text":[["May 1"]]}}]}),
+        );
+        assert!(
+            t.check()
+                .iter()
+                .any(|p| p.field == "body.text" && p.message.contains("start or end"))
+        );
     }
 
     #[test]

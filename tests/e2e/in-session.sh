@@ -8,4 +8,4 @@ KEYRING_HOME=$(mktemp -d)
 export XDG_DATA_HOME="$KEYRING_HOME/data"
 mkdir -p "$XDG_DATA_HOME"
 echo -n "e2e-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-npm test
+npm test -- ${E2E_ONLY:-}

@@ -5,7 +5,7 @@
 // Later issues extend it with flows of their own; keep each flow a small function here.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -52,7 +52,7 @@ export function freshDataDir() {
  * Starts tauri-driver and the app. `t` is the node:test context (for artifact names).
  * Options: dataDir (default: a fresh temp dir).
  */
-export async function launch(t, { dataDir = freshDataDir() } = {}) {
+export async function launch(t, { dataDir = freshDataDir(), env: extraEnv = {} } = {}) {
   const port = await freePort();
   const nativePort = await freePort();
   const env = {
@@ -62,6 +62,9 @@ export async function launch(t, { dataDir = freshDataDir() } = {}) {
     XDG_DATA_HOME: join(dataDir, 'xdg-data'),
     XDG_CONFIG_HOME: join(dataDir, 'xdg-config'),
     XDG_CACHE_HOME: join(dataDir, 'xdg-cache'),
+    // Keychain entries of this test stay apart from every other run's.
+    CRMCONNECT_KEYCHAIN_NAMESPACE: `e2e-${dataDir.split('/').pop()}`,
+    ...extraEnv,
   };
   const driverLog = [];
   const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort)], {
@@ -206,6 +209,24 @@ export async function signIn(app, { username, passphrase }) {
 export async function signOut(app) {
   await app.click('sign-out');
   await app.waitFor('signin-passphrase');
+}
+
+/** Every file under `dir`, recursively. */
+export function filesUnder(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** First launch to signed-in owner, in one call. */
+export async function ownerSignedIn(app) {
+  await app.waitFor('setup-name', 20000);
+  await createOwner(app);
+  await signIn(app, OWNER);
 }
 
 /** Opens a screen from the sidebar; returns its root element. */

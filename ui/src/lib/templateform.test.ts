@@ -205,7 +205,7 @@ describe("formFromDefinition", () => {
 
 describe("checkTemplate (Meta's rules, with the core's field names)", () => {
   it("accepts a valid template", () => {
-    expect(checkTemplate(form({ body: "Hi {{1}}!", examples: { "body-1": "Ana" } }))).toEqual([]);
+    expect(checkTemplate(form({ body: "Hi {{1}}, welcome!", examples: { "body-1": "Ana" } }))).toEqual([]);
   });
 
   it("checks the name pattern and the language code", () => {
@@ -229,11 +229,16 @@ describe("checkTemplate (Meta's rules, with the core's field names)", () => {
   });
 
   it("wants positional variables in order and named ones well formed", () => {
-    const p = checkTemplate(form({ body: "Hi {{1}} and {{3}}.", examples: { "body-1": "a", "body-3": "b" } }));
+    const p = checkTemplate(form({ body: "Hi {{1}} and {{3}} today.", examples: { "body-1": "a", "body-3": "b" } }));
     expect(p.map((x) => x.field)).toEqual(["body.text"]);
     expect(p[0]?.message).toContain("found {{3}} where {{2}} was expected");
-    expect(fields(form({ format: "NAMED", body: "Hi {{Name}}.", examples: { "body-Name": "a" } }))).toEqual(["body.text"]);
-    expect(fields(form({ format: "NAMED", body: "Hi {{name_1}}.", examples: { "body-name_1": "a" } }))).toEqual([]);
+    expect(fields(form({ format: "NAMED", body: "Hi {{Name}} today.", examples: { "body-Name": "a" } }))).toEqual(["body.text"]);
+    expect(fields(form({ format: "NAMED", body: "Hi {{name_1}} today.", examples: { "body-name_1": "a" } }))).toEqual([]);
+  });
+
+  it("counts a variable followed only by punctuation as ending the body", () => {
+    expect(fields(form({ body: "It is due on {{1}}.", examples: { "body-1": "May 1" } }))).toEqual(["body.text"]);
+    expect(fields(form({ body: "It is due on {{1}}, thanks.", examples: { "body-1": "May 1" } }))).toEqual([]);
   });
 
   it("refuses a variable at the very start or end of the body", () => {
@@ -242,7 +247,7 @@ describe("checkTemplate (Meta's rules, with the core's field names)", () => {
   });
 
   it("wants an example for every variable and a file handle for media headers", () => {
-    expect(fields(form({ body: "Hi {{1}}!" }))).toEqual(["body.example"]);
+    expect(fields(form({ body: "Hi {{1}}, welcome!" }))).toEqual(["body.example"]);
     expect(fields(form({ headerFormat: "TEXT", headerText: "Hi {{1}}" }))).toEqual(["header.example"]);
     const two = checkTemplate(form({ headerFormat: "TEXT", headerText: "{{1}} {{2}}", examples: { "header-1": "a", "header-2": "b" } }));
     expect(two).toEqual([{ field: "header.text", message: "a header may hold one variable at most" }]);

@@ -435,7 +435,8 @@ export function checkTemplate(form: TemplateForm): FieldProblem[] {
   const keys = placeholders(body);
   const p = placeholderProblem("body.text", keys, form.format);
   if (p) out.push(p);
-  const trimmed = body.trim();
+  // Punctuation does not count as words: "…on {{1}}." still ends with a variable (as Meta judges).
+  const trimmed = body.replace(/^[\s.,;:!?¡¿()"'\-–—…]+|[\s.,;:!?¡¿()"'\-–—…]+$/gu, "");
   if (keys.length > 0 && (trimmed.startsWith("{{") || trimmed.endsWith("}}"))) {
     add("body.text", "a variable may not stand at the very start or end of the text");
   }

@@ -7,6 +7,18 @@ mod state;
 
 use tauri::Manager;
 
+/// Bytes the webview sent as base64 (a file it read), or an error naming the problem.
+fn decode_base64(s: &str) -> Result<Vec<u8>, crmconnect::ApiError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|e| crmconnect::ApiError {
+            code: crmconnect::ErrorCode::Invalid,
+            message: format!("the file piece is not valid base64: {e}"),
+            fields: vec![],
+        })
+}
+
 fn main() {
     tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::default().build())

@@ -1,10 +1,11 @@
 //! What the shell keeps between commands: the open workspace (or why it could not be opened).
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use std::time::Duration;
 
+use crmconnect::contacts::import::Cancel;
 use crmconnect::sandbox::{Embedded, SandboxConfig};
 use crmconnect::secrets::Keychain;
 use crmconnect::workspace::WorkspaceKind;
@@ -17,6 +18,8 @@ pub struct AppState {
     workspace: Result<Arc<Workspace>, ApiError>,
     /// The sandbox workspace's in-process Meta stand-in.
     _sandbox: Option<Embedded>,
+    /// The running CSV import's cancel switch.
+    import: Mutex<Option<Cancel>>,
     _log_guard: Option<logging::Guard>,
 }
 
@@ -69,8 +72,27 @@ impl AppState {
         Ok(AppState {
             workspace,
             _sandbox: sandbox,
+            import: Mutex::new(None),
             _log_guard: guard,
         })
+    }
+
+    /// A cancel switch for a new import (replacing any finished one).
+    pub fn new_import(&self) -> Cancel {
+        let cancel = Cancel::default();
+        *self.import.lock().unwrap_or_else(|e| e.into_inner()) = Some(cancel.clone());
+        cancel
+    }
+
+    pub fn cancel_import(&self) {
+        if let Some(c) = self
+            .import
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            c.cancel();
+        }
     }
 
     pub fn ws(&self) -> Result<&Workspace, ApiError> {

@@ -577,3 +577,104 @@ impl From<ImportError> for crate::Error {
         crate::Error::Contacts(super::ContactsError::Import(e))
     }
 }
+
+// ---- files handed over by the desktop ---------------------------------------------------------
+
+fn upload_path(ws: &Workspace, upload: &str) -> std::result::Result<PathBuf, ImportError> {
+    if upload.is_empty() || !upload.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(ImportError::Read {
+            path: upload.into(),
+            reason: "not an upload id".into(),
+        });
+    }
+    Ok(ws.imports_dir().join("uploads").join(upload))
+}
+
+impl Workspace {
+    /// Starts receiving a file the UI reads piece by piece (the webview has no file paths).
+    pub async fn begin_import_upload(&self) -> Result<String> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappContacts, Action::Import)?;
+        let id: String = std::iter::repeat_with(fastrand::alphanumeric)
+            .take(24)
+            .collect();
+        let path = upload_path(self, &id)?;
+        let io = |e: std::io::Error| ImportError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(path.parent().expect("uploads folder")).map_err(io)?;
+        std::fs::File::create(&path).map_err(io)?;
+        Ok(id)
+    }
+
+    /// Appends a piece; returns the bytes received so far.
+    pub async fn append_import_upload(&self, upload: &str, bytes: &[u8]) -> Result<u64> {
+        use std::io::Write;
+        self.actor()
+            .await?
+            .require(Resource::WhatsappContacts, Action::Import)?;
+        let path = upload_path(self, upload)?;
+        let io = |e: std::io::Error| ImportError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
+        Ok(f.metadata().map_err(io)?.len())
+    }
+
+    /// Imports a received file (named `file_name` in the log), then removes it.
+    pub async fn import_upload(
+        &self,
+        upload: &str,
+        file_name: &str,
+        options: ImportOptions,
+        cancel: Cancel,
+        progress: impl Fn(ImportProgress) + Send,
+    ) -> Result<ImportReport> {
+        let path = upload_path(self, upload)?;
+        // The log and the refused-rows file carry the user's file name, not the upload id.
+        let folder = path.with_extension("d");
+        let named = folder.join(sanitize(file_name));
+        let io = |e: std::io::Error| ImportError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(&folder).map_err(io)?;
+        std::fs::rename(&path, &named).map_err(io)?;
+        let report = self
+            .import_contacts(&named, options, cancel, progress)
+            .await;
+        let _ = std::fs::remove_dir_all(&folder);
+        report
+    }
+
+    /// Copies a refused-rows file into `folder` (the user's downloads); returns the new path.
+    pub async fn save_refused_rows(&self, refused_file: &str, folder: &Path) -> Result<String> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappContacts, Action::Import)?;
+        let src = PathBuf::from(refused_file);
+        let io = |e: std::io::Error| ImportError::Read {
+            path: refused_file.into(),
+            reason: e.to_string(),
+        };
+        // Only files this workspace wrote.
+        if src.parent() != Some(self.imports_dir().as_path()) {
+            return Err(ImportError::Read {
+                path: refused_file.into(),
+                reason: "not a refused-rows file of this workspace".into(),
+            }
+            .into());
+        }
+        std::fs::create_dir_all(folder).map_err(io)?;
+        let dest = folder.join(src.file_name().expect("a file name"));
+        std::fs::copy(&src, &dest).map_err(io)?;
+        Ok(dest.display().to_string())
+    }
+}

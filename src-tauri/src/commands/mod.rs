@@ -2,6 +2,7 @@
 
 mod audit;
 mod connection;
+mod contacts;
 mod numbers;
 mod session;
 mod staff;
@@ -26,6 +27,20 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         staff::delete_role,
         staff::permission_catalog,
         audit::activity_log,
+        contacts::list_contacts,
+        contacts::create_contact,
+        contacts::update_contact,
+        contacts::delete_contacts,
+        contacts::assign_groups,
+        contacts::list_groups,
+        contacts::create_group,
+        contacts::update_group,
+        contacts::delete_group,
+        contacts::begin_import_upload,
+        contacts::append_import_upload,
+        contacts::run_import,
+        contacts::cancel_import,
+        contacts::save_refused_rows,
         connection::get_connection,
         connection::save_connection,
         connection::test_connection,

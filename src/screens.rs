@@ -113,6 +113,8 @@ impl Screen {
                 | Screen::Connection
                 | Screen::Numbers
                 | Screen::Templates
+                | Screen::Groups
+                | Screen::BulkContacts
         )
     }
 

@@ -2,10 +2,27 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 
 const invoke = vi.fn();
 vi.mock("@tauri-apps/api/core", () => ({ invoke: (...args: unknown[]) => invoke(...args) }));
+const listen = vi.fn();
+vi.mock("@tauri-apps/api/event", () => ({ listen: (...args: unknown[]) => listen(...args) }));
 
 import {
   IpcError,
   activityLog,
+  appendImportUpload,
+  assignGroups,
+  beginImportUpload,
+  cancelImport,
+  createContact,
+  createGroup,
+  deleteContacts,
+  deleteGroup,
+  listContacts,
+  listGroups,
+  onImportProgress,
+  runImport,
+  saveRefusedRows,
+  updateContact,
+  updateGroup,
   appStatus,
   createTemplate,
   deleteTemplate,
@@ -186,5 +203,56 @@ describe("commands", () => {
     stop();
     await expect(openScreen("chat")).rejects.toBeInstanceOf(IpcError);
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe("contacts, groups and import commands", () => {
+  it("send the argument names the core expects", async () => {
+    invoke.mockResolvedValue(null);
+    const input = { phone: "+15550100101", name: "", company: "", address: "", city: "", state: "", country: "", description: "", group_ids: [2] };
+    await listContacts({ search: "ana", group_id: 2, offset: 400, limit: 200 });
+    await createContact(input);
+    await updateContact(7, input);
+    await deleteContacts([1, 2]);
+    await assignGroups([1, 2], [3]);
+    await listGroups();
+    await createGroup({ name: "VIP", description: "" });
+    await updateGroup(3, { name: "VIP", description: "x" });
+    await deleteGroup(3);
+    await beginImportUpload();
+    await appendImportUpload("u1", "Zm9v");
+    await runImport("u1", "contacts.csv", { group_ids: [3] });
+    await cancelImport();
+    await saveRefusedRows("line,reason\n");
+    expect(invoke.mock.calls).toEqual([
+      ["list_contacts", { filter: { search: "ana", group_id: 2, offset: 400, limit: 200 } }],
+      ["create_contact", { input }],
+      ["update_contact", { id: 7, input }],
+      ["delete_contacts", { ids: [1, 2] }],
+      ["assign_groups", { contactIds: [1, 2], groupIds: [3] }],
+      ["list_groups", undefined],
+      ["create_group", { input: { name: "VIP", description: "" } }],
+      ["update_group", { id: 3, input: { name: "VIP", description: "x" } }],
+      ["delete_group", { id: 3 }],
+      ["begin_import_upload", undefined],
+      ["append_import_upload", { uploadId: "u1", chunk: "Zm9v" }],
+      ["run_import", { uploadId: "u1", fileName: "contacts.csv", options: { group_ids: [3] } }],
+      ["cancel_import", undefined],
+      ["save_refused_rows", { refusedFile: "line,reason\n" }],
+    ]);
+  });
+
+  it("hand import progress events' payloads to the callback", async () => {
+    const unlisten = vi.fn();
+    listen.mockImplementation(async (_event: string, handler: (e: { payload: unknown }) => void) => {
+      handler({ payload: { bytes_read: 1, bytes_total: 2, rows: 1, imported: 1, existing: 0, refused: 0, elapsed_ms: 5 } });
+      return unlisten;
+    });
+    const seen: unknown[] = [];
+    const stop = await onImportProgress((p) => seen.push(p.rows));
+    expect(listen.mock.calls[0]?.[0]).toBe("import-progress");
+    expect(seen).toEqual([1]);
+    stop();
+    expect(unlisten).toHaveBeenCalled();
   });
 });

@@ -1,13 +1,24 @@
-// The only file that talks to the Rust core. Every command is a typed async function; every
-// rejection becomes an `IpcError` whose `code` the UI can branch on.
+// The only file that talks to the Rust core (invoke, and listen for its events). Every command
+// is a typed async function; every rejection becomes an `IpcError` whose `code` the UI can branch on.
 
 import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { Binding } from "./bindings/Binding";
+import type { BulkResult } from "./bindings/BulkResult";
 import type { ConnectionInput } from "./bindings/ConnectionInput";
 import type { ConnectionView } from "./bindings/ConnectionView";
+import type { Contact } from "./bindings/Contact";
+import type { ContactFilter } from "./bindings/ContactFilter";
+import type { ContactInput } from "./bindings/ContactInput";
+import type { ContactPage } from "./bindings/ContactPage";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { FieldProblem } from "./bindings/FieldProblem";
+import type { Group } from "./bindings/Group";
+import type { GroupInput } from "./bindings/GroupInput";
+import type { ImportOptions } from "./bindings/ImportOptions";
+import type { ImportProgress } from "./bindings/ImportProgress";
+import type { ImportReport } from "./bindings/ImportReport";
 import type { LogFilter } from "./bindings/LogFilter";
 import type { LogPage } from "./bindings/LogPage";
 import type { Me } from "./bindings/Me";
@@ -176,3 +187,42 @@ export const setTemplateMapping = (id: number, bindings: Binding[]) =>
 export const templateModels = () => call<ModelView[]>("template_models");
 export const loadTemplateModel = (model: TemplateModel) => call<TemplateView>("load_template_model", { model });
 export const mergeFields = () => call<MergeField[]>("merge_fields");
+
+// Groups
+export const listGroups = () => call<Group[]>("list_groups");
+export const createGroup = (input: GroupInput) => call<Group>("create_group", { input });
+export const updateGroup = (id: number, input: GroupInput) => call<Group>("update_group", { id, input });
+/** Deletes the group only; its contacts stay in the directory. */
+export const deleteGroup = (id: number) => call<void>("delete_group", { id });
+
+// Bulk contacts
+export const listContacts = (filter: ContactFilter) => call<ContactPage>("list_contacts", { filter });
+export const createContact = (input: ContactInput) => call<Contact>("create_contact", { input });
+/** `input.group_ids` replaces the contact's memberships. */
+export const updateContact = (id: number, input: ContactInput) => call<Contact>("update_contact", { id, input });
+export const deleteContacts = (ids: number[]) => call<BulkResult>("delete_contacts", { ids });
+/** Adds the groups to each contact, keeping the groups it already has. */
+export const assignGroups = (contactIds: number[], groupIds: number[]) =>
+  call<BulkResult>("assign_groups", { contactIds, groupIds });
+
+// CSV import: the webview has no file paths, so the file goes to the core in base64 pieces.
+export const beginImportUpload = () => call<string>("begin_import_upload");
+/** Appends one base64 piece (≤ 2 MiB of the file); answers the bytes received so far. */
+export const appendImportUpload = (uploadId: string, chunk: string) =>
+  call<number>("append_import_upload", { uploadId, chunk });
+/** Imports the uploaded file; `import-progress` events arrive meanwhile (see onImportProgress). */
+export const runImport = (uploadId: string, fileName: string, options: ImportOptions) =>
+  call<ImportReport>("run_import", { uploadId, fileName, options });
+/** Stops the running import; the batches already imported stay. */
+export const cancelImport = () => call<void>("cancel_import");
+/** Writes the refused rows to the downloads folder; answers the path. */
+export const saveRefusedRows = (refusedFile: string) => call<string>("save_refused_rows", { refusedFile });
+
+/** Calls `callback` with each progress event of a running import. Resolves to the unlisten function. */
+export async function onImportProgress(callback: (progress: ImportProgress) => void): Promise<UnlistenFn> {
+  try {
+    return await listen<ImportProgress>("import-progress", (event) => callback(event.payload));
+  } catch (reason) {
+    throw toIpcError(reason);
+  }
+}

@@ -247,6 +247,15 @@ fn unique_phone(e: sqlx::Error, phone: &str) -> crate::Error {
     }
 }
 
+fn unique_group(e: sqlx::Error, name: &str) -> crate::Error {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            ContactsError::DuplicateGroup(name.into()).into()
+        }
+        _ => e.into(),
+    }
+}
+
 // ---- operations -------------------------------------------------------------------------------
 
 impl Workspace {
@@ -547,10 +556,7 @@ impl Workspace {
                     )
                     .fetch_one(&mut *tx)
                     .await
-                    .map_err(|e| match &e {
-                        sqlx::Error::Database(d) if d.is_unique_violation() => ContactsError::DuplicateGroup(name.clone()).into(),
-                        _ => crate::Error::from(e),
-                    })?;
+                    .map_err(|e| unique_group(e, &name))?;
                     Ok((id, None))
                 })
             }),
@@ -589,12 +595,7 @@ impl Workspace {
                     )
                     .execute(&mut *tx)
                     .await
-                    .map_err(|e| match &e {
-                        sqlx::Error::Database(d) if d.is_unique_violation() => {
-                            ContactsError::DuplicateGroup(name.clone()).into()
-                        }
-                        _ => crate::Error::from(e),
-                    })?
+                    .map_err(|e| unique_group(e, &name))?
                     .rows_affected();
                     if n == 0 {
                         return Err(ContactsError::NoGroup(id).into());

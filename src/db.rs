@@ -71,7 +71,10 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
+        .busy_timeout(Duration::from_secs(5))
+        // Up to 32 MiB of page cache a connection (SQLite's default is 2 MiB): big imports insert
+        // into indexes that outgrow 2 MiB at once; measured 12.5 s → 9.6 s for 1M contacts.
+        .pragma("cache_size", "-32768");
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)

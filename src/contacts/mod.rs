@@ -247,6 +247,20 @@ fn unique_phone(e: sqlx::Error, phone: &str) -> crate::Error {
     }
 }
 
+/// The input's phone in E.164, refused when invalid, taken by another contact (`except` is the
+/// contact being edited), or when a chosen group does not exist.
+async fn checked_phone(
+    conn: &mut SqliteConnection,
+    input: &ContactInput,
+    except: Option<i64>,
+) -> Result<String> {
+    let country = default_country(conn).await?;
+    let phone = phone::to_e164(&input.phone, country).map_err(ContactsError::from)?;
+    duplicate(conn, &phone, except).await?;
+    ensure_groups(conn, &input.group_ids).await?;
+    Ok(phone)
+}
+
 fn unique_group(e: sqlx::Error, name: &str) -> crate::Error {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -348,10 +362,7 @@ impl Workspace {
             actor.require(Resource::WhatsappContacts, Action::Create),
             Box::new(move |tx| {
                 Box::pin(async move {
-                    let country = default_country(tx).await?;
-                    let phone = phone::to_e164(&input.phone, country).map_err(ContactsError::from)?;
-                    duplicate(tx, &phone, None).await?;
-                    ensure_groups(tx, &input.group_ids).await?;
+                    let phone = checked_phone(tx, &input, None).await?;
                     let now = crate::now_ms();
                     let i = &input;
                     let id = sqlx::query_scalar!(
@@ -395,10 +406,7 @@ impl Workspace {
             Box::new(move |tx| {
                 Box::pin(async move {
                     get(tx, id).await?;
-                    let country = default_country(tx).await?;
-                    let phone = phone::to_e164(&input.phone, country).map_err(ContactsError::from)?;
-                    duplicate(tx, &phone, Some(id)).await?;
-                    ensure_groups(tx, &input.group_ids).await?;
+                    let phone = checked_phone(tx, &input, Some(id)).await?;
                     let now = crate::now_ms();
                     let i = &input;
                     sqlx::query!(

@@ -18,7 +18,8 @@
 //! - [`logging`]: tracing to rotated files (desktop) or JSON on stdout (relay).
 //! - [`meta`]: Meta's Cloud API — error classification, webhook signatures, the Graph client.
 //! - [`numbers`]: the connected numbers, their business profiles and pictures (cached).
-//! - [`relay`]: the headless server's HTTP surface.
+//! - [`relay`]: the headless server: webhooks in, a durable ordered event log, streams out.
+//! - [`sync`]: the desktop's side of the event log.
 //! - [`sandbox`]: a local stand-in for Meta's Graph API and webhooks, for the app and every test.
 
 pub mod audit;
@@ -36,6 +37,7 @@ pub mod screens;
 pub mod secrets;
 pub mod sensitive;
 pub mod staff;
+pub mod sync;
 pub mod templates;
 pub mod workspace;
 

@@ -147,6 +147,26 @@ impl Permission {
     }
 }
 
+impl std::str::FromStr for Permission {
+    type Err = String;
+
+    /// `resource:action`, e.g. `whatsapp_chat:send`; only pairs the spec defines.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (r, a) = s
+            .split_once(':')
+            .ok_or_else(|| format!("“{s}” is not of the form resource:action"))?;
+        let resource =
+            Resource::from_key(r.trim()).ok_or_else(|| format!("“{r}” is not a resource"))?;
+        let action = Action::from_key(a.trim()).ok_or_else(|| format!("“{a}” is not an action"))?;
+        let p = Permission::new(resource, action);
+        if p.is_defined() {
+            Ok(p)
+        } else {
+            Err(format!("{} has no “{}” permission", resource.key(), action.key()))
+        }
+    }
+}
+
 impl std::fmt::Display for Permission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.resource.key(), self.action.key())

@@ -1,28 +1,69 @@
 //! `relay`: the headless server of CRMConnect WhatsApp. Links no Tauri, WebKit or keychain crate.
 
+use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use crmconnect::permissions::Permission;
+use crmconnect::relay::RelayConfig;
+use crmconnect::relay::store::Store;
+use crmconnect::relay::tokens::{self, TokenSpec};
 
 #[derive(Parser)]
 #[command(
     name = "relay",
     version,
-    about = "CRMConnect WhatsApp relay: receives Meta's webhooks and streams them to the team's desktops"
+    about = "CRMConnect WhatsApp relay: receives Meta's webhooks and streams them to the team's desktops",
+    long_about = "CRMConnect WhatsApp relay: receives Meta's webhooks, verifies their signatures, keeps one \
+durable, totally ordered event log per workspace (SQLite, or PostgreSQL for several instances) and \
+streams it to every desktop of the team.\n\nConfiguration comes from the TOML file given with --config \
+(see relay.example.toml), overridden by RELAY_* environment variables (RELAY_LISTEN, RELAY_DATABASE_URL, \
+RELAY_WORKSPACES__<ID>__APP_SECRET…), overridden by the flags below."
 )]
 struct Cli {
+    /// The TOML configuration file.
+    #[arg(long, short, global = true, env = "RELAY_CONFIG")]
+    config: Option<PathBuf>,
+    /// The event log database: sqlite:///path/relay.db or postgres://user@host/db (overrides the
+    /// configuration's database_url).
+    #[arg(long, global = true, hide_env_values = true)]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve HTTP (currently `/healthz`; the webhook endpoint and desktop stream come with the relay issue).
+    /// Serve the webhook endpoint (/webhook/<workspace>), the desktops' stream (/v1/stream) and
+    /// publish endpoint (/v1/events), /healthz and /metrics. Migrates the database first. Stops
+    /// gracefully on Ctrl-C or SIGTERM.
     Serve {
-        /// Address and port to listen on.
-        #[arg(long, env = "RELAY_LISTEN", default_value = "127.0.0.1:8787")]
-        listen: SocketAddr,
+        /// Address and port to listen on (overrides the configuration's listen).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Create or update the event log's tables, then exit.
+    Migrate,
+    /// Issue, list or revoke the tokens desktops connect with.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the log of a workspace from a sequence number, as JSON lines (one event each, with
+    /// its parsed fields and raw JSON).
+    Events {
+        /// The workspace id.
+        #[arg(long, short)]
+        workspace: String,
+        /// Print events after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// Print at most this many events (0: all).
+        #[arg(long, default_value_t = 0)]
+        limit: i64,
+        /// Keep printing new events as they are stored.
+        #[arg(long)]
+        follow: bool,
     },
     /// Run the sandbox: a local stand-in for Meta's Graph API that sends signed webhooks
     /// (control endpoints under /sandbox; see the `crmconnect::sandbox` docs).
@@ -79,12 +120,114 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    crmconnect::logging::init_relay();
-    let cli = Cli::parse();
-    let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
-        Command::Serve { listen } => crmconnect::relay::serve(listen).await.map_err(Into::into),
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token for a staff member of a workspace; it is printed once and stored hashed.
+    Issue {
+        /// The workspace id.
+        #[arg(long, short)]
+        workspace: String,
+        /// The staff member (their username in the desktop app).
+        #[arg(long, short)]
+        staff: String,
+        /// The staff member is an administrator (every permission).
+        #[arg(long)]
+        admin: bool,
+        /// A permission of the staff member's role, as resource:action (e.g. whatsapp_chat:send);
+        /// repeat or separate with commas.
+        #[arg(long, value_delimiter = ',')]
+        grant: Vec<String>,
+        /// A note for `token list` (e.g. the computer).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        /// Only this workspace.
+        #[arg(long, short)]
+        workspace: Option<String>,
+    },
+    /// Revoke a token by id; its desktop is disconnected within the poll interval.
+    Revoke {
+        /// The token id (see `token list`).
+        id: String,
+    },
+}
+
+fn load_config(
+    file: Option<&std::path::Path>,
+    database_url: Option<String>,
+) -> Result<RelayConfig, Box<dyn std::error::Error>> {
+    let mut config = RelayConfig::load(file)?;
+    if let Some(url) = database_url {
+        config.database_url = url;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+async fn store(config: &RelayConfig) -> Result<Store, Box<dyn std::error::Error>> {
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let file = cli.config.as_deref();
+    match cli.command {
+        Command::Serve { listen } => {
+            let mut config = load_config(file, cli.database_url)?;
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            crmconnect::relay::serve(config).await?;
+        }
+        Command::Migrate => {
+            let config = load_config(file, cli.database_url)?;
+            store(&config).await?;
+            println!("the event log's schema is up to date");
+        }
+        Command::Token(cmd) => {
+            let config = load_config(file, cli.database_url)?;
+            let store = store(&config).await?;
+            token(&store, cmd).await?;
+        }
+        Command::Events {
+            workspace,
+            after,
+            limit,
+            follow,
+        } => {
+            let config = load_config(file, cli.database_url)?;
+            let store = store(&config).await?;
+            let mut cursor = after;
+            let mut printed = 0i64;
+            let out = std::io::stdout();
+            loop {
+                let page = if limit > 0 { (limit - printed).min(1000) } else { 1000 };
+                let events = store.read_after(&workspace, cursor, page).await?;
+                {
+                    let mut out = out.lock();
+                    for e in &events {
+                        writeln!(out, "{}", e.to_json())?;
+                    }
+                    out.flush()?;
+                }
+                printed += events.len() as i64;
+                if let Some(last) = events.last() {
+                    cursor = last.seq;
+                }
+                if limit > 0 && printed >= limit {
+                    break;
+                }
+                if events.is_empty() {
+                    if !follow {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+            }
+        }
         Command::Sandbox {
             listen,
             webhook_url,
@@ -112,10 +255,81 @@ async fn main() -> ExitCode {
                 seed,
                 ..Default::default()
             };
-            crmconnect::sandbox::serve(config).await.map_err(Into::into)
+            crmconnect::sandbox::serve(config).await?;
         }
-    };
-    match result {
+    }
+    Ok(())
+}
+
+async fn token(store: &Store, cmd: TokenCommand) -> Result<(), Box<dyn std::error::Error>> {
+    match cmd {
+        TokenCommand::Issue {
+            workspace,
+            staff,
+            admin,
+            grant,
+            label,
+        } => {
+            let permissions = grant
+                .iter()
+                .filter(|g| !g.trim().is_empty())
+                .map(|g| g.parse::<Permission>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("--grant: {e}"))?;
+            let (record, token) = tokens::issue(
+                store,
+                TokenSpec {
+                    workspace,
+                    staff,
+                    is_admin: admin,
+                    permissions,
+                    label,
+                },
+            )
+            .await?;
+            eprintln!(
+                "token {} issued for {} in workspace {}; it is shown once, keep it in the desktop's keychain:",
+                record.id, record.staff, record.workspace
+            );
+            println!("{token}");
+        }
+        TokenCommand::List { workspace } => {
+            let list = store.list_tokens(workspace.as_deref()).await?;
+            if list.is_empty() {
+                eprintln!("no tokens");
+            }
+            for t in list {
+                let perms = if t.is_admin {
+                    "admin".to_string()
+                } else {
+                    t.permissions
+                        .iter()
+                        .map(|p| format!("{}:{}", p.resource.key(), p.action.key()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id, t.workspace, t.staff, state, perms, t.label
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if store.revoke_token(&id).await? {
+                println!("token {id} revoked");
+            } else {
+                return Err(format!("there is no active token {id}").into());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    crmconnect::logging::init_relay();
+    match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("relay: {e}");

@@ -1,0 +1,577 @@
+//! The relay's HTTP surface: Meta's webhook endpoint, the desktops' publish endpoint and stream,
+//! `/healthz` and `/metrics`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::RelayState;
+use super::events::{Fields, NewEvent, Source, split_webhook};
+use super::log::{Fetch, Frame, LogError};
+use super::store::TokenRecord;
+use super::tokens;
+use crate::meta::signature;
+use crate::sync::kinds;
+
+/// WebSocket close codes the desktop understands.
+pub mod close {
+    /// The token was revoked.
+    pub const REVOKED: u16 = 4001;
+    /// The client did not take a frame in time; reconnect and resume from the cursor.
+    pub const TOO_SLOW: u16 = 4008;
+    /// Events after the cursor were deleted by the retention policy; resynchronise.
+    pub const CURSOR_EXPIRED: u16 = 4010;
+    /// The relay is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+}
+
+pub fn router(state: Arc<RelayState>) -> Router {
+    let max_body = state.config.limits.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route(
+            "/webhook/{workspace}",
+            get(verify_subscription)
+                .post(receive_webhook)
+                .layer(DefaultBodyLimit::max(max_body)),
+        )
+        .route(
+            "/v1/events",
+            post(publish).layer(DefaultBodyLimit::max(max_body)),
+        )
+        .route("/v1/stream", get(stream))
+        .route("/v1/whoami", get(whoami))
+        .with_state(state)
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    database: &'static str,
+}
+
+async fn healthz(State(s): State<Arc<RelayState>>) -> Response {
+    let database = if s.log.store().is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    match s.log.store().head("").await {
+        Ok(_) => Json(Health {
+            status: "ok",
+            version: env!("CARGO_PKG_VERSION"),
+            database,
+        })
+        .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "database unavailable", "error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(s): State<Arc<RelayState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+#[derive(Deserialize)]
+struct Handshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// Meta's GET handshake when the callback URL is set up.
+async fn verify_subscription(
+    State(s): State<Arc<RelayState>>,
+    Path(workspace): Path<String>,
+    Query(q): Query<Handshake>,
+) -> Response {
+    let Some(ws) = s.config.workspaces.get(&workspace) else {
+        s.metrics.reject("unknown_workspace");
+        return refuse(StatusCode::NOT_FOUND, "no such workspace");
+    };
+    let ok = q.mode.as_deref() == Some("subscribe")
+        && q.verify_token.as_deref().is_some_and(|t| {
+            signature::constant_time_eq(t.as_bytes(), ws.verify_token.expose().as_bytes())
+        });
+    match (ok, q.challenge) {
+        (true, Some(challenge)) => {
+            tracing::info!(workspace, "webhook subscription verified");
+            ([(header::CONTENT_TYPE, "text/plain")], challenge).into_response()
+        }
+        _ => {
+            s.metrics.reject("bad_verify_token");
+            refuse(
+                StatusCode::FORBIDDEN,
+                "hub.mode must be subscribe and hub.verify_token must match",
+            )
+        }
+    }
+}
+
+/// Meta's POST: verified over the raw bytes before anything is parsed, answered 200 only once
+/// its events are durable.
+async fn receive_webhook(
+    State(s): State<Arc<RelayState>>,
+    Path(workspace): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    s.metrics.webhooks.inc();
+    let Some(ws) = s.config.workspaces.get(&workspace) else {
+        s.metrics.reject("unknown_workspace");
+        return refuse(StatusCode::NOT_FOUND, "no such workspace");
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let status = e.status();
+            s.metrics.reject(if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "unreadable_body"
+            });
+            return refuse(status, e.body_text());
+        }
+    };
+    let sig = headers
+        .get(signature::HEADER)
+        .and_then(|v| v.to_str().ok());
+    if let Err(e) = signature::verify(ws.app_secret.expose().as_bytes(), &body, sig) {
+        s.metrics.reject("bad_signature");
+        tracing::warn!(workspace, error = %e, "webhook refused");
+        return refuse(StatusCode::UNAUTHORIZED, e.to_string());
+    }
+    let events = match split_webhook(&body) {
+        Ok(e) => e,
+        Err(e) => {
+            s.metrics.reject("malformed_json");
+            return refuse(StatusCode::BAD_REQUEST, e.to_string());
+        }
+    };
+    match s.log.append(&workspace, events).await {
+        Ok(appended) => {
+            tracing::debug!(workspace, events = appended.len(), "webhook stored");
+            StatusCode::OK.into_response()
+        }
+        Err(LogError::ShuttingDown) => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the relay is shutting down; Meta will retry",
+        ),
+        Err(e) => {
+            s.metrics.reject("storage");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
+    }
+}
+
+async fn authenticate(s: &RelayState, headers: &HeaderMap) -> Result<TokenRecord, Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(token) = token else {
+        s.metrics.reject("no_token");
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "send the desktop's token as Authorization: Bearer <token>",
+        ));
+    };
+    match tokens::authenticate(s.log.store(), token).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => {
+            s.metrics.reject("bad_token");
+            Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "this token is unknown or was revoked",
+            ))
+        }
+        Err(e) => Err(refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+    }
+}
+
+#[derive(Serialize)]
+struct WhoAmI {
+    workspace: String,
+    staff: String,
+    is_admin: bool,
+    head: i64,
+}
+
+/// Lets a desktop test its relay settings.
+async fn whoami(State(s): State<Arc<RelayState>>, headers: HeaderMap) -> Response {
+    let t = match authenticate(&s, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match s.log.store().head(&t.workspace).await {
+        Ok(head) => Json(WhoAmI {
+            workspace: t.workspace,
+            staff: t.staff,
+            is_admin: t.is_admin,
+            head,
+        })
+        .into_response(),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+/// One event a desktop publishes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishedEvent {
+    /// The client's event id: publishing it again is harmless.
+    pub id: String,
+    pub kind: String,
+    #[serde(default)]
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PublishRequest {
+    pub events: Vec<PublishedEvent>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PublishResult {
+    pub id: String,
+    pub seq: i64,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PublishResponse {
+    pub results: Vec<PublishResult>,
+}
+
+pub const MAX_PUBLISH: usize = 1000;
+
+async fn publish(
+    State(s): State<Arc<RelayState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let t = match authenticate(&s, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return refuse(e.status(), e.body_text()),
+    };
+    let req: PublishRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            s.metrics.reject("malformed_json");
+            return refuse(StatusCode::BAD_REQUEST, format!("not a publish request: {e}"));
+        }
+    };
+    if req.events.len() > MAX_PUBLISH {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!("at most {MAX_PUBLISH} events per request"),
+        );
+    }
+    let mut events = Vec::with_capacity(req.events.len());
+    for e in &req.events {
+        if e.id.is_empty() || e.id.len() > 128 {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "every event needs an id of 1 to 128 characters",
+            );
+        }
+        let Some(required) = kinds::required(&e.kind) else {
+            s.metrics.reject("unknown_kind");
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("“{}” is not an event kind desktops publish", e.kind),
+            );
+        };
+        if !t.allows(required) {
+            s.metrics.reject("forbidden");
+            tracing::warn!(token = t.id, kind = e.kind, "publish refused: permission");
+            return refuse(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "{} may not publish {}: it needs {required}; nothing was stored",
+                    t.staff, e.kind
+                ),
+            );
+        }
+        events.push(NewEvent {
+            key: format!("desktop:{}:{}", t.staff, e.id),
+            kind: e.kind.clone(),
+            source: Source::Desktop,
+            staff: Some(t.staff.clone()),
+            fields: Fields::default(),
+            raw: e.payload.to_string(),
+        });
+    }
+    s.metrics.published.inc_by(events.len() as u64);
+    match s.log.append(&t.workspace, events).await {
+        Ok(appended) => Json(PublishResponse {
+            results: req
+                .events
+                .into_iter()
+                .zip(appended)
+                .map(|(e, a)| PublishResult {
+                    id: e.id,
+                    seq: a.seq,
+                    duplicate: a.duplicate,
+                })
+                .collect(),
+        })
+        .into_response(),
+        Err(LogError::ShuttingDown) => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the relay is shutting down; publish again",
+        ),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    after: Option<i64>,
+}
+
+/// Frames the stream sends (text, JSON). `events` carries a batch in log order; `live` says the
+/// client has everything up to `seq`.
+pub mod frames {
+    pub const HELLO: &str = "hello";
+    pub const EVENTS: &str = "events";
+    pub const LIVE: &str = "live";
+}
+
+async fn stream(
+    State(s): State<Arc<RelayState>>,
+    headers: HeaderMap,
+    Query(q): Query<StreamQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let t = match authenticate(&s, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return refuse(StatusCode::BAD_REQUEST, "after must be 0 or more");
+    }
+    ws.max_write_buffer_size(16 << 20)
+        .on_upgrade(move |socket| async move { run_stream(s, t, after, socket).await })
+}
+
+struct ClientGuard {
+    s: Arc<RelayState>,
+    label: super::metrics::Client,
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        self.s.metrics.clients.dec();
+        self.s.metrics.client_lag.remove(&self.label);
+    }
+}
+
+fn events_frame(frames: &[Frame]) -> String {
+    let len: usize = frames.iter().map(|f| f.json.len() + 1).sum();
+    let mut text = String::with_capacity(len + 32);
+    text.push_str(r#"{"type":"events","events":["#);
+    for (i, f) in frames.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&f.json);
+    }
+    text.push_str("]}");
+    text
+}
+
+async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket: WebSocket) {
+    let (mut sink, mut incoming) = socket.split();
+    let label = super::metrics::Client {
+        workspace: t.workspace.clone(),
+        token: t.id.clone(),
+    };
+    s.metrics.clients.inc();
+    let _guard = ClientGuard {
+        s: s.clone(),
+        label: label.clone(),
+    };
+    let lag = s.metrics.client_lag.get_or_create(&label).clone();
+    let tail = s.log.tail(&t.workspace);
+    let mut head_rx = tail.subscribe();
+    let limits = s.config.limits.clone();
+    let stop = s.stop.clone();
+    while tail.head() < 0 {
+        tokio::select! {
+            r = head_rx.changed() => if r.is_err() { return },
+            _ = stop.cancelled() => return,
+        }
+    }
+    let close = |code: u16, reason: String| {
+        Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }))
+    };
+    let hello = json!({"type": frames::HELLO, "workspace": t.workspace, "staff": t.staff, "head": tail.head(), "after": cursor});
+    if sink
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    tracing::info!(token = t.id, workspace = t.workspace, after = cursor, "desktop connected");
+    let mut last_check = Instant::now();
+    let mut announced_live = false;
+    let mut ping = tokio::time::interval(std::time::Duration::from_secs(20));
+    ping.reset();
+    loop {
+        if stop.is_cancelled() {
+            let _ = sink
+                .send(close(close::GOING_AWAY, "the relay is restarting".into()))
+                .await;
+            return;
+        }
+        if last_check.elapsed() >= limits.poll_interval() {
+            last_check = Instant::now();
+            if let Ok(false) = s.log.store().token_active(&t.id).await {
+                s.metrics.reject("revoked");
+                tracing::info!(token = t.id, "token revoked; disconnecting");
+                let _ = sink
+                    .send(close(close::REVOKED, "this token was revoked".into()))
+                    .await;
+                return;
+            }
+        }
+        let batch = match tail.fetch(cursor, limits.frame_events) {
+            Fetch::Frames(f) => f,
+            Fetch::TooOld => {
+                match s
+                    .log
+                    .store()
+                    .read_after(&t.workspace, cursor, limits.frame_events as i64)
+                    .await
+                {
+                    Ok(events) => {
+                        if let Some(first) = events.first()
+                            && first.seq != cursor + 1
+                        {
+                            let _ = sink
+                                .send(close(
+                                    close::CURSOR_EXPIRED,
+                                    format!(
+                                        "events after {cursor} were deleted by the retention policy; resynchronise"
+                                    ),
+                                ))
+                                .await;
+                            return;
+                        }
+                        events
+                            .iter()
+                            .map(|e| Frame {
+                                seq: e.seq,
+                                json: e.to_json().into(),
+                            })
+                            .collect()
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the log for a client");
+                        tokio::time::sleep(limits.poll_interval()).await;
+                        continue;
+                    }
+                }
+            }
+            Fetch::UpToDate => Vec::new(),
+        };
+        if batch.is_empty() {
+            if !announced_live {
+                announced_live = true;
+                lag.set(0);
+                let live = json!({"type": frames::LIVE, "seq": cursor});
+                if sink
+                    .send(Message::Text(live.to_string().into()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            tokio::select! {
+                r = head_rx.changed() => if r.is_err() { return },
+                _ = tokio::time::sleep(limits.poll_interval()) => {},
+                _ = ping.tick() => {
+                    if sink.send(Message::Ping(Default::default())).await.is_err() { return }
+                },
+                m = incoming.next() => match m {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(_)) => {}
+                },
+                _ = stop.cancelled() => {},
+            }
+            continue;
+        }
+        announced_live = false;
+        let last = batch.last().map_or(cursor, |f| f.seq);
+        let text = events_frame(&batch);
+        match tokio::time::timeout(
+            limits.send_timeout(),
+            sink.send(Message::Text(text.into())),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                s.metrics.reject("slow_client");
+                tracing::info!(
+                    token = t.id,
+                    cursor,
+                    "client too slow; disconnecting so it resumes"
+                );
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(1),
+                    sink.send(close(
+                        close::TOO_SLOW,
+                        format!("too far behind: reconnect with after={cursor}"),
+                    )),
+                )
+                .await;
+                return;
+            }
+        }
+        cursor = last;
+        lag.set((tail.head() - cursor).max(0));
+    }
+}

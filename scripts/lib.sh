@@ -72,6 +72,12 @@ ensure_postgres() {
     for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
     pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL did not come up on 127.0.0.1:5432"
   fi
+  # The relay's tests connect over TCP, where this cluster asks for a password (scram-sha-256):
+  # give the postgres role the test password, unless it already works.
+  if ! PGPASSWORD=postgres psql -qtAc 'SELECT 1' -h 127.0.0.1 -U postgres postgres >/dev/null 2>&1; then
+    say "setting the postgres role's password for the tests (loopback only)"
+    as_root runuser -u postgres -- psql -qc "ALTER ROLE postgres PASSWORD 'postgres'" >/dev/null
+  fi
 }
 
 # The UI bundle and the desktop binary with the bundle embedded (debug profile: the same

@@ -31,6 +31,8 @@ pub enum Error {
     Templates(#[from] templates::TemplatesError),
     #[error(transparent)]
     Contacts(#[from] contacts::ContactsError),
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
     /// A query failed for a reason no module anticipated (disk full, I/O error…).
     #[error("the database could not complete the operation: {0}")]
     Sql(#[from] sqlx::Error),
@@ -79,6 +81,7 @@ impl Error {
             Error::Numbers(e) => e.code(),
             Error::Templates(e) => e.code(),
             Error::Contacts(e) => e.code(),
+            Error::Sync(e) => e.code(),
             Error::Sql(_) => ErrorCode::Internal,
         }
     }

@@ -162,7 +162,11 @@ impl std::str::FromStr for Permission {
         if p.is_defined() {
             Ok(p)
         } else {
-            Err(format!("{} has no “{}” permission", resource.key(), action.key()))
+            Err(format!(
+                "{} has no “{}” permission",
+                resource.key(),
+                action.key()
+            ))
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum SecretName {
     AccessToken,
     AppSecret,
     VerifyToken,
+    /// The token this desktop connects to its relay with.
+    RelayToken,
 }
 
 impl SecretName {
@@ -38,6 +40,7 @@ impl SecretName {
             SecretName::AccessToken => "access_token",
             SecretName::AppSecret => "app_secret",
             SecretName::VerifyToken => "webhook_verify_token",
+            SecretName::RelayToken => "relay_token",
         }
     }
 
@@ -46,6 +49,7 @@ impl SecretName {
             SecretName::AccessToken => "access token",
             SecretName::AppSecret => "app secret",
             SecretName::VerifyToken => "webhook verify token",
+            SecretName::RelayToken => "relay token",
         }
     }
 }

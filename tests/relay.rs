@@ -1,35 +1,432 @@
-//! The relay binary's HTTP surface, served for real on a loopback port.
+//! The relay over real HTTP and WebSocket on loopback, with a real SQLite file and a real
+//! PostgreSQL server (127.0.0.1:5432; `scripts/test` starts it).
+
+mod relay_support;
 
 use std::time::Duration;
 
-#[tokio::test]
-async fn healthz_answers_over_http() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, crmconnect::relay::router()).await });
+use crmconnect::meta::signature;
+use crmconnect::relay::http::{PublishedEvent, close};
+use crmconnect::relay::store::Store;
+use crmconnect::relay::tokens::{self, TokenSpec};
+use crmconnect::sensitive::Sensitive;
+use crmconnect::sync::relay_client::{RelayClient, RelayClientError, StreamItem};
+use relay_support::*;
 
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut response = String::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
+#[tokio::test]
+async fn healthz_and_metrics_answer() {
+    let r = TestRelay::sqlite().await;
+    let http = reqwest::Client::new();
+    let health: serde_json::Value = http
+        .get(format!("{}/healthz", r.handle.url()))
+        .send()
         .await
         .unwrap()
+        .json()
+        .await
         .unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.contains(r#""status":"ok""#), "{response}");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"], "sqlite");
+    let metrics = http
+        .get(format!("{}/metrics", r.handle.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("relay_webhooks_received_total"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("relay_connected_clients"), "{metrics}");
+    r.stop().await;
 }
 
-#[test]
-fn the_relay_binary_documents_its_commands() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
-        .arg("--help")
-        .output()
+#[tokio::test]
+async fn the_handshake_answers_the_challenge_only_for_the_verify_token() {
+    let r = TestRelay::sqlite().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/webhook/{WS}", r.handle.url());
+    let ok = http
+        .get(&url)
+        .query(&[
+            ("hub.mode", "subscribe"),
+            ("hub.verify_token", VERIFY),
+            ("hub.challenge", "1158201444"),
+        ])
+        .send()
+        .await
         .unwrap();
-    let help = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
-    assert!(help.contains("serve"), "{help}");
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "1158201444");
+    let bad = http
+        .get(&url)
+        .query(&[
+            ("hub.mode", "subscribe"),
+            ("hub.verify_token", "guess"),
+            ("hub.challenge", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 403);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_is_verified_before_anything_is_stored() {
+    let r = TestRelay::sqlite_with(|c| c.limits.max_body_bytes = 64 * 1024).await;
+    let body = messages_webhook(&[("wamid.1", "hello"), ("wamid.2", "again")]);
+    // No signature, a wrong one, one over another body: 401, nothing stored.
+    assert_eq!(r.post_webhook(&body, None).await.0, 401);
+    let wrong = signature::sign(b"not the app secret", body.as_bytes());
+    assert_eq!(r.post_webhook(&body, Some(&wrong)).await.0, 401);
+    let other = signature::sign(SECRET.as_bytes(), b"{}");
+    assert_eq!(r.post_webhook(&body, Some(&other)).await.0, 401);
+    assert_eq!(r.store.head(WS).await.unwrap(), 0);
+    // Signed but not JSON: 400. Too large: 413. Unknown workspace: 404.
+    let (status, _) = r.post_signed("{not json").await;
+    assert_eq!(status, 400);
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(100 * 1024));
+    assert_eq!(r.post_signed(&huge).await.0, 413);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/webhook/nobody", r.handle.url()))
+        .header(
+            signature::HEADER,
+            signature::sign(SECRET.as_bytes(), body.as_bytes()),
+        )
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(r.store.head(WS).await.unwrap(), 0);
+
+    // Signed: 200 once durable; Meta's retry of the same body adds nothing.
+    assert_eq!(r.post_signed(&body).await.0, 200);
+    assert_eq!(r.store.head(WS).await.unwrap(), 2);
+    assert_eq!(r.post_signed(&body).await.0, 200);
+    assert_eq!(r.store.head(WS).await.unwrap(), 2);
+    let events = r.store.read_after(WS, 0, 10).await.unwrap();
+    assert_eq!(events[0].event.key, "message:wamid.1");
+    assert_eq!(
+        events[1].event.fields.customer.as_deref(),
+        Some("16505551234")
+    );
+
+    let metrics = reqwest::get(format!("{}/metrics", r.handle.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "relay_rejections_total{reason=\"bad_signature\"} 3",
+        "relay_rejections_total{reason=\"malformed_json\"} 1",
+        "relay_rejections_total{reason=\"too_large\"} 1",
+        "relay_events_stored_total 2",
+        "relay_duplicate_events_total 2",
+    ] {
+        assert!(metrics.contains(line), "missing {line} in\n{metrics}");
+    }
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn publishing_checks_the_tokens_permissions_like_the_core() {
+    let r = TestRelay::sqlite().await;
+    let viewer = r.client_for("vera", false, &["whatsapp_chat:view"]).await;
+    let refused = viewer
+        .publish(vec![event("e1", "message.sent")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, RelayClientError::Forbidden(m) if m.contains("whatsapp_chat:send")),
+        "{refused}"
+    );
+    assert_eq!(r.store.head(WS).await.unwrap(), 0, "nothing stored");
+    // A batch with one forbidden event stores none of it.
+    let mixed = viewer
+        .publish(vec![
+            event("e2", "conversation.read"),
+            event("e3", "message.sent"),
+        ])
+        .await;
+    assert!(matches!(mixed, Err(RelayClientError::Forbidden(_))));
+    assert_eq!(r.store.head(WS).await.unwrap(), 0);
+
+    let ok = viewer
+        .publish(vec![event("e2", "conversation.read")])
+        .await
+        .unwrap();
+    assert_eq!((ok[0].seq, ok[0].duplicate), (1, false));
+    let again = viewer
+        .publish(vec![event("e2", "conversation.read")])
+        .await
+        .unwrap();
+    assert_eq!((again[0].seq, again[0].duplicate), (1, true));
+    let unknown = viewer
+        .publish(vec![event("e4", "world.domination")])
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        unknown,
+        RelayClientError::Refused { status: 400, .. }
+    ));
+
+    let admin = r.client_for("olivia", true, &[]).await;
+    admin
+        .publish(vec![
+            event("a1", "staff.changed"),
+            event("a2", "message.sent"),
+        ])
+        .await
+        .unwrap();
+    let stored = r.store.read_after(WS, 0, 10).await.unwrap();
+    assert_eq!(stored.len(), 3);
+    assert_eq!(stored[1].event.staff.as_deref(), Some("olivia"));
+    assert_eq!(stored[1].event.key, "desktop:olivia:a1");
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_disconnected_and_refused() {
+    let r = TestRelay::sqlite_with(|c| c.limits.poll_interval_ms = 50).await;
+    let (record, token) = tokens::issue(
+        &r.store,
+        TokenSpec {
+            workspace: WS.into(),
+            staff: "rita".into(),
+            is_admin: false,
+            permissions: vec!["whatsapp_chat:view".parse().unwrap()],
+            label: "laptop".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let client = RelayClient::new(&r.handle.url(), Sensitive::new(token)).unwrap();
+    let mut sub = client.subscribe(0).await.unwrap();
+    assert!(matches!(
+        sub.next().await.unwrap(),
+        StreamItem::Live { seq: 0 }
+    ));
+    assert!(r.store.revoke_token(&record.id).await.unwrap());
+    let closed = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("disconnected within the poll interval")
+        .unwrap();
+    assert!(
+        matches!(closed, StreamItem::Closed { code, .. } if code == close::REVOKED),
+        "{closed:?}"
+    );
+    assert!(matches!(
+        client.subscribe(0).await,
+        Err(RelayClientError::Unauthorized(_))
+    ));
+    assert!(matches!(
+        client.whoami().await,
+        Err(RelayClientError::Unauthorized(_))
+    ));
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn streams_replay_from_the_cursor_then_go_live_in_one_order() {
+    let r = TestRelay::sqlite().await;
+    for i in 0..30 {
+        let body = messages_webhook(&[(&format!("wamid.early{i}"), "x")]);
+        assert_eq!(r.post_signed(&body).await.0, 200);
+    }
+    let a = r.client_for("a", true, &[]).await;
+    let b = r.client_for("b", true, &[]).await;
+    let mut sa = a.subscribe(0).await.unwrap();
+    let mut sb = b.subscribe(25).await.unwrap();
+    assert_eq!(sa.head, 30);
+    let writer = {
+        let url = r.handle.url();
+        tokio::spawn(async move {
+            for i in 0..70 {
+                let body = messages_webhook(&[(&format!("wamid.late{i}"), "y")]);
+                post_signed_to(&url, &body).await;
+            }
+        })
+    };
+    let got_a = collect_until(&mut sa, 100).await;
+    let got_b = collect_until(&mut sb, 100).await;
+    writer.await.unwrap();
+    assert_eq!(got_a, (1..=100).collect::<Vec<_>>());
+    assert_eq!(got_b, (26..=100).collect::<Vec<_>>());
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected_not_buffered() {
+    let r = TestRelay::sqlite_with(|c| {
+        c.limits.send_timeout_ms = 300;
+        c.limits.frame_events = 256;
+    })
+    .await;
+    let slow = r.client_for("slow", true, &[]).await;
+    let mut sub = slow.subscribe(0).await.unwrap();
+    // ~40,000 events of ~1 KB: far more than the socket buffers hold.
+    let pad = "p".repeat(700);
+    for chunk in 0..40 {
+        let events: Vec<_> = (0..1000)
+            .map(|i| test_event(&format!("k{chunk}-{i}"), &pad))
+            .collect();
+        r.handle.state.log.append(WS, events).await.unwrap();
+    }
+    // The relay gives up on the client instead of queueing for it.
+    let mut waited = 0;
+    while r
+        .handle
+        .state
+        .metrics
+        .render()
+        .contains("relay_connected_clients 1")
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+        assert!(waited < 100, "the slow client was never disconnected");
+    }
+    assert!(
+        r.handle
+            .state
+            .metrics
+            .render()
+            .contains("relay_rejections_total{reason=\"slow_client\"} 1")
+    );
+    // What it reads is a prefix of the log in order, then the close (or a lost connection).
+    let mut next = 1;
+    loop {
+        match sub.next().await.unwrap() {
+            StreamItem::Events(events) => {
+                for e in events {
+                    assert_eq!(e.seq, next);
+                    next += 1;
+                }
+            }
+            StreamItem::Closed { .. } => break,
+            _ => {}
+        }
+    }
+    assert!(next < 40_000, "it was cut off before the end");
+    // Reconnecting from its cursor resumes exactly there.
+    let mut again = slow.subscribe(next - 1).await.unwrap();
+    match again.next().await.unwrap() {
+        StreamItem::Events(events) => assert_eq!(events[0].seq, next),
+        other => panic!("{other:?}"),
+    }
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn postgres_two_instances_share_one_log() {
+    let db = TestPg::create().await;
+    let a = TestRelay::on(&db.url, |_| {}).await;
+    let b = TestRelay::on(&db.url, |c| c.limits.poll_interval_ms = 60_000).await;
+    let client_b = b.client_for("bob", true, &[]).await;
+    let mut sub = client_b.subscribe(0).await.unwrap();
+    assert!(matches!(
+        sub.next().await.unwrap(),
+        StreamItem::Live { seq: 0 }
+    ));
+    // A webhook ingested by A reaches B's client through NOTIFY (B's poll is a minute).
+    let body = messages_webhook(&[("wamid.pg1", "hi")]);
+    assert_eq!(a.post_signed(&body).await.0, 200);
+    let got = tokio::time::timeout(Duration::from_secs(5), collect_until(&mut sub, 1))
+        .await
+        .expect("NOTIFY woke instance B");
+    assert_eq!(got, vec![1]);
+    // The retry, sent to B this time, is a duplicate.
+    assert_eq!(b.post_signed(&body).await.0, 200);
+    assert_eq!(a.store.head(WS).await.unwrap(), 1);
+
+    // Both instances write at once; readers on both see one gapless order.
+    let mut sa = a
+        .client_for("ann", true, &[])
+        .await
+        .subscribe(1)
+        .await
+        .unwrap();
+    let writers: Vec<_> = [a.handle.url(), b.handle.url()]
+        .into_iter()
+        .enumerate()
+        .map(|(n, url)| {
+            tokio::spawn(async move {
+                for i in 0..100 {
+                    let body = messages_webhook(&[(&format!("wamid.w{n}-{i}"), "x")]);
+                    post_signed_to(&url, &body).await;
+                }
+            })
+        })
+        .collect();
+    let got_a = collect_until(&mut sa, 201).await;
+    let got_b = collect_until(&mut sub, 201).await;
+    for w in writers {
+        w.await.unwrap();
+    }
+    assert_eq!(got_a, (2..=201).collect::<Vec<_>>());
+    assert_eq!(got_b, (2..=201).collect::<Vec<_>>());
+    a.stop().await;
+    b.stop().await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn postgres_a_late_commit_is_never_skipped() {
+    use crmconnect::relay::store::postgres as pgt;
+    let db = TestPg::create().await;
+    let relay = TestRelay::on(&db.url, |c| c.limits.poll_interval_ms = 50).await;
+    let Store::Postgres(pool) = &relay.store else {
+        unreachable!()
+    };
+    let client = relay.client_for("c", true, &[]).await;
+    let mut sub = client.subscribe(0).await.unwrap();
+    assert!(matches!(
+        sub.next().await.unwrap(),
+        StreamItem::Live { seq: 0 }
+    ));
+
+    // Writer 1 (another instance) takes seq 1 and holds its transaction open.
+    let mut slow_tx = pool.begin().await.unwrap();
+    pgt::lock_workspace(&mut slow_tx, WS).await.unwrap();
+    let first = pgt::append_locked(&mut slow_tx, WS, &[test_event("slow", "1")], 0)
+        .await
+        .unwrap();
+    assert_eq!(first[0].seq, 1);
+    // Writer 2 (this instance) ingests a webhook meanwhile: it must wait, not take seq 2 and
+    // commit first (a reader at cursor 0 would then see 2, move on, and skip 1 forever).
+    let url = relay.handle.url();
+    let fast = tokio::spawn(async move {
+        post_signed_to(&url, &messages_webhook(&[("wamid.fast", "x")])).await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !fast.is_finished(),
+        "the second writer waited for the first"
+    );
+    assert_eq!(
+        relay.store.head(WS).await.unwrap(),
+        0,
+        "nothing visible yet"
+    );
+    slow_tx.commit().await.unwrap();
+    assert_eq!(fast.await.unwrap(), 200);
+    let got = collect_until(&mut sub, 2).await;
+    assert_eq!(got, vec![1, 2]);
+    let events = relay.store.read_after(WS, 0, 10).await.unwrap();
+    assert_eq!(events[0].event.key, "slow");
+    assert_eq!(events[1].event.key, "message:wamid.fast");
+    relay.stop().await;
+    db.drop().await;
+}
+
+fn event(id: &str, kind: &str) -> PublishedEvent {
+    PublishedEvent {
+        id: id.into(),
+        kind: kind.into(),
+        payload: serde_json::json!({"n": id}),
+    }
 }

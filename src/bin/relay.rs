@@ -204,7 +204,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let mut printed = 0i64;
             let out = std::io::stdout();
             loop {
-                let page = if limit > 0 { (limit - printed).min(1000) } else { 1000 };
+                let page = if limit > 0 {
+                    (limit - printed).min(1000)
+                } else {
+                    1000
+                };
                 let events = store.read_after(&workspace, cursor, page).await?;
                 {
                     let mut out = out.lock();
@@ -308,7 +312,11 @@ async fn token(store: &Store, cmd: TokenCommand) -> Result<(), Box<dyn std::erro
                         .collect::<Vec<_>>()
                         .join(",")
                 };
-                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     t.id, t.workspace, t.staff, state, perms, t.label

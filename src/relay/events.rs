@@ -88,7 +88,7 @@ pub struct StoredEvent {
 }
 
 /// The JSON shape an event has on the wire and in `relay events`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct WireEvent {
     pub seq: i64,
     pub key: String,
@@ -103,10 +103,61 @@ pub struct WireEvent {
     pub raw: Box<serde_json::value::RawValue>,
 }
 
+/// An event as a desktop receives it (the same JSON as [`WireEvent`]; serde cannot flatten
+/// next to a raw value when reading, so the fields are spelled out).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReceivedEvent {
+    pub seq: i64,
+    pub key: String,
+    pub kind: String,
+    pub source: Source,
+    #[serde(default)]
+    pub staff: Option<String>,
+    pub received_at: i64,
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub waba_id: Option<String>,
+    #[serde(default)]
+    pub phone_number_id: Option<String>,
+    #[serde(default)]
+    pub message_id: Option<String>,
+    #[serde(default)]
+    pub customer: Option<String>,
+    #[serde(default)]
+    pub message_type: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub template_id: Option<String>,
+    #[serde(default)]
+    pub error_codes: Vec<i64>,
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+    pub raw: Box<serde_json::value::RawValue>,
+}
+
+impl ReceivedEvent {
+    pub fn fields(&self) -> Fields {
+        Fields {
+            field: self.field.clone(),
+            waba_id: self.waba_id.clone(),
+            phone_number_id: self.phone_number_id.clone(),
+            message_id: self.message_id.clone(),
+            customer: self.customer.clone(),
+            message_type: self.message_type.clone(),
+            status: self.status.clone(),
+            template_id: self.template_id.clone(),
+            error_codes: self.error_codes.clone(),
+            timestamp: self.timestamp,
+        }
+    }
+}
+
 impl StoredEvent {
     pub fn to_wire(&self) -> WireEvent {
-        let raw = serde_json::value::RawValue::from_string(self.event.raw.clone())
-            .unwrap_or_else(|_| {
+        let raw =
+            serde_json::value::RawValue::from_string(self.event.raw.clone()).unwrap_or_else(|_| {
                 serde_json::value::to_raw_value(&self.event.raw).expect("a string serialises")
             });
         WireEvent {
@@ -180,11 +231,7 @@ fn int_of(v: Option<&Value>) -> Option<i64> {
 
 fn error_codes(v: Option<&Value>) -> Vec<i64> {
     v.and_then(Value::as_array)
-        .map(|errs| {
-            errs.iter()
-                .filter_map(|e| int_of(e.get("code")))
-                .collect()
-        })
+        .map(|errs| errs.iter().filter_map(|e| int_of(e.get("code"))).collect())
         .unwrap_or_default()
 }
 
@@ -480,7 +527,11 @@ mod tests {
             event: split(r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.X","status":"read","recipient_id":"1"}]}}]}]}"#)
                 .remove(0),
         };
-        let wire: Value = serde_json::from_str(&e.to_json()).unwrap();
+        let json = e.to_json();
+        let back: ReceivedEvent = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.fields(), e.event.fields);
+        assert_eq!(back.raw.get(), e.event.raw);
+        let wire: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(wire["seq"], 7);
         assert_eq!(wire["kind"], "status");
         assert_eq!(wire["status"], "read");

@@ -155,17 +155,16 @@ async fn receive_webhook(
         Ok(b) => b,
         Err(e) => {
             let status = e.status();
-            s.metrics.reject(if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "too_large"
-            } else {
-                "unreadable_body"
-            });
+            s.metrics
+                .reject(if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "unreadable_body"
+                });
             return refuse(status, e.body_text());
         }
     };
-    let sig = headers
-        .get(signature::HEADER)
-        .and_then(|v| v.to_str().ok());
+    let sig = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
     if let Err(e) = signature::verify(ws.app_secret.expose().as_bytes(), &body, sig) {
         s.metrics.reject("bad_signature");
         tracing::warn!(workspace, error = %e, "webhook refused");
@@ -292,7 +291,10 @@ async fn publish(
         Ok(r) => r,
         Err(e) => {
             s.metrics.reject("malformed_json");
-            return refuse(StatusCode::BAD_REQUEST, format!("not a publish request: {e}"));
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("not a publish request: {e}"),
+            );
         }
     };
     if req.events.len() > MAX_PUBLISH {
@@ -452,7 +454,12 @@ async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket:
     {
         return;
     }
-    tracing::info!(token = t.id, workspace = t.workspace, after = cursor, "desktop connected");
+    tracing::info!(
+        token = t.id,
+        workspace = t.workspace,
+        after = cursor,
+        "desktop connected"
+    );
     let mut last_check = Instant::now();
     let mut announced_live = false;
     let mut ping = tokio::time::interval(std::time::Duration::from_secs(20));
@@ -545,11 +552,8 @@ async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket:
         announced_live = false;
         let last = batch.last().map_or(cursor, |f| f.seq);
         let text = events_frame(&batch);
-        match tokio::time::timeout(
-            limits.send_timeout(),
-            sink.send(Message::Text(text.into())),
-        )
-        .await
+        match tokio::time::timeout(limits.send_timeout(), sink.send(Message::Text(text.into())))
+            .await
         {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return,

@@ -83,7 +83,10 @@ mod tests {
         for (kind, req) in DESKTOP_KINDS {
             assert!(seen.insert(kind), "{kind} twice");
             if let Required::Permission(p) = req {
-                assert!(p.is_defined(), "{kind} needs {p}, which the spec does not define");
+                assert!(
+                    p.is_defined(),
+                    "{kind} needs {p}, which the spec does not define"
+                );
             }
         }
         assert_eq!(

@@ -1,6 +1,328 @@
-//! Team sync: the desktop side of the event log.
+//! Team sync: the desktop's side of the relay's event log.
+//!
+//! The desktop keeps a replica of its workspace's log (`sync_events`), the cursor it has applied
+//! up to, and an outbox of its own events that survives restarts. [`engine`] connects to the relay,
+//! applies streamed events idempotently, publishes the outbox, and reconnects with backoff; it
+//! works offline and catches up in order when back.
 //!
 //! - [`kinds`]: the event kinds a desktop publishes and the permission each needs (the relay
 //!   checks the same table).
+//! - [`relay_client`]: HTTP and WebSocket calls to a relay.
+//! - [`engine`]: the background loop and the state the UI shows.
 
+pub mod engine;
 pub mod kinds;
+pub mod relay_client;
+
+use rand::RngCore;
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::audit::{self, Change};
+use crate::relay::events::ReceivedEvent;
+use crate::relay::http::PublishedEvent;
+use crate::screens::Screen;
+use crate::secrets::SecretName;
+use crate::sensitive::Sensitive;
+use crate::workspace::Workspace;
+use crate::{ErrorCode, Result};
+use kinds::Required;
+use relay_client::RelayClientError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("“{0}” is not an event kind a desktop publishes")]
+    UnknownKind(String),
+    #[error(transparent)]
+    Relay(#[from] RelayClientError),
+    #[error("no relay is configured for this workspace")]
+    NotConfigured,
+    #[error("could not read the keychain: {0}")]
+    Keychain(String),
+}
+
+impl SyncError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SyncError::UnknownKind(_) | SyncError::NotConfigured => ErrorCode::Invalid,
+            SyncError::Relay(RelayClientError::BadUrl(_)) => ErrorCode::Invalid,
+            SyncError::Relay(RelayClientError::Unauthorized(_))
+            | SyncError::Relay(RelayClientError::Forbidden(_)) => ErrorCode::PermissionDenied,
+            SyncError::Relay(_) | SyncError::Keychain(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// The relay settings the Settings screen shows (never the token).
+#[derive(Debug, Clone, Serialize, TS, PartialEq, Eq)]
+#[ts(export)]
+pub struct RelaySettings {
+    pub relay_url: String,
+    pub token_set: bool,
+    pub cursor: i64,
+}
+
+/// One event of the local replica, for the UI and tests.
+#[derive(Debug, Clone, Serialize, TS, PartialEq, Eq)]
+#[ts(export)]
+pub struct SyncedEvent {
+    pub seq: i64,
+    pub key: String,
+    pub kind: String,
+    pub source: String,
+    pub staff: Option<String>,
+}
+
+/// An outbox entry not yet confirmed by the relay.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub event: PublishedEvent,
+}
+
+impl Workspace {
+    /// Where this workspace syncs, for the Settings screen (administrators).
+    pub async fn relay_settings(&self) -> Result<RelaySettings> {
+        self.actor().await?.require_admin("the relay settings")?;
+        self.relay_settings_unchecked().await
+    }
+
+    pub(crate) async fn relay_settings_unchecked(&self) -> Result<RelaySettings> {
+        let row = sqlx::query!("SELECT relay_url, cursor FROM sync_settings WHERE id = 1")
+            .fetch_one(self.db())
+            .await?;
+        let token_set = self.relay_token().await?.is_some();
+        Ok(RelaySettings {
+            relay_url: row.relay_url,
+            token_set,
+            cursor: row.cursor,
+        })
+    }
+
+    pub(crate) async fn relay_token(&self) -> Result<Option<Sensitive<String>>> {
+        let store = self.secrets().clone();
+        let ws = self.info().slug.clone();
+        tokio::task::spawn_blocking(move || store.get(&ws, SecretName::RelayToken))
+            .await
+            .map_err(|e| SyncError::Keychain(e.to_string()))?
+            .map_err(|e| SyncError::Keychain(e.to_string()).into())
+    }
+
+    /// Sets the relay's address and (when given) its token, which goes to the keychain. Checks
+    /// both with the relay first, so a wrong address or a refused token is named at once.
+    pub async fn set_relay(&self, relay_url: &str, token: Option<Sensitive<String>>) -> Result<()> {
+        let actor = self.actor().await?;
+        let allowed = actor.require_admin("the relay settings");
+        let mut target = relay_url.to_string();
+        if allowed.is_ok() {
+            let token = match token {
+                Some(t) if !t.expose().trim().is_empty() => t,
+                _ => self.relay_token().await?.ok_or(SyncError::NotConfigured)?,
+            };
+            let client = relay_client::RelayClient::new(relay_url, token.clone())
+                .map_err(SyncError::from)?;
+            let who = client.whoami().await.map_err(SyncError::from)?;
+            self.set_relay_unchecked(client.base_url(), token).await?;
+            target = format!("{} as {} ({})", client.base_url(), who.staff, who.workspace);
+        }
+        audit::perform(
+            self.db(),
+            &actor,
+            Change::new(Screen::Settings, "relay.set", target),
+            allowed,
+            Box::new(move |_tx| Box::pin(async move { Ok(((), None)) })),
+        )
+        .await
+    }
+
+    /// Sets the relay without a permission check or a round trip (the sandbox workspace's
+    /// in-process relay, set by the system at launch).
+    pub(crate) async fn set_relay_unchecked(
+        &self,
+        relay_url: &str,
+        token: Sensitive<String>,
+    ) -> Result<()> {
+        let store = self.secrets().clone();
+        let ws = self.info().slug.clone();
+        tokio::task::spawn_blocking(move || store.set(&ws, SecretName::RelayToken, &token))
+            .await
+            .map_err(|e| SyncError::Keychain(e.to_string()))?
+            .map_err(|e| SyncError::Keychain(e.to_string()))?;
+        let mut tx = self.db().begin().await?;
+        let old = sqlx::query_scalar!("SELECT relay_url FROM sync_settings WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        if old != relay_url {
+            // Another relay is another log: start its replica afresh.
+            sqlx::query!(
+                "UPDATE sync_settings SET relay_url = ?, cursor = 0 WHERE id = 1",
+                relay_url
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!("DELETE FROM sync_events")
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The last sequence number applied.
+    pub async fn sync_cursor(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar!("SELECT cursor FROM sync_settings WHERE id = 1")
+                .fetch_one(self.db())
+                .await?,
+        )
+    }
+
+    /// Applies a batch from the stream, in order. Domain effects first (each is idempotent),
+    /// then the replica and the cursor in one transaction: a crash in between applies the batch
+    /// again, harmlessly. Events at or below the cursor are skipped. Returns the new cursor.
+    pub async fn apply_synced(&self, events: &[ReceivedEvent]) -> Result<i64> {
+        let cursor = self.sync_cursor().await?;
+        let fresh: Vec<&ReceivedEvent> = events.iter().filter(|e| e.seq > cursor).collect();
+        if fresh.is_empty() {
+            return Ok(cursor);
+        }
+        for e in &fresh {
+            self.apply_effect(e).await?;
+        }
+        let mut tx = self.db().begin().await?;
+        let mut last = cursor;
+        for e in fresh {
+            let fields = serde_json::to_string(&e.fields()).expect("fields serialise");
+            let source = match e.source {
+                crate::relay::events::Source::Meta => "meta",
+                crate::relay::events::Source::Desktop => "desktop",
+            };
+            let raw = e.raw.get();
+            sqlx::query!(
+                "INSERT OR IGNORE INTO sync_events (seq, key, kind, source, staff, fields, raw, received_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                e.seq,
+                e.key,
+                e.kind,
+                source,
+                e.staff,
+                fields,
+                raw,
+                e.received_at
+            )
+            .execute(&mut *tx)
+            .await?;
+            last = last.max(e.seq);
+        }
+        sqlx::query!("UPDATE sync_settings SET cursor = ? WHERE id = 1", last)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(last)
+    }
+
+    /// What an event changes in this desktop's projection, through the owning module.
+    async fn apply_effect(&self, e: &ReceivedEvent) -> Result<()> {
+        if e.kind == "template_status"
+            && let (Some(id), Some(status)) = (&e.template_id, &e.status)
+        {
+            let reason = serde_json::from_str::<serde_json::Value>(e.raw.get())
+                .ok()
+                .and_then(|v| v["value"]["reason"].as_str().map(String::from));
+            self.apply_template_status(id, status, reason.as_deref())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The local replica after `after`, oldest first.
+    pub async fn synced_events(&self, after: i64, limit: i64) -> Result<Vec<SyncedEvent>> {
+        Ok(sqlx::query_as!(
+            SyncedEvent,
+            "SELECT seq, key, kind, source, staff FROM sync_events WHERE seq > ? ORDER BY seq LIMIT ?",
+            after,
+            limit
+        )
+        .fetch_all(self.db())
+        .await?)
+    }
+
+    /// Queues an event of this desktop for the relay, after the same permission check the relay
+    /// makes. Returns the client event id.
+    pub async fn publish_event(&self, kind: &str, payload: serde_json::Value) -> Result<String> {
+        let actor = self.actor().await?;
+        match kinds::required(kind).ok_or_else(|| SyncError::UnknownKind(kind.into()))? {
+            Required::Admin => actor.require_admin(kind)?,
+            Required::Permission(p) => actor.require(p.resource, p.action)?,
+        }
+        let mut id = [0u8; 16];
+        rand::rng().fill_bytes(&mut id);
+        let event_id = hex::encode(id);
+        let payload = payload.to_string();
+        let now = crate::now_ms();
+        sqlx::query!(
+            "INSERT INTO sync_outbox (event_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+            event_id,
+            kind,
+            payload,
+            now
+        )
+        .execute(self.db())
+        .await?;
+        Ok(event_id)
+    }
+
+    /// The oldest outbox entries, in the order they were made.
+    pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxEntry>> {
+        let rows = sqlx::query!(
+            "SELECT id, event_id, kind, payload FROM sync_outbox ORDER BY id LIMIT ?",
+            limit
+        )
+        .fetch_all(self.db())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OutboxEntry {
+                id: r.id,
+                event: PublishedEvent {
+                    id: r.event_id,
+                    kind: r.kind,
+                    payload: serde_json::from_str(&r.payload).unwrap_or_default(),
+                },
+            })
+            .collect())
+    }
+
+    pub async fn outbox_len(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar!("SELECT COUNT(*) FROM sync_outbox")
+            .fetch_one(self.db())
+            .await?)
+    }
+
+    /// Removes entries the relay has confirmed.
+    pub(crate) async fn outbox_done(&self, ids: &[i64]) -> Result<()> {
+        let mut tx = self.db().begin().await?;
+        for id in ids {
+            sqlx::query!("DELETE FROM sync_outbox WHERE id = ?", id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn outbox_failed(&self, ids: &[i64], error: &str) -> Result<()> {
+        let mut tx = self.db().begin().await?;
+        for id in ids {
+            sqlx::query!(
+                "UPDATE sync_outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                error,
+                id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -9,7 +9,7 @@
 //! against one database kind per build, so these are checked instead by the tests, which run every
 //! query against a real SQLite file and a real PostgreSQL server.
 
-mod postgres;
+pub mod postgres;
 mod sqlite;
 
 use serde::Serialize;
@@ -105,7 +105,9 @@ fn permissions_text(p: &[Permission]) -> String {
 }
 
 fn parse_permissions(s: &str) -> Vec<Permission> {
-    s.split_whitespace().filter_map(|p| p.parse().ok()).collect()
+    s.split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
 }
 
 impl Store {
@@ -260,14 +262,14 @@ impl Store {
     pub async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
         let now = now_ms();
         let n = match self {
-            Store::Sqlite(p) => sqlx::query(
-                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(id)
-            .execute(p)
-            .await?
-            .rows_affected(),
+            Store::Sqlite(p) => {
+                sqlx::query("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .execute(p)
+                    .await?
+                    .rows_affected()
+            }
             Store::Postgres(p) => sqlx::query(
                 "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
             )
@@ -284,16 +286,20 @@ impl Store {
     pub async fn token_active(&self, id: &str) -> Result<bool, StoreError> {
         let n: i64 = match self {
             Store::Sqlite(p) => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND id = ?")
-                    .bind(id)
-                    .fetch_one(p)
-                    .await?
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND id = ?",
+                )
+                .bind(id)
+                .fetch_one(p)
+                .await?
             }
             Store::Postgres(p) => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND id = $1")
-                    .bind(id)
-                    .fetch_one(p)
-                    .await?
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND id = $1",
+                )
+                .bind(id)
+                .fetch_one(p)
+                .await?
             }
         };
         Ok(n == 1)

@@ -144,7 +144,16 @@ pub async fn append(
     Ok(out)
 }
 
-type Row = (i64, String, String, String, Option<String>, String, String, i64);
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    i64,
+);
 
 pub async fn read_after(
     pool: &PgPool,

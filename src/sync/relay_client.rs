@@ -1,0 +1,265 @@
+//! Talking to a relay: `whoami`, publishing events, and the WebSocket stream.
+
+use futures::StreamExt;
+use serde::Deserialize;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::relay::events::ReceivedEvent;
+use crate::relay::http::{PublishRequest, PublishResponse, PublishResult, PublishedEvent};
+use crate::sensitive::Sensitive;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayClientError {
+    #[error("the relay address “{0}” is not an http:// or https:// URL")]
+    BadUrl(String),
+    #[error("the relay refused the token: {0}")]
+    Unauthorized(String),
+    #[error("the relay refused: {0}")]
+    Forbidden(String),
+    #[error("the relay answered {status}: {message}")]
+    Refused { status: u16, message: String },
+    #[error("cannot reach the relay: {0}")]
+    Unreachable(String),
+    #[error("the relay sent something unexpected: {0}")]
+    Protocol(String),
+}
+
+/// What `GET /v1/whoami` answers.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct WhoAmI {
+    pub workspace: String,
+    pub staff: String,
+    pub is_admin: bool,
+    pub head: i64,
+}
+
+#[derive(Clone)]
+pub struct RelayClient {
+    base: String,
+    token: Sensitive<String>,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for RelayClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayClient")
+            .field("base", &self.base)
+            .finish()
+    }
+}
+
+async fn refusal(resp: reqwest::Response) -> RelayClientError {
+    let status = resp.status().as_u16();
+    let message = resp
+        .json::<serde_json::Value>()
+        .await
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from))
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    match status {
+        401 => RelayClientError::Unauthorized(message),
+        403 => RelayClientError::Forbidden(message),
+        _ => RelayClientError::Refused { status, message },
+    }
+}
+
+impl RelayClient {
+    pub fn new(base_url: &str, token: Sensitive<String>) -> Result<RelayClient, RelayClientError> {
+        let base = base_url.trim().trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() < 10 {
+            return Err(RelayClientError::BadUrl(base_url.into()));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        Ok(RelayClient { base, token, http })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.token.expose())
+    }
+
+    pub async fn whoami(&self) -> Result<WhoAmI, RelayClientError> {
+        let resp = self
+            .http
+            .get(format!("{}/v1/whoami", self.base))
+            .header("authorization", self.bearer())
+            .send()
+            .await
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        resp.json()
+            .await
+            .map_err(|e| RelayClientError::Protocol(e.to_string()))
+    }
+
+    /// Publishes events (idempotent by their ids); returns each one's sequence number.
+    pub async fn publish(
+        &self,
+        events: Vec<PublishedEvent>,
+    ) -> Result<Vec<PublishResult>, RelayClientError> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/events", self.base))
+            .header("authorization", self.bearer())
+            .json(&PublishRequest { events })
+            .send()
+            .await
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        let body: PublishResponse = resp
+            .json()
+            .await
+            .map_err(|e| RelayClientError::Protocol(e.to_string()))?;
+        Ok(body.results)
+    }
+
+    /// Opens the stream of the token's workspace after sequence number `after`.
+    pub async fn subscribe(&self, after: i64) -> Result<Subscription, RelayClientError> {
+        let ws_base = if let Some(rest) = self.base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else {
+            format!(
+                "ws://{}",
+                self.base.strip_prefix("http://").unwrap_or(&self.base)
+            )
+        };
+        let mut request = format!("{ws_base}/v1/stream?after={after}")
+            .into_client_request()
+            .map_err(|e| RelayClientError::BadUrl(e.to_string()))?;
+        request.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&self.bearer()).map_err(|_| {
+                RelayClientError::Unauthorized("the token has odd characters".into())
+            })?,
+        );
+        let (ws, _) = match tokio_tungstenite::connect_async(request).await {
+            Ok(ok) => ok,
+            Err(tungstenite::Error::Http(resp)) => {
+                let status = resp.status().as_u16();
+                let message = resp
+                    .body()
+                    .as_ref()
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                    .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from))
+                    .unwrap_or_else(|| format!("HTTP {status}"));
+                return Err(if status == 401 {
+                    RelayClientError::Unauthorized(message)
+                } else {
+                    RelayClientError::Refused { status, message }
+                });
+            }
+            Err(e) => return Err(RelayClientError::Unreachable(e.to_string())),
+        };
+        let mut sub = Subscription { ws, head: 0 };
+        match sub.next().await? {
+            StreamItem::Hello { head } => sub.head = head,
+            other => {
+                return Err(RelayClientError::Protocol(format!(
+                    "expected hello, got {other:?}"
+                )));
+            }
+        }
+        Ok(sub)
+    }
+}
+
+/// What the stream delivers.
+#[derive(Debug)]
+pub enum StreamItem {
+    Hello {
+        head: i64,
+    },
+    Events(Vec<ReceivedEvent>),
+    /// Everything up to `seq` has been delivered; new events follow as they are stored.
+    Live {
+        seq: i64,
+    },
+    /// The relay closed the stream (`code` from [`crate::relay::http::close`]).
+    Closed {
+        code: u16,
+        reason: String,
+    },
+}
+
+/// A text frame. A plain struct, not a tagged enum: serde buffers tagged enums, and a buffered
+/// value cannot be read back as the events' raw JSON.
+#[derive(Deserialize)]
+struct Frame {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    head: i64,
+    #[serde(default)]
+    seq: i64,
+    #[serde(default)]
+    events: Vec<ReceivedEvent>,
+}
+
+pub struct Subscription {
+    ws: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+    /// The head of the log when the stream opened.
+    pub head: i64,
+}
+
+impl Subscription {
+    pub async fn next(&mut self) -> Result<StreamItem, RelayClientError> {
+        loop {
+            let Some(msg) = self.ws.next().await else {
+                return Ok(StreamItem::Closed {
+                    code: 1006,
+                    reason: "connection lost".into(),
+                });
+            };
+            let msg = match msg {
+                Ok(m) => m,
+                Err(e) => {
+                    return Ok(StreamItem::Closed {
+                        code: 1006,
+                        reason: e.to_string(),
+                    });
+                }
+            };
+            match msg {
+                Message::Text(t) => {
+                    let frame: Frame = serde_json::from_str(&t)
+                        .map_err(|e| RelayClientError::Protocol(e.to_string()))?;
+                    return match frame.kind.as_str() {
+                        "hello" => Ok(StreamItem::Hello { head: frame.head }),
+                        "events" => Ok(StreamItem::Events(frame.events)),
+                        "live" => Ok(StreamItem::Live { seq: frame.seq }),
+                        other => Err(RelayClientError::Protocol(format!(
+                            "unknown frame type “{other}”"
+                        ))),
+                    };
+                }
+                Message::Close(frame) => {
+                    let (code, reason) = frame
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or((u16::from(CloseCode::Normal), String::new()));
+                    return Ok(StreamItem::Closed { code, reason });
+                }
+                // Pings are answered by tungstenite on the next read or write.
+                _ => continue,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}

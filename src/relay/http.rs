@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::RelayState;
 use super::events::{Fields, NewEvent, Source, split_webhook};
-use super::log::{Fetch, Frame, LogError};
+use super::log::{Fetch, LogError, events_frame};
 use super::store::TokenRecord;
 use super::tokens;
 use crate::meta::signature;
@@ -404,20 +404,6 @@ impl Drop for ClientGuard {
     }
 }
 
-fn events_frame(frames: &[Frame]) -> String {
-    let len: usize = frames.iter().map(|f| f.json.len() + 1).sum();
-    let mut text = String::with_capacity(len + 32);
-    text.push_str(r#"{"type":"events","events":["#);
-    for (i, f) in frames.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(&f.json);
-    }
-    text.push_str("]}");
-    text
-}
-
 async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket: WebSocket) {
     let (mut sink, mut incoming) = socket.split();
     let label = super::metrics::Client {
@@ -483,7 +469,7 @@ async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket:
             }
         }
         let batch = match tail.fetch(cursor, limits.frame_events) {
-            Fetch::Frames(f) => f,
+            Fetch::Frame { last, text } => Some((last, text)),
             Fetch::TooOld => {
                 match s
                     .log
@@ -491,10 +477,9 @@ async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket:
                     .read_after(&t.workspace, cursor, limits.frame_events as i64)
                     .await
                 {
+                    Ok(events) if events.is_empty() => None,
                     Ok(events) => {
-                        if let Some(first) = events.first()
-                            && first.seq != cursor + 1
-                        {
+                        if events[0].seq != cursor + 1 {
                             let _ = sink
                                 .send(close(
                                     close::CURSOR_EXPIRED,
@@ -505,13 +490,12 @@ async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket:
                                 .await;
                             return;
                         }
-                        events
-                            .iter()
-                            .map(|e| Frame {
-                                seq: e.seq,
-                                json: e.to_json().into(),
-                            })
-                            .collect()
+                        let json: Vec<String> = events.iter().map(|e| e.to_json()).collect();
+                        let last = events.last().map_or(cursor, |e| e.seq);
+                        Some((
+                            last,
+                            Utf8Bytes::from(events_frame(json.iter().map(String::as_str))),
+                        ))
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "reading the log for a client");
@@ -520,9 +504,9 @@ async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket:
                     }
                 }
             }
-            Fetch::UpToDate => Vec::new(),
+            Fetch::UpToDate => None,
         };
-        if batch.is_empty() {
+        let Some((last, text)) = batch else {
             if !announced_live {
                 announced_live = true;
                 lag.set(0);
@@ -548,13 +532,9 @@ async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket:
                 _ = stop.cancelled() => {},
             }
             continue;
-        }
+        };
         announced_live = false;
-        let last = batch.last().map_or(cursor, |f| f.seq);
-        let text = events_frame(&batch);
-        match tokio::time::timeout(limits.send_timeout(), sink.send(Message::Text(text.into())))
-            .await
-        {
+        match tokio::time::timeout(limits.send_timeout(), sink.send(Message::Text(text))).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return,
             Err(_) => {

@@ -9,6 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -122,6 +123,7 @@ impl EventLog {
             }),
             head,
             wake: Notify::new(),
+            built: Mutex::new(VecDeque::new()),
         });
         tails.insert(workspace.into(), tail.clone());
         tokio::spawn(tailer(self.clone(), tail.clone()));
@@ -206,11 +208,30 @@ pub struct Tail {
     /// The last sequence number known committed (-1 until the tail has read the head).
     head: watch::Sender<i64>,
     wake: Notify,
+    /// Recently built frames by (after, last): live clients sit at the same cursor, so each
+    /// batch is serialised into a frame once, not once per client.
+    built: Mutex<VecDeque<(i64, i64, Utf8Bytes)>>,
+}
+
+/// `{"type":"events","events":[…]}` from events already serialised.
+pub fn events_frame<'a>(events: impl Iterator<Item = &'a str> + Clone) -> String {
+    let len: usize = events.clone().map(|e| e.len() + 1).sum();
+    let mut text = String::with_capacity(len + 32);
+    text.push_str(r#"{"type":"events","events":["#);
+    for (i, e) in events.enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(e);
+    }
+    text.push_str("]}");
+    text
 }
 
 pub enum Fetch {
-    /// The next frames after the cursor (at most the number asked).
-    Frames(Vec<Frame>),
+    /// The next events after the cursor (at most the number asked), as one text frame shared by
+    /// every client at the same cursor, and the last sequence number in it.
+    Frame { last: i64, text: Utf8Bytes },
     /// Nothing after the cursor yet.
     UpToDate,
     /// The cursor is older than what the tail holds: read from the database.
@@ -227,8 +248,19 @@ impl Tail {
     }
 
     pub fn fetch(&self, after: i64, max: usize) -> Fetch {
-        if after >= self.head() {
+        let head = self.head();
+        if after >= head {
             return Fetch::UpToDate;
+        }
+        let last = head.min(after + max as i64);
+        {
+            let built = self.built.lock().expect("frames lock");
+            if let Some((_, _, text)) = built.iter().find(|(a, l, _)| *a == after && *l == last) {
+                return Fetch::Frame {
+                    last,
+                    text: text.clone(),
+                };
+            }
         }
         let ring = self.ring.read().expect("ring lock");
         if after + 1 < ring.start || ring.items.is_empty() {
@@ -238,7 +270,16 @@ impl Tail {
         if from >= ring.items.len() {
             return Fetch::UpToDate;
         }
-        Fetch::Frames(ring.items.iter().skip(from).take(max).cloned().collect())
+        let frames: Vec<&Frame> = ring.items.iter().skip(from).take(max).collect();
+        let last = frames.last().map_or(after, |f| f.seq);
+        let text: Utf8Bytes = events_frame(frames.iter().map(|f| &*f.json)).into();
+        drop(ring);
+        let mut built = self.built.lock().expect("frames lock");
+        if built.len() >= 8 {
+            built.pop_front();
+        }
+        built.push_back((after, last, text.clone()));
+        Fetch::Frame { last, text }
     }
 }
 

@@ -147,7 +147,16 @@ impl RelayClient {
                 RelayClientError::Unauthorized("the token has odd characters".into())
             })?,
         );
-        let (ws, _) = match tokio_tungstenite::connect_async(request).await {
+        // tungstenite zeroes its whole read buffer for every read: keep it small.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(16 * 1024);
+        let (ws, _) = match tokio_tungstenite::connect_async_with_config(
+            request,
+            Some(config),
+            false,
+        )
+        .await
+        {
             Ok(ok) => ok,
             Err(tungstenite::Error::Http(resp)) => {
                 let status = resp.status().as_u16();

@@ -4,9 +4,11 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use std::collections::HashMap;
+
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use super::{Appended, StoreError, fields_json, stored};
 use crate::relay::events::{NewEvent, StoredEvent};
@@ -26,6 +28,9 @@ pub async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
         .await?)
 }
 
+/// Rows per multi-row statement (9 variables each; SQLite allows 32,766 per statement).
+const CHUNK: usize = 1000;
+
 pub async fn append(
     pool: &SqlitePool,
     batches: &[(&str, &[NewEvent])],
@@ -34,46 +39,61 @@ pub async fn append(
     let mut tx = pool.begin().await?;
     let mut out = Vec::with_capacity(batches.len());
     for (workspace, events) in batches {
-        let mut head: i64 =
+        let head: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE workspace = ?")
                 .bind(workspace)
                 .fetch_one(&mut *tx)
                 .await?;
+        // Keys already in the log, in one query per chunk.
+        let mut existing: HashMap<String, i64> = HashMap::new();
+        for chunk in events.chunks(CHUNK) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("SELECT key, seq FROM events WHERE workspace = ");
+            q.push_bind(*workspace).push(" AND key IN (");
+            let mut sep = q.separated(", ");
+            for e in chunk {
+                sep.push_bind(&e.key);
+            }
+            q.push(")");
+            let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            existing.extend(rows);
+        }
+        // Fresh events get the next numbers; a key repeated within the batch is a duplicate too.
+        let mut next = head;
         let mut results = Vec::with_capacity(events.len());
+        let mut fresh: Vec<(i64, &NewEvent)> = Vec::with_capacity(events.len());
         for e in events.iter() {
-            let existing: Option<i64> =
-                sqlx::query_scalar("SELECT seq FROM events WHERE workspace = ? AND key = ?")
-                    .bind(workspace)
-                    .bind(&e.key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(seq) = existing {
+            if let Some(&seq) = existing.get(&e.key) {
                 results.push(Appended {
                     seq,
                     duplicate: true,
                 });
                 continue;
             }
-            head += 1;
-            sqlx::query(
-                "INSERT INTO events (workspace, seq, key, kind, source, staff, fields, raw, received_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(workspace)
-            .bind(head)
-            .bind(&e.key)
-            .bind(&e.kind)
-            .bind(e.source.as_str())
-            .bind(&e.staff)
-            .bind(fields_json(e))
-            .bind(&e.raw)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            next += 1;
+            existing.insert(e.key.clone(), next);
+            fresh.push((next, e));
             results.push(Appended {
-                seq: head,
+                seq: next,
                 duplicate: false,
             });
+        }
+        for chunk in fresh.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO events (workspace, seq, key, kind, source, staff, fields, raw, received_at) ",
+            );
+            q.push_values(chunk, |mut row, (seq, e)| {
+                row.push_bind(*workspace)
+                    .push_bind(*seq)
+                    .push_bind(&e.key)
+                    .push_bind(&e.kind)
+                    .push_bind(e.source.as_str())
+                    .push_bind(&e.staff)
+                    .push_bind(fields_json(e))
+                    .push_bind(&e.raw)
+                    .push_bind(now);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         out.push(results);
     }

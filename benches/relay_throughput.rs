@@ -1,0 +1,337 @@
+//! Relay throughput and latency: signed webhooks driven into a relay with 100 desktops connected
+//! over WebSocket, against a bare axum endpoint that does nothing, in the same run.
+//!
+//! `cargo bench --bench relay_throughput` (SQLite; PostgreSQL too when
+//! `CRMCONNECT_BENCH_POSTGRES=postgres://…/` names a server whose role may create databases).
+//!
+//! Prints, for each store:
+//! - events/s: 1-event webhooks sent as fast as 256 connections allow, until all 100 clients have
+//!   the last one;
+//! - p50 / p99 ingest-to-client latency at 5,000 events/s: from just before the webhook is POSTed
+//!   to the moment a client has the event (measured on one client that parses every frame; the
+//!   other 99 check only that they reached the last event);
+//! and for the bare endpoint: requests/s, and p50 / p99 request round trip at 5,000/s.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crmconnect::meta::signature;
+use crmconnect::relay::config::WorkspaceConfig;
+use crmconnect::relay::tokens::{self, TokenSpec};
+use crmconnect::relay::{RelayConfig, RelayHandle};
+use crmconnect::sensitive::Sensitive;
+use futures::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const SECRET: &str = "bench-secret";
+fn clients() -> usize {
+    std::env::var("BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
+}
+const CONCURRENCY: usize = 256;
+const BURST_EVENTS: u64 = 60_000;
+const RATE: u64 = 5_000;
+const RATE_SECONDS: u64 = 6;
+
+fn webhook(n: u64) -> String {
+    format!(
+        r#"{{"object":"whatsapp_business_account","entry":[{{"id":"102290129340398","changes":[{{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"15550783881","phone_number_id":"106540352242922"}},"statuses":[{{"id":"wamid.bench{n}","status":"delivered","timestamp":"1749416383","recipient_id":"16505551234"}}]}}}}]}}]}}"#
+    )
+}
+
+struct Shared {
+    start: Instant,
+    /// Nanoseconds after `start` at which event n was sent.
+    sent: Vec<AtomicU64>,
+    latencies: std::sync::Mutex<Vec<u64>>,
+    /// The last sequence number each client has.
+    reached: Vec<AtomicI64>,
+}
+
+fn now_ns(s: &Shared) -> u64 {
+    s.start.elapsed().as_nanos() as u64
+}
+
+async fn start_relay(url: &str) -> (RelayHandle, Vec<String>) {
+    let mut config = RelayConfig {
+        database_url: url.into(),
+        ..RelayConfig::default()
+    };
+    config.workspaces.insert(
+        "bench".into(),
+        WorkspaceConfig {
+            app_secret: Sensitive::new(SECRET.into()),
+            verify_token: Sensitive::new("v".into()),
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay = crmconnect::relay::start(config, listener).await.unwrap();
+    let mut tokens_ = Vec::new();
+    for i in 0..clients() {
+        let (_, t) = tokens::issue(
+            relay.state.log.store(),
+            TokenSpec {
+                workspace: "bench".into(),
+                staff: format!("desk{i}"),
+                is_admin: true,
+                permissions: vec![],
+                label: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        tokens_.push(t);
+    }
+    (relay, tokens_)
+}
+
+async fn connect_clients(relay: &RelayHandle, tokens_: &[String], shared: Arc<Shared>) {
+    for (i, token) in tokens_.iter().enumerate() {
+        let mut req = format!("{}/v1/stream?after=0", relay.ws_url())
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(16 * 1024);
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(config), false)
+            .await
+            .unwrap();
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = ws.next().await {
+                let Message::Text(text) = msg else { continue };
+                if !text.starts_with(r#"{"type":"events""#) {
+                    continue;
+                }
+                if i == 0 {
+                    // The probe: every event's latency.
+                    let at = now_ns(&shared);
+                    let mut rest = text.as_str();
+                    let mut lat = Vec::new();
+                    const ID: &str = r#""message_id":"wamid.bench"#;
+                    while let Some(p) = rest.find(ID) {
+                        rest = &rest[p + ID.len()..];
+                        let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(0);
+                        let n: usize = rest[..end].parse().unwrap();
+                        let sent = shared.sent[n].load(Ordering::Relaxed);
+                        lat.push(at.saturating_sub(sent));
+                    }
+                    shared.latencies.lock().unwrap().extend(lat);
+                }
+                if let Some(p) = text.rfind(r#"{"seq":"#) {
+                    let tail = &text[p + 7..];
+                    let end = tail.find(',').unwrap();
+                    let seq: i64 = tail[..end].parse().unwrap();
+                    shared.reached[i].store(seq, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+}
+
+async fn post(http: &reqwest::Client, url: &str, body: String) {
+    let sig = signature::sign(SECRET.as_bytes(), body.as_bytes());
+    let r = http
+        .post(url)
+        .header(signature::HEADER, sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Sends webhooks `from..to` with `CONCURRENCY` connections as fast as possible.
+async fn burst(url: &str, shared: Arc<Shared>, from: u64, to: u64) {
+    let next = Arc::new(AtomicU64::new(from));
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (url, shared, next) = (url.to_string(), shared.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= to {
+                    return;
+                }
+                shared.sent[n as usize].store(now_ns(&shared), Ordering::Relaxed);
+                post(&http, &url, webhook(n)).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// Sends webhooks `from..from+rate*seconds` at `rate` per second; returns round-trip times (ns).
+async fn paced(url: &str, shared: Arc<Shared>, from: u64, rate: u64, seconds: u64) -> Vec<u64> {
+    let total = rate * seconds;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let rtts = Arc::new(std::sync::Mutex::new(Vec::with_capacity(total as usize)));
+    // At most 256 requests in flight; a request that waits for a slot counts its wait (it is
+    // timed from when it was due, so a slow server cannot hide its queue).
+    let slots = Arc::new(tokio::sync::Semaphore::new(256));
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let begin = Instant::now();
+    let mut sent = 0u64;
+    let mut tasks = Vec::new();
+    while sent < total {
+        tick.tick().await;
+        let due = ((begin.elapsed().as_secs_f64() * rate as f64) as u64).min(total);
+        while sent < due {
+            let n = from + sent;
+            sent += 1;
+            let (http, url, shared, rtts, slots) = (
+                http.clone(),
+                url.to_string(),
+                shared.clone(),
+                rtts.clone(),
+                slots.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let t0 = now_ns(&shared);
+                shared.sent[n as usize].store(t0, Ordering::Relaxed);
+                let _slot = slots.acquire().await.unwrap();
+                post(&http, &url, webhook(n)).await;
+                rtts.lock().unwrap().push(now_ns(&shared) - t0);
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    Arc::try_unwrap(rtts).unwrap().into_inner().unwrap()
+}
+
+fn pct(v: &mut [u64], p: f64) -> f64 {
+    v.sort_unstable();
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i] as f64 / 1e6
+}
+
+async fn wait_all(shared: &Shared, seq: i64) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while shared
+        .reached
+        .iter()
+        .any(|r| r.load(Ordering::Relaxed) < seq)
+    {
+        assert!(Instant::now() < deadline, "clients never reached {seq}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn bench_relay(label: &str, url: &str) {
+    let (relay, tokens_) = start_relay(url).await;
+    let total = BURST_EVENTS + RATE * RATE_SECONDS;
+    let shared = Arc::new(Shared {
+        start: Instant::now(),
+        sent: (0..total).map(|_| AtomicU64::new(0)).collect(),
+        latencies: Default::default(),
+        reached: (0..clients()).map(|_| AtomicI64::new(0)).collect(),
+    });
+    connect_clients(&relay, &tokens_, shared.clone()).await;
+    let hook = format!("{}/webhook/bench", relay.url());
+
+    let t0 = Instant::now();
+    burst(&hook, shared.clone(), 0, BURST_EVENTS).await;
+    wait_all(&shared, BURST_EVENTS as i64).await;
+    let secs = t0.elapsed().as_secs_f64();
+    let eps = BURST_EVENTS as f64 / secs;
+    if std::env::var("BENCH_VERBOSE").is_ok() {
+        for l in relay.state.metrics.render().lines() {
+            if l.contains("_sum") || l.contains("_count") {
+                println!("  {l}");
+            }
+        }
+    }
+
+    shared.latencies.lock().unwrap().clear();
+    paced(&hook, shared.clone(), BURST_EVENTS, RATE, RATE_SECONDS).await;
+    wait_all(&shared, total as i64).await;
+    let mut lat = std::mem::take(&mut *shared.latencies.lock().unwrap());
+    println!(
+        "relay ({label}), {} clients: {eps:>8.0} events/s ({BURST_EVENTS} in {secs:.2} s); at {RATE}/s: p50 {:.2} ms, p99 {:.2} ms ingest-to-client ({} samples)",
+        clients(),
+        pct(&mut lat, 0.5),
+        pct(&mut lat, 0.99),
+        lat.len()
+    );
+    relay.shutdown().await.unwrap();
+}
+
+async fn bench_bare() {
+    let app = axum::Router::new().route(
+        "/webhook/bench",
+        axum::routing::post(|_body: axum::body::Bytes| async { "" }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("http://{addr}/webhook/bench");
+    let total = BURST_EVENTS + RATE * RATE_SECONDS;
+    let shared = Arc::new(Shared {
+        start: Instant::now(),
+        sent: (0..total).map(|_| AtomicU64::new(0)).collect(),
+        latencies: Default::default(),
+        reached: vec![],
+    });
+    let t0 = Instant::now();
+    burst(&url, shared.clone(), 0, BURST_EVENTS).await;
+    let secs = t0.elapsed().as_secs_f64();
+    let mut rtt = paced(&url, shared, BURST_EVENTS, RATE, RATE_SECONDS).await;
+    println!(
+        "bare axum endpoint:         {:>8.0} requests/s ({BURST_EVENTS} in {secs:.2} s); at {RATE}/s: p50 {:.2} ms, p99 {:.2} ms round trip",
+        BURST_EVENTS as f64 / secs,
+        pct(&mut rtt, 0.5),
+        pct(&mut rtt, 0.99),
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` probes harness-less benches
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        println!(
+            "relay benchmark: 1-event signed webhooks, {CONCURRENCY} connections; {} cores",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+        bench_bare().await;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("relay.db").display());
+        bench_relay("SQLite", &url).await;
+        if let Ok(server) = std::env::var("CRMCONNECT_BENCH_POSTGRES") {
+            use sqlx::Connection;
+            let server = server.trim_end_matches('/');
+            let name = format!("relay_bench_{}", fastrand::u32(..));
+            let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            bench_relay("PostgreSQL", &format!("{server}/{name}")).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await;
+        }
+    });
+}

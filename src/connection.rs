@@ -378,39 +378,6 @@ impl Workspace {
     }
 }
 
-impl Workspace {
-    /// A webhook POST received by this desktop itself (the sandbox workspace, until the relay
-    /// carries them): verified against the app secret over the raw bytes first, then applied.
-    /// Returns how many changes it applied.
-    pub async fn apply_meta_webhook(&self, body: &[u8], signature: Option<&str>) -> Result<usize> {
-        let secret = self
-            .secret(SecretName::AppSecret)
-            .await?
-            .ok_or(ConnectionError::Missing("app secret"))?;
-        crate::meta::signature::verify(secret.expose().as_bytes(), body, signature).map_err(
-            |e| ConnectionError::Invalid {
-                field: "webhook",
-                problem: e.to_string(),
-            },
-        )?;
-        let envelope: crate::meta::webhook::Envelope =
-            serde_json::from_slice(body).map_err(|e| ConnectionError::Invalid {
-                field: "webhook",
-                problem: format!("not a webhook payload: {e}"),
-            })?;
-        let mut applied = 0;
-        for up in envelope.template_status_updates() {
-            if self
-                .apply_template_status(&up.message_template_id, &up.event, up.reason.as_deref())
-                .await?
-            {
-                applied += 1;
-            }
-        }
-        Ok(applied)
-    }
-}
-
 /// What the embedded sandbox gives a sandbox workspace to talk to it.
 pub struct SandboxConnection {
     pub graph_base_url: String,
@@ -474,11 +441,6 @@ impl Workspace {
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// The verify token of this workspace, for the webhook handshake.
-    pub async fn sandbox_verify_token(&self) -> Option<Sensitive<String>> {
-        self.secret(SecretName::VerifyToken).await.ok().flatten()
     }
 }
 

@@ -1,24 +1,25 @@
-//! The sandbox workspace's own Meta: the sandbox started in-process, a loopback receiver for its
-//! signed webhooks, and the workspace's connection pointed at both. The app runs this at launch
-//! for a sandbox workspace, so a new user sees every feature work with no Meta account.
+//! The sandbox workspace's own Meta and relay: the sandbox started in-process, a relay
+//! in-process (its log in `relay.db` beside the workspace's database) that receives the sandbox's
+//! signed webhooks, and this desktop syncing from it, exactly as a team's desktops sync from their
+//! relay. The app runs this at launch for a sandbox workspace, so a new user sees every feature
+//! work with no Meta account, through the same path a team uses every day.
 
 use std::sync::Arc;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
-use tokio_util::sync::CancellationToken;
-
 use super::{Sandbox, SandboxConfig, SandboxHandle};
-use crate::meta::signature;
+use crate::relay::config::WorkspaceConfig;
+use crate::relay::tokens::{self, TokenSpec};
+use crate::relay::{RelayConfig, RelayHandle};
+use crate::sensitive::Sensitive;
+use crate::sync::engine::{self, SyncHandle};
 use crate::workspace::{Workspace, WorkspaceKind};
 
-/// A running embedded sandbox. Dropping it does not stop it: call [`Embedded::shutdown`].
+/// A running embedded sandbox and relay. Dropping it does not stop them: call
+/// [`Embedded::shutdown`].
 pub struct Embedded {
     sandbox: SandboxHandle,
-    stop: CancellationToken,
+    relay: RelayHandle,
+    sync: Option<SyncHandle>,
     webhook_url: String,
 }
 
@@ -31,7 +32,7 @@ pub enum EmbeddedError {
 }
 
 impl Embedded {
-    /// Starts the sandbox and its webhook receiver and configures `ws` to use them.
+    /// Starts the sandbox, the relay and the sync loop, and configures `ws` to use them.
     pub async fn start(ws: Arc<Workspace>, config: SandboxConfig) -> crate::Result<Embedded> {
         if ws.info().kind != WorkspaceKind::Sandbox {
             return Err(crate::connection::ConnectionError::Invalid {
@@ -48,23 +49,59 @@ impl Embedded {
             .await
             .map_err(|e| start_err(e.to_string()))?;
 
+        // The relay, with its log beside the workspace's database.
+        let slug = ws.info().slug.clone();
+        let folder = std::path::Path::new(&ws.info().path)
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let mut relay_config = RelayConfig {
+            database_url: format!("sqlite://{}", folder.join("relay.db").display()),
+            ..RelayConfig::default()
+        };
+        relay_config.workspaces.insert(
+            slug.clone(),
+            WorkspaceConfig {
+                app_secret: config.app_secret.clone(),
+                verify_token: config.verify_token.clone(),
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| start_err(e.to_string()))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| start_err(e.to_string()))?;
-        let webhook_url = format!("http://{addr}/webhook");
-        let stop = CancellationToken::new();
-        let app = Router::new()
-            .route("/webhook", get(handshake).post(receive))
-            .with_state(ws.clone());
-        let stopped = stop.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stopped.cancelled().await })
-                .await;
-        });
+        let relay = crate::relay::start(relay_config, listener)
+            .await
+            .map_err(|e| start_err(format!("the relay: {e}")))?;
+        let store = relay.state.log.store().clone();
+        // This desktop's token: the one in the keychain while the relay still knows it.
+        let token = match ws.relay_token().await? {
+            Some(t)
+                if tokens::authenticate(&store, t.expose())
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|r| r.workspace == slug) =>
+            {
+                t
+            }
+            _ => {
+                let (_, t) = tokens::issue(
+                    &store,
+                    TokenSpec {
+                        workspace: slug.clone(),
+                        staff: "this desktop".into(),
+                        is_admin: true,
+                        permissions: vec![],
+                        label: "the sandbox workspace's own desktop".into(),
+                    },
+                )
+                .await
+                .map_err(|e| start_err(format!("the relay token: {e}")))?;
+                Sensitive::new(t)
+            }
+        };
+        // The port changes at every launch, the log does not: keep the replica.
+        ws.set_relay_unchecked(&relay.url(), token, true).await?;
 
         let sales = sandbox
             .phone_numbers()
@@ -82,13 +119,16 @@ impl Embedded {
             verify_token: config.verify_token.clone(),
         })
         .await?;
+        let webhook_url = format!("{}/webhook/{slug}", relay.url());
         sandbox
             .set_webhook_target(&webhook_url, config.app_secret.expose())
             .map_err(|e| start_err(e.to_string()))?;
-        tracing::info!(graph = %sandbox.base_url(), webhooks = %webhook_url, "embedded sandbox running");
+        let sync = engine::start_configured(ws.clone()).await?;
+        tracing::info!(graph = %sandbox.base_url(), relay = %relay.url(), "embedded sandbox and relay running");
         Ok(Embedded {
             sandbox,
-            stop,
+            relay,
+            sync,
             webhook_url,
         })
     }
@@ -101,50 +141,16 @@ impl Embedded {
         &self.webhook_url
     }
 
+    /// The sync loop of the sandbox workspace.
+    pub fn sync(&self) -> Option<&SyncHandle> {
+        self.sync.as_ref()
+    }
+
     pub async fn shutdown(self) {
-        self.stop.cancel();
+        if let Some(sync) = self.sync {
+            sync.stop().await;
+        }
+        let _ = self.relay.shutdown().await;
         self.sandbox.shutdown().await;
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct Handshake {
-    #[serde(rename = "hub.mode")]
-    mode: Option<String>,
-    #[serde(rename = "hub.verify_token")]
-    verify_token: Option<String>,
-    #[serde(rename = "hub.challenge")]
-    challenge: Option<String>,
-}
-
-/// Meta's GET verification: answer the challenge when the verify token matches.
-async fn handshake(
-    State(ws): State<Arc<Workspace>>,
-    Query(q): Query<Handshake>,
-) -> (StatusCode, String) {
-    let expected = ws.sandbox_verify_token().await;
-    match (q.mode.as_deref(), q.verify_token, q.challenge, expected) {
-        (Some("subscribe"), Some(given), Some(challenge), Some(expected))
-            if signature::constant_time_eq(given.as_bytes(), expected.expose().as_bytes()) =>
-        {
-            (StatusCode::OK, challenge)
-        }
-        _ => (StatusCode::FORBIDDEN, "verify token does not match".into()),
-    }
-}
-
-/// A signed webhook POST: verified over the raw bytes, then applied.
-async fn receive(State(ws): State<Arc<Workspace>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let sig = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
-    match ws.apply_meta_webhook(&body, sig).await {
-        Ok(_) => StatusCode::OK,
-        Err(e) if e.code() == crate::ErrorCode::Invalid => {
-            tracing::warn!(error = %e, "webhook refused");
-            StatusCode::UNAUTHORIZED
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "webhook not applied");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
     }
 }

@@ -122,7 +122,8 @@ impl Workspace {
             let client = relay_client::RelayClient::new(relay_url, token.clone())
                 .map_err(SyncError::from)?;
             let who = client.whoami().await.map_err(SyncError::from)?;
-            self.set_relay_unchecked(client.base_url(), token).await?;
+            self.set_relay_unchecked(client.base_url(), token, false)
+                .await?;
             target = format!("{} as {} ({})", client.base_url(), who.staff, who.workspace);
         }
         audit::perform(
@@ -136,11 +137,14 @@ impl Workspace {
     }
 
     /// Sets the relay without a permission check or a round trip (the sandbox workspace's
-    /// in-process relay, set by the system at launch).
+    /// in-process relay, set by the system at launch). Another address means another log, so the
+    /// replica starts afresh, unless `same_log` (the in-process relay's port changes at every
+    /// launch; its log does not).
     pub(crate) async fn set_relay_unchecked(
         &self,
         relay_url: &str,
         token: Sensitive<String>,
+        same_log: bool,
     ) -> Result<()> {
         let store = self.secrets().clone();
         let ws = self.info().slug.clone();
@@ -152,7 +156,14 @@ impl Workspace {
         let old = sqlx::query_scalar!("SELECT relay_url FROM sync_settings WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
-        if old != relay_url {
+        if same_log {
+            sqlx::query!(
+                "UPDATE sync_settings SET relay_url = ? WHERE id = 1",
+                relay_url
+            )
+            .execute(&mut *tx)
+            .await?;
+        } else if old != relay_url {
             // Another relay is another log: start its replica afresh.
             sqlx::query!(
                 "UPDATE sync_settings SET relay_url = ?, cursor = 0 WHERE id = 1",

@@ -65,6 +65,22 @@ pub fn to_e164(raw: &str, default: Country) -> Result<String, PhoneError> {
     }
 }
 
+/// Whether an E.164 number can be a WhatsApp account: valid, and of a type that receives SMS or
+/// calls on a phone — mobile, or "fixed line or mobile" where the numbering plan cannot tell
+/// (the US, Canada). Landlines, toll-free, premium and pager numbers are not.
+pub fn whatsapp_capable(e164: &str) -> bool {
+    use phonenumber::Type;
+    phonenumber::parse(None, e164)
+        .ok()
+        .filter(phonenumber::is_valid)
+        .is_some_and(|n| {
+            matches!(
+                n.number_type(&phonenumber::metadata::DATABASE),
+                Type::Mobile | Type::FixedLineOrMobile
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +121,14 @@ mod tests {
             Err(PhoneError::Invalid(_) | PhoneError::Unparsable(_))
         ));
         assert!("XX".parse::<Country>().is_err());
+    }
+
+    #[test]
+    fn whatsapp_needs_a_mobile_capable_number() {
+        assert!(whatsapp_capable("+12015550123")); // US: fixed line or mobile
+        assert!(whatsapp_capable("+4915123456789")); // German mobile
+        assert!(!whatsapp_capable("+49301234567")); // Berlin landline
+        assert!(!whatsapp_capable("+18005550123")); // US toll-free
+        assert!(!whatsapp_capable("not a number"));
     }
 }

@@ -53,7 +53,11 @@ impl ClientsError {
     pub fn code(&self) -> ErrorCode {
         use ClientsError::*;
         match self {
-            EmptyCompany | Phone { .. } | Email { .. } | EmptyContactName(_) | TwoPrimaries
+            EmptyCompany
+            | Phone { .. }
+            | Email { .. }
+            | EmptyContactName(_)
+            | TwoPrimaries
             | ForeignContact(_) => ErrorCode::Invalid,
             DuplicateCompany(_) | HasDocuments { .. } => ErrorCode::Conflict,
             NoClient(_) => ErrorCode::NotFound,
@@ -144,11 +148,16 @@ pub struct ClientPage {
 
 // ---- checks -----------------------------------------------------------------------------------
 
-fn opt_phone(raw: &str, country: Country, who: Option<String>) -> std::result::Result<(Option<String>, bool), ClientsError> {
+fn opt_phone(
+    raw: &str,
+    country: Country,
+    who: Option<String>,
+) -> std::result::Result<(Option<String>, bool), ClientsError> {
     match raw.trim() {
         "" => Ok((None, false)),
         p => {
-            let e164 = phone::to_e164(p, country).map_err(|source| ClientsError::Phone { who, source })?;
+            let e164 =
+                phone::to_e164(p, country).map_err(|source| ClientsError::Phone { who, source })?;
             let w = phone::whatsapp_capable(&e164);
             Ok((Some(e164), w))
         }
@@ -178,7 +187,8 @@ fn check(input: &ClientInput, country: Country) -> std::result::Result<Checked, 
         return Err(ClientsError::EmptyCompany);
     }
     let (phone, _) = opt_phone(&input.phone, country, None)?;
-    let email = email::clean(&input.email).map_err(|source| ClientsError::Email { who: None, source })?;
+    let email =
+        email::clean(&input.email).map_err(|source| ClientsError::Email { who: None, source })?;
     if input.contacts.iter().filter(|c| c.is_primary).count() > 1 {
         return Err(ClientsError::TwoPrimaries);
     }
@@ -247,10 +257,12 @@ pub(crate) async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Client> 
 
 /// A client's company name, for other modules (documents) that name the client.
 pub(crate) async fn name_of(conn: &mut SqliteConnection, id: i64) -> Result<String> {
-    Ok(sqlx::query_scalar!("SELECT company FROM clients WHERE id = ?", id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(ClientsError::NoClient(id))?)
+    Ok(
+        sqlx::query_scalar!("SELECT company FROM clients WHERE id = ?", id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(ClientsError::NoClient(id))?,
+    )
 }
 
 fn unique_company(e: sqlx::Error, name: &str) -> crate::Error {
@@ -264,8 +276,16 @@ fn unique_company(e: sqlx::Error, name: &str) -> crate::Error {
 
 /// Writes the contact persons of `client`: updates those with an id, inserts the new ones and
 /// removes those left out.
-async fn write_people(conn: &mut SqliteConnection, client: i64, people: &[CheckedPerson]) -> Result<()> {
-    let existing: Vec<i64> = people_of(conn, client).await?.iter().map(|p| p.id).collect();
+async fn write_people(
+    conn: &mut SqliteConnection,
+    client: i64,
+    people: &[CheckedPerson],
+) -> Result<()> {
+    let existing: Vec<i64> = people_of(conn, client)
+        .await?
+        .iter()
+        .map(|p| p.id)
+        .collect();
     for p in people {
         if let Some(id) = p.id
             && !existing.contains(&id)
@@ -310,7 +330,9 @@ async fn write_people(conn: &mut SqliteConnection, client: i64, people: &[Checke
 impl Workspace {
     /// A page of clients by company name.
     pub async fn clients(&self, filter: ClientFilter) -> Result<ClientPage> {
-        self.actor().await?.require(Resource::Clients, Action::View)?;
+        self.actor()
+            .await?
+            .require(Resource::Clients, Action::View)?;
         let limit = filter.limit.unwrap_or(100).clamp(1, 500);
         let offset = filter.offset.unwrap_or(0);
         let like = filter
@@ -326,7 +348,9 @@ impl Workspace {
                 q.push(" ESCAPE '\\' OR c.email LIKE ").push_bind(l.clone());
                 q.push(" ESCAPE '\\' OR c.id IN (SELECT client_id FROM client_contacts p WHERE p.name LIKE ")
                     .push_bind(l.clone());
-                q.push(" ESCAPE '\\' OR p.phone LIKE ").push_bind(l.clone()).push(" ESCAPE '\\')");
+                q.push(" ESCAPE '\\' OR p.phone LIKE ")
+                    .push_bind(l.clone())
+                    .push(" ESCAPE '\\')");
             }
         };
         let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT count(*) FROM clients c");
@@ -358,7 +382,9 @@ impl Workspace {
     }
 
     pub async fn client(&self, id: i64) -> Result<Client> {
-        self.actor().await?.require(Resource::Clients, Action::View)?;
+        self.actor()
+            .await?
+            .require(Resource::Clients, Action::View)?;
         get(&mut *self.db().acquire().await?, id).await
     }
 
@@ -483,7 +509,10 @@ mod tests {
             company: "  ".into(),
             ..Default::default()
         };
-        assert!(matches!(check(&input, us()), Err(ClientsError::EmptyCompany)));
+        assert!(matches!(
+            check(&input, us()),
+            Err(ClientsError::EmptyCompany)
+        ));
         input.company = "Acme".into();
         input.contacts = vec![ContactPersonInput {
             name: "Ana".into(),
@@ -497,11 +526,17 @@ mod tests {
             name: " ".into(),
             ..Default::default()
         });
-        assert!(matches!(check(&input, us()), Err(ClientsError::EmptyContactName(2))));
+        assert!(matches!(
+            check(&input, us()),
+            Err(ClientsError::EmptyContactName(2))
+        ));
         input.contacts[1].name = "Ben".into();
         input.contacts[0].is_primary = true;
         input.contacts[1].is_primary = true;
-        assert!(matches!(check(&input, us()), Err(ClientsError::TwoPrimaries)));
+        assert!(matches!(
+            check(&input, us()),
+            Err(ClientsError::TwoPrimaries)
+        ));
         input.contacts[1].is_primary = false;
         let c = check(&input, us()).unwrap();
         assert_eq!(c.people[0].phone.as_deref(), Some("+12015550123"));

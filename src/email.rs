@@ -24,7 +24,11 @@ pub fn clean(raw: &str) -> Result<String, EmailError> {
         }
         None => false,
     };
-    if ok { Ok(e.to_owned()) } else { Err(EmailError(e.to_owned())) }
+    if ok {
+        Ok(e.to_owned())
+    } else {
+        Err(EmailError(e.to_owned()))
+    }
 }
 
 #[cfg(test)]
@@ -35,7 +39,15 @@ mod tests {
     fn accepts_addresses_and_names_the_bad_ones() {
         assert_eq!(clean(" ana@example.com ").as_deref(), Ok("ana@example.com"));
         assert_eq!(clean("").as_deref(), Ok(""));
-        for bad in ["ana", "ana@", "@example.com", "ana@example", "a b@example.com", "a@b@c.com", "ana@example..com"] {
+        for bad in [
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "ana@example..com",
+        ] {
             let e = clean(bad).unwrap_err();
             assert!(e.to_string().contains(bad.trim()), "{bad}");
         }

@@ -628,11 +628,25 @@ mod tests {
         assert!(!Permission::new(Resource::Documents, Action::Import).is_defined());
         let roles = default_roles();
         let rep = &roles[1].0;
-        assert!(rep.permissions.contains(&Permission::new(Resource::Leads, Action::Edit)));
-        assert!(!rep.permissions.contains(&Permission::new(Resource::Leads, Action::Delete)));
+        assert!(
+            rep.permissions
+                .contains(&Permission::new(Resource::Leads, Action::Edit))
+        );
+        assert!(
+            !rep.permissions
+                .contains(&Permission::new(Resource::Leads, Action::Delete))
+        );
         let marketing = &roles[2].0;
-        assert!(marketing.permissions.contains(&Permission::new(Resource::Leads, Action::Import)));
-        assert!(!marketing.permissions.contains(&Permission::new(Resource::Documents, Action::Create)));
+        assert!(
+            marketing
+                .permissions
+                .contains(&Permission::new(Resource::Leads, Action::Import))
+        );
+        assert!(
+            !marketing
+                .permissions
+                .contains(&Permission::new(Resource::Documents, Action::Create))
+        );
     }
 
     #[test]

@@ -190,9 +190,11 @@ async fn get(conn: &mut SqliteConnection, id: i64) -> Result<StaffMember> {
 /// A staff member's name, for modules that refer to staff (leads' assigned staff) without reading
 /// this table themselves; `None` when there is no such staff member.
 pub(crate) async fn name_of(conn: &mut SqliteConnection, id: i64) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar!("SELECT name FROM staff WHERE id = ?", id)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar!("SELECT name FROM staff WHERE id = ?", id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 async fn count_staff(conn: &mut SqliteConnection) -> Result<i64> {

@@ -58,7 +58,12 @@ pub(crate) fn begin(ws: &Workspace) -> Result<String, UploadError> {
 }
 
 /// Appends a piece, refusing to grow past `limit` bytes; returns the bytes received so far.
-pub(crate) fn append(ws: &Workspace, id: &str, bytes: &[u8], limit: u64) -> Result<u64, UploadError> {
+pub(crate) fn append(
+    ws: &Workspace,
+    id: &str,
+    bytes: &[u8],
+    limit: u64,
+) -> Result<u64, UploadError> {
     let path = path_of(ws, id)?;
     let mut f = std::fs::OpenOptions::new()
         .append(true)

@@ -46,7 +46,10 @@ pub fn to_e164(raw: &str, default: Country) -> Result<String, PhoneError> {
     // (as WhatsApp ids are written) are tried as international when the default country fails.
     let international = trimmed.strip_prefix("00").map(|rest| format!("+{rest}"));
     let candidate = international.as_deref().unwrap_or(trimmed);
-    let parsed = phonenumber::parse(Some(default.0), candidate)
+    // A number written with "+" carries its country: parsing it with the default country would let
+    // that country's national prefix eat a leading digit (+49 151… read with US became +49 51…).
+    let region = (!candidate.starts_with('+')).then_some(default.0);
+    let parsed = phonenumber::parse(region, candidate)
         .ok()
         .filter(phonenumber::is_valid)
         .or_else(|| {
@@ -58,7 +61,7 @@ pub fn to_e164(raw: &str, default: Country) -> Result<String, PhoneError> {
         });
     match parsed {
         Some(n) => Ok(n.format().mode(phonenumber::Mode::E164).to_string()),
-        None => match phonenumber::parse(Some(default.0), candidate) {
+        None => match phonenumber::parse(region, candidate) {
             Ok(_) => Err(PhoneError::Invalid(trimmed.into())),
             Err(_) => Err(PhoneError::Unparsable(trimmed.into())),
         },
@@ -106,6 +109,15 @@ mod tests {
         assert_eq!(
             to_e164("+49 30 1234567", us()).as_deref(),
             Ok("+49301234567")
+        );
+        // A German mobile starts with 1, the US national prefix: it must survive a US default.
+        assert_eq!(
+            to_e164("+49 1512 3456789", us()).as_deref(),
+            Ok("+4915123456789")
+        );
+        assert_eq!(
+            to_e164("0049 1512 3456789", us()).as_deref(),
+            Ok("+4915123456789")
         );
     }
 

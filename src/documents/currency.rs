@@ -13,7 +13,9 @@ TZS2 UAH2 UGX0 USD2 UYU2 UZS2 VES2 VND0 VUV0 WST2 XAF0 XCD2 XCG2 XOF0 XPF0 YER2 
 
 /// Every code with its minor-unit digits, in alphabetical order.
 pub fn all() -> impl Iterator<Item = (&'static str, u32)> {
-    TABLE.split_whitespace().map(|e| (&e[..3], u32::from(e.as_bytes()[3] - b'0')))
+    TABLE
+        .split_whitespace()
+        .map(|e| (&e[..3], u32::from(e.as_bytes()[3] - b'0')))
 }
 
 /// The minor-unit digits of `code` (upper-case), or `None` when it is not an ISO 4217 code.
@@ -58,7 +60,9 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(codes, sorted, "sorted, no duplicates");
-        assert!(all().all(|(c, d)| c.len() == 3 && c.chars().all(|x| x.is_ascii_uppercase()) && d <= 3));
+        assert!(
+            all().all(|(c, d)| c.len() == 3 && c.chars().all(|x| x.is_ascii_uppercase()) && d <= 3)
+        );
     }
 
     #[test]

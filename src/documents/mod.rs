@@ -160,7 +160,9 @@ impl DocumentKind {
             DocumentKind::Proposal | DocumentKind::Estimate => {
                 &["draft", "sent", "accepted", "declined", "cancelled"]
             }
-            DocumentKind::Invoice | DocumentKind::Proforma => &["draft", "sent", "paid", "cancelled"],
+            DocumentKind::Invoice | DocumentKind::Proforma => {
+                &["draft", "sent", "paid", "cancelled"]
+            }
             DocumentKind::CreditNote => &["draft", "issued", "refunded", "cancelled"],
         }
     }
@@ -354,7 +356,10 @@ struct Checked {
     total: i64,
 }
 
-fn check(input: &DocumentInput, has_attachment: bool) -> std::result::Result<Checked, DocumentsError> {
+fn check(
+    input: &DocumentInput,
+    has_attachment: bool,
+) -> std::result::Result<Checked, DocumentsError> {
     let number = input.number.trim().to_owned();
     if number.chars().count() > 40 || number.chars().any(char::is_control) {
         return Err(DocumentsError::BadNumber(number));
@@ -366,7 +371,8 @@ fn check(input: &DocumentInput, has_attachment: bool) -> std::result::Result<Che
     }
     let date = check_date(&input.date)?;
     let code = input.currency.trim().to_owned();
-    let digits = currency::minor_digits(&code).ok_or_else(|| DocumentsError::BadCurrency(code.clone()))?;
+    let digits =
+        currency::minor_digits(&code).ok_or_else(|| DocumentsError::BadCurrency(code.clone()))?;
     let kind = input.kind;
     let status = match input.status.as_deref().map(str::trim) {
         None | Some("") => kind.statuses()[0].to_owned(),
@@ -429,16 +435,20 @@ fn check(input: &DocumentInput, has_attachment: bool) -> std::result::Result<Che
 
 /// How many documents a lead has (for the leads module, which refuses to delete such a lead).
 pub(crate) async fn count_for_lead(conn: &mut SqliteConnection, lead: i64) -> Result<i64> {
-    Ok(sqlx::query_scalar!("SELECT count(*) FROM documents WHERE lead_id = ?", lead)
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar!("SELECT count(*) FROM documents WHERE lead_id = ?", lead)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
 /// How many documents a client has (for the clients module).
 pub(crate) async fn count_for_client(conn: &mut SqliteConnection, client: i64) -> Result<i64> {
-    Ok(sqlx::query_scalar!("SELECT count(*) FROM documents WHERE client_id = ?", client)
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar!("SELECT count(*) FROM documents WHERE client_id = ?", client)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
 struct Stored {
@@ -446,7 +456,11 @@ struct Stored {
     pdf_file: String,
 }
 
-async fn party_name(conn: &mut SqliteConnection, client: Option<i64>, lead: Option<i64>) -> Result<String> {
+async fn party_name(
+    conn: &mut SqliteConnection,
+    client: Option<i64>,
+    lead: Option<i64>,
+) -> Result<String> {
     match (client, lead) {
         (Some(c), _) => clients::name_of(conn, c).await,
         (None, Some(l)) => leads::name_of(conn, l).await,
@@ -513,7 +527,12 @@ async fn next_number(conn: &mut SqliteConnection, kind: DocumentKind) -> Result<
     }
 }
 
-async fn number_taken(conn: &mut SqliteConnection, kind: DocumentKind, number: &str, except: Option<i64>) -> Result<bool> {
+async fn number_taken(
+    conn: &mut SqliteConnection,
+    kind: DocumentKind,
+    number: &str,
+    except: Option<i64>,
+) -> Result<bool> {
     let key = kind.key();
     let except = except.unwrap_or(0);
     Ok(sqlx::query_scalar!(
@@ -553,9 +572,20 @@ fn file_name(doc: &Document) -> String {
     let number: String = doc
         .number
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    format!("{}-{number}-{}-{}.pdf", doc.kind.key(), doc.id, crate::now_ms())
+    format!(
+        "{}-{number}-{}-{}.pdf",
+        doc.kind.key(),
+        doc.id,
+        crate::now_ms()
+    )
 }
 
 fn render(doc: &Document, issuer: &str) -> Vec<u8> {
@@ -574,7 +604,11 @@ fn render(doc: &Document, issuer: &str) -> Vec<u8> {
         number: &doc.number,
         date: &doc.date,
         status: &doc.status,
-        party_label: if doc.client_id.is_some() { "Client" } else { "Lead" },
+        party_label: if doc.client_id.is_some() {
+            "Client"
+        } else {
+            "Lead"
+        },
         party: &doc.party_name,
         issuer,
         currency: &doc.currency,
@@ -600,7 +634,12 @@ fn read_attachment(path: &Path) -> std::result::Result<Vec<u8>, DocumentsError> 
 struct NewFiles(Arc<Mutex<Vec<PathBuf>>>);
 
 impl NewFiles {
-    fn write(&self, dir: &Path, name: &str, bytes: &[u8]) -> std::result::Result<(), DocumentsError> {
+    fn write(
+        &self,
+        dir: &Path,
+        name: &str,
+        bytes: &[u8],
+    ) -> std::result::Result<(), DocumentsError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(name);
         let tmp = path.with_extension("part");
@@ -640,8 +679,13 @@ impl Workspace {
         &self,
         what: Change,
         allowed: std::result::Result<(), crate::permissions::PermissionError>,
-        change: impl for<'c> FnOnce(&'c mut SqliteConnection, NewFiles) -> futures::future::BoxFuture<'c, Result<((Document, Option<String>), Option<String>)>>
-        + Send
+        change: impl for<'c> FnOnce(
+            &'c mut SqliteConnection,
+            NewFiles,
+        ) -> futures::future::BoxFuture<
+            'c,
+            Result<((Document, Option<String>), Option<String>)>,
+        > + Send
         + 'static,
     ) -> Result<Document> {
         let actor = self.actor().await?;
@@ -669,7 +713,12 @@ impl Workspace {
         }
     }
 
-    async fn save_document(&self, id: Option<i64>, input: DocumentInput, plan: PdfPlan) -> Result<Document> {
+    async fn save_document(
+        &self,
+        id: Option<i64>,
+        input: DocumentInput,
+        plan: PdfPlan,
+    ) -> Result<Document> {
         let actor = self.actor().await?;
         let (verb, target, allowed) = match id {
             None => (
@@ -773,7 +822,7 @@ impl Workspace {
                     currency::format(doc.total, doc.currency_digits),
                     doc.currency
                 ));
-                Ok(((doc, detail), replaced))
+                Ok(((doc, replaced), detail))
             })
         })
         .await
@@ -781,7 +830,11 @@ impl Workspace {
 
     /// Creates a document; its PDF is `attachment` (a PDF file) when given, else rendered from
     /// the lines.
-    pub async fn create_document(&self, input: DocumentInput, attachment: Option<&Path>) -> Result<Document> {
+    pub async fn create_document(
+        &self,
+        input: DocumentInput,
+        attachment: Option<&Path>,
+    ) -> Result<Document> {
         let plan = match attachment {
             Some(p) => PdfPlan::Attach(read_attachment(p)?),
             None => PdfPlan::Render,
@@ -796,15 +849,20 @@ impl Workspace {
 
     /// Attaches a PDF file to a document, replacing its PDF (rendered or attached).
     pub async fn attach_document_pdf(&self, id: i64, path: &Path) -> Result<Document> {
-        self.actor().await?.require(Resource::Documents, Action::Edit)?;
+        self.actor()
+            .await?
+            .require(Resource::Documents, Action::Edit)?;
         let bytes = read_attachment(path)?;
         let input = self.document_input(id).await?;
-        self.save_document(Some(id), input, PdfPlan::Attach(bytes)).await
+        self.save_document(Some(id), input, PdfPlan::Attach(bytes))
+            .await
     }
 
     /// Renders the PDF from the document's lines again, replacing an attached one.
     pub async fn render_document_pdf(&self, id: i64) -> Result<Document> {
-        self.actor().await?.require(Resource::Documents, Action::Edit)?;
+        self.actor()
+            .await?
+            .require(Resource::Documents, Action::Edit)?;
         let input = self.document_input(id).await?;
         if input.lines.is_empty() {
             return Err(DocumentsError::NoLinesToRender(id).into());
@@ -829,14 +887,18 @@ impl Workspace {
     }
 
     pub async fn document(&self, id: i64) -> Result<Document> {
-        self.actor().await?.require(Resource::Documents, Action::View)?;
+        self.actor()
+            .await?
+            .require(Resource::Documents, Action::View)?;
         Ok(get(&mut *self.db().acquire().await?, id).await?.doc)
     }
 
     /// The path of a document's PDF: what the system viewer opens and the chat will attach to a
     /// WhatsApp send.
     pub async fn document_pdf(&self, id: i64) -> Result<PathBuf> {
-        self.actor().await?.require(Resource::Documents, Action::View)?;
+        self.actor()
+            .await?
+            .require(Resource::Documents, Action::View)?;
         let stored = get(&mut *self.db().acquire().await?, id).await?;
         let path = self.documents_dir().join(&stored.pdf_file);
         if stored.pdf_file.is_empty() || !path.is_file() {
@@ -847,7 +909,9 @@ impl Workspace {
 
     /// A page of documents, newest date first.
     pub async fn documents(&self, filter: DocumentFilter) -> Result<DocumentPage> {
-        self.actor().await?.require(Resource::Documents, Action::View)?;
+        self.actor()
+            .await?
+            .require(Resource::Documents, Action::View)?;
         let limit = filter.limit.unwrap_or(100).clamp(1, 500);
         let offset = filter.offset.unwrap_or(0);
         let push_where = |q: &mut QueryBuilder<Sqlite>| {
@@ -855,7 +919,12 @@ impl Workspace {
             if let Some(k) = filter.kind {
                 q.push(" AND d.kind = ").push_bind(k.key());
             }
-            if let Some(s) = filter.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            if let Some(s) = filter
+                .status
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 q.push(" AND d.status = ").push_bind(s.to_owned());
             }
             if let Some(c) = filter.client_id {
@@ -864,9 +933,16 @@ impl Workspace {
             if let Some(l) = filter.lead_id {
                 q.push(" AND d.lead_id = ").push_bind(l);
             }
-            if let Some(s) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            if let Some(s) = filter
+                .search
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 let like = format!("%{}%", s.replace('%', "\\%").replace('_', "\\_"));
-                q.push(" AND d.number LIKE ").push_bind(like).push(" ESCAPE '\\'");
+                q.push(" AND d.number LIKE ")
+                    .push_bind(like)
+                    .push(" ESCAPE '\\'");
             }
         };
         let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT count(*) FROM documents d");
@@ -900,7 +976,11 @@ impl Workspace {
     /// Deletes a document, its lines, and (after the commit) its PDF file.
     pub async fn delete_document(&self, id: i64) -> Result<()> {
         let actor = self.actor().await?;
-        let what = Change::new(Screen::Documents, "documents.delete", format!("document #{id}"));
+        let what = Change::new(
+            Screen::Documents,
+            "documents.delete",
+            format!("document #{id}"),
+        );
         let file = audit::perform(
             self.db(),
             &actor,
@@ -943,7 +1023,11 @@ impl Workspace {
     }
 
     /// Creates a document with an uploaded PDF (or rendered, without one); removes the upload.
-    pub async fn create_document_upload(&self, input: DocumentInput, upload: Option<&str>) -> Result<Document> {
+    pub async fn create_document_upload(
+        &self,
+        input: DocumentInput,
+        upload: Option<&str>,
+    ) -> Result<Document> {
         match upload {
             None => self.create_document(input, None).await,
             Some(u) => {
@@ -995,30 +1079,56 @@ mod tests {
         let mut i = input();
         i.total = Some(1500);
         let e = check(&i, false).err().unwrap();
-        assert_eq!(e.to_string(), "the total 15.00 EUR does not match the sum of the lines, 15.02 EUR");
+        assert_eq!(
+            e.to_string(),
+            "the total 15.00 EUR does not match the sum of the lines, 15.02 EUR"
+        );
     }
 
     #[test]
     fn every_field_is_checked_and_named() {
         let cases: Vec<(Box<dyn Fn(&mut DocumentInput)>, &str)> = vec![
-            (Box::new(|i| i.lead_id = Some(2)), "exactly one client or one lead; both were given"),
+            (
+                Box::new(|i| i.lead_id = Some(2)),
+                "exactly one client or one lead; both were given",
+            ),
             (Box::new(|i| i.client_id = None), "choose one"),
-            (Box::new(|i| i.date = "2026-02-29".into()), "“2026-02-29” is not a date"),
+            (
+                Box::new(|i| i.date = "2026-02-29".into()),
+                "“2026-02-29” is not a date",
+            ),
             (Box::new(|i| i.date = "25.11.2026".into()), "not a date"),
-            (Box::new(|i| i.currency = "EURO".into()), "“EURO” is not an ISO 4217"),
+            (
+                Box::new(|i| i.currency = "EURO".into()),
+                "“EURO” is not an ISO 4217",
+            ),
             (Box::new(|i| i.status = Some("paid".into())), "not a status"),
-            (Box::new(|i| i.lines[0].description = " ".into()), "line 1 needs a description"),
-            (Box::new(|i| i.lines[0].quantity_milli = 0), "line 1: the quantity"),
-            (Box::new(|i| i.lines[0].unit_price = -1), "line 1: the unit price"),
+            (
+                Box::new(|i| i.lines[0].description = " ".into()),
+                "line 1 needs a description",
+            ),
+            (
+                Box::new(|i| i.lines[0].quantity_milli = 0),
+                "line 1: the quantity",
+            ),
+            (
+                Box::new(|i| i.lines[0].unit_price = -1),
+                "line 1: the unit price",
+            ),
             (Box::new(|i| i.lines[0].unit_price = i64::MAX), "too large"),
-            (Box::new(|i| i.lines.clear()), "needs lines to render its PDF from"),
+            (
+                Box::new(|i| i.lines.clear()),
+                "needs lines to render its PDF from",
+            ),
             (Box::new(|i| i.number = "x".repeat(41)), "at most 40"),
         ];
         for (change, expected) in cases {
             let mut i = input();
             i.kind = DocumentKind::Proposal;
             change(&mut i);
-            let e = check(&i, false).err().unwrap_or_else(|| panic!("{expected}: accepted"));
+            let e = check(&i, false)
+                .err()
+                .unwrap_or_else(|| panic!("{expected}: accepted"));
             assert!(e.to_string().contains(expected), "{e} / {expected}");
         }
         assert_eq!(check_date("2024-02-29").unwrap(), "2024-02-29");

@@ -145,18 +145,44 @@ const BOLD: &[u8] = b"F2";
 pub fn render(sheet: &Sheet) -> Vec<u8> {
     let money = |v: i64| format!("{} {}", currency::format(v, sheet.digits), sheet.currency);
     let mut pages: Vec<Content> = Vec::new();
-    let mut w = Writer { content: Content::new() };
+    let mut w = Writer {
+        content: Content::new(),
+    };
     let mut y = HEIGHT - MARGIN - 10.0;
 
     // Header.
     w.text(BOLD, 22.0, MARGIN, y, &sheet.title.to_uppercase());
-    w.right(REGULAR, 10.0, WIDTH - MARGIN, y + 8.0, &fit(sheet.issuer, 50));
+    w.right(
+        REGULAR,
+        10.0,
+        WIDTH - MARGIN,
+        y + 8.0,
+        &fit(sheet.issuer, 50),
+    );
     y -= 28.0;
     w.text(BOLD, 11.0, MARGIN, y, &format!("No. {}", sheet.number));
-    w.right(REGULAR, 10.0, WIDTH - MARGIN, y, &format!("Date: {}", sheet.date));
+    w.right(
+        REGULAR,
+        10.0,
+        WIDTH - MARGIN,
+        y,
+        &format!("Date: {}", sheet.date),
+    );
     y -= ROW;
-    w.text(REGULAR, 10.0, MARGIN, y, &format!("{}: {}", sheet.party_label, fit(sheet.party, 70)));
-    w.right(REGULAR, 10.0, WIDTH - MARGIN, y, &format!("Status: {}", sheet.status));
+    w.text(
+        REGULAR,
+        10.0,
+        MARGIN,
+        y,
+        &format!("{}: {}", sheet.party_label, fit(sheet.party, 70)),
+    );
+    w.right(
+        REGULAR,
+        10.0,
+        WIDTH - MARGIN,
+        y,
+        &format!("Status: {}", sheet.status),
+    );
     y -= 30.0;
 
     let (qty_r, price_r, amount_r) = (340.0, 440.0, WIDTH - MARGIN);
@@ -171,18 +197,42 @@ pub fn render(sheet: &Sheet) -> Vec<u8> {
     y -= ROW + 4.0;
     for line in sheet.lines {
         if y < MARGIN + 80.0 {
-            w.text(REGULAR, 9.0, MARGIN, MARGIN - 20.0, "continued on the next page");
+            w.text(
+                REGULAR,
+                9.0,
+                MARGIN,
+                MARGIN - 20.0,
+                "continued on the next page",
+            );
             pages.push(std::mem::replace(&mut w.content, Content::new()));
             y = HEIGHT - MARGIN - 10.0;
-            w.text(BOLD, 11.0, MARGIN, y, &format!("{} {} (continued)", sheet.title, sheet.number));
+            w.text(
+                BOLD,
+                11.0,
+                MARGIN,
+                y,
+                &format!("{} {} (continued)", sheet.title, sheet.number),
+            );
             y -= 30.0;
             table_head(&mut w, y);
             y -= ROW + 4.0;
         }
         w.text(REGULAR, 10.0, MARGIN, y, &fit(line.description, 44));
         w.right(REGULAR, 10.0, qty_r, y, &quantity(line.quantity_milli));
-        w.right(REGULAR, 10.0, price_r, y, &currency::format(line.unit_price, sheet.digits));
-        w.right(REGULAR, 10.0, amount_r, y, &currency::format(line.amount, sheet.digits));
+        w.right(
+            REGULAR,
+            10.0,
+            price_r,
+            y,
+            &currency::format(line.unit_price, sheet.digits),
+        );
+        w.right(
+            REGULAR,
+            10.0,
+            amount_r,
+            y,
+            &currency::format(line.amount, sheet.digits),
+        );
         y -= ROW;
     }
     w.rule(y + ROW - 5.0);
@@ -204,17 +254,24 @@ pub fn render(sheet: &Sheet) -> Vec<u8> {
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
     let (f1, f2, info) = (Ref::new(3), Ref::new(4), Ref::new(5));
-    let page_ids: Vec<Ref> = (0..pages.len()).map(|i| Ref::new(6 + 2 * i as i32)).collect();
+    let page_ids: Vec<Ref> = (0..pages.len())
+        .map(|i| Ref::new(6 + 2 * i as i32))
+        .collect();
     let mut pdf = Pdf::new();
     pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree).kids(page_ids.iter().copied()).count(page_ids.len() as i32);
+    pdf.pages(tree)
+        .kids(page_ids.iter().copied())
+        .count(page_ids.len() as i32);
     for (i, content) in pages.into_iter().enumerate() {
         let content_id = Ref::new(7 + 2 * i as i32);
         let mut page = pdf.page(page_ids[i]);
         page.media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT));
         page.parent(tree);
         page.contents(content_id);
-        page.resources().fonts().pair(Name(REGULAR), f1).pair(Name(BOLD), f2);
+        page.resources()
+            .fonts()
+            .pair(Name(REGULAR), f1)
+            .pair(Name(BOLD), f2);
         page.finish();
         pdf.stream(content_id, &content.finish());
     }
@@ -276,8 +333,13 @@ pub(crate) mod tests {
             .and_then(|s| s.split_whitespace().next())
             .and_then(|n| n.parse().ok())
             .expect("startxref offset");
-        let at = |offset: usize| -> String { pdf[offset..].iter().take(40).map(|&b| b as char).collect() };
-        assert!(at(start).starts_with("xref"), "startxref points at the xref table");
+        let at = |offset: usize| -> String {
+            pdf[offset..].iter().take(40).map(|&b| b as char).collect()
+        };
+        assert!(
+            at(start).starts_with("xref"),
+            "startxref points at the xref table"
+        );
         let xref: String = pdf[start..].iter().map(|&b| b as char).collect();
         let mut lines = xref.lines().skip(1);
         let count: usize = lines
@@ -290,7 +352,10 @@ pub(crate) mod tests {
                 continue;
             }
             let offset: usize = entry[..10].parse().expect("offset");
-            assert!(at(offset).starts_with(&format!("{obj} 0 obj")), "object {obj} at offset {offset}");
+            assert!(
+                at(offset).starts_with(&format!("{obj} 0 obj")),
+                "object {obj} at offset {offset}"
+            );
         }
         count
     }
@@ -323,14 +388,27 @@ pub(crate) mod tests {
         let pdf = render(&sheet(&lines));
         assert!(assert_well_formed(&pdf) >= 7);
         let text = String::from_utf8_lossy(&pdf);
-        for needle in ["(No. INV-0042)", "(1.5)", "(800.00)", "(1,200.00)", "(12.34 EUR)", "/Helvetica"] {
+        for needle in [
+            "(No. INV-0042)",
+            "(1.5)",
+            "(800.00)",
+            "(1,200.00)",
+            "(12.34 EUR)",
+            "/Helvetica",
+        ] {
             assert!(text.contains(needle), "{needle}");
         }
         // Text beyond ASCII is written as a hex string of WinAnsi bytes ("é" is E9, "–" is 96).
         let hex = |s: &[u8]| s.iter().map(|b| format!("{b:02X}")).collect::<String>();
         let upper = text.to_uppercase();
-        assert!(upper.contains(&hex(b"Client: Acme Caf\xe9")), "party in WinAnsi");
-        assert!(upper.contains(&hex(b"Consulting \x96 day rate")), "dash in WinAnsi");
+        assert!(
+            upper.contains(&hex(b"Client: Acme Caf\xe9")),
+            "party in WinAnsi"
+        );
+        assert!(
+            upper.contains(&hex(b"Consulting \x96 day rate")),
+            "dash in WinAnsi"
+        );
     }
 
     #[test]
@@ -348,7 +426,10 @@ pub(crate) mod tests {
         let text = String::from_utf8_lossy(&pdf);
         let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
         assert_eq!(pages, 3);
-        assert!(text.contains("(Invoice INV-0042 (continued))"), "running head");
+        assert!(
+            text.contains("(Invoice INV-0042 (continued))"),
+            "running head"
+        );
     }
 
     #[test]
@@ -360,7 +441,11 @@ pub(crate) mod tests {
             check(b"%PDF-1.7\n", MAX_PDF_BYTES + 1),
             Err(PdfError::TooLarge { mb: 101 })
         );
-        assert!(PdfError::TooLarge { mb: 101 }.to_string().contains("100 MB"));
+        assert!(
+            PdfError::TooLarge { mb: 101 }
+                .to_string()
+                .contains("100 MB")
+        );
     }
 
     #[test]

@@ -112,7 +112,10 @@ fn layout(header: &[String]) -> std::result::Result<Layout, String> {
         }
     }
     if l.0[0].is_none() {
-        return Err(format!("the header has no “name” column (expected {})", COLUMNS.join(", ")));
+        return Err(format!(
+            "the header has no “name” column (expected {})",
+            COLUMNS.join(", ")
+        ));
     }
     if l.0[2].is_none() && l.0[3].is_none() {
         return Err("the header needs a “phone” or an “email” column".into());
@@ -144,7 +147,10 @@ impl RowChecker {
         let status = match f(5).trim() {
             "" => self.default_status,
             s => *self.statuses.get(&s.to_lowercase()).ok_or_else(|| {
-                format!("unknown lead status “{s}” (the statuses are {})", self.status_names)
+                format!(
+                    "unknown lead status “{s}” (the statuses are {})",
+                    self.status_names
+                )
             })?,
         };
         let keys: Vec<String> = c
@@ -155,7 +161,9 @@ impl RowChecker {
             .collect();
         for k in &keys {
             if let Some(first) = self.seen.get(k) {
-                return Err(format!("duplicate within the file: {k} is already on line {first}"));
+                return Err(format!(
+                    "duplicate within the file: {k} is already on line {first}"
+                ));
             }
         }
         for k in keys {
@@ -173,24 +181,32 @@ impl RowChecker {
     }
 }
 
-fn text_fields(record: &csv::ByteRecord, header: &[String]) -> std::result::Result<Vec<String>, String> {
+fn text_fields(
+    record: &csv::ByteRecord,
+    header: &[String],
+) -> std::result::Result<Vec<String>, String> {
     record
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            std::str::from_utf8(f).map(|s| s.trim().to_owned()).map_err(|_| {
-                format!(
-                    "bad encoding in column {} ({}): not UTF-8",
-                    i + 1,
-                    header.get(i).map_or("?", String::as_str)
-                )
-            })
+            std::str::from_utf8(f)
+                .map(|s| s.trim().to_owned())
+                .map_err(|_| {
+                    format!(
+                        "bad encoding in column {} ({}): not UTF-8",
+                        i + 1,
+                        header.get(i).map_or("?", String::as_str)
+                    )
+                })
         })
         .collect()
 }
 
 fn lossy(record: &csv::ByteRecord) -> Vec<String> {
-    record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect()
+    record
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect()
 }
 
 /// The reader thread: CSV → checked batches (or, first, the header's refusal).
@@ -210,7 +226,13 @@ fn read_batches(
             return;
         }
     };
-    let mut input = BufReader::with_capacity(1 << 16, Counting { inner: file, read: read.clone() });
+    let mut input = BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: file,
+            read: read.clone(),
+        },
+    );
     if skip > 0 {
         let mut bom = vec![0u8; skip];
         let _ = input.read_exact(&mut bom);
@@ -238,7 +260,8 @@ fn read_batches(
                         first_line = line;
                     }
                     last_line = line;
-                    if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
+                    if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty())
+                    {
                         continue; // a blank line is not a row
                     }
                     rows += 1;
@@ -312,16 +335,27 @@ fn read_header(path: &Path, skip: usize) -> std::result::Result<Vec<String>, Str
         let mut bom = vec![0u8; skip];
         f.read_exact(&mut bom).map_err(|e| e.to_string())?;
     }
-    let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(f);
-    let h = csv.byte_headers().map_err(|e| format!("unreadable header: {e}"))?;
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(f);
+    let h = csv
+        .byte_headers()
+        .map_err(|e| format!("unreadable header: {e}"))?;
     if h.iter().all(|f| f.trim_ascii().is_empty()) {
-        return Err(format!("the file is empty: the first line must name the columns ({})", COLUMNS.join(", ")));
+        return Err(format!(
+            "the file is empty: the first line must name the columns ({})",
+            COLUMNS.join(", ")
+        ));
     }
     h.iter()
         .map(|f| {
             std::str::from_utf8(f)
                 .map(|s| s.trim().to_owned())
-                .map_err(|_| "the header is not UTF-8; save the file as UTF-8 (\"CSV UTF-8\" in Excel)".to_owned())
+                .map_err(|_| {
+                    "the header is not UTF-8; save the file as UTF-8 (\"CSV UTF-8\" in Excel)"
+                        .to_owned()
+                })
         })
         .collect()
 }
@@ -369,7 +403,11 @@ impl Workspace {
         super::check_staff(&mut conn, options.assigned_staff_id).await?;
         drop(conn);
         let statuses: Statuses = all.iter().map(|s| (s.name.to_lowercase(), s.id)).collect();
-        let status_names = all.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
+        let status_names = all
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         let default_status = all.first().map_or(0, |s| s.id);
         let assigned = options.assigned_staff_id;
 
@@ -507,12 +545,16 @@ impl Workspace {
     // ---- files handed over by the desktop ------------------------------------------------------
 
     pub async fn begin_leads_upload(&self) -> Result<String> {
-        self.actor().await?.require(Resource::Leads, Action::Import)?;
+        self.actor()
+            .await?
+            .require(Resource::Leads, Action::Import)?;
         Ok(uploads::begin(self)?)
     }
 
     pub async fn append_leads_upload(&self, upload: &str, bytes: &[u8]) -> Result<u64> {
-        self.actor().await?.require(Resource::Leads, Action::Import)?;
+        self.actor()
+            .await?
+            .require(Resource::Leads, Action::Import)?;
         Ok(uploads::append(self, upload, bytes, UPLOAD_LIMIT)?)
     }
 
@@ -525,7 +567,9 @@ impl Workspace {
         cancel: Cancel,
         progress: impl Fn(ImportProgress) + Send,
     ) -> Result<ImportReport> {
-        self.actor().await?.require(Resource::Leads, Action::Import)?;
+        self.actor()
+            .await?
+            .require(Resource::Leads, Action::Import)?;
         let path = uploads::path(self, upload)?;
         let folder = path.with_extension("d");
         let named = folder.join(sanitize(file_name));
@@ -539,8 +583,14 @@ impl Workspace {
     }
 
     /// Copies a leads import's refused-rows file into `folder`; returns the new path.
-    pub async fn save_lead_refused_rows(&self, refused_file: &str, folder: &Path) -> Result<String> {
-        self.actor().await?.require(Resource::Leads, Action::Import)?;
+    pub async fn save_lead_refused_rows(
+        &self,
+        refused_file: &str,
+        folder: &Path,
+    ) -> Result<String> {
+        self.actor()
+            .await?
+            .require(Resource::Leads, Action::Import)?;
         Ok(copy_refused_rows(self, refused_file, folder).map_err(LeadsError::Import)?)
     }
 }

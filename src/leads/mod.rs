@@ -54,7 +54,9 @@ pub enum LeadsError {
     DuplicateStatus(String),
     #[error("“{0}” is not a colour; use #rrggbb, e.g. #16a34a")]
     BadColor(String),
-    #[error("the lead status “{name}” is used by {leads} lead(s); move them to another status first")]
+    #[error(
+        "the lead status “{name}” is used by {leads} lead(s); move them to another status first"
+    )]
     StatusInUse { name: String, leads: i64 },
     #[error("the last lead status cannot be deleted")]
     LastStatus,
@@ -241,10 +243,12 @@ pub(crate) fn check_fields(
 
 pub(crate) fn clean_color(raw: &str) -> std::result::Result<String, LeadsError> {
     let c = raw.trim().to_ascii_lowercase();
-    let ok = c.len() == 7
-        && c.starts_with('#')
-        && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
-    if ok { Ok(c) } else { Err(LeadsError::BadColor(raw.trim().into())) }
+    let ok = c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit());
+    if ok {
+        Ok(c)
+    } else {
+        Err(LeadsError::BadColor(raw.trim().into()))
+    }
 }
 
 // ---- storage (tables: leads, lead_statuses) ----------------------------------------------------
@@ -388,9 +392,12 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &LeadFilter) {
     if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let like = format!("%{}%", s.replace('%', "\\%").replace('_', "\\_"));
         q.push(" AND (l.name LIKE ");
-        q.push_bind(like.clone()).push(" ESCAPE '\\' OR l.company LIKE ");
-        q.push_bind(like.clone()).push(" ESCAPE '\\' OR l.phone LIKE ");
-        q.push_bind(like.clone()).push(" ESCAPE '\\' OR l.email LIKE ");
+        q.push_bind(like.clone())
+            .push(" ESCAPE '\\' OR l.company LIKE ");
+        q.push_bind(like.clone())
+            .push(" ESCAPE '\\' OR l.phone LIKE ");
+        q.push_bind(like.clone())
+            .push(" ESCAPE '\\' OR l.email LIKE ");
         q.push_bind(like).push(" ESCAPE '\\')");
     }
 }
@@ -444,7 +451,10 @@ impl Workspace {
             .push(" OFFSET ")
             .push_bind(i64::from(offset));
         let rows = q.build().fetch_all(self.db()).await?;
-        let leads = rows.iter().map(lead_of).collect::<std::result::Result<_, _>>()?;
+        let leads = rows
+            .iter()
+            .map(lead_of)
+            .collect::<std::result::Result<_, _>>()?;
         Ok(LeadPage {
             total,
             offset,
@@ -459,9 +469,15 @@ impl Workspace {
 
     /// "Filter leads for campaign": every lead matching `filter` (paging ignored), newest first.
     /// Open to staff who may view leads or create campaigns.
-    pub async fn filter_leads_for_campaign(&self, filter: LeadFilter) -> Result<Vec<LeadRecipient>> {
+    pub async fn filter_leads_for_campaign(
+        &self,
+        filter: LeadFilter,
+    ) -> Result<Vec<LeadRecipient>> {
         let actor = self.actor().await?;
-        if actor.require(Resource::WhatsappCampaign, Action::Create).is_err() {
+        if actor
+            .require(Resource::WhatsappCampaign, Action::Create)
+            .is_err()
+        {
             actor.require(Resource::Leads, Action::View)?;
         }
         check_range(&filter)?;
@@ -626,7 +642,10 @@ impl Workspace {
     /// The lead statuses in their order, each with how many leads have it.
     pub async fn lead_statuses(&self) -> Result<Vec<LeadStatus>> {
         let actor = self.actor().await?;
-        if actor.require(Resource::WhatsappCampaign, Action::Create).is_err() {
+        if actor
+            .require(Resource::WhatsappCampaign, Action::Create)
+            .is_err()
+        {
             actor.require(Resource::Leads, Action::View)?;
         }
         statuses(&mut *self.db().acquire().await?).await
@@ -705,7 +724,10 @@ impl Workspace {
                         return Err(LeadsError::NoStatus(id).into());
                     }
                     let s = statuses(tx).await?.into_iter().find(|s| s.id == id);
-                    Ok((s.ok_or(LeadsError::NoStatus(id))?, Some(format!("“{name}”"))))
+                    Ok((
+                        s.ok_or(LeadsError::NoStatus(id))?,
+                        Some(format!("“{name}”")),
+                    ))
                 })
             }),
         )
@@ -732,9 +754,13 @@ impl Workspace {
                     }
                     for (i, id) in ids.iter().enumerate() {
                         let pos = i as i64 + 1;
-                        sqlx::query!("UPDATE lead_statuses SET position = ? WHERE id = ?", pos, id)
-                            .execute(&mut *tx)
-                            .await?;
+                        sqlx::query!(
+                            "UPDATE lead_statuses SET position = ? WHERE id = ?",
+                            pos,
+                            id
+                        )
+                        .execute(&mut *tx)
+                        .await?;
                     }
                     Ok((statuses(tx).await?, None))
                 })
@@ -803,14 +829,32 @@ mod tests {
 
     #[test]
     fn a_lead_needs_a_name_and_a_way_to_reach_it() {
-        assert!(matches!(check_fields(" ", "+12015550123", "", us()), Err(LeadsError::EmptyName)));
-        assert!(matches!(check_fields("Ana", "", "", us()), Err(LeadsError::Unreachable)));
-        assert!(matches!(check_fields("Ana", "call me", "", us()), Err(LeadsError::Phone(_))));
-        assert!(matches!(check_fields("Ana", "", "ana@", us()), Err(LeadsError::Email(_))));
+        assert!(matches!(
+            check_fields(" ", "+12015550123", "", us()),
+            Err(LeadsError::EmptyName)
+        ));
+        assert!(matches!(
+            check_fields("Ana", "", "", us()),
+            Err(LeadsError::Unreachable)
+        ));
+        assert!(matches!(
+            check_fields("Ana", "call me", "", us()),
+            Err(LeadsError::Phone(_))
+        ));
+        assert!(matches!(
+            check_fields("Ana", "", "ana@", us()),
+            Err(LeadsError::Email(_))
+        ));
         let c = check_fields(" Ana ", "201-555-0123", "", us()).unwrap();
-        assert_eq!((c.name.as_str(), c.phone.as_deref(), c.whatsapp), ("Ana", Some("+12015550123"), true));
+        assert_eq!(
+            (c.name.as_str(), c.phone.as_deref(), c.whatsapp),
+            ("Ana", Some("+12015550123"), true)
+        );
         let c = check_fields("Ben", "", "ben@example.com", us()).unwrap();
-        assert_eq!((c.phone, c.whatsapp, c.email.as_str()), (None, false, "ben@example.com"));
+        assert_eq!(
+            (c.phone, c.whatsapp, c.email.as_str()),
+            (None, false, "ben@example.com")
+        );
         let landline = check_fields("Berlin office", "+49 30 1234567", "", us()).unwrap();
         assert!(!landline.whatsapp);
     }
@@ -819,7 +863,10 @@ mod tests {
     fn colours_are_hex() {
         assert_eq!(clean_color(" #16A34A ").unwrap(), "#16a34a");
         for bad in ["green", "#16a34", "16a34a0", "#ggg000"] {
-            assert!(matches!(clean_color(bad), Err(LeadsError::BadColor(_))), "{bad}");
+            assert!(
+                matches!(clean_color(bad), Err(LeadsError::BadColor(_))),
+                "{bad}"
+            );
         }
     }
 

@@ -52,10 +52,10 @@ impl Screen {
         Screen::Numbers,
         Screen::Connection,
         Screen::ActivityLog,
-        Screen::Settings,
         Screen::Leads,
         Screen::Clients,
         Screen::Documents,
+        Screen::Settings,
     ];
 
     pub fn label(self) -> &'static str {

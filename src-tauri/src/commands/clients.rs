@@ -13,7 +13,10 @@ pub async fn list_clients(
 }
 
 #[tauri::command]
-pub async fn create_client(state: State<'_, AppState>, input: ClientInput) -> Result<Client, ApiError> {
+pub async fn create_client(
+    state: State<'_, AppState>,
+    input: ClientInput,
+) -> Result<Client, ApiError> {
     Ok(state.ws()?.create_client(input).await?)
 }
 

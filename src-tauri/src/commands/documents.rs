@@ -52,7 +52,10 @@ pub async fn delete_document(state: State<'_, AppState>, id: i64) -> Result<(), 
 }
 
 #[tauri::command]
-pub async fn render_document_pdf(state: State<'_, AppState>, id: i64) -> Result<Document, ApiError> {
+pub async fn render_document_pdf(
+    state: State<'_, AppState>,
+    id: i64,
+) -> Result<Document, ApiError> {
     Ok(state.ws()?.render_document_pdf(id).await?)
 }
 
@@ -89,7 +92,10 @@ pub async fn open_document_pdf(state: State<'_, AppState>, id: i64) -> Result<St
     let path = state.ws()?.document_pdf(id).await?;
     tauri_plugin_opener::open_path(&path, None::<&str>).map_err(|e| ApiError {
         code: ErrorCode::Internal,
-        message: format!("the PDF viewer could not be started for {}: {e}", path.display()),
+        message: format!(
+            "the PDF viewer could not be started for {}: {e}",
+            path.display()
+        ),
         fields: vec![],
     })?;
     Ok(path.display().to_string())

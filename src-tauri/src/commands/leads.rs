@@ -2,8 +2,7 @@ use crmconnect::ApiError;
 use crmconnect::contacts::import::ImportReport;
 use crmconnect::leads::import::LeadImportOptions;
 use crmconnect::leads::{
-    Lead, LeadFilter, LeadInput, LeadPage, LeadRecipient, LeadStatus, LeadStatusInput,
-    LeadsDeleted,
+    Lead, LeadFilter, LeadInput, LeadPage, LeadRecipient, LeadStatus, LeadStatusInput, LeadsDeleted,
 };
 use crmconnect::staff::StaffName;
 use tauri::{AppHandle, Emitter, State};
@@ -11,7 +10,10 @@ use tauri::{AppHandle, Emitter, State};
 use crate::state::AppState;
 
 #[tauri::command]
-pub async fn list_leads(state: State<'_, AppState>, filter: LeadFilter) -> Result<LeadPage, ApiError> {
+pub async fn list_leads(
+    state: State<'_, AppState>,
+    filter: LeadFilter,
+) -> Result<LeadPage, ApiError> {
     Ok(state.ws()?.leads(filter).await?)
 }
 

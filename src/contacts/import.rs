@@ -670,22 +670,20 @@ pub(crate) fn copy_refused_rows(
     refused_file: &str,
     folder: &Path,
 ) -> std::result::Result<String, ImportError> {
-    {
-        let src = PathBuf::from(refused_file);
-        let io = |e: std::io::Error| ImportError::Read {
+    let src = PathBuf::from(refused_file);
+    let io = |e: std::io::Error| ImportError::Read {
+        path: refused_file.into(),
+        reason: e.to_string(),
+    };
+    // Only files this workspace wrote.
+    if src.parent() != Some(ws.imports_dir().as_path()) {
+        return Err(ImportError::Read {
             path: refused_file.into(),
-            reason: e.to_string(),
-        };
-        // Only files this workspace wrote.
-        if src.parent() != Some(ws.imports_dir().as_path()) {
-            return Err(ImportError::Read {
-                path: refused_file.into(),
-                reason: "not a refused-rows file of this workspace".into(),
-            });
-        }
-        std::fs::create_dir_all(folder).map_err(io)?;
-        let dest = folder.join(src.file_name().expect("a file name"));
-        std::fs::copy(&src, &dest).map_err(io)?;
-        Ok(dest.display().to_string())
+            reason: "not a refused-rows file of this workspace".into(),
+        });
     }
+    std::fs::create_dir_all(folder).map_err(io)?;
+    let dest = folder.join(src.file_name().expect("a file name"));
+    std::fs::copy(&src, &dest).map_err(io)?;
+    Ok(dest.display().to_string())
 }

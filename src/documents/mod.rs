@@ -327,7 +327,7 @@ fn check_date(raw: &str) -> std::result::Result<String, DocumentsError> {
         parts[1].parse().map_err(|_| bad())?,
         parts[2].parse().map_err(|_| bad())?,
     );
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -1087,7 +1087,8 @@ mod tests {
 
     #[test]
     fn every_field_is_checked_and_named() {
-        let cases: Vec<(Box<dyn Fn(&mut DocumentInput)>, &str)> = vec![
+        type Edit = Box<dyn Fn(&mut DocumentInput)>;
+        let cases: Vec<(Edit, &str)> = vec![
             (
                 Box::new(|i| i.lead_id = Some(2)),
                 "exactly one client or one lead; both were given",

@@ -9,6 +9,7 @@
 //! - [`leads`]: the CRM's leads, their configurable statuses, CSV import, the campaign filter.
 //! - [`clients`]: the CRM's clients (companies) with their contact persons.
 //! - [`documents`]: proposals, estimates, invoices, proformas, credit notes, and their PDFs.
+//! - [`demo`]: sandbox-only demo records for the CRM screens, loaded on request.
 //! - [`email`]: the light check of email addresses.
 //! - [`uploads`]: files the webview hands over piece by piece.
 //! - [`db`]: the SQLite file of a workspace — migrations, and refusing corrupt or newer files.
@@ -31,6 +32,7 @@ pub mod clients;
 pub mod connection;
 pub mod contacts;
 pub mod db;
+pub mod demo;
 pub mod documents;
 pub mod email;
 pub mod error;

@@ -533,3 +533,49 @@ async fn a_pdf_uploaded_by_the_desktop_is_attached_and_the_upload_removed() {
         ErrorCode::NotFound
     );
 }
+
+#[tokio::test]
+async fn the_sandbox_demo_loads_once_into_an_empty_sandbox_and_never_into_a_live_workspace() {
+    let t = common::workspace().await;
+    let report = t.ws.load_sandbox_crm_demo().await.unwrap();
+    assert_eq!((report.leads, report.clients, report.documents), (4, 2, 2));
+    let leads = t.ws.leads(LeadFilter::default()).await.unwrap().leads;
+    assert!(leads.iter().all(|l| l.name.ends_with("(sandbox)")));
+    let docs =
+        t.ws.documents(DocumentFilter::default())
+            .await
+            .unwrap()
+            .documents;
+    assert_eq!(docs.len(), 2);
+    for d in &docs {
+        let pdf = std::fs::read(t.ws.document_pdf(d.id).await.unwrap()).unwrap();
+        assert!(String::from_utf8_lossy(&pdf).contains(&format!("(No. {})", d.number)));
+    }
+    let e = t.ws.load_sandbox_crm_demo().await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict);
+    assert_eq!(
+        t.ws.leads(LeadFilter::default()).await.unwrap().total,
+        4,
+        "nothing added twice"
+    );
+
+    let live = crmconnect::Workspaces::new(t.dir.path())
+        .create("live", "Live", crmconnect::workspace::WorkspaceKind::Live)
+        .await
+        .unwrap();
+    live.create_owner(crmconnect::staff::NewStaff {
+        name: "Owner".into(),
+        username: "owner".into(),
+        role_id: 0,
+        passphrase: "owner passphrase".into(),
+    })
+    .await
+    .unwrap();
+    live.sign_in("owner", "owner passphrase".into())
+        .await
+        .unwrap();
+    let e = live.load_sandbox_crm_demo().await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Conflict);
+    assert!(e.to_string().contains("only in the sandbox"), "{e}");
+    assert_eq!(live.leads(LeadFilter::default()).await.unwrap().total, 0);
+}

@@ -140,3 +140,11 @@ pub async fn save_lead_refused_rows(
         .save_lead_refused_rows(&refused_file, &folder)
         .await?)
 }
+
+/// Sandbox workspace only: demo leads, clients and documents for the CRM screens.
+#[tauri::command]
+pub async fn load_sandbox_crm_demo(
+    state: State<'_, AppState>,
+) -> Result<crmconnect::demo::DemoReport, ApiError> {
+    Ok(state.ws()?.load_sandbox_crm_demo().await?)
+}

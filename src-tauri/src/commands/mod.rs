@@ -60,6 +60,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         leads::append_leads_upload,
         leads::run_leads_import,
         leads::save_lead_refused_rows,
+        leads::load_sandbox_crm_demo,
         clients::list_clients,
         clients::create_client,
         clients::update_client,

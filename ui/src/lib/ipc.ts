@@ -11,6 +11,7 @@ import type { ClientFilter } from "./bindings/ClientFilter";
 import type { ClientInput } from "./bindings/ClientInput";
 import type { ClientPage } from "./bindings/ClientPage";
 import type { CurrencyInfo } from "./bindings/CurrencyInfo";
+import type { DemoReport } from "./bindings/DemoReport";
 import type { Document } from "./bindings/Document";
 import type { DocumentFilter } from "./bindings/DocumentFilter";
 import type { DocumentInput } from "./bindings/DocumentInput";
@@ -272,6 +273,8 @@ export const appendLeadsUpload = (uploadId: string, chunk: string) =>
 /** Imports the uploaded CSV of leads; `import-progress` events arrive meanwhile; cancelImport stops it. */
 export const runLeadsImport = (uploadId: string, fileName: string, options: LeadImportOptions) =>
   call<ImportReport>("run_leads_import", { uploadId, fileName, options });
+/** Sandbox workspace only, while it has no leads and no clients: demo leads, clients and documents. */
+export const loadSandboxCrmDemo = () => call<DemoReport>("load_sandbox_crm_demo");
 export const saveLeadRefusedRows = (refusedFile: string) => call<string>("save_lead_refused_rows", { refusedFile });
 
 // Clients (CRM)

@@ -121,7 +121,7 @@ pub struct LeadInput {
     pub email: String,
     #[serde(default)]
     pub source: String,
-    /// The first status (by order) when absent.
+    /// When absent: the first status (by order) for a new lead; an edited lead keeps its own.
     #[ts(optional)]
     pub status_id: Option<i64>,
     #[ts(optional)]
@@ -553,7 +553,7 @@ impl Workspace {
         .await
     }
 
-    /// Replaces every field of a lead (its created date stays).
+    /// Replaces every field of a lead (its created date stays; so does its status when none is given).
     pub async fn update_lead(&self, id: i64, input: LeadInput) -> Result<Lead> {
         let actor = self.actor().await?;
         let what = Change::new(Screen::Leads, "leads.update", format!("lead #{id}"));
@@ -565,6 +565,9 @@ impl Workspace {
             Box::new(move |tx| {
                 Box::pin(async move {
                     let before = get(tx, id).await?;
+                    // Without a status the lead keeps its own (the first status is for new leads).
+                    let mut input = input;
+                    input.status_id = input.status_id.or(Some(before.status_id));
                     let (c, status) = checked_input(tx, &input, Some(id)).await?;
                     let now = crate::now_ms();
                     let company = input.company.trim();

@@ -6,6 +6,6 @@ export type LeadInput = { name: string, company: string,
  */
 phone: string, email: string, source: string, 
 /**
- * The first status (by order) when absent.
+ * When absent: the first status (by order) for a new lead; an edited lead keeps its own.
  */
 status_id?: number, assigned_staff_id?: number, };

@@ -147,6 +147,12 @@ async fn a_lead_is_stored_in_e164_and_bad_input_names_the_problem() {
         (edited.name.as_str(), edited.status_id, edited.created_at),
         ("Ana B.", statuses[2].id, ana.created_at)
     );
+    // An edit without a status keeps the lead's status.
+    let kept =
+        t.ws.update_lead(ana.id, lead("Ana B.", "+12015550123", "ana@example.com"))
+            .await
+            .unwrap();
+    assert_eq!(kept.status_id, statuses[2].id);
     assert_eq!(t.log_of("leads.update").await.last().unwrap().0, "ok");
 }
 

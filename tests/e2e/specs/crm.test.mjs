@@ -1,5 +1,5 @@
 // CRM end to end: the sandbox demo loaded from the empty Leads screen, a lead created by hand and
-// a refused one, the list filtered by status and by WhatsApp number, a lead status added, and a
+// a refused one, a CSV of leads imported (new, existing, refused with its line), the list filtered by status and by WhatsApp number, a lead status added, and a
 // document's PDF opened in the "system viewer" (a stand-in xdg-open on PATH that records what it
 // was asked to open, so the test can check it is the document's PDF).
 
@@ -64,18 +64,38 @@ test('leads: demo, create, refuse, filter, statuses; documents: open the PDF', a
     await totalOf(app, 'leads-total', 5);
   });
 
+  await app.step('import leads from a CSV: one new, one already there, one refused with its line', async () => {
+    const csv = join(dataDir, 'leads.csv');
+    writeFileSync(
+      csv,
+      'name,email,phone,status\r\nFay Import,fay@example.com,,New\r\nAgain,,+1 201 555 0199,\r\nBad Status,bad@example.com,,Hot\r\n',
+    );
+    await app.click('leads-import');
+    await app.waitFor('import-dialog');
+    await (await app.waitFor('import-file')).setValue(csv);
+    await app.click('import-start');
+    await app.waitFor('import-report', 30000);
+    assert.equal((await app.text('report-imported')).replace(/\D/g, ''), '1');
+    assert.equal((await app.text('report-existing')).replace(/\D/g, ''), '1');
+    assert.equal((await app.text('report-refused')).replace(/\D/g, ''), '1');
+    const refused = await app.texts('report-refused-row');
+    assert.ok(refused.some((r) => r.startsWith('4') && r.includes('unknown lead status “Hot”')), refused.join('\n'));
+    await app.click('import-close');
+    await totalOf(app, 'leads-total', 6);
+  });
+
   await app.step('filter by status and by WhatsApp number', async () => {
     await (await app.waitFor('leads-filter-status')).selectByVisibleText('Won');
     await totalOf(app, 'leads-total', 1);
     await (await app.waitFor('leads-filter-status')).selectByVisibleText('Any status');
     await (await app.waitFor('leads-filter-whatsapp')).selectByVisibleText('No WhatsApp number');
-    await totalOf(app, 'leads-total', 1); // the demo lead with only an email
+    await totalOf(app, 'leads-total', 2); // the leads with only an email
     const names = await app.browser.execute(() =>
       Array.from(document.querySelectorAll('[data-testid="lead-row"]')).map((e) => e.getAttribute('data-name')),
     );
-    assert.deepEqual(names, ['Cleo Park (sandbox)']);
+    assert.deepEqual(names.sort(), ['Cleo Park (sandbox)', 'Fay Import']);
     await (await app.waitFor('leads-filter-whatsapp')).selectByVisibleText('Any');
-    await totalOf(app, 'leads-total', 5);
+    await totalOf(app, 'leads-total', 6);
   });
 
   await app.step('add a lead status; a used one cannot be deleted', async () => {

@@ -7,7 +7,10 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{audit, connection, contacts, db, numbers, permissions, staff, templates, workspace};
+use crate::{
+    audit, clients, connection, contacts, db, documents, leads, numbers, permissions, staff,
+    templates, uploads, workspace,
+};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -33,6 +36,14 @@ pub enum Error {
     Contacts(#[from] contacts::ContactsError),
     #[error(transparent)]
     Sync(#[from] crate::sync::SyncError),
+    #[error(transparent)]
+    Leads(#[from] leads::LeadsError),
+    #[error(transparent)]
+    Clients(#[from] clients::ClientsError),
+    #[error(transparent)]
+    Documents(#[from] documents::DocumentsError),
+    #[error(transparent)]
+    Upload(#[from] uploads::UploadError),
     /// A query failed for a reason no module anticipated (disk full, I/O error…).
     #[error("the database could not complete the operation: {0}")]
     Sql(#[from] sqlx::Error),
@@ -82,6 +93,10 @@ impl Error {
             Error::Templates(e) => e.code(),
             Error::Contacts(e) => e.code(),
             Error::Sync(e) => e.code(),
+            Error::Leads(e) => e.code(),
+            Error::Clients(e) => e.code(),
+            Error::Documents(e) => e.code(),
+            Error::Upload(e) => e.code(),
             Error::Sql(_) => ErrorCode::Internal,
         }
     }

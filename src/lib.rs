@@ -6,6 +6,12 @@
 //! - [`workspace`]: where a workspace's data lives, opening it, the sandbox workspace of first launch.
 //! - [`connection`]: the Cloud API credentials and "Test connection" (admins only).
 //! - [`contacts`]: Bulk Contacts (unique E.164 numbers) and their groups; CSV import.
+//! - [`leads`]: the CRM's leads, their configurable statuses, CSV import, the campaign filter.
+//! - [`clients`]: the CRM's clients (companies) with their contact persons.
+//! - [`documents`]: proposals, estimates, invoices, proformas, credit notes, and their PDFs.
+//! - [`demo`]: sandbox-only demo records for the CRM screens, loaded on request.
+//! - [`email`]: the light check of email addresses.
+//! - [`uploads`]: files the webview hands over piece by piece.
 //! - [`db`]: the SQLite file of a workspace — migrations, and refusing corrupt or newer files.
 //! - [`permissions`]: resources × actions from the spec, roles, and the check every operation makes.
 //! - [`staff`]: staff members, passphrases (argon2), signing in and out.
@@ -23,10 +29,15 @@
 //! - [`sandbox`]: a local stand-in for Meta's Graph API and webhooks, for the app and every test.
 
 pub mod audit;
+pub mod clients;
 pub mod connection;
 pub mod contacts;
 pub mod db;
+pub mod demo;
+pub mod documents;
+pub mod email;
 pub mod error;
+pub mod leads;
 pub mod logging;
 pub mod meta;
 pub mod numbers;
@@ -39,6 +50,7 @@ pub mod sensitive;
 pub mod staff;
 pub mod sync;
 pub mod templates;
+pub mod uploads;
 pub mod workspace;
 
 pub use error::{ApiError, Error, ErrorCode, Result};

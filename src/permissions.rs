@@ -1,5 +1,9 @@
 //! Resources × actions, exactly as the spec's "Permissions reference" table, and roles.
 //!
+//! The spec's table covers the WhatsApp sub-modules only. [`Resource::Leads`], [`Resource::Clients`]
+//! and [`Resource::Documents`] are CRMConnect's CRM permissions, outside that table: the CRM side
+//! (leads, clients, their documents) that the WhatsApp module reads from and sends for.
+//!
 //! Every core operation calls [`Actor::require`] (or [`Actor::require_admin`]) itself; the UI
 //! hiding a button is a courtesy, never the check.
 
@@ -27,6 +31,12 @@ pub enum Resource {
     WhatsappTemplate,
     WhatsappNumbers,
     Quickreplies,
+    /// CRM, outside the spec's WhatsApp table: leads, their statuses, CSV import of leads.
+    Leads,
+    /// CRM, outside the spec's WhatsApp table: clients (companies) and their contact persons.
+    Clients,
+    /// CRM, outside the spec's WhatsApp table: proposals, estimates, invoices, proformas, credit notes.
+    Documents,
 }
 
 /// What may be done to a resource.
@@ -44,7 +54,7 @@ pub enum Action {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 8] = [
+    pub const ALL: [Resource; 11] = [
         Resource::WhatsappChat,
         Resource::WhatsappBot,
         Resource::WhatsappCampaign,
@@ -53,7 +63,13 @@ impl Resource {
         Resource::WhatsappTemplate,
         Resource::WhatsappNumbers,
         Resource::Quickreplies,
+        Resource::Leads,
+        Resource::Clients,
+        Resource::Documents,
     ];
+
+    /// The CRM resources: CRMConnect's own, not in the spec's WhatsApp permission table.
+    pub const CRM: [Resource; 3] = [Resource::Leads, Resource::Clients, Resource::Documents];
 
     /// The actions the spec lists for this resource.
     pub const fn actions(self) -> &'static [Action] {
@@ -64,7 +80,8 @@ impl Resource {
             | Resource::WhatsappCampaign
             | Resource::WhatsappGroups
             | Resource::Quickreplies => &[View, Create, Edit, Delete],
-            Resource::WhatsappContacts => &[View, Create, Edit, Delete, Import],
+            Resource::WhatsappContacts | Resource::Leads => &[View, Create, Edit, Delete, Import],
+            Resource::Clients | Resource::Documents => &[View, Create, Edit, Delete],
             Resource::WhatsappTemplate => &[View, Create, Edit, Delete, LoadTemplate],
             Resource::WhatsappNumbers => &[View],
         }
@@ -80,6 +97,9 @@ impl Resource {
             Resource::WhatsappTemplate => "whatsapp_template",
             Resource::WhatsappNumbers => "whatsapp_numbers",
             Resource::Quickreplies => "quickreplies",
+            Resource::Leads => "leads",
+            Resource::Clients => "clients",
+            Resource::Documents => "documents",
         }
     }
 
@@ -93,6 +113,9 @@ impl Resource {
             Resource::WhatsappTemplate => "Templates",
             Resource::WhatsappNumbers => "Numbers",
             Resource::Quickreplies => "Quick Replies",
+            Resource::Leads => "Leads",
+            Resource::Clients => "Clients",
+            Resource::Documents => "Documents",
         }
     }
 
@@ -486,6 +509,15 @@ pub(crate) fn default_roles() -> Vec<(RoleInput, bool)> {
                     p(WhatsappContacts, View),
                     p(WhatsappTemplate, View),
                     p(WhatsappNumbers, View),
+                    p(Leads, View),
+                    p(Leads, Create),
+                    p(Leads, Edit),
+                    p(Clients, View),
+                    p(Clients, Create),
+                    p(Clients, Edit),
+                    p(Documents, View),
+                    p(Documents, Create),
+                    p(Documents, Edit),
                 ],
             },
             false,
@@ -494,7 +526,15 @@ pub(crate) fn default_roles() -> Vec<(RoleInput, bool)> {
             RoleInput {
                 name: "Marketing".into(),
                 permissions: Permission::all()
-                    .filter(|p| !matches!(p.resource, WhatsappChat))
+                    .filter(|p| !matches!(p.resource, WhatsappChat | Leads | Clients | Documents))
+                    .chain([
+                        p(Leads, View),
+                        p(Leads, Create),
+                        p(Leads, Edit),
+                        p(Leads, Import),
+                        p(Clients, View),
+                        p(Documents, View),
+                    ])
                     .collect(),
             },
             false,
@@ -584,7 +624,10 @@ mod tests {
 
     #[test]
     fn the_table_of_the_spec() {
-        let all: Vec<String> = Permission::all().map(|p| p.to_string()).collect();
+        let all: Vec<String> = Permission::all()
+            .filter(|p| !Resource::CRM.contains(&p.resource))
+            .map(|p| p.to_string())
+            .collect();
         assert_eq!(all.len(), 2 + 4 + 4 + 4 + 5 + 5 + 1 + 4);
         for expected in [
             "whatsapp_chat send",
@@ -596,6 +639,38 @@ mod tests {
             assert!(all.contains(&expected.to_string()), "{expected}");
         }
         assert!(!Permission::new(Resource::WhatsappNumbers, Action::Delete).is_defined());
+    }
+
+    #[test]
+    fn crm_permissions_sit_beside_the_spec_table() {
+        let crm: Vec<String> = Permission::all()
+            .filter(|p| Resource::CRM.contains(&p.resource))
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(crm.len(), 5 + 4 + 4);
+        assert!(crm.contains(&"leads import".to_string()));
+        assert!(!Permission::new(Resource::Documents, Action::Import).is_defined());
+        let roles = default_roles();
+        let rep = &roles[1].0;
+        assert!(
+            rep.permissions
+                .contains(&Permission::new(Resource::Leads, Action::Edit))
+        );
+        assert!(
+            !rep.permissions
+                .contains(&Permission::new(Resource::Leads, Action::Delete))
+        );
+        let marketing = &roles[2].0;
+        assert!(
+            marketing
+                .permissions
+                .contains(&Permission::new(Resource::Leads, Action::Import))
+        );
+        assert!(
+            !marketing
+                .permissions
+                .contains(&Permission::new(Resource::Documents, Action::Create))
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The sub-modules of the product (the spec's ten, plus Settings) and who may open each.
+//! The sub-modules of the product (the spec's ten, plus Settings, plus the CRM's Leads, Clients and
+//! Documents) and who may open each. The ten WhatsApp ones come first: Ctrl+1…0 open them.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -21,6 +22,9 @@ pub enum Screen {
     Connection,
     ActivityLog,
     Settings,
+    Leads,
+    Clients,
+    Documents,
 }
 
 /// Who may open a screen.
@@ -37,7 +41,7 @@ pub enum Access {
 }
 
 impl Screen {
-    pub const ALL: [Screen; 11] = [
+    pub const ALL: [Screen; 14] = [
         Screen::Chat,
         Screen::Bots,
         Screen::Campaigns,
@@ -48,6 +52,9 @@ impl Screen {
         Screen::Numbers,
         Screen::Connection,
         Screen::ActivityLog,
+        Screen::Leads,
+        Screen::Clients,
+        Screen::Documents,
         Screen::Settings,
     ];
 
@@ -64,6 +71,9 @@ impl Screen {
             Screen::Connection => "Connection",
             Screen::ActivityLog => "Activity Log",
             Screen::Settings => "Settings",
+            Screen::Leads => "Leads",
+            Screen::Clients => "Clients",
+            Screen::Documents => "Documents",
         }
     }
 
@@ -80,6 +90,9 @@ impl Screen {
             Screen::Connection => "connection",
             Screen::ActivityLog => "activity_log",
             Screen::Settings => "settings",
+            Screen::Leads => "leads",
+            Screen::Clients => "clients",
+            Screen::Documents => "documents",
         }
     }
 
@@ -100,6 +113,9 @@ impl Screen {
             Screen::Numbers => view(Resource::WhatsappNumbers),
             Screen::Connection | Screen::ActivityLog => Access::Admin,
             Screen::Settings => Access::Anyone,
+            Screen::Leads => view(Resource::Leads),
+            Screen::Clients => view(Resource::Clients),
+            Screen::Documents => view(Resource::Documents),
         }
     }
 
@@ -115,6 +131,9 @@ impl Screen {
                 | Screen::Templates
                 | Screen::Groups
                 | Screen::BulkContacts
+                | Screen::Leads
+                | Screen::Clients
+                | Screen::Documents
         )
     }
 

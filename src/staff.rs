@@ -75,6 +75,15 @@ pub struct StaffMember {
     pub created_at: i64,
 }
 
+/// A staff member as other screens name them (an assignee).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct StaffName {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+}
+
 /// A new staff member (or the owner, on first launch).
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
@@ -176,6 +185,16 @@ async fn get(conn: &mut SqliteConnection, id: i64) -> Result<StaffMember> {
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| StaffError::NotFound(id).into())
+}
+
+/// A staff member's name, for modules that refer to staff (leads' assigned staff) without reading
+/// this table themselves; `None` when there is no such staff member.
+pub(crate) async fn name_of(conn: &mut SqliteConnection, id: i64) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar!("SELECT name FROM staff WHERE id = ?", id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 async fn count_staff(conn: &mut SqliteConnection) -> Result<i64> {
@@ -364,6 +383,18 @@ impl Workspace {
         Ok(sqlx::query_as!(
             StaffMember,
             r#"SELECT id, name, username, role_id, active AS "active: bool", created_at FROM staff ORDER BY name"#
+        )
+        .fetch_all(self.db())
+        .await?)
+    }
+
+    /// Every staff member's id and name, for any signed-in staff member: assigning a lead, or
+    /// filtering by assignee, needs the names, not the admin-only staff management.
+    pub async fn staff_directory(&self) -> Result<Vec<StaffName>> {
+        self.actor().await?;
+        Ok(sqlx::query_as!(
+            StaffName,
+            r#"SELECT id, name, active AS "active: bool" FROM staff ORDER BY name COLLATE NOCASE, id"#
         )
         .fetch_all(self.db())
         .await?)

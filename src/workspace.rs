@@ -34,6 +34,12 @@ pub enum WorkspaceError {
     NotFound(String),
     #[error("{} holds no workspace record; it was left untouched", path.display())]
     NoRecord { path: PathBuf },
+    #[error("demo records exist only in the sandbox workspace")]
+    NotSandbox,
+    #[error(
+        "the workspace already has leads or clients; demo records are only loaded into an empty one"
+    )]
+    NotEmpty,
 }
 
 impl WorkspaceError {
@@ -43,6 +49,7 @@ impl WorkspaceError {
                 ErrorCode::Storage
             }
             WorkspaceError::NotFound(_) => ErrorCode::NotFound,
+            WorkspaceError::NotSandbox | WorkspaceError::NotEmpty => ErrorCode::Conflict,
         }
     }
 }

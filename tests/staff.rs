@@ -46,7 +46,7 @@ async fn first_launch_creates_a_sandbox_workspace_waiting_for_its_owner() {
         .await
         .unwrap();
     assert!(me.role.is_admin);
-    assert_eq!(me.navigation.len(), 11);
+    assert_eq!(me.navigation.len(), 14);
     ws.close().await;
 
     // Reopening finds the same workspace, owner and all.

@@ -22,6 +22,8 @@ fn decode_base64(s: &str) -> Result<Vec<u8>, crmconnect::ApiError> {
 fn main() {
     tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::default().build())
+        // Opens documents' PDFs in the system viewer, from Rust only: no JS permission is granted.
+        .plugin(tauri_plugin_opener::init())
         .setup(|app| {
             let state = state::AppState::start(app.handle())?;
             app.manage(state);

@@ -43,7 +43,7 @@ pub const COLUMNS: [&str; 8] = [
 /// Rows per committed batch.
 const BATCH: usize = 20_000;
 /// Refused rows kept in the report itself (all of them go to the refused-rows file).
-const SAMPLE: usize = 500;
+pub(crate) const SAMPLE: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -151,7 +151,7 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-fn check_encoding(path: &Path) -> std::result::Result<usize, ImportError> {
+pub(crate) fn check_encoding(path: &Path) -> std::result::Result<usize, ImportError> {
     let mut head = [0u8; 4];
     let mut f = std::fs::File::open(path).map_err(|e| ImportError::Read {
         path: path.display().to_string(),
@@ -208,7 +208,7 @@ fn lossy(record: &csv::ByteRecord) -> Vec<String> {
         .collect()
 }
 
-fn header_ends_with_crlf(head: &[u8]) -> bool {
+pub(crate) fn header_ends_with_crlf(head: &[u8]) -> bool {
     head.iter()
         .position(|&b| b == b'\n')
         .is_some_and(|i| i > 0 && head[i - 1] == b'\r')
@@ -560,7 +560,7 @@ impl Workspace {
     }
 }
 
-fn sanitize(name: &str) -> String {
+pub(crate) fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
@@ -659,22 +659,31 @@ impl Workspace {
         self.actor()
             .await?
             .require(Resource::WhatsappContacts, Action::Import)?;
-        let src = PathBuf::from(refused_file);
-        let io = |e: std::io::Error| ImportError::Read {
-            path: refused_file.into(),
-            reason: e.to_string(),
-        };
-        // Only files this workspace wrote.
-        if src.parent() != Some(self.imports_dir().as_path()) {
-            return Err(ImportError::Read {
-                path: refused_file.into(),
-                reason: "not a refused-rows file of this workspace".into(),
-            }
-            .into());
-        }
-        std::fs::create_dir_all(folder).map_err(io)?;
-        let dest = folder.join(src.file_name().expect("a file name"));
-        std::fs::copy(&src, &dest).map_err(io)?;
-        Ok(dest.display().to_string())
+        Ok(copy_refused_rows(self, refused_file, folder)?)
     }
+}
+
+/// Copies a refused-rows file this workspace wrote into `folder`; returns the new path. The
+/// caller checks the permission of the import that wrote it.
+pub(crate) fn copy_refused_rows(
+    ws: &Workspace,
+    refused_file: &str,
+    folder: &Path,
+) -> std::result::Result<String, ImportError> {
+    let src = PathBuf::from(refused_file);
+    let io = |e: std::io::Error| ImportError::Read {
+        path: refused_file.into(),
+        reason: e.to_string(),
+    };
+    // Only files this workspace wrote.
+    if src.parent() != Some(ws.imports_dir().as_path()) {
+        return Err(ImportError::Read {
+            path: refused_file.into(),
+            reason: "not a refused-rows file of this workspace".into(),
+        });
+    }
+    std::fs::create_dir_all(folder).map_err(io)?;
+    let dest = folder.join(src.file_name().expect("a file name"));
+    std::fs::copy(&src, &dest).map_err(io)?;
+    Ok(dest.display().to_string())
 }

@@ -46,7 +46,10 @@ pub fn to_e164(raw: &str, default: Country) -> Result<String, PhoneError> {
     // (as WhatsApp ids are written) are tried as international when the default country fails.
     let international = trimmed.strip_prefix("00").map(|rest| format!("+{rest}"));
     let candidate = international.as_deref().unwrap_or(trimmed);
-    let parsed = phonenumber::parse(Some(default.0), candidate)
+    // A number written with "+" carries its country: parsing it with the default country would let
+    // that country's national prefix eat a leading digit (+49 151… read with US became +49 51…).
+    let region = (!candidate.starts_with('+')).then_some(default.0);
+    let parsed = phonenumber::parse(region, candidate)
         .ok()
         .filter(phonenumber::is_valid)
         .or_else(|| {
@@ -58,11 +61,27 @@ pub fn to_e164(raw: &str, default: Country) -> Result<String, PhoneError> {
         });
     match parsed {
         Some(n) => Ok(n.format().mode(phonenumber::Mode::E164).to_string()),
-        None => match phonenumber::parse(Some(default.0), candidate) {
+        None => match phonenumber::parse(region, candidate) {
             Ok(_) => Err(PhoneError::Invalid(trimmed.into())),
             Err(_) => Err(PhoneError::Unparsable(trimmed.into())),
         },
     }
+}
+
+/// Whether an E.164 number can be a WhatsApp account: valid, and of a type that receives SMS or
+/// calls on a phone — mobile, or "fixed line or mobile" where the numbering plan cannot tell
+/// (the US, Canada). Landlines, toll-free, premium and pager numbers are not.
+pub fn whatsapp_capable(e164: &str) -> bool {
+    use phonenumber::Type;
+    phonenumber::parse(None, e164)
+        .ok()
+        .filter(phonenumber::is_valid)
+        .is_some_and(|n| {
+            matches!(
+                n.number_type(&phonenumber::metadata::DATABASE),
+                Type::Mobile | Type::FixedLineOrMobile
+            )
+        })
 }
 
 #[cfg(test)]
@@ -91,6 +110,15 @@ mod tests {
             to_e164("+49 30 1234567", us()).as_deref(),
             Ok("+49301234567")
         );
+        // A German mobile starts with 1, the US national prefix: it must survive a US default.
+        assert_eq!(
+            to_e164("+49 1512 3456789", us()).as_deref(),
+            Ok("+4915123456789")
+        );
+        assert_eq!(
+            to_e164("0049 1512 3456789", us()).as_deref(),
+            Ok("+4915123456789")
+        );
     }
 
     #[test]
@@ -105,5 +133,14 @@ mod tests {
             Err(PhoneError::Invalid(_) | PhoneError::Unparsable(_))
         ));
         assert!("XX".parse::<Country>().is_err());
+    }
+
+    #[test]
+    fn whatsapp_needs_a_mobile_capable_number() {
+        assert!(whatsapp_capable("+12015550123")); // US: fixed line or mobile
+        assert!(whatsapp_capable("+4915123456789")); // German mobile
+        assert!(!whatsapp_capable("+49301234567")); // Berlin landline
+        assert!(!whatsapp_capable("+18005550123")); // US toll-free
+        assert!(!whatsapp_capable("not a number"));
     }
 }

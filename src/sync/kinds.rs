@@ -44,6 +44,17 @@ pub const DESKTOP_KINDS: &[(&str, Required)] = &[
     ("group.created", p(WhatsappGroups, Create)),
     ("group.updated", p(WhatsappGroups, Edit)),
     ("group.deleted", p(WhatsappGroups, Delete)),
+    // The CRM's leads, clients and documents
+    ("lead.created", p(Leads, Create)),
+    ("lead.updated", p(Leads, Edit)),
+    ("lead.deleted", p(Leads, Delete)),
+    ("leads.imported", p(Leads, Import)),
+    ("client.created", p(Clients, Create)),
+    ("client.updated", p(Clients, Edit)),
+    ("client.deleted", p(Clients, Delete)),
+    ("document.created", p(Documents, Create)),
+    ("document.updated", p(Documents, Edit)),
+    ("document.deleted", p(Documents, Delete)),
     // Templates
     ("template.created", p(WhatsappTemplate, Create)),
     ("template.updated", p(WhatsappTemplate, Edit)),

@@ -132,7 +132,7 @@ pub async fn save_refused_rows(
         .await?)
 }
 
-fn downloads(app: &AppHandle) -> PathBuf {
+pub(super) fn downloads(app: &AppHandle) -> PathBuf {
     match std::env::var_os(crmconnect::workspace::DATA_DIR_ENV) {
         Some(root) => PathBuf::from(root).join("downloads"),
         None => app

@@ -1,8 +1,11 @@
 //! Tauri commands: each is one call into the core, returning `Result<T, ApiError>`.
 
 mod audit;
+mod clients;
 mod connection;
 mod contacts;
+mod documents;
+mod leads;
 mod numbers;
 mod session;
 mod staff;
@@ -41,6 +44,38 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         contacts::run_import,
         contacts::cancel_import,
         contacts::save_refused_rows,
+        leads::list_leads,
+        leads::create_lead,
+        leads::update_lead,
+        leads::delete_leads,
+        leads::filter_leads_for_campaign,
+        leads::lead_sources,
+        leads::staff_directory,
+        leads::list_lead_statuses,
+        leads::create_lead_status,
+        leads::update_lead_status,
+        leads::reorder_lead_statuses,
+        leads::delete_lead_status,
+        leads::begin_leads_upload,
+        leads::append_leads_upload,
+        leads::run_leads_import,
+        leads::save_lead_refused_rows,
+        leads::load_sandbox_crm_demo,
+        clients::list_clients,
+        clients::create_client,
+        clients::update_client,
+        clients::delete_client,
+        documents::list_documents,
+        documents::document_kinds,
+        documents::currencies,
+        documents::create_document,
+        documents::update_document,
+        documents::delete_document,
+        documents::render_document_pdf,
+        documents::begin_pdf_upload,
+        documents::append_pdf_upload,
+        documents::attach_document_pdf,
+        documents::open_document_pdf,
         connection::get_connection,
         connection::save_connection,
         connection::test_connection,

@@ -151,3 +151,19 @@ export function sampleCsv(): string {
 }
 
 export const SAMPLE_FILE_NAME = "contacts-sample.csv";
+
+/** The columns of a leads import (any order; the header names them, `name` and `phone` or `email` required). */
+export const LEAD_CSV_COLUMNS = ["name", "company", "phone", "email", "source", "status"] as const;
+
+export const LEAD_SAMPLE_FILE_NAME = "leads-sample.csv";
+
+/** A sample leads file: one row per case (a phone, only an email, a status by name). */
+export function leadSampleCsv(): string {
+  const rows: string[][] = [
+    [...LEAD_CSV_COLUMNS],
+    ["Ana Lopez", "Lopez Design", "+15550100101", "ana@example.com", "Website", "New"],
+    ["Ben Carter", "Carter & Sons, Inc.", "", "ben@example.com", "Trade fair", "Contacted"],
+    ["Cleo Park", "", "(555) 010-0103", "", "Referral", ""],
+  ];
+  return rows.map((r) => r.map(csvField).join(",")).join("\r\n") + "\r\n";
+}

@@ -29,7 +29,7 @@ describe("roleName", () => {
 
 describe("labels and words", () => {
   it("knows the eleven screens in navigation order", () => {
-    expect(SCREENS).toHaveLength(11);
+    expect(SCREENS).toHaveLength(14);
     expect(SCREENS[0]).toBe("chat");
     expect(SCREENS[9]).toBe("activity_log");
     expect(screenLabel("bulk_contacts")).toBe("Bulk Contacts");

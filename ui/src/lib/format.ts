@@ -37,6 +37,9 @@ export const SCREEN_LABELS: Readonly<Record<Screen, string>> = {
   numbers: "Numbers",
   connection: "Connection",
   activity_log: "Activity Log",
+  leads: "Leads",
+  clients: "Clients",
+  documents: "Documents",
   settings: "Settings",
 };
 

@@ -52,6 +52,9 @@ export const ICONS = {
   link: ["M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1.3 1.3", "M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1.3-1.3"],
   key: [circle(8, 15, 3.8), "M10.7 12.3 19 4", "M16 7l2.5 2.5", "M14 9l2 2"],
   variable: ["M8 4.5c-2 0-2.5 1-2.5 2.5v2.5c0 1.2-.8 2.5-2 2.5 1.2 0 2 1.3 2 2.5V17c0 1.5.5 2.5 2.5 2.5", "M16 4.5c2 0 2.5 1 2.5 2.5v2.5c0 1.2.8 2.5 2 2.5-1.2 0-2 1.3-2 2.5V17c0 1.5-.5 2.5-2.5 2.5"],
+  lead: [circle(10, 8, 3.5), "M3.5 20a6.5 6.5 0 0 1 13 0", "M17 8.5l2 2 3.5-3.5"],
+  building: [rect(4.5, 3, 10, 18, 1.5), "M14.5 9h4a1 1 0 0 1 1 1v11h-5", "M8 7h3", "M8 11h3", "M8 15h3", "M3 21h18"],
+  upload: ["M12 15.5V4.5", "M7.5 9 12 4.5 16.5 9", "M4.5 15v3.5a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V15"],
 } satisfies Record<string, string[]>;
 
 export type IconName = keyof typeof ICONS;
@@ -68,5 +71,8 @@ export const SCREEN_ICON: Readonly<Record<Screen, IconName>> = {
   numbers: "numbers",
   connection: "connection",
   activity_log: "activity_log",
+  leads: "lead",
+  clients: "building",
+  documents: "document",
   settings: "settings",
 };

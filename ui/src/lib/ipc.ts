@@ -6,6 +6,27 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { Binding } from "./bindings/Binding";
 import type { BulkResult } from "./bindings/BulkResult";
+import type { Client } from "./bindings/Client";
+import type { ClientFilter } from "./bindings/ClientFilter";
+import type { ClientInput } from "./bindings/ClientInput";
+import type { ClientPage } from "./bindings/ClientPage";
+import type { CurrencyInfo } from "./bindings/CurrencyInfo";
+import type { DemoReport } from "./bindings/DemoReport";
+import type { Document } from "./bindings/Document";
+import type { DocumentFilter } from "./bindings/DocumentFilter";
+import type { DocumentInput } from "./bindings/DocumentInput";
+import type { DocumentPage } from "./bindings/DocumentPage";
+import type { KindInfo } from "./bindings/KindInfo";
+import type { Lead } from "./bindings/Lead";
+import type { LeadFilter } from "./bindings/LeadFilter";
+import type { LeadImportOptions } from "./bindings/LeadImportOptions";
+import type { LeadInput } from "./bindings/LeadInput";
+import type { LeadPage } from "./bindings/LeadPage";
+import type { LeadRecipient } from "./bindings/LeadRecipient";
+import type { LeadsDeleted } from "./bindings/LeadsDeleted";
+import type { LeadStatus } from "./bindings/LeadStatus";
+import type { LeadStatusInput } from "./bindings/LeadStatusInput";
+import type { StaffName } from "./bindings/StaffName";
 import type { ConnectionInput } from "./bindings/ConnectionInput";
 import type { ConnectionView } from "./bindings/ConnectionView";
 import type { Contact } from "./bindings/Contact";
@@ -226,3 +247,57 @@ export async function onImportProgress(callback: (progress: ImportProgress) => v
     throw toIpcError(reason);
   }
 }
+
+// Leads (CRM)
+export const listLeads = (filter: LeadFilter) => call<LeadPage>("list_leads", { filter });
+export const createLead = (input: LeadInput) => call<Lead>("create_lead", { input });
+export const updateLead = (id: number, input: LeadInput) => call<Lead>("update_lead", { id, input });
+/** All or nothing: a lead with documents stops the deletion. */
+export const deleteLeads = (ids: number[]) => call<LeadsDeleted>("delete_leads", { ids });
+/** Every lead matching the filter, as campaign recipients (paging ignored). */
+export const filterLeadsForCampaign = (filter: LeadFilter) =>
+  call<LeadRecipient[]>("filter_leads_for_campaign", { filter });
+/** The sources in use, most used first: suggestions for the source field. */
+export const leadSources = () => call<string[]>("lead_sources");
+/** Every staff member's id and name (for assigning leads). */
+export const staffDirectory = () => call<StaffName[]>("staff_directory");
+export const listLeadStatuses = () => call<LeadStatus[]>("list_lead_statuses");
+export const createLeadStatus = (input: LeadStatusInput) => call<LeadStatus>("create_lead_status", { input });
+export const updateLeadStatus = (id: number, input: LeadStatusInput) =>
+  call<LeadStatus>("update_lead_status", { id, input });
+export const reorderLeadStatuses = (ids: number[]) => call<LeadStatus[]>("reorder_lead_statuses", { ids });
+export const deleteLeadStatus = (id: number) => call<void>("delete_lead_status", { id });
+export const beginLeadsUpload = () => call<string>("begin_leads_upload");
+export const appendLeadsUpload = (uploadId: string, chunk: string) =>
+  call<number>("append_leads_upload", { uploadId, chunk });
+/** Imports the uploaded CSV of leads; `import-progress` events arrive meanwhile; cancelImport stops it. */
+export const runLeadsImport = (uploadId: string, fileName: string, options: LeadImportOptions) =>
+  call<ImportReport>("run_leads_import", { uploadId, fileName, options });
+/** Sandbox workspace only, while it has no leads and no clients: demo leads, clients and documents. */
+export const loadSandboxCrmDemo = () => call<DemoReport>("load_sandbox_crm_demo");
+export const saveLeadRefusedRows = (refusedFile: string) => call<string>("save_lead_refused_rows", { refusedFile });
+
+// Clients (CRM)
+export const listClients = (filter: ClientFilter) => call<ClientPage>("list_clients", { filter });
+export const createClient = (input: ClientInput) => call<Client>("create_client", { input });
+/** Contact persons with an id are updated, new ones added, those left out removed. */
+export const updateClient = (id: number, input: ClientInput) => call<Client>("update_client", { id, input });
+export const deleteClient = (id: number) => call<void>("delete_client", { id });
+
+// Documents (CRM)
+export const listDocuments = (filter: DocumentFilter) => call<DocumentPage>("list_documents", { filter });
+export const documentKinds = () => call<KindInfo[]>("document_kinds");
+export const currencies = () => call<CurrencyInfo[]>("currencies");
+/** Its PDF is the uploaded file when `uploadId` is given, else rendered from the lines. */
+export const createDocument = (input: DocumentInput, uploadId: string | null) =>
+  call<Document>("create_document", { input, uploadId });
+export const updateDocument = (id: number, input: DocumentInput) => call<Document>("update_document", { id, input });
+export const deleteDocument = (id: number) => call<void>("delete_document", { id });
+export const renderDocumentPdf = (id: number) => call<Document>("render_document_pdf", { id });
+export const beginPdfUpload = () => call<string>("begin_pdf_upload");
+export const appendPdfUpload = (uploadId: string, chunk: string) =>
+  call<number>("append_pdf_upload", { uploadId, chunk });
+export const attachDocumentPdf = (id: number, uploadId: string) =>
+  call<Document>("attach_document_pdf", { id, uploadId });
+/** Opens the PDF in the system viewer; answers its path. */
+export const openDocumentPdf = (id: number) => call<string>("open_document_pdf", { id });

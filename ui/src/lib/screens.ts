@@ -24,5 +24,11 @@ export const SCREEN_PURPOSE: Readonly<Record<Screen, string>> = {
     "It will show the WhatsApp Cloud API integration status and let an administrator enter or update the Meta credentials: access token, phone number ID, business account ID and webhook configuration.",
   activity_log:
     "It will be the chronological audit trail of all WhatsApp activity, for compliance review and troubleshooting.",
+  leads:
+    "It will list the CRM's leads with their status, source and assigned staff, with filters, CSV import and configurable lead statuses.",
+  clients:
+    "It will list the CRM's clients (companies) with their contact persons and phones.",
+  documents:
+    "It will list proposals, estimates, invoices, proforma invoices and credit notes with their PDFs, ready to be sent over WhatsApp.",
   settings: "It will hold the workspace, account, staff and role settings.",
 };

@@ -3,4 +3,4 @@
 /**
  * A permission resource of the spec.
  */
-export type Resource = "whatsapp_chat" | "whatsapp_bot" | "whatsapp_campaign" | "whatsapp_groups" | "whatsapp_contacts" | "whatsapp_template" | "whatsapp_numbers" | "quickreplies";
+export type Resource = "whatsapp_chat" | "whatsapp_bot" | "whatsapp_campaign" | "whatsapp_groups" | "whatsapp_contacts" | "whatsapp_template" | "whatsapp_numbers" | "quickreplies" | "leads" | "clients" | "documents";

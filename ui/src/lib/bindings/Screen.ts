@@ -3,4 +3,4 @@
 /**
  * A screen of the app; also the "sub-module" an activity-log entry belongs to.
  */
-export type Screen = "chat" | "bots" | "campaigns" | "groups" | "bulk_contacts" | "templates" | "quick_replies" | "numbers" | "connection" | "activity_log" | "settings";
+export type Screen = "chat" | "bots" | "campaigns" | "groups" | "bulk_contacts" | "templates" | "quick_replies" | "numbers" | "connection" | "activity_log" | "settings" | "leads" | "clients" | "documents";

@@ -149,11 +149,15 @@ async fn post(http: &reqwest::Client, url: &str, body: String) {
 /// Sends webhooks `from..to` with `CONCURRENCY` connections as fast as possible.
 async fn burst(url: &str, shared: Arc<Shared>, from: u64, to: u64) {
     let next = Arc::new(AtomicU64::new(from));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()
+        .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..CONCURRENCY {
         let (url, shared, next) = (url.to_string(), shared.clone(), next.clone());
+        let http = client.clone();
         tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 if n >= to {

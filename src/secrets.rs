@@ -24,7 +24,9 @@ pub enum SecretName {
     AccessToken,
     AppSecret,
     VerifyToken,
-    /// The token this desktop connects to its relay with.
+    /// The token this desktop connects to its relay with (set in Settings → Team sync, not on
+    /// the Connection screen, so it is not part of the UI's type).
+    #[ts(skip)]
     RelayToken,
 }
 

@@ -8,16 +8,19 @@ use std::time::Duration;
 use crmconnect::contacts::import::Cancel;
 use crmconnect::sandbox::{Embedded, SandboxConfig};
 use crmconnect::secrets::Keychain;
+use crmconnect::sync::engine::{self, SyncHandle, SyncStatus};
 use crmconnect::workspace::WorkspaceKind;
 use crmconnect::{ApiError, Workspace, Workspaces, logging};
-use tauri::{AppHandle, Manager};
+use tauri::{AppHandle, Emitter, Manager};
 
 use crate::settings;
 
 pub struct AppState {
     workspace: Result<Arc<Workspace>, ApiError>,
-    /// The sandbox workspace's in-process Meta stand-in.
-    _sandbox: Option<Embedded>,
+    /// The sandbox workspace's in-process Meta stand-in and relay (and its sync loop).
+    sandbox: Option<Embedded>,
+    /// A team workspace's sync loop with its relay, when one is configured.
+    team_sync: tokio::sync::Mutex<Option<SyncHandle>>,
     /// The running CSV import's cancel switch.
     import: Mutex<Option<Cancel>>,
     _log_guard: Option<logging::Guard>,
@@ -68,13 +71,83 @@ impl AppState {
                 }
             }
         }
+        let mut team_sync = None;
+        if let (Ok(ws), None) = (&workspace, &sandbox) {
+            match tauri::async_runtime::block_on(engine::start_configured(ws.clone())) {
+                Ok(s) => team_sync = s,
+                Err(e) => tracing::error!(error = %e, "team sync did not start"),
+            }
+        }
         app.manage(settings::StorePath(store_path));
-        Ok(AppState {
+        let state = AppState {
             workspace,
-            _sandbox: sandbox,
+            sandbox,
+            team_sync: tokio::sync::Mutex::new(None),
             import: Mutex::new(None),
             _log_guard: guard,
-        })
+        };
+        if let Some(s) = team_sync {
+            state.forward_sync_status(app, &s);
+            *state.team_sync.blocking_lock() = Some(s);
+        }
+        if let Some(s) = state.sandbox.as_ref().and_then(Embedded::sync) {
+            state.forward_sync_status(app, s);
+        }
+        Ok(state)
+    }
+
+    /// Sends every change of the sync state to the webview as a `sync-status` event.
+    fn forward_sync_status(&self, app: &AppHandle, sync: &SyncHandle) {
+        let mut rx = sync.subscribe();
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            loop {
+                let status = rx.borrow_and_update().clone();
+                let _ = app.emit("sync-status", status);
+                if rx.changed().await.is_err() {
+                    return;
+                }
+                // At most a few updates a second while catching up.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+    }
+
+    /// The sync state the top bar shows.
+    pub async fn sync_status(&self) -> SyncStatus {
+        if let Some(s) = self.sandbox.as_ref().and_then(Embedded::sync) {
+            return s.status();
+        }
+        match self.team_sync.lock().await.as_ref() {
+            Some(s) => s.status(),
+            None => SyncStatus::not_configured(),
+        }
+    }
+
+    /// Publish the outbox / reconnect now.
+    pub async fn sync_now(&self) {
+        if let Some(s) = self.sandbox.as_ref().and_then(Embedded::sync) {
+            s.kick();
+        } else if let Some(s) = self.team_sync.lock().await.as_ref() {
+            s.kick();
+        }
+    }
+
+    /// After the relay settings changed: a team workspace restarts its sync loop.
+    pub async fn restart_sync(&self, app: &AppHandle) -> Result<(), ApiError> {
+        if self.sandbox.is_some() {
+            return Ok(());
+        }
+        let ws = self.workspace.clone()?;
+        let mut slot = self.team_sync.lock().await;
+        if let Some(old) = slot.take() {
+            old.stop().await;
+        }
+        if let Some(s) = engine::start_configured(ws).await? {
+            self.forward_sync_status(app, &s);
+            *slot = Some(s);
+        }
+        Ok(())
     }
 
     /// A cancel switch for a new import (replacing any finished one).

@@ -52,6 +52,14 @@ pub struct SyncStatus {
 }
 
 impl SyncStatus {
+    /// A workspace without a relay.
+    pub fn not_configured() -> SyncStatus {
+        SyncStatus {
+            state: SyncState::NotConfigured,
+            ..SyncStatus::new("")
+        }
+    }
+
     fn new(relay_url: &str) -> SyncStatus {
         SyncStatus {
             state: SyncState::Connecting,

@@ -9,11 +9,16 @@ mod leads;
 mod numbers;
 mod session;
 mod staff;
+mod sync;
 mod templates;
 
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         session::app_status,
+        sync::sync_status,
+        sync::sync_now,
+        sync::relay_settings,
+        sync::set_relay,
         session::create_owner,
         session::sign_in,
         session::sign_out,

@@ -27,6 +27,8 @@ import type { LeadsDeleted } from "./bindings/LeadsDeleted";
 import type { LeadStatus } from "./bindings/LeadStatus";
 import type { LeadStatusInput } from "./bindings/LeadStatusInput";
 import type { StaffName } from "./bindings/StaffName";
+import type { RelaySettings } from "./bindings/RelaySettings";
+import type { SyncStatus } from "./bindings/SyncStatus";
 import type { ConnectionInput } from "./bindings/ConnectionInput";
 import type { ConnectionView } from "./bindings/ConnectionView";
 import type { Contact } from "./bindings/Contact";
@@ -243,6 +245,26 @@ export const saveRefusedRows = (refusedFile: string) => call<string>("save_refus
 export async function onImportProgress(callback: (progress: ImportProgress) => void): Promise<UnlistenFn> {
   try {
     return await listen<ImportProgress>("import-progress", (event) => callback(event.payload));
+  } catch (reason) {
+    throw toIpcError(reason);
+  }
+}
+
+// Team sync with the relay
+/** Where sync stands now; later changes arrive as `sync-status` events (see onSyncStatus). */
+export const syncStatus = () => call<SyncStatus>("sync_status");
+/** Publish waiting events / reconnect now instead of waiting for the next attempt. */
+export const syncNow = () => call<void>("sync_now");
+/** The relay address and whether its token is in the keychain (administrators). */
+export const relaySettings = () => call<RelaySettings>("relay_settings");
+/** Checks the address and token with the relay, then saves them (the token goes to the keychain). */
+export const setRelay = (relayUrl: string, token: string | null) =>
+  call<RelaySettings>("set_relay", { relayUrl, token });
+
+/** Calls `callback` with each change of the sync state. Resolves to the unlisten function. */
+export async function onSyncStatus(callback: (status: SyncStatus) => void): Promise<UnlistenFn> {
+  try {
+    return await listen<SyncStatus>("sync-status", (event) => callback(event.payload));
   } catch (reason) {
     throw toIpcError(reason);
   }

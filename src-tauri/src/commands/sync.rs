@@ -1,0 +1,37 @@
+use crmconnect::ApiError;
+use crmconnect::sensitive::Sensitive;
+use crmconnect::sync::RelaySettings;
+use crmconnect::sync::engine::SyncStatus;
+use tauri::{AppHandle, State};
+
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, ApiError> {
+    Ok(state.sync_status().await)
+}
+
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> Result<(), ApiError> {
+    state.sync_now().await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn relay_settings(state: State<'_, AppState>) -> Result<RelaySettings, ApiError> {
+    Ok(state.ws()?.relay_settings().await?)
+}
+
+/// Checks the address and token with the relay, keeps the token in the keychain, restarts sync.
+#[tauri::command]
+pub async fn set_relay(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    relay_url: String,
+    token: Option<String>,
+) -> Result<RelaySettings, ApiError> {
+    let ws = state.ws()?;
+    ws.set_relay(&relay_url, token.map(Sensitive::new)).await?;
+    state.restart_sync(&app).await?;
+    Ok(ws.relay_settings().await?)
+}

@@ -14,6 +14,18 @@ test('sandbox workspace: connection, numbers, templates, mapping, models', async
   t.after(() => app.quit());
   await app.step('sign in as the owner', () => ownerSignedIn(app));
 
+  await app.step('the sandbox workspace syncs through its own in-process relay', async () => {
+    const indicator = await app.waitFor('sync-indicator');
+    await app.browser.waitUntil(async () => (await indicator.getAttribute('data-state')) === 'live', {
+      timeout: 20000,
+      timeoutMsg: 'the sync indicator never went live',
+    });
+    assert.equal(await (await app.waitFor('sync-label')).getText(), 'Synced');
+    await openScreen(app, 'settings');
+    await app.waitFor('relay-sandbox-note');
+    assert.match(await (await app.waitFor('relay-state')).getText(), /Up to date with http:\/\/127\.0\.0\.1/);
+  });
+
   await app.step('Connection: the sandbox credentials are set, and the test passes', async () => {
     await openScreen(app, 'connection');
     for (const s of ['access_token', 'app_secret', 'verify_token']) {

@@ -321,16 +321,29 @@ fn main() {
         bench_relay("SQLite", &url).await;
         if let Ok(server) = std::env::var("CRMCONNECT_BENCH_POSTGRES") {
             use sqlx::Connection;
+            // `postgres://user:pass@host:port` or, for a Unix socket,
+            // `postgres://user@localhost?host=/var/run/postgresql`: the database goes before `?`.
+            let (server, query) = server.split_once('?').unwrap_or((&server, ""));
             let server = server.trim_end_matches('/');
+            let query = if query.is_empty() {
+                String::new()
+            } else {
+                format!("?{query}")
+            };
             let name = format!("relay_bench_{}", fastrand::u32(..));
-            let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+            let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres{query}"))
                 .await
                 .unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut admin)
                 .await
                 .unwrap();
-            bench_relay("PostgreSQL", &format!("{server}/{name}")).await;
+            let label = if query.contains("host=/") {
+                "PostgreSQL, Unix socket"
+            } else {
+                "PostgreSQL, TCP"
+            };
+            bench_relay(label, &format!("{server}/{name}{query}")).await;
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE {name} WITH (FORCE)"
             )))

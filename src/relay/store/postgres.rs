@@ -55,7 +55,14 @@ pub async fn append_locked(
             .await?;
     let keys: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
     let existing: HashMap<String, i64> =
-        sqlx::query_as("SELECT key, seq FROM events WHERE workspace = $1 AND key = ANY($2)")
+        // A join on the unnested keys, not `key = ANY($2)`: on a prepared statement PostgreSQL
+        // soon switches to a generic plan, which for ANY scanned the workspace's whole log by its
+        // primary key (each batch slower than the last); this shape always probes the
+        // (workspace, key) index once per key.
+        sqlx::query_as(
+            "SELECT e.key, e.seq FROM UNNEST($2::text[]) AS k(key) \
+             JOIN events e ON e.workspace = $1 AND e.key = k.key",
+        )
             .bind(workspace)
             .bind(&keys)
             .fetch_all(&mut *tx)

@@ -12,7 +12,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth x11-utils imagemagick dbus-x11 at-spi2-core
   gnome-keyring libsecret-tools webkit2gtk-driver
-  sqlite3 postgresql nodejs npm
+  sqlite3 postgresql openssl nodejs npm
 )
 
 say() { printf '\n\033[1;36m==> %s\033[0m\n' "$*"; }

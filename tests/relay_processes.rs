@@ -485,3 +485,135 @@ fn the_cli_issues_lists_and_revokes_tokens_and_prints_events() {
     assert!(list.contains("revoked"), "{list}");
     assert!(!run(&["token", "revoke", id]).status.success());
 }
+
+#[tokio::test]
+async fn serves_https_itself_and_environment_variables_override_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // A test CA, and a certificate for localhost signed by it (rustls refuses a CA certificate
+    // used as the server's own).
+    let (cert, key, ca) = (
+        dir.path().join("cert.pem"),
+        dir.path().join("key.pem"),
+        dir.path().join("ca.pem"),
+    );
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .expect("openssl (scripts/test installs it)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "leaf.csr",
+    ]);
+    std::fs::write(
+        dir.path().join("leaf.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    let file_port = free_port();
+    let config = write_config(dir.path(), file_port);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace(
+        "[limits]",
+        &format!(
+            "[tls]\ncert = \"{}\"\nkey = \"{}\"\n[limits]",
+            cert.display(),
+            key.display()
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    // The port comes from the environment, over the file's.
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RELAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not start on the port from RELAY_LISTEN"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap())
+        .build()
+        .unwrap();
+    let health: serde_json::Value = http
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let body = webhook(1);
+    let sig = signature::sign(SECRET.as_bytes(), body.as_bytes());
+    let r = http
+        .post(format!("https://localhost:{port}/webhook/acme"))
+        .header(signature::HEADER, sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", file_port)).is_err(),
+        "the file's port is not used"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

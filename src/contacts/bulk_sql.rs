@@ -36,7 +36,7 @@ impl<'h> Raw<'h> {
                 self.db.as_ptr(),
                 sql.as_ptr().cast(),
                 sql.len() as c_int,
-                ffi::SQLITE_PREPARE_PERSISTENT as u32,
+                ffi::SQLITE_PREPARE_PERSISTENT,
                 &mut stmt,
                 std::ptr::null_mut(),
             )
@@ -114,7 +114,6 @@ impl Stmt<'_> {
             out
         }
     }
-
 }
 
 impl Drop for Stmt<'_> {

@@ -561,7 +561,9 @@ impl Workspace {
             let (first, last) = (batch.first_line, batch.last_line);
             let good = std::mem::take(&mut batch.good);
             let read_refused = batch.refused.len();
-            let st = state.take().expect("the state comes back after every batch");
+            let st = state
+                .take()
+                .expect("the state comes back after every batch");
             let (written, st) = audit::perform(
                 self.db(),
                 &actor,
@@ -571,8 +573,8 @@ impl Workspace {
                     Box::pin(async move {
                         let mut st = st;
                         let mut lock = tx.lock_handle().await?;
-                        let written = blocking(|| st.write(&mut lock, &good))
-                            .map_err(ImportError::Worker)?;
+                        let written =
+                            blocking(|| st.write(&mut lock, &good)).map_err(ImportError::Worker)?;
                         drop(lock);
                         let detail = format!(
                             "lines {first}–{last}: {} new, {} existing given groups, {} refused",

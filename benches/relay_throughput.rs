@@ -10,6 +10,7 @@
 //! - p50 / p99 ingest-to-client latency at 5,000 events/s: from just before the webhook is POSTed
 //!   to the moment a client has the event (measured on one client that parses every frame; the
 //!   other 99 check only that they reached the last event);
+//!
 //! and for the bare endpoint: requests/s, and p50 / p99 request round trip at 5,000/s.
 
 use std::sync::Arc;

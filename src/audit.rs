@@ -98,7 +98,19 @@ pub async fn perform<T: Send>(
         tracing::info!(staff = actor.staff_id, action = what.action, "refused");
         return Err(refusal.into());
     }
-    let mut tx = db.begin().await?;
+    perform_on(&mut *db.acquire().await?, actor, what, change).await
+}
+
+/// [`perform`] on a given connection, for a caller that needs the same connection for a series
+/// of changes (the permission already checked).
+pub async fn perform_on<T: Send>(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    what: Change,
+    change: ChangeFn<'_, T>,
+) -> Result<T> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
     let (value, detail) = change(&mut tx).await?; // dropping `tx` on error rolls back
     insert(&mut tx, Some(actor), &what, Outcome::Ok, detail.as_deref()).await?;
     tx.commit().await?;

@@ -234,14 +234,14 @@ async fn customer_writes(sandbox: &str, n: usize, tag: &str) {
     let who = ["ana", "ben", "chen", "dara"];
     // Four at a time: the sandbox still delivers its webhooks one by one, in order.
     let mut tasks = Vec::new();
-    for w in 0..4 {
+    for (w, &name) in who.iter().enumerate() {
         let http = http.clone();
         let sandbox = sandbox.to_string();
         let tag = tag.to_string();
         tasks.push(tokio::spawn(async move {
             for i in (w..n).step_by(4) {
                 let r = http
-                    .post(format!("{sandbox}/sandbox/customers/{}/messages", who[w]))
+                    .post(format!("{sandbox}/sandbox/customers/{name}/messages"))
                     .json(&serde_json::json!({"type": "text", "body": format!("{tag} {i}")}))
                     .send()
                     .await

@@ -1,8 +1,10 @@
 //! CSV import of Bulk Contacts, in the spec's format: `name, phonenumber, company_name, address,
 //! city, state, country, description`, header row skipped, optional groups for every row.
 //!
-//! - Streams the file: a reader thread parses and checks rows (phone numbers on both cores) and
-//!   hands batches over a bounded channel, so memory stays flat whatever the file size.
+//! - Streams the file: a reader thread parses and checks rows (phone numbers included) and hands
+//!   batches over a bounded channel to the writer, so memory stays flat whatever the file size.
+//!   The writer binds and steps prepared statements itself (see `bulk_sql`), one insert a row and
+//!   one membership a chosen group, and looks a number up only when the insert found it taken.
 //! - A number already in the directory creates nothing and only gains the chosen groups; a
 //!   number twice in the file is refused the second time; so importing a file twice changes
 //!   nothing the second time.
@@ -125,8 +127,29 @@ impl Cancel {
     }
 }
 
-/// One good row, ready for the database: E.164 phone first, then the other seven columns.
-type Good = [String; 8];
+/// A row's eight columns, trimmed, back to back in one string (one allocation a row).
+struct Fields {
+    text: String,
+    ends: [u32; 8],
+}
+
+impl Fields {
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    fn to_vec(&self) -> Vec<String> {
+        (0..COLUMNS.len()).map(|i| self.get(i).to_owned()).collect()
+    }
+}
+
+/// A row whose phone number is valid, ready for the database.
+struct Good {
+    line: u64,
+    e164: String,
+    fields: Fields,
+}
 
 struct Batch {
     good: Vec<Good>,
@@ -173,9 +196,9 @@ pub(crate) fn check_encoding(path: &Path) -> std::result::Result<usize, ImportEr
     }
 }
 
-/// Checks one raw record: column count, encoding, phone. Phone parsing happens later, in
-/// parallel; this returns the fields as text or the reason the row is refused.
-fn fields_of(record: &csv::ByteRecord) -> std::result::Result<Vec<String>, String> {
+/// Checks one raw record: column count, encoding. Returns the trimmed fields, or the reason the
+/// row is refused.
+fn fields_of(record: &csv::ByteRecord) -> std::result::Result<Fields, String> {
     if record.len() != COLUMNS.len() {
         return Err(format!(
             "wrong column count: expected {} ({}), found {}",
@@ -184,21 +207,20 @@ fn fields_of(record: &csv::ByteRecord) -> std::result::Result<Vec<String>, Strin
             record.len()
         ));
     }
-    record
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            std::str::from_utf8(f)
-                .map(|s| s.trim().to_owned())
-                .map_err(|_| {
-                    format!(
-                        "bad encoding in column {} ({}): not UTF-8",
-                        i + 1,
-                        COLUMNS[i]
-                    )
-                })
-        })
-        .collect()
+    let mut text = String::with_capacity(record.as_slice().len());
+    let mut ends = [0u32; 8];
+    for (i, f) in record.iter().enumerate() {
+        let f = std::str::from_utf8(f).map_err(|_| {
+            format!(
+                "bad encoding in column {} ({}): not UTF-8",
+                i + 1,
+                COLUMNS[i]
+            )
+        })?;
+        text.push_str(f.trim());
+        ends[i] = u32::try_from(text.len()).map_err(|_| "row too long".to_owned())?;
+    }
+    Ok(Fields { text, ends })
 }
 
 fn lossy(record: &csv::ByteRecord) -> Vec<String> {
@@ -212,27 +234,6 @@ pub(crate) fn header_ends_with_crlf(head: &[u8]) -> bool {
     head.iter()
         .position(|&b| b == b'\n')
         .is_some_and(|i| i > 0 && head[i - 1] == b'\r')
-}
-
-/// Parses phones of a chunk on two threads.
-fn parse_phones(
-    rows: &[(u64, Vec<String>)],
-    country: Country,
-) -> Vec<std::result::Result<String, PhoneError>> {
-    let half = rows.len() / 2;
-    let (a, b) = rows.split_at(half);
-    let parse = |part: &[(u64, Vec<String>)]| -> Vec<_> {
-        part.iter()
-            .map(|(_, f)| phone::to_e164(&f[1], country))
-            .collect()
-    };
-    std::thread::scope(|s| {
-        let left = s.spawn(|| parse(a));
-        let mut right = parse(b);
-        let mut out = left.join().unwrap_or_default();
-        out.append(&mut right);
-        out
-    })
 }
 
 /// The reader thread: CSV → checked batches.
@@ -267,17 +268,15 @@ fn read_batches(
         .has_headers(true)
         .flexible(true)
         .from_reader(input);
-    // Numbers seen so far in this file (E.164 digits → first line), to refuse repeats.
-    let mut seen: HashMap<u64, u64> = HashMap::new();
     let mut record = csv::ByteRecord::new();
     let mut done = false;
     while !done && !cancel.is_cancelled() {
-        let mut raw: Vec<(u64, Vec<String>)> = Vec::with_capacity(BATCH);
+        let mut good: Vec<Good> = Vec::with_capacity(BATCH);
         let mut refused: Vec<(RefusedRow, Vec<String>)> = Vec::new();
         let mut rows = 0u64;
         let mut first_line = 0;
         let mut last_line = 0;
-        while raw.len() + refused.len() < BATCH {
+        while good.len() + refused.len() < BATCH {
             match csv.read_byte_record(&mut record) {
                 Ok(true) => {
                     // csv's count lags by one line in CRLF files (it stops at the '\r').
@@ -291,9 +290,24 @@ fn read_batches(
                         rows -= 1; // a blank line is not a row
                         continue;
                     }
-                    match fields_of(&record) {
-                        Ok(fields) => raw.push((line, fields)),
-                        Err(reason) => refused.push((RefusedRow { line, reason }, lossy(&record))),
+                    let fields = match fields_of(&record) {
+                        Ok(fields) => fields,
+                        Err(reason) => {
+                            refused.push((RefusedRow { line, reason }, lossy(&record)));
+                            continue;
+                        }
+                    };
+                    // On this thread only: the phonenumber crate runs every regex of its
+                    // metadata under one global lock, so a second thread would only wait for it.
+                    match phone::to_e164(fields.get(1), country) {
+                        Ok(e164) => good.push(Good { line, e164, fields }),
+                        Err(e) => {
+                            let reason = match e {
+                                PhoneError::Missing => "missing phone number".to_owned(),
+                                e => format!("invalid phone number: {e}"),
+                            };
+                            refused.push((RefusedRow { line, reason }, fields.to_vec()));
+                        }
                     }
                 }
                 Ok(false) => {
@@ -320,45 +334,9 @@ fn read_batches(
                 }
             }
         }
-        let phones = parse_phones(&raw, country);
-        let mut good = Vec::with_capacity(raw.len());
-        for ((line, fields), parsed) in raw.into_iter().zip(phones) {
-            let reason = match parsed {
-                Err(PhoneError::Missing) => Some("missing phone number".to_owned()),
-                Err(e) => Some(format!("invalid phone number: {e}")),
-                Ok(e164) => {
-                    let key: u64 = e164[1..].parse().unwrap_or(0);
-                    match seen.get(&key) {
-                        Some(first) => Some(format!(
-                            "duplicate within the file: {e164} is already on line {first}"
-                        )),
-                        None => {
-                            seen.insert(key, line);
-                            let [name, _, company, address, city, state, country, description]: [String; 8] =
-                                fields.clone().try_into().unwrap_or_default();
-                            good.push([
-                                e164,
-                                name,
-                                company,
-                                address,
-                                city,
-                                state,
-                                country,
-                                description,
-                            ]);
-                            None
-                        }
-                    }
-                }
-            };
-            if let Some(reason) = reason {
-                refused.push((RefusedRow { line, reason }, fields));
-            }
-        }
         if rows == 0 {
             break;
         }
-        refused.sort_by_key(|(r, _)| r.line);
         let batch = Batch {
             good,
             refused,
@@ -370,6 +348,134 @@ fn read_batches(
         if tx.blocking_send(Ok(batch)).is_err() {
             return; // the writer stopped
         }
+    }
+}
+
+/// What the writer keeps from one batch to the next.
+struct WriteState {
+    groups: Vec<i64>,
+    /// The highest contact id before the import: ids above it were created by it.
+    before: i64,
+    /// The line of the row that created or matched contact `before + 1 + i` (0: none yet) —
+    /// a dense array, as the import's new contacts take consecutive ids.
+    created_lines: Vec<u64>,
+    /// The same for the contacts at or below `before`, which only the file's existing numbers
+    /// match: id → line.
+    matched_lines: HashMap<i64, u64>,
+}
+
+/// What one batch did.
+struct Written {
+    imported: u64,
+    existing: u64,
+    /// Rows whose number an earlier row of the file already had.
+    refused: Vec<(RefusedRow, Vec<String>)>,
+}
+
+impl WriteState {
+    /// The line of the row of this file that created or matched contact `id`, if any.
+    fn first_line(&self, id: i64) -> Option<u64> {
+        if id > self.before {
+            let slot = usize::try_from(id - self.before - 1).ok()?;
+            self.created_lines.get(slot).copied().filter(|&l| l != 0)
+        } else {
+            self.matched_lines.get(&id).copied()
+        }
+    }
+
+    fn remember(&mut self, id: i64, line: u64) {
+        match usize::try_from(id - self.before - 1) {
+            Ok(slot) if id > self.before => {
+                if self.created_lines.len() <= slot {
+                    self.created_lines.resize(slot + 1, 0);
+                }
+                self.created_lines[slot] = line;
+            }
+            _ => {
+                self.matched_lines.insert(id, line);
+            }
+        }
+    }
+
+    /// Writes one batch with prepared statements (inside the caller's transaction). A number
+    /// already in the directory creates nothing and only gains the groups; a number an earlier
+    /// row of this file had is refused, naming that row's line.
+    fn write(
+        &mut self,
+        lock: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
+        good: &[Good],
+    ) -> std::result::Result<Written, String> {
+        use super::bulk_sql::{Raw, Value};
+        let db = Raw::new(lock);
+        let mut insert = db.prepare(
+            "INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+             ON CONFLICT (phone) DO NOTHING",
+        )?;
+        let mut find = db.prepare("SELECT id FROM contacts WHERE phone = ?1")?;
+        let mut member = db.prepare(
+            "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id) VALUES (?1, ?2)",
+        )?;
+        let now = crate::now_ms();
+        let mut out = Written {
+            imported: 0,
+            existing: 0,
+            refused: Vec::new(),
+        };
+        for row in good {
+            let f = &row.fields;
+            let (_, changed) = insert.run(&[
+                Value::Text(&row.e164),
+                Value::Text(f.get(0)),
+                Value::Text(f.get(2)),
+                Value::Text(f.get(3)),
+                Value::Text(f.get(4)),
+                Value::Text(f.get(5)),
+                Value::Text(f.get(6)),
+                Value::Text(f.get(7)),
+                Value::Int(now),
+            ])?;
+            let id = if changed == 1 {
+                let id = db.last_insert_rowid();
+                self.remember(id, row.line);
+                out.imported += 1;
+                id
+            } else {
+                let id = find
+                    .run(&[Value::Text(&row.e164)])?
+                    .0
+                    .ok_or_else(|| format!("{} was neither inserted nor found", row.e164))?;
+                if let Some(first) = self.first_line(id) {
+                    out.refused.push((
+                        RefusedRow {
+                            line: row.line,
+                            reason: format!(
+                                "duplicate within the file: {} is already on line {first}",
+                                row.e164
+                            ),
+                        },
+                        f.to_vec(),
+                    ));
+                    continue;
+                }
+                self.remember(id, row.line);
+                out.existing += 1;
+                id
+            };
+            for &g in &self.groups {
+                member.run(&[Value::Int(id), Value::Int(g)])?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Runs blocking database work from async code without stalling the other tasks of a
+/// multi-threaded runtime (a current-thread runtime, as in tests, simply runs it).
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
@@ -410,8 +516,24 @@ impl Workspace {
         for g in &options.group_ids {
             super::ensure_group(&mut conn, *g).await?;
         }
-        drop(conn);
-        let groups_json = serde_json::to_string(&options.group_ids).unwrap_or_else(|_| "[]".into());
+        let before: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM contacts")
+            .fetch_one(&mut *conn)
+            .await?;
+        // Every batch commits on this connection, which checkpoints the WAL every ~40 MB instead
+        // of SQLite's ~4 MB (after every batch): a page the next batches change again is copied
+        // into the database once. Restored, with a checkpoint, when the import ends.
+        let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&mut *conn)
+            .await?;
+        sqlx::query("PRAGMA wal_autocheckpoint = 10000")
+            .execute(&mut *conn)
+            .await?;
+        let mut state = Some(WriteState {
+            groups: options.group_ids.clone(),
+            before,
+            created_lines: Vec::new(),
+            matched_lines: HashMap::new(),
+        });
 
         let started = Instant::now();
         let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -437,111 +559,125 @@ impl Workspace {
             cancelled: false,
             elapsed_ms: 0,
         };
-        while let Some(batch) = rx.recv().await {
-            let batch = batch.map_err(ImportError::Worker)?;
-            let rows_json = serde_json::to_string(&batch.good).unwrap_or_else(|_| "[]".into());
-            let n_good = batch.good.len() as i64;
-            let n_refused = batch.refused.len();
-            let what = Change::new(
-                Screen::BulkContacts,
-                "contacts.import",
-                format!("file “{file_name}”"),
-            );
-            let groups = groups_json.clone();
-            let (first, last) = (batch.first_line, batch.last_line);
-            let imported = audit::perform(
-                self.db(),
-                &actor,
-                what,
-                Ok(()),
-                Box::new(move |tx| {
-                    Box::pin(async move {
-                        let now = crate::now_ms();
-                        let imported = sqlx::query!(
-                            "INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at)
-                             SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'),
-                                    json_extract(j.value, '$[3]'), json_extract(j.value, '$[4]'), json_extract(j.value, '$[5]'),
-                                    json_extract(j.value, '$[6]'), json_extract(j.value, '$[7]'), ?2, ?2
-                             FROM json_each(?1) j WHERE true
-                             ON CONFLICT (phone) DO NOTHING",
-                            rows_json,
-                            now
-                        )
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected() as i64;
-                        if groups != "[]" {
-                            sqlx::query!(
-                                "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id)
-                                 SELECT c.id, g.value FROM json_each(?1) j
-                                 JOIN contacts c ON c.phone = json_extract(j.value, '$[0]')
-                                 CROSS JOIN json_each(?2) g",
-                                rows_json,
-                                groups
-                            )
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        let detail = format!(
-                            "lines {first}–{last}: {imported} new, {} existing given groups, {n_refused} refused",
-                            n_good - imported
-                        );
-                        Ok((imported, Some(detail)))
-                    })
-                }),
-            )
-            .await?;
-            report.rows += batch.rows;
-            report.imported += imported as u64;
-            report.existing += (n_good - imported) as u64;
-            report.refused += n_refused as u64;
-            if !batch.refused.is_empty() {
-                if refused_writer.is_none() {
-                    std::fs::create_dir_all(self.imports_dir()).map_err(|e| ImportError::Read {
-                        path: self.imports_dir().display().to_string(),
-                        reason: e.to_string(),
-                    })?;
-                    let mut w =
-                        csv::Writer::from_path(&refused_path).map_err(|e| ImportError::Read {
-                            path: refused_path.display().to_string(),
+        // Every way out of the loop restores the connection's checkpoint setting below.
+        let batches: Result<()> = async {
+            while let Some(batch) = rx.recv().await {
+                let mut batch = batch.map_err(ImportError::Worker)?;
+                let what = Change::new(
+                    Screen::BulkContacts,
+                    "contacts.import",
+                    format!("file “{file_name}”"),
+                );
+                let (first, last) = (batch.first_line, batch.last_line);
+                let good = std::mem::take(&mut batch.good);
+                let read_refused = batch.refused.len();
+                let st = state
+                    .take()
+                    .expect("the state comes back after every batch");
+                let (written, st) = audit::perform_on(
+                    &mut conn,
+                    &actor,
+                    what,
+                    Box::new(move |tx| {
+                        Box::pin(async move {
+                            let mut st = st;
+                            let mut lock = tx.lock_handle().await?;
+                            let written =
+                                blocking(|| st.write(&mut lock, &good)).map_err(ImportError::Worker)?;
+                            drop(lock);
+                            let detail = format!(
+                                "lines {first}–{last}: {} new, {} existing given groups, {} refused",
+                                written.imported,
+                                written.existing,
+                                written.refused.len() + read_refused
+                            );
+                            Ok(((written, st), Some(detail)))
+                        })
+                    }),
+                )
+                .await?;
+                state = Some(st);
+                let imported = written.imported;
+                report.existing += written.existing;
+                if !written.refused.is_empty() {
+                    batch.refused.extend(written.refused);
+                    batch.refused.sort_by_key(|(r, _)| r.line);
+                }
+                let n_refused = batch.refused.len();
+                report.rows += batch.rows;
+                report.imported += imported;
+                report.refused += n_refused as u64;
+                if !batch.refused.is_empty() {
+                    if refused_writer.is_none() {
+                        std::fs::create_dir_all(self.imports_dir()).map_err(|e| ImportError::Read {
+                            path: self.imports_dir().display().to_string(),
                             reason: e.to_string(),
                         })?;
-                    let mut header: Vec<&str> = COLUMNS.to_vec();
-                    header.extend(["line", "reason"]);
-                    let _ = w.write_record(&header);
-                    refused_writer = Some(w);
-                }
-                if let Some(w) = refused_writer.as_mut() {
-                    for (row, fields) in &batch.refused {
-                        let mut out = fields.clone();
-                        out.resize(COLUMNS.len(), String::new());
-                        out.push(row.line.to_string());
-                        out.push(row.reason.clone());
-                        let _ = w.write_record(&out);
+                        let mut w =
+                            csv::Writer::from_path(&refused_path).map_err(|e| ImportError::Read {
+                                path: refused_path.display().to_string(),
+                                reason: e.to_string(),
+                            })?;
+                        let mut header: Vec<&str> = COLUMNS.to_vec();
+                        header.extend(["line", "reason"]);
+                        let _ = w.write_record(&header);
+                        refused_writer = Some(w);
+                    }
+                    if let Some(w) = refused_writer.as_mut() {
+                        for (row, fields) in &batch.refused {
+                            let mut out = fields.clone();
+                            out.resize(COLUMNS.len(), String::new());
+                            out.push(row.line.to_string());
+                            out.push(row.reason.clone());
+                            let _ = w.write_record(&out);
+                        }
+                    }
+                    for (row, _) in batch.refused {
+                        if report.refused_sample.len() < SAMPLE {
+                            report.refused_sample.push(row);
+                        }
                     }
                 }
-                for (row, _) in batch.refused {
-                    if report.refused_sample.len() < SAMPLE {
-                        report.refused_sample.push(row);
-                    }
+                progress(ImportProgress {
+                    bytes_read: batch.bytes_read,
+                    bytes_total,
+                    rows: report.rows,
+                    imported: report.imported,
+                    existing: report.existing,
+                    refused: report.refused,
+                    elapsed_ms: started.elapsed().as_millis() as u64,
+                });
+                if cancel.is_cancelled() {
+                    report.cancelled = true;
+                    break;
                 }
             }
-            progress(ImportProgress {
-                bytes_read: batch.bytes_read,
-                bytes_total,
-                rows: report.rows,
-                imported: report.imported,
-                existing: report.existing,
-                refused: report.refused,
-                elapsed_ms: started.elapsed().as_millis() as u64,
-            });
-            if cancel.is_cancelled() {
-                report.cancelled = true;
-                break;
-            }
+            Ok(())
         }
+        .await;
         drop(rx);
         let _ = reader.await;
+        let restored = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA wal_autocheckpoint = {autocheckpoint}"
+        )))
+        .execute(&mut *conn)
+        .await;
+        let checkpoint = match &restored {
+            Ok(_) => sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&mut *conn)
+                .await
+                .map(|_| ()),
+            Err(_) => Ok(()),
+        };
+        if restored.is_err() {
+            // Never hand a connection with the import's setting back to the pool.
+            drop(conn.detach());
+        } else {
+            drop(conn);
+        }
+        batches?;
+        restored?;
+        checkpoint?;
         if let Some(mut w) = refused_writer {
             let _ = w.flush();
             report.refused_file = Some(refused_path.display().to_string());

@@ -60,7 +60,8 @@ pub fn to_e164(raw: &str, default: Country) -> Result<String, PhoneError> {
                 .filter(phonenumber::is_valid)
         });
     match parsed {
-        Some(n) => Ok(n.format().mode(phonenumber::Mode::E164).to_string()),
+        // What the crate's E.164 formatter writes, without its metadata look-up (a Vec a call).
+        Some(n) => Ok(format!("+{}{}", n.code().value(), n.national())),
         None => match phonenumber::parse(region, candidate) {
             Ok(_) => Err(PhoneError::Invalid(trimmed.into())),
             Err(_) => Err(PhoneError::Unparsable(trimmed.into())),

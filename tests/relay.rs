@@ -430,3 +430,34 @@ fn event(id: &str, kind: &str) -> PublishedEvent {
         payload: serde_json::json!({"n": id}),
     }
 }
+
+#[tokio::test]
+async fn retention_deletes_old_events_and_a_cursor_before_them_is_told_to_resynchronise() {
+    let r = TestRelay::sqlite().await;
+    let events: Vec<_> = (0..10).map(|i| test_event(&format!("r{i}"), "x")).collect();
+    r.handle.state.log.append(WS, events).await.unwrap();
+    let Store::Sqlite(pool) = &r.store else {
+        unreachable!()
+    };
+    // The first five arrived long ago.
+    sqlx::query("UPDATE events SET received_at = 1000 WHERE seq <= 5")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(r.store.prune(2000).await.unwrap(), 5);
+    let client = r.client_for("late", true, &[]).await;
+    let mut stale = client.subscribe(0).await.unwrap();
+    match stale.next().await.unwrap() {
+        StreamItem::Closed { code, reason } => {
+            assert_eq!(code, close::CURSOR_EXPIRED);
+            assert!(reason.contains("resynchronise"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut fresh = client.subscribe(5).await.unwrap();
+    assert_eq!(
+        collect_until(&mut fresh, 10).await,
+        (6..=10).collect::<Vec<_>>()
+    );
+    r.stop().await;
+}

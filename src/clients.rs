@@ -543,3 +543,43 @@ mod tests {
         assert!(c.people[0].whatsapp);
     }
 }
+
+// ---- for the chat module: the client contact a conversation is linked to ----------------------
+
+/// What the chat header shows of a client's contact person.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ContactPersonBrief {
+    pub id: i64,
+    pub client_id: i64,
+    pub name: String,
+    pub company: String,
+    pub phone: Option<String>,
+}
+
+pub(crate) async fn person_brief(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<ContactPersonBrief>> {
+    Ok(sqlx::query_as!(
+        ContactPersonBrief,
+        r#"SELECT p.id AS "id!", p.client_id, p.name, c.company, p.phone
+           FROM client_contacts p JOIN clients c ON c.id = p.client_id WHERE p.id = ?"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The contact person with this E.164 number (the primary one first).
+pub(crate) async fn person_by_phone(
+    conn: &mut SqliteConnection,
+    e164: &str,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM client_contacts WHERE phone = ? ORDER BY is_primary DESC, id LIMIT 1"#,
+        e164
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}

@@ -379,6 +379,7 @@ impl Workspace {
 }
 
 /// What the embedded sandbox gives a sandbox workspace to talk to it.
+#[derive(Clone)]
 pub struct SandboxConnection {
     pub graph_base_url: String,
     pub graph_version: String,

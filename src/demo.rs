@@ -140,6 +140,7 @@ impl Workspace {
             client_id,
             lead_id,
             date: date.clone(),
+            due_date: None,
             currency: "USD".into(),
             status: Some("sent".into()),
             notes: "Sandbox demo document: not a real invoice or offer.".into(),

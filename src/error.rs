@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::{
-    audit, clients, connection, contacts, db, documents, leads, numbers, permissions, staff,
+    audit, chat, clients, connection, contacts, db, documents, leads, numbers, permissions, staff,
     templates, uploads, workspace,
 };
 
@@ -44,6 +44,8 @@ pub enum Error {
     Documents(#[from] documents::DocumentsError),
     #[error(transparent)]
     Upload(#[from] uploads::UploadError),
+    #[error(transparent)]
+    Chat(#[from] chat::ChatError),
     /// A query failed for a reason no module anticipated (disk full, I/O error…).
     #[error("the database could not complete the operation: {0}")]
     Sql(#[from] sqlx::Error),
@@ -97,6 +99,7 @@ impl Error {
             Error::Clients(e) => e.code(),
             Error::Documents(e) => e.code(),
             Error::Upload(e) => e.code(),
+            Error::Chat(e) => e.code(),
             Error::Sql(_) => ErrorCode::Internal,
         }
     }

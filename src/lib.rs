@@ -4,6 +4,7 @@
 //! and the headless `relay` binary are thin transports over it. One module per concept:
 //!
 //! - [`workspace`]: where a workspace's data lives, opening it, the sandbox workspace of first launch.
+//! - [`chat`]: conversations, messages, sends through an outbox, quick replies, Send on WhatsApp.
 //! - [`connection`]: the Cloud API credentials and "Test connection" (admins only).
 //! - [`contacts`]: Bulk Contacts (unique E.164 numbers) and their groups; CSV import.
 //! - [`leads`]: the CRM's leads, their configurable statuses, CSV import, the campaign filter.
@@ -29,6 +30,7 @@
 //! - [`sandbox`]: a local stand-in for Meta's Graph API and webhooks, for the app and every test.
 
 pub mod audit;
+pub mod chat;
 pub mod clients;
 pub mod connection;
 pub mod contacts;

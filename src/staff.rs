@@ -81,6 +81,8 @@ pub struct StaffMember {
 pub struct StaffName {
     pub id: i64,
     pub name: String,
+    /// What travels between desktops (a conversation's assignee).
+    pub username: String,
     pub active: bool,
 }
 
@@ -394,7 +396,7 @@ impl Workspace {
         self.actor().await?;
         Ok(sqlx::query_as!(
             StaffName,
-            r#"SELECT id, name, active AS "active: bool" FROM staff ORDER BY name COLLATE NOCASE, id"#
+            r#"SELECT id, name, username, active AS "active: bool" FROM staff ORDER BY name COLLATE NOCASE, id"#
         )
         .fetch_all(self.db())
         .await?)

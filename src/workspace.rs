@@ -211,6 +211,7 @@ pub struct Workspace {
     db: SqlitePool,
     session: RwLock<Option<i64>>,
     secrets: Arc<dyn SecretStore>,
+    chat: crate::chat::ChatRuntime,
 }
 
 impl Workspace {
@@ -220,6 +221,7 @@ impl Workspace {
             db,
             session: RwLock::new(None),
             secrets,
+            chat: crate::chat::ChatRuntime::default(),
         }
     }
 
@@ -237,6 +239,10 @@ impl Workspace {
 
     pub fn info(&self) -> &WorkspaceInfo {
         &self.info
+    }
+
+    pub(crate) fn chat_runtime(&self) -> &crate::chat::ChatRuntime {
+        &self.chat
     }
 
     pub fn db(&self) -> &SqlitePool {

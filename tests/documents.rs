@@ -19,6 +19,7 @@ fn invoice(client: i64) -> DocumentInput {
         client_id: Some(client),
         lead_id: None,
         date: "2026-11-25".into(),
+        due_date: Some("2026-12-09".into()),
         currency: "EUR".into(),
         status: None,
         notes: "Payable within 14 days".into(),

@@ -651,3 +651,33 @@ impl Workspace {
         .await
     }
 }
+
+// ---- for the chat module: the bulk contact a conversation is linked to -------------------------
+
+/// What the chat header shows of a bulk contact.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ContactBrief {
+    pub id: i64,
+    pub name: String,
+    pub company: String,
+    pub phone: String,
+}
+
+pub(crate) async fn brief(conn: &mut SqliteConnection, id: i64) -> Result<Option<ContactBrief>> {
+    Ok(sqlx::query_as!(
+        ContactBrief,
+        r#"SELECT id AS "id!", name, company, phone FROM contacts WHERE id = ?"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+pub(crate) async fn id_by_phone(conn: &mut SqliteConnection, e164: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar!(r#"SELECT id AS "id!" FROM contacts WHERE phone = ?"#, e164)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}

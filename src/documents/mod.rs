@@ -48,6 +48,8 @@ pub enum DocumentsError {
     BadNumber(String),
     #[error("a document belongs to exactly one client or one lead; {0}")]
     Party(&'static str),
+    #[error("the due date {due} is before the document's date {date}")]
+    DueBeforeDate { due: String, date: String },
     #[error("“{0}” is not a date; use YYYY-MM-DD, e.g. 2026-11-25")]
     BadDate(String),
     #[error("“{0}” is not an ISO 4217 currency code (e.g. EUR, USD, RON)")]
@@ -204,6 +206,8 @@ pub struct Document {
     pub party_name: String,
     /// YYYY-MM-DD
     pub date: String,
+    /// YYYY-MM-DD, when payment is due (invoices, proformas); null when none is set.
+    pub due_date: Option<String>,
     pub currency: String,
     /// Minor-unit digits of the currency (2 for EUR, 0 for JPY).
     pub currency_digits: u32,
@@ -229,6 +233,10 @@ pub struct DocumentInput {
     #[ts(optional)]
     pub lead_id: Option<i64>,
     pub date: String,
+    /// YYYY-MM-DD; not before `date`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub due_date: Option<String>,
     pub currency: String,
     /// `draft` when absent.
     #[ts(optional)]
@@ -352,6 +360,7 @@ struct Checked {
     currency: String,
     digits: u32,
     date: String,
+    due_date: Option<String>,
     status: String,
     total: i64,
 }
@@ -370,6 +379,19 @@ fn check(
         _ => {}
     }
     let date = check_date(&input.date)?;
+    let due_date = match input.due_date.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => {
+            let d = check_date(d)?;
+            if d < date {
+                return Err(DocumentsError::DueBeforeDate {
+                    due: d,
+                    date: date.clone(),
+                });
+            }
+            Some(d)
+        }
+    };
     let code = input.currency.trim().to_owned();
     let digits =
         currency::minor_digits(&code).ok_or_else(|| DocumentsError::BadCurrency(code.clone()))?;
@@ -426,6 +448,7 @@ fn check(
         currency: code,
         digits,
         date,
+        due_date,
         status,
         total,
     })
@@ -470,8 +493,8 @@ async fn party_name(
 
 async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Stored> {
     let r = sqlx::query!(
-        r#"SELECT id AS "id!", kind, number, client_id, lead_id, date, currency, total, status, notes,
-                  pdf_source, pdf_file, created_at, updated_at
+        r#"SELECT id AS "id!", kind, number, client_id, lead_id, date, due_date, currency, total, status,
+                  notes, pdf_source, pdf_file, created_at, updated_at
            FROM documents WHERE id = ?"#,
         id
     )
@@ -494,6 +517,7 @@ async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Stored> {
             client_id: r.client_id,
             lead_id: r.lead_id,
             date: r.date,
+            due_date: r.due_date,
             currency_digits: currency::minor_digits(&r.currency).unwrap_or(2),
             currency: r.currency,
             total: r.total,
@@ -768,20 +792,20 @@ impl Workspace {
                 // The file name is settled after the row exists; a placeholder keeps NOT NULL.
                 let doc_id = match id {
                     None => sqlx::query_scalar!(
-                        r#"INSERT INTO documents (kind, number, client_id, lead_id, date, currency, total, status, notes,
-                                                  pdf_source, pdf_file, created_at, updated_at)
-                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'rendered', '', ?, ?) RETURNING id AS "id!""#,
-                        kind, number, input.client_id, input.lead_id, c.date, c.currency, c.total, c.status,
-                        notes, now, now
+                        r#"INSERT INTO documents (kind, number, client_id, lead_id, date, due_date, currency, total,
+                                                  status, notes, pdf_source, pdf_file, created_at, updated_at)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'rendered', '', ?, ?) RETURNING id AS "id!""#,
+                        kind, number, input.client_id, input.lead_id, c.date, c.due_date, c.currency, c.total,
+                        c.status, notes, now, now
                     )
                     .fetch_one(&mut *tx)
                     .await?,
                     Some(id) => {
                         sqlx::query!(
-                            "UPDATE documents SET kind = ?, number = ?, client_id = ?, lead_id = ?, date = ?, currency = ?,
-                               total = ?, status = ?, notes = ?, updated_at = ? WHERE id = ?",
-                            kind, number, input.client_id, input.lead_id, c.date, c.currency, c.total, c.status,
-                            notes, now, id
+                            "UPDATE documents SET kind = ?, number = ?, client_id = ?, lead_id = ?, date = ?,
+                               due_date = ?, currency = ?, total = ?, status = ?, notes = ?, updated_at = ? WHERE id = ?",
+                            kind, number, input.client_id, input.lead_id, c.date, c.due_date, c.currency, c.total,
+                            c.status, notes, now, id
                         )
                         .execute(&mut *tx)
                         .await?;
@@ -878,6 +902,7 @@ impl Workspace {
             client_id: d.client_id,
             lead_id: d.lead_id,
             date: d.date,
+            due_date: d.due_date,
             currency: d.currency,
             status: Some(d.status),
             notes: d.notes,
@@ -1059,6 +1084,7 @@ mod tests {
             client_id: Some(1),
             lead_id: None,
             date: "2026-11-25".into(),
+            due_date: None,
             currency: "EUR".into(),
             status: None,
             notes: String::new(),

@@ -883,3 +883,116 @@ mod tests {
         assert!(matches!(check_range(&f), Err(LeadsError::BadRange)));
     }
 }
+
+// ---- for the chat module: the lead a conversation is linked to ---------------------------------
+
+/// What the chat header shows of a lead.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct LeadBrief {
+    pub id: i64,
+    pub name: String,
+    pub company: String,
+    pub phone: Option<String>,
+    pub status_id: i64,
+    pub status_name: String,
+    pub status_color: String,
+}
+
+pub(crate) async fn brief(conn: &mut SqliteConnection, id: i64) -> Result<Option<LeadBrief>> {
+    Ok(sqlx::query_as!(
+        LeadBrief,
+        r#"SELECT l.id AS "id!", l.name, l.company, l.phone, l.status_id,
+                  s.name AS status_name, s.color AS status_color
+           FROM leads l JOIN lead_statuses s ON s.id = l.status_id WHERE l.id = ?"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The lead with this E.164 number.
+pub(crate) async fn id_by_phone(conn: &mut SqliteConnection, e164: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar!(r#"SELECT id AS "id!" FROM leads WHERE phone = ?"#, e164)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// A new lead for a number that wrote to us and matched no record: source WhatsApp, the first
+/// status. Returns the existing lead if another path created it meanwhile.
+pub(crate) async fn create_from_whatsapp(
+    conn: &mut SqliteConnection,
+    e164: &str,
+    name: &str,
+) -> Result<i64> {
+    let status = status_or_default(conn, None).await?;
+    let name = if name.trim().is_empty() {
+        e164
+    } else {
+        name.trim()
+    };
+    let whatsapp = phone::whatsapp_capable(e164);
+    let now = crate::now_ms();
+    sqlx::query!(
+        "INSERT INTO leads (name, phone, whatsapp, source, status_id, created_at, updated_at)
+         VALUES (?, ?, ?, 'WhatsApp', ?, ?, ?) ON CONFLICT (phone) WHERE phone IS NOT NULL DO NOTHING",
+        name,
+        e164,
+        whatsapp,
+        status,
+        now,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    id_by_phone(conn, e164)
+        .await?
+        .ok_or_else(|| LeadsError::NoLead(0).into())
+}
+
+/// Sets a lead's status; returns the status's name. Refuses an unknown status.
+pub(crate) async fn set_status(
+    conn: &mut SqliteConnection,
+    lead_id: i64,
+    status_id: i64,
+) -> Result<String> {
+    let name = sqlx::query_scalar!("SELECT name FROM lead_statuses WHERE id = ?", status_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(LeadsError::NoStatus(status_id))?;
+    let now = crate::now_ms();
+    let done = sqlx::query!(
+        "UPDATE leads SET status_id = ?, updated_at = ? WHERE id = ?",
+        status_id,
+        now,
+        lead_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(LeadsError::NoLead(lead_id).into());
+    }
+    Ok(name)
+}
+
+/// Another desktop changed the status of the lead with this number: statuses travel by name.
+pub(crate) async fn set_status_by_name(
+    conn: &mut SqliteConnection,
+    e164: &str,
+    status: &str,
+) -> Result<()> {
+    let now = crate::now_ms();
+    sqlx::query!(
+        "UPDATE leads SET status_id = (SELECT id FROM lead_statuses WHERE name = ?), updated_at = ?
+         WHERE phone = ? AND EXISTS (SELECT 1 FROM lead_statuses WHERE name = ?)",
+        status,
+        now,
+        e164,
+        status
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -20,6 +20,7 @@ pub struct Embedded {
     sandbox: SandboxHandle,
     relay: RelayHandle,
     sync: Option<SyncHandle>,
+    sender: tokio::task::JoinHandle<()>,
     webhook_url: String,
 }
 
@@ -123,18 +124,27 @@ impl Embedded {
         sandbox
             .set_webhook_target(&webhook_url, config.app_secret.expose())
             .map_err(|e| start_err(e.to_string()))?;
+        // Meta's time is the sandbox's: the 24-hour window follows its clock.
+        ws.set_meta_clock(sandbox.clock().clone());
         let sync = engine::start_configured(ws.clone()).await?;
+        let sender = crate::chat::start_sender(ws.clone());
         tracing::info!(graph = %sandbox.base_url(), relay = %relay.url(), "embedded sandbox and relay running");
         Ok(Embedded {
             sandbox,
             relay,
             sync,
+            sender,
             webhook_url,
         })
     }
 
     pub fn sandbox(&self) -> &SandboxHandle {
         &self.sandbox
+    }
+
+    /// The in-process relay (another desktop of the team can sync from it).
+    pub fn relay(&self) -> &RelayHandle {
+        &self.relay
     }
 
     pub fn webhook_url(&self) -> &str {
@@ -147,6 +157,7 @@ impl Embedded {
     }
 
     pub async fn shutdown(self) {
+        self.sender.abort();
         if let Some(sync) = self.sync {
             sync.stop().await;
         }

@@ -234,6 +234,7 @@ impl Workspace {
 
     /// What an event changes in this desktop's projection, through the owning module.
     async fn apply_effect(&self, e: &ReceivedEvent) -> Result<()> {
+        self.apply_chat_event(e).await?;
         if e.kind == "template_status"
             && let (Some(id), Some(status)) = (&e.template_id, &e.status)
         {

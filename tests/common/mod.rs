@@ -12,7 +12,7 @@ pub const OWNER_PASS: &str = "owner passphrase";
 /// A fresh sandbox workspace in its own temp dir, with the owner created and signed in.
 pub struct TestWorkspace {
     pub dir: TempDir,
-    pub ws: Workspace,
+    pub ws: std::sync::Arc<Workspace>,
 }
 
 pub async fn workspace() -> TestWorkspace {
@@ -32,7 +32,10 @@ pub async fn workspace() -> TestWorkspace {
     ws.sign_in(OWNER, OWNER_PASS.into())
         .await
         .expect("owner signs in");
-    TestWorkspace { dir, ws }
+    TestWorkspace {
+        dir,
+        ws: std::sync::Arc::new(ws),
+    }
 }
 
 impl TestWorkspace {

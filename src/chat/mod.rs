@@ -1,0 +1,951 @@
+//! Chat (the spec's "Interaction"): conversations between a customer and one of our business
+//! numbers, linked to a lead, a client contact or a bulk contact; their messages and the statuses
+//! Meta reports; sends through an outbox; quick replies; the template per CRM action.
+//!
+//! Conversations are a projection of the event log ([`projection`]): an inbound message, a status,
+//! another desktop's send or assignment all arrive as events and are applied idempotently, so every
+//! desktop of a team shows the same threads. This desktop's own changes are applied at once and
+//! published as events for the others.
+//!
+//! Tables: `chat_conversations`, `chat_messages` (+ `chat_messages_fts`), `chat_statuses`,
+//! `chat_sends`, `chat_preferences`, `chat_action_templates`, `quick_replies`.
+
+pub mod content;
+pub(crate) mod projection;
+pub mod quick_replies;
+mod send;
+
+use std::sync::RwLock;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite};
+use tokio::sync::broadcast;
+use ts_rs::TS;
+
+use crate::audit::{self, Change};
+use crate::permissions::{Action, Resource};
+use crate::sandbox::SandboxClock;
+use crate::screens::Screen;
+use crate::workspace::Workspace;
+use crate::{ErrorCode, Result, clients, contacts, leads};
+
+pub use content::{MediaRef, MessageContent};
+pub use send::{ActionTemplate, MediaFile, SendMedia, SendTemplate, SendText, start_sender};
+
+/// The customer-service window: free-form messages only within 24 hours of the customer's last
+/// message.
+pub const WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("conversation #{0} does not exist")]
+    NoConversation(i64),
+    #[error("message #{0} does not exist")]
+    NoMessage(i64),
+    #[error(
+        "the 24-hour window is closed: the customer last wrote more than 24 hours ago, so only an approved template can be sent"
+    )]
+    WindowClosed,
+    #[error("the message is empty")]
+    Empty,
+    #[error("the message is {len} characters long; WhatsApp allows at most {max}")]
+    TooLong { len: usize, max: usize },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("template #{id} cannot be sent: {reason}")]
+    Template { id: i64, reason: String },
+    #[error("no staff member is called “{0}”")]
+    NoStaff(String),
+    #[error("this conversation is not linked to a lead, so it has no lead status")]
+    NotALead,
+    #[error("no template is set for “{0}” in Settings → WhatsApp → Template per action")]
+    NoActionTemplate(String),
+    #[error("{what} has no phone number to send to")]
+    NoPhone { what: String },
+    #[error("the media could not be fetched: {0}")]
+    Media(String),
+    #[error("a quick reply is already called “{0}”")]
+    QuickReplyTaken(String),
+    #[error("quick reply #{0} does not exist")]
+    NoQuickReply(i64),
+    #[error("stored message content is unreadable: {0}")]
+    Corrupt(String),
+}
+
+impl ChatError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ChatError::NoConversation(_) | ChatError::NoMessage(_) | ChatError::NoQuickReply(_) => {
+                ErrorCode::NotFound
+            }
+            ChatError::QuickReplyTaken(_) => ErrorCode::Conflict,
+            ChatError::Corrupt(_) | ChatError::Media(_) => ErrorCode::Internal,
+            _ => ErrorCode::Invalid,
+        }
+    }
+}
+
+/// What the desktop hears about chat changes: to refresh screens and raise notifications.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ChatNotice {
+    pub conversation_id: i64,
+    /// A new inbound message (`sender` and `preview` are set), or any other change.
+    pub inbound: bool,
+    pub sender: Option<String>,
+    pub preview: Option<String>,
+}
+
+/// The chat's per-workspace runtime: the Meta clock, change notices, the send lock.
+pub struct ChatRuntime {
+    clock: RwLock<Option<SandboxClock>>,
+    notices: broadcast::Sender<ChatNotice>,
+    sending: tokio::sync::Mutex<()>,
+    wake: tokio::sync::Notify,
+}
+
+impl Default for ChatRuntime {
+    fn default() -> Self {
+        ChatRuntime {
+            clock: RwLock::new(None),
+            notices: broadcast::channel(1024).0,
+            sending: tokio::sync::Mutex::new(()),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+}
+
+// ---- views -------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ConversationView {
+    #[default]
+    All,
+    Mine,
+    Unassigned,
+}
+
+/// Where the next page starts: after this conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ConversationCursor {
+    pub last_activity_at: i64,
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export)]
+pub struct ConversationFilter {
+    #[serde(default)]
+    pub view: ConversationView,
+    /// One business number, or all.
+    #[ts(optional)]
+    pub phone_number_id: Option<String>,
+    /// Matches the customer's name or number.
+    #[ts(optional)]
+    pub search: Option<String>,
+    #[ts(optional)]
+    pub after: Option<ConversationCursor>,
+    /// 50 by default, at most 500.
+    #[ts(optional)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum LinkKind {
+    Lead,
+    ClientContact,
+    Contact,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Conversation {
+    pub id: i64,
+    /// E.164 number, or the user id of a username-only customer.
+    pub customer: String,
+    pub customer_name: String,
+    pub phone_number_id: String,
+    pub link_kind: Option<LinkKind>,
+    pub link_id: Option<i64>,
+    pub assigned_username: Option<String>,
+    pub assigned_name: Option<String>,
+    pub last_activity_at: i64,
+    pub last_preview: String,
+    pub last_direction: String,
+    pub unread: i64,
+    /// When the 24-hour window closes (or closed); null when the customer never wrote.
+    pub window_closes_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ConversationPage {
+    pub items: Vec<Conversation>,
+    pub next: Option<ConversationCursor>,
+    /// Unread messages in every conversation of the view.
+    pub unread_total: i64,
+}
+
+/// The record a conversation is linked to, as the header shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum LinkedRecord {
+    Lead(leads::LeadBrief),
+    ClientContact(clients::ContactPersonBrief),
+    Contact(contacts::ContactBrief),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ConversationDetail {
+    pub conversation: Conversation,
+    pub linked: Option<LinkedRecord>,
+    /// Meta's time now, as this workspace sees it (the sandbox's clock in a sandbox workspace).
+    pub now: i64,
+    pub window_open: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum MessageStatus {
+    /// In this desktop's outbox, waiting for the connection.
+    Queued,
+    /// Meta accepted it; no status yet.
+    Accepted,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+    /// Meta (or our own check) refused it: `error` says why. It was not sent.
+    Refused,
+    /// Inbound messages have no ticks.
+    Received,
+}
+
+impl MessageStatus {
+    /// The order statuses move in; a lower rank never replaces a higher one.
+    pub(crate) fn rank(status: &str) -> Option<i64> {
+        Some(match status {
+            "sent" => 1,
+            "delivered" => 2,
+            "read" => 3,
+            "failed" => 4,
+            _ => return None,
+        })
+    }
+
+    fn parse(s: &str) -> MessageStatus {
+        match s {
+            "queued" => MessageStatus::Queued,
+            "sent" => MessageStatus::Sent,
+            "delivered" => MessageStatus::Delivered,
+            "read" => MessageStatus::Read,
+            "failed" => MessageStatus::Failed,
+            "refused" => MessageStatus::Refused,
+            _ => MessageStatus::Accepted,
+        }
+    }
+}
+
+/// The message a reply quotes.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Quoted {
+    pub wamid: String,
+    /// Null when the quoted message is not in this desktop's history.
+    pub preview: Option<String>,
+    pub outbound: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ChatMessage {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub wamid: Option<String>,
+    pub outbound: bool,
+    pub content: MessageContent,
+    pub reply_to: Option<Quoted>,
+    pub their_reaction: Option<String>,
+    pub our_reaction: Option<String>,
+    pub staff_name: Option<String>,
+    pub sent_at: i64,
+    pub status: MessageStatus,
+    /// Why it failed or was refused (Meta's reason).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ThreadPage {
+    /// Oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// Pass as `before` for the older page; null at the start of the conversation.
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct SearchHit {
+    pub message_id: i64,
+    pub conversation_id: i64,
+    pub customer_name: String,
+    pub customer: String,
+    /// The matching text with the matched words between \u{1} and \u{2}.
+    pub snippet: String,
+    pub sent_at: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum LinkInput {
+    Lead {
+        id: i64,
+    },
+    ClientContact {
+        id: i64,
+    },
+    Contact {
+        id: i64,
+    },
+    /// A new lead from the conversation's number and name.
+    NewLead,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ChatPreferences {
+    pub muted: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct ConversationRow {
+    id: i64,
+    customer: String,
+    customer_name: String,
+    phone_number_id: String,
+    lead_id: Option<i64>,
+    client_contact_id: Option<i64>,
+    contact_id: Option<i64>,
+    assigned_username: Option<String>,
+    assigned_name: Option<String>,
+    last_activity_at: i64,
+    last_preview: String,
+    last_direction: String,
+    unread: i64,
+    last_inbound_at: Option<i64>,
+}
+
+impl From<ConversationRow> for Conversation {
+    fn from(r: ConversationRow) -> Self {
+        let (link_kind, link_id) = match (r.lead_id, r.client_contact_id, r.contact_id) {
+            (Some(id), _, _) => (Some(LinkKind::Lead), Some(id)),
+            (_, Some(id), _) => (Some(LinkKind::ClientContact), Some(id)),
+            (_, _, Some(id)) => (Some(LinkKind::Contact), Some(id)),
+            _ => (None, None),
+        };
+        Conversation {
+            id: r.id,
+            customer: r.customer,
+            customer_name: r.customer_name,
+            phone_number_id: r.phone_number_id,
+            link_kind,
+            link_id,
+            assigned_username: r.assigned_username,
+            assigned_name: r.assigned_name,
+            last_activity_at: r.last_activity_at,
+            last_preview: r.last_preview,
+            last_direction: r.last_direction,
+            unread: r.unread,
+            window_closes_at: r.last_inbound_at.map(|t| t + WINDOW_MS),
+        }
+    }
+}
+
+const CONVERSATION_COLUMNS: &str = "id, customer, customer_name, phone_number_id, lead_id, \
+    client_contact_id, contact_id, assigned_username, assigned_name, last_activity_at, \
+    last_preview, last_direction, unread, last_inbound_at";
+
+/// Turns what a person typed into an FTS5 query: every word must appear, the last one as a prefix.
+pub(crate) fn fts_query(input: &str) -> Option<String> {
+    let words: Vec<String> = input
+        .split_whitespace()
+        .map(|w| w.replace('"', "\"\""))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let last = words.len().checked_sub(1)?;
+    Some(
+        words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                if i == last {
+                    format!("\"{w}\"*")
+                } else {
+                    format!("\"{w}\"")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+impl Workspace {
+    // ---- the clock and notices ---------------------------------------------------------------
+
+    /// In a sandbox workspace, Meta's time is the sandbox's clock (tests move it forward).
+    pub fn set_meta_clock(&self, clock: SandboxClock) {
+        *self
+            .chat_runtime()
+            .clock
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(clock);
+    }
+
+    /// Meta's time now, in ms: what the 24-hour window is measured against.
+    pub fn meta_now_ms(&self) -> i64 {
+        match &*self
+            .chat_runtime()
+            .clock
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+        {
+            Some(clock) => clock
+                .now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+            None => crate::now_ms(),
+        }
+    }
+
+    /// Chat changes as they are applied: new inbound messages, statuses, assignments…
+    pub fn chat_notices(&self) -> broadcast::Receiver<ChatNotice> {
+        self.chat_runtime().notices.subscribe()
+    }
+
+    pub(crate) fn chat_notice(&self, notice: ChatNotice) {
+        let _ = self.chat_runtime().notices.send(notice);
+    }
+
+    // ---- reading -----------------------------------------------------------------------------
+
+    /// A page of conversations, most recent activity first.
+    pub async fn conversations(&self, filter: ConversationFilter) -> Result<ConversationPage> {
+        let actor = self.actor().await?;
+        actor.require(Resource::WhatsappChat, Action::View)?;
+        let me = self.me().await?.username;
+        let limit = filter.limit.unwrap_or(50).clamp(1, 500);
+        let search = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+
+        let push_where = |q: &mut QueryBuilder<Sqlite>| {
+            q.push(" WHERE 1 = 1");
+            match filter.view {
+                ConversationView::All => {}
+                ConversationView::Mine => {
+                    q.push(" AND assigned_username = ").push_bind(me.clone());
+                }
+                ConversationView::Unassigned => {
+                    q.push(" AND assigned_username IS NULL");
+                }
+            }
+            if let Some(n) = &filter.phone_number_id {
+                q.push(" AND phone_number_id = ").push_bind(n.clone());
+            }
+            if let Some(s) = search {
+                let like = format!(
+                    "%{}%",
+                    s.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                );
+                q.push(" AND (customer_name LIKE ")
+                    .push_bind(like.clone())
+                    .push(" ESCAPE '\\' OR customer LIKE ")
+                    .push_bind(like)
+                    .push(" ESCAPE '\\')");
+            }
+        };
+
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT ");
+        q.push(CONVERSATION_COLUMNS);
+        q.push(" FROM chat_conversations");
+        push_where(&mut q);
+        if let Some(c) = filter.after {
+            q.push(" AND (last_activity_at, id) < (")
+                .push_bind(c.last_activity_at)
+                .push(", ")
+                .push_bind(c.id)
+                .push(")");
+        }
+        q.push(" ORDER BY last_activity_at DESC, id DESC LIMIT ")
+            .push_bind(limit + 1);
+        let mut rows: Vec<ConversationRow> = q.build_query_as().fetch_all(self.db()).await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next = more.then(|| {
+            let last = rows.last().expect("more than limit");
+            ConversationCursor {
+                last_activity_at: last.last_activity_at,
+                id: last.id,
+            }
+        });
+
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT COALESCE(SUM(unread), 0) FROM chat_conversations");
+        push_where(&mut q);
+        q.push(" AND unread > 0");
+        let unread_total: i64 = q.build_query_scalar().fetch_one(self.db()).await?;
+
+        Ok(ConversationPage {
+            items: rows.into_iter().map(Conversation::from).collect(),
+            next,
+            unread_total,
+        })
+    }
+
+    async fn conversation_row(&self, id: i64) -> Result<ConversationRow> {
+        let row: Option<ConversationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM chat_conversations WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(self.db())
+        .await?;
+        Ok(row.ok_or(ChatError::NoConversation(id))?)
+    }
+
+    /// One conversation with its linked record and the window.
+    pub async fn conversation(&self, id: i64) -> Result<ConversationDetail> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::View)?;
+        let row = self.conversation_row(id).await?;
+        let conversation = Conversation::from(row);
+        let linked = self.linked_record(&conversation).await?;
+        let now = self.meta_now_ms();
+        let window_open = conversation.window_closes_at.is_some_and(|t| t > now);
+        Ok(ConversationDetail {
+            conversation,
+            linked,
+            now,
+            window_open,
+        })
+    }
+
+    async fn linked_record(&self, c: &Conversation) -> Result<Option<LinkedRecord>> {
+        let mut conn = self.db().acquire().await?;
+        Ok(match (c.link_kind, c.link_id) {
+            (Some(LinkKind::Lead), Some(id)) => {
+                leads::brief(&mut conn, id).await?.map(LinkedRecord::Lead)
+            }
+            (Some(LinkKind::ClientContact), Some(id)) => clients::person_brief(&mut conn, id)
+                .await?
+                .map(LinkedRecord::ClientContact),
+            (Some(LinkKind::Contact), Some(id)) => contacts::brief(&mut conn, id)
+                .await?
+                .map(LinkedRecord::Contact),
+            _ => None,
+        })
+    }
+
+    /// A page of a thread, newest page first: `before` a message id, or the latest.
+    pub async fn thread(
+        &self,
+        conversation_id: i64,
+        before: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<ThreadPage> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::View)?;
+        self.thread_page(conversation_id, before, limit).await
+    }
+
+    pub(crate) async fn thread_page(
+        &self,
+        conversation_id: i64,
+        before: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<ThreadPage> {
+        let limit = limit.unwrap_or(50).clamp(1, 500);
+        let before = before.unwrap_or(i64::MAX);
+        let rows = sqlx::query!(
+            r#"SELECT m.id AS "id!", m.conversation_id, m.wamid, m.direction, m.content, m.reply_to,
+                      m.their_reaction, m.our_reaction, m.staff_name, m.sent_at, m.local_status,
+                      COALESCE(st.error, m.error) AS error, st.status AS "status?",
+                      q.content AS "quoted?", q.direction AS "quoted_direction?"
+               FROM chat_messages m
+               LEFT JOIN chat_statuses st ON st.wamid = m.wamid
+               LEFT JOIN chat_messages q ON q.wamid = m.reply_to
+               WHERE m.conversation_id = ? AND m.id < ?
+               ORDER BY m.id DESC LIMIT ?"#,
+            conversation_id,
+            before,
+            limit
+        )
+        .fetch_all(self.db())
+        .await?;
+        let more = rows.len() as i64 == limit;
+        let mut messages = Vec::with_capacity(rows.len());
+        for r in rows.into_iter().rev() {
+            let content: MessageContent = serde_json::from_str(&r.content)
+                .map_err(|e| ChatError::Corrupt(format!("message #{}: {e}", r.id)))?;
+            let outbound = r.direction == "out";
+            let status = if !outbound {
+                MessageStatus::Received
+            } else if r.local_status == "refused" {
+                MessageStatus::Refused
+            } else if let Some(s) = &r.status {
+                MessageStatus::parse(s)
+            } else {
+                MessageStatus::parse(&r.local_status)
+            };
+            let reply_to = r.reply_to.map(|wamid| Quoted {
+                preview: r
+                    .quoted
+                    .as_deref()
+                    .and_then(|c| serde_json::from_str::<MessageContent>(c).ok())
+                    .map(|c| c.preview()),
+                outbound: r.quoted_direction.as_deref() == Some("out"),
+                wamid,
+            });
+            messages.push(ChatMessage {
+                id: r.id,
+                conversation_id: r.conversation_id,
+                wamid: r.wamid,
+                outbound,
+                content,
+                reply_to,
+                their_reaction: r.their_reaction,
+                our_reaction: r.our_reaction,
+                staff_name: r.staff_name,
+                sent_at: r.sent_at,
+                status,
+                error: r.error,
+            });
+        }
+        Ok(ThreadPage {
+            before: if more {
+                messages.first().map(|m| m.id)
+            } else {
+                None
+            },
+            messages,
+        })
+    }
+
+    /// Full-text search over every message, newest first.
+    pub async fn search_messages(&self, query: &str, limit: Option<i64>) -> Result<Vec<SearchHit>> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::View)?;
+        let Some(fts) = fts_query(query) else {
+            return Ok(vec![]);
+        };
+        let limit = limit.unwrap_or(50).clamp(1, 200);
+        Ok(sqlx::query_as!(
+            SearchHit,
+            r#"SELECT m.id AS "message_id!", m.conversation_id, c.customer_name, c.customer,
+                      snippet(chat_messages_fts, 0, char(1), char(2), '…', 16) AS "snippet!: String",
+                      m.sent_at
+               FROM chat_messages_fts
+               JOIN chat_messages m ON m.id = chat_messages_fts.rowid
+               JOIN chat_conversations c ON c.id = m.conversation_id
+               WHERE chat_messages_fts MATCH ?
+               ORDER BY chat_messages_fts.rowid DESC LIMIT ?"#,
+            fts,
+            limit
+        )
+        .fetch_all(self.db())
+        .await?)
+    }
+
+    // ---- changing ------------------------------------------------------------------------------
+
+    /// Opening a conversation: its inbound messages are marked read, here and at Meta.
+    pub async fn mark_conversation_read(&self, id: i64) -> Result<()> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::View)?;
+        let row = self.conversation_row(id).await?;
+        let last_in = sqlx::query!(
+            r#"SELECT id AS "id!", wamid FROM chat_messages
+               WHERE conversation_id = ? AND direction = 'in' ORDER BY id DESC LIMIT 1"#,
+            id
+        )
+        .fetch_optional(self.db())
+        .await?;
+        let Some(last_in) = last_in else {
+            return Ok(());
+        };
+        if row.unread == 0 {
+            return Ok(());
+        }
+        projection::set_read_up_to(self.db(), id, last_in.id).await?;
+        self.chat_notice(ChatNotice {
+            conversation_id: id,
+            inbound: false,
+            sender: None,
+            preview: None,
+        });
+        if let Some(wamid) = &last_in.wamid {
+            self.publish_event(
+                "conversation.read",
+                serde_json::json!({
+                    "customer": row.customer,
+                    "phone_number_id": row.phone_number_id,
+                    "up_to": wamid,
+                }),
+            )
+            .await?;
+            // Blue ticks for the customer; best effort (the unread count is ours either way).
+            match self.graph_client().await {
+                Ok((client, _)) => {
+                    if let Err(e) = client.mark_read(&row.phone_number_id, wamid, false).await {
+                        tracing::warn!(error = %e, "could not mark a message read at Meta");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "no connection to mark a message read"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Assigns a conversation to a staff member (by username), or to nobody.
+    pub async fn assign_conversation(
+        &self,
+        id: i64,
+        username: Option<String>,
+    ) -> Result<Conversation> {
+        let actor = self.actor().await?;
+        let allowed = actor.require(Resource::WhatsappChat, Action::Send);
+        let row = self.conversation_row(id).await?;
+        let assignee = match username.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => None,
+            Some(u) => {
+                let staff = self.staff_directory().await?;
+                let found = staff
+                    .into_iter()
+                    .find(|s| s.username.eq_ignore_ascii_case(u))
+                    .ok_or_else(|| ChatError::NoStaff(u.into()))?;
+                Some((found.username, found.name))
+            }
+        };
+        let target = format!("conversation with {}", display(&row));
+        let (user, name) = assignee.clone().unzip();
+        audit::perform(
+            self.db(),
+            &actor,
+            Change::new(Screen::Chat, "chat.assign", target),
+            allowed,
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    sqlx::query!(
+                        "UPDATE chat_conversations SET assigned_username = ?, assigned_name = ? WHERE id = ?",
+                        user,
+                        name,
+                        id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    let detail = match &name {
+                        Some(n) => format!("assigned to {n}"),
+                        None => "unassigned".to_owned(),
+                    };
+                    Ok(((), Some(detail)))
+                })
+            }),
+        )
+        .await?;
+        let (user, name) = assignee.unzip();
+        self.publish_event(
+            "conversation.assigned",
+            serde_json::json!({
+                "customer": row.customer,
+                "phone_number_id": row.phone_number_id,
+                "username": user,
+                "name": name,
+            }),
+        )
+        .await?;
+        self.chat_notice(ChatNotice {
+            conversation_id: id,
+            inbound: false,
+            sender: None,
+            preview: None,
+        });
+        Ok(Conversation::from(self.conversation_row(id).await?))
+    }
+
+    /// Changes the linked lead's status from the chat.
+    pub async fn set_conversation_lead_status(
+        &self,
+        id: i64,
+        status_id: i64,
+    ) -> Result<ConversationDetail> {
+        let actor = self.actor().await?;
+        let allowed = actor.require(Resource::WhatsappChat, Action::Send);
+        let row = self.conversation_row(id).await?;
+        let lead_id = row.lead_id.ok_or(ChatError::NotALead)?;
+        let target = format!(
+            "lead #{lead_id} from the conversation with {}",
+            display(&row)
+        );
+        let status = audit::perform(
+            self.db(),
+            &actor,
+            Change::new(Screen::Chat, "chat.lead_status", target),
+            allowed,
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let name = leads::set_status(tx, lead_id, status_id).await?;
+                    Ok((name.clone(), Some(format!("status {name}"))))
+                })
+            }),
+        )
+        .await?;
+        let mut conn = self.db().acquire().await?;
+        let phone = leads::brief(&mut conn, lead_id)
+            .await?
+            .and_then(|l| l.phone);
+        drop(conn);
+        if let Some(phone) = phone {
+            self.publish_event(
+                "lead.status_changed",
+                serde_json::json!({ "phone": phone, "status": status }),
+            )
+            .await?;
+        }
+        self.conversation(id).await
+    }
+
+    /// Links a conversation to a record by hand (or to a new lead).
+    pub async fn link_conversation(&self, id: i64, link: LinkInput) -> Result<ConversationDetail> {
+        let actor = self.actor().await?;
+        let allowed = actor.require(Resource::WhatsappChat, Action::Send);
+        let row = self.conversation_row(id).await?;
+        let target = format!("conversation with {}", display(&row));
+        let customer = row.customer.clone();
+        let name = row.customer_name.clone();
+        audit::perform(
+            self.db(),
+            &actor,
+            Change::new(Screen::Chat, "chat.link", target),
+            allowed,
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let (lead, person, contact) = match link {
+                        LinkInput::Lead { id } => {
+                            leads::brief(tx, id)
+                                .await?
+                                .ok_or(leads::LeadsError::NoLead(id))?;
+                            (Some(id), None, None)
+                        }
+                        LinkInput::ClientContact { id } => {
+                            clients::person_brief(tx, id).await?.ok_or_else(|| {
+                                ChatError::Invalid(format!("client contact #{id} does not exist"))
+                            })?;
+                            (None, Some(id), None)
+                        }
+                        LinkInput::Contact { id } => {
+                            contacts::brief(tx, id).await?.ok_or_else(|| {
+                                ChatError::Invalid(format!("contact #{id} does not exist"))
+                            })?;
+                            (None, None, Some(id))
+                        }
+                        LinkInput::NewLead => {
+                            if !customer.starts_with('+') {
+                                return Err(ChatError::NoPhone {
+                                    what: "a username-only customer".into(),
+                                }
+                                .into());
+                            }
+                            let lead = leads::create_from_whatsapp(tx, &customer, &name).await?;
+                            (Some(lead), None, None)
+                        }
+                    };
+                    sqlx::query!(
+                        "UPDATE chat_conversations SET lead_id = ?, client_contact_id = ?, contact_id = ?
+                         WHERE id = ?",
+                        lead,
+                        person,
+                        contact,
+                        id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(((), None))
+                })
+            }),
+        )
+        .await?;
+        self.conversation(id).await
+    }
+
+    pub async fn chat_preferences(&self) -> Result<ChatPreferences> {
+        let actor = self.actor().await?;
+        let muted = sqlx::query_scalar!(
+            r#"SELECT muted AS "muted: bool" FROM chat_preferences WHERE staff_id = ?"#,
+            actor.staff_id
+        )
+        .fetch_optional(self.db())
+        .await?
+        .unwrap_or(false);
+        Ok(ChatPreferences { muted })
+    }
+
+    pub async fn set_chat_preferences(&self, prefs: ChatPreferences) -> Result<ChatPreferences> {
+        let actor = self.actor().await?;
+        sqlx::query!(
+            "INSERT INTO chat_preferences (staff_id, muted) VALUES (?, ?)
+             ON CONFLICT (staff_id) DO UPDATE SET muted = excluded.muted",
+            actor.staff_id,
+            prefs.muted
+        )
+        .execute(self.db())
+        .await?;
+        self.chat_preferences().await
+    }
+}
+
+/// A conversation as the activity log names it: the name and number.
+fn display(row: &ConversationRow) -> String {
+    if row.customer_name.is_empty() {
+        row.customer.clone()
+    } else {
+        format!("{} ({})", row.customer_name, row.customer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_words_become_a_safe_fts_query() {
+        assert_eq!(fts_query("  "), None);
+        assert_eq!(fts_query("roof repair").unwrap(), "\"roof\" \"repair\"*");
+        assert_eq!(fts_query("say \"hi\"").unwrap(), "\"say\" \"\"\"hi\"\"\"*");
+        assert_eq!(fts_query("AND OR").unwrap(), "\"AND\" \"OR\"*");
+    }
+
+    #[test]
+    fn statuses_only_move_forward() {
+        let r = |s| MessageStatus::rank(s).unwrap();
+        assert!(r("sent") < r("delivered") && r("delivered") < r("read"));
+        assert!(r("read") < r("failed"));
+        assert_eq!(MessageStatus::rank("accepted"), None);
+    }
+}

@@ -1,0 +1,490 @@
+//! The chat's projection of the event log. Every function here is idempotent: the sync engine may
+//! apply an event twice (a crash between the effect and the cursor), and this desktop's own events
+//! come back from the relay after they were applied locally.
+
+use serde_json::Value;
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::content::{self, MessageContent};
+use super::{ChatNotice, MessageStatus};
+use crate::relay::events::ReceivedEvent;
+use crate::workspace::Workspace;
+use crate::{Result, clients, contacts, leads};
+
+/// Inbound messages older than this (Meta time) are history being caught up: no notification.
+const NOTIFY_RECENT_MS: i64 = 10 * 60 * 1000;
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// The E.164 form of a WhatsApp id (digits), or the user id as it is.
+pub(crate) fn customer_key(raw: &str) -> String {
+    if !raw.is_empty() && raw.chars().all(|c| c.is_ascii_digit()) {
+        format!("+{raw}")
+    } else {
+        raw.to_owned()
+    }
+}
+
+/// What goes to Meta's `to` for a stored customer: digits for a number, the user id otherwise.
+pub(crate) fn recipient(customer: &str) -> String {
+    customer.strip_prefix('+').unwrap_or(customer).to_owned()
+}
+
+/// The conversation of (customer, business number), made and linked when new: a lead, a client
+/// contact or a bulk contact with this number, else a new lead with source WhatsApp. A
+/// username-only customer (no number) is left for a person to link.
+pub(crate) async fn ensure_conversation(
+    conn: &mut SqliteConnection,
+    customer: &str,
+    phone_number_id: &str,
+    name: &str,
+    at: i64,
+) -> Result<i64> {
+    if let Some(id) = sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM chat_conversations WHERE customer = ? AND phone_number_id = ?"#,
+        customer,
+        phone_number_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    {
+        if !name.is_empty() {
+            sqlx::query!(
+                "UPDATE chat_conversations SET customer_name = ? WHERE id = ? AND customer_name = ''",
+                name,
+                id
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
+        return Ok(id);
+    }
+    let (mut lead, mut person, mut contact) = (None, None, None);
+    if customer.starts_with('+') {
+        lead = leads::id_by_phone(conn, customer).await?;
+        if lead.is_none() {
+            person = clients::person_by_phone(conn, customer).await?;
+        }
+        if lead.is_none() && person.is_none() {
+            contact = contacts::id_by_phone(conn, customer).await?;
+        }
+        if lead.is_none() && person.is_none() && contact.is_none() {
+            lead = Some(leads::create_from_whatsapp(conn, customer, name).await?);
+        }
+    }
+    let now = crate::now_ms();
+    Ok(sqlx::query_scalar!(
+        r#"INSERT INTO chat_conversations (customer, phone_number_id, customer_name, lead_id,
+                client_contact_id, contact_id, last_activity_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+        customer,
+        phone_number_id,
+        name,
+        lead,
+        person,
+        contact,
+        at,
+        now
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// A new message at the end of a conversation: the list's order and preview follow it.
+pub(crate) struct NewMessage<'a> {
+    pub conversation_id: i64,
+    pub wamid: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub outbound: bool,
+    pub content: &'a MessageContent,
+    pub reply_to: Option<&'a str>,
+    pub staff_name: Option<&'a str>,
+    pub sent_at: i64,
+    pub local_status: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// Inserts a message unless its wamid or client id is already there; returns its id when new.
+pub(crate) async fn insert_message(
+    conn: &mut SqliteConnection,
+    m: NewMessage<'_>,
+) -> Result<Option<i64>> {
+    let direction = if m.outbound { "out" } else { "in" };
+    let kind = m.content.kind().to_owned();
+    let body = m.content.searchable();
+    let json = serde_json::to_string(m.content).expect("content serialises");
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO chat_messages (conversation_id, wamid, client_id, direction, kind, body, content,
+                reply_to, staff_name, sent_at, local_status, error)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT DO NOTHING RETURNING id AS "id!""#,
+        m.conversation_id,
+        m.wamid,
+        m.client_id,
+        direction,
+        kind,
+        body,
+        json,
+        m.reply_to,
+        m.staff_name,
+        m.sent_at,
+        m.local_status,
+        m.error
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if id.is_some() {
+        let preview = m.content.preview();
+        let unread = i64::from(!m.outbound);
+        let inbound_at = (!m.outbound).then_some(m.sent_at);
+        sqlx::query!(
+            "UPDATE chat_conversations SET
+                 last_activity_at = MAX(last_activity_at, ?1),
+                 last_preview = CASE WHEN ?1 >= last_activity_at THEN ?2 ELSE last_preview END,
+                 last_direction = CASE WHEN ?1 >= last_activity_at THEN ?3 ELSE last_direction END,
+                 unread = unread + ?4,
+                 last_inbound_at = CASE WHEN ?5 IS NULL THEN last_inbound_at
+                                        ELSE MAX(COALESCE(last_inbound_at, 0), ?5) END
+             WHERE id = ?6",
+            m.sent_at,
+            preview,
+            direction,
+            unread,
+            inbound_at,
+            m.conversation_id
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Everything up to message `up_to` has been read: unread counts what came after it.
+pub(crate) async fn set_read_up_to(
+    db: &SqlitePool,
+    conversation_id: i64,
+    up_to: i64,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE chat_conversations SET unread = (SELECT count(*) FROM chat_messages
+             WHERE conversation_id = ?1 AND direction = 'in' AND id > ?2)
+         WHERE id = ?1",
+        conversation_id,
+        up_to
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records a status unless a later one is already known.
+pub(crate) async fn record_status(
+    conn: &mut SqliteConnection,
+    wamid: &str,
+    status: &str,
+    error: Option<&str>,
+    at: i64,
+) -> Result<()> {
+    let Some(rank) = MessageStatus::rank(status) else {
+        return Ok(());
+    };
+    sqlx::query!(
+        "INSERT INTO chat_statuses (wamid, rank, status, error, at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (wamid) DO UPDATE SET rank = excluded.rank, status = excluded.status,
+             error = excluded.error, at = excluded.at
+         WHERE excluded.rank > chat_statuses.rank",
+        wamid,
+        rank,
+        status,
+        error,
+        at
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn conversation_of(
+    conn: &mut SqliteConnection,
+    customer: &str,
+    phone_number_id: &str,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM chat_conversations WHERE customer = ? AND phone_number_id = ?"#,
+        customer,
+        phone_number_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+impl Workspace {
+    /// Applies one event of the log to the chat, if it is a chat event.
+    pub(crate) async fn apply_chat_event(&self, e: &ReceivedEvent) -> Result<()> {
+        let raw: Value = match serde_json::from_str(e.raw.get()) {
+            Ok(v) => v,
+            Err(_) => return Ok(()),
+        };
+        let changed = match e.kind.as_str() {
+            "message" => self.apply_inbound(e, &raw).await?,
+            "status" => self.apply_status(e, &raw).await?,
+            "message.sent" => self.apply_sent(e, &raw).await?,
+            "message.reacted" => self.apply_reacted(&raw).await?,
+            "conversation.assigned" => self.apply_assigned(&raw).await?,
+            "conversation.read" => self.apply_read(&raw).await?,
+            "lead.status_changed" => {
+                if let (Some(phone), Some(status)) = (str_of(&raw, "phone"), str_of(&raw, "status"))
+                {
+                    let mut conn = self.db().acquire().await?;
+                    leads::set_status_by_name(&mut conn, phone, status).await?;
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(notice) = changed {
+            self.chat_notice(notice);
+        }
+        Ok(())
+    }
+
+    async fn apply_inbound(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
+        let value = &raw["value"];
+        let Some(m) = value["messages"].get(0) else {
+            return Ok(None);
+        };
+        let (Some(wamid), Some(from), Some(pnid)) =
+            (&e.message_id, &e.customer, &e.phone_number_id)
+        else {
+            return Ok(None);
+        };
+        let customer = customer_key(from);
+        let name = value["contacts"]
+            .get(0)
+            .and_then(|c| c["profile"]["name"].as_str())
+            .unwrap_or("")
+            .to_owned();
+        let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
+        let content = content::from_inbound(m);
+        let mut tx = self.db().begin().await?;
+        // A reaction decorates the message it reacts to, when we have it.
+        if let MessageContent::Reaction { message_id, emoji } = &content {
+            let emoji = (!emoji.is_empty()).then_some(emoji.as_str());
+            let hit = sqlx::query_scalar!(
+                r#"UPDATE chat_messages SET their_reaction = ? WHERE wamid = ?
+                   RETURNING conversation_id AS "conversation_id!""#,
+                emoji,
+                message_id
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(conversation_id) = hit {
+                tx.commit().await?;
+                return Ok(Some(ChatNotice {
+                    conversation_id,
+                    inbound: false,
+                    sender: None,
+                    preview: None,
+                }));
+            }
+        }
+        let conversation_id = ensure_conversation(&mut tx, &customer, pnid, &name, at).await?;
+        let reply_to = m["context"]["id"].as_str();
+        let inserted = insert_message(
+            &mut tx,
+            NewMessage {
+                conversation_id,
+                wamid: Some(wamid),
+                client_id: None,
+                outbound: false,
+                content: &content,
+                reply_to,
+                staff_name: None,
+                sent_at: at,
+                local_status: "accepted",
+                error: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        if inserted.is_none() {
+            return Ok(None);
+        }
+        let recent = self.meta_now_ms() - at < NOTIFY_RECENT_MS;
+        Ok(Some(ChatNotice {
+            conversation_id,
+            inbound: recent,
+            sender: Some(if name.is_empty() { customer } else { name }),
+            preview: Some(content.preview()),
+        }))
+    }
+
+    async fn apply_status(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
+        let (Some(wamid), Some(status)) = (&e.message_id, &e.status) else {
+            return Ok(None);
+        };
+        let s = &raw["value"]["statuses"][0];
+        let error = s["errors"].get(0).map(|err| {
+            let title = err["title"].as_str().unwrap_or("failed");
+            let code = err["code"].as_i64().unwrap_or(0);
+            match err["error_data"]["details"].as_str() {
+                Some(d) if !d.is_empty() => format!("{title} ({code}): {d}"),
+                _ => format!("{title} ({code})"),
+            }
+        });
+        let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
+        let mut conn = self.db().acquire().await?;
+        record_status(&mut conn, wamid, status, error.as_deref(), at).await?;
+        let conversation_id = sqlx::query_scalar!(
+            "SELECT conversation_id FROM chat_messages WHERE wamid = ?",
+            wamid
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(conversation_id.map(|conversation_id| ChatNotice {
+            conversation_id,
+            inbound: false,
+            sender: None,
+            preview: None,
+        }))
+    }
+
+    async fn apply_sent(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
+        let (Some(client_id), Some(customer), Some(pnid)) = (
+            str_of(raw, "client_id"),
+            str_of(raw, "customer"),
+            str_of(raw, "phone_number_id"),
+        ) else {
+            return Ok(None);
+        };
+        let Ok(content) = serde_json::from_value::<MessageContent>(raw["content"].clone()) else {
+            return Ok(None);
+        };
+        let wamid = str_of(raw, "wamid");
+        let at = raw["sent_at"].as_i64().unwrap_or(e.received_at);
+        let name = str_of(raw, "customer_name").unwrap_or("");
+        let mut tx = self.db().begin().await?;
+        let conversation_id = ensure_conversation(&mut tx, customer, pnid, name, at).await?;
+        let inserted = insert_message(
+            &mut tx,
+            NewMessage {
+                conversation_id,
+                wamid,
+                client_id: Some(client_id),
+                outbound: true,
+                content: &content,
+                reply_to: str_of(raw, "reply_to"),
+                staff_name: str_of(raw, "staff_name").or(e.staff.as_deref()),
+                sent_at: at,
+                local_status: "accepted",
+                error: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(inserted.map(|_| ChatNotice {
+            conversation_id,
+            inbound: false,
+            sender: None,
+            preview: None,
+        }))
+    }
+
+    async fn apply_reacted(&self, raw: &Value) -> Result<Option<ChatNotice>> {
+        let Some(wamid) = str_of(raw, "wamid") else {
+            return Ok(None);
+        };
+        let emoji = str_of(raw, "emoji").filter(|e| !e.is_empty());
+        let conversation_id = sqlx::query_scalar!(
+            r#"UPDATE chat_messages SET our_reaction = ? WHERE wamid = ?
+               RETURNING conversation_id AS "conversation_id!""#,
+            emoji,
+            wamid
+        )
+        .fetch_optional(self.db())
+        .await?;
+        Ok(conversation_id.map(|conversation_id| ChatNotice {
+            conversation_id,
+            inbound: false,
+            sender: None,
+            preview: None,
+        }))
+    }
+
+    async fn apply_assigned(&self, raw: &Value) -> Result<Option<ChatNotice>> {
+        let (Some(customer), Some(pnid)) =
+            (str_of(raw, "customer"), str_of(raw, "phone_number_id"))
+        else {
+            return Ok(None);
+        };
+        let mut conn = self.db().acquire().await?;
+        let Some(id) = conversation_of(&mut conn, customer, pnid).await? else {
+            return Ok(None);
+        };
+        let user = str_of(raw, "username");
+        let name = str_of(raw, "name");
+        sqlx::query!(
+            "UPDATE chat_conversations SET assigned_username = ?, assigned_name = ? WHERE id = ?",
+            user,
+            name,
+            id
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(Some(ChatNotice {
+            conversation_id: id,
+            inbound: false,
+            sender: None,
+            preview: None,
+        }))
+    }
+
+    async fn apply_read(&self, raw: &Value) -> Result<Option<ChatNotice>> {
+        let (Some(customer), Some(pnid), Some(up_to)) = (
+            str_of(raw, "customer"),
+            str_of(raw, "phone_number_id"),
+            str_of(raw, "up_to"),
+        ) else {
+            return Ok(None);
+        };
+        let mut conn = self.db().acquire().await?;
+        let Some(id) = conversation_of(&mut conn, customer, pnid).await? else {
+            return Ok(None);
+        };
+        let Some(message) = sqlx::query_scalar!(
+            r#"SELECT id AS "id!" FROM chat_messages WHERE wamid = ?"#,
+            up_to
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Ok(None);
+        };
+        drop(conn);
+        set_read_up_to(self.db(), id, message).await?;
+        Ok(Some(ChatNotice {
+            conversation_id: id,
+            inbound: false,
+            sender: None,
+            preview: None,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wa_ids_become_e164_and_user_ids_stay() {
+        assert_eq!(customer_key("40721000001"), "+40721000001");
+        assert_eq!(
+            customer_key("US.13491208655302741918"),
+            "US.13491208655302741918"
+        );
+        assert_eq!(recipient("+40721000001"), "40721000001");
+        assert_eq!(recipient("US.1"), "US.1");
+    }
+}

@@ -1,0 +1,751 @@
+//! Chat against the sandbox and the in-process relay: a customer writes, the rep answers, ticks
+//! move, the window closes, templates go out, sends made offline go out once, two desktops of a
+//! team see each other's replies and assignments, and "Send on WhatsApp" from an invoice.
+
+mod common;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{OWNER, TestWorkspace, code, workspace};
+use crmconnect::chat::quick_replies::QuickReplyInput;
+use crmconnect::chat::{
+    ChatMessage, ConversationFilter, ConversationView, LinkKind, MessageContent, MessageStatus,
+    SendTemplate, SendText,
+};
+use crmconnect::documents::{DocumentInput, DocumentKind, DocumentLine};
+use crmconnect::leads::LeadInput;
+use crmconnect::permissions::Permission;
+use crmconnect::relay::events::ReceivedEvent;
+use crmconnect::relay::tokens::{self, TokenSpec};
+use crmconnect::sandbox::CustomerMessage;
+use crmconnect::sandbox::Embedded;
+use crmconnect::sandbox::SandboxConfig;
+use crmconnect::sensitive::Sensitive;
+use crmconnect::templates::{TemplateFilter, TemplateModel};
+use crmconnect::{ErrorCode, Workspace};
+use serde_json::json;
+
+fn config() -> SandboxConfig {
+    SandboxConfig {
+        delivery_delay: Duration::from_millis(50),
+        read_delay: Duration::from_millis(50),
+        template_approval_delay: Duration::ZERO,
+        ..SandboxConfig::default()
+    }
+}
+
+/// Polls `f` until it gives a value, for at most 15 s.
+async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn desktop() -> (TestWorkspace, Embedded) {
+    let t = workspace().await;
+    let e = Embedded::start(t.ws.clone(), config())
+        .await
+        .expect("embedded sandbox");
+    (t, e)
+}
+
+fn customer_key(e: &Embedded, key: &str) -> String {
+    let c = e
+        .sandbox()
+        .customers()
+        .into_iter()
+        .find(|c| c.key == key)
+        .expect("sandbox customer");
+    format!("+{}", c.wa_id.expect("a number"))
+}
+
+async fn first_conversation(ws: &Workspace) -> crmconnect::chat::Conversation {
+    eventually("the conversation", || async {
+        ws.conversations(ConversationFilter::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .next()
+    })
+    .await
+}
+
+async fn last_message(ws: &Workspace, conversation: i64) -> ChatMessage {
+    ws.thread(conversation, None, None)
+        .await
+        .unwrap()
+        .messages
+        .pop()
+        .expect("a message")
+}
+
+async fn status_of(ws: &Workspace, conversation: i64, id: i64) -> MessageStatus {
+    ws.thread(conversation, None, Some(500))
+        .await
+        .unwrap()
+        .messages
+        .into_iter()
+        .find(|m| m.id == id)
+        .expect("the message")
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_writes_the_rep_replies_and_after_the_window_only_templates_go_out() {
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    let mut notices = ws.chat_notices();
+    e.sandbox()
+        .customer_sends(
+            "ana",
+            CustomerMessage::text("Hello! Is the roof repair offer still valid?"),
+        )
+        .unwrap();
+
+    // The conversation appears with an unread count, linked to a new lead from WhatsApp.
+    let c = first_conversation(ws).await;
+    assert_eq!(c.customer, customer_key(&e, "ana"));
+    assert_eq!(c.unread, 1);
+    assert_eq!(c.customer_name, "Ana Ruiz (sandbox)");
+    assert!(c.last_preview.contains("roof repair"));
+    assert_eq!(c.link_kind, Some(LinkKind::Lead));
+    let lead = ws.lead(c.link_id.unwrap()).await.unwrap();
+    assert_eq!(lead.source, "WhatsApp");
+    assert_eq!(lead.phone.as_deref(), Some(c.customer.as_str()));
+    let notice = eventually("the inbound notice", || {
+        let n = notices.try_recv().ok();
+        async move { n.filter(|n| n.inbound) }
+    })
+    .await;
+    assert_eq!(notice.conversation_id, c.id);
+    assert_eq!(notice.sender.as_deref(), Some("Ana Ruiz (sandbox)"));
+    assert!(notice.preview.unwrap().contains("roof repair"));
+
+    // Opening it marks it read.
+    ws.mark_conversation_read(c.id).await.unwrap();
+    let c = first_conversation(ws).await;
+    assert_eq!(c.unread, 0);
+
+    // A quick reply goes out; the ticks follow the sandbox: sent, delivered, read.
+    let qr = ws
+        .create_quick_reply(QuickReplyInput {
+            name: "valid".into(),
+            message: "Yes, the offer is valid until the end of the month.".into(),
+        })
+        .await
+        .unwrap();
+    let sent = ws
+        .send_text(
+            c.id,
+            SendText {
+                text: qr.message.clone(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(sent.outbound && sent.wamid.is_some(), "{sent:?}");
+    eventually("the read tick", || async {
+        (status_of(ws, c.id, sent.id).await == MessageStatus::Read).then_some(())
+    })
+    .await;
+    assert_eq!(
+        t.log_of("chat.send").await.len(),
+        1,
+        "the send is in the activity log"
+    );
+
+    // Search finds both sides of the conversation.
+    let hits = ws.search_messages("roof rep", None).await.unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].conversation_id, c.id);
+    assert!(
+        hits[0].snippet.contains("\u{1}roof\u{2}"),
+        "{:?}",
+        hits[0].snippet
+    );
+    assert_eq!(ws.search_messages("offer", None).await.unwrap().len(), 2);
+
+    // A day later the window is closed: free text is refused, a template goes out.
+    e.sandbox().clock().advance(Duration::from_secs(25 * 3600));
+    let detail = ws.conversation(c.id).await.unwrap();
+    assert!(!detail.window_open);
+    let refused = ws
+        .send_text(
+            c.id,
+            SendText {
+                text: "Are you there?".into(),
+                reply_to: None,
+            },
+        )
+        .await;
+    let err = refused.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Invalid);
+    assert!(
+        err.to_string().contains("24-hour window is closed"),
+        "{err}"
+    );
+    ws.sync_templates().await.unwrap();
+    let hello = ws
+        .templates(TemplateFilter {
+            search: Some("hello_world".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    let template = ws
+        .send_template(
+            c.id,
+            SendTemplate {
+                template_id: hello.id,
+                document_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(template.content, MessageContent::Template { ref name, .. } if name == "hello_world")
+    );
+    eventually("the template delivered", || async {
+        matches!(
+            status_of(ws, c.id, template.id).await,
+            MessageStatus::Delivered | MessageStatus::Read
+        )
+        .then_some(())
+    })
+    .await;
+    let thread = ws.thread(c.id, None, None).await.unwrap();
+    assert_eq!(
+        thread.messages.len(),
+        3,
+        "nothing refused was stored as sent"
+    );
+    e.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_made_offline_goes_out_exactly_once_when_the_connection_is_back() {
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    e.sandbox()
+        .customer_sends("ben", CustomerMessage::text("Can you call me?"))
+        .unwrap();
+    let c = first_conversation(ws).await;
+
+    // Meta cannot be reached: a port nobody listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let good = crmconnect::connection::SandboxConnection {
+        graph_base_url: e.sandbox().base_url().to_owned(),
+        graph_version: "v23.0".into(),
+        phone_number_id: c.phone_number_id.clone(),
+        waba_id: e.sandbox().waba_id(),
+        access_token: Sensitive::new(e.sandbox().access_token()),
+        app_secret: SandboxConfig::default().app_secret,
+        verify_token: SandboxConfig::default().verify_token,
+    };
+    let mut offline = good.clone();
+    offline.graph_base_url = format!("http://{dead}");
+    ws.configure_sandbox_connection(offline).await.unwrap();
+
+    let queued = ws
+        .send_text(
+            c.id,
+            SendText {
+                text: "Sure, in five minutes.".into(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(queued.status, MessageStatus::Queued);
+    assert_eq!(ws.chat_outbox_len().await.unwrap(), 1);
+
+    // Back online: it goes out once, however often the outbox is drained.
+    ws.configure_sandbox_connection(good).await.unwrap();
+    ws.chat_retry_now();
+    let wamid = eventually("the queued send accepted", || async {
+        let m = last_message(ws, c.id).await;
+        m.wamid.filter(|_| m.id == queued.id)
+    })
+    .await;
+    assert_eq!(ws.drain_chat_sends().await.unwrap(), 0);
+    assert_eq!(ws.chat_outbox_len().await.unwrap(), 0);
+    eventually("the delivered tick", || async {
+        matches!(
+            status_of(ws, c.id, queued.id).await,
+            MessageStatus::Delivered | MessageStatus::Read
+        )
+        .then_some(())
+    })
+    .await;
+    let sent_statuses = e
+        .sandbox()
+        .deliveries()
+        .into_iter()
+        .filter(|d| format!("{d:?}").contains(&format!("status sent {wamid}")))
+        .count();
+    assert_eq!(sent_statuses, 1, "Meta got the message once");
+    let outbound: Vec<_> = ws
+        .thread(c.id, None, None)
+        .await
+        .unwrap()
+        .messages
+        .into_iter()
+        .filter(|m| m.outbound)
+        .collect();
+    assert_eq!(outbound.len(), 1);
+    e.shutdown().await;
+}
+
+fn event(seq: i64, key: &str, kind: &str, source: &str, raw: serde_json::Value) -> ReceivedEvent {
+    let mut fields = json!({
+        "seq": seq, "key": key, "kind": kind, "source": source, "received_at": 1_000,
+        "raw": raw,
+    });
+    if kind == "message" || kind == "status" {
+        let v = &raw["value"];
+        let item = if kind == "message" {
+            &v["messages"][0]
+        } else {
+            &v["statuses"][0]
+        };
+        fields["phone_number_id"] = v["metadata"]["phone_number_id"].clone();
+        fields["message_id"] = item["id"].clone();
+        fields["customer"] = item
+            .get("from")
+            .or_else(|| item.get("recipient_id"))
+            .cloned()
+            .unwrap_or_default();
+        fields["status"] = item.get("status").cloned().unwrap_or_default();
+        fields["timestamp"] = json!(item["timestamp"].as_str().unwrap().parse::<i64>().unwrap());
+    }
+    serde_json::from_value(fields).unwrap()
+}
+
+fn status(seq: i64, wamid: &str, status: &str, ts: i64) -> ReceivedEvent {
+    event(
+        seq,
+        &format!("status:{wamid}:{status}"),
+        "status",
+        "meta",
+        json!({"field": "messages", "value": {"metadata": {"phone_number_id": "PN1"},
+            "statuses": [{"id": wamid, "status": status, "timestamp": ts.to_string(), "recipient_id": "40721000001"}]}}),
+    )
+}
+
+#[tokio::test]
+async fn statuses_never_go_backwards_and_replayed_events_change_nothing() {
+    let t = workspace().await;
+    let ws = &t.ws;
+    let inbound = event(
+        1,
+        "message:wamid.IN1",
+        "message",
+        "meta",
+        json!({"field": "messages", "value": {"metadata": {"phone_number_id": "PN1"},
+            "contacts": [{"profile": {"name": "Radu"}, "wa_id": "40721000001"}],
+            "messages": [{"from": "40721000001", "id": "wamid.IN1", "timestamp": "1700000000",
+                          "type": "text", "text": {"body": "Salut"}}]}}),
+    );
+    // Another desktop's reply; its statuses arrive out of order, one before the reply itself.
+    let sent = event(
+        3,
+        "desktop:bob:c1",
+        "message.sent",
+        "desktop",
+        json!({"client_id": "c1", "wamid": "wamid.OUT1", "customer": "+40721000001",
+               "phone_number_id": "PN1", "content": {"type": "text", "body": "Buna!"},
+               "staff_name": "Bob", "sent_at": 1_700_000_100_000_i64}),
+    );
+    let batch = vec![
+        inbound,
+        status(2, "wamid.OUT1", "delivered", 1700000102),
+        sent,
+        status(4, "wamid.OUT1", "read", 1700000103),
+        status(5, "wamid.OUT1", "sent", 1700000101),
+    ];
+    ws.apply_synced(&batch).await.unwrap();
+    let c = first_conversation(ws).await;
+    assert_eq!(c.customer, "+40721000001");
+    assert_eq!(c.customer_name, "Radu");
+    let thread = ws.thread(c.id, None, None).await.unwrap();
+    assert_eq!(thread.messages.len(), 2);
+    let reply = &thread.messages[1];
+    assert_eq!(
+        reply.status,
+        MessageStatus::Read,
+        "a late `sent` does not undo `read`"
+    );
+    assert_eq!(reply.staff_name.as_deref(), Some("Bob"));
+    assert_eq!(c.last_preview, "Buna!");
+    assert_eq!(c.unread, 1);
+
+    // The same events again (a crash before the cursor moved): nothing changes.
+    let mut replay = batch.clone();
+    for e in &mut replay {
+        e.seq += 100;
+    }
+    ws.apply_synced(&replay).await.unwrap();
+    let again = first_conversation(ws).await;
+    assert_eq!(again.unread, 1);
+    assert_eq!(ws.thread(c.id, None, None).await.unwrap().messages.len(), 2);
+    let page = ws
+        .conversations(ConversationFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.unread_total, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_desktops_on_one_relay_see_each_others_replies_and_assignments() {
+    let (a, e) = desktop().await;
+    // Desktop B: another workspace of the team, syncing from A's relay with its own token.
+    let b = workspace().await;
+    let store = e.relay().state.log.store().clone();
+    let (_, token) = tokens::issue(
+        &store,
+        TokenSpec {
+            workspace: a.ws.info().slug.clone(),
+            staff: "desktop b".into(),
+            is_admin: true,
+            permissions: vec![],
+            label: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    b.ws.set_relay(&e.relay().url(), Some(Sensitive::new(token)))
+        .await
+        .unwrap();
+    let (_, ids) = a.ws.graph_client().await.unwrap();
+    b.ws.configure_sandbox_connection(crmconnect::connection::SandboxConnection {
+        graph_base_url: e.sandbox().base_url().to_owned(),
+        graph_version: "v23.0".into(),
+        phone_number_id: ids.phone_number_id,
+        waba_id: e.sandbox().waba_id(),
+        access_token: Sensitive::new(e.sandbox().access_token()),
+        app_secret: SandboxConfig::default().app_secret,
+        verify_token: SandboxConfig::default().verify_token,
+    })
+    .await
+    .unwrap();
+    let sync_b = crmconnect::sync::engine::start_configured(b.ws.clone())
+        .await
+        .unwrap()
+        .expect("B syncs");
+
+    e.sandbox()
+        .customer_sends("chen", CustomerMessage::text("Do you have the invoice?"))
+        .unwrap();
+    let ca = first_conversation(&a.ws).await;
+    let cb = first_conversation(&b.ws).await;
+    assert_eq!(ca.customer, cb.customer);
+
+    // A replies and assigns the conversation to the owner; B sees both.
+    let reply =
+        a.ws.send_text(
+            ca.id,
+            SendText {
+                text: "Yes, sending it now.".into(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap();
+    a.ws.assign_conversation(ca.id, Some(OWNER.into()))
+        .await
+        .unwrap();
+    let on_b = eventually("A's reply on B", || async {
+        b.ws.thread(cb.id, None, None)
+            .await
+            .unwrap()
+            .messages
+            .into_iter()
+            .find(|m| m.outbound)
+    })
+    .await;
+    assert_eq!(on_b.wamid, reply.wamid);
+    assert!(
+        matches!(on_b.content, MessageContent::Text { ref body } if body == "Yes, sending it now.")
+    );
+    eventually("A's ticks on B", || async {
+        (status_of(&b.ws, cb.id, on_b.id).await == MessageStatus::Read).then_some(())
+    })
+    .await;
+    let assigned = eventually("the assignment on B", || async {
+        b.ws.conversations(ConversationFilter {
+            view: ConversationView::Mine,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .next()
+    })
+    .await;
+    assert_eq!(assigned.assigned_username.as_deref(), Some(OWNER));
+
+    // And B's reply reaches A.
+    b.ws.send_text(
+        cb.id,
+        SendText {
+            text: "(from B) Attached below.".into(),
+            reply_to: None,
+        },
+    )
+    .await
+    .unwrap();
+    eventually("B's reply on A", || async {
+        a.ws.thread(ca.id, None, None)
+            .await
+            .unwrap()
+            .messages
+            .into_iter()
+            .find(|m| matches!(&m.content, MessageContent::Text { body } if body.starts_with("(from B)")))
+    })
+    .await;
+    sync_b.stop().await;
+    e.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_on_whatsapp_from_an_invoice_sends_the_action_template_with_the_pdf() {
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    let invoice_template = ws
+        .load_template_model(TemplateModel::Invoice)
+        .await
+        .unwrap();
+    let approved = eventually("the invoice template approved", || async {
+        let v = ws.template(invoice_template.id).await.unwrap();
+        (v.status == "APPROVED").then_some(v)
+    })
+    .await;
+    assert!(approved.sendable, "the model comes with its mapping");
+
+    let lead = ws
+        .create_lead(LeadInput {
+            name: "Dara Nolan".into(),
+            phone: "+40 721 000 003".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let doc = ws
+        .create_document(
+            DocumentInput {
+                kind: DocumentKind::Invoice,
+                number: String::new(),
+                client_id: None,
+                lead_id: Some(lead.id),
+                date: "2026-11-25".into(),
+                due_date: Some("2026-12-15".into()),
+                currency: "EUR".into(),
+                status: None,
+                notes: String::new(),
+                lines: vec![DocumentLine {
+                    description: "Roof repair".into(),
+                    quantity_milli: 1000,
+                    unit_price: 125_000,
+                }],
+                total: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+
+    // Without a configured template the action says what is missing.
+    let missing = ws.send_document_on_whatsapp(doc.id).await.unwrap_err();
+    assert!(
+        missing.to_string().contains("Template per action"),
+        "{missing}"
+    );
+    ws.set_action_template(DocumentKind::Invoice, Some(approved.id))
+        .await
+        .unwrap();
+    let m = ws.send_document_on_whatsapp(doc.id).await.unwrap();
+    let MessageContent::Template {
+        name,
+        body,
+        header_document,
+        ..
+    } = &m.content
+    else {
+        panic!("a template: {m:?}")
+    };
+    assert_eq!(name, "crmconnect_invoice");
+    assert!(body.contains(&doc.number), "{body}");
+    let pdf = header_document.as_ref().expect("the PDF header");
+    assert!(pdf.media_id.is_some(), "the PDF was uploaded to Meta");
+    assert_eq!(
+        pdf.filename.as_deref(),
+        Some(format!("{}.pdf", doc.number).as_str())
+    );
+    assert!(m.wamid.is_some(), "Meta accepted it: {m:?}");
+    eventually("the invoice delivered", || async {
+        matches!(
+            status_of(ws, m.conversation_id, m.id).await,
+            MessageStatus::Delivered | MessageStatus::Read
+        )
+        .then_some(())
+    })
+    .await;
+    let c = ws.conversation(m.conversation_id).await.unwrap();
+    assert_eq!(c.conversation.link_kind, Some(LinkKind::Lead));
+    assert_eq!(c.conversation.link_id, Some(lead.id));
+    // The PDF opens from the thread through the core.
+    let file = ws.chat_media(m.id).await.unwrap();
+    assert_eq!(file.mime_type, "application/pdf");
+    e.shutdown().await;
+}
+
+#[tokio::test]
+async fn quick_replies_and_chat_need_their_permissions() {
+    let t = workspace().await;
+    let ws = &t.ws;
+    let qr = ws
+        .create_quick_reply(QuickReplyInput {
+            name: "/hours".into(),
+            message: "We are open 9–17, Monday to Friday.".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(qr.name, "hours");
+    let dup = ws
+        .create_quick_reply(QuickReplyInput {
+            name: "HOURS".into(),
+            message: "x".into(),
+        })
+        .await;
+    assert_eq!(code(dup), ErrorCode::Conflict);
+    let edited = ws
+        .update_quick_reply(
+            qr.id,
+            QuickReplyInput {
+                name: "hours".into(),
+                message: "We are open 9–18.".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.message, "We are open 9–18.");
+    assert_eq!(t.log_of("quick_replies.update").await.len(), 1);
+
+    // A rep who may chat uses quick replies but cannot change them.
+    let chat = |a: &str| format!("whatsapp_chat:{a}").parse::<Permission>().unwrap();
+    t.staff_with("rep", vec![chat("view"), chat("send")]).await;
+    t.sign_in("rep").await;
+    assert_eq!(ws.quick_replies().await.unwrap().len(), 1);
+    assert_eq!(
+        code(ws.delete_quick_reply(qr.id).await),
+        ErrorCode::PermissionDenied
+    );
+    assert!(
+        ws.conversations(ConversationFilter::default())
+            .await
+            .is_ok()
+    );
+
+    // Someone who may only view the chat cannot send or assign.
+    t.staff_with("viewer", vec![chat("view")]).await;
+    t.sign_in("viewer").await;
+    assert_eq!(
+        code(
+            ws.send_text(
+                1,
+                SendText {
+                    text: "hi".into(),
+                    reply_to: None
+                }
+            )
+            .await
+        ),
+        ErrorCode::PermissionDenied
+    );
+    assert_eq!(
+        code(ws.assign_conversation(1, None).await),
+        ErrorCode::NotFound,
+        "the missing conversation is named before the permission is logged as refused"
+    );
+    t.staff_with("nobody", vec![]).await;
+    t.sign_in("nobody").await;
+    assert_eq!(
+        code(ws.conversations(ConversationFilter::default()).await),
+        ErrorCode::PermissionDenied
+    );
+    t.as_owner().await;
+    ws.delete_quick_reply(qr.id).await.unwrap();
+    assert!(ws.quick_replies().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_conversation_from_a_client_contact_or_bulk_contact_links_to_it() {
+    let t = workspace().await;
+    let ws = &t.ws;
+    let contact = ws
+        .create_contact(crmconnect::contacts::ContactInput {
+            name: "Bulk Person".into(),
+            phone: "+40 721 000 002".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let inbound = event(
+        1,
+        "message:wamid.B1",
+        "message",
+        "meta",
+        json!({"field": "messages", "value": {"metadata": {"phone_number_id": "PN1"},
+            "messages": [{"from": "40721000002", "id": "wamid.B1", "timestamp": "1700000000",
+                          "type": "image", "image": {"id": "MEDIA1", "mime_type": "image/jpeg"}}]}}),
+    );
+    ws.apply_synced(&[inbound]).await.unwrap();
+    let c = first_conversation(ws).await;
+    assert_eq!(c.link_kind, Some(LinkKind::Contact));
+    assert_eq!(c.link_id, Some(contact.id));
+    assert_eq!(c.last_preview, "📷 Photo");
+    assert!(
+        ws.leads(Default::default()).await.unwrap().leads.is_empty(),
+        "a known number creates no lead"
+    );
+    // Linked by hand to a new lead instead.
+    let detail = ws
+        .link_conversation(c.id, crmconnect::chat::LinkInput::NewLead)
+        .await
+        .unwrap();
+    assert!(matches!(
+        detail.linked,
+        Some(crmconnect::chat::LinkedRecord::Lead(_))
+    ));
+    let statuses = ws.lead_statuses().await.unwrap();
+    let won = statuses.iter().find(|s| s.name == "Won").unwrap();
+    let detail = ws.set_conversation_lead_status(c.id, won.id).await.unwrap();
+    let Some(crmconnect::chat::LinkedRecord::Lead(lead)) = detail.linked else {
+        panic!("a lead")
+    };
+    assert_eq!(lead.status_name, "Won");
+    assert_eq!(t.log_of("chat.lead_status").await.len(), 1);
+    let _ = Arc::clone(ws);
+}

@@ -23,6 +23,10 @@ pub struct AppState {
     team_sync: tokio::sync::Mutex<Option<SyncHandle>>,
     /// The running CSV import's cancel switch.
     import: Mutex<Option<Cancel>>,
+    /// The conversation on screen: no notification for it.
+    chat_focus: crate::notify::Focus,
+    /// A team workspace's chat outbox sender (the sandbox workspace's runs in `sandbox`).
+    _chat_sender: Option<tokio::task::JoinHandle<()>>,
     _log_guard: Option<logging::Guard>,
 }
 
@@ -79,11 +83,24 @@ impl AppState {
             }
         }
         app.manage(settings::StorePath(store_path));
+        let chat_focus = crate::notify::Focus::default();
+        let mut chat_sender = None;
+        if let Ok(ws) = &workspace {
+            crate::notify::forward(app, ws.clone(), chat_focus.clone());
+            if sandbox.is_none() {
+                let ws = ws.clone();
+                chat_sender = Some(tauri::async_runtime::block_on(async move {
+                    crmconnect::chat::start_sender(ws)
+                }));
+            }
+        }
         let state = AppState {
             workspace,
             sandbox,
             team_sync: tokio::sync::Mutex::new(None),
             import: Mutex::new(None),
+            chat_focus,
+            _chat_sender: chat_sender,
             _log_guard: guard,
         };
         if let Some(s) = team_sync {
@@ -166,6 +183,10 @@ impl AppState {
         {
             c.cancel();
         }
+    }
+
+    pub fn set_chat_focus(&self, id: Option<i64>) {
+        self.chat_focus.set(id);
     }
 
     pub fn ws(&self) -> Result<&Workspace, ApiError> {

@@ -164,6 +164,22 @@ impl Workspace {
         self.queue_send(&c, content, request).await
     }
 
+    /// Starts receiving a file to send (the webview hands it over piece by piece).
+    pub async fn begin_media_upload(&self) -> Result<String> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::Send)?;
+        Ok(uploads::begin(self)?)
+    }
+
+    /// A piece of the file; refused past Meta's largest media size (100 MB, documents).
+    pub async fn append_media_upload(&self, upload: &str, bytes: &[u8]) -> Result<u64> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::Send)?;
+        Ok(uploads::append(self, upload, bytes, 100 * 1024 * 1024)?)
+    }
+
     /// Sends a file the webview handed over, after checking Meta's type and size limits.
     pub async fn send_media(&self, conversation_id: i64, input: SendMedia) -> Result<ChatMessage> {
         self.actor()

@@ -1,6 +1,7 @@
 //! Tauri commands: each is one call into the core, returning `Result<T, ApiError>`.
 
 mod audit;
+mod chat;
 mod clients;
 mod connection;
 mod contacts;
@@ -15,6 +16,31 @@ mod templates;
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         session::app_status,
+        chat::list_conversations,
+        chat::get_conversation,
+        chat::chat_thread,
+        chat::search_messages,
+        chat::chat_focus,
+        chat::mark_conversation_read,
+        chat::send_text,
+        chat::begin_media_upload,
+        chat::append_media_upload,
+        chat::send_media,
+        chat::send_template,
+        chat::react_to_message,
+        chat::chat_media,
+        chat::assign_conversation,
+        chat::set_conversation_lead_status,
+        chat::link_conversation,
+        chat::chat_preferences,
+        chat::set_chat_preferences,
+        chat::list_quick_replies,
+        chat::create_quick_reply,
+        chat::update_quick_reply,
+        chat::delete_quick_reply,
+        chat::action_templates,
+        chat::set_action_template,
+        chat::send_document_on_whatsapp,
         sync::sync_status,
         sync::sync_now,
         sync::relay_settings,

@@ -86,7 +86,7 @@ describe("amounts", () => {
 
 describe("names and dates", () => {
   it("names staff, or says who is unknown", () => {
-    const staff = [{ id: 1, name: "Ana", active: true }];
+    const staff = [{ id: 1, name: "Ana", username: "ana", active: true }];
     expect(staffNameOf(staff, 1)).toBe("Ana");
     expect(staffNameOf(staff, null)).toBe("Unassigned");
     expect(staffNameOf(staff, 9)).toBe("Staff #9");

@@ -3,6 +3,24 @@
 
 import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { ActionTemplate } from "./bindings/ActionTemplate";
+import type { ChatMessage } from "./bindings/ChatMessage";
+import type { ChatNotice } from "./bindings/ChatNotice";
+import type { ChatPreferences } from "./bindings/ChatPreferences";
+import type { Conversation } from "./bindings/Conversation";
+import type { ConversationDetail } from "./bindings/ConversationDetail";
+import type { ConversationFilter } from "./bindings/ConversationFilter";
+import type { ConversationPage } from "./bindings/ConversationPage";
+import type { DocumentKind } from "./bindings/DocumentKind";
+import type { LinkInput } from "./bindings/LinkInput";
+import type { MediaFile } from "./bindings/MediaFile";
+import type { QuickReply } from "./bindings/QuickReply";
+import type { QuickReplyInput } from "./bindings/QuickReplyInput";
+import type { SearchHit } from "./bindings/SearchHit";
+import type { SendMedia } from "./bindings/SendMedia";
+import type { SendTemplate } from "./bindings/SendTemplate";
+import type { SendText } from "./bindings/SendText";
+import type { ThreadPage } from "./bindings/ThreadPage";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { Binding } from "./bindings/Binding";
 import type { BulkResult } from "./bindings/BulkResult";
@@ -323,3 +341,56 @@ export const attachDocumentPdf = (id: number, uploadId: string) =>
   call<Document>("attach_document_pdf", { id, uploadId });
 /** Opens the PDF in the system viewer; answers its path. */
 export const openDocumentPdf = (id: number) => call<string>("open_document_pdf", { id });
+
+// Chat
+export const listConversations = (filter: ConversationFilter) =>
+  call<ConversationPage>("list_conversations", { filter });
+export const getConversation = (id: number) => call<ConversationDetail>("get_conversation", { id });
+/** A page of a thread, oldest first; pass the page's `before` for the older one. */
+export const chatThread = (id: number, before: number | null, limit: number | null = null) =>
+  call<ThreadPage>("chat_thread", { id, before, limit });
+export const searchMessages = (query: string) => call<SearchHit[]>("search_messages", { query });
+/** The conversation on screen (null: none), so no notification is raised for it. */
+export const chatFocus = (id: number | null) => call<void>("chat_focus", { id });
+export const markConversationRead = (id: number) => call<void>("mark_conversation_read", { id });
+export const sendText = (id: number, input: SendText) => call<ChatMessage>("send_text", { id, input });
+export const beginMediaUpload = () => call<string>("begin_media_upload");
+export const appendMediaUpload = (uploadId: string, chunk: string) =>
+  call<number>("append_media_upload", { uploadId, chunk });
+export const sendMedia = (id: number, input: SendMedia) => call<ChatMessage>("send_media", { id, input });
+export const sendTemplate = (id: number, input: SendTemplate) =>
+  call<ChatMessage>("send_template", { id, input });
+/** An empty emoji removes our reaction. */
+export const reactToMessage = (messageId: number, emoji: string) =>
+  call<void>("react_to_message", { messageId, emoji });
+/** The media of a message, fetched by the core with the token and cached. */
+export const chatMedia = (messageId: number) => call<MediaFile>("chat_media", { messageId });
+export const assignConversation = (id: number, username: string | null) =>
+  call<Conversation>("assign_conversation", { id, username });
+export const setConversationLeadStatus = (id: number, statusId: number) =>
+  call<ConversationDetail>("set_conversation_lead_status", { id, statusId });
+export const linkConversation = (id: number, link: LinkInput) =>
+  call<ConversationDetail>("link_conversation", { id, link });
+export const chatPreferences = () => call<ChatPreferences>("chat_preferences");
+export const setChatPreferences = (prefs: ChatPreferences) =>
+  call<ChatPreferences>("set_chat_preferences", { prefs });
+/** Every chat change the core applied (a new message, a status, an assignment…). */
+export const onChatChanged = (handler: (notice: ChatNotice) => void): Promise<UnlistenFn> =>
+  listen<ChatNotice>("chat-changed", (e) => handler(e.payload));
+/** A notification was clicked: open this conversation. */
+export const onChatOpen = (handler: (conversationId: number) => void): Promise<UnlistenFn> =>
+  listen<number>("chat-open", (e) => handler(e.payload));
+
+// Quick replies
+export const listQuickReplies = () => call<QuickReply[]>("list_quick_replies");
+export const createQuickReply = (input: QuickReplyInput) => call<QuickReply>("create_quick_reply", { input });
+export const updateQuickReply = (id: number, input: QuickReplyInput) =>
+  call<QuickReply>("update_quick_reply", { id, input });
+export const deleteQuickReply = (id: number) => call<void>("delete_quick_reply", { id });
+
+// Send on WhatsApp (template per action)
+export const actionTemplates = () => call<ActionTemplate[]>("action_templates");
+export const setActionTemplate = (action: DocumentKind, templateId: number | null) =>
+  call<ActionTemplate[]>("set_action_template", { action, templateId });
+export const sendDocumentOnWhatsapp = (documentId: number) =>
+  call<ChatMessage>("send_document_on_whatsapp", { documentId });

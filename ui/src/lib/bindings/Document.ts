@@ -11,7 +11,11 @@ party_name: string,
 /**
  * YYYY-MM-DD
  */
-date: string, currency: string, 
+date: string, 
+/**
+ * YYYY-MM-DD, when payment is due (invoices, proformas); null when none is set.
+ */
+due_date: string | null, currency: string, 
 /**
  * Minor-unit digits of the currency (2 for EUR, 0 for JPY).
  */

@@ -6,7 +6,11 @@ export type DocumentInput = { kind: DocumentKind,
 /**
  * Empty: the next free number of the kind.
  */
-number: string, client_id?: number, lead_id?: number, date: string, currency: string, 
+number: string, client_id?: number, lead_id?: number, date: string, 
+/**
+ * YYYY-MM-DD; not before `date`.
+ */
+due_date?: string, currency: string, 
 /**
  * `draft` when absent.
  */

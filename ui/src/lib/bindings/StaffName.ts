@@ -3,4 +3,8 @@
 /**
  * A staff member as other screens name them (an assignee).
  */
-export type StaffName = { id: number, name: string, active: boolean, };
+export type StaffName = { id: number, name: string, 
+/**
+ * What travels between desktops (a conversation's assignee).
+ */
+username: string, active: boolean, };

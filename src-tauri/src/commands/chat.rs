@@ -1,0 +1,205 @@
+use crmconnect::chat::quick_replies::{QuickReply, QuickReplyInput};
+use crmconnect::chat::{
+    ActionTemplate, ChatMessage, ChatPreferences, Conversation, ConversationDetail,
+    ConversationFilter, ConversationPage, LinkInput, MediaFile, SearchHit, SendMedia,
+    SendTemplate, SendText, ThreadPage,
+};
+use crmconnect::documents::DocumentKind;
+use crmconnect::ApiError;
+use tauri::State;
+
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn list_conversations(
+    state: State<'_, AppState>,
+    filter: ConversationFilter,
+) -> Result<ConversationPage, ApiError> {
+    Ok(state.ws()?.conversations(filter).await?)
+}
+
+#[tauri::command]
+pub async fn get_conversation(
+    state: State<'_, AppState>,
+    id: i64,
+) -> Result<ConversationDetail, ApiError> {
+    Ok(state.ws()?.conversation(id).await?)
+}
+
+#[tauri::command]
+pub async fn chat_thread(
+    state: State<'_, AppState>,
+    id: i64,
+    before: Option<i64>,
+    limit: Option<i64>,
+) -> Result<ThreadPage, ApiError> {
+    Ok(state.ws()?.thread(id, before, limit).await?)
+}
+
+#[tauri::command]
+pub async fn search_messages(
+    state: State<'_, AppState>,
+    query: String,
+) -> Result<Vec<SearchHit>, ApiError> {
+    Ok(state.ws()?.search_messages(&query, None).await?)
+}
+
+/// The conversation on screen (none when the chat is not shown): no notification is raised for it.
+#[tauri::command]
+pub fn chat_focus(state: State<'_, AppState>, id: Option<i64>) {
+    state.set_chat_focus(id);
+}
+
+#[tauri::command]
+pub async fn mark_conversation_read(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
+    Ok(state.ws()?.mark_conversation_read(id).await?)
+}
+
+#[tauri::command]
+pub async fn send_text(
+    state: State<'_, AppState>,
+    id: i64,
+    input: SendText,
+) -> Result<ChatMessage, ApiError> {
+    Ok(state.ws()?.send_text(id, input).await?)
+}
+
+#[tauri::command]
+pub async fn begin_media_upload(state: State<'_, AppState>) -> Result<String, ApiError> {
+    Ok(state.ws()?.begin_media_upload().await?)
+}
+
+#[tauri::command]
+pub async fn append_media_upload(
+    state: State<'_, AppState>,
+    upload_id: String,
+    chunk: String,
+) -> Result<u64, ApiError> {
+    Ok(state
+        .ws()?
+        .append_media_upload(&upload_id, &crate::decode_base64(&chunk)?)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn send_media(
+    state: State<'_, AppState>,
+    id: i64,
+    input: SendMedia,
+) -> Result<ChatMessage, ApiError> {
+    Ok(state.ws()?.send_media(id, input).await?)
+}
+
+#[tauri::command]
+pub async fn send_template(
+    state: State<'_, AppState>,
+    id: i64,
+    input: SendTemplate,
+) -> Result<ChatMessage, ApiError> {
+    Ok(state.ws()?.send_template(id, input).await?)
+}
+
+#[tauri::command]
+pub async fn react_to_message(
+    state: State<'_, AppState>,
+    message_id: i64,
+    emoji: String,
+) -> Result<(), ApiError> {
+    Ok(state.ws()?.react(message_id, &emoji).await?)
+}
+
+#[tauri::command]
+pub async fn chat_media(state: State<'_, AppState>, message_id: i64) -> Result<MediaFile, ApiError> {
+    Ok(state.ws()?.chat_media(message_id).await?)
+}
+
+#[tauri::command]
+pub async fn assign_conversation(
+    state: State<'_, AppState>,
+    id: i64,
+    username: Option<String>,
+) -> Result<Conversation, ApiError> {
+    Ok(state.ws()?.assign_conversation(id, username).await?)
+}
+
+#[tauri::command]
+pub async fn set_conversation_lead_status(
+    state: State<'_, AppState>,
+    id: i64,
+    status_id: i64,
+) -> Result<ConversationDetail, ApiError> {
+    Ok(state.ws()?.set_conversation_lead_status(id, status_id).await?)
+}
+
+#[tauri::command]
+pub async fn link_conversation(
+    state: State<'_, AppState>,
+    id: i64,
+    link: LinkInput,
+) -> Result<ConversationDetail, ApiError> {
+    Ok(state.ws()?.link_conversation(id, link).await?)
+}
+
+#[tauri::command]
+pub async fn chat_preferences(state: State<'_, AppState>) -> Result<ChatPreferences, ApiError> {
+    Ok(state.ws()?.chat_preferences().await?)
+}
+
+#[tauri::command]
+pub async fn set_chat_preferences(
+    state: State<'_, AppState>,
+    prefs: ChatPreferences,
+) -> Result<ChatPreferences, ApiError> {
+    Ok(state.ws()?.set_chat_preferences(prefs).await?)
+}
+
+#[tauri::command]
+pub async fn list_quick_replies(state: State<'_, AppState>) -> Result<Vec<QuickReply>, ApiError> {
+    Ok(state.ws()?.quick_replies().await?)
+}
+
+#[tauri::command]
+pub async fn create_quick_reply(
+    state: State<'_, AppState>,
+    input: QuickReplyInput,
+) -> Result<QuickReply, ApiError> {
+    Ok(state.ws()?.create_quick_reply(input).await?)
+}
+
+#[tauri::command]
+pub async fn update_quick_reply(
+    state: State<'_, AppState>,
+    id: i64,
+    input: QuickReplyInput,
+) -> Result<QuickReply, ApiError> {
+    Ok(state.ws()?.update_quick_reply(id, input).await?)
+}
+
+#[tauri::command]
+pub async fn delete_quick_reply(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
+    Ok(state.ws()?.delete_quick_reply(id).await?)
+}
+
+#[tauri::command]
+pub async fn action_templates(
+    state: State<'_, AppState>,
+) -> Result<Vec<ActionTemplate>, ApiError> {
+    Ok(state.ws()?.action_templates().await?)
+}
+
+#[tauri::command]
+pub async fn set_action_template(
+    state: State<'_, AppState>,
+    action: DocumentKind,
+    template_id: Option<i64>,
+) -> Result<Vec<ActionTemplate>, ApiError> {
+    Ok(state.ws()?.set_action_template(action, template_id).await?)
+}
+
+#[tauri::command]
+pub async fn send_document_on_whatsapp(
+    state: State<'_, AppState>,
+    document_id: i64,
+) -> Result<ChatMessage, ApiError> {
+    Ok(state.ws()?.send_document_on_whatsapp(document_id).await?)
+}

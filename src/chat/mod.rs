@@ -442,7 +442,10 @@ impl Workspace {
     pub async fn conversations(&self, filter: ConversationFilter) -> Result<ConversationPage> {
         let actor = self.actor().await?;
         actor.require(Resource::WhatsappChat, Action::View)?;
-        let me = self.me().await?.username;
+        let me = match filter.view {
+            ConversationView::Mine => self.me().await?.username,
+            _ => String::new(),
+        };
         let limit = filter.limit.unwrap_or(50).clamp(1, 500);
         let search = filter
             .search

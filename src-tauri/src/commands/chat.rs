@@ -1,11 +1,11 @@
+use crmconnect::ApiError;
 use crmconnect::chat::quick_replies::{QuickReply, QuickReplyInput};
 use crmconnect::chat::{
     ActionTemplate, ChatMessage, ChatPreferences, Conversation, ConversationDetail,
-    ConversationFilter, ConversationPage, LinkInput, MediaFile, SearchHit, SendMedia,
-    SendTemplate, SendText, ThreadPage,
+    ConversationFilter, ConversationPage, LinkInput, MediaFile, SearchHit, SendMedia, SendTemplate,
+    SendText, ThreadPage,
 };
 use crmconnect::documents::DocumentKind;
-use crmconnect::ApiError;
 use tauri::State;
 
 use crate::state::AppState;
@@ -109,7 +109,10 @@ pub async fn react_to_message(
 }
 
 #[tauri::command]
-pub async fn chat_media(state: State<'_, AppState>, message_id: i64) -> Result<MediaFile, ApiError> {
+pub async fn chat_media(
+    state: State<'_, AppState>,
+    message_id: i64,
+) -> Result<MediaFile, ApiError> {
     Ok(state.ws()?.chat_media(message_id).await?)
 }
 
@@ -128,7 +131,10 @@ pub async fn set_conversation_lead_status(
     id: i64,
     status_id: i64,
 ) -> Result<ConversationDetail, ApiError> {
-    Ok(state.ws()?.set_conversation_lead_status(id, status_id).await?)
+    Ok(state
+        .ws()?
+        .set_conversation_lead_status(id, status_id)
+        .await?)
 }
 
 #[tauri::command]
@@ -181,9 +187,7 @@ pub async fn delete_quick_reply(state: State<'_, AppState>, id: i64) -> Result<(
 }
 
 #[tauri::command]
-pub async fn action_templates(
-    state: State<'_, AppState>,
-) -> Result<Vec<ActionTemplate>, ApiError> {
+pub async fn action_templates(state: State<'_, AppState>) -> Result<Vec<ActionTemplate>, ApiError> {
     Ok(state.ws()?.action_templates().await?)
 }
 

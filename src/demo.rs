@@ -134,13 +134,15 @@ impl Workspace {
         })
         .await?;
         let date = today();
+        // Invoices are due in 14 days (what the invoice template model tells the customer).
+        let due = date_in_days(14);
         let base = |kind, client_id, lead_id, lines| DocumentInput {
             kind,
             number: String::new(),
             client_id,
             lead_id,
             date: date.clone(),
-            due_date: None,
+            due_date: (kind == DocumentKind::Invoice).then(|| due.clone()),
             currency: "USD".into(),
             status: Some("sent".into()),
             notes: "Sandbox demo document: not a real invoice or offer.".into(),
@@ -183,7 +185,12 @@ impl Workspace {
 
 /// Today's date (UTC) as YYYY-MM-DD, from the Unix clock (civil-from-days, H. Hinnant).
 fn today() -> String {
-    let days = crate::now_ms().div_euclid(86_400_000);
+    date_in_days(0)
+}
+
+/// The calendar date `offset` days from today (UTC), YYYY-MM-DD.
+fn date_in_days(offset: i64) -> String {
+    let days = crate::now_ms().div_euclid(86_400_000) + offset;
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -30,17 +30,26 @@ pub struct AppState {
     _log_guard: Option<logging::Guard>,
 }
 
-/// The embedded sandbox's settings; `CRMCONNECT_SANDBOX_REVIEW_SECONDS` shortens template review.
+/// The embedded sandbox's settings; `CRMCONNECT_SANDBOX_REVIEW_SECONDS` shortens template review and
+/// `CRMCONNECT_SANDBOX_LISTEN` fixes its address.
 fn sandbox_config() -> SandboxConfig {
     let review = std::env::var("CRMCONNECT_SANDBOX_REVIEW_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .map(Duration::from_secs)
         .unwrap_or(Duration::from_secs(30));
-    SandboxConfig {
+    let mut config = SandboxConfig {
         template_approval_delay: review,
         ..SandboxConfig::default()
+    };
+    // A fixed address, so that end-to-end tests can drive the sandbox's customers and clock.
+    if let Some(listen) = std::env::var("CRMCONNECT_SANDBOX_LISTEN")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        config.listen = listen;
     }
+    config
 }
 
 impl AppState {

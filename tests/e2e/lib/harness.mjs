@@ -19,7 +19,7 @@ export const ARTIFACTS = join(REPO, 'tests/e2e/artifacts');
 
 const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
 
-function freePort() {
+export function freePort() {
   return new Promise((ok, fail) => {
     const srv = net.createServer();
     srv.once('error', fail);

@@ -1,0 +1,188 @@
+// Chat end to end against the embedded sandbox: a simulated customer writes; a notification is
+// raised (seen on the session bus); the conversation appears with an unread count; the rep answers
+// with a quick reply and the ticks go sent → delivered → read; after the sandbox clock passes the
+// 24-hour window, free text is no longer offered and a template goes out; and "Send on WhatsApp"
+// from an invoice delivers the invoice template with its PDF.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { freePort, launch, openScreen, ownerSignedIn } from '../lib/harness.mjs';
+
+async function sandbox(base, path, body) {
+  const r = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${path}: HTTP ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** The outbound bubbles' statuses, oldest first. */
+async function outboundStatuses(app) {
+  return app.browser.execute(() =>
+    Array.from(document.querySelectorAll('[data-testid="message"][data-direction="out"]')).map((e) =>
+      e.getAttribute('data-status'),
+    ),
+  );
+}
+
+test('chat: notification, unread, quick reply, ticks, window, template, Send on WhatsApp', async (t) => {
+  const sandboxPort = await freePort();
+  const base = `http://127.0.0.1:${sandboxPort}`;
+  const app = await launch(t, {
+    env: { CRMCONNECT_SANDBOX_LISTEN: `127.0.0.1:${sandboxPort}`, CRMCONNECT_SANDBOX_REVIEW_SECONDS: '2' },
+  });
+  // Every Notify call on the session bus, whether or not a notification daemon runs.
+  const monitorLog = join(app.dataDir, 'notify.log');
+  writeFileSync(monitorLog, '');
+  const monitor = spawn('dbus-monitor', ['--session', "interface='org.freedesktop.Notifications',member='Notify'"], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const seen = [];
+  monitor.stdout.on('data', (d) => {
+    seen.push(String(d));
+    writeFileSync(monitorLog, seen.join(''));
+  });
+  t.after(() => {
+    monitor.kill();
+    return app.quit();
+  });
+  await app.step('sign in as the owner', () => ownerSignedIn(app));
+
+  await app.step('load the sandbox CRM demo (leads, clients, an invoice)', async () => {
+    await openScreen(app, 'leads');
+    await app.click('leads-load-demo');
+    await app.browser.$('[data-testid="lead-row"]').waitForExist({ timeout: 10000 });
+  });
+
+  await app.step('Quick Replies: add /valid', async () => {
+    await openScreen(app, 'quick_replies');
+    await app.waitFor('quick-replies-empty');
+    await app.click('quick-reply-add');
+    await app.type('quick-reply-name', 'valid');
+    await app.type('quick-reply-message', 'Yes, the offer is valid until the end of the month.');
+    await app.click('quick-reply-save');
+    await app.browser.$('[data-testid="quick-reply-row"][data-name="valid"]').waitForExist({ timeout: 10000 });
+  });
+
+  await app.step('a customer writes: a notification, and the conversation with an unread count', async () => {
+    await openScreen(app, 'chat');
+    await sandbox(base, '/sandbox/customers/ana/messages', {
+      type: 'text',
+      body: 'Hello! Is the roof repair offer still valid?',
+    });
+    const row = app.browser.$('[data-testid="conversation-row"]');
+    await row.waitForExist({ timeout: 20000, timeoutMsg: 'the conversation never appeared' });
+    await app.browser.waitUntil(
+      async () => (await app.texts('unread-count')).join('') === '1',
+      { timeout: 10000, timeoutMsg: 'no unread count of 1' },
+    );
+    await app.browser.waitUntil(
+      () => {
+        const log = readFileSync(monitorLog, 'utf8');
+        return log.includes('Ana Ruiz (sandbox)') && log.includes('roof repair offer');
+      },
+      { timeout: 10000, timeoutMsg: `no Notify call with the sender and the preview on the session bus:\n${seen.join('')}` },
+    );
+  });
+
+  await app.step('the rep opens it and answers with the quick reply; ticks go to read', async () => {
+    await app.browser.$('[data-testid="conversation-row"]').click();
+    await app.waitFor('chat-header');
+    await app.browser.waitUntil(async () => (await app.texts('unread-count')).length === 0, {
+      timeout: 10000,
+      timeoutMsg: 'opening the conversation did not clear its unread count',
+    });
+    const input = await app.waitFor('composer-input');
+    await input.click();
+    await input.setValue('/val');
+    await app.waitFor('quick-reply-picker');
+    await app.browser.keys('Enter');
+    await app.browser.waitUntil(async () => (await input.getValue()).includes('valid until the end of the month'), {
+      timeout: 5000,
+      timeoutMsg: 'the quick reply was not inserted',
+    });
+    await app.click('send');
+    let last = [];
+    await app.browser.waitUntil(
+      async () => {
+        last = await outboundStatuses(app);
+        return last.length === 1 && last[0] === 'read';
+      },
+      { timeout: 20000, timeoutMsg: `the reply never reached read (statuses: ${JSON.stringify(last)})` },
+    );
+    const texts = await app.texts('message');
+    assert.ok(texts.some((x) => x.includes('valid until the end of the month')), texts.join('\n'));
+  });
+
+  await app.step('after 25 hours (sandbox clock) only templates are offered; one goes out', async () => {
+    await sandbox(base, '/sandbox/clock/advance', { hours: 25 });
+    // Reopen the conversation: the header reads the window again.
+    await openScreen(app, 'quick_replies');
+    await openScreen(app, 'chat');
+    await app.browser.$('[data-testid="conversation-row"]').click();
+    await app.waitForText('window-state', 'closed', 10000);
+    assert.equal(await app.el('composer-input').isExisting(), false, 'no free text outside the window');
+    await app.click('template-button');
+    await app.waitFor('template-picker');
+    const option = app.browser.$('[data-testid="template-option"][data-name="hello_world"]');
+    await option.waitForExist({ timeout: 10000, timeoutMsg: 'hello_world is not offered' });
+    await option.click();
+    await app.click('template-send');
+    let last = [];
+    await app.browser.waitUntil(
+      async () => {
+        last = await outboundStatuses(app);
+        return last.length === 2 && ['delivered', 'read'].includes(last[1]);
+      },
+      { timeout: 20000, timeoutMsg: `the template was not delivered (statuses: ${JSON.stringify(last)})` },
+    );
+  });
+
+  await app.step('Send on WhatsApp from an invoice delivers the invoice template with its PDF', async () => {
+    await openScreen(app, 'templates');
+    await app.click('models-tab');
+    await app.click('model-load-invoice');
+    await app.waitForText('model-status-invoice', 'APPROVED', 30000);
+    await openScreen(app, 'settings');
+    const select = await app.waitFor('action-template-invoice');
+    await app.browser.waitUntil(async () => (await select.$$('option')).length > 1, { timeout: 10000 });
+    const options = await app.browser.execute(
+      () => Array.from(document.querySelectorAll('[data-testid="action-template-invoice"] option')).map((o) => [o.value, o.textContent]),
+    );
+    const invoice = options.find(([, label]) => label.startsWith('crmconnect_invoice'));
+    assert.ok(invoice, JSON.stringify(options));
+    await select.selectByAttribute('value', invoice[0]);
+    await app.browser.waitUntil(async () => (await select.getValue()) === invoice[0], { timeout: 5000 });
+
+    await openScreen(app, 'documents');
+    const row = app.browser.$('[data-testid="document-row"][data-number="INV-0001"]');
+    await row.waitForExist({ timeout: 10000 });
+    await row.$('[data-testid="document-send-whatsapp"]').click();
+
+    await openScreen(app, 'chat');
+    const rows = () => app.browser.$$('[data-testid="conversation-row"]');
+    await app.browser.waitUntil(async () => (await rows()).length === 2, {
+      timeout: 20000,
+      timeoutMsg: 'no conversation with the invoice’s client',
+    });
+    await (await rows())[0].click();
+    await app.waitFor('chat-header');
+    let last = [];
+    await app.browser.waitUntil(
+      async () => {
+        last = await outboundStatuses(app);
+        return last.length === 1 && ['delivered', 'read'].includes(last[0]);
+      },
+      { timeout: 20000, timeoutMsg: `the invoice was not delivered (statuses: ${JSON.stringify(last)})` },
+    );
+    const texts = await app.texts('message');
+    assert.ok(texts.some((x) => x.includes('INV-0001') && x.includes('.pdf')), texts.join('\n'));
+  });
+});

@@ -696,6 +696,15 @@ async fn quick_replies_and_chat_need_their_permissions() {
         ErrorCode::PermissionDenied
     );
     t.as_owner().await;
+    // Notifications are per staff member: muting them here does not mute the rep.
+    assert!(!ws.chat_preferences().await.unwrap().muted);
+    ws.set_chat_preferences(crmconnect::chat::ChatPreferences { muted: true })
+        .await
+        .unwrap();
+    assert!(ws.chat_preferences().await.unwrap().muted);
+    t.sign_in("rep").await;
+    assert!(!ws.chat_preferences().await.unwrap().muted);
+    t.as_owner().await;
     ws.delete_quick_reply(qr.id).await.unwrap();
     assert!(ws.quick_replies().await.unwrap().is_empty());
 }

@@ -124,7 +124,9 @@ impl Screen {
     pub fn is_built(self) -> bool {
         matches!(
             self,
-            Screen::ActivityLog
+            Screen::Chat
+                | Screen::QuickReplies
+                | Screen::ActivityLog
                 | Screen::Settings
                 | Screen::Connection
                 | Screen::Numbers

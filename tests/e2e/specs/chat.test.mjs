@@ -99,16 +99,17 @@ test('chat: notification, unread, quick reply, ticks, window, template, Send on 
       timeout: 10000,
       timeoutMsg: 'opening the conversation did not clear its unread count',
     });
+    // Keyboard only: the composer has the focus after opening; "/" opens the quick replies.
     const input = await app.waitFor('composer-input');
-    await input.click();
-    await input.setValue('/val');
+    await app.browser.execute(() => document.querySelector('[data-testid="composer-input"]').focus());
+    await app.browser.keys(['/', 'v', 'a', 'l']);
     await app.waitFor('quick-reply-picker');
     await app.browser.keys('Enter');
     await app.browser.waitUntil(async () => (await input.getValue()).includes('valid until the end of the month'), {
       timeout: 5000,
       timeoutMsg: 'the quick reply was not inserted',
     });
-    await app.click('send');
+    await app.browser.keys('Enter');
     let last = [];
     await app.browser.waitUntil(
       async () => {
@@ -149,7 +150,10 @@ test('chat: notification, unread, quick reply, ticks, window, template, Send on 
     await openScreen(app, 'templates');
     await app.click('models-tab');
     await app.click('model-load-invoice');
-    await app.waitForText('model-status-invoice', 'APPROVED', 30000);
+    await app.browser.waitUntil(
+      async () => (await app.texts('model-status-invoice')).join(' ').toLowerCase().includes('approved'),
+      { timeout: 30000, timeoutMsg: 'the invoice model was never approved' },
+    );
     await openScreen(app, 'settings');
     const select = await app.waitFor('action-template-invoice');
     await app.browser.waitUntil(async () => (await select.$$('option')).length > 1, { timeout: 10000 });

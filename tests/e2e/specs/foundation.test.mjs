@@ -40,8 +40,8 @@ test('owner and a restricted staff member, in the sandbox workspace', async (t) 
     await app.browser.saveScreenshot(join(ARTIFACTS, 'shell-activity-log.png'));
   });
 
-  await app.step('Chat says plainly it is not built yet', async () => {
-    await openScreen(app, 'chat');
+  await app.step('Bots says plainly it is not built yet', async () => {
+    await openScreen(app, 'bots');
     assert.match(await app.text('not-built'), /not built yet/i);
   });
 

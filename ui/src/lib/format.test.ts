@@ -46,6 +46,8 @@ describe("labels and words", () => {
     expect(initials("Ana María López")).toBe("AL");
     expect(initials("  ana ")).toBe("A");
     expect(initials("")).toBe("?");
+    expect(initials("Ana Ruiz (sandbox)")).toBe("AS");
+    expect(initials("Ben (sandbox)")).toBe("BS");
     expect(humanize("load_template")).toBe("load template");
   });
 });

@@ -54,9 +54,13 @@ export function countOf(n: number, singular: string, plural = `${singular}s`): s
   return `${n.toLocaleString("en-US")} ${n === 1 ? singular : plural}`;
 }
 
-/** Up to two initials for an avatar: "Ana Lopez" → "AL". */
+/** Up to two initials for an avatar: "Ana Lopez" → "AL"; words without a letter ("(sandbox)") are skipped. */
 export function initials(name: string): string {
-  const words = name.trim().split(/\s+/).filter(Boolean);
+  const words = name
+    .trim()
+    .split(/\s+/)
+    .map((w) => w.replace(/^[^\p{L}\p{N}]+/u, ""))
+    .filter(Boolean);
   if (words.length === 0) return "?";
   const first = words[0]?.[0] ?? "";
   const last = words.length > 1 ? (words[words.length - 1]?.[0] ?? "") : "";

@@ -299,3 +299,13 @@ describe("helpers", () => {
     expect([...base64ToBytes("AAEC/w==")]).toEqual([0, 1, 2, 255]);
   });
 });
+
+describe("a notification opening the chat from another screen", () => {
+  it("hands the conversation over once", async () => {
+    const { requestOpen, takePendingOpen } = await import("./chat");
+    expect(takePendingOpen()).toBeNull();
+    requestOpen(42);
+    expect(takePendingOpen()).toBe(42);
+    expect(takePendingOpen()).toBeNull();
+  });
+});

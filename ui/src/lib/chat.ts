@@ -471,3 +471,19 @@ export function base64ToBytes(data: string): Uint8Array<ArrayBuffer> {
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
+
+// ---- a notification clicked while another screen is open ---------------------------------------
+
+let pendingOpen: number | null = null;
+
+/** The shell remembers which conversation a clicked notification names, then opens the Chat screen. */
+export function requestOpen(conversationId: number): void {
+  pendingOpen = conversationId;
+}
+
+/** The Chat screen takes it when it mounts (once). */
+export function takePendingOpen(): number | null {
+  const id = pendingOpen;
+  pendingOpen = null;
+  return id;
+}

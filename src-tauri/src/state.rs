@@ -26,7 +26,7 @@ pub struct AppState {
     /// The conversation on screen: no notification for it.
     chat_focus: crate::notify::Focus,
     /// A team workspace's chat outbox sender (the sandbox workspace's runs in `sandbox`).
-    _chat_sender: Option<tokio::task::JoinHandle<()>>,
+    _chat_sender: Option<tauri::async_runtime::JoinHandle<()>>,
     _log_guard: Option<logging::Guard>,
 }
 
@@ -98,9 +98,9 @@ impl AppState {
             crate::notify::forward(app, ws.clone(), chat_focus.clone());
             if sandbox.is_none() {
                 let ws = ws.clone();
-                chat_sender = Some(tauri::async_runtime::block_on(async move {
-                    crmconnect::chat::start_sender(ws)
-                }));
+                chat_sender = Some(tauri::async_runtime::spawn(crmconnect::chat::run_sender(
+                    ws,
+                )));
             }
         }
         let state = AppState {

@@ -30,7 +30,9 @@ use crate::workspace::Workspace;
 use crate::{ErrorCode, Result, clients, contacts, leads};
 
 pub use content::{MediaRef, MessageContent};
-pub use send::{ActionTemplate, MediaFile, SendMedia, SendTemplate, SendText, start_sender};
+pub use send::{
+    ActionTemplate, MediaFile, SendMedia, SendTemplate, SendText, run_sender, start_sender,
+};
 
 /// The customer-service window: free-form messages only within 24 hours of the customer's last
 /// message.

@@ -1019,22 +1019,25 @@ async fn deliver(
         })
 }
 
-/// Drains the outbox when woken and every few seconds, until stopped.
+/// Drains the outbox when woken and every few seconds, on a task of its own.
 pub fn start_sender(ws: Arc<Workspace>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = ws.drain_chat_sends().await {
-                tracing::warn!(error = %e, "the chat outbox could not be drained");
-            }
-            tokio::select! {
-                _ = ws.chat_runtime().wake.notified() => {
-                    let now = crate::now_ms();
-                    let _ = sqlx::query!("UPDATE chat_sends SET next_at = ?", now)
-                        .execute(ws.db())
-                        .await;
-                }
-                _ = tokio::time::sleep(Duration::from_secs(3)) => {}
-            }
+    tokio::spawn(run_sender(ws))
+}
+
+/// The sender's loop: drains the outbox when woken and every few seconds, forever.
+pub async fn run_sender(ws: Arc<Workspace>) {
+    loop {
+        if let Err(e) = ws.drain_chat_sends().await {
+            tracing::warn!(error = %e, "the chat outbox could not be drained");
         }
-    })
+        tokio::select! {
+            _ = ws.chat_runtime().wake.notified() => {
+                let now = crate::now_ms();
+                let _ = sqlx::query!("UPDATE chat_sends SET next_at = ?", now)
+                    .execute(ws.db())
+                    .await;
+            }
+            _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+        }
+    }
 }

@@ -98,6 +98,18 @@ pub struct ChatNotice {
     pub preview: Option<String>,
 }
 
+impl ChatNotice {
+    /// Anything but a new inbound message: the screens refresh, nobody is notified.
+    pub fn changed(conversation_id: i64) -> Self {
+        ChatNotice {
+            conversation_id,
+            inbound: false,
+            sender: None,
+            preview: None,
+        }
+    }
+}
+
 /// The chat's per-workspace runtime: the Meta clock, change notices, the send lock.
 pub struct ChatRuntime {
     clock: RwLock<Option<SandboxClock>>,
@@ -699,12 +711,7 @@ impl Workspace {
             return Ok(());
         }
         projection::set_read_up_to(self.db(), id, last_in.id).await?;
-        self.chat_notice(ChatNotice {
-            conversation_id: id,
-            inbound: false,
-            sender: None,
-            preview: None,
-        });
+        self.chat_notice(ChatNotice::changed(id));
         if let Some(wamid) = &last_in.wamid {
             self.publish_event(
                 "conversation.read",
@@ -785,12 +792,7 @@ impl Workspace {
             }),
         )
         .await?;
-        self.chat_notice(ChatNotice {
-            conversation_id: id,
-            inbound: false,
-            sender: None,
-            preview: None,
-        });
+        self.chat_notice(ChatNotice::changed(id));
         Ok(Conversation::from(self.conversation_row(id).await?))
     }
 

@@ -223,6 +223,18 @@ async fn conversation_of(
 impl Workspace {
     /// Applies one event of the log to the chat, if it is a chat event.
     pub(crate) async fn apply_chat_event(&self, e: &ReceivedEvent) -> Result<()> {
+        const CHAT_KINDS: &[&str] = &[
+            "message",
+            "status",
+            "message.sent",
+            "message.reacted",
+            "conversation.assigned",
+            "conversation.read",
+            "lead.status_changed",
+        ];
+        if !CHAT_KINDS.contains(&e.kind.as_str()) {
+            return Ok(());
+        }
         let raw: Value = match serde_json::from_str(e.raw.get()) {
             Ok(v) => v,
             Err(_) => return Ok(()),
@@ -282,12 +294,7 @@ impl Workspace {
             .await?;
             if let Some(conversation_id) = hit {
                 tx.commit().await?;
-                return Ok(Some(ChatNotice {
-                    conversation_id,
-                    inbound: false,
-                    sender: None,
-                    preview: None,
-                }));
+                return Ok(Some(ChatNotice::changed(conversation_id)));
             }
         }
         let conversation_id = ensure_conversation(&mut tx, &customer, pnid, &name, at).await?;
@@ -343,12 +350,7 @@ impl Workspace {
         )
         .fetch_optional(&mut *conn)
         .await?;
-        Ok(conversation_id.map(|conversation_id| ChatNotice {
-            conversation_id,
-            inbound: false,
-            sender: None,
-            preview: None,
-        }))
+        Ok(conversation_id.map(ChatNotice::changed))
     }
 
     async fn apply_sent(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
@@ -384,12 +386,7 @@ impl Workspace {
         )
         .await?;
         tx.commit().await?;
-        Ok(inserted.map(|_| ChatNotice {
-            conversation_id,
-            inbound: false,
-            sender: None,
-            preview: None,
-        }))
+        Ok(inserted.map(|_| ChatNotice::changed(conversation_id)))
     }
 
     async fn apply_reacted(&self, raw: &Value) -> Result<Option<ChatNotice>> {
@@ -405,12 +402,7 @@ impl Workspace {
         )
         .fetch_optional(self.db())
         .await?;
-        Ok(conversation_id.map(|conversation_id| ChatNotice {
-            conversation_id,
-            inbound: false,
-            sender: None,
-            preview: None,
-        }))
+        Ok(conversation_id.map(ChatNotice::changed))
     }
 
     async fn apply_assigned(&self, raw: &Value) -> Result<Option<ChatNotice>> {
@@ -433,12 +425,7 @@ impl Workspace {
         )
         .execute(&mut *conn)
         .await?;
-        Ok(Some(ChatNotice {
-            conversation_id: id,
-            inbound: false,
-            sender: None,
-            preview: None,
-        }))
+        Ok(Some(ChatNotice::changed(id)))
     }
 
     async fn apply_read(&self, raw: &Value) -> Result<Option<ChatNotice>> {
@@ -464,12 +451,7 @@ impl Workspace {
         };
         drop(conn);
         set_read_up_to(self.db(), id, message).await?;
-        Ok(Some(ChatNotice {
-            conversation_id: id,
-            inbound: false,
-            sender: None,
-            preview: None,
-        }))
+        Ok(Some(ChatNotice::changed(id)))
     }
 }
 

@@ -354,12 +354,7 @@ impl Workspace {
         .await?;
         self.publish_event("message.reacted", json!({ "wamid": wamid, "emoji": emoji }))
             .await?;
-        self.chat_notice(ChatNotice {
-            conversation_id,
-            inbound: false,
-            sender: None,
-            preview: None,
-        });
+        self.chat_notice(ChatNotice::changed(conversation_id));
         Ok(())
     }
 
@@ -426,12 +421,7 @@ impl Workspace {
             }),
         )
         .await?;
-        self.chat_notice(ChatNotice {
-            conversation_id,
-            inbound: false,
-            sender: None,
-            preview: None,
-        });
+        self.chat_notice(ChatNotice::changed(conversation_id));
         self.drain_chat_sends().await?;
         self.chat_message(message_id).await
     }
@@ -460,8 +450,9 @@ impl Workspace {
             let now = crate::now_ms();
             let Some(row) = sqlx::query!(
                 r#"SELECT s.id AS "id!", s.message_id, s.request, s.attempts, m.conversation_id, m.content,
-                          m.client_id, m.sent_at, m.reply_to, m.staff_name
+                          m.client_id, m.sent_at, m.reply_to, m.staff_name, c.customer_name
                    FROM chat_sends s JOIN chat_messages m ON m.id = s.message_id
+                   JOIN chat_conversations c ON c.id = m.conversation_id
                    WHERE s.next_at <= ? ORDER BY s.id LIMIT 1"#,
                 now
             )
@@ -501,19 +492,13 @@ impl Workspace {
                     tx.commit().await?;
                     sent += 1;
                     let customer = projection::customer_key(&request.to);
-                    let name = sqlx::query_scalar!(
-                        "SELECT customer_name FROM chat_conversations WHERE id = ?",
-                        row.conversation_id
-                    )
-                    .fetch_one(self.db())
-                    .await?;
                     self.publish_event(
                         "message.sent",
                         json!({
                             "client_id": row.client_id,
                             "wamid": wamid,
                             "customer": customer,
-                            "customer_name": name,
+                            "customer_name": row.customer_name,
                             "phone_number_id": request.phone_number_id,
                             "content": content,
                             "reply_to": row.reply_to,
@@ -527,12 +512,7 @@ impl Workspace {
                     tracing::info!(error = %e, "send kept in the outbox");
                     self.send_later(row.id, row.attempts, &e.to_string())
                         .await?;
-                    self.chat_notice(ChatNotice {
-                        conversation_id: row.conversation_id,
-                        inbound: false,
-                        sender: None,
-                        preview: None,
-                    });
+                    self.chat_notice(ChatNotice::changed(row.conversation_id));
                     return Ok(sent);
                 }
                 Err(e) => {
@@ -551,12 +531,7 @@ impl Workspace {
                     tx.commit().await?;
                 }
             }
-            self.chat_notice(ChatNotice {
-                conversation_id: row.conversation_id,
-                inbound: false,
-                sender: None,
-                preview: None,
-            });
+            self.chat_notice(ChatNotice::changed(row.conversation_id));
         }
     }
 

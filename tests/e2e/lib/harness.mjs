@@ -5,7 +5,7 @@
 // Later issues extend it with flows of their own; keep each flow a small function here.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +16,22 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '../../..');
 export const APP = process.env.CRMCONNECT_APP ?? join(REPO, 'target/debug/crmconnect-desktop');
 export const ARTIFACTS = join(REPO, 'tests/e2e/artifacts');
+
+/**
+ * Kills the app process of this test (found by its data folder in its environment) if it
+ * outlived its WebDriver session: an orphaned app keeps the driver's output pipes open, and the
+ * test runner would wait for them forever.
+ */
+function killAppOf(dataDir) {
+  const mark = `CRMCONNECT_DATA_DIR=${dataDir}\0`;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(mark)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+}
 
 const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
 
@@ -181,6 +197,7 @@ export class App {
       await this.browser.deleteSession();
     } finally {
       this.driver.kill();
+      killAppOf(this.dataDir);
     }
   }
 }

@@ -13,7 +13,6 @@ import {
   filterQuickReplies,
   formatTimeLeft,
   listTime,
-  mapsUrl,
   mergeFirstPage,
   mergeNewest,
   messagePreview,
@@ -291,10 +290,6 @@ describe("conversations", () => {
 });
 
 describe("helpers", () => {
-  it("link to the map", () => {
-    expect(mapsUrl(40.4, -3.7)).toBe("https://www.openstreetmap.org/?mlat=40.4&mlon=-3.7#map=16/40.4/-3.7");
-  });
-
   it("decode base64", () => {
     expect([...base64ToBytes("AAEC/w==")]).toEqual([0, 1, 2, 255]);
   });

@@ -408,11 +408,6 @@ export const LINK_LABELS: Readonly<Record<LinkKind, string>> = {
   contact: "Contact",
 };
 
-/** An OpenStreetMap link to a point. */
-export function mapsUrl(latitude: number, longitude: number): string {
-  return `https://www.openstreetmap.org/?mlat=${latitude}&mlon=${longitude}#map=16/${latitude}/${longitude}`;
-}
-
 /** The media a message carries (to fetch with chatMedia), if any. */
 export function mediaOf(content: MessageContent): { mime: string | null; filename: string | null; caption: string | null } | null {
   switch (content.type) {

@@ -306,6 +306,15 @@ pub fn from_inbound(m: &Value) -> MessageContent {
     }
 }
 
+/// The map a shared location opens in (OpenStreetMap), for coordinates that exist on Earth.
+pub fn map_url(latitude: f64, longitude: f64) -> Option<String> {
+    ((-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude)).then(|| {
+        format!(
+            "https://www.openstreetmap.org/?mlat={latitude}&mlon={longitude}#map=16/{latitude}/{longitude}"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,5 +383,15 @@ mod tests {
         );
         let stored = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<MessageContent>(&stored).unwrap(), c);
+    }
+
+    #[test]
+    fn map_urls_only_for_real_coordinates() {
+        assert_eq!(
+            map_url(40.4, -3.7).as_deref(),
+            Some("https://www.openstreetmap.org/?mlat=40.4&mlon=-3.7#map=16/40.4/-3.7")
+        );
+        assert_eq!(map_url(91.0, 0.0), None);
+        assert_eq!(map_url(0.0, f64::NAN), None);
     }
 }

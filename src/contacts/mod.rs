@@ -349,6 +349,14 @@ impl Workspace {
         })
     }
 
+    /// One contact with its groups (a conversation's header opens it).
+    pub async fn contact(&self, id: i64) -> Result<Contact> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappContacts, Action::View)?;
+        get(&mut *self.db().acquire().await?, id).await
+    }
+
     pub async fn create_contact(&self, input: ContactInput) -> Result<Contact> {
         let actor = self.actor().await?;
         let what = Change::new(

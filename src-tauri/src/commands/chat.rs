@@ -1,4 +1,3 @@
-use crmconnect::ApiError;
 use crmconnect::chat::quick_replies::{QuickReply, QuickReplyInput};
 use crmconnect::chat::{
     ActionTemplate, ChatMessage, ChatPreferences, Conversation, ConversationDetail,
@@ -6,7 +5,8 @@ use crmconnect::chat::{
     SendText, ThreadPage,
 };
 use crmconnect::documents::DocumentKind;
-use tauri::State;
+use crmconnect::{ApiError, ErrorCode};
+use tauri::{AppHandle, State};
 
 use crate::state::AppState;
 
@@ -114,6 +114,32 @@ pub async fn chat_media(
     message_id: i64,
 ) -> Result<MediaFile, ApiError> {
     Ok(state.ws()?.chat_media(message_id).await?)
+}
+
+/// Saves a message's media into the user's downloads; returns the path it got.
+#[tauri::command]
+pub async fn save_chat_media(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    message_id: i64,
+) -> Result<String, ApiError> {
+    let folder = super::contacts::downloads(&app);
+    Ok(state.ws()?.save_chat_media(message_id, &folder).await?)
+}
+
+/// Opens a shared location in the system's browser (OpenStreetMap).
+#[tauri::command]
+pub fn open_map(latitude: f64, longitude: f64) -> Result<(), ApiError> {
+    let url = crmconnect::chat::content::map_url(latitude, longitude).ok_or_else(|| ApiError {
+        code: ErrorCode::Invalid,
+        message: format!("{latitude}, {longitude} is not a place on Earth"),
+        fields: vec![],
+    })?;
+    tauri_plugin_opener::open_url(&url, None::<&str>).map_err(|e| ApiError {
+        code: ErrorCode::Internal,
+        message: format!("the browser could not be started: {e}"),
+        fields: vec![],
+    })
 }
 
 #[tauri::command]

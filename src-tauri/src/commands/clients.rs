@@ -13,6 +13,11 @@ pub async fn list_clients(
 }
 
 #[tauri::command]
+pub async fn get_client(state: State<'_, AppState>, id: i64) -> Result<Client, ApiError> {
+    Ok(state.ws()?.client(id).await?)
+}
+
+#[tauri::command]
 pub async fn create_client(
     state: State<'_, AppState>,
     input: ClientInput,

@@ -18,6 +18,11 @@ pub async fn list_contacts(
 }
 
 #[tauri::command]
+pub async fn get_contact(state: State<'_, AppState>, id: i64) -> Result<Contact, ApiError> {
+    Ok(state.ws()?.contact(id).await?)
+}
+
+#[tauri::command]
 pub async fn create_contact(
     state: State<'_, AppState>,
     input: ContactInput,

@@ -18,6 +18,11 @@ pub async fn list_leads(
 }
 
 #[tauri::command]
+pub async fn get_lead(state: State<'_, AppState>, id: i64) -> Result<Lead, ApiError> {
+    Ok(state.ws()?.lead(id).await?)
+}
+
+#[tauri::command]
 pub async fn create_lead(state: State<'_, AppState>, input: LeadInput) -> Result<Lead, ApiError> {
     Ok(state.ws()?.create_lead(input).await?)
 }

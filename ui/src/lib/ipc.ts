@@ -238,6 +238,7 @@ export const deleteGroup = (id: number) => call<void>("delete_group", { id });
 
 // Bulk contacts
 export const listContacts = (filter: ContactFilter) => call<ContactPage>("list_contacts", { filter });
+export const getContact = (id: number) => call<Contact>("get_contact", { id });
 export const createContact = (input: ContactInput) => call<Contact>("create_contact", { input });
 /** `input.group_ids` replaces the contact's memberships. */
 export const updateContact = (id: number, input: ContactInput) => call<Contact>("update_contact", { id, input });
@@ -290,6 +291,7 @@ export async function onSyncStatus(callback: (status: SyncStatus) => void): Prom
 
 // Leads (CRM)
 export const listLeads = (filter: LeadFilter) => call<LeadPage>("list_leads", { filter });
+export const getLead = (id: number) => call<Lead>("get_lead", { id });
 export const createLead = (input: LeadInput) => call<Lead>("create_lead", { input });
 export const updateLead = (id: number, input: LeadInput) => call<Lead>("update_lead", { id, input });
 /** All or nothing: a lead with documents stops the deletion. */
@@ -319,6 +321,7 @@ export const saveLeadRefusedRows = (refusedFile: string) => call<string>("save_l
 
 // Clients (CRM)
 export const listClients = (filter: ClientFilter) => call<ClientPage>("list_clients", { filter });
+export const getClient = (id: number) => call<Client>("get_client", { id });
 export const createClient = (input: ClientInput) => call<Client>("create_client", { input });
 /** Contact persons with an id are updated, new ones added, those left out removed. */
 export const updateClient = (id: number, input: ClientInput) => call<Client>("update_client", { id, input });
@@ -365,6 +368,10 @@ export const reactToMessage = (messageId: number, emoji: string) =>
   call<void>("react_to_message", { messageId, emoji });
 /** The media of a message, fetched by the core with the token and cached. */
 export const chatMedia = (messageId: number) => call<MediaFile>("chat_media", { messageId });
+/** Saves a message's media into the downloads folder; resolves to the path it got. */
+export const saveChatMedia = (messageId: number) => call<string>("save_chat_media", { messageId });
+/** Opens a shared location in the system's browser. */
+export const openMap = (latitude: number, longitude: number) => call<void>("open_map", { latitude, longitude });
 export const assignConversation = (id: number, username: string | null) =>
   call<Conversation>("assign_conversation", { id, username });
 export const setConversationLeadStatus = (id: number, statusId: number) =>

@@ -618,6 +618,23 @@ async fn send_on_whatsapp_from_an_invoice_sends_the_action_template_with_the_pdf
     // The PDF opens from the thread through the core.
     let file = ws.chat_media(m.id).await.unwrap();
     assert_eq!(file.mime_type, "application/pdf");
+    // Saved into the downloads twice: two files, the second never over the first.
+    let downloads = tempfile::tempdir().unwrap();
+    let first = ws.save_chat_media(m.id, downloads.path()).await.unwrap();
+    let second = ws.save_chat_media(m.id, downloads.path()).await.unwrap();
+    assert_ne!(first, second);
+    assert!(first.ends_with(".pdf") && second.ends_with(" (2).pdf"), "{first} {second}");
+    for path in [&first, &second] {
+        assert!(std::fs::read(path).unwrap().starts_with(b"%PDF-"), "{path}");
+    }
+    // A message that is not there is named.
+    let missing = m.id + 1000;
+    let text = ws
+        .save_chat_media(missing, downloads.path())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(text, format!("message #{missing} does not exist"));
     e.shutdown().await;
 }
 
@@ -734,6 +751,9 @@ async fn a_conversation_from_a_client_contact_or_bulk_contact_links_to_it() {
     let c = first_conversation(ws).await;
     assert_eq!(c.link_kind, Some(LinkKind::Contact));
     assert_eq!(c.link_id, Some(contact.id));
+    // The header opens it by id.
+    assert_eq!(ws.contact(contact.id).await.unwrap().name, "Bulk Person");
+    assert!(ws.contact(contact.id + 1000).await.is_err());
     assert_eq!(c.last_preview, "📷 Photo");
     assert!(
         ws.leads(Default::default()).await.unwrap().leads.is_empty(),

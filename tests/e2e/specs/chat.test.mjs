@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
@@ -188,5 +188,24 @@ test('chat: notification, unread, quick reply, ticks, window, template, Send on 
     );
     const texts = await app.texts('message');
     assert.ok(texts.some((x) => x.includes('INV-0001') && x.includes('.pdf')), texts.join('\n'));
+  });
+
+  await app.step('the invoice PDF is saved by the core into the downloads folder', async () => {
+    await app.click('media-save');
+    await app.browser.waitUntil(async () => (await app.texts('toast')).some((x) => x.includes('Saved to')), {
+      timeout: 10000,
+      timeoutMsg: 'no “Saved to …” toast',
+    });
+    const saved = join(app.dataDir, 'downloads');
+    const pdfs = readdirSync(saved).filter((f) => f.endsWith('.pdf'));
+    assert.equal(pdfs.length, 1, `downloads: ${readdirSync(saved).join(', ')}`);
+    assert.ok(readFileSync(join(saved, pdfs[0])).subarray(0, 5).toString() === '%PDF-', 'the saved file is the PDF');
+  });
+
+  await app.step('the header opens the linked client contact in Clients', async () => {
+    await app.waitFor('linked-record');
+    await app.click('open-linked-record');
+    const person = app.browser.$('[data-testid="client-person"][data-linked="true"]');
+    await person.waitForExist({ timeout: 10000, timeoutMsg: 'the client dialog with its linked contact person did not open' });
   });
 });

@@ -154,9 +154,25 @@ async fn writer(log: std::sync::Weak<EventLog>, store: Store, mut rx: mpsc::Rece
                 Err(_) => break,
             }
         }
-        let batches: Vec<(&str, &[NewEvent])> = jobs
+        // One batch per workspace, however many webhooks it gathers: each statement (and, on
+        // PostgreSQL, each round trip and lock) then serves all of them at once.
+        let mut groups: Vec<(String, Vec<NewEvent>)> = Vec::new();
+        let mut spans = Vec::with_capacity(jobs.len());
+        for job in &mut jobs {
+            let g = match groups.iter().position(|(w, _)| *w == job.workspace) {
+                Some(g) => g,
+                None => {
+                    groups.push((job.workspace.clone(), Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            let start = groups[g].1.len();
+            spans.push((g, start..start + job.events.len()));
+            groups[g].1.append(&mut job.events);
+        }
+        let batches: Vec<(&str, &[NewEvent])> = groups
             .iter()
-            .map(|j| (j.workspace.as_str(), j.events.as_slice()))
+            .map(|(w, events)| (w.as_str(), events.as_slice()))
             .collect();
         let started = Instant::now();
         let result = store.append(&batches).await;
@@ -166,22 +182,18 @@ async fn writer(log: std::sync::Weak<EventLog>, store: Store, mut rx: mpsc::Rece
         metrics.batch_size.observe(n as f64);
         match result {
             Ok(results) => {
-                let mut woken: Vec<&str> = Vec::new();
-                for (job, res) in jobs.iter().zip(&results) {
+                for res in &results {
                     let dups = res.iter().filter(|a| a.duplicate).count() as u64;
                     metrics.duplicates.inc_by(dups);
                     metrics.events_stored.inc_by(res.len() as u64 - dups);
-                    if !woken.contains(&job.workspace.as_str()) {
-                        woken.push(&job.workspace);
-                    }
                 }
                 if let Some(l) = log.upgrade() {
-                    for ws in woken {
+                    for (ws, _) in &groups {
                         l.wake(ws);
                     }
                 }
-                for (job, res) in jobs.into_iter().zip(results) {
-                    let _ = job.done.send(Ok(res));
+                for (job, (g, span)) in jobs.into_iter().zip(spans) {
+                    let _ = job.done.send(Ok(results[g][span].to_vec()));
                 }
             }
             Err(e) => {

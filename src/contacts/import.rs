@@ -3,7 +3,7 @@
 //!
 //! - Streams the file: a reader thread parses and checks rows (phone numbers included) and hands
 //!   batches over a bounded channel to the writer, so memory stays flat whatever the file size.
-//!   The writer binds and steps prepared statements itself (see `bulk_sql`), one insert a row and
+//!   The writer binds and steps prepared statements itself (see `db::raw`), one insert a row and
 //!   one membership a chosen group, and looks a number up only when the insert found it taken.
 //! - A number already in the directory creates nothing and only gains the chosen groups; a
 //!   number twice in the file is refused the second time; so importing a file twice changes
@@ -405,7 +405,7 @@ impl WriteState {
         lock: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
         good: &[Good],
     ) -> std::result::Result<Written, String> {
-        use super::bulk_sql::{Raw, Value};
+        use crate::db::raw::{Raw, Value};
         let db = Raw::new(lock);
         let mut insert = db.prepare(
             "INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at)

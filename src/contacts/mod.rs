@@ -1,7 +1,6 @@
 //! Bulk Contacts and Groups: the WhatsApp contact directory (unique E.164 numbers), its groups,
 //! and the bulk operations on them. Permissions `whatsapp_contacts` and `whatsapp_groups`.
 
-mod bulk_sql;
 pub mod import;
 pub mod phone;
 

@@ -1,5 +1,8 @@
-//! The event log in the running relay: one writer task that commits what arrives together in one
-//! transaction (group commit), and per workspace a tail that feeds the live streams from memory.
+//! The event log in the running relay: one writer that commits what arrives together in one
+//! transaction (group commit; on SQLite a thread with its own connection, on PostgreSQL a task),
+//! and per workspace a tail that feeds the live streams from memory. The writer hands what it
+//! committed straight to the tail; the tail reads the database only for what it did not get that
+//! way (another instance's events on PostgreSQL, or a race at start-up).
 //!
 //! A stream never has a queue of its own: it pulls from the tail (recent events, each serialised
 //! once) or, when it is further behind than the tail holds, from the database. A slow client
@@ -14,9 +17,9 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::config::Limits;
-use super::events::NewEvent;
+use super::events::{NewEvent, StoredEvent};
 use super::metrics::Metrics;
-use super::store::{Appended, Store, StoreError};
+use super::store::{Appended, Store, StoreError, postgres, sqlite};
 
 struct Job {
     workspace: String,
@@ -66,7 +69,31 @@ impl EventLog {
             metrics,
             stop,
         });
-        tokio::spawn(writer(Arc::downgrade(&log), store.clone(), rx));
+        let (weak, max_batch, metrics) = (
+            Arc::downgrade(&log),
+            log.limits.max_batch,
+            log.metrics.clone(),
+        );
+        match &store {
+            Store::Sqlite(pool) => {
+                let (ready, started) = oneshot::channel();
+                let pool = pool.clone();
+                std::thread::Builder::new()
+                    .name("relay-writer".into())
+                    .spawn(move || {
+                        sqlite::run_writer(&pool, ready, |appender| {
+                            sqlite_writer(weak, appender, rx, max_batch, metrics)
+                        })
+                    })
+                    .map_err(|e| StoreError::Raw(format!("starting the writer thread: {e}")))?;
+                started
+                    .await
+                    .map_err(|_| StoreError::Raw("the writer thread stopped".into()))??;
+            }
+            Store::Postgres(pool) => {
+                tokio::spawn(writer(weak, pool.clone(), rx, max_batch, metrics));
+            }
+        }
         if let Store::Postgres(pool) = &store {
             let mut wakeups = super::store::PgWakeups::listen(pool).await?;
             let weak = Arc::downgrade(&log);
@@ -129,33 +156,32 @@ impl EventLog {
         tokio::spawn(tailer(self.clone(), tail.clone()));
         tail
     }
-
-    fn wake(&self, workspace: &str) {
-        if let Some(t) = self.tails.lock().expect("tails lock").get(workspace) {
-            t.wake.notify_one();
-        }
-    }
 }
 
-async fn writer(log: std::sync::Weak<EventLog>, store: Store, mut rx: mpsc::Receiver<Job>) {
-    let (max_batch, metrics) = match log.upgrade() {
-        Some(l) => (l.limits.max_batch, l.metrics.clone()),
-        None => return,
-    };
-    while let Some(first) = rx.recv().await {
-        let mut n = first.events.len();
+/// Jobs taken together, regrouped into one batch per workspace however many webhooks they are:
+/// each statement (and, on PostgreSQL, each round trip and lock) then serves all of them.
+struct Gathered {
+    jobs: Vec<Job>,
+    events: usize,
+    groups: Vec<(String, Vec<NewEvent>)>,
+    /// Where each job's events are: its group, and their range in it.
+    spans: Vec<(usize, std::ops::Range<usize>)>,
+}
+
+impl Gathered {
+    /// `first` and whatever else is already waiting, up to `max` events.
+    fn take(first: Job, rx: &mut mpsc::Receiver<Job>, max: usize) -> Gathered {
+        let mut events = first.events.len();
         let mut jobs = vec![first];
-        while n < max_batch {
+        while events < max {
             match rx.try_recv() {
                 Ok(j) => {
-                    n += j.events.len();
+                    events += j.events.len();
                     jobs.push(j);
                 }
                 Err(_) => break,
             }
         }
-        // One batch per workspace, however many webhooks it gathers: each statement (and, on
-        // PostgreSQL, each round trip and lock) then serves all of them at once.
         let mut groups: Vec<(String, Vec<NewEvent>)> = Vec::new();
         let mut spans = Vec::with_capacity(jobs.len());
         for job in &mut jobs {
@@ -170,16 +196,34 @@ async fn writer(log: std::sync::Weak<EventLog>, store: Store, mut rx: mpsc::Rece
             spans.push((g, start..start + job.events.len()));
             groups[g].1.append(&mut job.events);
         }
-        let batches: Vec<(&str, &[NewEvent])> = groups
+        Gathered {
+            jobs,
+            events,
+            groups,
+            spans,
+        }
+    }
+
+    fn batches(&self) -> Vec<(&str, &[NewEvent])> {
+        self.groups
             .iter()
             .map(|(w, events)| (w.as_str(), events.as_slice()))
-            .collect();
-        let started = Instant::now();
-        let result = store.append(&batches).await;
+            .collect()
+    }
+
+    /// Records the commit, wakes the tails and answers every job.
+    fn finish(
+        self,
+        result: Result<Vec<Vec<Appended>>, StoreError>,
+        now: i64,
+        started: Instant,
+        log: &std::sync::Weak<EventLog>,
+        metrics: &Metrics,
+    ) {
         metrics
             .commit_seconds
             .observe(started.elapsed().as_secs_f64());
-        metrics.batch_size.observe(n as f64);
+        metrics.batch_size.observe(self.events as f64);
         match result {
             Ok(results) => {
                 for res in &results {
@@ -187,23 +231,81 @@ async fn writer(log: std::sync::Weak<EventLog>, store: Store, mut rx: mpsc::Rece
                     metrics.duplicates.inc_by(dups);
                     metrics.events_stored.inc_by(res.len() as u64 - dups);
                 }
-                if let Some(l) = log.upgrade() {
-                    for (ws, _) in &groups {
-                        l.wake(ws);
-                    }
+                for (job, (g, span)) in self.jobs.into_iter().zip(&self.spans) {
+                    let _ = job.done.send(Ok(results[*g][span.clone()].to_vec()));
                 }
-                for (job, (g, span)) in jobs.into_iter().zip(spans) {
-                    let _ = job.done.send(Ok(results[g][span].to_vec()));
+                let Some(log) = log.upgrade() else { return };
+                // The tail of each workspace gets what was just committed from here, serialised
+                // once, instead of reading it back from the database.
+                for ((workspace, events), appended) in self.groups.into_iter().zip(results) {
+                    let tail = log
+                        .tails
+                        .lock()
+                        .expect("tails lock")
+                        .get(&workspace)
+                        .cloned();
+                    let Some(tail) = tail else { continue };
+                    let frames: Vec<Frame> = events
+                        .into_iter()
+                        .zip(appended)
+                        .filter(|(_, a)| !a.duplicate)
+                        .map(|(event, a)| {
+                            let stored = StoredEvent {
+                                seq: a.seq,
+                                received_at: now,
+                                event,
+                            };
+                            Frame {
+                                seq: a.seq,
+                                json: stored.to_json().into(),
+                            }
+                        })
+                        .collect();
+                    if !tail.extend(frames, log.limits.tail_events.max(1), false) {
+                        tail.wake.notify_one();
+                    }
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, events = n, "could not commit a batch");
+                tracing::error!(error = %e, events = self.events, "could not commit a batch");
                 let e = Arc::new(e);
-                for job in jobs {
+                for job in self.jobs {
                     let _ = job.done.send(Err(e.clone()));
                 }
             }
         }
+    }
+}
+
+/// The writer on PostgreSQL: a task, as every statement is a network round trip anyway.
+async fn writer(
+    log: std::sync::Weak<EventLog>,
+    pool: sqlx::PgPool,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    metrics: Arc<Metrics>,
+) {
+    while let Some(first) = rx.recv().await {
+        let gathered = Gathered::take(first, &mut rx, max_batch);
+        let (started, now) = (Instant::now(), super::store::now_ms());
+        let result = postgres::append(&pool, &gathered.batches(), now).await;
+        gathered.finish(result, now, started, &log, &metrics);
+    }
+}
+
+/// The writer on SQLite: a thread of its own with its own connection (see [`sqlite::Appender`]).
+fn sqlite_writer(
+    log: std::sync::Weak<EventLog>,
+    appender: &mut sqlite::Appender<'_>,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    metrics: Arc<Metrics>,
+) {
+    while let Some(first) = rx.blocking_recv() {
+        let gathered = Gathered::take(first, &mut rx, max_batch);
+        let (started, now) = (Instant::now(), super::store::now_ms());
+        let result = appender.append(&gathered.batches(), now);
+        gathered.finish(result, now, started, &log, &metrics);
     }
 }
 
@@ -255,6 +357,37 @@ impl Tail {
         *self.head.borrow()
     }
 
+    /// Adds committed events after the head; those at or below it are here already (the writer
+    /// and the tailer may both bring them). Events that do not follow the head are added only
+    /// when `gap_is_retention` (read from the log: what is missing was deleted); otherwise
+    /// nothing is added and `false` returned, and the tailer reads them from the log.
+    fn extend(&self, frames: Vec<Frame>, cap: usize, gap_is_retention: bool) -> bool {
+        let mut ring = self.ring.write().expect("ring lock");
+        let head = self.head();
+        if head < 0 {
+            return false; // the tailer has not read the head yet
+        }
+        let mut frames = frames.into_iter().filter(|f| f.seq > head).peekable();
+        let Some(first) = frames.peek().map(|f| f.seq) else {
+            return true;
+        };
+        if first != head + 1 || ring.start + ring.items.len() as i64 != first {
+            if !gap_is_retention {
+                return false;
+            }
+            ring.items.clear();
+            ring.start = first;
+        }
+        ring.items.extend(frames);
+        let last = ring.items.back().map_or(head, |f| f.seq);
+        while ring.items.len() > cap {
+            ring.items.pop_front();
+            ring.start += 1;
+        }
+        self.head.send_replace(last);
+        true
+    }
+
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.head.subscribe()
     }
@@ -300,7 +433,7 @@ impl Tail {
 async fn tailer(log: Arc<EventLog>, tail: Arc<Tail>) {
     let poll = log.limits.poll_interval();
     let cap = log.limits.tail_events.max(1);
-    let mut last = loop {
+    let last = loop {
         match log.store.head(&tail.workspace).await {
             Ok(h) => break h,
             Err(e) => {
@@ -319,7 +452,11 @@ async fn tailer(log: Arc<EventLog>, tail: Arc<Tail>) {
     tail.head.send_replace(last);
     loop {
         loop {
-            let events = match log.store.read_after(&tail.workspace, last, 2048).await {
+            let events = match log
+                .store
+                .read_after(&tail.workspace, tail.head(), 2048)
+                .await
+            {
                 Ok(e) => e,
                 Err(e) => {
                     tracing::warn!(error = %e, "reading new events; retrying");
@@ -336,27 +473,77 @@ async fn tailer(log: Arc<EventLog>, tail: Arc<Tail>) {
                     json: e.to_json().into(),
                 })
                 .collect();
-            let first = frames[0].seq;
-            last = frames.last().map_or(last, |f| f.seq);
-            {
-                let mut ring = tail.ring.write().expect("ring lock");
-                if ring.start + ring.items.len() as i64 != first {
-                    // Only retention makes a gap; start the ring afresh after it.
-                    ring.items.clear();
-                    ring.start = first;
-                }
-                ring.items.extend(frames);
-                while ring.items.len() > cap {
-                    ring.items.pop_front();
-                    ring.start += 1;
-                }
-            }
-            tail.head.send_replace(last);
+            // Read from the log, a gap can only be retention's.
+            tail.extend(frames, cap, true);
         }
         tokio::select! {
             _ = tail.wake.notified() => {},
             _ = tokio::time::sleep(poll) => {},
             _ = log.stop.cancelled() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tail_at(head: i64) -> Tail {
+        let (tx, _) = watch::channel(head);
+        Tail {
+            workspace: "w".into(),
+            ring: RwLock::new(Ring {
+                start: head + 1,
+                items: VecDeque::new(),
+            }),
+            head: tx,
+            wake: Notify::new(),
+            built: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    fn frames(seqs: std::ops::RangeInclusive<i64>) -> Vec<Frame> {
+        seqs.map(|seq| Frame {
+            seq,
+            json: format!("{{\"seq\":{seq}}}").into(),
+        })
+        .collect()
+    }
+
+    fn seqs(t: &Tail) -> Vec<i64> {
+        t.ring.read().unwrap().items.iter().map(|f| f.seq).collect()
+    }
+
+    #[test]
+    fn the_writer_and_the_tailer_may_both_bring_an_event_and_it_is_kept_once() {
+        let t = tail_at(0);
+        assert!(t.extend(frames(1..=3), 100, false));
+        // The tailer read 2..=5 from the log meanwhile: 2 and 3 are already here.
+        assert!(t.extend(frames(2..=5), 100, true));
+        assert_eq!(seqs(&t), vec![1, 2, 3, 4, 5]);
+        assert_eq!(t.head(), 5);
+    }
+
+    #[test]
+    fn a_gap_is_left_to_the_tailer_unless_retention_made_it() {
+        let t = tail_at(0);
+        assert!(!t.extend(frames(3..=4), 100, false), "1 and 2 are missing");
+        assert_eq!(t.head(), 0);
+        assert!(seqs(&t).is_empty());
+        // Read from the log, a gap means the events were deleted: the ring starts afresh.
+        assert!(t.extend(frames(3..=4), 100, true));
+        assert_eq!(seqs(&t), vec![3, 4]);
+    }
+
+    #[test]
+    fn nothing_is_added_before_the_head_is_known_and_the_ring_keeps_its_cap() {
+        let t = tail_at(-1);
+        assert!(!t.extend(frames(1..=2), 100, false));
+        let t = tail_at(0);
+        assert!(t.extend(frames(1..=10), 4, false));
+        assert_eq!(seqs(&t), vec![7, 8, 9, 10]);
+        assert_eq!(t.ring.read().unwrap().start, 7);
+        assert!(matches!(t.fetch(2, 10), Fetch::TooOld));
+        assert!(matches!(t.fetch(8, 10), Fetch::Frame { last: 10, .. }));
     }
 }

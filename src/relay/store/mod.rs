@@ -10,7 +10,7 @@
 //! query against a real SQLite file and a real PostgreSQL server.
 
 pub mod postgres;
-mod sqlite;
+pub mod sqlite;
 
 use serde::Serialize;
 
@@ -27,6 +27,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database_url “{0}” is neither sqlite: nor postgres://")]
     BadUrl(String),
+    #[error("the event log database: {0}")]
+    Raw(String),
     #[error("stored event {0} has unreadable fields: {1}")]
     Corrupt(i64, String),
 }
@@ -133,19 +135,6 @@ impl Store {
 
     pub fn is_postgres(&self) -> bool {
         matches!(self, Store::Postgres(_))
-    }
-
-    /// Appends batches (one per workspace, in order) in one transaction per database round.
-    /// Duplicates (by key, in the log or earlier in the same batch) take no sequence number.
-    pub async fn append(
-        &self,
-        batches: &[(&str, &[NewEvent])],
-    ) -> Result<Vec<Vec<Appended>>, StoreError> {
-        let now = now_ms();
-        match self {
-            Store::Sqlite(p) => sqlite::append(p, batches, now).await,
-            Store::Postgres(p) => postgres::append(p, batches, now).await,
-        }
     }
 
     /// Events of `workspace` after `after`, in order, at most `limit`.

@@ -4,11 +4,11 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use std::collections::HashMap;
-
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{Connection, SqliteConnection, SqlitePool};
+
+use crate::db::raw::{Raw, Stmt, Value};
 
 use super::{Appended, StoreError, fields_json, stored};
 use crate::relay::events::{NewEvent, StoredEvent};
@@ -26,79 +26,6 @@ pub async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
         .max_connections(4)
         .connect_with(options)
         .await?)
-}
-
-/// Rows per multi-row statement (9 variables each; SQLite allows 32,766 per statement).
-const CHUNK: usize = 1000;
-
-pub async fn append(
-    pool: &SqlitePool,
-    batches: &[(&str, &[NewEvent])],
-    now: i64,
-) -> Result<Vec<Vec<Appended>>, StoreError> {
-    let mut tx = pool.begin().await?;
-    let mut out = Vec::with_capacity(batches.len());
-    for (workspace, events) in batches {
-        let head: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE workspace = ?")
-                .bind(workspace)
-                .fetch_one(&mut *tx)
-                .await?;
-        // Keys already in the log, in one query per chunk.
-        let mut existing: HashMap<String, i64> = HashMap::new();
-        for chunk in events.chunks(CHUNK) {
-            let mut q =
-                QueryBuilder::<Sqlite>::new("SELECT key, seq FROM events WHERE workspace = ");
-            q.push_bind(*workspace).push(" AND key IN (");
-            let mut sep = q.separated(", ");
-            for e in chunk {
-                sep.push_bind(&e.key);
-            }
-            q.push(")");
-            let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            existing.extend(rows);
-        }
-        // Fresh events get the next numbers; a key repeated within the batch is a duplicate too.
-        let mut next = head;
-        let mut results = Vec::with_capacity(events.len());
-        let mut fresh: Vec<(i64, &NewEvent)> = Vec::with_capacity(events.len());
-        for e in events.iter() {
-            if let Some(&seq) = existing.get(&e.key) {
-                results.push(Appended {
-                    seq,
-                    duplicate: true,
-                });
-                continue;
-            }
-            next += 1;
-            existing.insert(e.key.clone(), next);
-            fresh.push((next, e));
-            results.push(Appended {
-                seq: next,
-                duplicate: false,
-            });
-        }
-        for chunk in fresh.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO events (workspace, seq, key, kind, source, staff, fields, raw, received_at) ",
-            );
-            q.push_values(chunk, |mut row, (seq, e)| {
-                row.push_bind(*workspace)
-                    .push_bind(*seq)
-                    .push_bind(&e.key)
-                    .push_bind(&e.kind)
-                    .push_bind(e.source.as_str())
-                    .push_bind(&e.staff)
-                    .push_bind(fields_json(e))
-                    .push_bind(&e.raw)
-                    .push_bind(now);
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        out.push(results);
-    }
-    tx.commit().await?;
-    Ok(out)
 }
 
 type Row = (
@@ -132,4 +59,163 @@ pub async fn read_after(
             stored(seq, key, kind, source, staff, fields, raw, at)
         })
         .collect()
+}
+
+/// The relay's one writer on SQLite: a connection of its own, locked away from sqlx's worker for
+/// the writer thread's whole life, whose statements it binds and steps itself. Through sqlx each
+/// of a batch's statements was a round trip to the connection's worker thread, and on a busy
+/// machine each round trip waited to be scheduled: the commit, not the work, was the cost.
+pub struct Appender<'h> {
+    raw: Raw<'h>,
+    head: Stmt<'h>,
+    insert: Stmt<'h>,
+    find: Stmt<'h>,
+}
+
+impl<'h> Appender<'h> {
+    fn new(raw: Raw<'h>) -> Result<Self, StoreError> {
+        Ok(Appender {
+            head: raw
+                .prepare("SELECT COALESCE(MAX(seq), 0) FROM events WHERE workspace = ?1")
+                .map_err(StoreError::Raw)?,
+            insert: raw
+                .prepare(
+                    "INSERT INTO events (workspace, seq, key, kind, source, staff, fields, raw, received_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (workspace, key) DO NOTHING",
+                )
+                .map_err(StoreError::Raw)?,
+            find: raw
+                .prepare("SELECT seq FROM events WHERE workspace = ?1 AND key = ?2")
+                .map_err(StoreError::Raw)?,
+            raw,
+        })
+    }
+
+    /// Appends batches (one per workspace) in one transaction; the same contract as
+    /// [`append`]: duplicates, in the log or earlier in the batch, take no sequence number.
+    pub fn append(
+        &mut self,
+        batches: &[(&str, &[NewEvent])],
+        now: i64,
+    ) -> Result<Vec<Vec<Appended>>, StoreError> {
+        self.raw
+            .execute("BEGIN IMMEDIATE")
+            .map_err(StoreError::Raw)?;
+        match self.append_in_transaction(batches, now) {
+            Ok(out) => match self.raw.execute("COMMIT") {
+                Ok(()) => Ok(out),
+                Err(e) => {
+                    let _ = self.raw.execute("ROLLBACK");
+                    Err(StoreError::Raw(e))
+                }
+            },
+            Err(e) => {
+                let _ = self.raw.execute("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn append_in_transaction(
+        &mut self,
+        batches: &[(&str, &[NewEvent])],
+        now: i64,
+    ) -> Result<Vec<Vec<Appended>>, StoreError> {
+        let mut out = Vec::with_capacity(batches.len());
+        for (workspace, events) in batches {
+            let mut next = self
+                .head
+                .run(&[Value::Text(workspace)])
+                .map_err(StoreError::Raw)?
+                .0
+                .unwrap_or(0);
+            let mut results = Vec::with_capacity(events.len());
+            for e in events.iter() {
+                let fields = fields_json(e);
+                let (_, changed) = self
+                    .insert
+                    .run(&[
+                        Value::Text(workspace),
+                        Value::Int(next + 1),
+                        Value::Text(&e.key),
+                        Value::Text(&e.kind),
+                        Value::Text(e.source.as_str()),
+                        e.staff.as_deref().map_or(Value::Null, Value::Text),
+                        Value::Text(&fields),
+                        Value::Text(&e.raw),
+                        Value::Int(now),
+                    ])
+                    .map_err(StoreError::Raw)?;
+                if changed == 1 {
+                    next += 1;
+                    results.push(Appended {
+                        seq: next,
+                        duplicate: false,
+                    });
+                } else {
+                    // Already in the log, or earlier in this batch: the first copy's number.
+                    let seq = self
+                        .find
+                        .run(&[Value::Text(workspace), Value::Text(&e.key)])
+                        .map_err(StoreError::Raw)?
+                        .0
+                        .ok_or_else(|| {
+                            StoreError::Raw(format!("event {} was neither stored nor found", e.key))
+                        })?;
+                    results.push(Appended {
+                        seq,
+                        duplicate: true,
+                    });
+                }
+            }
+            out.push(results);
+        }
+        Ok(out)
+    }
+}
+
+/// Runs `body` on this (dedicated, blocking) thread with the writer's own connection to the
+/// database `pool` opens. `ready` is told whether the connection could be opened.
+pub fn run_writer(
+    pool: &SqlitePool,
+    ready: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+    body: impl FnOnce(&mut Appender<'_>),
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = ready.send(Err(StoreError::Raw(format!("starting the writer: {e}"))));
+            return;
+        }
+    };
+    let options = (*pool.connect_options()).clone();
+    let mut conn = match runtime.block_on(SqliteConnection::connect_with(&options)) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ready.send(Err(e.into()));
+            return;
+        }
+    };
+    {
+        let mut lock = match runtime.block_on(conn.lock_handle()) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = ready.send(Err(e.into()));
+                return;
+            }
+        };
+        let mut appender = match Appender::new(Raw::new(&mut lock)) {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        let _ = ready.send(Ok(()));
+        body(&mut appender);
+    }
+    let _ = runtime.block_on(conn.close());
 }

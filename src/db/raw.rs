@@ -1,7 +1,8 @@
-//! Prepared SQLite statements run directly on a connection's handle, for the bulk import's
-//! inner loop. Through sqlx every statement is a round trip to the connection's worker thread
-//! (several µs); an import of a million rows runs three million statements, so it binds and
-//! steps them itself, as the `sqlite3` shell's `.import` does.
+//! Prepared SQLite statements run directly on a connection's handle, for hot loops: the bulk
+//! import's rows and the relay's writer. Through sqlx every statement is a round trip to the
+//! connection's worker thread (several µs, and a wait for that thread to be scheduled on a busy
+//! machine); an import of a million rows runs three million statements, so these bind and step
+//! them themselves, as the `sqlite3` shell's `.import` does.
 //!
 //! The handle comes from [`sqlx::sqlite::LockedSqliteHandle`], which keeps sqlx's worker off the
 //! connection while it is held; every [`Stmt`] is finalized before that lock is released.
@@ -47,7 +48,28 @@ impl<'h> Raw<'h> {
                 stmt,
                 _lock: PhantomData,
             }),
-            _ => Err(error_of(self.db, rc, "cannot prepare an import statement")),
+            _ => Err(error_of(self.db, rc, "cannot prepare a statement")),
+        }
+    }
+
+    /// Runs statements without parameters or results (`BEGIN IMMEDIATE`, `COMMIT`…).
+    pub(crate) fn execute(&self, sql: &str) -> Result<(), String> {
+        let sql = std::ffi::CString::new(sql).map_err(|e| e.to_string())?;
+        // SAFETY: a live connection, used by this thread only while locked; `sql` is
+        // NUL-terminated; no callback, so no user data.
+        let rc = unsafe {
+            ffi::sqlite3_exec(
+                self.db.as_ptr(),
+                sql.as_ptr(),
+                None,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        if rc == ffi::SQLITE_OK {
+            Ok(())
+        } else {
+            Err(error_of(self.db, rc, "a statement failed"))
         }
     }
 
@@ -69,6 +91,7 @@ pub(crate) struct Stmt<'h> {
 pub(crate) enum Value<'a> {
     Text(&'a str),
     Int(i64),
+    Null,
 }
 
 fn error_of(db: NonNull<ffi::sqlite3>, rc: c_int, what: &str) -> String {
@@ -97,17 +120,18 @@ impl Stmt<'_> {
                         ffi::SQLITE_STATIC(),
                     ),
                     Value::Int(v) => ffi::sqlite3_bind_int64(s, i, *v),
+                    Value::Null => ffi::sqlite3_bind_null(s, i),
                 };
                 if rc != ffi::SQLITE_OK {
                     ffi::sqlite3_clear_bindings(s);
-                    return Err(error_of(self.db, rc, "cannot bind an import value"));
+                    return Err(error_of(self.db, rc, "cannot bind a value"));
                 }
             }
             let rc = ffi::sqlite3_step(s);
             let out = match rc {
                 ffi::SQLITE_ROW => Ok((Some(ffi::sqlite3_column_int64(s, 0)), 0)),
                 ffi::SQLITE_DONE => Ok((None, ffi::sqlite3_changes64(self.db.as_ptr()) as u64)),
-                rc => Err(error_of(self.db, rc, "import statement failed")),
+                rc => Err(error_of(self.db, rc, "a statement failed")),
             };
             ffi::sqlite3_reset(s);
             ffi::sqlite3_clear_bindings(s);

@@ -14,6 +14,8 @@ use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use crate::ErrorCode;
 
+pub(crate) mod raw;
+
 /// The migrations of a workspace database, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/workspace");
 

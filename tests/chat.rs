@@ -623,7 +623,10 @@ async fn send_on_whatsapp_from_an_invoice_sends_the_action_template_with_the_pdf
     let first = ws.save_chat_media(m.id, downloads.path()).await.unwrap();
     let second = ws.save_chat_media(m.id, downloads.path()).await.unwrap();
     assert_ne!(first, second);
-    assert!(first.ends_with(".pdf") && second.ends_with(" (2).pdf"), "{first} {second}");
+    assert!(
+        first.ends_with(".pdf") && second.ends_with(" (2).pdf"),
+        "{first} {second}"
+    );
     for path in [&first, &second] {
         assert!(std::fs::read(path).unwrap().starts_with(b"%PDF-"), "{path}");
     }

@@ -127,32 +127,50 @@ impl Cancel {
     }
 }
 
-/// A row's eight columns, trimmed, back to back in one string (one allocation a row).
-struct Fields {
-    text: String,
-    ends: [u32; 8],
-}
-
-impl Fields {
-    fn get(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.text[start..self.ends[i] as usize]
-    }
-
-    fn to_vec(&self) -> Vec<String> {
-        (0..COLUMNS.len()).map(|i| self.get(i).to_owned()).collect()
-    }
-}
-
-/// A row whose phone number is valid, ready for the database.
+/// The rows of a batch whose phone number is valid, ready for the database: each row's eight
+/// columns (trimmed) and its number in E.164, back to back in one string for the whole batch.
+/// The writer thread frees what the reader thread allocated, and a few large allocations a batch
+/// cost far less to hand over than two a row.
+#[derive(Default)]
 struct Good {
+    text: String,
+    rows: Vec<Row>,
+}
+
+/// Where a row is in `Good::text`: it starts at `start`; column `i` ends at `ends[i]` (from
+/// `start`), and its E.164 number, `E164`, ends at `ends[E164]`.
+struct Row {
     line: u64,
-    e164: String,
-    fields: Fields,
+    start: usize,
+    ends: [u32; COLUMNS.len() + 1],
+}
+
+const PHONE: usize = 1;
+const E164: usize = COLUMNS.len();
+
+impl Good {
+    fn with_capacity(rows: usize) -> Self {
+        Good {
+            text: String::with_capacity(rows * 128),
+            rows: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Column `i` of `row`, or its number in E.164 for `E164`.
+    fn get(&self, row: &Row, i: usize) -> &str {
+        let from = if i == 0 { 0 } else { row.ends[i - 1] as usize };
+        &self.text[row.start + from..row.start + row.ends[i] as usize]
+    }
+
+    fn columns(&self, row: &Row) -> Vec<String> {
+        (0..COLUMNS.len())
+            .map(|i| self.get(row, i).to_owned())
+            .collect()
+    }
 }
 
 struct Batch {
-    good: Vec<Good>,
+    good: Good,
     refused: Vec<(RefusedRow, Vec<String>)>,
     first_line: u64,
     last_line: u64,
@@ -196,9 +214,13 @@ pub(crate) fn check_encoding(path: &Path) -> std::result::Result<usize, ImportEr
     }
 }
 
-/// Checks one raw record: column count, encoding. Returns the trimmed fields, or the reason the
-/// row is refused.
-fn fields_of(record: &csv::ByteRecord) -> std::result::Result<Fields, String> {
+/// Checks one raw record (column count, encoding) and appends its trimmed columns to `text`.
+/// Returns where they end in `text` counting from where they start, or the reason the row is
+/// refused (and `text` as it was).
+fn push_columns(
+    record: &csv::ByteRecord,
+    text: &mut String,
+) -> std::result::Result<[u32; COLUMNS.len() + 1], String> {
     if record.len() != COLUMNS.len() {
         return Err(format!(
             "wrong column count: expected {} ({}), found {}",
@@ -207,20 +229,25 @@ fn fields_of(record: &csv::ByteRecord) -> std::result::Result<Fields, String> {
             record.len()
         ));
     }
-    let mut text = String::with_capacity(record.as_slice().len());
-    let mut ends = [0u32; 8];
+    let start = text.len();
+    let mut ends = [0u32; COLUMNS.len() + 1];
     for (i, f) in record.iter().enumerate() {
-        let f = std::str::from_utf8(f).map_err(|_| {
-            format!(
+        let Ok(f) = std::str::from_utf8(f) else {
+            text.truncate(start);
+            return Err(format!(
                 "bad encoding in column {} ({}): not UTF-8",
                 i + 1,
                 COLUMNS[i]
-            )
-        })?;
+            ));
+        };
         text.push_str(f.trim());
-        ends[i] = u32::try_from(text.len()).map_err(|_| "row too long".to_owned())?;
+        let Ok(end) = u32::try_from(text.len() - start) else {
+            text.truncate(start);
+            return Err("row too long".to_owned());
+        };
+        ends[i] = end;
     }
-    Ok(Fields { text, ends })
+    Ok(ends)
 }
 
 fn lossy(record: &csv::ByteRecord) -> Vec<String> {
@@ -271,12 +298,12 @@ fn read_batches(
     let mut record = csv::ByteRecord::new();
     let mut done = false;
     while !done && !cancel.is_cancelled() {
-        let mut good: Vec<Good> = Vec::with_capacity(BATCH);
+        let mut good = Good::with_capacity(BATCH);
         let mut refused: Vec<(RefusedRow, Vec<String>)> = Vec::new();
         let mut rows = 0u64;
         let mut first_line = 0;
         let mut last_line = 0;
-        while good.len() + refused.len() < BATCH {
+        while good.rows.len() + refused.len() < BATCH {
             match csv.read_byte_record(&mut record) {
                 Ok(true) => {
                     // csv's count lags by one line in CRLF files (it stops at the '\r').
@@ -290,23 +317,28 @@ fn read_batches(
                         rows -= 1; // a blank line is not a row
                         continue;
                     }
-                    let fields = match fields_of(&record) {
-                        Ok(fields) => fields,
+                    let start = good.text.len();
+                    let ends = match push_columns(&record, &mut good.text) {
+                        Ok(ends) => ends,
                         Err(reason) => {
                             refused.push((RefusedRow { line, reason }, lossy(&record)));
                             continue;
                         }
                     };
-                    // On this thread only: the phonenumber crate runs every regex of its
-                    // metadata under one global lock, so a second thread would only wait for it.
-                    match phone::to_e164(fields.get(1), country) {
-                        Ok(e164) => good.push(Good { line, e164, fields }),
+                    let mut row = Row { line, start, ends };
+                    match phone::to_e164(good.get(&row, PHONE), country) {
+                        Ok(e164) => {
+                            good.text.push_str(&e164);
+                            row.ends[E164] = (good.text.len() - start) as u32;
+                            good.rows.push(row);
+                        }
                         Err(e) => {
                             let reason = match e {
                                 PhoneError::Missing => "missing phone number".to_owned(),
                                 e => format!("invalid phone number: {e}"),
                             };
-                            refused.push((RefusedRow { line, reason }, fields.to_vec()));
+                            refused.push((RefusedRow { line, reason }, good.columns(&row)));
+                            good.text.truncate(start);
                         }
                     }
                 }
@@ -403,7 +435,7 @@ impl WriteState {
     fn write(
         &mut self,
         lock: &mut sqlx::sqlite::LockedSqliteHandle<'_>,
-        good: &[Good],
+        good: &Good,
     ) -> std::result::Result<Written, String> {
         use crate::db::raw::{Raw, Value};
         let db = Raw::new(lock);
@@ -416,45 +448,66 @@ impl WriteState {
         let mut member = db.prepare(
             "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id) VALUES (?1, ?2)",
         )?;
+        // The batch's new contacts join the groups in one statement a group: they are the ids
+        // between the first and the last this batch created (nothing else writes meanwhile).
+        let mut members_of_new = db.prepare(
+            "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id)
+             SELECT id, ?1 FROM contacts WHERE id BETWEEN ?2 AND ?3",
+        )?;
+        let mut created: Option<(i64, i64)> = None;
+        // Foreign keys are not checked during the import: a group deleted since the last batch
+        // stops it here, before any row would be linked to it.
+        let mut group = db.prepare("SELECT id FROM contact_groups WHERE id = ?1")?;
+        if let Some(first) = good.rows.first() {
+            for &g in &self.groups {
+                if group.run(&[Value::Int(g)])?.0.is_none() {
+                    return Err(format!(
+                        "group {g} was deleted during the import; the rows before line {} are imported",
+                        first.line
+                    ));
+                }
+            }
+        }
         let now = crate::now_ms();
         let mut out = Written {
             imported: 0,
             existing: 0,
             refused: Vec::new(),
         };
-        for row in good {
-            let f = &row.fields;
+        for row in &good.rows {
+            let f = |i| good.get(row, i);
+            let e164 = f(E164);
             let (_, changed) = insert.run(&[
-                Value::Text(&row.e164),
-                Value::Text(f.get(0)),
-                Value::Text(f.get(2)),
-                Value::Text(f.get(3)),
-                Value::Text(f.get(4)),
-                Value::Text(f.get(5)),
-                Value::Text(f.get(6)),
-                Value::Text(f.get(7)),
+                Value::Text(e164),
+                Value::Text(f(0)),
+                Value::Text(f(2)),
+                Value::Text(f(3)),
+                Value::Text(f(4)),
+                Value::Text(f(5)),
+                Value::Text(f(6)),
+                Value::Text(f(7)),
                 Value::Int(now),
             ])?;
             let id = if changed == 1 {
                 let id = db.last_insert_rowid();
                 self.remember(id, row.line);
                 out.imported += 1;
-                id
+                created = Some(created.map_or((id, id), |(first, _)| (first, id)));
+                continue;
             } else {
                 let id = find
-                    .run(&[Value::Text(&row.e164)])?
+                    .run(&[Value::Text(e164)])?
                     .0
-                    .ok_or_else(|| format!("{} was neither inserted nor found", row.e164))?;
+                    .ok_or_else(|| format!("{e164} was neither inserted nor found"))?;
                 if let Some(first) = self.first_line(id) {
                     out.refused.push((
                         RefusedRow {
                             line: row.line,
                             reason: format!(
-                                "duplicate within the file: {} is already on line {first}",
-                                row.e164
+                                "duplicate within the file: {e164} is already on line {first}"
                             ),
                         },
-                        f.to_vec(),
+                        good.columns(row),
                     ));
                     continue;
                 }
@@ -466,7 +519,57 @@ impl WriteState {
                 member.run(&[Value::Int(id), Value::Int(g)])?;
             }
         }
+        if let Some((first, last)) = created {
+            for &g in &self.groups {
+                members_of_new.run(&[Value::Int(g), Value::Int(first), Value::Int(last)])?;
+            }
+        }
         Ok(out)
+    }
+}
+
+/// Checkpoints the WAL on its own connection whenever a batch has committed, so that the
+/// import's connection never does it itself (see `import_contacts`).
+struct Checkpointer {
+    wake: Arc<tokio::sync::Notify>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    fn start(mut conn: sqlx::pool::PoolConnection<sqlx::Sqlite>) -> Self {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn({
+            let (wake, stop) = (wake.clone(), stop.clone());
+            async move {
+                loop {
+                    wake.notified().await;
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    // Passive: copies what no reader still needs, and never waits.
+                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                        .execute(&mut *conn)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "checkpoint during a contacts import");
+                    }
+                }
+            }
+        });
+        Checkpointer { wake, stop, task }
+    }
+
+    /// A batch committed: checkpoint it (wakes once for batches that commit meanwhile).
+    fn committed(&self) {
+        self.wake.notify_one();
+    }
+
+    async fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+        let _ = self.task.await;
     }
 }
 
@@ -519,13 +622,19 @@ impl Workspace {
         let before: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM contacts")
             .fetch_one(&mut *conn)
             .await?;
-        // Every batch commits on this connection, which checkpoints the WAL every ~40 MB instead
-        // of SQLite's ~4 MB (after every batch): a page the next batches change again is copied
-        // into the database once. Restored, with a checkpoint, when the import ends.
+        // The import's connection does not checkpoint when it commits: a checkpointer on another
+        // connection does, after each batch, on the other core while the next batch is written
+        // (a passive checkpoint never blocks the writer). Nor does it check foreign keys: the
+        // import only links the contacts it just inserted or found to the chosen groups, and
+        // `WriteState::write` checks that the groups still exist, in each batch's transaction.
+        // Both settings are restored, with a checkpoint, when the import ends.
         let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
             .fetch_one(&mut *conn)
             .await?;
-        sqlx::query("PRAGMA wal_autocheckpoint = 10000")
+        sqlx::query("PRAGMA wal_autocheckpoint = 0")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("PRAGMA foreign_keys = OFF")
             .execute(&mut *conn)
             .await?;
         let mut state = Some(WriteState {
@@ -535,6 +644,7 @@ impl Workspace {
             matched_lines: HashMap::new(),
         });
 
+        let checkpointer = Checkpointer::start(self.db().acquire().await?);
         let started = Instant::now();
         let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (tx, mut rx) = tokio::sync::mpsc::channel(2);
@@ -596,6 +706,7 @@ impl Workspace {
                     }),
                 )
                 .await?;
+                checkpointer.committed();
                 state = Some(st);
                 let imported = written.imported;
                 report.existing += written.existing;
@@ -657,10 +768,17 @@ impl Workspace {
         .await;
         drop(rx);
         let _ = reader.await;
-        let restored = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "PRAGMA wal_autocheckpoint = {autocheckpoint}"
-        )))
-        .execute(&mut *conn)
+        checkpointer.stop().await;
+        let restored = async {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA wal_autocheckpoint = {autocheckpoint}"
+            )))
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("PRAGMA foreign_keys = ON")
+                .execute(&mut *conn)
+                .await
+        }
         .await;
         let checkpoint = match &restored {
             Ok(_) => sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
@@ -670,7 +788,7 @@ impl Workspace {
             Err(_) => Ok(()),
         };
         if restored.is_err() {
-            // Never hand a connection with the import's setting back to the pool.
+            // Never hand a connection with the import's settings back to the pool.
             drop(conn.detach());
         } else {
             drop(conn);

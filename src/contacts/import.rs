@@ -3,8 +3,10 @@
 //!
 //! - Streams the file: a reader thread parses and checks rows (phone numbers included) and hands
 //!   batches over a bounded channel to the writer, so memory stays flat whatever the file size.
-//!   The writer binds and steps prepared statements itself (see `db::raw`), one insert a row and
-//!   one membership a chosen group, and looks a number up only when the insert found it taken.
+//!   The writer binds and steps prepared statements itself (see `db::raw`): one insert a row,
+//!   a lookup only when the insert found the number taken, and the batch's new contacts added
+//!   to each chosen group by one statement. Its connection neither checkpoints nor checks
+//!   foreign keys meanwhile (see `import_contacts`).
 //! - A number already in the directory creates nothing and only gains the chosen groups; a
 //!   number twice in the file is refused the second time; so importing a file twice changes
 //!   nothing the second time.

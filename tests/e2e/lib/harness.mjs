@@ -171,6 +171,21 @@ export class App {
   async click(id) {
     const e = await this.waitFor(id);
     await e.waitForEnabled({ timeout: 10000 });
+    // A section above that finishes loading can move the element between WebDriver's scroll and
+    // its click, which then lands on whatever took its place: wait until it stays put.
+    let before = null;
+    await this.browser.waitUntil(
+      async () => {
+        const now = await this.browser.execute((sel) => {
+          const r = document.querySelector(sel)?.getBoundingClientRect();
+          return r ? `${r.x},${r.y},${r.width},${r.height},${document.documentElement.scrollHeight}` : null;
+        }, `[data-testid="${id}"]`);
+        const still = now !== null && now === before;
+        before = now;
+        return still;
+      },
+      { timeout: 10000, interval: 60, timeoutMsg: `“${id}” kept moving` },
+    );
     await e.click();
   }
 

@@ -122,23 +122,8 @@ pub fn to_e164(raw: &str, default: Country) -> Result<String, PhoneError> {
 fn is_valid(number: &phonenumber::PhoneNumber) -> bool {
     use phonenumber::metadata::{DATABASE, Metadata};
     fn of_a_known_type(meta: &Metadata, national: &str) -> bool {
-        let d = meta.descriptors();
-        d.general().is_match(national)
-            && [
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.voip(),
-                d.personal_number(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ]
-            .into_iter()
-            .flatten()
-            .any(|t| t.is_match(national))
+        meta.descriptors().general().is_match(national)
+            && type_descriptors(meta).any(|t| t.is_match(national))
     }
     let code = number.code().value();
     let national = number.national().to_string();
@@ -172,6 +157,27 @@ fn is_valid(number: &phonenumber::PhoneNumber) -> bool {
         }
     };
     meta.is_some_and(|meta| of_a_known_type(meta, &national))
+}
+
+/// The patterns of a region's number types that make a number valid, the most common first.
+fn type_descriptors(
+    meta: &phonenumber::metadata::Metadata,
+) -> impl Iterator<Item = &phonenumber::metadata::Descriptor> {
+    let d = meta.descriptors();
+    [
+        d.fixed_line(),
+        d.mobile(),
+        d.toll_free(),
+        d.premium_rate(),
+        d.shared_cost(),
+        d.voip(),
+        d.personal_number(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// Whether an E.164 number can be a WhatsApp account: valid, and of a type that receives SMS or
@@ -236,40 +242,37 @@ mod tests {
             .map(|n| format!("+{}{}", n.code().value(), n.national()))
     }
 
+    /// Every example number of the metadata (general and of each type), with its calling code.
+    fn examples() -> Vec<(u16, &'static str)> {
+        phonenumber::metadata::DATABASE
+            .iter()
+            .flat_map(|meta| {
+                std::iter::once(meta.descriptors().general())
+                    .chain(type_descriptors(meta))
+                    .filter_map(|desc| desc.example())
+                    .map(|example| (meta.country_code(), example))
+            })
+            .collect()
+    }
+
     #[test]
     fn same_number_with_or_without_the_default_region() {
         use phonenumber::metadata::DATABASE;
         let mut checked = 0;
-        for meta in DATABASE.iter() {
-            let code = meta.country_code();
-            let d = meta.descriptors();
-            let examples = [
-                d.general(),
-                d.fixed_line().unwrap_or(d.general()),
-                d.mobile().unwrap_or(d.general()),
-                d.toll_free().unwrap_or(d.general()),
-                d.premium_rate().unwrap_or(d.general()),
-                d.voip().unwrap_or(d.general()),
-                d.personal_number().unwrap_or(d.general()),
-                d.uan().unwrap_or(d.general()),
-            ]
-            .into_iter()
-            .filter_map(|desc| desc.example());
-            for example in examples {
-                for raw in [format!("+{code}{example}"), format!("+{code} {example}")] {
-                    let want = without_region(&raw);
-                    // Every region sharing the code as the default (+1: the US, Canada, Jamaica…).
-                    for region in DATABASE.region(&code).unwrap_or_default() {
-                        let Ok(default) = region.parse::<Country>() else {
-                            continue;
-                        };
-                        assert_eq!(
-                            to_e164(&raw, default).ok(),
-                            want,
-                            "{raw} with default {region}"
-                        );
-                        checked += 1;
-                    }
+        for (code, example) in examples() {
+            for raw in [format!("+{code}{example}"), format!("+{code} {example}")] {
+                let want = without_region(&raw);
+                // Every region sharing the code as the default (+1: the US, Canada, Jamaica…).
+                for region in DATABASE.region(&code).unwrap_or_default() {
+                    let Ok(default) = region.parse::<Country>() else {
+                        continue;
+                    };
+                    assert_eq!(
+                        to_e164(&raw, default).ok(),
+                        want,
+                        "{raw} with default {region}"
+                    );
+                    checked += 1;
                 }
             }
         }
@@ -278,34 +281,12 @@ mod tests {
 
     #[test]
     fn is_valid_matches_the_crate() {
-        use phonenumber::metadata::DATABASE;
         let mut numbers = Vec::new();
-        for meta in DATABASE.iter() {
-            let code = meta.country_code();
-            let d = meta.descriptors();
-            for desc in [
-                Some(d.general()),
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.voip(),
-                d.personal_number(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if let Some(example) = desc.example() {
-                    numbers.push(format!("+{code}{example}"));
-                    // The same number with a digit changed or dropped: often invalid.
-                    numbers.push(format!("+{code}{}", &example[1..]));
-                    numbers.push(format!("+{code}9{}", &example[1..]));
-                }
-            }
+        for (code, example) in examples() {
+            numbers.push(format!("+{code}{example}"));
+            // The same number with a digit changed or dropped: often invalid.
+            numbers.push(format!("+{code}{}", &example[1..]));
+            numbers.push(format!("+{code}9{}", &example[1..]));
         }
         // Digit strings of every length after shared and single calling codes.
         let mut seed = 0x2545_f491_4f6c_dd1du64;

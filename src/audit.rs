@@ -109,8 +109,7 @@ pub async fn perform_on<T: Send>(
     what: Change,
     change: ChangeFn<'_, T>,
 ) -> Result<T> {
-    use sqlx::Connection;
-    let mut tx = conn.begin().await?;
+    let mut tx = crate::db::write_tx(conn).await?;
     let (value, detail) = change(&mut tx).await?; // dropping `tx` on error rolls back
     insert(&mut tx, Some(actor), &what, Outcome::Ok, detail.as_deref()).await?;
     tx.commit().await?;

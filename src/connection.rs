@@ -411,7 +411,7 @@ impl Workspace {
         .await
         .map_err(|e| ConnectionError::Join(e.to_string()))?
         .map_err(ConnectionError::from)?;
-        let mut tx = self.db().begin().await?;
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
         let now = crate::now_ms();
         sqlx::query!(
             "INSERT INTO connection (id, phone_number_id, waba_id, graph_base_url, graph_version, updated_at)

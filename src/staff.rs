@@ -274,7 +274,7 @@ impl Workspace {
     /// First launch: creates the owner, an administrator. Refused once any staff member exists.
     pub async fn create_owner(&self, input: NewStaff) -> Result<StaffMember> {
         let hash = hash_blocking(input.passphrase.clone()).await?;
-        let mut tx = self.db().begin().await?;
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
         if count_staff(&mut tx).await? > 0 {
             return Err(StaffError::OwnerExists.into());
         }

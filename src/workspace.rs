@@ -174,7 +174,7 @@ impl Workspaces {
             source,
         })?;
         let pool = db::open(&path).await?;
-        let mut tx = pool.begin().await?;
+        let mut tx = db::write_tx_in(&pool).await?;
         let kind_key = match kind {
             WorkspaceKind::Sandbox => "sandbox",
             WorkspaceKind::Live => "live",

@@ -280,7 +280,7 @@ impl Workspace {
             .to_owned();
         let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
         let content = content::from_inbound(m);
-        let mut tx = self.db().begin().await?;
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
         // A reaction decorates the message it reacts to, when we have it.
         if let MessageContent::Reaction { message_id, emoji } = &content {
             let emoji = (!emoji.is_empty()).then_some(emoji.as_str());
@@ -367,7 +367,7 @@ impl Workspace {
         let wamid = str_of(raw, "wamid");
         let at = raw["sent_at"].as_i64().unwrap_or(e.received_at);
         let name = str_of(raw, "customer_name").unwrap_or("");
-        let mut tx = self.db().begin().await?;
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
         let conversation_id = ensure_conversation(&mut tx, customer, pnid, name, at).await?;
         let inserted = insert_message(
             &mut tx,

@@ -476,7 +476,7 @@ impl Workspace {
             match deliver(&client, &request, &mut content).await {
                 Ok(wamid) => {
                     let json = serde_json::to_string(&content).expect("content serialises");
-                    let mut tx = self.db().begin().await?;
+                    let mut tx = crate::db::write_tx_in(self.db()).await?;
                     sqlx::query!(
                         "UPDATE chat_messages SET wamid = ?, local_status = 'accepted', content = ?, error = NULL
                          WHERE id = ?",
@@ -517,7 +517,7 @@ impl Workspace {
                 }
                 Err(e) => {
                     let reason = e.to_string();
-                    let mut tx = self.db().begin().await?;
+                    let mut tx = crate::db::write_tx_in(self.db()).await?;
                     sqlx::query!(
                         "UPDATE chat_messages SET local_status = 'refused', error = ? WHERE id = ?",
                         reason,
@@ -849,7 +849,7 @@ impl Workspace {
         };
         let (_, ids) = self.graph_client().await?;
         let at = self.meta_now_ms();
-        let mut tx = self.db().begin().await?;
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
         let conversation_id =
             projection::ensure_conversation(&mut tx, &customer, &ids.phone_number_id, &name, at)
                 .await?;

@@ -58,6 +58,25 @@ impl DbError {
     }
 }
 
+/// Starts a write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`).
+///
+/// A deferred transaction that reads before it writes cannot wait for the lock: if another
+/// connection committed since its first read, its first write fails at once with "database is
+/// locked" (SQLite cannot move its snapshot forward), whatever the busy timeout. Taking the lock
+/// up front makes it wait, up to the busy timeout, like every single statement does.
+pub async fn write_tx(
+    conn: &mut SqliteConnection,
+) -> Result<sqlx::Transaction<'_, sqlx::Sqlite>, sqlx::Error> {
+    conn.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// [`write_tx`] on a connection of the pool, held until the transaction ends.
+pub async fn write_tx_in(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
 /// Opens (creating if needed) the workspace database at `path` and brings its schema up to date.
 pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
     if path.exists() {
@@ -263,5 +282,47 @@ mod tests {
         assert!(err.to_string().contains("newer version"), "{err}");
         assert!(err.to_string().contains(&path.display().to_string()));
         assert_eq!(digest(&path), before);
+    }
+
+    /// A transaction that reads, lets another connection commit a write, then writes itself: the
+    /// shape of every audited change (check, then write) while the sync engine applies events.
+    /// Begun deferred, its write fails at once with "database is locked"; begun with
+    /// [`write_tx`], the other writer waits for it instead and both changes land.
+    #[tokio::test]
+    async fn a_write_transaction_that_reads_first_is_not_refused_by_a_concurrent_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = open(&dir.path().join("w.db")).await.unwrap();
+        sqlx::query("CREATE TABLE t (who TEXT NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+
+        let mut tx = write_tx_in(&pool).await.unwrap();
+        let before: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        let other = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                sqlx::query("INSERT INTO t VALUES ('other')")
+                    .execute(&pool)
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        sqlx::query("INSERT INTO t VALUES ('first')")
+            .execute(&mut *tx)
+            .await
+            .expect("the write after a read is not refused");
+        tx.commit().await.unwrap();
+        other.await.unwrap().expect("the other writer waited");
+
+        let rows: Vec<String> = sqlx::query_scalar("SELECT who FROM t ORDER BY rowid")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(before, 0);
+        assert_eq!(rows, ["first", "other"]);
     }
 }

@@ -152,7 +152,7 @@ impl Workspace {
             .await
             .map_err(|e| SyncError::Keychain(e.to_string()))?
             .map_err(|e| SyncError::Keychain(e.to_string()))?;
-        let mut tx = self.db().begin().await?;
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
         let old = sqlx::query_scalar!("SELECT relay_url FROM sync_settings WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
@@ -200,7 +200,7 @@ impl Workspace {
         for e in &fresh {
             self.apply_effect(e).await?;
         }
-        let mut tx = self.db().begin().await?;
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
         let mut last = cursor;
         for e in fresh {
             let fields = serde_json::to_string(&e.fields()).expect("fields serialise");
@@ -313,7 +313,7 @@ impl Workspace {
 
     /// Removes entries the relay has confirmed.
     pub(crate) async fn outbox_done(&self, ids: &[i64]) -> Result<()> {
-        let mut tx = self.db().begin().await?;
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
         for id in ids {
             sqlx::query!("DELETE FROM sync_outbox WHERE id = ?", id)
                 .execute(&mut *tx)
@@ -324,7 +324,7 @@ impl Workspace {
     }
 
     pub(crate) async fn outbox_failed(&self, ids: &[i64], error: &str) -> Result<()> {
-        let mut tx = self.db().begin().await?;
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
         for id in ids {
             sqlx::query!(
                 "UPDATE sync_outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",

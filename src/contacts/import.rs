@@ -46,6 +46,9 @@ pub const COLUMNS: [&str; 8] = [
 
 /// Rows per committed batch.
 const BATCH: usize = 20_000;
+/// Rows in the first batch: small, so the writer (and the progress bar) starts while the reader
+/// checks the next one, instead of waiting for a full batch.
+const FIRST_BATCH: usize = 2_000;
 /// Refused rows kept in the report itself (all of them go to the refused-rows file).
 pub(crate) const SAMPLE: usize = 500;
 
@@ -299,13 +302,14 @@ fn read_batches(
         .from_reader(input);
     let mut record = csv::ByteRecord::new();
     let mut done = false;
+    let mut size = FIRST_BATCH;
     while !done && !cancel.is_cancelled() {
-        let mut good = Good::with_capacity(BATCH);
+        let mut good = Good::with_capacity(size);
         let mut refused: Vec<(RefusedRow, Vec<String>)> = Vec::new();
         let mut rows = 0u64;
         let mut first_line = 0;
         let mut last_line = 0;
-        while good.rows.len() + refused.len() < BATCH {
+        while good.rows.len() + refused.len() < size {
             match csv.read_byte_record(&mut record) {
                 Ok(true) => {
                     // csv's count lags by one line in CRLF files (it stops at the '\r').
@@ -382,6 +386,7 @@ fn read_batches(
         if tx.blocking_send(Ok(batch)).is_err() {
             return; // the writer stopped
         }
+        size = BATCH;
     }
 }
 

@@ -9,7 +9,8 @@
 //!   the last one;
 //! - p50 / p99 ingest-to-client latency at 5,000 events/s: from just before the webhook is POSTed
 //!   to the moment a client has the event (measured on one client that parses every frame; the
-//!   other 99 check only that they reached the last event);
+//!   other 99 decompress every frame and check only that they reached the last event);
+//! - the bytes each client receives per event (the desktops ask for LZ4-compressed frames);
 //!
 //! and for the bare endpoint: requests/s, and p50 / p99 request round trip at 5,000/s.
 
@@ -51,6 +52,9 @@ struct Shared {
     latencies: std::sync::Mutex<Vec<u64>>,
     /// The last sequence number each client has.
     reached: Vec<AtomicI64>,
+    /// What the probe client received: bytes on the wire, and the same frames as text.
+    wire_bytes: AtomicU64,
+    text_bytes: AtomicU64,
 }
 
 fn now_ns(s: &Shared) -> u64 {
@@ -92,7 +96,7 @@ async fn start_relay(url: &str) -> (RelayHandle, Vec<String>) {
 
 async fn connect_clients(relay: &RelayHandle, tokens_: &[String], shared: Arc<Shared>) {
     for (i, token) in tokens_.iter().enumerate() {
-        let mut req = format!("{}/v1/stream?after=0", relay.ws_url())
+        let mut req = format!("{}/v1/stream?after=0&compress=lz4", relay.ws_url())
             .into_client_request()
             .unwrap();
         req.headers_mut()
@@ -105,7 +109,20 @@ async fn connect_clients(relay: &RelayHandle, tokens_: &[String], shared: Arc<Sh
         let shared = shared.clone();
         tokio::spawn(async move {
             while let Some(Ok(msg)) = ws.next().await {
-                let Message::Text(text) = msg else { continue };
+                // Every client decompresses every frame, as a desktop does.
+                let (text, wire) = match msg {
+                    Message::Binary(b) => {
+                        (crmconnect::relay::log::decompress(&b).unwrap(), b.len())
+                    }
+                    Message::Text(t) => (t.as_str().to_owned(), t.len()),
+                    _ => continue,
+                };
+                if i == 0 {
+                    shared.wire_bytes.fetch_add(wire as u64, Ordering::Relaxed);
+                    shared
+                        .text_bytes
+                        .fetch_add(text.len() as u64, Ordering::Relaxed);
+                }
                 if !text.starts_with(r#"{"type":"events""#) {
                     continue;
                 }
@@ -244,6 +261,8 @@ async fn bench_relay(label: &str, url: &str) {
         sent: (0..total).map(|_| AtomicU64::new(0)).collect(),
         latencies: Default::default(),
         reached: (0..clients()).map(|_| AtomicI64::new(0)).collect(),
+        wire_bytes: AtomicU64::new(0),
+        text_bytes: AtomicU64::new(0),
     });
     connect_clients(&relay, &tokens_, shared.clone()).await;
     let hook = format!("{}/webhook/bench", relay.url());
@@ -272,6 +291,11 @@ async fn bench_relay(label: &str, url: &str) {
         pct(&mut lat, 0.99),
         lat.len()
     );
+    println!(
+        "  on the wire to each client: {:.0} bytes/event, LZ4-compressed ({:.0} bytes/event as text)",
+        shared.wire_bytes.load(Ordering::Relaxed) as f64 / total as f64,
+        shared.text_bytes.load(Ordering::Relaxed) as f64 / total as f64,
+    );
     relay.shutdown().await.unwrap();
 }
 
@@ -290,6 +314,8 @@ async fn bench_bare() {
         sent: (0..total).map(|_| AtomicU64::new(0)).collect(),
         latencies: Default::default(),
         reached: vec![],
+        wire_bytes: AtomicU64::new(0),
+        text_bytes: AtomicU64::new(0),
     });
     let t0 = Instant::now();
     burst(&url, shared.clone(), 0, BURST_EVENTS).await;

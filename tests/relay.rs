@@ -231,6 +231,82 @@ async fn a_revoked_token_is_disconnected_and_refused() {
     r.stop().await;
 }
 
+/// The same events reach a desktop that asked for compressed frames (binary, LZ4) and one that
+/// did not (text); a compression the relay does not offer is refused by name.
+#[tokio::test]
+async fn compressed_and_plain_streams_carry_the_same_frames() {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let r = TestRelay::sqlite().await;
+    for i in 0..40 {
+        let body = messages_webhook(&[(&format!("wamid.z{i}"), "the same words, again and again")]);
+        assert_eq!(r.post_signed(&body).await.0, 200);
+    }
+    let (_, token) = tokens::issue(
+        &r.store,
+        TokenSpec {
+            workspace: WS.into(),
+            staff: "zoe".into(),
+            is_admin: true,
+            permissions: vec![],
+            label: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let open = |query: &str| {
+        let mut req = format!("{}/v1/stream?after=0{query}", r.handle.ws_url())
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        tokio_tungstenite::connect_async(req)
+    };
+    // The first events frame of a stream, as text, and its size on the wire.
+    async fn first_events<S>(ws: &mut S) -> (String, usize, bool)
+    where
+        S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+    {
+        loop {
+            match ws.next().await.unwrap().unwrap() {
+                Message::Binary(b) => {
+                    let text = crmconnect::relay::log::decompress(&b).unwrap();
+                    return (text, b.len(), true);
+                }
+                Message::Text(t) if t.contains(r#""type":"events""#) => {
+                    return (t.to_string(), t.len(), false);
+                }
+                _ => {}
+            }
+        }
+    }
+    let (mut plain, _) = open("").await.unwrap();
+    let (mut packed, _) = open("&compress=lz4").await.unwrap();
+    let (text, text_bytes, binary) = first_events(&mut plain).await;
+    assert!(!binary, "a stream that did not ask gets text frames");
+    let (unpacked, packed_bytes, binary) = first_events(&mut packed).await;
+    assert!(binary, "a stream that asked gets binary frames");
+    assert_eq!(unpacked, text);
+    assert_eq!(text.matches(r#""seq":"#).count(), 40);
+    assert!(
+        packed_bytes * 3 < text_bytes,
+        "40 similar events compress: {packed_bytes} bytes against {text_bytes}"
+    );
+
+    let refused = open("&compress=gzip").await.unwrap_err();
+    match refused {
+        tokio_tungstenite::tungstenite::Error::Http(resp) => {
+            assert_eq!(resp.status(), 400);
+            let body = String::from_utf8(resp.body().clone().unwrap_or_default()).unwrap();
+            assert!(body.contains("“gzip” is not offered"), "{body}");
+        }
+        other => panic!("expected a 400, got {other:?}"),
+    }
+    r.stop().await;
+}
+
 #[tokio::test]
 async fn streams_replay_from_the_cursor_then_go_live_in_one_order() {
     let r = TestRelay::sqlite().await;
@@ -269,11 +345,23 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered() {
     .await;
     let slow = r.client_for("slow", true, &[]).await;
     let mut sub = slow.subscribe(0).await.unwrap();
-    // ~40,000 events of ~1 KB: far more than the socket buffers hold.
-    let pad = "p".repeat(700);
+    // ~40,000 events of ~1 KB: far more than the socket buffers hold. The padding is noise, so
+    // that the compressed frames are as big as the text.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut noise = || -> String {
+        (0..700)
+            .map(|_| {
+                // xorshift64: cheap bytes that LZ4 finds no repeats in.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
+            })
+            .collect()
+    };
     for chunk in 0..40 {
         let events: Vec<_> = (0..1000)
-            .map(|i| test_event(&format!("k{chunk}-{i}"), &pad))
+            .map(|i| test_event(&format!("k{chunk}-{i}"), &noise()))
             .collect();
         r.handle.state.log.append(WS, events).await.unwrap();
     }

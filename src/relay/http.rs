@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -364,6 +364,8 @@ async fn publish(
 #[derive(Deserialize)]
 struct StreamQuery {
     after: Option<i64>,
+    /// `lz4`: event frames are sent as binary frames, compressed (see docs/relay.md).
+    compress: Option<String>,
 }
 
 /// Frames the stream sends (text, JSON). `events` carries a batch in log order; `live` says the
@@ -388,11 +390,21 @@ async fn stream(
     if after < 0 {
         return refuse(StatusCode::BAD_REQUEST, "after must be 0 or more");
     }
+    let lz4 = match q.compress.as_deref() {
+        None => false,
+        Some("lz4") => true,
+        Some(other) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("compress=“{other}” is not offered; the relay compresses with lz4 only"),
+            );
+        }
+    };
     // Desktops send nothing but control frames; tungstenite zeroes its whole read buffer on
     // every read, so a small one saves a memset of 128 KiB each time a stream is polled.
     ws.read_buffer_size(4 * 1024)
         .max_write_buffer_size(16 << 20)
-        .on_upgrade(move |socket| async move { run_stream(s, t, after, socket).await })
+        .on_upgrade(move |socket| async move { run_stream(s, t, after, lz4, socket).await })
 }
 
 struct ClientGuard {
@@ -407,7 +419,13 @@ impl Drop for ClientGuard {
     }
 }
 
-async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket: WebSocket) {
+async fn run_stream(
+    s: Arc<RelayState>,
+    t: TokenRecord,
+    mut cursor: i64,
+    lz4: bool,
+    socket: WebSocket,
+) {
     let (mut sink, mut incoming) = socket.split();
     let label = super::metrics::Client {
         workspace: t.workspace.clone(),
@@ -472,7 +490,8 @@ async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket:
             }
         }
         let batch = match tail.fetch(cursor, limits.frame_events) {
-            Fetch::Frame { last, text } => Some((last, text)),
+            Fetch::Frame(b) if lz4 => Some((b.last, Message::Binary(b.lz4()))),
+            Fetch::Frame(b) => Some((b.last, Message::Text(b.text.clone()))),
             Fetch::TooOld => {
                 match s
                     .log
@@ -495,9 +514,14 @@ async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket:
                         }
                         let json: Vec<String> = events.iter().map(|e| e.to_json()).collect();
                         let last = events.last().map_or(cursor, |e| e.seq);
+                        let text = events_frame(json.iter().map(String::as_str));
                         Some((
                             last,
-                            Utf8Bytes::from(events_frame(json.iter().map(String::as_str))),
+                            if lz4 {
+                                Message::Binary(super::log::compress(&text))
+                            } else {
+                                Message::Text(text.into())
+                            },
                         ))
                     }
                     Err(e) => {
@@ -509,7 +533,7 @@ async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket:
             }
             Fetch::UpToDate => None,
         };
-        let Some((last, text)) = batch else {
+        let Some((last, frame)) = batch else {
             if !announced_live {
                 announced_live = true;
                 lag.set(0);
@@ -537,7 +561,7 @@ async fn run_stream(s: Arc<RelayState>, t: TokenRecord, mut cursor: i64, socket:
             continue;
         };
         announced_live = false;
-        match tokio::time::timeout(limits.send_timeout(), sink.send(Message::Text(text))).await {
+        match tokio::time::timeout(limits.send_timeout(), sink.send(frame)).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return,
             Err(_) => {

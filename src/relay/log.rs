@@ -9,9 +9,10 @@
 //! therefore costs no memory; it only lags, and is disconnected if it stops taking frames.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
+use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -324,7 +325,56 @@ pub struct Tail {
     wake: Notify,
     /// Recently built frames by (after, last): live clients sit at the same cursor, so each
     /// batch is serialised into a frame once, not once per client.
-    built: Mutex<VecDeque<(i64, i64, Utf8Bytes)>>,
+    built: Mutex<VecDeque<(i64, Arc<Built>)>>,
+}
+
+/// A frame of events built once for every client at the same cursor: its JSON text and, for the
+/// clients that asked for compressed frames, the same text compressed (made on first use).
+pub struct Built {
+    /// The last sequence number in the frame.
+    pub last: i64,
+    pub text: Utf8Bytes,
+    lz4: OnceLock<Bytes>,
+}
+
+impl Built {
+    fn new(last: i64, text: Utf8Bytes) -> Self {
+        Built {
+            last,
+            text,
+            lz4: OnceLock::new(),
+        }
+    }
+
+    /// The frame's text compressed with [`compress`], shared by every client that takes it.
+    pub fn lz4(&self) -> Bytes {
+        self.lz4.get_or_init(|| compress(&self.text)).clone()
+    }
+}
+
+/// A compressed frame: the text's length as 4 bytes little-endian, then its LZ4 block (the
+/// layout of `lz4_flex::compress_prepend_size`; see docs/relay.md).
+pub fn compress(text: &str) -> Bytes {
+    Bytes::from(lz4_flex::compress_prepend_size(text.as_bytes()))
+}
+
+/// The largest text a compressed frame may claim: far above any real frame, it only keeps a
+/// corrupt length from allocating gigabytes.
+const MAX_FRAME_TEXT: usize = 256 << 20;
+
+/// The text of a frame made by [`compress`].
+pub fn decompress(frame: &[u8]) -> Result<String, String> {
+    let (len, block) = frame
+        .split_first_chunk::<4>()
+        .ok_or("a compressed frame shorter than its 4-byte length")?;
+    let len = u32::from_le_bytes(*len) as usize;
+    if len > MAX_FRAME_TEXT {
+        return Err(format!(
+            "a compressed frame claims {len} bytes, more than the {MAX_FRAME_TEXT} allowed"
+        ));
+    }
+    let bytes = lz4_flex::decompress(block, len).map_err(|e| format!("a corrupt frame: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| "a compressed frame that is not UTF-8 text".to_owned())
 }
 
 /// `{"type":"events","events":[…]}` from events already serialised.
@@ -343,9 +393,9 @@ pub fn events_frame<'a>(events: impl Iterator<Item = &'a str> + Clone) -> String
 }
 
 pub enum Fetch {
-    /// The next events after the cursor (at most the number asked), as one text frame shared by
-    /// every client at the same cursor, and the last sequence number in it.
-    Frame { last: i64, text: Utf8Bytes },
+    /// The next events after the cursor (at most the number asked), as one frame shared by every
+    /// client at the same cursor.
+    Frame(Arc<Built>),
     /// Nothing after the cursor yet.
     UpToDate,
     /// The cursor is older than what the tail holds: read from the database.
@@ -400,11 +450,8 @@ impl Tail {
         let last = head.min(after + max as i64);
         {
             let built = self.built.lock().expect("frames lock");
-            if let Some((_, _, text)) = built.iter().find(|(a, l, _)| *a == after && *l == last) {
-                return Fetch::Frame {
-                    last,
-                    text: text.clone(),
-                };
+            if let Some((_, b)) = built.iter().find(|(a, b)| *a == after && b.last == last) {
+                return Fetch::Frame(b.clone());
             }
         }
         let ring = self.ring.read().expect("ring lock");
@@ -419,12 +466,13 @@ impl Tail {
         let last = frames.last().map_or(after, |f| f.seq);
         let text: Utf8Bytes = events_frame(frames.iter().map(|f| &*f.json)).into();
         drop(ring);
+        let b = Arc::new(Built::new(last, text));
         let mut built = self.built.lock().expect("frames lock");
         if built.len() >= 8 {
             built.pop_front();
         }
-        built.push_back((after, last, text.clone()));
-        Fetch::Frame { last, text }
+        built.push_back((after, b.clone()));
+        Fetch::Frame(b)
     }
 }
 
@@ -488,6 +536,36 @@ async fn tailer(log: Arc<EventLog>, tail: Arc<Tail>) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_compressed_frame_round_trips_and_a_damaged_one_is_refused_by_name() {
+        let text = events_frame(["{\"seq\":1,\"kind\":\"status\"}"; 50].into_iter());
+        let frame = compress(&text);
+        assert!(
+            frame.len() * 5 < text.len(),
+            "{} of {}",
+            frame.len(),
+            text.len()
+        );
+        assert_eq!(decompress(&frame).unwrap(), text);
+
+        let e = decompress(&frame[..3]).unwrap_err();
+        assert!(e.contains("shorter than its 4-byte length"), "{e}");
+        let mut huge = frame.to_vec();
+        huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let e = decompress(&huge).unwrap_err();
+        assert!(e.contains("claims 4294967295 bytes"), "{e}");
+        let mut cut = frame.to_vec();
+        cut.truncate(frame.len() - 5);
+        let e = decompress(&cut).unwrap_err();
+        assert!(e.contains("a corrupt frame"), "{e}");
+        let e = decompress(&compress_bytes(&[0xff, 0xfe])).unwrap_err();
+        assert!(e.contains("not UTF-8"), "{e}");
+    }
+
+    fn compress_bytes(bytes: &[u8]) -> Vec<u8> {
+        lz4_flex::compress_prepend_size(bytes)
+    }
+
     fn tail_at(head: i64) -> Tail {
         let (tx, _) = watch::channel(head);
         Tail {
@@ -544,6 +622,6 @@ mod tests {
         assert_eq!(seqs(&t), vec![7, 8, 9, 10]);
         assert_eq!(t.ring.read().unwrap().start, 7);
         assert!(matches!(t.fetch(2, 10), Fetch::TooOld));
-        assert!(matches!(t.fetch(8, 10), Fetch::Frame { last: 10, .. }));
+        assert!(matches!(t.fetch(8, 10), Fetch::Frame(b) if b.last == 10));
     }
 }

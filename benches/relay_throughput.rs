@@ -102,7 +102,7 @@ async fn connect_clients(relay: &RelayHandle, tokens_: &[String], shared: Arc<Sh
         req.headers_mut()
             .insert("authorization", format!("Bearer {token}").parse().unwrap());
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .read_buffer_size(16 * 1024);
+            .read_buffer_size(4 * 1024);
         let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(config), false)
             .await
             .unwrap();

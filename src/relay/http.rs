@@ -489,6 +489,11 @@ async fn run_stream(
                 return;
             }
         }
+        // Let the tasks already woken run first (webhooks whose events are about to commit): on a
+        // busy relay the frame then carries their events too, instead of a frame each, and on an
+        // idle one this returns at once. Measured with 100 desktops: 13,700–16,200 → 15,800–17,500
+        // events/s, p50 at 5,000/s 2.3–2.7 → 2.0–2.3 ms.
+        tokio::task::yield_now().await;
         let batch = match tail.fetch(cursor, limits.frame_events) {
             Fetch::Frame(b) if lz4 => Some((b.last, Message::Binary(b.lz4()))),
             Fetch::Frame(b) => Some((b.last, Message::Text(b.text.clone()))),

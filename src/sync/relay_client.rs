@@ -151,7 +151,7 @@ impl RelayClient {
         );
         // tungstenite zeroes its whole read buffer for every read: keep it small.
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .read_buffer_size(16 * 1024);
+            .read_buffer_size(4 * 1024);
         let (ws, _) = match tokio_tungstenite::connect_async_with_config(
             request,
             Some(config),

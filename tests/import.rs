@@ -213,6 +213,82 @@ async fn cancelling_keeps_the_committed_batches_and_a_rerun_completes_without_du
     );
 }
 
+/// A group deleted while an import runs stops it before the next batch: nothing is linked to the
+/// deleted group, the rows already committed stay with their other groups, and the workspace's
+/// next import works (its connection got its foreign-key checks back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_deleted_during_the_import_stops_it_at_the_next_batch() {
+    let t = common::workspace().await;
+    let group = |name: &str| GroupInput {
+        name: name.into(),
+        description: String::new(),
+    };
+    let doomed = t.ws.create_group(group("Doomed")).await.unwrap();
+    let kept = t.ws.create_group(group("Kept")).await.unwrap();
+    let mut csv = String::from(HEADER);
+    for i in 0..30_000u32 {
+        csv.push_str(&format!("Person {i},+1201{:07},,,,,,\n", 5_000_000 + i));
+    }
+    let path = write(&t, "big.csv", csv.as_bytes());
+
+    let ws = t.ws.clone();
+    let deleted = std::sync::atomic::AtomicBool::new(false);
+    let e =
+        t.ws.import_contacts(
+            &path,
+            ImportOptions {
+                group_ids: vec![doomed.id, kept.id],
+            },
+            Cancel::default(),
+            move |p| {
+                // After the first batch has committed, someone else deletes a chosen group.
+                if p.rows > 0 && !deleted.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    tokio::task::block_in_place(|| {
+                        tokio::runtime::Handle::current()
+                            .block_on(ws.delete_group(doomed.id))
+                            .unwrap()
+                    });
+                }
+            },
+        )
+        .await
+        .unwrap_err();
+    let first_batch = t.ws.contacts(ContactFilter::default()).await.unwrap().total;
+    assert!(first_batch > 0 && first_batch < 30_000, "{first_batch}");
+    assert!(
+        e.to_string().contains(&format!(
+            "group {} was deleted during the import; the rows before line {} are imported",
+            doomed.id,
+            first_batch + 2
+        )),
+        "{e}"
+    );
+    let groups = t.ws.groups().await.unwrap();
+    assert_eq!(
+        groups
+            .iter()
+            .map(|g| (g.name.as_str(), g.contact_count))
+            .collect::<Vec<_>>(),
+        [("Kept", first_batch)]
+    );
+
+    let again = import(&t, &path, vec![kept.id]).await;
+    assert_eq!(again.existing as i64, first_batch);
+    assert_eq!(again.imported as i64, 30_000 - first_batch);
+    // Every connection of the pool (it holds four) checks foreign keys again.
+    let mut conns = Vec::new();
+    for _ in 0..4 {
+        conns.push(t.ws.db().acquire().await.unwrap());
+    }
+    for conn in &mut conns {
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+}
+
 #[tokio::test]
 async fn an_import_needs_the_import_permission() {
     use crmconnect::permissions::{Action, Permission, Resource};

@@ -368,8 +368,9 @@ struct StreamQuery {
     compress: Option<String>,
 }
 
-/// Frames the stream sends (text, JSON). `events` carries a batch in log order; `live` says the
-/// client has everything up to `seq`.
+/// Frames the stream sends (JSON; `events` frames LZ4-compressed in binary frames for a client
+/// that asked with `compress=lz4`). `events` carries a batch in log order; `live` says the client
+/// has everything up to `seq`.
 pub mod frames {
     pub const HELLO: &str = "hello";
     pub const EVENTS: &str = "events";

@@ -207,8 +207,9 @@ pub enum StreamItem {
     },
 }
 
-/// A text frame. A plain struct, not a tagged enum: serde buffers tagged enums, and a buffered
-/// value cannot be read back as the events' raw JSON.
+/// A frame's JSON (sent as text, or compressed in a binary frame). A plain struct, not a tagged
+/// enum: serde buffers tagged enums, and a buffered value cannot be read back as the events' raw
+/// JSON.
 #[derive(Deserialize)]
 struct Frame {
     #[serde(rename = "type")]
@@ -219,6 +220,21 @@ struct Frame {
     seq: i64,
     #[serde(default)]
     events: Vec<ReceivedEvent>,
+}
+
+impl Frame {
+    fn parse(text: &str) -> Result<StreamItem, RelayClientError> {
+        let frame: Frame =
+            serde_json::from_str(text).map_err(|e| RelayClientError::Protocol(e.to_string()))?;
+        match frame.kind.as_str() {
+            "hello" => Ok(StreamItem::Hello { head: frame.head }),
+            "events" => Ok(StreamItem::Events(frame.events)),
+            "live" => Ok(StreamItem::Live { seq: frame.seq }),
+            other => Err(RelayClientError::Protocol(format!(
+                "unknown frame type “{other}”"
+            ))),
+        }
+    }
 }
 
 pub struct Subscription {
@@ -246,27 +262,11 @@ impl Subscription {
                 }
             };
             match msg {
-                Message::Text(_) | Message::Binary(_) => {
-                    let decompressed;
-                    let text = match &msg {
-                        Message::Binary(b) => {
-                            decompressed = crate::relay::log::decompress(b)
-                                .map_err(RelayClientError::Protocol)?;
-                            decompressed.as_str()
-                        }
-                        Message::Text(t) => t.as_str(),
-                        _ => unreachable!("matched above"),
-                    };
-                    let frame: Frame = serde_json::from_str(text)
-                        .map_err(|e| RelayClientError::Protocol(e.to_string()))?;
-                    return match frame.kind.as_str() {
-                        "hello" => Ok(StreamItem::Hello { head: frame.head }),
-                        "events" => Ok(StreamItem::Events(frame.events)),
-                        "live" => Ok(StreamItem::Live { seq: frame.seq }),
-                        other => Err(RelayClientError::Protocol(format!(
-                            "unknown frame type “{other}”"
-                        ))),
-                    };
+                Message::Text(t) => return Frame::parse(&t),
+                Message::Binary(b) => {
+                    let text =
+                        crate::relay::log::decompress(&b).map_err(RelayClientError::Protocol)?;
+                    return Frame::parse(&text);
                 }
                 Message::Close(frame) => {
                     let (code, reason) = frame

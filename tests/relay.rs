@@ -244,18 +244,7 @@ async fn compressed_and_plain_streams_carry_the_same_frames() {
         let body = messages_webhook(&[(&format!("wamid.z{i}"), "the same words, again and again")]);
         assert_eq!(r.post_signed(&body).await.0, 200);
     }
-    let (_, token) = tokens::issue(
-        &r.store,
-        TokenSpec {
-            workspace: WS.into(),
-            staff: "zoe".into(),
-            is_admin: true,
-            permissions: vec![],
-            label: String::new(),
-        },
-    )
-    .await
-    .unwrap();
+    let token = r.token_for("zoe", true, &[]).await;
     let open = |query: &str| {
         let mut req = format!("{}/v1/stream?after=0{query}", r.handle.ws_url())
             .into_client_request()

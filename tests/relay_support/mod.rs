@@ -81,6 +81,12 @@ impl TestRelay {
     }
 
     pub async fn client_for(&self, staff: &str, admin: bool, grants: &[&str]) -> RelayClient {
+        let token = self.token_for(staff, admin, grants).await;
+        RelayClient::new(&self.handle.url(), Sensitive::new(token)).unwrap()
+    }
+
+    /// A token for the test workspace, issued the way the operator's CLI does.
+    pub async fn token_for(&self, staff: &str, admin: bool, grants: &[&str]) -> String {
         let (_, token) = tokens::issue(
             &self.store,
             TokenSpec {
@@ -93,7 +99,7 @@ impl TestRelay {
         )
         .await
         .unwrap();
-        RelayClient::new(&self.handle.url(), Sensitive::new(token)).unwrap()
+        token
     }
 
     pub async fn stop(self) {

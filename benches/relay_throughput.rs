@@ -34,6 +34,13 @@ fn clients() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100)
 }
+/// The relay's `limits.commit_window_us`: its default unless `BENCH_COMMIT_WINDOW_US` is set.
+fn commit_window_us() -> u64 {
+    std::env::var("BENCH_COMMIT_WINDOW_US")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(RelayConfig::default().limits.commit_window_us)
+}
 const CONCURRENCY: usize = 256;
 const BURST_EVENTS: u64 = 60_000;
 const RATE: u64 = 5_000;
@@ -66,6 +73,7 @@ async fn start_relay(url: &str) -> (RelayHandle, Vec<String>) {
         database_url: url.into(),
         ..RelayConfig::default()
     };
+    config.limits.commit_window_us = commit_window_us();
     config.workspaces.insert(
         "bench".into(),
         WorkspaceConfig {
@@ -108,28 +116,35 @@ async fn connect_clients(relay: &RelayHandle, tokens_: &[String], shared: Arc<Sh
             .unwrap();
         let shared = shared.clone();
         tokio::spawn(async move {
+            // One buffer per client for the decompressed frames, as a desktop's reader keeps.
+            let mut buf = Vec::new();
             while let Some(Ok(msg)) = ws.next().await {
                 // Every client decompresses every frame, as a desktop does.
-                let (text, wire) = match msg {
+                let wire = match &msg {
                     Message::Binary(b) => {
-                        (crmconnect::relay::log::decompress(&b).unwrap(), b.len())
+                        crmconnect::relay::log::decompress_into(b, &mut buf).unwrap();
+                        b.len()
                     }
-                    Message::Text(t) => (t.as_str().to_owned(), t.len()),
+                    Message::Text(t) => {
+                        buf.clear();
+                        buf.extend_from_slice(t.as_bytes());
+                        t.len()
+                    }
                     _ => continue,
                 };
                 if i == 0 {
                     shared.wire_bytes.fetch_add(wire as u64, Ordering::Relaxed);
                     shared
                         .text_bytes
-                        .fetch_add(text.len() as u64, Ordering::Relaxed);
+                        .fetch_add(buf.len() as u64, Ordering::Relaxed);
                 }
-                if !text.starts_with(r#"{"type":"events""#) {
+                if !buf.starts_with(br#"{"type":"events""#) {
                     continue;
                 }
                 if i == 0 {
-                    // The probe: every event's latency.
+                    // The probe: every event's latency, from the frame parsed as text.
                     let at = now_ns(&shared);
-                    let mut rest = text.as_str();
+                    let mut rest = std::str::from_utf8(&buf).unwrap();
                     let mut lat = Vec::new();
                     const ID: &str = r#""message_id":"wamid.bench"#;
                     while let Some(p) = rest.find(ID) {
@@ -141,10 +156,12 @@ async fn connect_clients(relay: &RelayHandle, tokens_: &[String], shared: Arc<Sh
                     }
                     shared.latencies.lock().unwrap().extend(lat);
                 }
-                if let Some(p) = text.rfind(r#"{"seq":"#) {
-                    let tail = &text[p + 7..];
-                    let end = tail.find(',').unwrap();
-                    let seq: i64 = tail[..end].parse().unwrap();
+                // The last event's sequence number: `{"seq":N,` nearest the end.
+                const SEQ: &[u8] = br#"{"seq":"#;
+                if let Some(p) = buf.windows(SEQ.len()).rposition(|w| w == SEQ) {
+                    let tail = &buf[p + SEQ.len()..];
+                    let end = tail.iter().position(|&c| c == b',').unwrap();
+                    let seq: i64 = std::str::from_utf8(&tail[..end]).unwrap().parse().unwrap();
                     shared.reached[i].store(seq, Ordering::Relaxed);
                 }
             }
@@ -152,10 +169,10 @@ async fn connect_clients(relay: &RelayHandle, tokens_: &[String], shared: Arc<Sh
     }
 }
 
-async fn post(http: &reqwest::Client, url: &str, body: String) {
+async fn post(http: &reqwest::Client, url: &reqwest::Url, body: String) {
     let sig = signature::sign(SECRET.as_bytes(), body.as_bytes());
     let r = http
-        .post(url)
+        .post(url.clone())
         .header(signature::HEADER, sig)
         .body(body)
         .send()
@@ -165,7 +182,7 @@ async fn post(http: &reqwest::Client, url: &str, body: String) {
 }
 
 /// Sends webhooks `from..to` with `CONCURRENCY` connections as fast as possible.
-async fn burst(url: &str, shared: Arc<Shared>, from: u64, to: u64) {
+async fn burst(url: &reqwest::Url, shared: Arc<Shared>, from: u64, to: u64) {
     let next = Arc::new(AtomicU64::new(from));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENCY)
@@ -173,7 +190,7 @@ async fn burst(url: &str, shared: Arc<Shared>, from: u64, to: u64) {
         .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..CONCURRENCY {
-        let (url, shared, next) = (url.to_string(), shared.clone(), next.clone());
+        let (url, shared, next) = (url.clone(), shared.clone(), next.clone());
         let http = client.clone();
         tasks.push(tokio::spawn(async move {
             loop {
@@ -192,7 +209,13 @@ async fn burst(url: &str, shared: Arc<Shared>, from: u64, to: u64) {
 }
 
 /// Sends webhooks `from..from+rate*seconds` at `rate` per second; returns round-trip times (ns).
-async fn paced(url: &str, shared: Arc<Shared>, from: u64, rate: u64, seconds: u64) -> Vec<u64> {
+async fn paced(
+    url: &reqwest::Url,
+    shared: Arc<Shared>,
+    from: u64,
+    rate: u64,
+    seconds: u64,
+) -> Vec<u64> {
     let total = rate * seconds;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
@@ -215,7 +238,7 @@ async fn paced(url: &str, shared: Arc<Shared>, from: u64, rate: u64, seconds: u6
             sent += 1;
             let (http, url, shared, rtts, slots) = (
                 http.clone(),
-                url.to_string(),
+                url.clone(),
                 shared.clone(),
                 rtts.clone(),
                 slots.clone(),
@@ -265,7 +288,8 @@ async fn bench_relay(label: &str, url: &str) {
         text_bytes: AtomicU64::new(0),
     });
     connect_clients(&relay, &tokens_, shared.clone()).await;
-    let hook = format!("{}/webhook/bench", relay.url());
+    // Parsed once: the load generator's own work is kept small, as it shares the cores.
+    let hook: reqwest::Url = format!("{}/webhook/bench", relay.url()).parse().unwrap();
 
     let t0 = Instant::now();
     burst(&hook, shared.clone(), 0, BURST_EVENTS).await;
@@ -307,7 +331,7 @@ async fn bench_bare() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let url = format!("http://{addr}/webhook/bench");
+    let url: reqwest::Url = format!("http://{addr}/webhook/bench").parse().unwrap();
     let total = BURST_EVENTS + RATE * RATE_SECONDS;
     let shared = Arc::new(Shared {
         start: Instant::now(),
@@ -339,8 +363,9 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         println!(
-            "relay benchmark: 1-event signed webhooks, {CONCURRENCY} connections; {} cores",
-            std::thread::available_parallelism().map_or(0, |n| n.get())
+            "relay benchmark: 1-event signed webhooks, {CONCURRENCY} connections; {} cores; commit window {} µs",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            commit_window_us()
         );
         bench_bare().await;
         let dir = tempfile::tempdir().unwrap();

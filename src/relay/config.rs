@@ -56,6 +56,12 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// The most events committed in one transaction.
     pub max_batch: usize,
+    /// While webhooks arrive faster than the log commits them (the last commit took more than
+    /// one), a commit starts no sooner than this many microseconds after the previous one
+    /// started, and takes everything that arrived meanwhile: fewer, larger commits, and so fewer
+    /// frames to every desktop, for at most this much added latency. An idle relay commits each
+    /// webhook at once whatever this is; 0 never waits.
+    pub commit_window_us: u64,
     /// How many recent events each workspace keeps in memory for its live clients.
     pub tail_events: usize,
     /// A client that does not take a frame within this many milliseconds is disconnected (it
@@ -73,6 +79,7 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 4 * 1024 * 1024,
             max_batch: 4096,
+            commit_window_us: 2_000,
             tail_events: 65_536,
             send_timeout_ms: 10_000,
             poll_interval_ms: 1_000,
@@ -84,6 +91,9 @@ impl Default for Limits {
 impl Limits {
     pub fn send_timeout(&self) -> Duration {
         Duration::from_millis(self.send_timeout_ms)
+    }
+    pub fn commit_window(&self) -> Duration {
+        Duration::from_micros(self.commit_window_us)
     }
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_interval_ms.max(10))
@@ -178,9 +188,17 @@ impl RelayConfig {
                 "limits.max_batch and limits.frame_events must be at least 1".into(),
             ));
         }
+        if self.limits.commit_window_us > MAX_COMMIT_WINDOW_US {
+            return Err(ConfigError::Invalid(format!(
+                "limits.commit_window_us is {}; at most {MAX_COMMIT_WINDOW_US} (0.1 s), as every webhook under load may wait that long for its answer",
+                self.limits.commit_window_us
+            )));
+        }
         Ok(())
     }
 }
+
+const MAX_COMMIT_WINDOW_US: u64 = 100_000;
 
 #[cfg(test)]
 mod tests {
@@ -220,5 +238,19 @@ mod tests {
         };
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("host/db") && !err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn a_commit_window_past_a_tenth_of_a_second_is_refused_by_name() {
+        let mut c = RelayConfig::default();
+        assert_eq!(c.limits.commit_window(), Duration::from_millis(2));
+        c.limits.commit_window_us = 100_000;
+        c.validate().unwrap();
+        c.limits.commit_window_us = 250_000;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("limits.commit_window_us is 250000") && err.contains("0.1 s"),
+            "{err}"
+        );
     }
 }

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
@@ -70,9 +70,10 @@ impl EventLog {
             metrics,
             stop,
         });
-        let (weak, max_batch, metrics) = (
+        let (weak, max_batch, window, metrics) = (
             Arc::downgrade(&log),
             log.limits.max_batch,
+            log.limits.commit_window(),
             log.metrics.clone(),
         );
         match &store {
@@ -83,7 +84,7 @@ impl EventLog {
                     .name("relay-writer".into())
                     .spawn(move || {
                         sqlite::run_writer(&pool, ready, |appender| {
-                            sqlite_writer(weak, appender, rx, max_batch, metrics)
+                            sqlite_writer(weak, appender, rx, max_batch, window, metrics)
                         })
                     })
                     .map_err(|e| StoreError::Raw(format!("starting the writer thread: {e}")))?;
@@ -92,7 +93,7 @@ impl EventLog {
                     .map_err(|_| StoreError::Raw("the writer thread stopped".into()))??;
             }
             Store::Postgres(pool) => {
-                tokio::spawn(writer(weak, pool.clone(), rx, max_batch, metrics));
+                tokio::spawn(writer(weak, pool.clone(), rx, max_batch, window, metrics));
             }
         }
         if let Store::Postgres(pool) = &store {
@@ -278,17 +279,52 @@ impl Gathered {
     }
 }
 
+/// When the writer commits next (see `Limits::commit_window_us`): at once when idle; under load
+/// (the last commit took more than one webhook), one window after the last commit started.
+struct Pace {
+    window: Duration,
+    last: Option<Instant>,
+    busy: bool,
+}
+
+impl Pace {
+    fn new(window: Duration) -> Pace {
+        Pace {
+            window,
+            last: None,
+            busy: false,
+        }
+    }
+
+    /// How long to gather before the next commit, if at all.
+    fn wait(&self) -> Option<Duration> {
+        let since = self.last?.elapsed();
+        (self.busy && since < self.window).then(|| self.window - since)
+    }
+
+    fn started(&mut self, at: Instant, jobs: usize) {
+        self.last = Some(at);
+        self.busy = jobs > 1;
+    }
+}
+
 /// The writer on PostgreSQL: a task, as every statement is a network round trip anyway.
 async fn writer(
     log: std::sync::Weak<EventLog>,
     pool: sqlx::PgPool,
     mut rx: mpsc::Receiver<Job>,
     max_batch: usize,
+    window: Duration,
     metrics: Arc<Metrics>,
 ) {
+    let mut pace = Pace::new(window);
     while let Some(first) = rx.recv().await {
+        if let Some(wait) = pace.wait() {
+            tokio::time::sleep(wait).await;
+        }
         let gathered = Gathered::take(first, &mut rx, max_batch);
         let (started, now) = (Instant::now(), super::store::now_ms());
+        pace.started(started, gathered.jobs.len());
         let result = postgres::append(&pool, &gathered.batches(), now).await;
         gathered.finish(result, now, started, &log, &metrics);
     }
@@ -300,11 +336,17 @@ fn sqlite_writer(
     appender: &mut sqlite::Appender<'_>,
     mut rx: mpsc::Receiver<Job>,
     max_batch: usize,
+    window: Duration,
     metrics: Arc<Metrics>,
 ) {
+    let mut pace = Pace::new(window);
     while let Some(first) = rx.blocking_recv() {
+        if let Some(wait) = pace.wait() {
+            std::thread::sleep(wait);
+        }
         let gathered = Gathered::take(first, &mut rx, max_batch);
         let (started, now) = (Instant::now(), super::store::now_ms());
+        pace.started(started, gathered.jobs.len());
         let result = appender.append(&gathered.batches(), now);
         gathered.finish(result, now, started, &log, &metrics);
     }
@@ -364,6 +406,14 @@ const MAX_FRAME_TEXT: usize = 256 << 20;
 
 /// The text of a frame made by [`compress`].
 pub fn decompress(frame: &[u8]) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    decompress_into(frame, &mut bytes)?;
+    String::from_utf8(bytes).map_err(|_| "a compressed frame that is not UTF-8 text".to_owned())
+}
+
+/// The bytes of a frame made by [`compress`], into `out` (replacing what it held; a reader that
+/// keeps one buffer allocates only when a frame is larger than any before). Not checked as UTF-8.
+pub fn decompress_into(frame: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     let (len, block) = frame
         .split_first_chunk::<4>()
         .ok_or("a compressed frame shorter than its 4-byte length")?;
@@ -373,8 +423,16 @@ pub fn decompress(frame: &[u8]) -> Result<String, String> {
             "a compressed frame claims {len} bytes, more than the {MAX_FRAME_TEXT} allowed"
         ));
     }
-    let bytes = lz4_flex::decompress(block, len).map_err(|e| format!("a corrupt frame: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| "a compressed frame that is not UTF-8 text".to_owned())
+    // Only what the buffer never held before is zeroed.
+    out.resize(len, 0);
+    let n = lz4_flex::block::decompress_into(block, out)
+        .map_err(|e| format!("a corrupt frame: {e}"))?;
+    if n != len {
+        return Err(format!(
+            "a corrupt frame: it claims {len} bytes and holds {n}"
+        ));
+    }
+    Ok(())
 }
 
 /// `{"type":"events","events":[…]}` from events already serialised.
@@ -560,6 +618,44 @@ mod tests {
         assert!(e.contains("a corrupt frame"), "{e}");
         let e = decompress(&compress_bytes(&[0xff, 0xfe])).unwrap_err();
         assert!(e.contains("not UTF-8"), "{e}");
+        let mut long = frame.to_vec();
+        long[..4].copy_from_slice(&(text.len() as u32 + 10).to_le_bytes());
+        let e = decompress(&long).unwrap_err();
+        assert!(e.contains("a corrupt frame"), "{e}");
+
+        // One buffer for frames of any size: a smaller frame after a larger one is exactly itself.
+        let mut buf = Vec::new();
+        decompress_into(&frame, &mut buf).unwrap();
+        assert_eq!(buf, text.as_bytes());
+        let small = events_frame(["{\"seq\":2}"].into_iter());
+        decompress_into(&compress(&small), &mut buf).unwrap();
+        assert_eq!(buf, small.as_bytes());
+    }
+
+    #[test]
+    fn the_writer_waits_for_a_window_only_while_webhooks_come_faster_than_it_commits() {
+        let window = Duration::from_millis(50);
+        let mut pace = Pace::new(window);
+        assert_eq!(pace.wait(), None, "the first commit waits for nothing");
+
+        // A commit of one webhook: the relay keeps up, the next one commits at once.
+        pace.started(Instant::now(), 1);
+        assert_eq!(pace.wait(), None);
+
+        // A commit that took several: the next one waits out the rest of the window.
+        let at = Instant::now();
+        pace.started(at, 3);
+        let wait = pace.wait().expect("a wait under load");
+        assert!(wait <= window && wait + at.elapsed() >= window, "{wait:?}");
+
+        // Once the window has passed there is nothing left to wait for.
+        pace.started(Instant::now() - window, 3);
+        assert_eq!(pace.wait(), None);
+
+        // A window of 0 never waits.
+        let mut never = Pace::new(Duration::ZERO);
+        never.started(Instant::now(), 100);
+        assert_eq!(never.wait(), None);
     }
 
     fn compress_bytes(bytes: &[u8]) -> Vec<u8> {

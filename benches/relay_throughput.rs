@@ -10,9 +10,14 @@
 //! - p50 / p99 ingest-to-client latency at 5,000 events/s: from just before the webhook is POSTed
 //!   to the moment a client has the event (measured on one client that parses every frame; the
 //!   other 99 decompress every frame and check only that they reached the last event);
-//! - the bytes each client receives per event (the desktops ask for LZ4-compressed frames);
+//! - the bytes each client receives per event (the desktops ask for LZ4-compressed frames), and
+//!   how many frames each got during the burst;
+//! - the CPU the whole process used per event during the burst: the relay, but also the load
+//!   generator and the 100 clients, which share the same cores here;
 //!
-//! and for the bare endpoint: requests/s, and p50 / p99 request round trip at 5,000/s.
+//! and for the bare endpoint: requests/s, p50 / p99 request round trip at 5,000/s, and CPU per
+//! request. `BENCH_CLIENTS=n` changes the number of clients; `BENCH_COMMIT_WINDOW_US=n` the
+//! relay's `limits.commit_window_us`; `BENCH_VERBOSE=1` adds the relay's commit metrics.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -62,6 +67,29 @@ struct Shared {
     /// What the probe client received: bytes on the wire, and the same frames as text.
     wire_bytes: AtomicU64,
     text_bytes: AtomicU64,
+    /// Event frames the probe client received.
+    frames: AtomicU64,
+}
+
+/// CPU seconds this process has used (user + system), from /proc/self/stat (Linux).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|u| u.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+/// `cpu` seconds used over `secs`, per item and as a share of the machine's cores.
+fn cpu_line(cpu: f64, secs: f64, items: u64, what: &str) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    format!(
+        "CPU (the whole process: server, load generator and clients): {:.0} µs per {what}, {:.0}% of {cores} cores",
+        cpu * 1e6 / items as f64,
+        cpu / secs / cores * 100.0
+    )
 }
 
 fn now_ns(s: &Shared) -> u64 {
@@ -142,6 +170,7 @@ async fn connect_clients(relay: &RelayHandle, tokens_: &[String], shared: Arc<Sh
                     continue;
                 }
                 if i == 0 {
+                    shared.frames.fetch_add(1, Ordering::Relaxed);
                     // The probe: every event's latency, from the frame parsed as text.
                     let at = now_ns(&shared);
                     let mut rest = std::str::from_utf8(&buf).unwrap();
@@ -286,15 +315,17 @@ async fn bench_relay(label: &str, url: &str) {
         reached: (0..clients()).map(|_| AtomicI64::new(0)).collect(),
         wire_bytes: AtomicU64::new(0),
         text_bytes: AtomicU64::new(0),
+        frames: AtomicU64::new(0),
     });
     connect_clients(&relay, &tokens_, shared.clone()).await;
     // Parsed once: the load generator's own work is kept small, as it shares the cores.
     let hook: reqwest::Url = format!("{}/webhook/bench", relay.url()).parse().unwrap();
 
-    let t0 = Instant::now();
+    let (t0, cpu0) = (Instant::now(), cpu_seconds());
     burst(&hook, shared.clone(), 0, BURST_EVENTS).await;
     wait_all(&shared, BURST_EVENTS as i64).await;
     let secs = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     let eps = BURST_EVENTS as f64 / secs;
     if std::env::var("BENCH_VERBOSE").is_ok() {
         for l in relay.state.metrics.render().lines() {
@@ -304,6 +335,7 @@ async fn bench_relay(label: &str, url: &str) {
         }
     }
 
+    let burst_frames = shared.frames.load(Ordering::Relaxed);
     shared.latencies.lock().unwrap().clear();
     paced(&hook, shared.clone(), BURST_EVENTS, RATE, RATE_SECONDS).await;
     wait_all(&shared, total as i64).await;
@@ -314,6 +346,11 @@ async fn bench_relay(label: &str, url: &str) {
         pct(&mut lat, 0.5),
         pct(&mut lat, 0.99),
         lat.len()
+    );
+    println!("  {}", cpu_line(cpu, secs, BURST_EVENTS, "event"));
+    println!(
+        "  frames to each client during the burst: {burst_frames} ({:.0} events per frame)",
+        BURST_EVENTS as f64 / burst_frames.max(1) as f64
     );
     println!(
         "  on the wire to each client: {:.0} bytes/event, LZ4-compressed ({:.0} bytes/event as text)",
@@ -340,10 +377,12 @@ async fn bench_bare() {
         reached: vec![],
         wire_bytes: AtomicU64::new(0),
         text_bytes: AtomicU64::new(0),
+        frames: AtomicU64::new(0),
     });
-    let t0 = Instant::now();
+    let (t0, cpu0) = (Instant::now(), cpu_seconds());
     burst(&url, shared.clone(), 0, BURST_EVENTS).await;
     let secs = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     let mut rtt = paced(&url, shared, BURST_EVENTS, RATE, RATE_SECONDS).await;
     println!(
         "bare axum endpoint:         {:>8.0} requests/s ({BURST_EVENTS} in {secs:.2} s); at {RATE}/s: p50 {:.2} ms, p99 {:.2} ms round trip",
@@ -351,6 +390,7 @@ async fn bench_bare() {
         pct(&mut rtt, 0.5),
         pct(&mut rtt, 0.99),
     );
+    println!("  {}", cpu_line(cpu, secs, BURST_EVENTS, "request"));
 }
 
 fn main() {

@@ -325,6 +325,54 @@ async fn streams_replay_from_the_cursor_then_go_live_in_one_order() {
     r.stop().await;
 }
 
+/// `live` marks the end of catching up, once: a desktop replaying in several frames gets it after
+/// the last one, and a live desktop is not told again after every new event.
+#[tokio::test]
+async fn live_follows_the_catch_up_once_not_every_frame() {
+    let r = TestRelay::sqlite_with(|c| c.limits.frame_events = 4).await;
+    for i in 0..10 {
+        let body = messages_webhook(&[(&format!("wamid.old{i}"), "x")]);
+        assert_eq!(r.post_signed(&body).await.0, 200);
+    }
+    let client = r.client_for("lea", true, &[]).await;
+    let mut sub = client.subscribe(0).await.unwrap();
+    let mut next = async || match tokio::time::timeout(Duration::from_secs(20), sub.next())
+        .await
+        .expect("a frame")
+        .unwrap()
+    {
+        StreamItem::Events(events) => {
+            format!(
+                "events {:?}",
+                events.iter().map(|e| e.seq).collect::<Vec<_>>()
+            )
+        }
+        StreamItem::Live { seq } => format!("live {seq}"),
+        other => panic!("{other:?}"),
+    };
+    let mut seen = Vec::new();
+    while seen.last().map(String::as_str) != Some("live 10") {
+        seen.push(next().await);
+        assert!(seen.len() <= 5, "{seen:?}");
+    }
+    assert_eq!(
+        seen,
+        [
+            "events [1, 2, 3, 4]",
+            "events [5, 6, 7, 8]",
+            "events [9, 10]",
+            "live 10"
+        ]
+    );
+    // Live: each new event is one frame, and nothing else.
+    for i in 0..5 {
+        let body = messages_webhook(&[(&format!("wamid.new{i}"), "y")]);
+        assert_eq!(r.post_signed(&body).await.0, 200);
+        assert_eq!(next().await, format!("events [{}]", 11 + i));
+    }
+    r.stop().await;
+}
+
 #[tokio::test]
 async fn a_client_that_stops_reading_is_disconnected_not_buffered() {
     let r = TestRelay::sqlite_with(|c| {

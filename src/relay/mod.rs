@@ -101,6 +101,14 @@ pub async fn start_with_store(
     let router = http::router(state.clone());
     let shutdown = stop.clone();
     let task = tokio::spawn(async move {
+        use axum::serve::ListenerExt;
+        // Frames are already gathered by the streams: Nagle's algorithm would only hold one back
+        // until the desktop's delayed ACK (40 ms on Linux) when the previous is unacknowledged.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await
@@ -188,7 +196,10 @@ pub async fn serve(config: RelayConfig) -> Result<(), RelayError> {
         h.graceful_shutdown(Some(Duration::from_secs(30)));
     });
     tracing::info!(%addr, "relay listening (HTTPS)");
-    axum_server::bind_rustls(addr, rustls)
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    axum_server::bind(addr)
+        .acceptor(acceptor)
         .handle(handle)
         .serve(http::router(state).into_make_service())
         .await

@@ -19,6 +19,10 @@
 //! request. `BENCH_CLIENTS=n` changes the number of clients; `BENCH_COMMIT_WINDOW_US=n` the
 //! relay's `limits.commit_window_us`; `BENCH_VERBOSE=1` adds the relay's commit metrics.
 
+/// The relay binary's allocator (see src/bin/relay.rs), so that the relay is measured as it runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};

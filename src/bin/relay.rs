@@ -1,5 +1,12 @@
 //! `relay`: the headless server of CRMConnect WhatsApp. Links no Tauri, WebKit or keychain crate.
 
+/// mimalloc rather than glibc's malloc: a webhook's events are allocated on a request's thread and
+/// freed on the writer's, and glibc then contends on its arena locks (futex wake-ups under load).
+/// With 100 desktops on 2 cores, `cargo bench --bench relay_throughput` (which uses it too) went
+/// from 15,500–19,400 to 19,800–22,500 events/s, 94–118 to 82–93 µs of CPU per event.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -265,7 +265,7 @@ pub fn split_webhook(body: &[u8]) -> Result<Vec<NewEvent>, SplitError> {
             let value = change.get("value");
             match (field, value) {
                 (Some("messages"), Some(Value::Object(v))) => {
-                    split_messages(v, waba_id.as_deref(), &time, &mut events)
+                    split_messages(change, v, waba_id.as_deref(), &time, &mut events)
                 }
                 (Some(field), Some(value)) => {
                     let kind = KNOWN_FIELDS
@@ -315,6 +315,7 @@ pub fn split_webhook(body: &[u8]) -> Result<Vec<NewEvent>, SplitError> {
 
 /// A `messages` change: one event per message, one per status, one for system errors.
 fn split_messages(
+    change: &Value,
     v: &Map<String, Value>,
     waba_id: Option<&str>,
     time: &str,
@@ -323,11 +324,19 @@ fn split_messages(
     let phone_number_id = v
         .get("metadata")
         .and_then(|m| string_of(m.get("phone_number_id")));
+    let items = |list: &str| v.get(list).and_then(Value::as_array).map_or(0, Vec::len);
+    // A change of one message or one status (most of them) narrowed is the change itself: its
+    // JSON is written as is, without copying it first.
+    let whole = change.as_object().is_some_and(|c| c.len() == 2)
+        && items("messages") + items("statuses") == 1;
     // What every narrowed copy keeps: everything but the lists we split.
-    let mut common = v.clone();
+    let mut common = if whole { Map::new() } else { v.clone() };
     common.remove("messages");
     common.remove("statuses");
     let narrowed = |list: &str, item: &Value| {
+        if whole {
+            return change.to_string();
+        }
         let mut m = common.clone();
         m.insert(list.into(), Value::Array(vec![item.clone()]));
         Value::Object(
@@ -442,6 +451,28 @@ mod tests {
 
     fn split(s: &str) -> Vec<NewEvent> {
         split_webhook(s.as_bytes()).unwrap()
+    }
+
+    /// A change of one item is written out as it is (no copy); it must be exactly what narrowing
+    /// it would give: a change with a key beside `field` and `value` takes the narrowing path and
+    /// drops that key, and the two raws are the same text.
+    #[test]
+    fn a_one_item_change_keeps_the_same_raw_as_a_narrowed_one() {
+        for item in [
+            r#""statuses":[{"id":"wamid.S","status":"read","timestamp":"1749416383","recipient_id":"16505551234"}]"#,
+            r#""messages":[{"from":"16505551234","id":"wamid.M","timestamp":"1","type":"text","text":{"body":"hi"}}],"contacts":[{"wa_id":"16505551234"}]"#,
+        ] {
+            let body = |extra: &str| {
+                format!(
+                    r#"{{"object":"whatsapp_business_account","entry":[{{"id":"W","changes":[{{"value":{{"messaging_product":"whatsapp","metadata":{{"phone_number_id":"PN1"}},{item}}},"field":"messages"{extra}}}]}}]}}"#
+                )
+            };
+            let whole = split(&body(""));
+            let narrowed = split(&body(r#","extra":1"#));
+            assert_eq!(whole.len(), 1);
+            assert_eq!(whole, narrowed, "{item}");
+            assert!(!whole[0].raw.contains("extra"));
+        }
     }
 
     #[test]

@@ -240,10 +240,8 @@ async fn compressed_and_plain_streams_carry_the_same_frames() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
     let r = TestRelay::sqlite().await;
-    for i in 0..40 {
-        let body = messages_webhook(&[(&format!("wamid.z{i}"), "the same words, again and again")]);
-        assert_eq!(r.post_signed(&body).await.0, 200);
-    }
+    r.post_messages("z", 40, "the same words, again and again")
+        .await;
     let token = r.token_for("zoe", true, &[]).await;
     let open = |query: &str| {
         let mut req = format!("{}/v1/stream?after=0{query}", r.handle.ws_url())
@@ -299,10 +297,7 @@ async fn compressed_and_plain_streams_carry_the_same_frames() {
 #[tokio::test]
 async fn streams_replay_from_the_cursor_then_go_live_in_one_order() {
     let r = TestRelay::sqlite().await;
-    for i in 0..30 {
-        let body = messages_webhook(&[(&format!("wamid.early{i}"), "x")]);
-        assert_eq!(r.post_signed(&body).await.0, 200);
-    }
+    r.post_messages("early", 30, "x").await;
     let a = r.client_for("a", true, &[]).await;
     let b = r.client_for("b", true, &[]).await;
     let mut sa = a.subscribe(0).await.unwrap();
@@ -330,10 +325,7 @@ async fn streams_replay_from_the_cursor_then_go_live_in_one_order() {
 #[tokio::test]
 async fn live_follows_the_catch_up_once_not_every_frame() {
     let r = TestRelay::sqlite_with(|c| c.limits.frame_events = 4).await;
-    for i in 0..10 {
-        let body = messages_webhook(&[(&format!("wamid.old{i}"), "x")]);
-        assert_eq!(r.post_signed(&body).await.0, 200);
-    }
+    r.post_messages("old", 10, "x").await;
     let client = r.client_for("lea", true, &[]).await;
     let mut sub = client.subscribe(0).await.unwrap();
     let mut next = async || match tokio::time::timeout(Duration::from_secs(20), sub.next())

@@ -80,6 +80,14 @@ impl TestRelay {
         self.post_webhook(body, Some(&sig)).await
     }
 
+    /// Posts `n` signed one-message webhooks, `wamid.{prefix}0`… with `text`, each answered 200.
+    pub async fn post_messages(&self, prefix: &str, n: usize, text: &str) {
+        for i in 0..n {
+            let body = messages_webhook(&[(&format!("wamid.{prefix}{i}"), text)]);
+            assert_eq!(self.post_signed(&body).await.0, 200);
+        }
+    }
+
     pub async fn client_for(&self, staff: &str, admin: bool, grants: &[&str]) -> RelayClient {
         let token = self.token_for(staff, admin, grants).await;
         RelayClient::new(&self.handle.url(), Sensitive::new(token)).unwrap()

@@ -452,15 +452,18 @@ impl WriteState {
              ON CONFLICT (phone) DO NOTHING",
         )?;
         let mut find = db.prepare("SELECT id FROM contacts WHERE phone = ?1")?;
-        let mut member = db.prepare(
-            "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id) VALUES (?1, ?2)",
-        )?;
-        // The batch's new contacts join the groups in one statement a group: they are the ids
-        // between the first and the last this batch created (nothing else writes meanwhile).
+        // Memberships are written once per batch and group. The batch's new contacts are the ids
+        // between the first and the last it created (nothing else writes meanwhile); the existing
+        // ones it matched are listed, in ascending order.
         let mut members_of_new = db.prepare(
             "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id)
              SELECT id, ?1 FROM contacts WHERE id BETWEEN ?2 AND ?3",
         )?;
+        let mut members_of_existing = db.prepare(
+            "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id)
+             SELECT value, ?1 FROM json_each(?2)",
+        )?;
+        let mut matched: Vec<i64> = Vec::new();
         let mut created: Option<(i64, i64)> = None;
         // Foreign keys are not checked during the import: a group deleted since the last batch
         // stops it here, before any row would be linked to it.
@@ -522,8 +525,8 @@ impl WriteState {
                 out.existing += 1;
                 id
             };
-            for &g in &self.groups {
-                member.run(&[Value::Int(id), Value::Int(g)])?;
+            if !self.groups.is_empty() {
+                matched.push(id);
             }
         }
         if let Some((first, last)) = created {
@@ -531,8 +534,30 @@ impl WriteState {
                 members_of_new.run(&[Value::Int(g), Value::Int(first), Value::Int(last)])?;
             }
         }
+        if !matched.is_empty() {
+            matched.sort_unstable();
+            let matched = json_ids(&matched);
+            for &g in &self.groups {
+                members_of_existing.run(&[Value::Int(g), Value::Text(&matched)])?;
+            }
+        }
         Ok(out)
     }
+}
+
+/// `ids` as a JSON array, for `json_each`.
+fn json_ids(ids: &[i64]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(ids.len() * 8 + 2);
+    out.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{id}");
+    }
+    out.push(']');
+    out
 }
 
 /// Checkpoints the WAL on its own connection whenever a batch has committed, so that the

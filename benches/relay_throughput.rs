@@ -202,38 +202,86 @@ async fn connect_clients(relay: &RelayHandle, tokens_: &[String], shared: Arc<Sh
     }
 }
 
-async fn post(http: &reqwest::Client, url: &reqwest::Url, body: String) {
-    let sig = signature::sign(SECRET.as_bytes(), body.as_bytes());
-    let r = http
-        .post(url.clone())
-        .header(signature::HEADER, sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+/// The load generator: `CONCURRENCY` HTTP/1.1 connections, each hyper's bare client connection
+/// (no pool, no redirect or header machinery), so that its own work, which shares the two cores
+/// with what is measured, stays small. One request at a time on each connection.
+struct LoadGen {
+    host: String,
+    path: String,
+    conns: std::sync::Mutex<Vec<Sender>>,
+    /// As many permits as connections: a permit guarantees a free connection.
+    slots: tokio::sync::Semaphore,
 }
 
-/// Sends webhooks `from..to` with `CONCURRENCY` connections as fast as possible.
-async fn burst(url: &reqwest::Url, shared: Arc<Shared>, from: u64, to: u64) {
+type Sender = hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>;
+
+impl LoadGen {
+    /// Opens the connections to `url` (`http://host:port/path`).
+    async fn connect(url: &str) -> Arc<LoadGen> {
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_at(rest.find('/').unwrap());
+        let mut conns = Vec::with_capacity(CONCURRENCY);
+        for _ in 0..CONCURRENCY {
+            let tcp = tokio::net::TcpStream::connect(host).await.unwrap();
+            tcp.set_nodelay(true).unwrap();
+            let (send, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+                    .await
+                    .unwrap();
+            tokio::spawn(conn);
+            conns.push(send);
+        }
+        Arc::new(LoadGen {
+            host: host.into(),
+            path: path.into(),
+            conns: std::sync::Mutex::new(conns),
+            slots: tokio::sync::Semaphore::new(CONCURRENCY),
+        })
+    }
+
+    /// A free connection (waits for one), to give back with [`LoadGen::give_back`].
+    async fn take(&self) -> (Sender, tokio::sync::SemaphorePermit<'_>) {
+        let permit = self.slots.acquire().await.unwrap();
+        (self.conns.lock().unwrap().pop().unwrap(), permit)
+    }
+
+    fn give_back(&self, conn: Sender) {
+        self.conns.lock().unwrap().push(conn);
+    }
+
+    /// POSTs `body`, signed, and checks that the answer is 200.
+    async fn post(&self, conn: &mut Sender, body: String) {
+        use http_body_util::BodyExt;
+        let sig = signature::sign(SECRET.as_bytes(), body.as_bytes());
+        let req = hyper::Request::post(self.path.as_str())
+            .header(hyper::header::HOST, self.host.as_str())
+            .header(signature::HEADER, sig)
+            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+            .unwrap();
+        conn.ready().await.unwrap();
+        let r = conn.send_request(req).await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.into_body().collect().await.unwrap();
+    }
+}
+
+/// Sends webhooks `from..to` on every connection as fast as possible.
+async fn burst(load: &Arc<LoadGen>, shared: Arc<Shared>, from: u64, to: u64) {
     let next = Arc::new(AtomicU64::new(from));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build()
-        .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..CONCURRENCY {
-        let (url, shared, next) = (url.clone(), shared.clone(), next.clone());
-        let http = client.clone();
+        let (load, shared, next) = (load.clone(), shared.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
+            let (mut conn, _permit) = load.take().await;
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 if n >= to {
-                    return;
+                    break;
                 }
                 shared.sent[n as usize].store(now_ns(&shared), Ordering::Relaxed);
-                post(&http, &url, webhook(n)).await;
+                load.post(&mut conn, webhook(n)).await;
             }
+            load.give_back(conn);
         }));
     }
     for t in tasks {
@@ -243,21 +291,16 @@ async fn burst(url: &reqwest::Url, shared: Arc<Shared>, from: u64, to: u64) {
 
 /// Sends webhooks `from..from+rate*seconds` at `rate` per second; returns round-trip times (ns).
 async fn paced(
-    url: &reqwest::Url,
+    load: &Arc<LoadGen>,
     shared: Arc<Shared>,
     from: u64,
     rate: u64,
     seconds: u64,
 ) -> Vec<u64> {
     let total = rate * seconds;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()
-        .unwrap();
     let rtts = Arc::new(std::sync::Mutex::new(Vec::with_capacity(total as usize)));
-    // At most 256 requests in flight; a request that waits for a slot counts its wait (it is
-    // timed from when it was due, so a slow server cannot hide its queue).
-    let slots = Arc::new(tokio::sync::Semaphore::new(256));
+    // At most `CONCURRENCY` requests in flight; a request that waits for a connection counts its
+    // wait (it is timed from when it was due, so a slow server cannot hide its queue).
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let begin = Instant::now();
@@ -269,18 +312,14 @@ async fn paced(
         while sent < due {
             let n = from + sent;
             sent += 1;
-            let (http, url, shared, rtts, slots) = (
-                http.clone(),
-                url.clone(),
-                shared.clone(),
-                rtts.clone(),
-                slots.clone(),
-            );
+            let (load, shared, rtts) = (load.clone(), shared.clone(), rtts.clone());
             tasks.push(tokio::spawn(async move {
                 let t0 = now_ns(&shared);
                 shared.sent[n as usize].store(t0, Ordering::Relaxed);
-                let _slot = slots.acquire().await.unwrap();
-                post(&http, &url, webhook(n)).await;
+                let (mut conn, permit) = load.take().await;
+                load.post(&mut conn, webhook(n)).await;
+                load.give_back(conn);
+                drop(permit);
                 rtts.lock().unwrap().push(now_ns(&shared) - t0);
             }));
         }
@@ -322,11 +361,10 @@ async fn bench_relay(label: &str, url: &str) {
         frames: AtomicU64::new(0),
     });
     connect_clients(&relay, &tokens_, shared.clone()).await;
-    // Parsed once: the load generator's own work is kept small, as it shares the cores.
-    let hook: reqwest::Url = format!("{}/webhook/bench", relay.url()).parse().unwrap();
+    let load = LoadGen::connect(&format!("{}/webhook/bench", relay.url())).await;
 
     let (t0, cpu0) = (Instant::now(), cpu_seconds());
-    burst(&hook, shared.clone(), 0, BURST_EVENTS).await;
+    burst(&load, shared.clone(), 0, BURST_EVENTS).await;
     wait_all(&shared, BURST_EVENTS as i64).await;
     let secs = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
@@ -341,7 +379,7 @@ async fn bench_relay(label: &str, url: &str) {
 
     let burst_frames = shared.frames.load(Ordering::Relaxed);
     shared.latencies.lock().unwrap().clear();
-    paced(&hook, shared.clone(), BURST_EVENTS, RATE, RATE_SECONDS).await;
+    paced(&load, shared.clone(), BURST_EVENTS, RATE, RATE_SECONDS).await;
     wait_all(&shared, total as i64).await;
     let mut lat = std::mem::take(&mut *shared.latencies.lock().unwrap());
     println!(
@@ -372,7 +410,7 @@ async fn bench_bare() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let url: reqwest::Url = format!("http://{addr}/webhook/bench").parse().unwrap();
+    let load = LoadGen::connect(&format!("http://{addr}/webhook/bench")).await;
     let total = BURST_EVENTS + RATE * RATE_SECONDS;
     let shared = Arc::new(Shared {
         start: Instant::now(),
@@ -384,10 +422,10 @@ async fn bench_bare() {
         frames: AtomicU64::new(0),
     });
     let (t0, cpu0) = (Instant::now(), cpu_seconds());
-    burst(&url, shared.clone(), 0, BURST_EVENTS).await;
+    burst(&load, shared.clone(), 0, BURST_EVENTS).await;
     let secs = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
-    let mut rtt = paced(&url, shared, BURST_EVENTS, RATE, RATE_SECONDS).await;
+    let mut rtt = paced(&load, shared, BURST_EVENTS, RATE, RATE_SECONDS).await;
     println!(
         "bare axum endpoint:         {:>8.0} requests/s ({BURST_EVENTS} in {secs:.2} s); at {RATE}/s: p50 {:.2} ms, p99 {:.2} ms round trip",
         BURST_EVENTS as f64 / secs,

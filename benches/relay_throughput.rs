@@ -152,16 +152,12 @@ async fn connect_clients(relay: &RelayHandle, tokens_: &[String], shared: Arc<Sh
             let mut buf = Vec::new();
             while let Some(Ok(msg)) = ws.next().await {
                 // Every client decompresses every frame, as a desktop does.
-                let wire = match &msg {
-                    Message::Binary(b) => {
-                        crmconnect::relay::log::decompress_into(b, &mut buf).unwrap();
-                        b.len()
-                    }
-                    Message::Text(t) => {
-                        buf.clear();
-                        buf.extend_from_slice(t.as_bytes());
-                        t.len()
-                    }
+                let (wire, buf) = match &msg {
+                    Message::Binary(b) => (
+                        b.len(),
+                        crmconnect::relay::log::decompress_into(b, &mut buf).unwrap(),
+                    ),
+                    Message::Text(t) => (t.len(), t.as_bytes()),
                     _ => continue,
                 };
                 if i == 0 {
@@ -177,7 +173,7 @@ async fn connect_clients(relay: &RelayHandle, tokens_: &[String], shared: Arc<Sh
                     shared.frames.fetch_add(1, Ordering::Relaxed);
                     // The probe: every event's latency, from the frame parsed as text.
                     let at = now_ns(&shared);
-                    let mut rest = std::str::from_utf8(&buf).unwrap();
+                    let mut rest = std::str::from_utf8(buf).unwrap();
                     let mut lat = Vec::new();
                     const ID: &str = r#""message_id":"wamid.bench"#;
                     while let Some(p) = rest.find(ID) {

@@ -5,8 +5,8 @@
 //! `CRMCONNECT_BENCH_POSTGRES=postgres://…/` names a server whose role may create databases).
 //!
 //! Prints, for each store:
-//! - events/s: 1-event webhooks sent as fast as 256 connections allow, until all 100 clients have
-//!   the last one;
+//! - events/s: 1-event webhooks sent as fast as 256 connections allow (hyper's bare HTTP/1.1
+//!   client, connections opened before the clock starts), until all 100 clients have the last one;
 //! - p50 / p99 ingest-to-client latency at 5,000 events/s: from just before the webhook is POSTed
 //!   to the moment a client has the event (measured on one client that parses every frame; the
 //!   other 99 decompress every frame and check only that they reached the last event);

@@ -536,28 +536,13 @@ impl WriteState {
         }
         if !matched.is_empty() {
             matched.sort_unstable();
-            let matched = json_ids(&matched);
+            let matched = serde_json::to_string(&matched).map_err(|e| e.to_string())?;
             for &g in &self.groups {
                 members_of_existing.run(&[Value::Int(g), Value::Text(&matched)])?;
             }
         }
         Ok(out)
     }
-}
-
-/// `ids` as a JSON array, for `json_each`.
-fn json_ids(ids: &[i64]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(ids.len() * 8 + 2);
-    out.push('[');
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "{id}");
-    }
-    out.push(']');
-    out
 }
 
 /// Checkpoints the WAL on its own connection whenever a batch has committed, so that the

@@ -1,7 +1,7 @@
 //! CSV import of Bulk Contacts: the spec's format, every malformed-row case reported with its
 //! line while the good rows import, existing numbers only gaining groups, and idempotence.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

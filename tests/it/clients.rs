@@ -1,7 +1,7 @@
 //! Clients: companies with their contact persons and phones, edited in place, guarded by the
 //! `clients` permission; bad input names the field and the person.
 
-mod common;
+use crate::common;
 
 use crmconnect::ErrorCode;
 use crmconnect::clients::{ClientFilter, ClientInput, ContactPersonInput};

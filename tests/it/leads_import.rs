@@ -1,7 +1,7 @@
 //! CSV import of leads: the header names the columns, every refused row is reported with its line
 //! while the good rows import, a bad file stores nothing, and importing twice creates nothing new.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! Leads: the rules of a lead (name, phone or email, E.164, unique phone and email), configurable
 //! statuses, the filtered list, the campaign filter, and the `leads` permission.
 
-mod common;
+use crate::common;
 
 use crmconnect::ErrorCode;
 use crmconnect::leads::{LeadFilter, LeadInput, LeadStatusInput};

@@ -1,7 +1,7 @@
 //! Bulk Contacts and Groups: unique E.164 numbers, groups that keep their contacts when deleted,
 //! atomic bulk operations, and the permissions of the spec.
 
-mod common;
+use crate::common;
 
 use crmconnect::ErrorCode;
 use crmconnect::contacts::{ContactFilter, ContactInput, GroupInput};

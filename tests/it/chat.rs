@@ -2,7 +2,7 @@
 //! move, the window closes, templates go out, sends made offline go out once, two desktops of a
 //! team see each other's replies and assignments, and "Send on WhatsApp" from an invoice.
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! The activity log: an entry and the change it records commit or roll back together.
 
-mod common;
+use crate::common;
 
 use crmconnect::ErrorCode;
 use crmconnect::audit::{self, Change, LogFilter};

@@ -1,6 +1,6 @@
 //! Staff: the owner of first launch, signing in and out, and the rules that keep an admin around.
 
-mod common;
+use crate::common;
 
 use crmconnect::staff::{NewStaff, StaffUpdate};
 use crmconnect::{ErrorCode, Workspaces};

@@ -2,7 +2,7 @@
 //! rendered by the app or attached (checked), its path for the viewer and for WhatsApp sends, and
 //! nothing lost: a refused change leaves the stored document and its PDF as they were.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The relay over real HTTP and WebSocket on loopback, with a real SQLite file and a real
 //! PostgreSQL server (127.0.0.1:5432; `scripts/test` starts it).
 
-mod relay_support;
+use crate::relay_support;
 
 use std::time::Duration;
 

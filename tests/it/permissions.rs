@@ -1,7 +1,7 @@
 //! The permission matrix: every resource and action of the spec, refused without it and allowed
 //! with it, checked by the core against roles stored in a real workspace database.
 
-mod common;
+use crate::common;
 
 use crmconnect::ErrorCode;
 use crmconnect::audit::LogFilter;

@@ -1,0 +1,24 @@
+//! The core's integration tests, in one binary: each module is a suite of scenarios over the real
+//! thing (SQLite files in temp dirs, PostgreSQL, the sandbox, the relay as a child process).
+//! One binary links the core once; on a 2-core machine every extra test binary is minutes of
+//! linking. Shared set-up lives in `tests/support`.
+
+#[path = "../support/mod.rs"]
+mod common;
+#[path = "../support/relay.rs"]
+mod relay_support;
+
+mod audit;
+mod chat;
+mod clients;
+mod contacts;
+mod documents;
+mod import;
+mod leads;
+mod leads_import;
+mod meta_client;
+mod permissions;
+mod relay;
+mod relay_processes;
+mod sandbox;
+mod staff;

@@ -88,7 +88,7 @@ async fn main() {
 
     let page = |f: LogFilter| {
         let ws = &ws;
-        async move { ws.activity_log(f).await.expect("page").entries.len() }
+        async move { ws.cx().activity_log(f).await.expect("page").entries.len() }
     };
     let mid = start + (ENTRIES / 2) * 34560;
     time("first page, no filter", || page(LogFilter::default())).await;

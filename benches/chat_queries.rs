@@ -179,7 +179,8 @@ async fn main() {
     );
 
     time("conversation list, first page (50)", RUNS, || async {
-        ws.conversations(ConversationFilter::default())
+        ws.cx()
+            .conversations(ConversationFilter::default())
             .await
             .expect("list")
             .items
@@ -190,38 +191,42 @@ async fn main() {
         "conversation list, first page of \"mine\"",
         RUNS,
         || async {
-            ws.conversations(ConversationFilter {
-                view: crmconnect::chat::ConversationView::Mine,
+            ws.cx()
+                .conversations(ConversationFilter {
+                    view: crmconnect::chat::ConversationView::Mine,
+                    ..Default::default()
+                })
+                .await
+                .expect("list")
+                .items
+                .len()
+        },
+    )
+    .await;
+    let page = ws
+        .cx()
+        .conversations(ConversationFilter::default())
+        .await
+        .expect("list");
+    let deep = page.next.expect("more pages");
+    time("conversation list, second page (keyset)", RUNS, || async {
+        ws.cx()
+            .conversations(ConversationFilter {
+                after: Some(deep),
                 ..Default::default()
             })
             .await
             .expect("list")
             .items
             .len()
-        },
-    )
-    .await;
-    let page = ws
-        .conversations(ConversationFilter::default())
-        .await
-        .expect("list");
-    let deep = page.next.expect("more pages");
-    time("conversation list, second page (keyset)", RUNS, || async {
-        ws.conversations(ConversationFilter {
-            after: Some(deep),
-            ..Default::default()
-        })
-        .await
-        .expect("list")
-        .items
-        .len()
     })
     .await;
     time(
         "thread of 100,000 messages, newest page (50)",
         RUNS,
         || async {
-            ws.thread(1, None, None)
+            ws.cx()
+                .thread(1, None, None)
                 .await
                 .expect("thread")
                 .messages
@@ -233,7 +238,8 @@ async fn main() {
         "thread of 100,000 messages, page at 50,000",
         RUNS,
         || async {
-            ws.thread(1, Some(50_000), None)
+            ws.cx()
+                .thread(1, Some(50_000), None)
                 .await
                 .expect("thread")
                 .messages
@@ -245,7 +251,8 @@ async fn main() {
         "FTS search \"invoice\" (newest 50 of 20,000)",
         RUNS,
         || async {
-            ws.search_messages("invoice", None)
+            ws.cx()
+                .search_messages("invoice", None)
                 .await
                 .expect("search")
                 .len()
@@ -253,7 +260,8 @@ async fn main() {
     )
     .await;
     time("FTS search \"roof repair\" (two words)", RUNS, || async {
-        ws.search_messages("roof repair", None)
+        ws.cx()
+            .search_messages("roof repair", None)
             .await
             .expect("search")
             .len()
@@ -263,7 +271,8 @@ async fn main() {
         "FTS search \"message 99999\" (rare, prefix)",
         RUNS,
         || async {
-            ws.search_messages("message 99999", None)
+            ws.cx()
+                .search_messages("message 99999", None)
                 .await
                 .expect("search")
                 .len()

@@ -178,6 +178,7 @@ async fn import_once(data: &std::path::Path, csv_path: &std::path::Path, groups:
         .await
         .unwrap();
     let g1 = ws
+        .cx()
         .create_group(GroupInput {
             name: "Fair".into(),
             description: String::new(),
@@ -185,6 +186,7 @@ async fn import_once(data: &std::path::Path, csv_path: &std::path::Path, groups:
         .await
         .unwrap();
     let g2 = ws
+        .cx()
         .create_group(GroupInput {
             name: "Newsletter".into(),
             description: String::new(),
@@ -209,6 +211,7 @@ async fn import_once(data: &std::path::Path, csv_path: &std::path::Path, groups:
     let cpu = cpu_seconds();
     let t = Instant::now();
     let report = ws
+        .cx()
         .import_contacts(
             csv_path,
             ImportOptions {

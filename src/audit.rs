@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use ts_rs::TS;
 
-use crate::permissions::{Actor, PermissionError};
+use crate::permissions::{PermissionError, Principal};
 use crate::screens::Screen;
 use crate::{ErrorCode, Result};
 
@@ -80,7 +80,7 @@ pub type ChangeFn<'a, T> = Box<
 /// When `allowed` is an error, a `denied` entry is committed on its own and the error returned.
 pub async fn perform<T: Send>(
     db: &SqlitePool,
-    actor: &Actor,
+    actor: &Principal,
     what: Change,
     allowed: std::result::Result<(), PermissionError>,
     change: ChangeFn<'_, T>,
@@ -89,13 +89,13 @@ pub async fn perform<T: Send>(
         let mut conn = db.acquire().await?;
         insert(
             &mut conn,
-            Some(actor),
+            actor,
             &what,
             Outcome::Denied,
             Some(&refusal.to_string()),
         )
         .await?;
-        tracing::info!(staff = actor.staff_id, action = what.action, "refused");
+        tracing::info!(actor = %actor.name, action = what.action, "refused");
         return Err(refusal.into());
     }
     perform_on(&mut *db.acquire().await?, actor, what, change).await
@@ -105,30 +105,31 @@ pub async fn perform<T: Send>(
 /// of changes (the permission already checked).
 pub async fn perform_on<T: Send>(
     conn: &mut SqliteConnection,
-    actor: &Actor,
+    actor: &Principal,
     what: Change,
     change: ChangeFn<'_, T>,
 ) -> Result<T> {
     let mut tx = crate::db::write_tx(conn).await?;
     let (value, detail) = change(&mut tx).await?; // dropping `tx` on error rolls back
-    insert(&mut tx, Some(actor), &what, Outcome::Ok, detail.as_deref()).await?;
+    insert(&mut tx, actor, &what, Outcome::Ok, detail.as_deref()).await?;
     tx.commit().await?;
-    tracing::info!(staff = actor.staff_id, action = what.action, "done");
+    tracing::info!(actor = %actor.name, action = what.action, "done");
     Ok(value)
 }
 
 /// Writes one entry with the caller's connection (inside the caller's transaction, if any).
-/// `actor` is `None` for the system itself (first-launch set-up, migrations).
+/// Who acted is the actor's name as a person reads it (“System · chat sender”, “Bot «Welcome»”);
+/// the staff id only when a person acted.
 pub async fn insert(
     conn: &mut SqliteConnection,
-    actor: Option<&Actor>,
+    actor: &Principal,
     what: &Change,
     outcome: Outcome,
     detail: Option<&str>,
 ) -> Result<()> {
     let now = crate::now_ms();
-    let staff_id = actor.map(|a| a.staff_id);
-    let staff_name = actor.map_or("System", |a| a.name.as_str());
+    let staff_id = actor.staff_id();
+    let staff_name = actor.name.as_str();
     let module = what.module.key();
     let outcome = outcome.key();
     sqlx::query!(
@@ -204,7 +205,7 @@ pub struct LogPage {
 /// The filters are optional and combine, so the statement is assembled from fixed fragments with
 /// bound values (`QueryBuilder`) rather than one `query!` full of `? IS NULL OR …`, which SQLite
 /// cannot serve from an index; every shape it produces is served by one of the log's indexes.
-pub async fn list(db: &SqlitePool, actor: &Actor, filter: &LogFilter) -> Result<LogPage> {
+pub async fn list(db: &SqlitePool, actor: &Principal, filter: &LogFilter) -> Result<LogPage> {
     actor.require_admin(Screen::ActivityLog.label())?;
     if let (Some(from), Some(to)) = (filter.from_ms, filter.to_ms)
         && to < from

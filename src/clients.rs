@@ -16,7 +16,7 @@ use crate::contacts::phone::{self, Country, PhoneError};
 use crate::email::{self, EmailError};
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::workspace::Workspace;
+use crate::workspace::Ctx;
 use crate::{ErrorCode, Result, contacts, documents};
 
 #[derive(Debug, thiserror::Error)]
@@ -327,7 +327,7 @@ async fn write_people(
 
 // ---- operations -------------------------------------------------------------------------------
 
-impl Workspace {
+impl Ctx<'_> {
     /// A page of clients by company name.
     pub async fn clients(&self, filter: ClientFilter) -> Result<ClientPage> {
         self.actor()

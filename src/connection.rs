@@ -10,7 +10,7 @@ use crate::meta::{ClientError, GraphClient, GraphConfig};
 use crate::screens::Screen;
 use crate::secrets::{SecretError, SecretName};
 use crate::sensitive::Sensitive;
-use crate::workspace::Workspace;
+use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +136,34 @@ impl Workspace {
             .map_err(ConnectionError::from)?)
     }
 
+    /// A Graph client for this workspace's credentials. For the core's own use: the token never
+    /// leaves Rust.
+    pub async fn graph_client(&self) -> Result<(GraphClient, ConnectionIds)> {
+        let row = self.connection_row().await?;
+        let token = self
+            .secret(SecretName::AccessToken)
+            .await?
+            .ok_or(ConnectionError::Missing("access token"))?;
+        let config = GraphConfig {
+            base_url: row.graph_base_url,
+            version: row.graph_version,
+            ..GraphConfig::default()
+        };
+        let client = GraphClient::new(&config, token).map_err(|e| ConnectionError::Invalid {
+            field: "Graph API address",
+            problem: e.to_string(),
+        })?;
+        Ok((
+            client,
+            ConnectionIds {
+                phone_number_id: row.phone_number_id,
+                waba_id: row.waba_id,
+            },
+        ))
+    }
+}
+
+impl Ctx<'_> {
     pub async fn connection(&self) -> Result<ConnectionView> {
         self.actor()
             .await?
@@ -258,32 +286,6 @@ impl Workspace {
         )
         .await?;
         self.connection().await
-    }
-
-    /// A Graph client for this workspace's credentials. For the core's own use: the token never
-    /// leaves Rust.
-    pub async fn graph_client(&self) -> Result<(GraphClient, ConnectionIds)> {
-        let row = self.connection_row().await?;
-        let token = self
-            .secret(SecretName::AccessToken)
-            .await?
-            .ok_or(ConnectionError::Missing("access token"))?;
-        let config = GraphConfig {
-            base_url: row.graph_base_url,
-            version: row.graph_version,
-            ..GraphConfig::default()
-        };
-        let client = GraphClient::new(&config, token).map_err(|e| ConnectionError::Invalid {
-            field: "Graph API address",
-            problem: e.to_string(),
-        })?;
-        Ok((
-            client,
-            ConnectionIds {
-                phone_number_id: row.phone_number_id,
-                waba_id: row.waba_id,
-            },
-        ))
     }
 
     /// Calls Meta with the saved credentials and says what works and what does not.
@@ -434,7 +436,7 @@ impl Workspace {
         );
         audit::insert(
             &mut tx,
-            None,
+            &crate::permissions::Principal::system(crate::permissions::SystemTask::Sandbox),
             &what,
             audit::Outcome::Ok,
             Some(&c.graph_base_url),

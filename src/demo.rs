@@ -8,7 +8,7 @@ use crate::Result;
 use crate::clients::{ClientFilter, ClientInput, ContactPersonInput};
 use crate::documents::{DocumentInput, DocumentKind, DocumentLine};
 use crate::leads::{LeadFilter, LeadInput};
-use crate::workspace::{Workspace, WorkspaceError, WorkspaceKind};
+use crate::workspace::{Ctx, WorkspaceError, WorkspaceKind};
 
 /// What was created.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
@@ -27,7 +27,7 @@ fn line(description: &str, quantity_milli: i64, unit_price: i64) -> DocumentLine
     }
 }
 
-impl Workspace {
+impl Ctx<'_> {
     /// Loads the CRM demo records (see the module docs). Refused in a live workspace, and once
     /// the workspace has leads or clients (nothing of the user's is touched).
     pub async fn load_sandbox_crm_demo(&self) -> Result<DemoReport> {

@@ -9,7 +9,7 @@ use crate::audit::{self, Change};
 use crate::meta::numbers::BusinessProfile;
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::workspace::Workspace;
+use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,42 @@ pub struct Picture {
 }
 
 impl Workspace {
+    async fn fetch_numbers(&self) -> Result<Vec<Fetched>> {
+        let (client, ids) = self.graph_client().await?;
+        let numbers = client
+            .phone_numbers(&ids.waba_id)
+            .await
+            .map_err(NumbersError::from)?;
+        let mut out = Vec::with_capacity(numbers.len());
+        for number in numbers {
+            let profile = client
+                .business_profile(&number.id)
+                .await
+                .map_err(NumbersError::from)?;
+            let picture = match profile.profile_picture_url.as_deref() {
+                Some(url) if !url.is_empty() => match client.profile_picture(url).await {
+                    Ok(bytes) => Some((bytes.clone(), sniff_image(&bytes).to_owned())),
+                    Err(e) => {
+                        tracing::warn!(number = %number.id, error = %e, "profile picture not fetched");
+                        None
+                    }
+                },
+                _ => None,
+            };
+            out.push(Fetched {
+                number,
+                profile: BusinessProfile {
+                    profile_picture_url: None, // Meta's URL expires and is useless to the webview
+                    ..profile
+                },
+                picture,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Ctx<'_> {
     /// The cached numbers (no call to Meta). `whatsapp_numbers` view.
     pub async fn numbers(&self) -> Result<Vec<NumberView>> {
         self.actor()
@@ -147,40 +183,6 @@ impl Workspace {
         )
         .await?;
         self.numbers().await
-    }
-
-    async fn fetch_numbers(&self) -> Result<Vec<Fetched>> {
-        let (client, ids) = self.graph_client().await?;
-        let numbers = client
-            .phone_numbers(&ids.waba_id)
-            .await
-            .map_err(NumbersError::from)?;
-        let mut out = Vec::with_capacity(numbers.len());
-        for number in numbers {
-            let profile = client
-                .business_profile(&number.id)
-                .await
-                .map_err(NumbersError::from)?;
-            let picture = match profile.profile_picture_url.as_deref() {
-                Some(url) if !url.is_empty() => match client.profile_picture(url).await {
-                    Ok(bytes) => Some((bytes.clone(), sniff_image(&bytes).to_owned())),
-                    Err(e) => {
-                        tracing::warn!(number = %number.id, error = %e, "profile picture not fetched");
-                        None
-                    }
-                },
-                _ => None,
-            };
-            out.push(Fetched {
-                number,
-                profile: BusinessProfile {
-                    profile_picture_url: None, // Meta's URL expires and is useless to the webview
-                    ..profile
-                },
-                picture,
-            });
-        }
-        Ok(out)
     }
 
     /// A number's cached profile picture, for the webview.

@@ -4,8 +4,8 @@
 //! and [`Resource::Documents`] are CRMConnect's CRM permissions, outside that table: the CRM side
 //! (leads, clients, their documents) that the WhatsApp module reads from and sends for.
 //!
-//! Every core operation calls [`Actor::require`] (or [`Actor::require_admin`]) itself; the UI
-//! hiding a button is a courtesy, never the check.
+//! Every core operation calls [`Principal::require`] (or [`Principal::require_admin`]) itself, for
+//! the [`Actor`] its context names; the UI hiding a button is a courtesy, never the check.
 
 use std::collections::BTreeSet;
 
@@ -15,7 +15,7 @@ use ts_rs::TS;
 
 use crate::audit::{self, Change};
 use crate::screens::Screen;
-use crate::workspace::Workspace;
+use crate::workspace::Ctx;
 use crate::{ErrorCode, staff};
 
 /// A permission resource of the spec.
@@ -246,15 +246,17 @@ pub enum PermissionError {
     RoleInUse(String, i64),
     #[error("the administrator role cannot be changed or deleted")]
     AdminRoleFixed,
+    #[error("{what} belongs to a person; {actor} is not one")]
+    PersonOnly { what: String, actor: String },
 }
 
 impl PermissionError {
     pub fn code(&self) -> ErrorCode {
         match self {
             PermissionError::NotSignedIn => ErrorCode::NotSignedIn,
-            PermissionError::Denied { .. } | PermissionError::AdminOnly { .. } => {
-                ErrorCode::PermissionDenied
-            }
+            PermissionError::Denied { .. }
+            | PermissionError::AdminOnly { .. }
+            | PermissionError::PersonOnly { .. } => ErrorCode::PermissionDenied,
             PermissionError::UnknownRole(_) => ErrorCode::NotFound,
             PermissionError::EmptyRoleName | PermissionError::Undefined(_) => ErrorCode::Invalid,
             PermissionError::DuplicateRoleName(_)
@@ -274,24 +276,136 @@ pub struct Role {
     pub permissions: Vec<Permission>,
 }
 
-/// The signed-in staff member, with the permissions of their role loaded from the database.
+/// Who acts: what every operation's context names. A staff member, the system itself (one of its
+/// parts, named), or a bot. Permissions and the Activity Log are decided by it, never by who
+/// happens to be signed in at some desktop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A staff member, by id; their role is loaded when they act, so a changed role applies at once.
+    Staff(i64),
+    /// The system: set-up, the chat sender, the sync engine, the campaign dispatcher, the runner.
+    System(SystemTask),
+    /// A bot, by id and name (its name is what the Activity Log shows).
+    Bot { id: i64, name: String },
+}
+
+/// The parts of the system that act on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemTask {
+    /// Creating a workspace and its owner on first launch.
+    Setup,
+    /// Signing in: who tried is not known until the passphrase is checked.
+    SignIn,
+    /// The chat outbox's sender, sending what staff queued.
+    ChatSender,
+    /// Team sync applying and publishing events.
+    Sync,
+    /// The sandbox workspace's embedded Meta stand-in and relay.
+    Sandbox,
+    /// The campaign dispatcher.
+    CampaignDispatcher,
+    /// The headless runner.
+    Runner,
+}
+
+impl SystemTask {
+    pub fn label(self) -> &'static str {
+        match self {
+            SystemTask::Setup => "workspace set-up",
+            SystemTask::SignIn => "sign-in",
+            SystemTask::ChatSender => "chat sender",
+            SystemTask::Sync => "team sync",
+            SystemTask::Sandbox => "sandbox",
+            SystemTask::CampaignDispatcher => "campaign dispatcher",
+            SystemTask::Runner => "runner",
+        }
+    }
+}
+
+/// What a bot may do: converse, and keep the contact's and lead's records up to date.
+pub const BOT_GRANTS: &[Permission] = &[
+    Permission::new(Resource::WhatsappChat, Action::View),
+    Permission::new(Resource::WhatsappChat, Action::Send),
+    Permission::new(Resource::WhatsappContacts, Action::View),
+    Permission::new(Resource::WhatsappContacts, Action::Create),
+    Permission::new(Resource::WhatsappContacts, Action::Edit),
+    Permission::new(Resource::WhatsappGroups, Action::View),
+    Permission::new(Resource::WhatsappTemplate, Action::View),
+    Permission::new(Resource::Leads, Action::View),
+    Permission::new(Resource::Leads, Action::Create),
+    Permission::new(Resource::Leads, Action::Edit),
+];
+
+/// An actor with what it may do loaded: a staff member with their role's permissions, the system
+/// (every permission), or a bot ([`BOT_GRANTS`]).
 #[derive(Debug, Clone)]
-pub struct Actor {
-    pub staff_id: i64,
+pub struct Principal {
+    pub actor: Actor,
+    /// As a person reads it: “Olivia Owner”, “System · chat sender”, “Bot «Welcome»”.
     pub name: String,
     pub role: Role,
     granted: BTreeSet<Permission>,
 }
 
-impl Actor {
-    pub fn new(staff_id: i64, name: String, role: Role) -> Self {
+impl Principal {
+    pub fn staff(staff_id: i64, name: String, role: Role) -> Self {
         let granted = role.permissions.iter().copied().collect();
-        Actor {
-            staff_id,
+        Principal {
+            actor: Actor::Staff(staff_id),
             name,
             role,
             granted,
         }
+    }
+
+    /// The system: holds every permission, as the workspace itself.
+    pub fn system(task: SystemTask) -> Self {
+        let permissions: Vec<Permission> = Permission::all().collect();
+        Principal {
+            actor: Actor::System(task),
+            name: format!("System · {}", task.label()),
+            granted: permissions.iter().copied().collect(),
+            role: Role {
+                id: 0,
+                name: "System".into(),
+                is_admin: true,
+                permissions,
+            },
+        }
+    }
+
+    /// A bot: holds [`BOT_GRANTS`] and nothing else.
+    pub fn bot(id: i64, name: &str) -> Self {
+        Principal {
+            actor: Actor::Bot {
+                id,
+                name: name.to_owned(),
+            },
+            name: format!("Bot «{name}»"),
+            granted: BOT_GRANTS.iter().copied().collect(),
+            role: Role {
+                id: 0,
+                name: "Bot".into(),
+                is_admin: false,
+                permissions: BOT_GRANTS.to_vec(),
+            },
+        }
+    }
+
+    /// The staff member acting, if a person acts.
+    pub fn staff_id(&self) -> Option<i64> {
+        match self.actor {
+            Actor::Staff(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The acting staff member's id, or a refusal naming `what` for the system or a bot.
+    pub fn require_person(&self, what: &str) -> Result<i64, PermissionError> {
+        self.staff_id().ok_or_else(|| PermissionError::PersonOnly {
+            what: what.into(),
+            actor: self.name.clone(),
+        })
     }
 
     pub fn is_admin(&self) -> bool {
@@ -544,7 +658,7 @@ pub(crate) fn default_roles() -> Vec<(RoleInput, bool)> {
 
 // ---- operations -------------------------------------------------------------------------------
 
-impl Workspace {
+impl Ctx<'_> {
     pub async fn list_roles(&self) -> crate::Result<Vec<Role>> {
         self.actor().await?; // any signed-in staff member may read the roles (Settings shows theirs)
         list_roles(&mut *self.db().acquire().await?).await

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::permissions::{Action, Actor, PermissionError, Resource};
+use crate::permissions::{Action, PermissionError, Principal, Resource};
 
 /// A screen of the app; also the "sub-module" an activity-log entry belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -140,7 +140,7 @@ impl Screen {
     }
 
     /// Refuses unless `actor` may open this screen.
-    pub fn authorize(self, actor: &Actor) -> Result<(), PermissionError> {
+    pub fn authorize(self, actor: &Principal) -> Result<(), PermissionError> {
         match self.access() {
             Access::View { resource } => actor.require(resource, Action::View),
             Access::Admin => actor.require_admin(self.label()),
@@ -161,7 +161,7 @@ pub struct ScreenInfo {
     pub built: bool,
 }
 
-pub fn info(screen: Screen, actor: &Actor) -> ScreenInfo {
+pub fn info(screen: Screen, actor: &Principal) -> ScreenInfo {
     ScreenInfo {
         screen,
         label: screen.label().into(),
@@ -172,12 +172,12 @@ pub fn info(screen: Screen, actor: &Actor) -> ScreenInfo {
 }
 
 /// The navigation for `actor`: every screen, each saying whether it may be opened.
-pub fn navigation(actor: &Actor) -> Vec<ScreenInfo> {
+pub fn navigation(actor: &Principal) -> Vec<ScreenInfo> {
     Screen::ALL.into_iter().map(|s| info(s, actor)).collect()
 }
 
 /// Opening a screen: the core's check, whatever the UI shows.
-pub fn open(screen: Screen, actor: &Actor) -> Result<ScreenInfo, PermissionError> {
+pub fn open(screen: Screen, actor: &Principal) -> Result<ScreenInfo, PermissionError> {
     screen.authorize(actor)?;
     Ok(info(screen, actor))
 }

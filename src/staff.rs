@@ -9,10 +9,10 @@ use sqlx::SqliteConnection;
 use ts_rs::TS;
 
 use crate::audit::{self, Change, Outcome};
-use crate::permissions::{self, Actor, Role};
+use crate::permissions::{self, Principal, Role, SystemTask};
 use crate::screens::{self, Screen, ScreenInfo};
 use crate::sensitive::Sensitive;
-use crate::workspace::Workspace;
+use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
 
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
@@ -250,13 +250,13 @@ async fn insert(
 }
 
 /// Loads the actor for staff member `id`, with their role's current permissions.
-pub(crate) async fn load_actor(conn: &mut SqliteConnection, id: i64) -> Result<Actor> {
+pub(crate) async fn load_actor(conn: &mut SqliteConnection, id: i64) -> Result<Principal> {
     let member = get(conn, id).await?;
     if !member.active {
         return Err(StaffError::Deactivated(member.name).into());
     }
     let role = permissions::load_role(conn, member.role_id).await?;
-    Ok(Actor::new(member.id, member.name, role))
+    Ok(Principal::staff(member.id, member.name, role))
 }
 
 fn describe(member: &StaffMember) -> String {
@@ -281,7 +281,8 @@ impl Workspace {
         let admin_role = permissions::admin_role_id(&mut tx).await?;
         let owner = insert(&mut tx, &input, admin_role, &hash).await?;
         let what = Change::new(Screen::Settings, "staff.create_owner", describe(&owner));
-        audit::insert(&mut tx, None, &what, Outcome::Ok, None).await?;
+        let setup = Principal::system(SystemTask::Setup);
+        audit::insert(&mut tx, &setup, &what, Outcome::Ok, None).await?;
         tx.commit().await?;
         Ok(owner)
     }
@@ -314,7 +315,7 @@ impl Workspace {
             );
             audit::insert(
                 &mut conn,
-                None,
+                &Principal::system(SystemTask::SignIn),
                 &what,
                 Outcome::Denied,
                 Some("wrong username or passphrase"),
@@ -325,7 +326,7 @@ impl Workspace {
         let actor = load_actor(&mut conn, id).await?;
         audit::insert(
             &mut conn,
-            Some(&actor),
+            &actor,
             &Change::new(
                 Screen::Settings,
                 "staff.sign_in",
@@ -337,19 +338,19 @@ impl Workspace {
         .await?;
         self.set_session(Some(id));
         drop(conn);
-        self.me().await
+        self.cx().me().await
     }
 
     pub async fn sign_out(&self) -> Result<()> {
-        if let Ok(actor) = self.actor().await {
+        if let Ok(actor) = self.cx().actor().await {
             let what = Change::new(
                 Screen::Settings,
                 "staff.sign_out",
-                format!("staff member #{}", actor.staff_id),
+                format!("staff member #{}", actor.staff_id().unwrap_or_default()),
             );
             audit::insert(
                 &mut *self.db().acquire().await?,
-                Some(&actor),
+                &actor,
                 &what,
                 Outcome::Ok,
                 None,
@@ -359,20 +360,16 @@ impl Workspace {
         self.set_session(None);
         Ok(())
     }
+}
 
-    /// The signed-in staff member, reloaded from the database (a changed role applies at once).
-    pub async fn actor(&self) -> Result<Actor> {
-        let id = self
-            .session()
-            .ok_or(permissions::PermissionError::NotSignedIn)?;
-        load_actor(&mut *self.db().acquire().await?, id).await
-    }
-
+impl Ctx<'_> {
+    /// The acting staff member, as the UI shows them; refused for the system and bots.
     pub async fn me(&self) -> Result<Me> {
         let actor = self.actor().await?;
-        let member = get(&mut *self.db().acquire().await?, actor.staff_id).await?;
+        let staff_id = actor.require_person("“Me”")?;
+        let member = get(&mut *self.db().acquire().await?, staff_id).await?;
         Ok(Me {
-            staff_id: actor.staff_id,
+            staff_id,
             name: member.name,
             username: member.username,
             navigation: screens::navigation(&actor),
@@ -477,7 +474,7 @@ impl Workspace {
             "staff.delete",
             format!("staff member #{id}"),
         );
-        let me = actor.staff_id;
+        let me = actor.staff_id();
         audit::perform(
             self.db(),
             &actor,
@@ -485,7 +482,7 @@ impl Workspace {
             actor.require_admin("Managing staff"),
             Box::new(move |tx| {
                 Box::pin(async move {
-                    if id == me {
+                    if Some(id) == me {
                         return Err(StaffError::DeleteSelf.into());
                     }
                     let member = get(tx, id).await?;
@@ -505,7 +502,7 @@ impl Workspace {
     /// Sets a staff member's passphrase: an admin for anyone, anyone for themselves.
     pub async fn set_passphrase(&self, id: i64, passphrase: Sensitive<String>) -> Result<()> {
         let actor = self.actor().await?;
-        let allowed = if id == actor.staff_id {
+        let allowed = if Some(id) == actor.staff_id() {
             Ok(())
         } else {
             actor.require_admin("Setting another staff member's passphrase")

@@ -14,7 +14,7 @@ use crate::meta::templates::{
 };
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::workspace::Workspace;
+use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
 
 #[derive(Debug, thiserror::Error)]
@@ -569,6 +569,130 @@ impl Workspace {
         view(self.template_row(id).await?)
     }
 
+    /// Applies a `message_template_status_update` from Meta (APPROVED, REJECTED…).
+    pub async fn apply_template_status(
+        &self,
+        meta_id: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<bool> {
+        let now = crate::now_ms();
+        let reason = reason.filter(|r| !r.is_empty() && *r != "NONE");
+        let done = sqlx::query!(
+            "UPDATE templates SET status = ?, rejected_reason = ?, updated_at = ? WHERE meta_id = ?",
+            status,
+            reason,
+            now,
+            meta_id
+        )
+        .execute(self.db())
+        .await?
+        .rows_affected();
+        Ok(done > 0)
+    }
+}
+
+impl Ctx<'_> {
+    async fn submit_new(
+        &self,
+        actor: &crate::permissions::Principal,
+        def: TemplateDef,
+        model: Option<TemplateModel>,
+        allowed: std::result::Result<(), crate::permissions::PermissionError>,
+    ) -> Result<TemplateView> {
+        let created = match allowed {
+            Ok(()) => {
+                let (client, ids) = self.graph_client().await?;
+                Some(
+                    client
+                        .create_template(&ids.waba_id, &def)
+                        .await
+                        .map_err(TemplatesError::from)?,
+                )
+            }
+            Err(_) => None,
+        };
+        let action = if model.is_some() {
+            "templates.load_model"
+        } else {
+            "templates.create"
+        };
+        let target = format!("template “{}” ({})", def.name, def.language);
+        let id = audit::perform(
+            self.db(),
+            actor,
+            Change::new(Screen::Templates, action, target),
+            allowed,
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let created = created.expect("allowed");
+                    let stored = TemplateDef {
+                        id: Some(created.id.clone()),
+                        status: Some(created.status.clone()),
+                        ..def.clone()
+                    };
+                    let definition = serde_json::to_string(&stored).unwrap_or_default();
+                    let format = match def.format() {
+                        ParameterFormat::Named => "NAMED",
+                        ParameterFormat::Positional => "POSITIONAL",
+                    };
+                    let model_key = model.map(|m| m.key());
+                    let mapping =
+                        serde_json::to_string(&model.map(|m| m.default_mapping()).unwrap_or_default()).unwrap_or_default();
+                    let now = crate::now_ms();
+                    let id = sqlx::query_scalar!(
+                        r#"INSERT INTO templates (meta_id, name, language, status, category, parameter_format,
+                             definition, model, mapping, synced_at, updated_at)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           ON CONFLICT (name, language) DO UPDATE SET meta_id = excluded.meta_id,
+                             status = excluded.status, definition = excluded.definition, model = excluded.model,
+                             mapping = excluded.mapping, updated_at = excluded.updated_at
+                           RETURNING id AS "id!""#,
+                        created.id,
+                        def.name,
+                        def.language,
+                        created.status,
+                        created.category,
+                        format,
+                        definition,
+                        model_key,
+                        mapping,
+                        now,
+                        now
+                    )
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Ok((id, Some(format!("Meta id {}, {}", created.id, created.status))))
+                })
+            }),
+        )
+        .await?;
+        self.template(id).await
+    }
+
+    /// The five template models and what has been loaded from each.
+    pub async fn template_models(&self) -> Result<Vec<ModelView>> {
+        let all = self.templates(TemplateFilter::default()).await?;
+        Ok(TemplateModel::ALL
+            .into_iter()
+            .map(|m| {
+                let def = m.definition();
+                ModelView {
+                    model: m,
+                    label: m.label().into(),
+                    name: def.name.clone(),
+                    definition: serde_json::to_value(&def).unwrap_or(Value::Null),
+                    template: all
+                        .iter()
+                        .find(|t| t.name == def.name && t.language == def.language)
+                        .cloned(),
+                }
+            })
+            .collect())
+    }
+}
+
+impl Ctx<'_> {
     pub async fn template(&self, id: i64) -> Result<TemplateView> {
         self.actor()
             .await?
@@ -698,83 +822,6 @@ impl Workspace {
         let allowed = actor.require(Resource::WhatsappTemplate, Action::LoadTemplate);
         self.submit_new(&actor, model.definition(), Some(model), allowed)
             .await
-    }
-
-    async fn submit_new(
-        &self,
-        actor: &crate::permissions::Actor,
-        def: TemplateDef,
-        model: Option<TemplateModel>,
-        allowed: std::result::Result<(), crate::permissions::PermissionError>,
-    ) -> Result<TemplateView> {
-        let created = match allowed {
-            Ok(()) => {
-                let (client, ids) = self.graph_client().await?;
-                Some(
-                    client
-                        .create_template(&ids.waba_id, &def)
-                        .await
-                        .map_err(TemplatesError::from)?,
-                )
-            }
-            Err(_) => None,
-        };
-        let action = if model.is_some() {
-            "templates.load_model"
-        } else {
-            "templates.create"
-        };
-        let target = format!("template “{}” ({})", def.name, def.language);
-        let id = audit::perform(
-            self.db(),
-            actor,
-            Change::new(Screen::Templates, action, target),
-            allowed,
-            Box::new(move |tx| {
-                Box::pin(async move {
-                    let created = created.expect("allowed");
-                    let stored = TemplateDef {
-                        id: Some(created.id.clone()),
-                        status: Some(created.status.clone()),
-                        ..def.clone()
-                    };
-                    let definition = serde_json::to_string(&stored).unwrap_or_default();
-                    let format = match def.format() {
-                        ParameterFormat::Named => "NAMED",
-                        ParameterFormat::Positional => "POSITIONAL",
-                    };
-                    let model_key = model.map(|m| m.key());
-                    let mapping =
-                        serde_json::to_string(&model.map(|m| m.default_mapping()).unwrap_or_default()).unwrap_or_default();
-                    let now = crate::now_ms();
-                    let id = sqlx::query_scalar!(
-                        r#"INSERT INTO templates (meta_id, name, language, status, category, parameter_format,
-                             definition, model, mapping, synced_at, updated_at)
-                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                           ON CONFLICT (name, language) DO UPDATE SET meta_id = excluded.meta_id,
-                             status = excluded.status, definition = excluded.definition, model = excluded.model,
-                             mapping = excluded.mapping, updated_at = excluded.updated_at
-                           RETURNING id AS "id!""#,
-                        created.id,
-                        def.name,
-                        def.language,
-                        created.status,
-                        created.category,
-                        format,
-                        definition,
-                        model_key,
-                        mapping,
-                        now,
-                        now
-                    )
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    Ok((id, Some(format!("Meta id {}, {}", created.id, created.status))))
-                })
-            }),
-        )
-        .await?;
-        self.template(id).await
     }
 
     /// Edits a template at Meta (approved, rejected or paused ones) and resubmits it for review.
@@ -907,49 +954,6 @@ impl Workspace {
         )
         .await?;
         self.template(id).await
-    }
-
-    /// The five template models and what has been loaded from each.
-    pub async fn template_models(&self) -> Result<Vec<ModelView>> {
-        let all = self.templates(TemplateFilter::default()).await?;
-        Ok(TemplateModel::ALL
-            .into_iter()
-            .map(|m| {
-                let def = m.definition();
-                ModelView {
-                    model: m,
-                    label: m.label().into(),
-                    name: def.name.clone(),
-                    definition: serde_json::to_value(&def).unwrap_or(Value::Null),
-                    template: all
-                        .iter()
-                        .find(|t| t.name == def.name && t.language == def.language)
-                        .cloned(),
-                }
-            })
-            .collect())
-    }
-
-    /// Applies a `message_template_status_update` from Meta (APPROVED, REJECTED…).
-    pub async fn apply_template_status(
-        &self,
-        meta_id: &str,
-        status: &str,
-        reason: Option<&str>,
-    ) -> Result<bool> {
-        let now = crate::now_ms();
-        let reason = reason.filter(|r| !r.is_empty() && *r != "NONE");
-        let done = sqlx::query!(
-            "UPDATE templates SET status = ?, rejected_reason = ?, updated_at = ? WHERE meta_id = ?",
-            status,
-            reason,
-            now,
-            meta_id
-        )
-        .execute(self.db())
-        .await?
-        .rows_affected();
-        Ok(done > 0)
     }
 }
 

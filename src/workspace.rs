@@ -12,6 +12,7 @@ use sqlx::SqlitePool;
 use ts_rs::TS;
 
 use crate::audit::{self, Change, Outcome};
+use crate::permissions::{Actor, PermissionError, Principal, SystemTask};
 use crate::screens::{self, Screen, ScreenInfo};
 use crate::secrets::{MemoryStore, SecretStore};
 use crate::staff::Me;
@@ -197,7 +198,8 @@ impl Workspaces {
             "workspace.create",
             format!("workspace “{name}” ({kind_key})"),
         );
-        audit::insert(&mut tx, None, &what, Outcome::Ok, None).await?;
+        let setup = Principal::system(SystemTask::Setup);
+        audit::insert(&mut tx, &setup, &what, Outcome::Ok, None).await?;
         tx.commit().await?;
         pool.close().await;
         tracing::info!(workspace = slug, "created workspace");
@@ -257,9 +259,31 @@ impl Workspace {
         *self.session.write().unwrap_or_else(|e| e.into_inner()) = staff_id;
     }
 
+    /// The context of an operation by the staff member signed in at this desktop (one that
+    /// refuses with “not signed in” when nobody is).
+    pub fn cx(&self) -> Ctx<'_> {
+        Ctx {
+            ws: self,
+            actor: self.session().map(Actor::Staff),
+        }
+    }
+
+    /// The context of an operation by `actor`: a staff member, the system, or a bot.
+    pub fn as_actor(&self, actor: Actor) -> Ctx<'_> {
+        Ctx {
+            ws: self,
+            actor: Some(actor),
+        }
+    }
+
+    /// The context of something the system does on its own.
+    pub fn as_system(&self, task: SystemTask) -> Ctx<'_> {
+        self.as_actor(Actor::System(task))
+    }
+
     pub async fn status(&self) -> Result<AppStatus> {
         let me = match self.session() {
-            Some(_) => Some(self.me().await?),
+            Some(_) => Some(self.cx().me().await?),
             None => None,
         };
         Ok(AppStatus {
@@ -269,16 +293,59 @@ impl Workspace {
         })
     }
 
-    /// Opening a screen: refused by the core when the signed-in role may not see it.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}
+
+/// An operation's context: the workspace, and who acts. Every operation of the core is a method
+/// of it; its permission check and its Activity Log entry are the actor's. A Tauri command makes
+/// one with [`Workspace::cx`] (whoever is signed in at that desktop); the system, a bot or a test
+/// makes its own with [`Workspace::as_actor`].
+#[derive(Clone)]
+pub struct Ctx<'a> {
+    ws: &'a Workspace,
+    /// `None`: a desktop where nobody is signed in.
+    actor: Option<Actor>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn workspace(&self) -> &'a Workspace {
+        self.ws
+    }
+
+    /// Who acts, as named (no database read).
+    pub fn who(&self) -> Option<&Actor> {
+        self.actor.as_ref()
+    }
+
+    /// Who acts, with what they may do now: a staff member's role is read afresh, so a changed
+    /// role applies at once, and a deactivated member is refused.
+    pub async fn actor(&self) -> Result<Principal> {
+        match &self.actor {
+            None => Err(PermissionError::NotSignedIn.into()),
+            Some(Actor::Staff(id)) => {
+                crate::staff::load_actor(&mut *self.ws.db().acquire().await?, *id).await
+            }
+            Some(Actor::System(task)) => Ok(Principal::system(*task)),
+            Some(Actor::Bot { id, name }) => Ok(Principal::bot(*id, name)),
+        }
+    }
+
+    /// Opening a screen: refused by the core when the actor's role may not see it.
     pub async fn open_screen(&self, screen: Screen) -> Result<ScreenInfo> {
         Ok(screens::open(screen, &self.actor().await?)?)
     }
 
     pub async fn activity_log(&self, filter: audit::LogFilter) -> Result<audit::LogPage> {
-        audit::list(&self.db, &self.actor().await?, &filter).await
+        audit::list(self.db(), &self.actor().await?, &filter).await
     }
+}
 
-    pub async fn close(&self) {
-        self.db.close().await;
+impl std::ops::Deref for Ctx<'_> {
+    type Target = Workspace;
+
+    fn deref(&self) -> &Workspace {
+        self.ws
     }
 }

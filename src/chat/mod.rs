@@ -26,7 +26,7 @@ use crate::audit::{self, Change};
 use crate::permissions::{Action, Resource};
 use crate::sandbox::SandboxClock;
 use crate::screens::Screen;
-use crate::workspace::Workspace;
+use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result, clients, contacts, leads};
 
 pub use content::{MediaRef, MessageContent};
@@ -450,6 +450,107 @@ impl Workspace {
         let _ = self.chat_runtime().notices.send(notice);
     }
 
+    async fn conversation_row(&self, id: i64) -> Result<ConversationRow> {
+        let row: Option<ConversationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM chat_conversations WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(self.db())
+        .await?;
+        Ok(row.ok_or(ChatError::NoConversation(id))?)
+    }
+
+    async fn linked_record(&self, c: &Conversation) -> Result<Option<LinkedRecord>> {
+        let mut conn = self.db().acquire().await?;
+        Ok(match (c.link_kind, c.link_id) {
+            (Some(LinkKind::Lead), Some(id)) => {
+                leads::brief(&mut conn, id).await?.map(LinkedRecord::Lead)
+            }
+            (Some(LinkKind::ClientContact), Some(id)) => clients::person_brief(&mut conn, id)
+                .await?
+                .map(LinkedRecord::ClientContact),
+            (Some(LinkKind::Contact), Some(id)) => contacts::brief(&mut conn, id)
+                .await?
+                .map(LinkedRecord::Contact),
+            _ => None,
+        })
+    }
+
+    pub(crate) async fn thread_page(
+        &self,
+        conversation_id: i64,
+        before: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<ThreadPage> {
+        let limit = limit.unwrap_or(50).clamp(1, 500);
+        let before = before.unwrap_or(i64::MAX);
+        let rows = sqlx::query!(
+            r#"SELECT m.id AS "id!", m.conversation_id, m.wamid, m.direction, m.content, m.reply_to,
+                      m.their_reaction, m.our_reaction, m.staff_name, m.sent_at, m.local_status,
+                      COALESCE(st.error, m.error) AS error, st.status AS "status?",
+                      q.content AS "quoted?", q.direction AS "quoted_direction?"
+               FROM chat_messages m
+               LEFT JOIN chat_statuses st ON st.wamid = m.wamid
+               LEFT JOIN chat_messages q ON q.wamid = m.reply_to
+               WHERE m.conversation_id = ? AND m.id < ?
+               ORDER BY m.id DESC LIMIT ?"#,
+            conversation_id,
+            before,
+            limit
+        )
+        .fetch_all(self.db())
+        .await?;
+        let more = rows.len() as i64 == limit;
+        let mut messages = Vec::with_capacity(rows.len());
+        for r in rows.into_iter().rev() {
+            let content: MessageContent = serde_json::from_str(&r.content)
+                .map_err(|e| ChatError::Corrupt(format!("message #{}: {e}", r.id)))?;
+            let outbound = r.direction == "out";
+            let status = if !outbound {
+                MessageStatus::Received
+            } else if r.local_status == "refused" {
+                MessageStatus::Refused
+            } else if let Some(s) = &r.status {
+                MessageStatus::parse(s)
+            } else {
+                MessageStatus::parse(&r.local_status)
+            };
+            let reply_to = r.reply_to.map(|wamid| Quoted {
+                preview: r
+                    .quoted
+                    .as_deref()
+                    .and_then(|c| serde_json::from_str::<MessageContent>(c).ok())
+                    .map(|c| c.preview()),
+                outbound: r.quoted_direction.as_deref() == Some("out"),
+                wamid,
+            });
+            messages.push(ChatMessage {
+                id: r.id,
+                conversation_id: r.conversation_id,
+                wamid: r.wamid,
+                outbound,
+                content,
+                reply_to,
+                their_reaction: r.their_reaction,
+                our_reaction: r.our_reaction,
+                staff_name: r.staff_name,
+                sent_at: r.sent_at,
+                status,
+                error: r.error,
+            });
+        }
+        Ok(ThreadPage {
+            before: if more {
+                messages.first().map(|m| m.id)
+            } else {
+                None
+            },
+            messages,
+        })
+    }
+}
+
+impl Ctx<'_> {
     // ---- reading -----------------------------------------------------------------------------
 
     /// A page of conversations, most recent activity first.
@@ -533,16 +634,6 @@ impl Workspace {
         })
     }
 
-    async fn conversation_row(&self, id: i64) -> Result<ConversationRow> {
-        let row: Option<ConversationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM chat_conversations WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(self.db())
-        .await?;
-        Ok(row.ok_or(ChatError::NoConversation(id))?)
-    }
-
     /// One conversation with its linked record and the window.
     pub async fn conversation(&self, id: i64) -> Result<ConversationDetail> {
         self.actor()
@@ -561,22 +652,6 @@ impl Workspace {
         })
     }
 
-    async fn linked_record(&self, c: &Conversation) -> Result<Option<LinkedRecord>> {
-        let mut conn = self.db().acquire().await?;
-        Ok(match (c.link_kind, c.link_id) {
-            (Some(LinkKind::Lead), Some(id)) => {
-                leads::brief(&mut conn, id).await?.map(LinkedRecord::Lead)
-            }
-            (Some(LinkKind::ClientContact), Some(id)) => clients::person_brief(&mut conn, id)
-                .await?
-                .map(LinkedRecord::ClientContact),
-            (Some(LinkKind::Contact), Some(id)) => contacts::brief(&mut conn, id)
-                .await?
-                .map(LinkedRecord::Contact),
-            _ => None,
-        })
-    }
-
     /// A page of a thread, newest page first: `before` a message id, or the latest.
     pub async fn thread(
         &self,
@@ -588,79 +663,6 @@ impl Workspace {
             .await?
             .require(Resource::WhatsappChat, Action::View)?;
         self.thread_page(conversation_id, before, limit).await
-    }
-
-    pub(crate) async fn thread_page(
-        &self,
-        conversation_id: i64,
-        before: Option<i64>,
-        limit: Option<i64>,
-    ) -> Result<ThreadPage> {
-        let limit = limit.unwrap_or(50).clamp(1, 500);
-        let before = before.unwrap_or(i64::MAX);
-        let rows = sqlx::query!(
-            r#"SELECT m.id AS "id!", m.conversation_id, m.wamid, m.direction, m.content, m.reply_to,
-                      m.their_reaction, m.our_reaction, m.staff_name, m.sent_at, m.local_status,
-                      COALESCE(st.error, m.error) AS error, st.status AS "status?",
-                      q.content AS "quoted?", q.direction AS "quoted_direction?"
-               FROM chat_messages m
-               LEFT JOIN chat_statuses st ON st.wamid = m.wamid
-               LEFT JOIN chat_messages q ON q.wamid = m.reply_to
-               WHERE m.conversation_id = ? AND m.id < ?
-               ORDER BY m.id DESC LIMIT ?"#,
-            conversation_id,
-            before,
-            limit
-        )
-        .fetch_all(self.db())
-        .await?;
-        let more = rows.len() as i64 == limit;
-        let mut messages = Vec::with_capacity(rows.len());
-        for r in rows.into_iter().rev() {
-            let content: MessageContent = serde_json::from_str(&r.content)
-                .map_err(|e| ChatError::Corrupt(format!("message #{}: {e}", r.id)))?;
-            let outbound = r.direction == "out";
-            let status = if !outbound {
-                MessageStatus::Received
-            } else if r.local_status == "refused" {
-                MessageStatus::Refused
-            } else if let Some(s) = &r.status {
-                MessageStatus::parse(s)
-            } else {
-                MessageStatus::parse(&r.local_status)
-            };
-            let reply_to = r.reply_to.map(|wamid| Quoted {
-                preview: r
-                    .quoted
-                    .as_deref()
-                    .and_then(|c| serde_json::from_str::<MessageContent>(c).ok())
-                    .map(|c| c.preview()),
-                outbound: r.quoted_direction.as_deref() == Some("out"),
-                wamid,
-            });
-            messages.push(ChatMessage {
-                id: r.id,
-                conversation_id: r.conversation_id,
-                wamid: r.wamid,
-                outbound,
-                content,
-                reply_to,
-                their_reaction: r.their_reaction,
-                our_reaction: r.our_reaction,
-                staff_name: r.staff_name,
-                sent_at: r.sent_at,
-                status,
-                error: r.error,
-            });
-        }
-        Ok(ThreadPage {
-            before: if more {
-                messages.first().map(|m| m.id)
-            } else {
-                None
-            },
-            messages,
-        })
     }
 
     /// Full-text search over every message, newest first.
@@ -902,10 +904,10 @@ impl Workspace {
     }
 
     pub async fn chat_preferences(&self) -> Result<ChatPreferences> {
-        let actor = self.actor().await?;
+        let staff_id = self.actor().await?.require_person("Chat preferences")?;
         let muted = sqlx::query_scalar!(
             r#"SELECT muted AS "muted: bool" FROM chat_preferences WHERE staff_id = ?"#,
-            actor.staff_id
+            staff_id
         )
         .fetch_optional(self.db())
         .await?
@@ -914,11 +916,11 @@ impl Workspace {
     }
 
     pub async fn set_chat_preferences(&self, prefs: ChatPreferences) -> Result<ChatPreferences> {
-        let actor = self.actor().await?;
+        let staff_id = self.actor().await?.require_person("Chat preferences")?;
         sqlx::query!(
             "INSERT INTO chat_preferences (staff_id, muted) VALUES (?, ?)
              ON CONFLICT (staff_id) DO UPDATE SET muted = excluded.muted",
-            actor.staff_id,
+            staff_id,
             prefs.muted
         )
         .execute(self.db())

@@ -9,7 +9,7 @@ use crate::Result;
 use crate::audit::{self, Change};
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::workspace::Workspace;
+use crate::workspace::Ctx;
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
@@ -68,7 +68,7 @@ fn taken(e: sqlx::Error, name: &str) -> crate::Error {
     }
 }
 
-impl Workspace {
+impl Ctx<'_> {
     /// Every quick reply, by name; the composer filters them as the rep types.
     pub async fn quick_replies(&self) -> Result<Vec<QuickReply>> {
         let actor = self.actor().await?;

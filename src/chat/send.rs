@@ -21,10 +21,10 @@ use crate::meta::client::ClientError;
 use crate::meta::error::Retry;
 use crate::meta::messages::{self, Body, Context, Language, Media, Outbound, Template, Text};
 use crate::meta::templates::{ComponentDef, TemplateDef, VariablePlace};
-use crate::permissions::{Action, Resource};
+use crate::permissions::{Action, Resource, SystemTask};
 use crate::screens::Screen;
 use crate::templates::{Binding, Value_};
-use crate::workspace::Workspace;
+use crate::workspace::{Ctx, Workspace};
 use crate::{Result, uploads};
 
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -114,14 +114,6 @@ impl Workspace {
             .unwrap_or_else(|| PathBuf::from("media"))
     }
 
-    async fn open_window_or_refuse(&self, conversation_id: i64) -> Result<super::Conversation> {
-        let detail = self.conversation(conversation_id).await?;
-        if !detail.window_open {
-            return Err(ChatError::WindowClosed.into());
-        }
-        Ok(detail.conversation)
-    }
-
     async fn wamid_of(&self, message_id: i64) -> Result<String> {
         sqlx::query_scalar!("SELECT wamid FROM chat_messages WHERE id = ?", message_id)
             .fetch_optional(self.db())
@@ -132,6 +124,275 @@ impl Workspace {
             })
     }
 
+    pub(crate) async fn chat_message(&self, id: i64) -> Result<ChatMessage> {
+        let conversation_id =
+            sqlx::query_scalar!("SELECT conversation_id FROM chat_messages WHERE id = ?", id)
+                .fetch_optional(self.db())
+                .await?
+                .ok_or(ChatError::NoMessage(id))?;
+        let page = self
+            .thread_page(conversation_id, Some(id + 1), Some(1))
+            .await?;
+        page.messages
+            .into_iter()
+            .next()
+            .ok_or_else(|| ChatError::NoMessage(id).into())
+    }
+
+    async fn send_later(&self, id: i64, attempts: i64, error: &str) -> Result<()> {
+        let wait = (2_i64.saturating_pow(attempts.clamp(0, 8) as u32) * 1000).min(60_000);
+        let next = crate::now_ms() + wait;
+        sqlx::query!(
+            "UPDATE chat_sends SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE id = ?",
+            error,
+            next,
+            id
+        )
+        .execute(self.db())
+        .await?;
+        Ok(())
+    }
+
+    /// How many sends wait in the outbox.
+    pub async fn chat_outbox_len(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar!("SELECT count(*) FROM chat_sends")
+            .fetch_one(self.db())
+            .await?)
+    }
+
+    /// Makes the outbox due now (the connection is back) and wakes the sender.
+    pub fn chat_retry_now(&self) {
+        self.chat_runtime().wake.notify_one();
+    }
+
+    async fn template_for_send(&self, id: i64) -> Result<crate::templates::TemplateView> {
+        let t = self.template_unchecked(id).await?;
+        if t.status != "APPROVED" {
+            return Err(ChatError::Template {
+                id,
+                reason: format!(
+                    "“{}” is {}, and only approved templates can be sent",
+                    t.name, t.status
+                ),
+            }
+            .into());
+        }
+        if !t.sendable {
+            return Err(ChatError::Template {
+                id,
+                reason: format!(
+                    "“{}” has variables without a mapping; map them on the Templates screen",
+                    t.name
+                ),
+            }
+            .into());
+        }
+        Ok(t)
+    }
+
+    /// Sends what waits in the outbox, oldest first, until it is empty or Meta cannot be reached.
+    /// Returns how many went out.
+    pub async fn drain_chat_sends(&self) -> Result<usize> {
+        let _one_at_a_time = self.chat_runtime().sending.lock().await;
+        let mut sent = 0;
+        loop {
+            let now = crate::now_ms();
+            let Some(row) = sqlx::query!(
+                r#"SELECT s.id AS "id!", s.message_id, s.request, s.attempts, m.conversation_id, m.content,
+                          m.client_id, m.sent_at, m.reply_to, m.staff_name, c.customer_name
+                   FROM chat_sends s JOIN chat_messages m ON m.id = s.message_id
+                   JOIN chat_conversations c ON c.id = m.conversation_id
+                   WHERE s.next_at <= ? ORDER BY s.id LIMIT 1"#,
+                now
+            )
+            .fetch_optional(self.db())
+            .await?
+            else {
+                return Ok(sent);
+            };
+            let request: SendRequest = serde_json::from_str(&row.request)
+                .map_err(|e| ChatError::Corrupt(format!("send #{}: {e}", row.id)))?;
+            let mut content: MessageContent = serde_json::from_str(&row.content)
+                .map_err(|e| ChatError::Corrupt(format!("message #{}: {e}", row.message_id)))?;
+            let (client, _) = match self.graph_client().await {
+                Ok(c) => c,
+                Err(e) => {
+                    self.send_later(row.id, row.attempts, &e.to_string())
+                        .await?;
+                    return Ok(sent);
+                }
+            };
+            match deliver(&client, &request, &mut content).await {
+                Ok(wamid) => {
+                    let json = serde_json::to_string(&content).expect("content serialises");
+                    let mut tx = crate::db::write_tx_in(self.db()).await?;
+                    sqlx::query!(
+                        "UPDATE chat_messages SET wamid = ?, local_status = 'accepted', content = ?, error = NULL
+                         WHERE id = ?",
+                        wamid,
+                        json,
+                        row.message_id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query!("DELETE FROM chat_sends WHERE id = ?", row.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    sent += 1;
+                    let customer = projection::customer_key(&request.to);
+                    self.as_system(SystemTask::ChatSender)
+                        .publish_event(
+                            "message.sent",
+                            json!({
+                                "client_id": row.client_id,
+                                "wamid": wamid,
+                                "customer": customer,
+                                "customer_name": row.customer_name,
+                                "phone_number_id": request.phone_number_id,
+                                "content": content,
+                                "reply_to": row.reply_to,
+                                "staff_name": row.staff_name,
+                                "sent_at": row.sent_at,
+                            }),
+                        )
+                        .await?;
+                }
+                Err(e) if certainly_not_sent(&e) => {
+                    tracing::info!(error = %e, "send kept in the outbox");
+                    self.send_later(row.id, row.attempts, &e.to_string())
+                        .await?;
+                    self.chat_notice(ChatNotice::changed(row.conversation_id));
+                    return Ok(sent);
+                }
+                Err(e) => {
+                    let reason = e.to_string();
+                    let mut tx = crate::db::write_tx_in(self.db()).await?;
+                    sqlx::query!(
+                        "UPDATE chat_messages SET local_status = 'refused', error = ? WHERE id = ?",
+                        reason,
+                        row.message_id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query!("DELETE FROM chat_sends WHERE id = ?", row.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                }
+            }
+            self.chat_notice(ChatNotice::changed(row.conversation_id));
+        }
+    }
+}
+
+impl Ctx<'_> {
+    async fn open_window_or_refuse(&self, conversation_id: i64) -> Result<super::Conversation> {
+        let detail = self.conversation(conversation_id).await?;
+        if !detail.window_open {
+            return Err(ChatError::WindowClosed.into());
+        }
+        Ok(detail.conversation)
+    }
+
+    /// The text merge fields for a conversation's linked record and the sending staff member.
+    async fn merge_values(
+        &self,
+        detail: &super::ConversationDetail,
+        staff_name: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let c = &detail.conversation;
+        let mut out = vec![
+            ("staff.name".to_owned(), staff_name.to_owned()),
+            ("business.name".to_owned(), self.info().name.clone()),
+            ("contact.phone".to_owned(), c.customer.clone()),
+        ];
+        let mut name = c.customer_name.clone();
+        let mut company = String::new();
+        match &detail.linked {
+            Some(super::LinkedRecord::Lead(l)) => {
+                name = l.name.clone();
+                company = l.company.clone();
+                out.push(("lead.name".into(), l.name.clone()));
+                out.push(("lead.company".into(), l.company.clone()));
+                out.push(("lead.status".into(), l.status_name.clone()));
+                if let Ok(lead) = self.lead(l.id).await {
+                    out.push(("lead.email".into(), lead.email));
+                }
+            }
+            Some(super::LinkedRecord::ClientContact(p)) => {
+                name = p.name.clone();
+                company = p.company.clone();
+                out.push(("client.company".into(), p.company.clone()));
+            }
+            Some(super::LinkedRecord::Contact(k)) => {
+                name = k.name.clone();
+                company = k.company.clone();
+            }
+            None => {}
+        }
+        if !name.is_empty() {
+            let first = name.split_whitespace().next().unwrap_or(&name).to_owned();
+            out.push(("contact.name".into(), name));
+            out.push(("contact.first_name".into(), first));
+        }
+        if !company.is_empty() {
+            out.push(("contact.company".into(), company));
+        }
+        Ok(out.into_iter().filter(|(_, v)| !v.is_empty()).collect())
+    }
+
+    /// Fetches an inbound (or sent) message's media with the token, cached on disk.
+    pub async fn chat_media(&self, message_id: i64) -> Result<MediaFile> {
+        let (media, bytes) = self.media_bytes(message_id).await?;
+        use base64::Engine as _;
+        Ok(MediaFile {
+            mime_type: media
+                .mime_type
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            filename: media.filename,
+            data: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        })
+    }
+
+    /// Saves a message's media into `folder` (the user's downloads) under its own file name,
+    /// never over an existing file; returns the new path.
+    pub async fn save_chat_media(&self, message_id: i64, folder: &Path) -> Result<String> {
+        let (media, bytes) = self.media_bytes(message_id).await?;
+        let name = save_name(&media, message_id);
+        let io = |e: std::io::Error| {
+            ChatError::Media(format!("cannot save into {}: {e}", folder.display()))
+        };
+        std::fs::create_dir_all(folder).map_err(io)?;
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
+            _ => (name.clone(), String::new()),
+        };
+        for n in 1.. {
+            let candidate = if n == 1 {
+                folder.join(&name)
+            } else {
+                folder.join(format!("{stem} ({n}){ext}"))
+            };
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&candidate)
+            {
+                Ok(mut f) => {
+                    use std::io::Write as _;
+                    f.write_all(&bytes).map_err(io)?;
+                    return Ok(candidate.display().to_string());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io(e).into()),
+            }
+        }
+        unreachable!("1.. never ends")
+    }
+}
+
+impl Ctx<'_> {
     /// Sends free text within the window.
     pub async fn send_text(&self, conversation_id: i64, input: SendText) -> Result<ChatMessage> {
         self.actor()
@@ -424,262 +685,6 @@ impl Workspace {
         self.chat_notice(ChatNotice::changed(conversation_id));
         self.drain_chat_sends().await?;
         self.chat_message(message_id).await
-    }
-
-    pub(crate) async fn chat_message(&self, id: i64) -> Result<ChatMessage> {
-        let conversation_id =
-            sqlx::query_scalar!("SELECT conversation_id FROM chat_messages WHERE id = ?", id)
-                .fetch_optional(self.db())
-                .await?
-                .ok_or(ChatError::NoMessage(id))?;
-        let page = self
-            .thread_page(conversation_id, Some(id + 1), Some(1))
-            .await?;
-        page.messages
-            .into_iter()
-            .next()
-            .ok_or_else(|| ChatError::NoMessage(id).into())
-    }
-
-    /// Sends what waits in the outbox, oldest first, until it is empty or Meta cannot be reached.
-    /// Returns how many went out.
-    pub async fn drain_chat_sends(&self) -> Result<usize> {
-        let _one_at_a_time = self.chat_runtime().sending.lock().await;
-        let mut sent = 0;
-        loop {
-            let now = crate::now_ms();
-            let Some(row) = sqlx::query!(
-                r#"SELECT s.id AS "id!", s.message_id, s.request, s.attempts, m.conversation_id, m.content,
-                          m.client_id, m.sent_at, m.reply_to, m.staff_name, c.customer_name
-                   FROM chat_sends s JOIN chat_messages m ON m.id = s.message_id
-                   JOIN chat_conversations c ON c.id = m.conversation_id
-                   WHERE s.next_at <= ? ORDER BY s.id LIMIT 1"#,
-                now
-            )
-            .fetch_optional(self.db())
-            .await?
-            else {
-                return Ok(sent);
-            };
-            let request: SendRequest = serde_json::from_str(&row.request)
-                .map_err(|e| ChatError::Corrupt(format!("send #{}: {e}", row.id)))?;
-            let mut content: MessageContent = serde_json::from_str(&row.content)
-                .map_err(|e| ChatError::Corrupt(format!("message #{}: {e}", row.message_id)))?;
-            let (client, _) = match self.graph_client().await {
-                Ok(c) => c,
-                Err(e) => {
-                    self.send_later(row.id, row.attempts, &e.to_string())
-                        .await?;
-                    return Ok(sent);
-                }
-            };
-            match deliver(&client, &request, &mut content).await {
-                Ok(wamid) => {
-                    let json = serde_json::to_string(&content).expect("content serialises");
-                    let mut tx = crate::db::write_tx_in(self.db()).await?;
-                    sqlx::query!(
-                        "UPDATE chat_messages SET wamid = ?, local_status = 'accepted', content = ?, error = NULL
-                         WHERE id = ?",
-                        wamid,
-                        json,
-                        row.message_id
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query!("DELETE FROM chat_sends WHERE id = ?", row.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                    sent += 1;
-                    let customer = projection::customer_key(&request.to);
-                    self.publish_event(
-                        "message.sent",
-                        json!({
-                            "client_id": row.client_id,
-                            "wamid": wamid,
-                            "customer": customer,
-                            "customer_name": row.customer_name,
-                            "phone_number_id": request.phone_number_id,
-                            "content": content,
-                            "reply_to": row.reply_to,
-                            "staff_name": row.staff_name,
-                            "sent_at": row.sent_at,
-                        }),
-                    )
-                    .await?;
-                }
-                Err(e) if certainly_not_sent(&e) => {
-                    tracing::info!(error = %e, "send kept in the outbox");
-                    self.send_later(row.id, row.attempts, &e.to_string())
-                        .await?;
-                    self.chat_notice(ChatNotice::changed(row.conversation_id));
-                    return Ok(sent);
-                }
-                Err(e) => {
-                    let reason = e.to_string();
-                    let mut tx = crate::db::write_tx_in(self.db()).await?;
-                    sqlx::query!(
-                        "UPDATE chat_messages SET local_status = 'refused', error = ? WHERE id = ?",
-                        reason,
-                        row.message_id
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query!("DELETE FROM chat_sends WHERE id = ?", row.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
-                }
-            }
-            self.chat_notice(ChatNotice::changed(row.conversation_id));
-        }
-    }
-
-    async fn send_later(&self, id: i64, attempts: i64, error: &str) -> Result<()> {
-        let wait = (2_i64.saturating_pow(attempts.clamp(0, 8) as u32) * 1000).min(60_000);
-        let next = crate::now_ms() + wait;
-        sqlx::query!(
-            "UPDATE chat_sends SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE id = ?",
-            error,
-            next,
-            id
-        )
-        .execute(self.db())
-        .await?;
-        Ok(())
-    }
-
-    /// How many sends wait in the outbox.
-    pub async fn chat_outbox_len(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar!("SELECT count(*) FROM chat_sends")
-            .fetch_one(self.db())
-            .await?)
-    }
-
-    /// Makes the outbox due now (the connection is back) and wakes the sender.
-    pub fn chat_retry_now(&self) {
-        self.chat_runtime().wake.notify_one();
-    }
-
-    /// The text merge fields for a conversation's linked record and the sending staff member.
-    async fn merge_values(
-        &self,
-        detail: &super::ConversationDetail,
-        staff_name: &str,
-    ) -> Result<Vec<(String, String)>> {
-        let c = &detail.conversation;
-        let mut out = vec![
-            ("staff.name".to_owned(), staff_name.to_owned()),
-            ("business.name".to_owned(), self.info().name.clone()),
-            ("contact.phone".to_owned(), c.customer.clone()),
-        ];
-        let mut name = c.customer_name.clone();
-        let mut company = String::new();
-        match &detail.linked {
-            Some(super::LinkedRecord::Lead(l)) => {
-                name = l.name.clone();
-                company = l.company.clone();
-                out.push(("lead.name".into(), l.name.clone()));
-                out.push(("lead.company".into(), l.company.clone()));
-                out.push(("lead.status".into(), l.status_name.clone()));
-                if let Ok(lead) = self.lead(l.id).await {
-                    out.push(("lead.email".into(), lead.email));
-                }
-            }
-            Some(super::LinkedRecord::ClientContact(p)) => {
-                name = p.name.clone();
-                company = p.company.clone();
-                out.push(("client.company".into(), p.company.clone()));
-            }
-            Some(super::LinkedRecord::Contact(k)) => {
-                name = k.name.clone();
-                company = k.company.clone();
-            }
-            None => {}
-        }
-        if !name.is_empty() {
-            let first = name.split_whitespace().next().unwrap_or(&name).to_owned();
-            out.push(("contact.name".into(), name));
-            out.push(("contact.first_name".into(), first));
-        }
-        if !company.is_empty() {
-            out.push(("contact.company".into(), company));
-        }
-        Ok(out.into_iter().filter(|(_, v)| !v.is_empty()).collect())
-    }
-
-    async fn template_for_send(&self, id: i64) -> Result<crate::templates::TemplateView> {
-        let t = self.template_unchecked(id).await?;
-        if t.status != "APPROVED" {
-            return Err(ChatError::Template {
-                id,
-                reason: format!(
-                    "“{}” is {}, and only approved templates can be sent",
-                    t.name, t.status
-                ),
-            }
-            .into());
-        }
-        if !t.sendable {
-            return Err(ChatError::Template {
-                id,
-                reason: format!(
-                    "“{}” has variables without a mapping; map them on the Templates screen",
-                    t.name
-                ),
-            }
-            .into());
-        }
-        Ok(t)
-    }
-
-    /// Fetches an inbound (or sent) message's media with the token, cached on disk.
-    pub async fn chat_media(&self, message_id: i64) -> Result<MediaFile> {
-        let (media, bytes) = self.media_bytes(message_id).await?;
-        use base64::Engine as _;
-        Ok(MediaFile {
-            mime_type: media
-                .mime_type
-                .unwrap_or_else(|| "application/octet-stream".into()),
-            filename: media.filename,
-            data: base64::engine::general_purpose::STANDARD.encode(&bytes),
-        })
-    }
-
-    /// Saves a message's media into `folder` (the user's downloads) under its own file name,
-    /// never over an existing file; returns the new path.
-    pub async fn save_chat_media(&self, message_id: i64, folder: &Path) -> Result<String> {
-        let (media, bytes) = self.media_bytes(message_id).await?;
-        let name = save_name(&media, message_id);
-        let io = |e: std::io::Error| {
-            ChatError::Media(format!("cannot save into {}: {e}", folder.display()))
-        };
-        std::fs::create_dir_all(folder).map_err(io)?;
-        let (stem, ext) = match name.rsplit_once('.') {
-            Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
-            _ => (name.clone(), String::new()),
-        };
-        for n in 1.. {
-            let candidate = if n == 1 {
-                folder.join(&name)
-            } else {
-                folder.join(format!("{stem} ({n}){ext}"))
-            };
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&candidate)
-            {
-                Ok(mut f) => {
-                    use std::io::Write as _;
-                    f.write_all(&bytes).map_err(io)?;
-                    return Ok(candidate.display().to_string());
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io(e).into()),
-            }
-        }
-        unreachable!("1.. never ends")
     }
 
     /// A message's media and its bytes: the local copy, the cache, or Meta (with the token).

@@ -30,7 +30,7 @@ use super::phone::{self, Country, PhoneError};
 use crate::audit::{self, Change, Outcome};
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::workspace::Workspace;
+use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
 
 pub const COLUMNS: [&str; 8] = [
@@ -599,7 +599,7 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-impl Workspace {
+impl Ctx<'_> {
     /// Imports `path` (see the module docs), reporting progress after every batch.
     pub async fn import_contacts(
         &self,
@@ -621,7 +621,7 @@ impl Workspace {
             );
             audit::insert(
                 &mut *self.db().acquire().await?,
-                Some(&actor),
+                &actor,
                 &what,
                 Outcome::Denied,
                 Some(&refusal.to_string()),
@@ -861,7 +861,35 @@ fn upload_path(ws: &Workspace, upload: &str) -> std::result::Result<PathBuf, Imp
     Ok(ws.imports_dir().join("uploads").join(upload))
 }
 
-impl Workspace {
+impl Ctx<'_> {
+    /// Imports a received file (named `file_name` in the log), then removes it.
+    pub async fn import_upload(
+        &self,
+        upload: &str,
+        file_name: &str,
+        options: ImportOptions,
+        cancel: Cancel,
+        progress: impl Fn(ImportProgress) + Send,
+    ) -> Result<ImportReport> {
+        let path = upload_path(self, upload)?;
+        // The log and the refused-rows file carry the user's file name, not the upload id.
+        let folder = path.with_extension("d");
+        let named = folder.join(sanitize(file_name));
+        let io = |e: std::io::Error| ImportError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(&folder).map_err(io)?;
+        std::fs::rename(&path, &named).map_err(io)?;
+        let report = self
+            .import_contacts(&named, options, cancel, progress)
+            .await;
+        let _ = std::fs::remove_dir_all(&folder);
+        report
+    }
+}
+
+impl Ctx<'_> {
     /// Starts receiving a file the UI reads piece by piece (the webview has no file paths).
     pub async fn begin_import_upload(&self) -> Result<String> {
         self.actor()
@@ -897,32 +925,6 @@ impl Workspace {
             .map_err(io)?;
         f.write_all(bytes).map_err(io)?;
         Ok(f.metadata().map_err(io)?.len())
-    }
-
-    /// Imports a received file (named `file_name` in the log), then removes it.
-    pub async fn import_upload(
-        &self,
-        upload: &str,
-        file_name: &str,
-        options: ImportOptions,
-        cancel: Cancel,
-        progress: impl Fn(ImportProgress) + Send,
-    ) -> Result<ImportReport> {
-        let path = upload_path(self, upload)?;
-        // The log and the refused-rows file carry the user's file name, not the upload id.
-        let folder = path.with_extension("d");
-        let named = folder.join(sanitize(file_name));
-        let io = |e: std::io::Error| ImportError::Read {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
-        std::fs::create_dir_all(&folder).map_err(io)?;
-        std::fs::rename(&path, &named).map_err(io)?;
-        let report = self
-            .import_contacts(&named, options, cancel, progress)
-            .await;
-        let _ = std::fs::remove_dir_all(&folder);
-        report
     }
 
     /// Copies a refused-rows file into `folder` (the user's downloads); returns the new path.

@@ -11,7 +11,7 @@ use ts_rs::TS;
 use crate::audit::{self, Change};
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::workspace::Workspace;
+use crate::workspace::Ctx;
 use crate::{ErrorCode, Result};
 use phone::{Country, PhoneError};
 
@@ -272,7 +272,17 @@ fn unique_group(e: sqlx::Error, name: &str) -> crate::Error {
 
 // ---- operations -------------------------------------------------------------------------------
 
-impl Workspace {
+impl Ctx<'_> {
+    async fn group(&self, id: i64) -> Result<Group> {
+        self.groups()
+            .await?
+            .into_iter()
+            .find(|g| g.id == id)
+            .ok_or_else(|| ContactsError::NoGroup(id).into())
+    }
+}
+
+impl Ctx<'_> {
     /// A page of the directory, newest first... by name, filtered by search and group.
     pub async fn contacts(&self, filter: ContactFilter) -> Result<ContactPage> {
         self.actor()
@@ -579,14 +589,6 @@ impl Workspace {
         )
         .await?;
         self.group(id).await
-    }
-
-    async fn group(&self, id: i64) -> Result<Group> {
-        self.groups()
-            .await?
-            .into_iter()
-            .find(|g| g.id == id)
-            .ok_or_else(|| ContactsError::NoGroup(id).into())
     }
 
     pub async fn update_group(&self, id: i64, input: GroupInput) -> Result<Group> {

@@ -37,7 +37,7 @@ use ts_rs::TS;
 use crate::audit::{self, Change};
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::workspace::Workspace;
+use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result, clients, leads, uploads};
 
 #[derive(Debug, thiserror::Error)]
@@ -697,6 +697,73 @@ impl Workspace {
             .unwrap_or_else(|| PathBuf::from("documents"))
     }
 
+    async fn document_input(&self, id: i64) -> Result<DocumentInput> {
+        let d = get(&mut *self.db().acquire().await?, id).await?.doc;
+        Ok(DocumentInput {
+            kind: d.kind,
+            number: d.number,
+            client_id: d.client_id,
+            lead_id: d.lead_id,
+            date: d.date,
+            due_date: d.due_date,
+            currency: d.currency,
+            status: Some(d.status),
+            notes: d.notes,
+            total: d.lines.is_empty().then_some(d.total),
+            lines: d.lines,
+        })
+    }
+}
+
+impl Ctx<'_> {
+    /// Creates a document with an uploaded PDF (or rendered, without one); removes the upload.
+    pub async fn create_document_upload(
+        &self,
+        input: DocumentInput,
+        upload: Option<&str>,
+    ) -> Result<Document> {
+        match upload {
+            None => self.create_document(input, None).await,
+            Some(u) => {
+                let path = uploads::path(self, u)?;
+                let r = self.create_document(input, Some(&path)).await;
+                uploads::finish(&path);
+                r
+            }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Creates a document; its PDF is `attachment` (a PDF file) when given, else rendered from
+    /// the lines.
+    pub async fn create_document(
+        &self,
+        input: DocumentInput,
+        attachment: Option<&Path>,
+    ) -> Result<Document> {
+        let plan = match attachment {
+            Some(p) => PdfPlan::Attach(read_attachment(p)?),
+            None => PdfPlan::Render,
+        };
+        self.save_document(None, input, plan).await
+    }
+
+    /// Replaces a document's fields and lines; a rendered PDF is rendered again, an attached one kept.
+    pub async fn update_document(&self, id: i64, input: DocumentInput) -> Result<Document> {
+        self.save_document(Some(id), input, PdfPlan::Keep).await
+    }
+
+    /// Attaches an uploaded PDF to a document; removes the upload.
+    pub async fn attach_document_upload(&self, id: i64, upload: &str) -> Result<Document> {
+        let path = uploads::path(self, upload)?;
+        let r = self.attach_document_pdf(id, &path).await;
+        uploads::finish(&path);
+        r
+    }
+}
+
+impl Ctx<'_> {
     /// Runs a change that may write a PDF, cleaning up: the new file if it fails, the replaced
     /// one (the value's second part) once it committed.
     async fn with_pdf(
@@ -852,25 +919,6 @@ impl Workspace {
         .await
     }
 
-    /// Creates a document; its PDF is `attachment` (a PDF file) when given, else rendered from
-    /// the lines.
-    pub async fn create_document(
-        &self,
-        input: DocumentInput,
-        attachment: Option<&Path>,
-    ) -> Result<Document> {
-        let plan = match attachment {
-            Some(p) => PdfPlan::Attach(read_attachment(p)?),
-            None => PdfPlan::Render,
-        };
-        self.save_document(None, input, plan).await
-    }
-
-    /// Replaces a document's fields and lines; a rendered PDF is rendered again, an attached one kept.
-    pub async fn update_document(&self, id: i64, input: DocumentInput) -> Result<Document> {
-        self.save_document(Some(id), input, PdfPlan::Keep).await
-    }
-
     /// Attaches a PDF file to a document, replacing its PDF (rendered or attached).
     pub async fn attach_document_pdf(&self, id: i64, path: &Path) -> Result<Document> {
         self.actor()
@@ -892,23 +940,6 @@ impl Workspace {
             return Err(DocumentsError::NoLinesToRender(id).into());
         }
         self.save_document(Some(id), input, PdfPlan::Render).await
-    }
-
-    async fn document_input(&self, id: i64) -> Result<DocumentInput> {
-        let d = get(&mut *self.db().acquire().await?, id).await?.doc;
-        Ok(DocumentInput {
-            kind: d.kind,
-            number: d.number,
-            client_id: d.client_id,
-            lead_id: d.lead_id,
-            date: d.date,
-            due_date: d.due_date,
-            currency: d.currency,
-            status: Some(d.status),
-            notes: d.notes,
-            total: d.lines.is_empty().then_some(d.total),
-            lines: d.lines,
-        })
     }
 
     pub async fn document(&self, id: i64) -> Result<Document> {
@@ -1045,31 +1076,6 @@ impl Workspace {
             actor.require(Resource::Documents, Action::Create)?;
         }
         Ok(uploads::append(self, upload, bytes, pdf::MAX_PDF_BYTES)?)
-    }
-
-    /// Creates a document with an uploaded PDF (or rendered, without one); removes the upload.
-    pub async fn create_document_upload(
-        &self,
-        input: DocumentInput,
-        upload: Option<&str>,
-    ) -> Result<Document> {
-        match upload {
-            None => self.create_document(input, None).await,
-            Some(u) => {
-                let path = uploads::path(self, u)?;
-                let r = self.create_document(input, Some(&path)).await;
-                uploads::finish(&path);
-                r
-            }
-        }
-    }
-
-    /// Attaches an uploaded PDF to a document; removes the upload.
-    pub async fn attach_document_upload(&self, id: i64, upload: &str) -> Result<Document> {
-        let path = uploads::path(self, upload)?;
-        let r = self.attach_document_pdf(id, &path).await;
-        uploads::finish(&path);
-        r
     }
 }
 

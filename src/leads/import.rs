@@ -34,7 +34,7 @@ use crate::contacts::import::{
 use crate::contacts::phone::Country;
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::workspace::Workspace;
+use crate::workspace::Ctx;
 use crate::{Result, contacts, uploads};
 
 pub const COLUMNS: [&str; 6] = ["name", "company", "phone", "email", "source", "status"];
@@ -367,7 +367,7 @@ fn read_error(path: &Path, reason: impl Into<String>) -> LeadsError {
     })
 }
 
-impl Workspace {
+impl Ctx<'_> {
     /// Imports a CSV of leads (see the module docs), reporting progress after every batch.
     pub async fn import_leads(
         &self,
@@ -385,7 +385,7 @@ impl Workspace {
         if let Err(refusal) = actor.require(Resource::Leads, Action::Import) {
             audit::insert(
                 &mut *self.db().acquire().await?,
-                Some(&actor),
+                &actor,
                 &what(),
                 Outcome::Denied,
                 Some(&refusal.to_string()),

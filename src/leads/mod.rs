@@ -25,7 +25,7 @@ use crate::contacts::phone::{self, PhoneError};
 use crate::email::{self, EmailError};
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::workspace::Workspace;
+use crate::workspace::Ctx;
 use crate::{ErrorCode, Result, contacts, documents, staff};
 
 #[derive(Debug, thiserror::Error)]
@@ -431,7 +431,7 @@ fn describe(lead: &Lead) -> String {
 
 // ---- operations -------------------------------------------------------------------------------
 
-impl Workspace {
+impl Ctx<'_> {
     /// A page of leads, newest first, narrowed by the filter.
     pub async fn leads(&self, filter: LeadFilter) -> Result<LeadPage> {
         self.actor().await?.require(Resource::Leads, Action::View)?;

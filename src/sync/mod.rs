@@ -24,7 +24,7 @@ use crate::relay::http::PublishedEvent;
 use crate::screens::Screen;
 use crate::secrets::SecretName;
 use crate::sensitive::Sensitive;
-use crate::workspace::Workspace;
+use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
 use kinds::Required;
 use relay_client::RelayClientError;
@@ -81,12 +81,6 @@ pub struct OutboxEntry {
 }
 
 impl Workspace {
-    /// Where this workspace syncs, for the Settings screen (administrators).
-    pub async fn relay_settings(&self) -> Result<RelaySettings> {
-        self.actor().await?.require_admin("the relay settings")?;
-        self.relay_settings_unchecked().await
-    }
-
     pub(crate) async fn relay_settings_unchecked(&self) -> Result<RelaySettings> {
         let row = sqlx::query!("SELECT relay_url, cursor FROM sync_settings WHERE id = 1")
             .fetch_one(self.db())
@@ -106,34 +100,6 @@ impl Workspace {
             .await
             .map_err(|e| SyncError::Keychain(e.to_string()))?
             .map_err(|e| SyncError::Keychain(e.to_string()).into())
-    }
-
-    /// Sets the relay's address and (when given) its token, which goes to the keychain. Checks
-    /// both with the relay first, so a wrong address or a refused token is named at once.
-    pub async fn set_relay(&self, relay_url: &str, token: Option<Sensitive<String>>) -> Result<()> {
-        let actor = self.actor().await?;
-        let allowed = actor.require_admin("the relay settings");
-        let mut target = relay_url.to_string();
-        if allowed.is_ok() {
-            let token = match token {
-                Some(t) if !t.expose().trim().is_empty() => t,
-                _ => self.relay_token().await?.ok_or(SyncError::NotConfigured)?,
-            };
-            let client = relay_client::RelayClient::new(relay_url, token.clone())
-                .map_err(SyncError::from)?;
-            let who = client.whoami().await.map_err(SyncError::from)?;
-            self.set_relay_unchecked(client.base_url(), token, false)
-                .await?;
-            target = format!("{} as {} ({})", client.base_url(), who.staff, who.workspace);
-        }
-        audit::perform(
-            self.db(),
-            &actor,
-            Change::new(Screen::Settings, "relay.set", target),
-            allowed,
-            Box::new(move |_tx| Box::pin(async move { Ok(((), None)) })),
-        )
-        .await
     }
 
     /// Sets the relay without a permission check or a round trip (the sandbox workspace's
@@ -259,31 +225,6 @@ impl Workspace {
         .await?)
     }
 
-    /// Queues an event of this desktop for the relay, after the same permission check the relay
-    /// makes. Returns the client event id.
-    pub async fn publish_event(&self, kind: &str, payload: serde_json::Value) -> Result<String> {
-        let actor = self.actor().await?;
-        match kinds::required(kind).ok_or_else(|| SyncError::UnknownKind(kind.into()))? {
-            Required::Admin => actor.require_admin(kind)?,
-            Required::Permission(p) => actor.require(p.resource, p.action)?,
-        }
-        let mut id = [0u8; 16];
-        rand::rng().fill_bytes(&mut id);
-        let event_id = hex::encode(id);
-        let payload = payload.to_string();
-        let now = crate::now_ms();
-        sqlx::query!(
-            "INSERT INTO sync_outbox (event_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
-            event_id,
-            kind,
-            payload,
-            now
-        )
-        .execute(self.db())
-        .await?;
-        Ok(event_id)
-    }
-
     /// The oldest outbox entries, in the order they were made.
     pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxEntry>> {
         let rows = sqlx::query!(
@@ -336,5 +277,66 @@ impl Workspace {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Ctx<'_> {
+    /// Where this workspace syncs, for the Settings screen (administrators).
+    pub async fn relay_settings(&self) -> Result<RelaySettings> {
+        self.actor().await?.require_admin("the relay settings")?;
+        self.relay_settings_unchecked().await
+    }
+
+    /// Sets the relay's address and (when given) its token, which goes to the keychain. Checks
+    /// both with the relay first, so a wrong address or a refused token is named at once.
+    pub async fn set_relay(&self, relay_url: &str, token: Option<Sensitive<String>>) -> Result<()> {
+        let actor = self.actor().await?;
+        let allowed = actor.require_admin("the relay settings");
+        let mut target = relay_url.to_string();
+        if allowed.is_ok() {
+            let token = match token {
+                Some(t) if !t.expose().trim().is_empty() => t,
+                _ => self.relay_token().await?.ok_or(SyncError::NotConfigured)?,
+            };
+            let client = relay_client::RelayClient::new(relay_url, token.clone())
+                .map_err(SyncError::from)?;
+            let who = client.whoami().await.map_err(SyncError::from)?;
+            self.set_relay_unchecked(client.base_url(), token, false)
+                .await?;
+            target = format!("{} as {} ({})", client.base_url(), who.staff, who.workspace);
+        }
+        audit::perform(
+            self.db(),
+            &actor,
+            Change::new(Screen::Settings, "relay.set", target),
+            allowed,
+            Box::new(move |_tx| Box::pin(async move { Ok(((), None)) })),
+        )
+        .await
+    }
+
+    /// Queues an event of this desktop for the relay, after the same permission check the relay
+    /// makes. Returns the client event id.
+    pub async fn publish_event(&self, kind: &str, payload: serde_json::Value) -> Result<String> {
+        let actor = self.actor().await?;
+        match kinds::required(kind).ok_or_else(|| SyncError::UnknownKind(kind.into()))? {
+            Required::Admin => actor.require_admin(kind)?,
+            Required::Permission(p) => actor.require(p.resource, p.action)?,
+        }
+        let mut id = [0u8; 16];
+        rand::rng().fill_bytes(&mut id);
+        let event_id = hex::encode(id);
+        let payload = payload.to_string();
+        let now = crate::now_ms();
+        sqlx::query!(
+            "INSERT INTO sync_outbox (event_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+            event_id,
+            kind,
+            payload,
+            now
+        )
+        .execute(self.db())
+        .await?;
+        Ok(event_id)
     }
 }

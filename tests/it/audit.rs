@@ -9,7 +9,8 @@ use crmconnect::screens::Screen;
 use crmconnect::staff::NewStaff;
 
 async fn role_exists(t: &common::TestWorkspace, name: &str) -> bool {
-    t.ws.list_roles()
+    t.ws.cx()
+        .list_roles()
         .await
         .unwrap()
         .iter()
@@ -19,7 +20,7 @@ async fn role_exists(t: &common::TestWorkspace, name: &str) -> bool {
 #[tokio::test]
 async fn a_change_that_fails_leaves_no_entry() {
     let t = common::workspace().await;
-    let actor = t.ws.actor().await.unwrap();
+    let actor = t.ws.cx().actor().await.unwrap();
     let result: crmconnect::Result<()> = audit::perform(
         t.ws.db(),
         &actor,
@@ -52,7 +53,7 @@ async fn a_change_that_fails_leaves_no_entry() {
 #[tokio::test]
 async fn a_real_operation_that_fails_leaves_no_entry() {
     let t = common::workspace().await;
-    let roles = t.ws.list_roles().await.unwrap();
+    let roles = t.ws.cx().list_roles().await.unwrap();
     let dup = NewStaff {
         name: "Another Owner".into(),
         username: "OWNER".into(), // usernames are case-insensitive
@@ -60,7 +61,7 @@ async fn a_real_operation_that_fails_leaves_no_entry() {
         passphrase: "a long enough one".into(),
     };
     assert_eq!(
-        common::code(t.ws.create_staff(dup).await),
+        common::code(t.ws.cx().create_staff(dup).await),
         ErrorCode::Conflict
     );
     assert!(t.log_of("staff.create").await.is_empty());
@@ -77,12 +78,13 @@ async fn an_entry_that_cannot_be_written_undoes_the_change() {
     .await
     .unwrap();
     let e =
-        t.ws.create_role(RoleInput {
-            name: "Support".into(),
-            permissions: vec![],
-        })
-        .await
-        .unwrap_err();
+        t.ws.cx()
+            .create_role(RoleInput {
+                name: "Support".into(),
+                permissions: vec![],
+            })
+            .await
+            .unwrap_err();
     assert!(e.to_string().contains("audit write forced to fail"), "{e}");
     assert!(
         !role_exists(&t, "Support").await,
@@ -93,12 +95,13 @@ async fn an_entry_that_cannot_be_written_undoes_the_change() {
 #[tokio::test]
 async fn a_successful_change_and_a_refused_attempt_are_both_recorded() {
     let t = common::workspace().await;
-    t.ws.create_role(RoleInput {
-        name: "Support".into(),
-        permissions: vec![Permission::new(Resource::WhatsappChat, Action::View)],
-    })
-    .await
-    .unwrap();
+    t.ws.cx()
+        .create_role(RoleInput {
+            name: "Support".into(),
+            permissions: vec![Permission::new(Resource::WhatsappChat, Action::View)],
+        })
+        .await
+        .unwrap();
     assert_eq!(
         t.log_of("role.create").await,
         vec![("ok".into(), "role “Support”".into())]
@@ -107,12 +110,13 @@ async fn a_successful_change_and_a_refused_attempt_are_both_recorded() {
     t.staff_with("rep", vec![]).await;
     t.sign_in("rep").await;
     let e =
-        t.ws.create_role(RoleInput {
-            name: "Sneaky".into(),
-            permissions: vec![],
-        })
-        .await
-        .unwrap_err();
+        t.ws.cx()
+            .create_role(RoleInput {
+                name: "Sneaky".into(),
+                permissions: vec![],
+            })
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), ErrorCode::PermissionDenied);
     assert!(!role_exists(&t, "Sneaky").await);
     let denied: Vec<_> = t
@@ -128,14 +132,15 @@ async fn a_successful_change_and_a_refused_attempt_are_both_recorded() {
 async fn the_log_pages_newest_first_and_filters() {
     let t = common::workspace().await;
     for i in 0..25 {
-        t.ws.create_role(RoleInput {
-            name: format!("Role {i}"),
-            permissions: vec![],
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_role(RoleInput {
+                name: format!("Role {i}"),
+                permissions: vec![],
+            })
+            .await
+            .unwrap();
     }
-    let owner_id = t.ws.actor().await.unwrap().staff_id;
+    let owner_id = t.ws.cx().actor().await.unwrap().staff_id().unwrap();
     let mut seen = vec![];
     let mut filter = LogFilter {
         staff_id: Some(owner_id),
@@ -144,7 +149,7 @@ async fn the_log_pages_newest_first_and_filters() {
         ..Default::default()
     };
     loop {
-        let page = t.ws.activity_log(filter.clone()).await.unwrap();
+        let page = t.ws.cx().activity_log(filter.clone()).await.unwrap();
         assert!(page.entries.len() <= 10);
         seen.extend(page.entries.iter().map(|e| (e.at, e.id, e.action.clone())));
         match page.next {
@@ -162,12 +167,13 @@ async fn the_log_pages_newest_first_and_filters() {
     // A date range in the future holds nothing; an inverted one is refused.
     let future = crmconnect::now_ms() + 86_400_000;
     let empty =
-        t.ws.activity_log(LogFilter {
-            from_ms: Some(future),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .activity_log(LogFilter {
+                from_ms: Some(future),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
     assert!(empty.entries.is_empty() && empty.next.is_none());
     let bad = LogFilter {
         from_ms: Some(future),
@@ -175,7 +181,7 @@ async fn the_log_pages_newest_first_and_filters() {
         ..Default::default()
     };
     assert_eq!(
-        common::code(t.ws.activity_log(bad).await),
+        common::code(t.ws.cx().activity_log(bad).await),
         ErrorCode::Invalid
     );
 }

@@ -75,7 +75,8 @@ fn customer_key(e: &Embedded, key: &str) -> String {
 
 async fn first_conversation(ws: &Workspace) -> crmconnect::chat::Conversation {
     eventually("the conversation", || async {
-        ws.conversations(ConversationFilter::default())
+        ws.cx()
+            .conversations(ConversationFilter::default())
             .await
             .unwrap()
             .items
@@ -86,7 +87,8 @@ async fn first_conversation(ws: &Workspace) -> crmconnect::chat::Conversation {
 }
 
 async fn last_message(ws: &Workspace, conversation: i64) -> ChatMessage {
-    ws.thread(conversation, None, None)
+    ws.cx()
+        .thread(conversation, None, None)
         .await
         .unwrap()
         .messages
@@ -95,7 +97,8 @@ async fn last_message(ws: &Workspace, conversation: i64) -> ChatMessage {
 }
 
 async fn status_of(ws: &Workspace, conversation: i64, id: i64) -> MessageStatus {
-    ws.thread(conversation, None, Some(500))
+    ws.cx()
+        .thread(conversation, None, Some(500))
         .await
         .unwrap()
         .messages
@@ -124,7 +127,7 @@ async fn a_customer_writes_the_rep_replies_and_after_the_window_only_templates_g
     assert_eq!(c.customer_name, "Ana Ruiz (sandbox)");
     assert!(c.last_preview.contains("roof repair"));
     assert_eq!(c.link_kind, Some(LinkKind::Lead));
-    let lead = ws.lead(c.link_id.unwrap()).await.unwrap();
+    let lead = ws.cx().lead(c.link_id.unwrap()).await.unwrap();
     assert_eq!(lead.source, "WhatsApp");
     assert_eq!(lead.phone.as_deref(), Some(c.customer.as_str()));
     let notice = eventually("the inbound notice", || {
@@ -137,12 +140,13 @@ async fn a_customer_writes_the_rep_replies_and_after_the_window_only_templates_g
     assert!(notice.preview.unwrap().contains("roof repair"));
 
     // Opening it marks it read.
-    ws.mark_conversation_read(c.id).await.unwrap();
+    ws.cx().mark_conversation_read(c.id).await.unwrap();
     let c = first_conversation(ws).await;
     assert_eq!(c.unread, 0);
 
     // A quick reply goes out; the ticks follow the sandbox: sent, delivered, read.
     let qr = ws
+        .cx()
         .create_quick_reply(QuickReplyInput {
             name: "valid".into(),
             message: "Yes, the offer is valid until the end of the month.".into(),
@@ -150,6 +154,7 @@ async fn a_customer_writes_the_rep_replies_and_after_the_window_only_templates_g
         .await
         .unwrap();
     let sent = ws
+        .cx()
         .send_text(
             c.id,
             SendText {
@@ -171,7 +176,7 @@ async fn a_customer_writes_the_rep_replies_and_after_the_window_only_templates_g
     );
 
     // Search finds both sides of the conversation.
-    let hits = ws.search_messages("roof rep", None).await.unwrap();
+    let hits = ws.cx().search_messages("roof rep", None).await.unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].conversation_id, c.id);
     assert!(
@@ -179,13 +184,17 @@ async fn a_customer_writes_the_rep_replies_and_after_the_window_only_templates_g
         "{:?}",
         hits[0].snippet
     );
-    assert_eq!(ws.search_messages("offer", None).await.unwrap().len(), 2);
+    assert_eq!(
+        ws.cx().search_messages("offer", None).await.unwrap().len(),
+        2
+    );
 
     // A day later the window is closed: free text is refused, a template goes out.
     e.sandbox().clock().advance(Duration::from_secs(25 * 3600));
-    let detail = ws.conversation(c.id).await.unwrap();
+    let detail = ws.cx().conversation(c.id).await.unwrap();
     assert!(!detail.window_open);
     let refused = ws
+        .cx()
         .send_text(
             c.id,
             SendText {
@@ -200,8 +209,9 @@ async fn a_customer_writes_the_rep_replies_and_after_the_window_only_templates_g
         err.to_string().contains("24-hour window is closed"),
         "{err}"
     );
-    ws.sync_templates().await.unwrap();
+    ws.cx().sync_templates().await.unwrap();
     let hello = ws
+        .cx()
         .templates(TemplateFilter {
             search: Some("hello_world".into()),
             ..Default::default()
@@ -210,6 +220,7 @@ async fn a_customer_writes_the_rep_replies_and_after_the_window_only_templates_g
         .unwrap()
         .remove(0);
     let template = ws
+        .cx()
         .send_template(
             c.id,
             SendTemplate {
@@ -230,7 +241,7 @@ async fn a_customer_writes_the_rep_replies_and_after_the_window_only_templates_g
         .then_some(())
     })
     .await;
-    let thread = ws.thread(c.id, None, None).await.unwrap();
+    let thread = ws.cx().thread(c.id, None, None).await.unwrap();
     assert_eq!(
         thread.messages.len(),
         3,
@@ -267,6 +278,7 @@ async fn a_send_made_offline_goes_out_exactly_once_when_the_connection_is_back()
     ws.configure_sandbox_connection(offline).await.unwrap();
 
     let queued = ws
+        .cx()
         .send_text(
             c.id,
             SendText {
@@ -305,6 +317,7 @@ async fn a_send_made_offline_goes_out_exactly_once_when_the_connection_is_back()
         .count();
     assert_eq!(sent_statuses, 1, "Meta got the message once");
     let outbound: Vec<_> = ws
+        .cx()
         .thread(c.id, None, None)
         .await
         .unwrap()
@@ -387,7 +400,7 @@ async fn statuses_never_go_backwards_and_replayed_events_change_nothing() {
     let c = first_conversation(ws).await;
     assert_eq!(c.customer, "+40721000001");
     assert_eq!(c.customer_name, "Radu");
-    let thread = ws.thread(c.id, None, None).await.unwrap();
+    let thread = ws.cx().thread(c.id, None, None).await.unwrap();
     assert_eq!(thread.messages.len(), 2);
     let reply = &thread.messages[1];
     assert_eq!(
@@ -407,8 +420,17 @@ async fn statuses_never_go_backwards_and_replayed_events_change_nothing() {
     ws.apply_synced(&replay).await.unwrap();
     let again = first_conversation(ws).await;
     assert_eq!(again.unread, 1);
-    assert_eq!(ws.thread(c.id, None, None).await.unwrap().messages.len(), 2);
+    assert_eq!(
+        ws.cx()
+            .thread(c.id, None, None)
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        2
+    );
     let page = ws
+        .cx()
         .conversations(ConversationFilter::default())
         .await
         .unwrap();
@@ -434,7 +456,8 @@ async fn two_desktops_on_one_relay_see_each_others_replies_and_assignments() {
     )
     .await
     .unwrap();
-    b.ws.set_relay(&e.relay().url(), Some(Sensitive::new(token)))
+    b.ws.cx()
+        .set_relay(&e.relay().url(), Some(Sensitive::new(token)))
         .await
         .unwrap();
     let (_, ids) = a.ws.graph_client().await.unwrap();
@@ -463,20 +486,23 @@ async fn two_desktops_on_one_relay_see_each_others_replies_and_assignments() {
 
     // A replies and assigns the conversation to the owner; B sees both.
     let reply =
-        a.ws.send_text(
-            ca.id,
-            SendText {
-                text: "Yes, sending it now.".into(),
-                reply_to: None,
-            },
-        )
-        .await
-        .unwrap();
-    a.ws.assign_conversation(ca.id, Some(OWNER.into()))
+        a.ws.cx()
+            .send_text(
+                ca.id,
+                SendText {
+                    text: "Yes, sending it now.".into(),
+                    reply_to: None,
+                },
+            )
+            .await
+            .unwrap();
+    a.ws.cx()
+        .assign_conversation(ca.id, Some(OWNER.into()))
         .await
         .unwrap();
     let on_b = eventually("A's reply on B", || async {
-        b.ws.thread(cb.id, None, None)
+        b.ws.cx()
+            .thread(cb.id, None, None)
             .await
             .unwrap()
             .messages
@@ -493,31 +519,33 @@ async fn two_desktops_on_one_relay_see_each_others_replies_and_assignments() {
     })
     .await;
     let assigned = eventually("the assignment on B", || async {
-        b.ws.conversations(ConversationFilter {
-            view: ConversationView::Mine,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .next()
+        b.ws.cx()
+            .conversations(ConversationFilter {
+                view: ConversationView::Mine,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .next()
     })
     .await;
     assert_eq!(assigned.assigned_username.as_deref(), Some(OWNER));
 
     // And B's reply reaches A.
-    b.ws.send_text(
-        cb.id,
-        SendText {
-            text: "(from B) Attached below.".into(),
-            reply_to: None,
-        },
-    )
-    .await
-    .unwrap();
+    b.ws.cx()
+        .send_text(
+            cb.id,
+            SendText {
+                text: "(from B) Attached below.".into(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap();
     eventually("B's reply on A", || async {
-        a.ws.thread(ca.id, None, None)
+        a.ws.cx().thread(ca.id, None, None)
             .await
             .unwrap()
             .messages
@@ -534,17 +562,19 @@ async fn send_on_whatsapp_from_an_invoice_sends_the_action_template_with_the_pdf
     let (t, e) = desktop().await;
     let ws = &t.ws;
     let invoice_template = ws
+        .cx()
         .load_template_model(TemplateModel::Invoice)
         .await
         .unwrap();
     let approved = eventually("the invoice template approved", || async {
-        let v = ws.template(invoice_template.id).await.unwrap();
+        let v = ws.cx().template(invoice_template.id).await.unwrap();
         (v.status == "APPROVED").then_some(v)
     })
     .await;
     assert!(approved.sendable, "the model comes with its mapping");
 
     let lead = ws
+        .cx()
         .create_lead(LeadInput {
             name: "Dara Nolan".into(),
             phone: "+40 721 000 003".into(),
@@ -553,6 +583,7 @@ async fn send_on_whatsapp_from_an_invoice_sends_the_action_template_with_the_pdf
         .await
         .unwrap();
     let doc = ws
+        .cx()
         .create_document(
             DocumentInput {
                 kind: DocumentKind::Invoice,
@@ -577,15 +608,16 @@ async fn send_on_whatsapp_from_an_invoice_sends_the_action_template_with_the_pdf
         .unwrap();
 
     // Without a configured template the action says what is missing.
-    let missing = ws.send_document_on_whatsapp(doc.id).await.unwrap_err();
+    let missing = ws.cx().send_document_on_whatsapp(doc.id).await.unwrap_err();
     assert!(
         missing.to_string().contains("Template per action"),
         "{missing}"
     );
-    ws.set_action_template(DocumentKind::Invoice, Some(approved.id))
+    ws.cx()
+        .set_action_template(DocumentKind::Invoice, Some(approved.id))
         .await
         .unwrap();
-    let m = ws.send_document_on_whatsapp(doc.id).await.unwrap();
+    let m = ws.cx().send_document_on_whatsapp(doc.id).await.unwrap();
     let MessageContent::Template {
         name,
         body,
@@ -612,16 +644,24 @@ async fn send_on_whatsapp_from_an_invoice_sends_the_action_template_with_the_pdf
         .then_some(())
     })
     .await;
-    let c = ws.conversation(m.conversation_id).await.unwrap();
+    let c = ws.cx().conversation(m.conversation_id).await.unwrap();
     assert_eq!(c.conversation.link_kind, Some(LinkKind::Lead));
     assert_eq!(c.conversation.link_id, Some(lead.id));
     // The PDF opens from the thread through the core.
-    let file = ws.chat_media(m.id).await.unwrap();
+    let file = ws.cx().chat_media(m.id).await.unwrap();
     assert_eq!(file.mime_type, "application/pdf");
     // Saved into the downloads twice: two files, the second never over the first.
     let downloads = tempfile::tempdir().unwrap();
-    let first = ws.save_chat_media(m.id, downloads.path()).await.unwrap();
-    let second = ws.save_chat_media(m.id, downloads.path()).await.unwrap();
+    let first = ws
+        .cx()
+        .save_chat_media(m.id, downloads.path())
+        .await
+        .unwrap();
+    let second = ws
+        .cx()
+        .save_chat_media(m.id, downloads.path())
+        .await
+        .unwrap();
     assert_ne!(first, second);
     assert!(
         first.ends_with(".pdf") && second.ends_with(" (2).pdf"),
@@ -633,6 +673,7 @@ async fn send_on_whatsapp_from_an_invoice_sends_the_action_template_with_the_pdf
     // A message that is not there is named.
     let missing = m.id + 1000;
     let text = ws
+        .cx()
         .save_chat_media(missing, downloads.path())
         .await
         .unwrap_err()
@@ -646,6 +687,7 @@ async fn quick_replies_and_chat_need_their_permissions() {
     let t = workspace().await;
     let ws = &t.ws;
     let qr = ws
+        .cx()
         .create_quick_reply(QuickReplyInput {
             name: "/hours".into(),
             message: "We are open 9–17, Monday to Friday.".into(),
@@ -654,6 +696,7 @@ async fn quick_replies_and_chat_need_their_permissions() {
         .unwrap();
     assert_eq!(qr.name, "hours");
     let dup = ws
+        .cx()
         .create_quick_reply(QuickReplyInput {
             name: "HOURS".into(),
             message: "x".into(),
@@ -661,6 +704,7 @@ async fn quick_replies_and_chat_need_their_permissions() {
         .await;
     assert_eq!(code(dup), ErrorCode::Conflict);
     let edited = ws
+        .cx()
         .update_quick_reply(
             qr.id,
             QuickReplyInput {
@@ -677,13 +721,14 @@ async fn quick_replies_and_chat_need_their_permissions() {
     let chat = |a: &str| format!("whatsapp_chat:{a}").parse::<Permission>().unwrap();
     t.staff_with("rep", vec![chat("view"), chat("send")]).await;
     t.sign_in("rep").await;
-    assert_eq!(ws.quick_replies().await.unwrap().len(), 1);
+    assert_eq!(ws.cx().quick_replies().await.unwrap().len(), 1);
     assert_eq!(
-        code(ws.delete_quick_reply(qr.id).await),
+        code(ws.cx().delete_quick_reply(qr.id).await),
         ErrorCode::PermissionDenied
     );
     assert!(
-        ws.conversations(ConversationFilter::default())
+        ws.cx()
+            .conversations(ConversationFilter::default())
             .await
             .is_ok()
     );
@@ -693,40 +738,42 @@ async fn quick_replies_and_chat_need_their_permissions() {
     t.sign_in("viewer").await;
     assert_eq!(
         code(
-            ws.send_text(
-                1,
-                SendText {
-                    text: "hi".into(),
-                    reply_to: None
-                }
-            )
-            .await
+            ws.cx()
+                .send_text(
+                    1,
+                    SendText {
+                        text: "hi".into(),
+                        reply_to: None
+                    }
+                )
+                .await
         ),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
-        code(ws.assign_conversation(1, None).await),
+        code(ws.cx().assign_conversation(1, None).await),
         ErrorCode::NotFound,
         "the missing conversation is named before the permission is logged as refused"
     );
     t.staff_with("nobody", vec![]).await;
     t.sign_in("nobody").await;
     assert_eq!(
-        code(ws.conversations(ConversationFilter::default()).await),
+        code(ws.cx().conversations(ConversationFilter::default()).await),
         ErrorCode::PermissionDenied
     );
     t.as_owner().await;
     // Notifications are per staff member: muting them here does not mute the rep.
-    assert!(!ws.chat_preferences().await.unwrap().muted);
-    ws.set_chat_preferences(crmconnect::chat::ChatPreferences { muted: true })
+    assert!(!ws.cx().chat_preferences().await.unwrap().muted);
+    ws.cx()
+        .set_chat_preferences(crmconnect::chat::ChatPreferences { muted: true })
         .await
         .unwrap();
-    assert!(ws.chat_preferences().await.unwrap().muted);
+    assert!(ws.cx().chat_preferences().await.unwrap().muted);
     t.sign_in("rep").await;
-    assert!(!ws.chat_preferences().await.unwrap().muted);
+    assert!(!ws.cx().chat_preferences().await.unwrap().muted);
     t.as_owner().await;
-    ws.delete_quick_reply(qr.id).await.unwrap();
-    assert!(ws.quick_replies().await.unwrap().is_empty());
+    ws.cx().delete_quick_reply(qr.id).await.unwrap();
+    assert!(ws.cx().quick_replies().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -734,6 +781,7 @@ async fn a_conversation_from_a_client_contact_or_bulk_contact_links_to_it() {
     let t = workspace().await;
     let ws = &t.ws;
     let contact = ws
+        .cx()
         .create_contact(crmconnect::contacts::ContactInput {
             name: "Bulk Person".into(),
             phone: "+40 721 000 002".into(),
@@ -755,15 +803,24 @@ async fn a_conversation_from_a_client_contact_or_bulk_contact_links_to_it() {
     assert_eq!(c.link_kind, Some(LinkKind::Contact));
     assert_eq!(c.link_id, Some(contact.id));
     // The header opens it by id.
-    assert_eq!(ws.contact(contact.id).await.unwrap().name, "Bulk Person");
-    assert!(ws.contact(contact.id + 1000).await.is_err());
+    assert_eq!(
+        ws.cx().contact(contact.id).await.unwrap().name,
+        "Bulk Person"
+    );
+    assert!(ws.cx().contact(contact.id + 1000).await.is_err());
     assert_eq!(c.last_preview, "📷 Photo");
     assert!(
-        ws.leads(Default::default()).await.unwrap().leads.is_empty(),
+        ws.cx()
+            .leads(Default::default())
+            .await
+            .unwrap()
+            .leads
+            .is_empty(),
         "a known number creates no lead"
     );
     // Linked by hand to a new lead instead.
     let detail = ws
+        .cx()
         .link_conversation(c.id, crmconnect::chat::LinkInput::NewLead)
         .await
         .unwrap();
@@ -771,9 +828,13 @@ async fn a_conversation_from_a_client_contact_or_bulk_contact_links_to_it() {
         detail.linked,
         Some(crmconnect::chat::LinkedRecord::Lead(_))
     ));
-    let statuses = ws.lead_statuses().await.unwrap();
+    let statuses = ws.cx().lead_statuses().await.unwrap();
     let won = statuses.iter().find(|s| s.name == "Won").unwrap();
-    let detail = ws.set_conversation_lead_status(c.id, won.id).await.unwrap();
+    let detail = ws
+        .cx()
+        .set_conversation_lead_status(c.id, won.id)
+        .await
+        .unwrap();
     let Some(crmconnect::chat::LinkedRecord::Lead(lead)) = detail.linked else {
         panic!("a lead")
     };

@@ -29,17 +29,18 @@ fn acme(people: Vec<ContactPersonInput>) -> ClientInput {
 async fn a_client_keeps_its_contact_persons_and_their_phones_in_e164() {
     let t = common::workspace().await;
     let c =
-        t.ws.create_client(acme(vec![
-            ContactPersonInput {
-                is_primary: true,
-                position: "Purchasing".into(),
-                email: "ana@acme.example".into(),
-                ..person("Ana", "201-555-0123")
-            },
-            person("Ben", ""),
-        ]))
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_client(acme(vec![
+                ContactPersonInput {
+                    is_primary: true,
+                    position: "Purchasing".into(),
+                    email: "ana@acme.example".into(),
+                    ..person("Ana", "201-555-0123")
+                },
+                person("Ben", ""),
+            ]))
+            .await
+            .unwrap();
     assert_eq!(c.phone.as_deref(), Some("+442079460958"));
     assert_eq!(c.contacts.len(), 2);
     let ana = &c.contacts[0];
@@ -60,18 +61,19 @@ async fn a_client_keeps_its_contact_persons_and_their_phones_in_e164() {
     // Edit: Ana changes in place (same id), Ben goes, Cy arrives.
     let ana_id = ana.id;
     let edited =
-        t.ws.update_client(
-            c.id,
-            acme(vec![
-                ContactPersonInput {
-                    id: Some(ana_id),
-                    ..person("Ana Lopez", "+12015550124")
-                },
-                person("Cy", "+4915123456789"),
-            ]),
-        )
-        .await
-        .unwrap();
+        t.ws.cx()
+            .update_client(
+                c.id,
+                acme(vec![
+                    ContactPersonInput {
+                        id: Some(ana_id),
+                        ..person("Ana Lopez", "+12015550124")
+                    },
+                    person("Cy", "+4915123456789"),
+                ]),
+            )
+            .await
+            .unwrap();
     let names: Vec<(Option<i64>, &str)> = edited
         .contacts
         .iter()
@@ -86,13 +88,16 @@ async fn a_client_keeps_its_contact_persons_and_their_phones_in_e164() {
         search: Some(s.into()),
         ..Default::default()
     };
-    assert_eq!(t.ws.clients(find("lopez")).await.unwrap().total, 1);
+    assert_eq!(t.ws.cx().clients(find("lopez")).await.unwrap().total, 1);
     assert_eq!(edited.contacts[1].phone.as_deref(), Some("+4915123456789"));
-    assert_eq!(t.ws.clients(find("+4915123")).await.unwrap().total, 1);
-    assert_eq!(t.ws.clients(find("nobody")).await.unwrap().total, 0);
+    assert_eq!(t.ws.cx().clients(find("+4915123")).await.unwrap().total, 1);
+    assert_eq!(t.ws.cx().clients(find("nobody")).await.unwrap().total, 0);
 
-    t.ws.delete_client(c.id).await.unwrap();
-    assert_eq!(common::code(t.ws.client(c.id).await), ErrorCode::NotFound);
+    t.ws.cx().delete_client(c.id).await.unwrap();
+    assert_eq!(
+        common::code(t.ws.cx().client(c.id).await),
+        ErrorCode::NotFound
+    );
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM client_contacts")
         .fetch_one(t.ws.db())
         .await
@@ -104,17 +109,19 @@ async fn a_client_keeps_its_contact_persons_and_their_phones_in_e164() {
 async fn bad_client_input_is_refused_naming_the_problem_and_nothing_changes() {
     let t = common::workspace().await;
     let c =
-        t.ws.create_client(acme(vec![person("Ana", "+12015550123")]))
+        t.ws.cx()
+            .create_client(acme(vec![person("Ana", "+12015550123")]))
             .await
             .unwrap();
     let other =
-        t.ws.create_client(ClientInput {
-            company: "Other".into(),
-            contacts: vec![person("Zed", "")],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_client(ClientInput {
+                company: "Other".into(),
+                contacts: vec![person("Zed", "")],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
     let cases: Vec<(ClientInput, ErrorCode, &str)> = vec![
         (
             ClientInput {
@@ -177,31 +184,36 @@ async fn bad_client_input_is_refused_naming_the_problem_and_nothing_changes() {
         let mut input = input;
         if code == ErrorCode::Conflict {
             input.company = "ACME LTD".into();
-            let e = t.ws.create_client(input).await.unwrap_err();
+            let e = t.ws.cx().create_client(input).await.unwrap_err();
             assert_eq!(e.code(), code);
             assert!(e.to_string().contains(message), "{e}");
             continue;
         }
-        let e = t.ws.update_client(c.id, input).await.unwrap_err();
+        let e = t.ws.cx().update_client(c.id, input).await.unwrap_err();
         assert_eq!(e.code(), code, "{e}");
         assert!(e.to_string().contains(message), "{e} / {message}");
     }
     // Someone else's contact person cannot be taken over.
     let e =
-        t.ws.update_client(
-            c.id,
-            acme(vec![ContactPersonInput {
-                id: Some(other.contacts[0].id),
-                ..person("Zed", "")
-            }]),
-        )
-        .await
-        .unwrap_err();
+        t.ws.cx()
+            .update_client(
+                c.id,
+                acme(vec![ContactPersonInput {
+                    id: Some(other.contacts[0].id),
+                    ..person("Zed", "")
+                }]),
+            )
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Invalid);
-    assert_eq!(t.ws.client(c.id).await.unwrap(), c, "unchanged");
-    assert_eq!(t.ws.client(other.id).await.unwrap(), other, "unchanged");
+    assert_eq!(t.ws.cx().client(c.id).await.unwrap(), c, "unchanged");
     assert_eq!(
-        common::code(t.ws.update_client(999, acme(vec![])).await),
+        t.ws.cx().client(other.id).await.unwrap(),
+        other,
+        "unchanged"
+    );
+    assert_eq!(
+        common::code(t.ws.cx().update_client(999, acme(vec![])).await),
         ErrorCode::NotFound
     );
 }
@@ -209,7 +221,7 @@ async fn bad_client_input_is_refused_naming_the_problem_and_nothing_changes() {
 #[tokio::test]
 async fn clients_are_guarded_by_the_clients_permission() {
     let t = common::workspace().await;
-    let c = t.ws.create_client(acme(vec![])).await.unwrap();
+    let c = t.ws.cx().create_client(acme(vec![])).await.unwrap();
     t.staff_with(
         "viewer",
         vec![Permission::new(Resource::Clients, Action::View)],
@@ -217,32 +229,37 @@ async fn clients_are_guarded_by_the_clients_permission() {
     .await;
     t.sign_in("viewer").await;
     assert_eq!(
-        t.ws.clients(ClientFilter::default()).await.unwrap().total,
+        t.ws.cx()
+            .clients(ClientFilter::default())
+            .await
+            .unwrap()
+            .total,
         1
     );
     assert_eq!(
         common::code(
-            t.ws.create_client(ClientInput {
-                company: "X".into(),
-                ..Default::default()
-            })
-            .await
+            t.ws.cx()
+                .create_client(ClientInput {
+                    company: "X".into(),
+                    ..Default::default()
+                })
+                .await
         ),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
-        common::code(t.ws.update_client(c.id, acme(vec![])).await),
+        common::code(t.ws.cx().update_client(c.id, acme(vec![])).await),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
-        common::code(t.ws.delete_client(c.id).await),
+        common::code(t.ws.cx().delete_client(c.id).await),
         ErrorCode::PermissionDenied
     );
     assert_eq!(t.log_of("clients.delete").await[0].0, "denied");
     t.staff_with("none", vec![]).await;
     t.sign_in("none").await;
     assert_eq!(
-        common::code(t.ws.clients(ClientFilter::default()).await),
+        common::code(t.ws.cx().clients(ClientFilter::default()).await),
         ErrorCode::PermissionDenied
     );
 }

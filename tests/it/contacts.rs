@@ -19,12 +19,14 @@ fn contact(phone: &str, name: &str) -> ContactInput {
 async fn two_spellings_of_one_number_are_refused_as_a_duplicate() {
     let t = common::workspace().await;
     let c =
-        t.ws.create_contact(contact("+1 (201) 555-0123", "Ana"))
+        t.ws.cx()
+            .create_contact(contact("+1 (201) 555-0123", "Ana"))
             .await
             .unwrap();
     assert_eq!(c.phone, "+12015550123");
     let e =
-        t.ws.create_contact(contact("201-555-0123", "Ana again"))
+        t.ws.cx()
+            .create_contact(contact("201-555-0123", "Ana again"))
             .await
             .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
@@ -36,27 +38,35 @@ async fn two_spellings_of_one_number_are_refused_as_a_duplicate() {
 
     // On edit too: another contact cannot take Ana's number.
     let b =
-        t.ws.create_contact(contact("+12015550124", "Ben"))
+        t.ws.cx()
+            .create_contact(contact("+12015550124", "Ben"))
             .await
             .unwrap();
     let e =
-        t.ws.update_contact(b.id, contact("12015550123", "Ben"))
+        t.ws.cx()
+            .update_contact(b.id, contact("12015550123", "Ben"))
             .await
             .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
     // Ana may keep her own number while editing.
-    t.ws.update_contact(c.id, contact("+1 201 555 0123", "Ana Maria"))
+    t.ws.cx()
+        .update_contact(c.id, contact("+1 201 555 0123", "Ana Maria"))
         .await
         .unwrap();
 
     let e =
-        t.ws.create_contact(contact("not a number", "X"))
+        t.ws.cx()
+            .create_contact(contact("not a number", "X"))
             .await
             .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Invalid);
     assert!(e.to_string().starts_with("phone number:"), "{e}");
     assert_eq!(
-        t.ws.contacts(ContactFilter::default()).await.unwrap().total,
+        t.ws.cx()
+            .contacts(ContactFilter::default())
+            .await
+            .unwrap()
+            .total,
         2
     );
 }
@@ -65,24 +75,26 @@ async fn two_spellings_of_one_number_are_refused_as_a_duplicate() {
 async fn deleting_a_group_keeps_its_contacts() {
     let t = common::workspace().await;
     let vip =
-        t.ws.create_group(GroupInput {
-            name: "VIP".into(),
-            description: "best".into(),
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_group(GroupInput {
+                name: "VIP".into(),
+                description: "best".into(),
+            })
+            .await
+            .unwrap();
     let other =
-        t.ws.create_group(GroupInput {
-            name: "Other".into(),
-            description: String::new(),
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_group(GroupInput {
+                name: "Other".into(),
+                description: String::new(),
+            })
+            .await
+            .unwrap();
     let mut input = contact("+12015550123", "Ana");
     input.group_ids = vec![vip.id, other.id];
-    let ana = t.ws.create_contact(input).await.unwrap();
+    let ana = t.ws.cx().create_contact(input).await.unwrap();
     assert_eq!(ana.group_ids.len(), 2);
-    let groups = t.ws.groups().await.unwrap();
+    let groups = t.ws.cx().groups().await.unwrap();
     assert_eq!(
         groups
             .iter()
@@ -92,17 +104,18 @@ async fn deleting_a_group_keeps_its_contacts() {
         1
     );
 
-    t.ws.delete_group(vip.id).await.unwrap();
-    let page = t.ws.contacts(ContactFilter::default()).await.unwrap();
+    t.ws.cx().delete_group(vip.id).await.unwrap();
+    let page = t.ws.cx().contacts(ContactFilter::default()).await.unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.contacts[0].group_ids, vec![other.id]);
     assert_eq!(
         common::code(
-            t.ws.create_group(GroupInput {
-                name: "other".into(),
-                description: String::new()
-            })
-            .await
+            t.ws.cx()
+                .create_group(GroupInput {
+                    name: "other".into(),
+                    description: String::new()
+                })
+                .await
         ),
         ErrorCode::Conflict,
         "group names are unique, case-insensitively"
@@ -113,63 +126,81 @@ async fn deleting_a_group_keeps_its_contacts() {
 async fn bulk_operations_are_atomic() {
     let t = common::workspace().await;
     let g =
-        t.ws.create_group(GroupInput {
-            name: "Leads".into(),
-            description: String::new(),
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_group(GroupInput {
+                name: "Leads".into(),
+                description: String::new(),
+            })
+            .await
+            .unwrap();
     let a =
-        t.ws.create_contact(contact("+12015550101", "A"))
+        t.ws.cx()
+            .create_contact(contact("+12015550101", "A"))
             .await
             .unwrap();
     let b =
-        t.ws.create_contact(contact("+12015550102", "B"))
+        t.ws.cx()
+            .create_contact(contact("+12015550102", "B"))
             .await
             .unwrap();
 
     // One bad id: nothing is assigned, nothing is deleted.
     assert_eq!(
-        common::code(t.ws.assign_groups(vec![a.id, 999_999], vec![g.id]).await),
+        common::code(
+            t.ws.cx()
+                .assign_groups(vec![a.id, 999_999], vec![g.id])
+                .await
+        ),
         ErrorCode::NotFound
     );
-    assert_eq!(t.ws.groups().await.unwrap()[0].contact_count, 0);
+    assert_eq!(t.ws.cx().groups().await.unwrap()[0].contact_count, 0);
     assert_eq!(
-        common::code(t.ws.delete_contacts(vec![a.id, 999_999]).await),
+        common::code(t.ws.cx().delete_contacts(vec![a.id, 999_999]).await),
         ErrorCode::NotFound
     );
     assert_eq!(
-        t.ws.contacts(ContactFilter::default()).await.unwrap().total,
+        t.ws.cx()
+            .contacts(ContactFilter::default())
+            .await
+            .unwrap()
+            .total,
         2
     );
 
     assert_eq!(
-        t.ws.assign_groups(vec![a.id, b.id], vec![g.id])
+        t.ws.cx()
+            .assign_groups(vec![a.id, b.id], vec![g.id])
             .await
             .unwrap()
             .affected,
         2
     );
     let page =
-        t.ws.contacts(ContactFilter {
-            group_id: Some(g.id),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .contacts(ContactFilter {
+                group_id: Some(g.id),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
     assert_eq!(page.total, 2);
     assert_eq!(
-        t.ws.delete_contacts(vec![a.id, b.id])
+        t.ws.cx()
+            .delete_contacts(vec![a.id, b.id])
             .await
             .unwrap()
             .affected,
         2
     );
     assert_eq!(
-        t.ws.contacts(ContactFilter::default()).await.unwrap().total,
+        t.ws.cx()
+            .contacts(ContactFilter::default())
+            .await
+            .unwrap()
+            .total,
         0
     );
-    assert_eq!(t.ws.groups().await.unwrap()[0].contact_count, 0);
+    assert_eq!(t.ws.cx().groups().await.unwrap()[0].contact_count, 0);
 }
 
 #[tokio::test]
@@ -177,24 +208,26 @@ async fn search_matches_name_phone_and_company() {
     let t = common::workspace().await;
     let mut c = contact("+12015550101", "Ana Lopez");
     c.company = "Acme Corp".into();
-    t.ws.create_contact(c).await.unwrap();
-    t.ws.create_contact(contact("+442071838750", "Ben"))
+    t.ws.cx().create_contact(c).await.unwrap();
+    t.ws.cx()
+        .create_contact(contact("+442071838750", "Ben"))
         .await
         .unwrap();
     let find = |s: &str| {
         let ws = &t.ws;
         let s = s.to_owned();
         async move {
-            ws.contacts(ContactFilter {
-                search: Some(s),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .contacts
-            .into_iter()
-            .map(|c| c.name)
-            .collect::<Vec<_>>()
+            ws.cx()
+                .contacts(ContactFilter {
+                    search: Some(s),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .contacts
+                .into_iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(find("lopez").await, vec!["Ana Lopez"]);
@@ -212,18 +245,19 @@ async fn contacts_and_groups_are_guarded_by_their_permissions() {
     )
     .await;
     t.sign_in("viewer").await;
-    t.ws.contacts(ContactFilter::default()).await.unwrap();
+    t.ws.cx().contacts(ContactFilter::default()).await.unwrap();
     assert_eq!(
-        common::code(t.ws.create_contact(contact("+12015550101", "A")).await),
+        common::code(t.ws.cx().create_contact(contact("+12015550101", "A")).await),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
         common::code(
-            t.ws.create_group(GroupInput {
-                name: "G".into(),
-                description: String::new()
-            })
-            .await
+            t.ws.cx()
+                .create_group(GroupInput {
+                    name: "G".into(),
+                    description: String::new()
+                })
+                .await
         ),
         ErrorCode::PermissionDenied
     );

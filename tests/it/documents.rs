@@ -40,13 +40,14 @@ fn invoice(client: i64) -> DocumentInput {
 }
 
 async fn client(t: &common::TestWorkspace, name: &str) -> i64 {
-    t.ws.create_client(ClientInput {
-        company: name.into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .id
+    t.ws.cx()
+        .create_client(ClientInput {
+            company: name.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id
 }
 
 fn files(dir: &Path) -> Vec<String> {
@@ -75,7 +76,11 @@ fn a_pdf(t: &common::TestWorkspace, name: &str) -> std::path::PathBuf {
 async fn an_invoice_is_numbered_totalled_and_rendered_as_a_pdf_holding_its_number() {
     let t = common::workspace().await;
     let acme = client(&t, "Acme Ltd").await;
-    let doc = t.ws.create_document(invoice(acme), None).await.unwrap();
+    let doc =
+        t.ws.cx()
+            .create_document(invoice(acme), None)
+            .await
+            .unwrap();
     assert_eq!(doc.number, "INV-0001");
     assert_eq!(doc.total, 50_000 + 20_000);
     assert_eq!(
@@ -84,7 +89,7 @@ async fn an_invoice_is_numbered_totalled_and_rendered_as_a_pdf_holding_its_numbe
     );
     assert_eq!(doc.currency_digits, 2);
 
-    let path = t.ws.document_pdf(doc.id).await.unwrap();
+    let path = t.ws.cx().document_pdf(doc.id).await.unwrap();
     assert!(path.starts_with(t.ws.documents_dir()));
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
@@ -101,19 +106,24 @@ async fn an_invoice_is_numbered_totalled_and_rendered_as_a_pdf_holding_its_numbe
         assert!(text.contains(needle), "{needle} in the PDF");
     }
 
-    let second = t.ws.create_document(invoice(acme), None).await.unwrap();
+    let second =
+        t.ws.cx()
+            .create_document(invoice(acme), None)
+            .await
+            .unwrap();
     assert_eq!(second.number, "INV-0002");
     let proposal =
-        t.ws.create_document(
-            DocumentInput {
-                kind: DocumentKind::Proposal,
-                number: "INV-0001".into(),
-                ..invoice(acme)
-            },
-            None,
-        )
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_document(
+                DocumentInput {
+                    kind: DocumentKind::Proposal,
+                    number: "INV-0001".into(),
+                    ..invoice(acme)
+                },
+                None,
+            )
+            .await
+            .unwrap();
     assert_eq!(
         proposal.number, "INV-0001",
         "numbers are unique per kind only"
@@ -123,12 +133,12 @@ async fn an_invoice_is_numbered_totalled_and_rendered_as_a_pdf_holding_its_numbe
     let mut changed = invoice(acme);
     changed.lines.truncate(1);
     changed.status = Some("paid".into());
-    let edited = t.ws.update_document(doc.id, changed).await.unwrap();
+    let edited = t.ws.cx().update_document(doc.id, changed).await.unwrap();
     assert_eq!(
         (edited.number.as_str(), edited.total, edited.status.as_str()),
         ("INV-0001", 50_000, "paid")
     );
-    let new_path = t.ws.document_pdf(doc.id).await.unwrap();
+    let new_path = t.ws.cx().document_pdf(doc.id).await.unwrap();
     assert_ne!(new_path, path);
     assert!(!path.exists(), "the replaced PDF is removed");
     assert!(String::from_utf8_lossy(&std::fs::read(&new_path).unwrap()).contains("(Status: paid)"));
@@ -139,15 +149,16 @@ async fn refused_documents_name_the_problem_and_leave_no_trace() {
     let t = common::workspace().await;
     let acme = client(&t, "Acme Ltd").await;
     let first =
-        t.ws.create_document(
-            DocumentInput {
-                number: "2026/001".into(),
-                ..invoice(acme)
-            },
-            None,
-        )
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_document(
+                DocumentInput {
+                    number: "2026/001".into(),
+                    ..invoice(acme)
+                },
+                None,
+            )
+            .await
+            .unwrap();
     let before = files(&t.ws.documents_dir());
     let cases: Vec<(DocumentInput, ErrorCode, &str)> = vec![
         (
@@ -224,23 +235,24 @@ async fn refused_documents_name_the_problem_and_leave_no_trace() {
         ),
     ];
     for (input, code, message) in cases {
-        let e = t.ws.create_document(input, None).await.unwrap_err();
+        let e = t.ws.cx().create_document(input, None).await.unwrap_err();
         assert_eq!(e.code(), code, "{e}");
         assert!(e.to_string().contains(message), "{e} / {message}");
     }
     let e =
-        t.ws.update_document(
-            first.id,
-            DocumentInput {
-                currency: "euro".into(),
-                ..invoice(acme)
-            },
-        )
-        .await
-        .unwrap_err();
+        t.ws.cx()
+            .update_document(
+                first.id,
+                DocumentInput {
+                    currency: "euro".into(),
+                    ..invoice(acme)
+                },
+            )
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Invalid);
     assert_eq!(
-        t.ws.document(first.id).await.unwrap(),
+        t.ws.cx().document(first.id).await.unwrap(),
         first,
         "the stored document is unchanged"
     );
@@ -250,7 +262,8 @@ async fn refused_documents_name_the_problem_and_leave_no_trace() {
         "no PDF written for a refused document"
     );
     assert_eq!(
-        t.ws.documents(DocumentFilter::default())
+        t.ws.cx()
+            .documents(DocumentFilter::default())
             .await
             .unwrap()
             .total,
@@ -262,13 +275,18 @@ async fn refused_documents_name_the_problem_and_leave_no_trace() {
 async fn an_attached_pdf_is_checked_kept_on_edit_and_replaced_by_rendering() {
     let t = common::workspace().await;
     let acme = client(&t, "Acme Ltd").await;
-    let doc = t.ws.create_document(invoice(acme), None).await.unwrap();
-    let rendered = t.ws.document_pdf(doc.id).await.unwrap();
+    let doc =
+        t.ws.cx()
+            .create_document(invoice(acme), None)
+            .await
+            .unwrap();
+    let rendered = t.ws.cx().document_pdf(doc.id).await.unwrap();
 
     let not_pdf = t.dir.path().join("scan.png");
     std::fs::write(&not_pdf, b"\x89PNG\r\n\x1a\n....").unwrap();
     let e =
-        t.ws.attach_document_pdf(doc.id, &not_pdf)
+        t.ws.cx()
+            .attach_document_pdf(doc.id, &not_pdf)
             .await
             .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Invalid);
@@ -280,24 +298,26 @@ async fn an_attached_pdf_is_checked_kept_on_edit_and_replaced_by_rendering() {
     let empty = t.dir.path().join("empty.pdf");
     std::fs::write(&empty, b"").unwrap();
     assert!(
-        t.ws.attach_document_pdf(doc.id, &empty)
+        t.ws.cx()
+            .attach_document_pdf(doc.id, &empty)
             .await
             .unwrap_err()
             .to_string()
             .contains("empty")
     );
     assert_eq!(
-        t.ws.document_pdf(doc.id).await.unwrap(),
+        t.ws.cx().document_pdf(doc.id).await.unwrap(),
         rendered,
         "the rendered PDF stays"
     );
 
     let attached =
-        t.ws.attach_document_pdf(doc.id, &a_pdf(&t, "signed.pdf"))
+        t.ws.cx()
+            .attach_document_pdf(doc.id, &a_pdf(&t, "signed.pdf"))
             .await
             .unwrap();
     assert_eq!(attached.pdf_source, PdfSource::Attached);
-    let path = t.ws.document_pdf(doc.id).await.unwrap();
+    let path = t.ws.cx().document_pdf(doc.id).await.unwrap();
     assert!(
         std::fs::read(&path)
             .unwrap()
@@ -307,58 +327,63 @@ async fn an_attached_pdf_is_checked_kept_on_edit_and_replaced_by_rendering() {
 
     // Editing keeps the attached PDF; rendering replaces it with one made from the lines.
     let edited =
-        t.ws.update_document(
-            doc.id,
-            DocumentInput {
-                status: Some("sent".into()),
-                ..invoice(acme)
-            },
-        )
-        .await
-        .unwrap();
+        t.ws.cx()
+            .update_document(
+                doc.id,
+                DocumentInput {
+                    status: Some("sent".into()),
+                    ..invoice(acme)
+                },
+            )
+            .await
+            .unwrap();
     assert_eq!(edited.pdf_source, PdfSource::Attached);
-    assert_eq!(t.ws.document_pdf(doc.id).await.unwrap(), path);
-    let back = t.ws.render_document_pdf(doc.id).await.unwrap();
+    assert_eq!(t.ws.cx().document_pdf(doc.id).await.unwrap(), path);
+    let back = t.ws.cx().render_document_pdf(doc.id).await.unwrap();
     assert_eq!(back.pdf_source, PdfSource::Rendered);
     assert!(!path.exists());
     assert!(
-        String::from_utf8_lossy(&std::fs::read(t.ws.document_pdf(doc.id).await.unwrap()).unwrap())
-            .contains("(No. INV-0001)")
+        String::from_utf8_lossy(
+            &std::fs::read(t.ws.cx().document_pdf(doc.id).await.unwrap()).unwrap()
+        )
+        .contains("(No. INV-0001)")
     );
 
     // A credit note without lines: an attached PDF and its total.
     let cn =
-        t.ws.create_document(
-            DocumentInput {
-                kind: DocumentKind::CreditNote,
-                lines: vec![],
-                total: Some(12_345),
-                status: Some("issued".into()),
-                ..invoice(acme)
-            },
-            Some(&a_pdf(&t, "storno.pdf")),
-        )
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_document(
+                DocumentInput {
+                    kind: DocumentKind::CreditNote,
+                    lines: vec![],
+                    total: Some(12_345),
+                    status: Some("issued".into()),
+                    ..invoice(acme)
+                },
+                Some(&a_pdf(&t, "storno.pdf")),
+            )
+            .await
+            .unwrap();
     assert_eq!(
         (cn.number.as_str(), cn.total, cn.pdf_source),
         ("CN-0001", 12_345, PdfSource::Attached)
     );
     assert_eq!(
-        common::code(t.ws.render_document_pdf(cn.id).await),
+        common::code(t.ws.cx().render_document_pdf(cn.id).await),
         ErrorCode::Invalid
     );
     let e =
-        t.ws.create_document(
-            DocumentInput {
-                kind: DocumentKind::CreditNote,
-                lines: vec![],
-                ..invoice(acme)
-            },
-            Some(&a_pdf(&t, "x.pdf")),
-        )
-        .await
-        .unwrap_err();
+        t.ws.cx()
+            .create_document(
+                DocumentInput {
+                    kind: DocumentKind::CreditNote,
+                    lines: vec![],
+                    ..invoice(acme)
+                },
+                Some(&a_pdf(&t, "x.pdf")),
+            )
+            .await
+            .unwrap_err();
     assert!(e.to_string().contains("needs its total"), "{e}");
 }
 
@@ -367,26 +392,28 @@ async fn documents_of_a_lead_list_by_kind_and_keep_their_lead_and_client() {
     let t = common::workspace().await;
     let acme = client(&t, "Acme Ltd").await;
     let lead =
-        t.ws.create_lead(LeadInput {
-            name: "Ana".into(),
-            phone: "+12015550101".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_lead(LeadInput {
+                name: "Ana".into(),
+                phone: "+12015550101".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
     let proposal =
-        t.ws.create_document(
-            DocumentInput {
-                kind: DocumentKind::Proposal,
-                client_id: None,
-                lead_id: Some(lead.id),
-                currency: "JPY".into(),
-                ..invoice(acme)
-            },
-            None,
-        )
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_document(
+                DocumentInput {
+                    kind: DocumentKind::Proposal,
+                    client_id: None,
+                    lead_id: Some(lead.id),
+                    currency: "JPY".into(),
+                    ..invoice(acme)
+                },
+                None,
+            )
+            .await
+            .unwrap();
     assert_eq!(
         (
             proposal.party_name.as_str(),
@@ -397,14 +424,19 @@ async fn documents_of_a_lead_list_by_kind_and_keep_their_lead_and_client() {
     );
     assert!(
         String::from_utf8_lossy(
-            &std::fs::read(t.ws.document_pdf(proposal.id).await.unwrap()).unwrap()
+            &std::fs::read(t.ws.cx().document_pdf(proposal.id).await.unwrap()).unwrap()
         )
         .contains("(Lead: Ana)")
     );
-    let inv = t.ws.create_document(invoice(acme), None).await.unwrap();
+    let inv =
+        t.ws.cx()
+            .create_document(invoice(acme), None)
+            .await
+            .unwrap();
 
     let list = |f: DocumentFilter| async {
-        t.ws.documents(f)
+        t.ws.cx()
+            .documents(f)
             .await
             .unwrap()
             .documents
@@ -454,67 +486,78 @@ async fn documents_of_a_lead_list_by_kind_and_keep_their_lead_and_client() {
     );
 
     // Nothing is lost: a lead or client with documents stays.
-    let e = t.ws.delete_leads(vec![lead.id]).await.unwrap_err();
+    let e = t.ws.cx().delete_leads(vec![lead.id]).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
     assert_eq!(
         e.to_string(),
         "lead “Ana” has 1 document(s); delete them first"
     );
-    let e = t.ws.delete_client(acme).await.unwrap_err();
+    let e = t.ws.cx().delete_client(acme).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
     assert!(
         e.to_string().contains("“Acme Ltd” has 1 document(s)"),
         "{e}"
     );
-    assert_eq!(t.ws.leads(LeadFilter::default()).await.unwrap().total, 1);
+    assert_eq!(
+        t.ws.cx().leads(LeadFilter::default()).await.unwrap().total,
+        1
+    );
 
-    let pdf = t.ws.document_pdf(inv.id).await.unwrap();
-    t.ws.delete_document(inv.id).await.unwrap();
+    let pdf = t.ws.cx().document_pdf(inv.id).await.unwrap();
+    t.ws.cx().delete_document(inv.id).await.unwrap();
     assert!(!pdf.exists(), "its PDF went with it");
     assert_eq!(
-        common::code(t.ws.document_pdf(inv.id).await),
+        common::code(t.ws.cx().document_pdf(inv.id).await),
         ErrorCode::NotFound
     );
-    t.ws.delete_client(acme).await.unwrap();
+    t.ws.cx().delete_client(acme).await.unwrap();
 }
 
 #[tokio::test]
 async fn documents_are_guarded_by_the_documents_permission() {
     let t = common::workspace().await;
     let acme = client(&t, "Acme Ltd").await;
-    let doc = t.ws.create_document(invoice(acme), None).await.unwrap();
+    let doc =
+        t.ws.cx()
+            .create_document(invoice(acme), None)
+            .await
+            .unwrap();
     t.staff_with(
         "viewer",
         vec![Permission::new(Resource::Documents, Action::View)],
     )
     .await;
     t.sign_in("viewer").await;
-    t.ws.document_pdf(doc.id).await.unwrap();
+    t.ws.cx().document_pdf(doc.id).await.unwrap();
     assert_eq!(
-        common::code(t.ws.create_document(invoice(acme), None).await),
+        common::code(t.ws.cx().create_document(invoice(acme), None).await),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
-        common::code(t.ws.update_document(doc.id, invoice(acme)).await),
+        common::code(t.ws.cx().update_document(doc.id, invoice(acme)).await),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
-        common::code(t.ws.attach_document_pdf(doc.id, &a_pdf(&t, "a.pdf")).await),
+        common::code(
+            t.ws.cx()
+                .attach_document_pdf(doc.id, &a_pdf(&t, "a.pdf"))
+                .await
+        ),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
-        common::code(t.ws.delete_document(doc.id).await),
+        common::code(t.ws.cx().delete_document(doc.id).await),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
-        common::code(t.ws.begin_pdf_upload().await),
+        common::code(t.ws.cx().begin_pdf_upload().await),
         ErrorCode::PermissionDenied
     );
     assert_eq!(t.log_of("documents.delete").await[0].0, "denied");
     t.staff_with("none", vec![]).await;
     t.sign_in("none").await;
     assert_eq!(
-        common::code(t.ws.document_pdf(doc.id).await),
+        common::code(t.ws.cx().document_pdf(doc.id).await),
         ErrorCode::PermissionDenied
     );
 }
@@ -523,14 +566,21 @@ async fn documents_are_guarded_by_the_documents_permission() {
 async fn a_pdf_uploaded_by_the_desktop_is_attached_and_the_upload_removed() {
     let t = common::workspace().await;
     let acme = client(&t, "Acme Ltd").await;
-    let doc = t.ws.create_document(invoice(acme), None).await.unwrap();
-    let up = t.ws.begin_pdf_upload().await.unwrap();
-    t.ws.append_pdf_upload(&up, b"%PDF-1.7\n").await.unwrap();
-    t.ws.append_pdf_upload(&up, b"%%EOF\n").await.unwrap();
-    let d = t.ws.attach_document_upload(doc.id, &up).await.unwrap();
+    let doc =
+        t.ws.cx()
+            .create_document(invoice(acme), None)
+            .await
+            .unwrap();
+    let up = t.ws.cx().begin_pdf_upload().await.unwrap();
+    t.ws.cx()
+        .append_pdf_upload(&up, b"%PDF-1.7\n")
+        .await
+        .unwrap();
+    t.ws.cx().append_pdf_upload(&up, b"%%EOF\n").await.unwrap();
+    let d = t.ws.cx().attach_document_upload(doc.id, &up).await.unwrap();
     assert_eq!(d.pdf_source, PdfSource::Attached);
     assert_eq!(
-        common::code(t.ws.attach_document_upload(doc.id, &up).await),
+        common::code(t.ws.cx().attach_document_upload(doc.id, &up).await),
         ErrorCode::NotFound
     );
 }
@@ -538,24 +588,25 @@ async fn a_pdf_uploaded_by_the_desktop_is_attached_and_the_upload_removed() {
 #[tokio::test]
 async fn the_sandbox_demo_loads_once_into_an_empty_sandbox_and_never_into_a_live_workspace() {
     let t = common::workspace().await;
-    let report = t.ws.load_sandbox_crm_demo().await.unwrap();
+    let report = t.ws.cx().load_sandbox_crm_demo().await.unwrap();
     assert_eq!((report.leads, report.clients, report.documents), (4, 2, 2));
-    let leads = t.ws.leads(LeadFilter::default()).await.unwrap().leads;
+    let leads = t.ws.cx().leads(LeadFilter::default()).await.unwrap().leads;
     assert!(leads.iter().all(|l| l.name.ends_with("(sandbox)")));
     let docs =
-        t.ws.documents(DocumentFilter::default())
+        t.ws.cx()
+            .documents(DocumentFilter::default())
             .await
             .unwrap()
             .documents;
     assert_eq!(docs.len(), 2);
     for d in &docs {
-        let pdf = std::fs::read(t.ws.document_pdf(d.id).await.unwrap()).unwrap();
+        let pdf = std::fs::read(t.ws.cx().document_pdf(d.id).await.unwrap()).unwrap();
         assert!(String::from_utf8_lossy(&pdf).contains(&format!("(No. {})", d.number)));
     }
-    let e = t.ws.load_sandbox_crm_demo().await.unwrap_err();
+    let e = t.ws.cx().load_sandbox_crm_demo().await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
     assert_eq!(
-        t.ws.leads(LeadFilter::default()).await.unwrap().total,
+        t.ws.cx().leads(LeadFilter::default()).await.unwrap().total,
         4,
         "nothing added twice"
     );
@@ -575,8 +626,11 @@ async fn the_sandbox_demo_loads_once_into_an_empty_sandbox_and_never_into_a_live
     live.sign_in("owner", "owner passphrase".into())
         .await
         .unwrap();
-    let e = live.load_sandbox_crm_demo().await.unwrap_err();
+    let e = live.cx().load_sandbox_crm_demo().await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
     assert!(e.to_string().contains("only in the sandbox"), "{e}");
-    assert_eq!(live.leads(LeadFilter::default()).await.unwrap().total, 0);
+    assert_eq!(
+        live.cx().leads(LeadFilter::default()).await.unwrap().total,
+        0
+    );
 }

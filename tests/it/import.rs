@@ -23,25 +23,27 @@ async fn import(
     path: &std::path::Path,
     groups: Vec<i64>,
 ) -> ImportReport {
-    t.ws.import_contacts(
-        path,
-        ImportOptions { group_ids: groups },
-        Cancel::default(),
-        |_| {},
-    )
-    .await
-    .unwrap()
+    t.ws.cx()
+        .import_contacts(
+            path,
+            ImportOptions { group_ids: groups },
+            Cancel::default(),
+            |_| {},
+        )
+        .await
+        .unwrap()
 }
 
 /// Everything the directory holds, in a comparable form.
 async fn snapshot(t: &common::TestWorkspace) -> Vec<(String, String, String, Vec<i64>)> {
     let page =
-        t.ws.contacts(ContactFilter {
-            limit: Some(500),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .contacts(ContactFilter {
+                limit: Some(500),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
     let mut v: Vec<_> = page
         .contacts
         .into_iter()
@@ -55,26 +57,29 @@ async fn snapshot(t: &common::TestWorkspace) -> Vec<(String, String, String, Vec
 async fn an_existing_number_only_gains_the_chosen_groups() {
     let t = common::workspace().await;
     let vip =
-        t.ws.create_group(GroupInput {
-            name: "VIP".into(),
-            description: String::new(),
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_group(GroupInput {
+                name: "VIP".into(),
+                description: String::new(),
+            })
+            .await
+            .unwrap();
     let fair =
-        t.ws.create_group(GroupInput {
-            name: "Fair 2026".into(),
-            description: String::new(),
+        t.ws.cx()
+            .create_group(GroupInput {
+                name: "Fair 2026".into(),
+                description: String::new(),
+            })
+            .await
+            .unwrap();
+    t.ws.cx()
+        .create_contact(ContactInput {
+            phone: "+12015550101".into(),
+            name: "Ana (kept)".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
-    t.ws.create_contact(ContactInput {
-        phone: "+12015550101".into(),
-        name: "Ana (kept)".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
     let csv = format!(
         "{HEADER}Ana from the file,201-555-0101,Other Co,,,,,\nBen,+1 201 555 0102,Acme,1 Main St,Springfield,NJ,US,met at the fair\n"
     );
@@ -94,12 +99,13 @@ async fn an_existing_number_only_gains_the_chosen_groups() {
     assert_eq!(snap[1].0, "+12015550102");
     assert_eq!(snap[1].3, vec![vip.id, fair.id]);
     let by_group =
-        t.ws.contacts(ContactFilter {
-            group_id: Some(fair.id),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .contacts(ContactFilter {
+                group_id: Some(fair.id),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
     assert_eq!(by_group.total, 2);
 }
 
@@ -167,7 +173,8 @@ async fn another_encoding_is_refused_with_a_clear_message_and_nothing_stored() {
     }
     let path = write(&t, "utf16.csv", &utf16);
     let e =
-        t.ws.import_contacts(&path, ImportOptions::default(), Cancel::default(), |_| {})
+        t.ws.cx()
+            .import_contacts(&path, ImportOptions::default(), Cancel::default(), |_| {})
             .await
             .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Invalid);
@@ -190,17 +197,22 @@ async fn cancelling_keeps_the_committed_batches_and_a_rerun_completes_without_du
     let cancel = Cancel::default();
     let c2 = cancel.clone();
     let r =
-        t.ws.import_contacts(&path, ImportOptions::default(), cancel, move |p| {
-            if p.rows >= 20_000 {
-                c2.cancel();
-            }
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .import_contacts(&path, ImportOptions::default(), cancel, move |p| {
+                if p.rows >= 20_000 {
+                    c2.cancel();
+                }
+            })
+            .await
+            .unwrap();
     assert!(r.cancelled);
     assert!(r.imported >= 20_000 && r.imported < 45_000, "{r:?}");
     assert_eq!(
-        t.ws.contacts(ContactFilter::default()).await.unwrap().total as u64,
+        t.ws.cx()
+            .contacts(ContactFilter::default())
+            .await
+            .unwrap()
+            .total as u64,
         r.imported
     );
     let again = import(&t, &path, vec![]).await;
@@ -208,7 +220,11 @@ async fn cancelling_keeps_the_committed_batches_and_a_rerun_completes_without_du
     assert_eq!(again.imported + again.existing, 45_000);
     assert_eq!(again.existing, r.imported);
     assert_eq!(
-        t.ws.contacts(ContactFilter::default()).await.unwrap().total,
+        t.ws.cx()
+            .contacts(ContactFilter::default())
+            .await
+            .unwrap()
+            .total,
         45_000
     );
 }
@@ -223,8 +239,8 @@ async fn a_group_deleted_during_the_import_stops_it_at_the_next_batch() {
         name: name.into(),
         description: String::new(),
     };
-    let doomed = t.ws.create_group(group("Doomed")).await.unwrap();
-    let kept = t.ws.create_group(group("Kept")).await.unwrap();
+    let doomed = t.ws.cx().create_group(group("Doomed")).await.unwrap();
+    let kept = t.ws.cx().create_group(group("Kept")).await.unwrap();
     let mut csv = String::from(HEADER);
     for i in 0..30_000u32 {
         csv.push_str(&format!("Person {i},+1201{:07},,,,,,\n", 5_000_000 + i));
@@ -234,26 +250,32 @@ async fn a_group_deleted_during_the_import_stops_it_at_the_next_batch() {
     let ws = t.ws.clone();
     let deleted = std::sync::atomic::AtomicBool::new(false);
     let e =
-        t.ws.import_contacts(
-            &path,
-            ImportOptions {
-                group_ids: vec![doomed.id, kept.id],
-            },
-            Cancel::default(),
-            move |p| {
-                // After the first batch has committed, someone else deletes a chosen group.
-                if p.rows > 0 && !deleted.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                    tokio::task::block_in_place(|| {
-                        tokio::runtime::Handle::current()
-                            .block_on(ws.delete_group(doomed.id))
-                            .unwrap()
-                    });
-                }
-            },
-        )
-        .await
-        .unwrap_err();
-    let first_batch = t.ws.contacts(ContactFilter::default()).await.unwrap().total;
+        t.ws.cx()
+            .import_contacts(
+                &path,
+                ImportOptions {
+                    group_ids: vec![doomed.id, kept.id],
+                },
+                Cancel::default(),
+                move |p| {
+                    // After the first batch has committed, someone else deletes a chosen group.
+                    if p.rows > 0 && !deleted.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        tokio::task::block_in_place(|| {
+                            tokio::runtime::Handle::current()
+                                .block_on(ws.cx().delete_group(doomed.id))
+                                .unwrap()
+                        });
+                    }
+                },
+            )
+            .await
+            .unwrap_err();
+    let first_batch =
+        t.ws.cx()
+            .contacts(ContactFilter::default())
+            .await
+            .unwrap()
+            .total;
     assert!(first_batch > 0 && first_batch < 30_000, "{first_batch}");
     assert!(
         e.to_string().contains(&format!(
@@ -263,7 +285,7 @@ async fn a_group_deleted_during_the_import_stops_it_at_the_next_batch() {
         )),
         "{e}"
     );
-    let groups = t.ws.groups().await.unwrap();
+    let groups = t.ws.cx().groups().await.unwrap();
     assert_eq!(
         groups
             .iter()
@@ -305,7 +327,8 @@ async fn an_import_needs_the_import_permission() {
     .await;
     t.sign_in("editor").await;
     let e =
-        t.ws.import_contacts(&path, ImportOptions::default(), Cancel::default(), |_| {})
+        t.ws.cx()
+            .import_contacts(&path, ImportOptions::default(), Cancel::default(), |_| {})
             .await
             .unwrap_err();
     assert_eq!(e.code(), ErrorCode::PermissionDenied);
@@ -348,7 +371,7 @@ proptest! {
         rt.block_on(async {
             let t = common::workspace().await;
             let groups = if grouped {
-                vec![t.ws.create_group(GroupInput { name: "G".into(), description: String::new() }).await.unwrap().id]
+                vec![t.ws.cx().create_group(GroupInput { name: "G".into(), description: String::new() }).await.unwrap().id]
             } else {
                 vec![]
             };

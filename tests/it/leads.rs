@@ -18,7 +18,8 @@ fn lead(name: &str, phone: &str, email: &str) -> LeadInput {
 
 async fn names(t: &common::TestWorkspace, filter: LeadFilter) -> Vec<String> {
     let mut v: Vec<String> =
-        t.ws.leads(filter)
+        t.ws.cx()
+            .leads(filter)
             .await
             .unwrap()
             .leads
@@ -42,18 +43,19 @@ async fn set_created(t: &common::TestWorkspace, id: i64, at: i64) {
 async fn a_lead_is_stored_in_e164_and_bad_input_names_the_problem() {
     let t = common::workspace().await;
     let ana =
-        t.ws.create_lead(LeadInput {
-            company: " Acme ".into(),
-            source: "Website".into(),
-            ..lead(" Ana ", "201-555-0123", "ana@example.com")
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_lead(LeadInput {
+                company: " Acme ".into(),
+                source: "Website".into(),
+                ..lead(" Ana ", "201-555-0123", "ana@example.com")
+            })
+            .await
+            .unwrap();
     assert_eq!(ana.name, "Ana");
     assert_eq!(ana.company, "Acme");
     assert_eq!(ana.phone.as_deref(), Some("+12015550123"));
     assert!(ana.whatsapp);
-    let statuses = t.ws.lead_statuses().await.unwrap();
+    let statuses = t.ws.cx().lead_statuses().await.unwrap();
     assert_eq!(
         ana.status_id, statuses[0].id,
         "new leads get the first status"
@@ -61,7 +63,8 @@ async fn a_lead_is_stored_in_e164_and_bad_input_names_the_problem() {
 
     // No phone, only an email: allowed, and not reachable on WhatsApp.
     let ben =
-        t.ws.create_lead(lead("Ben", "", "ben@example.com"))
+        t.ws.cx()
+            .create_lead(lead("Ben", "", "ben@example.com"))
             .await
             .unwrap();
     assert_eq!((ben.phone, ben.whatsapp), (None, false));
@@ -115,41 +118,44 @@ async fn a_lead_is_stored_in_e164_and_bad_input_names_the_problem() {
         ),
     ];
     for (input, code, message) in refusals {
-        let e = t.ws.create_lead(input).await.unwrap_err();
+        let e = t.ws.cx().create_lead(input).await.unwrap_err();
         assert_eq!(e.code(), code, "{e}");
         assert!(e.to_string().contains(message), "{e} / {message}");
     }
     assert_eq!(
-        t.ws.leads(LeadFilter::default()).await.unwrap().total,
+        t.ws.cx().leads(LeadFilter::default()).await.unwrap().total,
         2,
         "nothing else stored"
     );
 
     // An edit that would clash is refused and leaves the lead as it was.
     let e =
-        t.ws.update_lead(ben.id, lead("Ben", "+12015550123", "ben@example.com"))
+        t.ws.cx()
+            .update_lead(ben.id, lead("Ben", "+12015550123", "ben@example.com"))
             .await
             .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
-    assert_eq!(t.ws.lead(ben.id).await.unwrap().phone, None);
+    assert_eq!(t.ws.cx().lead(ben.id).await.unwrap().phone, None);
     // Editing a lead keeps its own phone and its created date.
     let edited =
-        t.ws.update_lead(
-            ana.id,
-            LeadInput {
-                status_id: Some(statuses[2].id),
-                ..lead("Ana B.", "+12015550123", "ana@example.com")
-            },
-        )
-        .await
-        .unwrap();
+        t.ws.cx()
+            .update_lead(
+                ana.id,
+                LeadInput {
+                    status_id: Some(statuses[2].id),
+                    ..lead("Ana B.", "+12015550123", "ana@example.com")
+                },
+            )
+            .await
+            .unwrap();
     assert_eq!(
         (edited.name.as_str(), edited.status_id, edited.created_at),
         ("Ana B.", statuses[2].id, ana.created_at)
     );
     // An edit without a status keeps the lead's status.
     let kept =
-        t.ws.update_lead(ana.id, lead("Ana B.", "+12015550123", "ana@example.com"))
+        t.ws.cx()
+            .update_lead(ana.id, lead("Ana B.", "+12015550123", "ana@example.com"))
             .await
             .unwrap();
     assert_eq!(kept.status_id, statuses[2].id);
@@ -160,7 +166,8 @@ async fn a_lead_is_stored_in_e164_and_bad_input_names_the_problem() {
 async fn lead_statuses_are_configurable_and_a_used_one_cannot_go() {
     let t = common::workspace().await;
     let defaults: Vec<String> =
-        t.ws.lead_statuses()
+        t.ws.cx()
+            .lead_statuses()
             .await
             .unwrap()
             .into_iter()
@@ -172,52 +179,58 @@ async fn lead_statuses_are_configurable_and_a_used_one_cannot_go() {
     );
 
     let hot =
-        t.ws.create_lead_status(LeadStatusInput {
-            name: "Hot".into(),
-            color: "#FF0000".into(),
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_lead_status(LeadStatusInput {
+                name: "Hot".into(),
+                color: "#FF0000".into(),
+            })
+            .await
+            .unwrap();
     assert_eq!((hot.color.as_str(), hot.position), ("#ff0000", 7));
     let e =
-        t.ws.create_lead_status(LeadStatusInput {
-            name: "hot".into(),
-            color: "#ff0000".into(),
-        })
-        .await
-        .unwrap_err();
+        t.ws.cx()
+            .create_lead_status(LeadStatusInput {
+                name: "hot".into(),
+                color: "#ff0000".into(),
+            })
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
     assert!(e.to_string().contains("“hot”"), "{e}");
     let e =
-        t.ws.create_lead_status(LeadStatusInput {
-            name: "Warm".into(),
-            color: "orange".into(),
-        })
-        .await
-        .unwrap_err();
+        t.ws.cx()
+            .create_lead_status(LeadStatusInput {
+                name: "Warm".into(),
+                color: "orange".into(),
+            })
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Invalid);
     assert!(e.to_string().contains("“orange” is not a colour"), "{e}");
 
-    t.ws.create_lead(LeadInput {
-        status_id: Some(hot.id),
-        ..lead("Ana", "+12015550123", "")
-    })
-    .await
-    .unwrap();
-    t.ws.create_lead(LeadInput {
-        status_id: Some(hot.id),
-        ..lead("Ben", "+12015550124", "")
-    })
-    .await
-    .unwrap();
-    let e = t.ws.delete_lead_status(hot.id).await.unwrap_err();
+    t.ws.cx()
+        .create_lead(LeadInput {
+            status_id: Some(hot.id),
+            ..lead("Ana", "+12015550123", "")
+        })
+        .await
+        .unwrap();
+    t.ws.cx()
+        .create_lead(LeadInput {
+            status_id: Some(hot.id),
+            ..lead("Ben", "+12015550124", "")
+        })
+        .await
+        .unwrap();
+    let e = t.ws.cx().delete_lead_status(hot.id).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
     assert_eq!(
         e.to_string(),
         "the lead status “Hot” is used by 2 lead(s); move them to another status first"
     );
     assert!(
-        t.ws.lead_statuses()
+        t.ws.cx()
+            .lead_statuses()
             .await
             .unwrap()
             .iter()
@@ -225,58 +238,63 @@ async fn lead_statuses_are_configurable_and_a_used_one_cannot_go() {
     );
 
     let renamed =
-        t.ws.update_lead_status(
-            hot.id,
-            LeadStatusInput {
-                name: "Very hot".into(),
-                color: "#aa0000".into(),
-            },
-        )
-        .await
-        .unwrap();
+        t.ws.cx()
+            .update_lead_status(
+                hot.id,
+                LeadStatusInput {
+                    name: "Very hot".into(),
+                    color: "#aa0000".into(),
+                },
+            )
+            .await
+            .unwrap();
     assert_eq!(renamed.name, "Very hot");
 
     // Reordering needs every status exactly once.
     let mut ids: Vec<i64> =
-        t.ws.lead_statuses()
+        t.ws.cx()
+            .lead_statuses()
             .await
             .unwrap()
             .iter()
             .map(|s| s.id)
             .collect();
     ids.reverse();
-    let reordered = t.ws.reorder_lead_statuses(ids.clone()).await.unwrap();
+    let reordered = t.ws.cx().reorder_lead_statuses(ids.clone()).await.unwrap();
     assert_eq!(reordered[0].name, "Very hot");
     let e =
-        t.ws.reorder_lead_statuses(ids[1..].to_vec())
+        t.ws.cx()
+            .reorder_lead_statuses(ids[1..].to_vec())
             .await
             .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Invalid);
     // New leads now get the first status of the new order.
     let cy =
-        t.ws.create_lead(lead("Cy", "+12015550125", ""))
+        t.ws.cx()
+            .create_lead(lead("Cy", "+12015550125", ""))
             .await
             .unwrap();
     assert_eq!(cy.status_id, hot.id);
 
     // Unused statuses go; the last one never.
-    for s in t.ws.lead_statuses().await.unwrap() {
+    for s in t.ws.cx().lead_statuses().await.unwrap() {
         if s.lead_count == 0 {
-            t.ws.delete_lead_status(s.id).await.unwrap();
+            t.ws.cx().delete_lead_status(s.id).await.unwrap();
         }
     }
-    assert_eq!(t.ws.lead_statuses().await.unwrap().len(), 1);
-    t.ws.delete_leads(vec![]).await.unwrap_err();
+    assert_eq!(t.ws.cx().lead_statuses().await.unwrap().len(), 1);
+    t.ws.cx().delete_leads(vec![]).await.unwrap_err();
     let all: Vec<i64> =
-        t.ws.leads(LeadFilter::default())
+        t.ws.cx()
+            .leads(LeadFilter::default())
             .await
             .unwrap()
             .leads
             .iter()
             .map(|l| l.id)
             .collect();
-    t.ws.delete_leads(all).await.unwrap();
-    let e = t.ws.delete_lead_status(hot.id).await.unwrap_err();
+    t.ws.cx().delete_leads(all).await.unwrap();
+    let e = t.ws.cx().delete_lead_status(hot.id).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
     assert!(e.to_string().contains("last lead status"), "{e}");
 }
@@ -286,7 +304,7 @@ async fn the_list_filters_by_status_source_staff_date_and_whatsapp() {
     let t = common::workspace().await;
     let rep = t.staff_with("rep", vec![]).await;
     t.as_owner().await;
-    let st = t.ws.lead_statuses().await.unwrap();
+    let st = t.ws.cx().lead_statuses().await.unwrap();
     let (new, won) = (st[0].id, st[4].id);
     let mk = |name: &str, phone: &str, source: &str, status: i64, staff: Option<i64>| LeadInput {
         name: name.into(),
@@ -298,15 +316,18 @@ async fn the_list_filters_by_status_source_staff_date_and_whatsapp() {
         ..Default::default()
     };
     let ana =
-        t.ws.create_lead(mk("Ana", "+12015550101", "Website", new, Some(rep.id)))
+        t.ws.cx()
+            .create_lead(mk("Ana", "+12015550101", "Website", new, Some(rep.id)))
             .await
             .unwrap();
     let ben =
-        t.ws.create_lead(mk("Ben", "+49 30 1234567", "Fair", won, None))
+        t.ws.cx()
+            .create_lead(mk("Ben", "+49 30 1234567", "Fair", won, None))
             .await
             .unwrap(); // landline
     let cy =
-        t.ws.create_lead(mk("Cy", "", "website", won, Some(rep.id)))
+        t.ws.cx()
+            .create_lead(mk("Cy", "", "website", won, Some(rep.id)))
             .await
             .unwrap();
     let day = 86_400_000;
@@ -441,12 +462,13 @@ async fn the_list_filters_by_status_source_staff_date_and_whatsapp() {
     );
     // Newest first, paged, with the total of the whole filter.
     let page =
-        t.ws.leads(LeadFilter {
-            limit: Some(2),
-            ..f()
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .leads(LeadFilter {
+                limit: Some(2),
+                ..f()
+            })
+            .await
+            .unwrap();
     assert_eq!(page.total, 3);
     assert_eq!(
         page.leads
@@ -456,26 +478,28 @@ async fn the_list_filters_by_status_source_staff_date_and_whatsapp() {
         ["Cy", "Ben"]
     );
     let page =
-        t.ws.leads(LeadFilter {
-            limit: Some(2),
-            offset: Some(2),
-            ..f()
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .leads(LeadFilter {
+                limit: Some(2),
+                offset: Some(2),
+                ..f()
+            })
+            .await
+            .unwrap();
     assert_eq!(page.leads[0].name, "Ana");
 
     let e =
-        t.ws.leads(LeadFilter {
-            created_from: Some(2),
-            created_to: Some(1),
-            ..f()
-        })
-        .await
-        .unwrap_err();
+        t.ws.cx()
+            .leads(LeadFilter {
+                created_from: Some(2),
+                created_to: Some(1),
+                ..f()
+            })
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Invalid);
     assert!(e.to_string().contains("date range"), "{e}");
-    let mut sources = t.ws.lead_sources().await.unwrap();
+    let mut sources = t.ws.cx().lead_sources().await.unwrap();
     sources.sort_by_key(|s| s.to_lowercase());
     assert_eq!(
         sources.len(),
@@ -487,19 +511,20 @@ async fn the_list_filters_by_status_source_staff_date_and_whatsapp() {
 #[tokio::test]
 async fn the_campaign_filter_returns_recipients_and_is_open_to_campaign_creators() {
     let t = common::workspace().await;
-    let st = t.ws.lead_statuses().await.unwrap();
+    let st = t.ws.cx().lead_statuses().await.unwrap();
     let qualified = st[2].id;
     for (name, phone, status) in [
         ("Ana", "+4915123456789", qualified), // mobile
         ("Ben", "+49301234567", qualified),   // landline
         ("Cy", "+12015550177", st[0].id),
     ] {
-        t.ws.create_lead(LeadInput {
-            status_id: Some(status),
-            ..lead(name, phone, "")
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .create_lead(LeadInput {
+                status_id: Some(status),
+                ..lead(name, phone, "")
+            })
+            .await
+            .unwrap();
     }
     let filter = || LeadFilter {
         status_ids: vec![qualified],
@@ -507,7 +532,7 @@ async fn the_campaign_filter_returns_recipients_and_is_open_to_campaign_creators
         limit: Some(1), // paging does not apply to recipients
         ..Default::default()
     };
-    let recipients = t.ws.filter_leads_for_campaign(filter()).await.unwrap();
+    let recipients = t.ws.cx().filter_leads_for_campaign(filter()).await.unwrap();
     assert_eq!(recipients.len(), 1);
     assert_eq!(
         (
@@ -518,7 +543,8 @@ async fn the_campaign_filter_returns_recipients_and_is_open_to_campaign_creators
         ("Ana", Some("+4915123456789"), true)
     );
     let all =
-        t.ws.filter_leads_for_campaign(LeadFilter::default())
+        t.ws.cx()
+            .filter_leads_for_campaign(LeadFilter::default())
             .await
             .unwrap();
     assert_eq!(all.len(), 3);
@@ -535,20 +561,21 @@ async fn the_campaign_filter_returns_recipients_and_is_open_to_campaign_creators
     .await;
     t.sign_in("marketer").await;
     assert_eq!(
-        t.ws.filter_leads_for_campaign(filter())
+        t.ws.cx()
+            .filter_leads_for_campaign(filter())
             .await
             .unwrap()
             .len(),
         1
     );
-    t.ws.lead_statuses().await.unwrap();
+    t.ws.cx().lead_statuses().await.unwrap();
     assert_eq!(
-        common::code(t.ws.leads(LeadFilter::default()).await),
+        common::code(t.ws.cx().leads(LeadFilter::default()).await),
         ErrorCode::PermissionDenied
     );
     t.sign_in("nobody").await;
     assert_eq!(
-        common::code(t.ws.filter_leads_for_campaign(filter()).await),
+        common::code(t.ws.cx().filter_leads_for_campaign(filter()).await),
         ErrorCode::PermissionDenied
     );
 }
@@ -557,7 +584,8 @@ async fn the_campaign_filter_returns_recipients_and_is_open_to_campaign_creators
 async fn leads_are_guarded_by_the_leads_permission() {
     let t = common::workspace().await;
     let ana =
-        t.ws.create_lead(lead("Ana", "+12015550101", ""))
+        t.ws.cx()
+            .create_lead(lead("Ana", "+12015550101", ""))
             .await
             .unwrap();
     t.staff_with(
@@ -566,59 +594,73 @@ async fn leads_are_guarded_by_the_leads_permission() {
     )
     .await;
     t.sign_in("viewer").await;
-    t.ws.leads(LeadFilter::default()).await.unwrap();
+    t.ws.cx().leads(LeadFilter::default()).await.unwrap();
     assert_eq!(
-        common::code(t.ws.create_lead(lead("Ben", "+12015550102", "")).await),
+        common::code(t.ws.cx().create_lead(lead("Ben", "+12015550102", "")).await),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
         common::code(
-            t.ws.update_lead(ana.id, lead("X", "+12015550101", ""))
+            t.ws.cx()
+                .update_lead(ana.id, lead("X", "+12015550101", ""))
                 .await
         ),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
-        common::code(t.ws.delete_leads(vec![ana.id]).await),
+        common::code(t.ws.cx().delete_leads(vec![ana.id]).await),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
         common::code(
-            t.ws.create_lead_status(LeadStatusInput {
-                name: "X".into(),
-                color: "#000000".into()
-            })
-            .await
+            t.ws.cx()
+                .create_lead_status(LeadStatusInput {
+                    name: "X".into(),
+                    color: "#000000".into()
+                })
+                .await
         ),
         ErrorCode::PermissionDenied
     );
     assert_eq!(t.log_of("leads.create").await.last().unwrap().0, "denied");
     assert_eq!(t.log_of("leads.delete").await[0].0, "denied");
     t.as_owner().await;
-    assert_eq!(t.ws.leads(LeadFilter::default()).await.unwrap().total, 1);
+    assert_eq!(
+        t.ws.cx().leads(LeadFilter::default()).await.unwrap().total,
+        1
+    );
 }
 
 #[tokio::test]
 async fn deleting_leads_is_all_or_nothing() {
     let t = common::workspace().await;
     let ana =
-        t.ws.create_lead(lead("Ana", "+12015550101", ""))
+        t.ws.cx()
+            .create_lead(lead("Ana", "+12015550101", ""))
             .await
             .unwrap();
     let ben =
-        t.ws.create_lead(lead("Ben", "+12015550102", ""))
+        t.ws.cx()
+            .create_lead(lead("Ben", "+12015550102", ""))
             .await
             .unwrap();
-    let e = t.ws.delete_leads(vec![ana.id, 9999]).await.unwrap_err();
+    let e =
+        t.ws.cx()
+            .delete_leads(vec![ana.id, 9999])
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound);
     assert_eq!(
-        t.ws.leads(LeadFilter::default()).await.unwrap().total,
+        t.ws.cx().leads(LeadFilter::default()).await.unwrap().total,
         2,
         "Ana kept"
     );
-    let done = t.ws.delete_leads(vec![ana.id, ben.id]).await.unwrap();
+    let done = t.ws.cx().delete_leads(vec![ana.id, ben.id]).await.unwrap();
     assert_eq!(done.deleted, 2);
-    assert_eq!(t.ws.leads(LeadFilter::default()).await.unwrap().total, 0);
+    assert_eq!(
+        t.ws.cx().leads(LeadFilter::default()).await.unwrap().total,
+        0
+    );
     let log = t.log_of("leads.delete").await;
     assert_eq!(log.len(), 1, "the failed attempt left no entry");
 }

@@ -19,18 +19,19 @@ fn write(t: &common::TestWorkspace, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 async fn import(t: &common::TestWorkspace, path: &std::path::Path) -> ImportReport {
-    t.ws.import_leads(
-        path,
-        LeadImportOptions::default(),
-        Cancel::default(),
-        |_| {},
-    )
-    .await
-    .unwrap()
+    t.ws.cx()
+        .import_leads(
+            path,
+            LeadImportOptions::default(),
+            Cancel::default(),
+            |_| {},
+        )
+        .await
+        .unwrap()
 }
 
 async fn total(t: &common::TestWorkspace) -> i64 {
-    t.ws.leads(LeadFilter::default()).await.unwrap().total
+    t.ws.cx().leads(LeadFilter::default()).await.unwrap().total
 }
 
 #[tokio::test]
@@ -52,14 +53,15 @@ async fn good_rows_import_and_each_bad_row_is_named_with_its_line() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     let report =
-        t.ws.import_leads(
-            &path,
-            LeadImportOptions::default(),
-            Cancel::default(),
-            move |p| s.lock().unwrap().push(p.rows),
-        )
-        .await
-        .unwrap();
+        t.ws.cx()
+            .import_leads(
+                &path,
+                LeadImportOptions::default(),
+                Cancel::default(),
+                move |p| s.lock().unwrap().push(p.rows),
+            )
+            .await
+            .unwrap();
     assert_eq!(
         (
             report.rows,
@@ -100,13 +102,13 @@ async fn good_rows_import_and_each_bad_row_is_named_with_its_line() {
     }
     assert_eq!(*seen.lock().unwrap(), vec![11]);
 
-    let leads = t.ws.leads(LeadFilter::default()).await.unwrap().leads;
+    let leads = t.ws.cx().leads(LeadFilter::default()).await.unwrap().leads;
     let ben = leads.iter().find(|l| l.name == "Lopez, Ben").unwrap();
     assert_eq!(
         (ben.company.as_str(), ben.phone.as_deref()),
         ("Big \"B\" Co", Some("+12015550102"))
     );
-    let statuses = t.ws.lead_statuses().await.unwrap();
+    let statuses = t.ws.cx().lead_statuses().await.unwrap();
     let ana = leads.iter().find(|l| l.name == "Ana").unwrap();
     assert_eq!(ana.status_id, statuses[2].id, "Qualified");
     let jo = leads.iter().find(|l| l.name == "Jo").unwrap();
@@ -135,13 +137,14 @@ async fn good_rows_import_and_each_bad_row_is_named_with_its_line() {
 #[tokio::test]
 async fn importing_the_same_file_twice_creates_nothing_the_second_time() {
     let t = common::workspace().await;
-    t.ws.create_lead(crmconnect::leads::LeadInput {
-        name: "Ana (kept as is)".into(),
-        phone: "+12015550101".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    t.ws.cx()
+        .create_lead(crmconnect::leads::LeadInput {
+            name: "Ana (kept as is)".into(),
+            phone: "+12015550101".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let csv = "email,name,phone\nana@example.com,Ana from the file,+1 201-555-0101\nben@example.com,Ben,\n,Cy,+12015550103\n";
     let path = write(&t, "twice.csv", csv.as_bytes());
     let first = import(&t, &path).await;
@@ -152,7 +155,7 @@ async fn importing_the_same_file_twice_creates_nothing_the_second_time() {
         (0, 3, 0)
     );
     assert_eq!(total(&t).await, 3);
-    let leads = t.ws.leads(LeadFilter::default()).await.unwrap().leads;
+    let leads = t.ws.cx().leads(LeadFilter::default()).await.unwrap().leads;
     assert!(
         leads
             .iter()
@@ -192,14 +195,15 @@ async fn a_file_that_cannot_be_read_as_leads_stores_nothing() {
     ];
     for (name, bytes, message) in cases {
         let e =
-            t.ws.import_leads(
-                &write(&t, name, &bytes),
-                LeadImportOptions::default(),
-                Cancel::default(),
-                |_| {},
-            )
-            .await
-            .unwrap_err();
+            t.ws.cx()
+                .import_leads(
+                    &write(&t, name, &bytes),
+                    LeadImportOptions::default(),
+                    Cancel::default(),
+                    |_| {},
+                )
+                .await
+                .unwrap_err();
         assert_eq!(e.code(), ErrorCode::Invalid, "{name}: {e}");
         assert!(e.to_string().contains(message), "{name}: {e}");
     }
@@ -217,14 +221,15 @@ async fn a_file_that_cannot_be_read_as_leads_stores_nothing() {
     );
     assert_eq!(total(&t).await, 1);
     let e =
-        t.ws.import_leads(
-            &t.dir.path().join("missing.csv"),
-            LeadImportOptions::default(),
-            Cancel::default(),
-            |_| {},
-        )
-        .await
-        .unwrap_err();
+        t.ws.cx()
+            .import_leads(
+                &t.dir.path().join("missing.csv"),
+                LeadImportOptions::default(),
+                Cancel::default(),
+                |_| {},
+            )
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), ErrorCode::Invalid);
 }
 
@@ -239,11 +244,12 @@ async fn cancelling_keeps_the_committed_batches_and_a_rerun_completes() {
     let cancel = Cancel::default();
     let c = cancel.clone();
     let report =
-        t.ws.import_leads(&path, LeadImportOptions::default(), cancel, move |_| {
-            c.cancel()
-        })
-        .await
-        .unwrap();
+        t.ws.cx()
+            .import_leads(&path, LeadImportOptions::default(), cancel, move |_| {
+                c.cancel()
+            })
+            .await
+            .unwrap();
     assert!(report.cancelled);
     assert_eq!(report.imported, 5_000, "one batch committed");
     assert_eq!(total(&t).await, 5_000);
@@ -272,69 +278,82 @@ async fn imported_leads_can_be_assigned_and_the_import_needs_its_permission() {
     let path = write(&t, "a.csv", b"name,phone\nAna,+12015550101\n");
     t.sign_in("viewer").await;
     let e =
-        t.ws.import_leads(
-            &path,
-            LeadImportOptions::default(),
-            Cancel::default(),
-            |_| {},
-        )
-        .await
-        .unwrap_err();
+        t.ws.cx()
+            .import_leads(
+                &path,
+                LeadImportOptions::default(),
+                Cancel::default(),
+                |_| {},
+            )
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), ErrorCode::PermissionDenied);
     assert_eq!(t.log_of("leads.import").await[0].0, "denied");
     t.sign_in("importer").await;
     let e =
-        t.ws.import_leads(
+        t.ws.cx()
+            .import_leads(
+                &path,
+                LeadImportOptions {
+                    assigned_staff_id: Some(999),
+                },
+                Cancel::default(),
+                |_| {},
+            )
+            .await
+            .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NotFound);
+    t.ws.cx()
+        .import_leads(
             &path,
             LeadImportOptions {
-                assigned_staff_id: Some(999),
+                assigned_staff_id: Some(rep.id),
             },
             Cancel::default(),
             |_| {},
         )
         .await
-        .unwrap_err();
-    assert_eq!(e.code(), ErrorCode::NotFound);
-    t.ws.import_leads(
-        &path,
-        LeadImportOptions {
-            assigned_staff_id: Some(rep.id),
-        },
-        Cancel::default(),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    let leads = t.ws.leads(LeadFilter::default()).await.unwrap().leads;
+        .unwrap();
+    let leads = t.ws.cx().leads(LeadFilter::default()).await.unwrap().leads;
     assert_eq!(leads[0].assigned_staff_id, Some(rep.id));
 }
 
 #[tokio::test]
 async fn uploads_from_the_desktop_import_and_are_removed() {
     let t = common::workspace().await;
-    let id = t.ws.begin_leads_upload().await.unwrap();
-    t.ws.append_leads_upload(&id, b"name,phone\nAna,+1201")
+    let id = t.ws.cx().begin_leads_upload().await.unwrap();
+    t.ws.cx()
+        .append_leads_upload(&id, b"name,phone\nAna,+1201")
         .await
         .unwrap();
-    let n = t.ws.append_leads_upload(&id, b"5550101\n").await.unwrap();
+    let n =
+        t.ws.cx()
+            .append_leads_upload(&id, b"5550101\n")
+            .await
+            .unwrap();
     assert_eq!(n, 28);
     let r =
-        t.ws.import_leads_upload(
-            &id,
-            "my leads.csv",
-            LeadImportOptions::default(),
-            Cancel::default(),
-            |_| {},
-        )
-        .await
-        .unwrap();
+        t.ws.cx()
+            .import_leads_upload(
+                &id,
+                "my leads.csv",
+                LeadImportOptions::default(),
+                Cancel::default(),
+                |_| {},
+            )
+            .await
+            .unwrap();
     assert_eq!(r.imported, 1);
     assert_eq!(
-        common::code(t.ws.append_leads_upload(&id, b"x").await),
+        common::code(t.ws.cx().append_leads_upload(&id, b"x").await),
         ErrorCode::NotFound
     );
     assert_eq!(
-        common::code(t.ws.append_leads_upload("../../etc/passwd", b"x").await),
+        common::code(
+            t.ws.cx()
+                .append_leads_upload("../../etc/passwd", b"x")
+                .await
+        ),
         ErrorCode::Invalid
     );
     assert!(t.log_of("leads.import").await[0].1.contains("my_leads.csv"));

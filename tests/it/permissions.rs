@@ -27,16 +27,17 @@ async fn every_permission_is_refused_without_it_and_allowed_with_it() {
             .await;
 
         t.sign_in(&only).await;
-        let actor = t.ws.actor().await.unwrap();
+        let actor = t.ws.cx().actor().await.unwrap();
         assert!(actor.require(p.resource, p.action).is_ok(), "{p} with it");
         if p.action == Action::View {
-            t.ws.open_screen(screen_of(p.resource))
+            t.ws.cx()
+                .open_screen(screen_of(p.resource))
                 .await
                 .unwrap_or_else(|e| panic!("{p}: {e}"));
         }
 
         t.sign_in(&without).await;
-        let actor = t.ws.actor().await.unwrap();
+        let actor = t.ws.cx().actor().await.unwrap();
         let refusal = actor.require(p.resource, p.action).unwrap_err();
         assert_eq!(
             refusal.code(),
@@ -45,7 +46,11 @@ async fn every_permission_is_refused_without_it_and_allowed_with_it() {
         );
         assert!(refusal.to_string().contains(p.resource.key()), "{refusal}");
         if p.action == Action::View {
-            let e = t.ws.open_screen(screen_of(p.resource)).await.unwrap_err();
+            let e =
+                t.ws.cx()
+                    .open_screen(screen_of(p.resource))
+                    .await
+                    .unwrap_err();
             assert_eq!(e.code(), ErrorCode::PermissionDenied, "{p}");
             assert!(e.to_string().contains(p.resource.label()), "{e}");
         }
@@ -58,30 +63,30 @@ async fn connection_activity_log_and_staff_refuse_a_non_admin_even_with_every_pe
     t.staff_with("poweruser", Permission::all().collect()).await;
     t.sign_in("poweruser").await;
     for screen in [Screen::Connection, Screen::ActivityLog] {
-        let e = t.ws.open_screen(screen).await.unwrap_err();
+        let e = t.ws.cx().open_screen(screen).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::PermissionDenied, "{screen:?}");
         assert!(e.to_string().contains("administrators only"), "{e}");
     }
     assert_eq!(
-        common::code(t.ws.activity_log(LogFilter::default()).await),
+        common::code(t.ws.cx().activity_log(LogFilter::default()).await),
         ErrorCode::PermissionDenied
     );
     assert_eq!(
-        common::code(t.ws.list_staff().await),
+        common::code(t.ws.cx().list_staff().await),
         ErrorCode::PermissionDenied
     );
     // Every screen a role grants is open; Settings is open to everyone.
     for screen in Screen::ALL {
         if !matches!(screen, Screen::Connection | Screen::ActivityLog) {
-            t.ws.open_screen(screen).await.unwrap();
+            t.ws.cx().open_screen(screen).await.unwrap();
         }
     }
 
     t.as_owner().await;
     for screen in Screen::ALL {
-        t.ws.open_screen(screen).await.unwrap();
+        t.ws.cx().open_screen(screen).await.unwrap();
     }
-    t.ws.activity_log(LogFilter::default()).await.unwrap();
+    t.ws.cx().activity_log(LogFilter::default()).await.unwrap();
 }
 
 #[tokio::test]
@@ -89,11 +94,11 @@ async fn nobody_signed_in_is_refused_with_its_own_code() {
     let t = common::workspace().await;
     t.ws.sign_out().await.unwrap();
     assert_eq!(
-        common::code(t.ws.open_screen(Screen::Settings).await),
+        common::code(t.ws.cx().open_screen(Screen::Settings).await),
         ErrorCode::NotSignedIn
     );
     assert_eq!(
-        common::code(t.ws.list_roles().await),
+        common::code(t.ws.cx().list_roles().await),
         ErrorCode::NotSignedIn
     );
 }
@@ -108,22 +113,23 @@ async fn a_role_change_applies_to_the_signed_in_staff_member_at_once() {
         )
         .await;
     t.sign_in("rep").await;
-    t.ws.open_screen(Screen::BulkContacts).await.unwrap();
+    t.ws.cx().open_screen(Screen::BulkContacts).await.unwrap();
 
     // The owner (at another desktop, say) takes the permission away.
     t.as_owner().await;
-    t.ws.update_role(
-        member.role_id,
-        crmconnect::permissions::RoleInput {
-            name: "role of rep".into(),
-            permissions: vec![],
-        },
-    )
-    .await
-    .unwrap();
+    t.ws.cx()
+        .update_role(
+            member.role_id,
+            crmconnect::permissions::RoleInput {
+                name: "role of rep".into(),
+                permissions: vec![],
+            },
+        )
+        .await
+        .unwrap();
     t.sign_in("rep").await;
     assert_eq!(
-        common::code(t.ws.open_screen(Screen::BulkContacts).await),
+        common::code(t.ws.cx().open_screen(Screen::BulkContacts).await),
         ErrorCode::PermissionDenied
     );
 }
@@ -135,24 +141,25 @@ async fn roles_refuse_undefined_permissions_and_protect_the_admin_role() {
         name: "bogus".into(),
         permissions: vec![Permission::new(Resource::WhatsappNumbers, Action::Delete)],
     };
-    let e = t.ws.create_role(bogus).await.unwrap_err();
+    let e = t.ws.cx().create_role(bogus).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Invalid);
     assert!(e.to_string().contains("whatsapp_numbers delete"), "{e}");
 
     let admin =
-        t.ws.list_roles()
+        t.ws.cx()
+            .list_roles()
             .await
             .unwrap()
             .into_iter()
             .find(|r| r.is_admin)
             .unwrap();
     assert_eq!(
-        common::code(t.ws.delete_role(admin.id).await),
+        common::code(t.ws.cx().delete_role(admin.id).await),
         ErrorCode::Conflict
     );
 
     let held = t.staff_with("holder", vec![]).await;
-    let e = t.ws.delete_role(held.role_id).await.unwrap_err();
+    let e = t.ws.cx().delete_role(held.role_id).await.unwrap_err();
     assert_eq!(e.code(), ErrorCode::Conflict);
     assert!(e.to_string().contains("1 staff member"), "{e}");
 }

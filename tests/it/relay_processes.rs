@@ -174,7 +174,8 @@ impl Desktop {
         ws.sign_in("owner", "owner passphrase".into())
             .await
             .unwrap();
-        ws.set_relay(relay, Some(Sensitive::new(token)))
+        ws.cx()
+            .set_relay(relay, Some(Sensitive::new(token)))
             .await
             .unwrap();
         let ws = Arc::new(ws);
@@ -299,7 +300,8 @@ async fn sandbox_webhooks_reach_two_desktops_in_one_order_and_an_offline_one_cat
     // B goes offline and makes an event meanwhile (kept in its outbox).
     b.go_offline().await;
     let id =
-        b.ws.publish_event("conversation.read", serde_json::json!({"conversation": 1}))
+        b.ws.cx()
+            .publish_event("conversation.read", serde_json::json!({"conversation": 1}))
             .await
             .unwrap();
     assert_eq!(b.ws.outbox_len().await.unwrap(), 1);

@@ -81,17 +81,18 @@ async fn sign_in_refuses_wrong_passphrases_unknown_users_and_deactivated_staff()
         2
     );
 
-    t.ws.update_staff(
-        rep.id,
-        StaffUpdate {
-            name: rep.name.clone(),
-            username: rep.username.clone(),
-            role_id: rep.role_id,
-            active: false,
-        },
-    )
-    .await
-    .unwrap();
+    t.ws.cx()
+        .update_staff(
+            rep.id,
+            StaffUpdate {
+                name: rep.name.clone(),
+                username: rep.username.clone(),
+                role_id: rep.role_id,
+                active: false,
+            },
+        )
+        .await
+        .unwrap();
     let e =
         t.ws.sign_in("rep", "rep passphrase".into())
             .await
@@ -103,7 +104,7 @@ async fn sign_in_refuses_wrong_passphrases_unknown_users_and_deactivated_staff()
 #[tokio::test]
 async fn the_last_admin_cannot_be_demoted_deactivated_or_deleted() {
     let t = common::workspace().await;
-    let me = t.ws.me().await.unwrap();
+    let me = t.ws.cx().me().await.unwrap();
     let other_role = t.staff_with("rep", vec![]).await.role_id;
     let demote = StaffUpdate {
         name: me.name.clone(),
@@ -112,7 +113,7 @@ async fn the_last_admin_cannot_be_demoted_deactivated_or_deleted() {
         active: true,
     };
     assert_eq!(
-        common::code(t.ws.update_staff(me.staff_id, demote).await),
+        common::code(t.ws.cx().update_staff(me.staff_id, demote).await),
         ErrorCode::Conflict
     );
     let deactivate = StaffUpdate {
@@ -122,21 +123,21 @@ async fn the_last_admin_cannot_be_demoted_deactivated_or_deleted() {
         active: false,
     };
     assert_eq!(
-        common::code(t.ws.update_staff(me.staff_id, deactivate).await),
+        common::code(t.ws.cx().update_staff(me.staff_id, deactivate).await),
         ErrorCode::Conflict
     );
     assert_eq!(
-        common::code(t.ws.delete_staff(me.staff_id).await),
+        common::code(t.ws.cx().delete_staff(me.staff_id).await),
         ErrorCode::Conflict
     );
     // Still an admin after all that.
-    assert!(t.ws.me().await.unwrap().role.is_admin);
+    assert!(t.ws.cx().me().await.unwrap().role.is_admin);
 }
 
 #[tokio::test]
 async fn input_errors_name_the_problem() {
     let t = common::workspace().await;
-    let role = t.ws.me().await.unwrap().role.id;
+    let role = t.ws.cx().me().await.unwrap().role.id;
     let mk = |name: &str, username: &str, pass: &str| NewStaff {
         name: name.into(),
         username: username.into(),
@@ -144,19 +145,26 @@ async fn input_errors_name_the_problem() {
         passphrase: pass.into(),
     };
     let e =
-        t.ws.create_staff(mk("A", "a b", "long enough pass"))
+        t.ws.cx()
+            .create_staff(mk("A", "a b", "long enough pass"))
             .await
             .unwrap_err();
     assert!(e.to_string().contains("username"), "{e}");
-    let e = t.ws.create_staff(mk("A", "ab", "short")).await.unwrap_err();
+    let e =
+        t.ws.cx()
+            .create_staff(mk("A", "ab", "short"))
+            .await
+            .unwrap_err();
     assert!(e.to_string().contains("at least 8 characters"), "{e}");
     let e =
-        t.ws.create_staff(mk("  ", "ab", "long enough pass"))
+        t.ws.cx()
+            .create_staff(mk("  ", "ab", "long enough pass"))
             .await
             .unwrap_err();
     assert!(e.to_string().contains("name is required"), "{e}");
     let e =
-        t.ws.create_staff(mk("A", "ab", "long enough pass").with_role(9999))
+        t.ws.cx()
+            .create_staff(mk("A", "ab", "long enough pass").with_role(9999))
             .await
             .unwrap_err();
     assert_eq!(e.code(), ErrorCode::NotFound);
@@ -178,14 +186,19 @@ async fn staff_change_their_own_passphrase_but_not_others() {
     let rep = t.staff_with("rep", vec![]).await;
     let owner_id = {
         t.as_owner().await;
-        t.ws.me().await.unwrap().staff_id
+        t.ws.cx().me().await.unwrap().staff_id
     };
     t.sign_in("rep").await;
-    t.ws.set_passphrase(rep.id, "a brand new passphrase".into())
+    t.ws.cx()
+        .set_passphrase(rep.id, "a brand new passphrase".into())
         .await
         .unwrap();
     assert_eq!(
-        common::code(t.ws.set_passphrase(owner_id, "taken over now".into()).await),
+        common::code(
+            t.ws.cx()
+                .set_passphrase(owner_id, "taken over now".into())
+                .await
+        ),
         ErrorCode::PermissionDenied
     );
     t.ws.sign_in("rep", "a brand new passphrase".into())

@@ -51,6 +51,7 @@ impl TestWorkspace {
         self.as_owner().await;
         let role = self
             .ws
+            .cx()
             .create_role(RoleInput {
                 name: format!("role of {username}"),
                 permissions,
@@ -58,6 +59,7 @@ impl TestWorkspace {
             .await
             .expect("role");
         self.ws
+            .cx()
             .create_staff(NewStaff {
                 name: format!("Staff {username}"),
                 username: username.into(),

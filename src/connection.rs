@@ -136,9 +136,29 @@ impl Workspace {
             .map_err(ConnectionError::from)?)
     }
 
-    /// A Graph client for this workspace's credentials. For the core's own use: the token never
-    /// leaves Rust.
+    /// The Graph client of this workspace's connection: one for every caller (chat sends, read
+    /// receipts, Send on WhatsApp, templates, numbers), so that its per-number pacing and pair
+    /// limit hold across all of them. Built on first use; rebuilt after the connection or the
+    /// pacing changes. For the core's own use: the token never leaves Rust.
     pub async fn graph_client(&self) -> Result<(GraphClient, ConnectionIds)> {
+        let slot = self.graph_slot();
+        let mut current = slot.client.lock().await;
+        if let Some(c) = current.as_ref() {
+            return Ok(c.clone());
+        }
+        let built = self.build_graph_client(slot.pacing()).await?;
+        *current = Some(built.clone());
+        Ok(built)
+    }
+
+    /// How fast this workspace's numbers may send: the next Graph client paces by it.
+    pub async fn set_send_pacing(&self, pacing: SendPacing) {
+        let slot = self.graph_slot();
+        *slot.pacing.lock().unwrap_or_else(|e| e.into_inner()) = pacing;
+        slot.reset().await;
+    }
+
+    async fn build_graph_client(&self, pacing: SendPacing) -> Result<(GraphClient, ConnectionIds)> {
         let row = self.connection_row().await?;
         let token = self
             .secret(SecretName::AccessToken)
@@ -147,6 +167,9 @@ impl Workspace {
         let config = GraphConfig {
             base_url: row.graph_base_url,
             version: row.graph_version,
+            throughput_per_sec: pacing.throughput_per_sec,
+            pair_burst: pacing.pair_burst,
+            pair_period: pacing.pair_period,
             ..GraphConfig::default()
         };
         let client = GraphClient::new(&config, token).map_err(|e| ConnectionError::Invalid {
@@ -285,6 +308,7 @@ impl Ctx<'_> {
             }),
         )
         .await?;
+        self.graph_slot().reset().await;
         self.connection().await
     }
 
@@ -443,7 +467,48 @@ impl Workspace {
         )
         .await?;
         tx.commit().await?;
+        self.graph_slot().reset().await;
         Ok(())
+    }
+}
+
+/// How fast a workspace's numbers send (Meta's throughput and pair rate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendPacing {
+    /// Messages (and read receipts) per second per business number.
+    pub throughput_per_sec: u32,
+    /// To one recipient: a burst, then one message per `pair_period`.
+    pub pair_burst: u32,
+    pub pair_period: std::time::Duration,
+}
+
+impl Default for SendPacing {
+    fn default() -> Self {
+        let g = GraphConfig::default();
+        SendPacing {
+            throughput_per_sec: g.throughput_per_sec,
+            pair_burst: g.pair_burst,
+            pair_period: g.pair_period,
+        }
+    }
+}
+
+/// Where a workspace keeps its one Graph client and the pacing it is built with.
+#[derive(Default)]
+pub struct GraphSlot {
+    client: tokio::sync::Mutex<Option<(GraphClient, ConnectionIds)>>,
+    pacing: std::sync::Mutex<SendPacing>,
+}
+
+impl GraphSlot {
+    fn pacing(&self) -> SendPacing {
+        *self.pacing.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Drops the client (after one being built from the old settings, if any): the next caller
+    /// builds one from the saved connection.
+    async fn reset(&self) {
+        *self.client.lock().await = None;
     }
 }
 

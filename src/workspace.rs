@@ -214,6 +214,10 @@ pub struct Workspace {
     session: RwLock<Option<i64>>,
     secrets: Arc<dyn SecretStore>,
     chat: crate::chat::ChatRuntime,
+    /// Woken when a change committed an event into the outbox: the sync engine publishes it.
+    outbox_wake: Arc<tokio::sync::Notify>,
+    /// The one Graph client of the workspace's connection.
+    graph: crate::connection::GraphSlot,
 }
 
 impl Workspace {
@@ -224,6 +228,8 @@ impl Workspace {
             session: RwLock::new(None),
             secrets,
             chat: crate::chat::ChatRuntime::default(),
+            outbox_wake: Arc::default(),
+            graph: Default::default(),
         }
     }
 
@@ -243,8 +249,22 @@ impl Workspace {
         &self.info
     }
 
+    pub(crate) fn graph_slot(&self) -> &crate::connection::GraphSlot {
+        &self.graph
+    }
+
     pub(crate) fn chat_runtime(&self) -> &crate::chat::ChatRuntime {
         &self.chat
+    }
+
+    /// Tells the sync engine that a committed change left an event in the outbox.
+    pub fn outbox_written(&self) {
+        self.outbox_wake.notify_one();
+    }
+
+    /// What the sync engine waits on besides its timer: [`Workspace::outbox_written`].
+    pub fn outbox_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_wake.clone()
     }
 
     pub fn db(&self) -> &SqlitePool {

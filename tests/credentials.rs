@@ -69,6 +69,7 @@ async fn secrets_reach_the_keychain_and_nothing_else() {
     let app_secret = format!("app-secret-{ns}");
     let verify = format!("verify-{ns}");
     let view = ws
+        .cx()
         .save_connection(ConnectionInput {
             phone_number_id: "106540352242922".into(),
             waba_id: "102290129340398".into(),

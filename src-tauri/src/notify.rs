@@ -50,7 +50,7 @@ pub fn forward(app: &AppHandle, ws: Arc<Workspace>, focus: Focus) {
             if window_focused && focus.get() == Some(notice.conversation_id) {
                 continue;
             }
-            match ws.chat_preferences().await {
+            match ws.cx().chat_preferences().await {
                 Ok(p) if !p.muted => show(&app, &notice),
                 Ok(_) => {}
                 Err(e) => tracing::debug!(error = %e, "no notification: nobody is signed in"),

@@ -9,7 +9,7 @@ use crmconnect::contacts::import::Cancel;
 use crmconnect::sandbox::{Embedded, SandboxConfig};
 use crmconnect::secrets::Keychain;
 use crmconnect::sync::engine::{self, SyncHandle, SyncStatus};
-use crmconnect::workspace::WorkspaceKind;
+use crmconnect::workspace::{Ctx, WorkspaceKind};
 use crmconnect::{ApiError, Workspace, Workspaces, logging};
 use tauri::{AppHandle, Emitter, Manager};
 
@@ -200,5 +200,10 @@ impl AppState {
 
     pub fn ws(&self) -> Result<&Workspace, ApiError> {
         self.workspace.as_deref().map_err(Clone::clone)
+    }
+
+    /// The context of a command: the open workspace, acted on by whoever is signed in here.
+    pub fn cx(&self) -> Result<Ctx<'_>, ApiError> {
+        Ok(self.ws()?.cx())
     }
 }

@@ -27,7 +27,7 @@ use crate::permissions::{Action, Resource};
 use crate::sandbox::SandboxClock;
 use crate::screens::Screen;
 use crate::workspace::{Ctx, Workspace};
-use crate::{ErrorCode, Result, clients, contacts, leads};
+use crate::{ErrorCode, Result, clients, contacts, leads, sync};
 
 pub use content::{MediaRef, MessageContent};
 pub use send::{
@@ -695,9 +695,8 @@ impl Ctx<'_> {
 
     /// Opening a conversation: its inbound messages are marked read, here and at Meta.
     pub async fn mark_conversation_read(&self, id: i64) -> Result<()> {
-        self.actor()
-            .await?
-            .require(Resource::WhatsappChat, Action::View)?;
+        let actor = self.actor().await?;
+        actor.require(Resource::WhatsappChat, Action::View)?;
         let row = self.conversation_row(id).await?;
         let last_in = sqlx::query!(
             r#"SELECT id AS "id!", wamid FROM chat_messages
@@ -712,18 +711,20 @@ impl Ctx<'_> {
         if row.unread == 0 {
             return Ok(());
         }
-        projection::set_read_up_to(self.db(), id, last_in.id).await?;
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
+        projection::set_read_up_to(&mut tx, id, last_in.id).await?;
+        if let Some(wamid) = &last_in.wamid {
+            let read = serde_json::json!({
+                "customer": row.customer,
+                "phone_number_id": row.phone_number_id,
+                "up_to": wamid,
+            });
+            sync::emit(&mut tx, &actor, "conversation.read", &read).await?;
+        }
+        tx.commit().await?;
+        self.outbox_written();
         self.chat_notice(ChatNotice::changed(id));
         if let Some(wamid) = &last_in.wamid {
-            self.publish_event(
-                "conversation.read",
-                serde_json::json!({
-                    "customer": row.customer,
-                    "phone_number_id": row.phone_number_id,
-                    "up_to": wamid,
-                }),
-            )
-            .await?;
             // Blue ticks for the customer; best effort (the unread count is ours either way).
             match self.graph_client().await {
                 Ok((client, _)) => {
@@ -758,7 +759,14 @@ impl Ctx<'_> {
             }
         };
         let target = format!("conversation with {}", display(&row));
-        let (user, name) = assignee.clone().unzip();
+        let (user, name) = assignee.unzip();
+        let event = serde_json::json!({
+            "customer": row.customer,
+            "phone_number_id": row.phone_number_id,
+            "username": user,
+            "name": name,
+        });
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -774,6 +782,7 @@ impl Ctx<'_> {
                     )
                     .execute(&mut *tx)
                     .await?;
+                    sync::emit(tx, &publisher, "conversation.assigned", &event).await?;
                     let detail = match &name {
                         Some(n) => format!("assigned to {n}"),
                         None => "unassigned".to_owned(),
@@ -783,17 +792,7 @@ impl Ctx<'_> {
             }),
         )
         .await?;
-        let (user, name) = assignee.unzip();
-        self.publish_event(
-            "conversation.assigned",
-            serde_json::json!({
-                "customer": row.customer,
-                "phone_number_id": row.phone_number_id,
-                "username": user,
-                "name": name,
-            }),
-        )
-        .await?;
+        self.outbox_written();
         self.chat_notice(ChatNotice::changed(id));
         Ok(Conversation::from(self.conversation_row(id).await?))
     }
@@ -812,7 +811,8 @@ impl Ctx<'_> {
             "lead #{lead_id} from the conversation with {}",
             display(&row)
         );
-        let status = audit::perform(
+        let publisher = actor.clone();
+        audit::perform(
             self.db(),
             &actor,
             Change::new(Screen::Chat, "chat.lead_status", target),
@@ -820,23 +820,17 @@ impl Ctx<'_> {
             Box::new(move |tx| {
                 Box::pin(async move {
                     let name = leads::set_status(tx, lead_id, status_id).await?;
-                    Ok((name.clone(), Some(format!("status {name}"))))
+                    let phone = leads::brief(tx, lead_id).await?.and_then(|l| l.phone);
+                    if let Some(phone) = phone {
+                        let event = serde_json::json!({ "phone": phone, "status": name });
+                        sync::emit(tx, &publisher, "lead.status_changed", &event).await?;
+                    }
+                    Ok(((), Some(format!("status {name}"))))
                 })
             }),
         )
         .await?;
-        let mut conn = self.db().acquire().await?;
-        let phone = leads::brief(&mut conn, lead_id)
-            .await?
-            .and_then(|l| l.phone);
-        drop(conn);
-        if let Some(phone) = phone {
-            self.publish_event(
-                "lead.status_changed",
-                serde_json::json!({ "phone": phone, "status": status }),
-            )
-            .await?;
-        }
+        self.outbox_written();
         self.conversation(id).await
     }
 

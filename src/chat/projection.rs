@@ -3,7 +3,7 @@
 //! come back from the relay after they were applied locally.
 
 use serde_json::Value;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqliteConnection;
 
 use super::content::{self, MessageContent};
 use super::{ChatNotice, MessageStatus};
@@ -163,7 +163,7 @@ pub(crate) async fn insert_message(
 
 /// Everything up to message `up_to` has been read: unread counts what came after it.
 pub(crate) async fn set_read_up_to(
-    db: &SqlitePool,
+    conn: &mut SqliteConnection,
     conversation_id: i64,
     up_to: i64,
 ) -> Result<()> {
@@ -174,7 +174,7 @@ pub(crate) async fn set_read_up_to(
         conversation_id,
         up_to
     )
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -450,7 +450,7 @@ impl Workspace {
             return Ok(None);
         };
         drop(conn);
-        set_read_up_to(self.db(), id, message).await?;
+        set_read_up_to(&mut *self.db().acquire().await?, id, message).await?;
         Ok(Some(ChatNotice::changed(id)))
     }
 }

@@ -21,11 +21,11 @@ use crate::meta::client::ClientError;
 use crate::meta::error::Retry;
 use crate::meta::messages::{self, Body, Context, Language, Media, Outbound, Template, Text};
 use crate::meta::templates::{ComponentDef, TemplateDef, VariablePlace};
-use crate::permissions::{Action, Resource, SystemTask};
+use crate::permissions::{Action, Principal, Resource, SystemTask};
 use crate::screens::Screen;
 use crate::templates::{Binding, Value_};
 use crate::workspace::{Ctx, Workspace};
-use crate::{Result, uploads};
+use crate::{Result, sync, uploads};
 
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
@@ -194,6 +194,7 @@ impl Workspace {
     /// Returns how many went out.
     pub async fn drain_chat_sends(&self) -> Result<usize> {
         let _one_at_a_time = self.chat_runtime().sending.lock().await;
+        let sender = Principal::system(SystemTask::ChatSender);
         let mut sent = 0;
         loop {
             let now = crate::now_ms();
@@ -238,25 +239,21 @@ impl Workspace {
                     sqlx::query!("DELETE FROM chat_sends WHERE id = ?", row.id)
                         .execute(&mut *tx)
                         .await?;
+                    let event = json!({
+                        "client_id": row.client_id,
+                        "wamid": wamid,
+                        "customer": projection::customer_key(&request.to),
+                        "customer_name": row.customer_name,
+                        "phone_number_id": request.phone_number_id,
+                        "content": content,
+                        "reply_to": row.reply_to,
+                        "staff_name": row.staff_name,
+                        "sent_at": row.sent_at,
+                    });
+                    sync::emit(&mut tx, &sender, "message.sent", &event).await?;
                     tx.commit().await?;
+                    self.outbox_written();
                     sent += 1;
-                    let customer = projection::customer_key(&request.to);
-                    self.as_system(SystemTask::ChatSender)
-                        .publish_event(
-                            "message.sent",
-                            json!({
-                                "client_id": row.client_id,
-                                "wamid": wamid,
-                                "customer": customer,
-                                "customer_name": row.customer_name,
-                                "phone_number_id": request.phone_number_id,
-                                "content": content,
-                                "reply_to": row.reply_to,
-                                "staff_name": row.staff_name,
-                                "sent_at": row.sent_at,
-                            }),
-                        )
-                        .await?;
                 }
                 Err(e) if certainly_not_sent(&e) => {
                     tracing::info!(error = %e, "send kept in the outbox");
@@ -578,9 +575,8 @@ impl Ctx<'_> {
 
     /// Reacts to a message (an empty emoji removes our reaction).
     pub async fn react(&self, message_id: i64, emoji: &str) -> Result<()> {
-        self.actor()
-            .await?
-            .require(Resource::WhatsappChat, Action::Send)?;
+        let actor = self.actor().await?;
+        actor.require(Resource::WhatsappChat, Action::Send)?;
         let wamid = self.wamid_of(message_id).await?;
         let conversation_id = sqlx::query_scalar!(
             "SELECT conversation_id FROM chat_messages WHERE id = ?",
@@ -606,15 +602,18 @@ impl Ctx<'_> {
             .await
             .map_err(|e| ChatError::Invalid(format!("Meta refused the reaction: {e}")))?;
         let stored = (!emoji.is_empty()).then_some(emoji);
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
         sqlx::query!(
             "UPDATE chat_messages SET our_reaction = ? WHERE id = ?",
             stored,
             message_id
         )
-        .execute(self.db())
+        .execute(&mut *tx)
         .await?;
-        self.publish_event("message.reacted", json!({ "wamid": wamid, "emoji": emoji }))
-            .await?;
+        let event = json!({ "wamid": wamid, "emoji": emoji });
+        sync::emit(&mut tx, &actor, "message.reacted", &event).await?;
+        tx.commit().await?;
+        self.outbox_written();
         self.chat_notice(ChatNotice::changed(conversation_id));
         Ok(())
     }

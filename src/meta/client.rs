@@ -206,7 +206,13 @@ impl GraphClient {
             token: Arc::new(token),
             retry: config.retry,
             pacing: Arc::new(Pacing {
-                per_sender: RateLimiter::keyed(Quota::per_second(nz(config.throughput_per_sec))),
+                // Evenly spaced, no burst: a number never sends more than its rate in any second.
+                per_sender: RateLimiter::keyed(
+                    Quota::with_period(
+                        Duration::from_secs(1) / nz(config.throughput_per_sec).get(),
+                    )
+                    .expect("non-zero period"),
+                ),
                 per_pair: RateLimiter::keyed(pair),
             }),
         })
@@ -336,6 +342,12 @@ impl GraphClient {
         message_id: &str,
         typing: bool,
     ) -> Result<()> {
+        // A read receipt is a call on the number's messages endpoint: Meta counts it against the
+        // number's throughput like a message.
+        self.pacing
+            .per_sender
+            .until_key_ready(&phone_number_id.to_owned())
+            .await;
         let mut body =
             json!({"messaging_product": "whatsapp", "status": "read", "message_id": message_id});
         if typing {

@@ -124,6 +124,13 @@ impl Embedded {
         sandbox
             .set_webhook_target(&webhook_url, config.app_secret.expose())
             .map_err(|e| start_err(e.to_string()))?;
+        // Sends are paced at the sandbox's limits, as at Meta's.
+        ws.set_send_pacing(crate::connection::SendPacing {
+            throughput_per_sec: config.throughput_mps,
+            pair_burst: config.pair_burst,
+            pair_period: config.pair_interval,
+        })
+        .await;
         // Meta's time is the sandbox's: the 24-hour window follows its clock.
         ws.set_meta_clock(sandbox.clock().clone());
         let sync = engine::start_configured(ws.clone()).await?;

@@ -114,7 +114,8 @@ pub fn backoff(n: u32) -> Duration {
 pub fn start(ws: Arc<Workspace>, client: RelayClient) -> SyncHandle {
     let (tx, rx) = watch::channel(SyncStatus::new(client.base_url()));
     let stop = CancellationToken::new();
-    let kick = Arc::new(Notify::new());
+    // A change that commits an event wakes the loop to publish it at once.
+    let kick = ws.outbox_wake();
     let task = tokio::spawn(run(ws, client, tx, stop.clone(), kick.clone()));
     SyncHandle {
         status: rx,

@@ -19,6 +19,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::audit::{self, Change};
+use crate::permissions::Principal;
 use crate::relay::events::ReceivedEvent;
 use crate::relay::http::PublishedEvent;
 use crate::screens::Screen;
@@ -315,28 +316,45 @@ impl Ctx<'_> {
         .await
     }
 
-    /// Queues an event of this desktop for the relay, after the same permission check the relay
-    /// makes. Returns the client event id.
+    /// Queues an event that describes no local change (the change, if any, happened elsewhere),
+    /// after the same permission check the relay makes. Returns the client event id. A change of
+    /// this desktop's state writes its event with [`emit`] in its own transaction instead.
     pub async fn publish_event(&self, kind: &str, payload: serde_json::Value) -> Result<String> {
         let actor = self.actor().await?;
-        match kinds::required(kind).ok_or_else(|| SyncError::UnknownKind(kind.into()))? {
-            Required::Admin => actor.require_admin(kind)?,
-            Required::Permission(p) => actor.require(p.resource, p.action)?,
-        }
-        let mut id = [0u8; 16];
-        rand::rng().fill_bytes(&mut id);
-        let event_id = hex::encode(id);
-        let payload = payload.to_string();
-        let now = crate::now_ms();
-        sqlx::query!(
-            "INSERT INTO sync_outbox (event_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
-            event_id,
-            kind,
-            payload,
-            now
-        )
-        .execute(self.db())
-        .await?;
-        Ok(event_id)
+        let id = emit(&mut *self.db().acquire().await?, &actor, kind, &payload).await?;
+        self.outbox_written();
+        Ok(id)
     }
+}
+
+/// Writes an event of this desktop into the outbox on `conn`: inside the transaction of the change
+/// it describes, so that the change and its event commit together or not at all (a crash after the
+/// commit leaves the event in the outbox, and the sync engine publishes it when it next runs).
+/// Checks first that `actor` may publish `kind`, as the relay will. Returns the client event id.
+/// Call [`Workspace::outbox_written`] after the commit to publish at once.
+pub async fn emit(
+    conn: &mut sqlx::SqliteConnection,
+    actor: &Principal,
+    kind: &str,
+    payload: &serde_json::Value,
+) -> Result<String> {
+    match kinds::required(kind).ok_or_else(|| SyncError::UnknownKind(kind.into()))? {
+        Required::Admin => actor.require_admin(kind)?,
+        Required::Permission(p) => actor.require(p.resource, p.action)?,
+    }
+    let mut id = [0u8; 16];
+    rand::rng().fill_bytes(&mut id);
+    let event_id = hex::encode(id);
+    let payload = payload.to_string();
+    let now = crate::now_ms();
+    sqlx::query!(
+        "INSERT INTO sync_outbox (event_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+        event_id,
+        kind,
+        payload,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(event_id)
 }

@@ -15,7 +15,7 @@ pub async fn list_conversations(
     state: State<'_, AppState>,
     filter: ConversationFilter,
 ) -> Result<ConversationPage, ApiError> {
-    Ok(state.ws()?.conversations(filter).await?)
+    Ok(state.cx()?.conversations(filter).await?)
 }
 
 #[tauri::command]
@@ -23,7 +23,7 @@ pub async fn get_conversation(
     state: State<'_, AppState>,
     id: i64,
 ) -> Result<ConversationDetail, ApiError> {
-    Ok(state.ws()?.conversation(id).await?)
+    Ok(state.cx()?.conversation(id).await?)
 }
 
 #[tauri::command]
@@ -33,7 +33,7 @@ pub async fn chat_thread(
     before: Option<i64>,
     limit: Option<i64>,
 ) -> Result<ThreadPage, ApiError> {
-    Ok(state.ws()?.thread(id, before, limit).await?)
+    Ok(state.cx()?.thread(id, before, limit).await?)
 }
 
 #[tauri::command]
@@ -41,7 +41,7 @@ pub async fn search_messages(
     state: State<'_, AppState>,
     query: String,
 ) -> Result<Vec<SearchHit>, ApiError> {
-    Ok(state.ws()?.search_messages(&query, None).await?)
+    Ok(state.cx()?.search_messages(&query, None).await?)
 }
 
 /// The conversation on screen (none when the chat is not shown): no notification is raised for it.
@@ -52,7 +52,7 @@ pub fn chat_focus(state: State<'_, AppState>, id: Option<i64>) {
 
 #[tauri::command]
 pub async fn mark_conversation_read(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.ws()?.mark_conversation_read(id).await?)
+    Ok(state.cx()?.mark_conversation_read(id).await?)
 }
 
 #[tauri::command]
@@ -61,12 +61,12 @@ pub async fn send_text(
     id: i64,
     input: SendText,
 ) -> Result<ChatMessage, ApiError> {
-    Ok(state.ws()?.send_text(id, input).await?)
+    Ok(state.cx()?.send_text(id, input).await?)
 }
 
 #[tauri::command]
 pub async fn begin_media_upload(state: State<'_, AppState>) -> Result<String, ApiError> {
-    Ok(state.ws()?.begin_media_upload().await?)
+    Ok(state.cx()?.begin_media_upload().await?)
 }
 
 #[tauri::command]
@@ -76,7 +76,7 @@ pub async fn append_media_upload(
     chunk: String,
 ) -> Result<u64, ApiError> {
     Ok(state
-        .ws()?
+        .cx()?
         .append_media_upload(&upload_id, &crate::decode_base64(&chunk)?)
         .await?)
 }
@@ -87,7 +87,7 @@ pub async fn send_media(
     id: i64,
     input: SendMedia,
 ) -> Result<ChatMessage, ApiError> {
-    Ok(state.ws()?.send_media(id, input).await?)
+    Ok(state.cx()?.send_media(id, input).await?)
 }
 
 #[tauri::command]
@@ -96,7 +96,7 @@ pub async fn send_template(
     id: i64,
     input: SendTemplate,
 ) -> Result<ChatMessage, ApiError> {
-    Ok(state.ws()?.send_template(id, input).await?)
+    Ok(state.cx()?.send_template(id, input).await?)
 }
 
 #[tauri::command]
@@ -105,7 +105,7 @@ pub async fn react_to_message(
     message_id: i64,
     emoji: String,
 ) -> Result<(), ApiError> {
-    Ok(state.ws()?.react(message_id, &emoji).await?)
+    Ok(state.cx()?.react(message_id, &emoji).await?)
 }
 
 #[tauri::command]
@@ -113,7 +113,7 @@ pub async fn chat_media(
     state: State<'_, AppState>,
     message_id: i64,
 ) -> Result<MediaFile, ApiError> {
-    Ok(state.ws()?.chat_media(message_id).await?)
+    Ok(state.cx()?.chat_media(message_id).await?)
 }
 
 /// Saves a message's media into the user's downloads; returns the path it got.
@@ -124,7 +124,7 @@ pub async fn save_chat_media(
     message_id: i64,
 ) -> Result<String, ApiError> {
     let folder = super::contacts::downloads(&app);
-    Ok(state.ws()?.save_chat_media(message_id, &folder).await?)
+    Ok(state.cx()?.save_chat_media(message_id, &folder).await?)
 }
 
 /// Opens a shared location in the system's browser (OpenStreetMap).
@@ -148,7 +148,7 @@ pub async fn assign_conversation(
     id: i64,
     username: Option<String>,
 ) -> Result<Conversation, ApiError> {
-    Ok(state.ws()?.assign_conversation(id, username).await?)
+    Ok(state.cx()?.assign_conversation(id, username).await?)
 }
 
 #[tauri::command]
@@ -158,7 +158,7 @@ pub async fn set_conversation_lead_status(
     status_id: i64,
 ) -> Result<ConversationDetail, ApiError> {
     Ok(state
-        .ws()?
+        .cx()?
         .set_conversation_lead_status(id, status_id)
         .await?)
 }
@@ -169,12 +169,12 @@ pub async fn link_conversation(
     id: i64,
     link: LinkInput,
 ) -> Result<ConversationDetail, ApiError> {
-    Ok(state.ws()?.link_conversation(id, link).await?)
+    Ok(state.cx()?.link_conversation(id, link).await?)
 }
 
 #[tauri::command]
 pub async fn chat_preferences(state: State<'_, AppState>) -> Result<ChatPreferences, ApiError> {
-    Ok(state.ws()?.chat_preferences().await?)
+    Ok(state.cx()?.chat_preferences().await?)
 }
 
 #[tauri::command]
@@ -182,12 +182,12 @@ pub async fn set_chat_preferences(
     state: State<'_, AppState>,
     prefs: ChatPreferences,
 ) -> Result<ChatPreferences, ApiError> {
-    Ok(state.ws()?.set_chat_preferences(prefs).await?)
+    Ok(state.cx()?.set_chat_preferences(prefs).await?)
 }
 
 #[tauri::command]
 pub async fn list_quick_replies(state: State<'_, AppState>) -> Result<Vec<QuickReply>, ApiError> {
-    Ok(state.ws()?.quick_replies().await?)
+    Ok(state.cx()?.quick_replies().await?)
 }
 
 #[tauri::command]
@@ -195,7 +195,7 @@ pub async fn create_quick_reply(
     state: State<'_, AppState>,
     input: QuickReplyInput,
 ) -> Result<QuickReply, ApiError> {
-    Ok(state.ws()?.create_quick_reply(input).await?)
+    Ok(state.cx()?.create_quick_reply(input).await?)
 }
 
 #[tauri::command]
@@ -204,17 +204,17 @@ pub async fn update_quick_reply(
     id: i64,
     input: QuickReplyInput,
 ) -> Result<QuickReply, ApiError> {
-    Ok(state.ws()?.update_quick_reply(id, input).await?)
+    Ok(state.cx()?.update_quick_reply(id, input).await?)
 }
 
 #[tauri::command]
 pub async fn delete_quick_reply(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.ws()?.delete_quick_reply(id).await?)
+    Ok(state.cx()?.delete_quick_reply(id).await?)
 }
 
 #[tauri::command]
 pub async fn action_templates(state: State<'_, AppState>) -> Result<Vec<ActionTemplate>, ApiError> {
-    Ok(state.ws()?.action_templates().await?)
+    Ok(state.cx()?.action_templates().await?)
 }
 
 #[tauri::command]
@@ -223,7 +223,7 @@ pub async fn set_action_template(
     action: DocumentKind,
     template_id: Option<i64>,
 ) -> Result<Vec<ActionTemplate>, ApiError> {
-    Ok(state.ws()?.set_action_template(action, template_id).await?)
+    Ok(state.cx()?.set_action_template(action, template_id).await?)
 }
 
 #[tauri::command]
@@ -231,5 +231,5 @@ pub async fn send_document_on_whatsapp(
     state: State<'_, AppState>,
     document_id: i64,
 ) -> Result<ChatMessage, ApiError> {
-    Ok(state.ws()?.send_document_on_whatsapp(document_id).await?)
+    Ok(state.cx()?.send_document_on_whatsapp(document_id).await?)
 }

@@ -14,12 +14,12 @@ pub async fn list_contacts(
     state: State<'_, AppState>,
     filter: ContactFilter,
 ) -> Result<ContactPage, ApiError> {
-    Ok(state.ws()?.contacts(filter).await?)
+    Ok(state.cx()?.contacts(filter).await?)
 }
 
 #[tauri::command]
 pub async fn get_contact(state: State<'_, AppState>, id: i64) -> Result<Contact, ApiError> {
-    Ok(state.ws()?.contact(id).await?)
+    Ok(state.cx()?.contact(id).await?)
 }
 
 #[tauri::command]
@@ -27,7 +27,7 @@ pub async fn create_contact(
     state: State<'_, AppState>,
     input: ContactInput,
 ) -> Result<Contact, ApiError> {
-    Ok(state.ws()?.create_contact(input).await?)
+    Ok(state.cx()?.create_contact(input).await?)
 }
 
 #[tauri::command]
@@ -36,7 +36,7 @@ pub async fn update_contact(
     id: i64,
     input: ContactInput,
 ) -> Result<Contact, ApiError> {
-    Ok(state.ws()?.update_contact(id, input).await?)
+    Ok(state.cx()?.update_contact(id, input).await?)
 }
 
 #[tauri::command]
@@ -44,7 +44,7 @@ pub async fn delete_contacts(
     state: State<'_, AppState>,
     ids: Vec<i64>,
 ) -> Result<BulkResult, ApiError> {
-    Ok(state.ws()?.delete_contacts(ids).await?)
+    Ok(state.cx()?.delete_contacts(ids).await?)
 }
 
 #[tauri::command]
@@ -53,12 +53,12 @@ pub async fn assign_groups(
     contact_ids: Vec<i64>,
     group_ids: Vec<i64>,
 ) -> Result<BulkResult, ApiError> {
-    Ok(state.ws()?.assign_groups(contact_ids, group_ids).await?)
+    Ok(state.cx()?.assign_groups(contact_ids, group_ids).await?)
 }
 
 #[tauri::command]
 pub async fn list_groups(state: State<'_, AppState>) -> Result<Vec<Group>, ApiError> {
-    Ok(state.ws()?.groups().await?)
+    Ok(state.cx()?.groups().await?)
 }
 
 #[tauri::command]
@@ -66,7 +66,7 @@ pub async fn create_group(
     state: State<'_, AppState>,
     input: GroupInput,
 ) -> Result<Group, ApiError> {
-    Ok(state.ws()?.create_group(input).await?)
+    Ok(state.cx()?.create_group(input).await?)
 }
 
 #[tauri::command]
@@ -75,17 +75,17 @@ pub async fn update_group(
     id: i64,
     input: GroupInput,
 ) -> Result<Group, ApiError> {
-    Ok(state.ws()?.update_group(id, input).await?)
+    Ok(state.cx()?.update_group(id, input).await?)
 }
 
 #[tauri::command]
 pub async fn delete_group(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.ws()?.delete_group(id).await?)
+    Ok(state.cx()?.delete_group(id).await?)
 }
 
 #[tauri::command]
 pub async fn begin_import_upload(state: State<'_, AppState>) -> Result<String, ApiError> {
-    Ok(state.ws()?.begin_import_upload().await?)
+    Ok(state.cx()?.begin_import_upload().await?)
 }
 
 /// A piece of the file, base64-encoded by the webview.
@@ -96,7 +96,7 @@ pub async fn append_import_upload(
     chunk: String,
 ) -> Result<u64, ApiError> {
     Ok(state
-        .ws()?
+        .cx()?
         .append_import_upload(&upload_id, &crate::decode_base64(&chunk)?)
         .await?)
 }
@@ -113,7 +113,7 @@ pub async fn run_import(
     let cancel = state.new_import();
     let progress = move |p| drop(app.emit("import-progress", p));
     Ok(state
-        .ws()?
+        .cx()?
         .import_upload(&upload_id, &file_name, options, cancel, progress)
         .await?)
 }
@@ -132,7 +132,7 @@ pub async fn save_refused_rows(
 ) -> Result<String, ApiError> {
     let folder = downloads(&app);
     Ok(state
-        .ws()?
+        .cx()?
         .save_refused_rows(&refused_file, &folder)
         .await?)
 }

@@ -11,7 +11,7 @@ pub async fn list_documents(
     state: State<'_, AppState>,
     filter: DocumentFilter,
 ) -> Result<DocumentPage, ApiError> {
-    Ok(state.ws()?.documents(filter).await?)
+    Ok(state.cx()?.documents(filter).await?)
 }
 
 #[tauri::command]
@@ -32,7 +32,7 @@ pub async fn create_document(
     upload_id: Option<String>,
 ) -> Result<Document, ApiError> {
     Ok(state
-        .ws()?
+        .cx()?
         .create_document_upload(input, upload_id.as_deref())
         .await?)
 }
@@ -43,12 +43,12 @@ pub async fn update_document(
     id: i64,
     input: DocumentInput,
 ) -> Result<Document, ApiError> {
-    Ok(state.ws()?.update_document(id, input).await?)
+    Ok(state.cx()?.update_document(id, input).await?)
 }
 
 #[tauri::command]
 pub async fn delete_document(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.ws()?.delete_document(id).await?)
+    Ok(state.cx()?.delete_document(id).await?)
 }
 
 #[tauri::command]
@@ -56,12 +56,12 @@ pub async fn render_document_pdf(
     state: State<'_, AppState>,
     id: i64,
 ) -> Result<Document, ApiError> {
-    Ok(state.ws()?.render_document_pdf(id).await?)
+    Ok(state.cx()?.render_document_pdf(id).await?)
 }
 
 #[tauri::command]
 pub async fn begin_pdf_upload(state: State<'_, AppState>) -> Result<String, ApiError> {
-    Ok(state.ws()?.begin_pdf_upload().await?)
+    Ok(state.cx()?.begin_pdf_upload().await?)
 }
 
 /// A piece of the PDF, base64-encoded by the webview.
@@ -72,7 +72,7 @@ pub async fn append_pdf_upload(
     chunk: String,
 ) -> Result<u64, ApiError> {
     Ok(state
-        .ws()?
+        .cx()?
         .append_pdf_upload(&upload_id, &crate::decode_base64(&chunk)?)
         .await?)
 }
@@ -83,13 +83,13 @@ pub async fn attach_document_pdf(
     id: i64,
     upload_id: String,
 ) -> Result<Document, ApiError> {
-    Ok(state.ws()?.attach_document_upload(id, &upload_id).await?)
+    Ok(state.cx()?.attach_document_upload(id, &upload_id).await?)
 }
 
 /// Opens the document's PDF in the system's PDF viewer; returns its path.
 #[tauri::command]
 pub async fn open_document_pdf(state: State<'_, AppState>, id: i64) -> Result<String, ApiError> {
-    let path = state.ws()?.document_pdf(id).await?;
+    let path = state.cx()?.document_pdf(id).await?;
     tauri_plugin_opener::open_path(&path, None::<&str>).map_err(|e| ApiError {
         code: ErrorCode::Internal,
         message: format!(

@@ -14,17 +14,17 @@ pub async fn list_leads(
     state: State<'_, AppState>,
     filter: LeadFilter,
 ) -> Result<LeadPage, ApiError> {
-    Ok(state.ws()?.leads(filter).await?)
+    Ok(state.cx()?.leads(filter).await?)
 }
 
 #[tauri::command]
 pub async fn get_lead(state: State<'_, AppState>, id: i64) -> Result<Lead, ApiError> {
-    Ok(state.ws()?.lead(id).await?)
+    Ok(state.cx()?.lead(id).await?)
 }
 
 #[tauri::command]
 pub async fn create_lead(state: State<'_, AppState>, input: LeadInput) -> Result<Lead, ApiError> {
-    Ok(state.ws()?.create_lead(input).await?)
+    Ok(state.cx()?.create_lead(input).await?)
 }
 
 #[tauri::command]
@@ -33,7 +33,7 @@ pub async fn update_lead(
     id: i64,
     input: LeadInput,
 ) -> Result<Lead, ApiError> {
-    Ok(state.ws()?.update_lead(id, input).await?)
+    Ok(state.cx()?.update_lead(id, input).await?)
 }
 
 #[tauri::command]
@@ -41,7 +41,7 @@ pub async fn delete_leads(
     state: State<'_, AppState>,
     ids: Vec<i64>,
 ) -> Result<LeadsDeleted, ApiError> {
-    Ok(state.ws()?.delete_leads(ids).await?)
+    Ok(state.cx()?.delete_leads(ids).await?)
 }
 
 #[tauri::command]
@@ -49,22 +49,22 @@ pub async fn filter_leads_for_campaign(
     state: State<'_, AppState>,
     filter: LeadFilter,
 ) -> Result<Vec<LeadRecipient>, ApiError> {
-    Ok(state.ws()?.filter_leads_for_campaign(filter).await?)
+    Ok(state.cx()?.filter_leads_for_campaign(filter).await?)
 }
 
 #[tauri::command]
 pub async fn lead_sources(state: State<'_, AppState>) -> Result<Vec<String>, ApiError> {
-    Ok(state.ws()?.lead_sources().await?)
+    Ok(state.cx()?.lead_sources().await?)
 }
 
 #[tauri::command]
 pub async fn staff_directory(state: State<'_, AppState>) -> Result<Vec<StaffName>, ApiError> {
-    Ok(state.ws()?.staff_directory().await?)
+    Ok(state.cx()?.staff_directory().await?)
 }
 
 #[tauri::command]
 pub async fn list_lead_statuses(state: State<'_, AppState>) -> Result<Vec<LeadStatus>, ApiError> {
-    Ok(state.ws()?.lead_statuses().await?)
+    Ok(state.cx()?.lead_statuses().await?)
 }
 
 #[tauri::command]
@@ -72,7 +72,7 @@ pub async fn create_lead_status(
     state: State<'_, AppState>,
     input: LeadStatusInput,
 ) -> Result<LeadStatus, ApiError> {
-    Ok(state.ws()?.create_lead_status(input).await?)
+    Ok(state.cx()?.create_lead_status(input).await?)
 }
 
 #[tauri::command]
@@ -81,7 +81,7 @@ pub async fn update_lead_status(
     id: i64,
     input: LeadStatusInput,
 ) -> Result<LeadStatus, ApiError> {
-    Ok(state.ws()?.update_lead_status(id, input).await?)
+    Ok(state.cx()?.update_lead_status(id, input).await?)
 }
 
 #[tauri::command]
@@ -89,17 +89,17 @@ pub async fn reorder_lead_statuses(
     state: State<'_, AppState>,
     ids: Vec<i64>,
 ) -> Result<Vec<LeadStatus>, ApiError> {
-    Ok(state.ws()?.reorder_lead_statuses(ids).await?)
+    Ok(state.cx()?.reorder_lead_statuses(ids).await?)
 }
 
 #[tauri::command]
 pub async fn delete_lead_status(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.ws()?.delete_lead_status(id).await?)
+    Ok(state.cx()?.delete_lead_status(id).await?)
 }
 
 #[tauri::command]
 pub async fn begin_leads_upload(state: State<'_, AppState>) -> Result<String, ApiError> {
-    Ok(state.ws()?.begin_leads_upload().await?)
+    Ok(state.cx()?.begin_leads_upload().await?)
 }
 
 /// A piece of the CSV, base64-encoded by the webview.
@@ -110,7 +110,7 @@ pub async fn append_leads_upload(
     chunk: String,
 ) -> Result<u64, ApiError> {
     Ok(state
-        .ws()?
+        .cx()?
         .append_leads_upload(&upload_id, &crate::decode_base64(&chunk)?)
         .await?)
 }
@@ -128,7 +128,7 @@ pub async fn run_leads_import(
     let cancel = state.new_import();
     let progress = move |p| drop(app.emit("import-progress", p));
     Ok(state
-        .ws()?
+        .cx()?
         .import_leads_upload(&upload_id, &file_name, options, cancel, progress)
         .await?)
 }
@@ -141,7 +141,7 @@ pub async fn save_lead_refused_rows(
 ) -> Result<String, ApiError> {
     let folder = super::contacts::downloads(&app);
     Ok(state
-        .ws()?
+        .cx()?
         .save_lead_refused_rows(&refused_file, &folder)
         .await?)
 }
@@ -151,5 +151,5 @@ pub async fn save_lead_refused_rows(
 pub async fn load_sandbox_crm_demo(
     state: State<'_, AppState>,
 ) -> Result<crmconnect::demo::DemoReport, ApiError> {
-    Ok(state.ws()?.load_sandbox_crm_demo().await?)
+    Ok(state.cx()?.load_sandbox_crm_demo().await?)
 }

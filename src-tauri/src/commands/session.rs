@@ -48,5 +48,5 @@ pub async fn open_screen(
     state: State<'_, AppState>,
     screen: Screen,
 ) -> Result<ScreenInfo, ApiError> {
-    Ok(state.ws()?.open_screen(screen).await?)
+    Ok(state.cx()?.open_screen(screen).await?)
 }

@@ -19,7 +19,7 @@ pub async fn sync_now(state: State<'_, AppState>) -> Result<(), ApiError> {
 
 #[tauri::command]
 pub async fn relay_settings(state: State<'_, AppState>) -> Result<RelaySettings, ApiError> {
-    Ok(state.ws()?.relay_settings().await?)
+    Ok(state.cx()?.relay_settings().await?)
 }
 
 /// Checks the address and token with the relay, keeps the token in the keychain, restarts sync.
@@ -30,8 +30,8 @@ pub async fn set_relay(
     relay_url: String,
     token: Option<String>,
 ) -> Result<RelaySettings, ApiError> {
-    let ws = state.ws()?;
-    ws.set_relay(&relay_url, token.map(Sensitive::new)).await?;
+    let cx = state.cx()?;
+    cx.set_relay(&relay_url, token.map(Sensitive::new)).await?;
     state.restart_sync(&app).await?;
-    Ok(ws.relay_settings().await?)
+    Ok(cx.relay_settings().await?)
 }

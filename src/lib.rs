@@ -27,6 +27,7 @@
 //! - [`numbers`]: the connected numbers, their business profiles and pictures (cached).
 //! - [`relay`]: the headless server: webhooks in, a durable ordered event log, streams out.
 //! - [`sync`]: the desktop's side of the event log.
+//! - [`runtime`]: what runs in the background of an open workspace, and the handlers it applies.
 //! - [`sandbox`]: a local stand-in for Meta's Graph API and webhooks, for the app and every test.
 
 pub mod audit;
@@ -45,6 +46,7 @@ pub mod meta;
 pub mod numbers;
 pub mod permissions;
 pub mod relay;
+pub mod runtime;
 pub mod sandbox;
 pub mod screens;
 pub mod secrets;

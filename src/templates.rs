@@ -550,6 +550,32 @@ fn parse_input(input: &TemplateInput) -> std::result::Result<TemplateDef, Templa
     }
 }
 
+/// Meta's template status updates (APPROVED, REJECTED, PAUSED…), applied on every replica.
+pub fn status_handler() -> std::sync::Arc<dyn crate::sync::handlers::Handler> {
+    fn apply<'a>(
+        ws: &'a Workspace,
+        e: &'a crate::relay::events::ReceivedEvent,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if e.kind == "template_status"
+                && let (Some(id), Some(status)) = (&e.template_id, &e.status)
+            {
+                let reason = serde_json::from_str::<serde_json::Value>(e.raw.get())
+                    .ok()
+                    .and_then(|v| v["value"]["reason"].as_str().map(String::from));
+                ws.apply_template_status(id, status, reason.as_deref())
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+    std::sync::Arc::new(crate::sync::handlers::FnHandler {
+        name: "template status",
+        scope: crate::sync::handlers::Scope::EveryReplica,
+        apply,
+    })
+}
+
 impl Workspace {
     async fn template_row(&self, id: i64) -> Result<Row> {
         sqlx::query_as!(

@@ -163,7 +163,11 @@ impl Workspaces {
             path: path.display().to_string(),
         };
         tracing::info!(workspace = %info.slug, "opened workspace");
-        Ok(Workspace::new(info, pool, self.secrets.clone()))
+        let ws = Workspace::new(info, pool, self.secrets.clone());
+        for h in crate::runtime::default_handlers() {
+            ws.handlers().register(h);
+        }
+        Ok(ws)
     }
 
     /// Creates a workspace with its record and default roles, in one transaction.
@@ -218,6 +222,8 @@ pub struct Workspace {
     outbox_wake: Arc<tokio::sync::Notify>,
     /// The one Graph client of the workspace's connection.
     graph: crate::connection::GraphSlot,
+    /// What applies received events here.
+    handlers: crate::sync::handlers::Handlers,
 }
 
 impl Workspace {
@@ -230,6 +236,7 @@ impl Workspace {
             chat: crate::chat::ChatRuntime::default(),
             outbox_wake: Arc::default(),
             graph: Default::default(),
+            handlers: Default::default(),
         }
     }
 
@@ -247,6 +254,11 @@ impl Workspace {
 
     pub fn info(&self) -> &WorkspaceInfo {
         &self.info
+    }
+
+    /// The handlers that apply received events to this replica.
+    pub fn handlers(&self) -> &crate::sync::handlers::Handlers {
+        &self.handlers
     }
 
     pub(crate) fn graph_slot(&self) -> &crate::connection::GraphSlot {

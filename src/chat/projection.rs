@@ -220,6 +220,22 @@ async fn conversation_of(
     .await?)
 }
 
+/// Chat's projection of received events (messages in and out, statuses, reactions, assignments,
+/// reads), applied on every replica.
+pub fn handler() -> std::sync::Arc<dyn crate::sync::handlers::Handler> {
+    fn apply<'a>(
+        ws: &'a Workspace,
+        e: &'a ReceivedEvent,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(ws.apply_chat_event(e))
+    }
+    std::sync::Arc::new(crate::sync::handlers::FnHandler {
+        name: "chat projection",
+        scope: crate::sync::handlers::Scope::EveryReplica,
+        apply,
+    })
+}
+
 impl Workspace {
     /// Applies one event of the log to the chat, if it is a chat event.
     pub(crate) async fn apply_chat_event(&self, e: &ReceivedEvent) -> Result<()> {

@@ -8,9 +8,11 @@
 //! - [`kinds`]: the event kinds a desktop publishes and the permission each needs (the relay
 //!   checks the same table).
 //! - [`relay_client`]: HTTP and WebSocket calls to a relay.
+//! - [`handlers`]: what applies a received event, registered by the modules that own its effect.
 //! - [`engine`]: the background loop and the state the UI shows.
 
 pub mod engine;
+pub mod handlers;
 pub mod kinds;
 pub mod relay_client;
 
@@ -199,17 +201,10 @@ impl Workspace {
         Ok(last)
     }
 
-    /// What an event changes in this desktop's projection, through the owning module.
+    /// What an event changes in this replica: every registered handler whose scope runs here.
     async fn apply_effect(&self, e: &ReceivedEvent) -> Result<()> {
-        self.apply_chat_event(e).await?;
-        if e.kind == "template_status"
-            && let (Some(id), Some(status)) = (&e.template_id, &e.status)
-        {
-            let reason = serde_json::from_str::<serde_json::Value>(e.raw.get())
-                .ok()
-                .and_then(|v| v["value"]["reason"].as_str().map(String::from));
-            self.apply_template_status(id, status, reason.as_deref())
-                .await?;
+        for h in self.handlers().for_replica() {
+            h.apply(self, e).await?;
         }
         Ok(())
     }

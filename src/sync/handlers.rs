@@ -1,0 +1,148 @@
+//! What applies a received event: handlers, registered by the module that owns the event's effect
+//! (chat's projection, templates' status), so that the sync engine names no domain module.
+//!
+//! A handler says where it runs. A projection runs on every replica (each desktop, and the runner)
+//! and must be idempotent: a crash between applying a batch and saving the cursor applies it again.
+//! Automation (a bot answering, the campaign dispatcher) runs only where automation runs, so that
+//! five desktops receiving one message answer it once, not five times.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use futures::future::BoxFuture;
+
+use crate::Result;
+use crate::relay::events::ReceivedEvent;
+use crate::workspace::Workspace;
+
+/// Where a handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// On every replica: what each desktop shows.
+    EveryReplica,
+    /// Only on the replica that runs the workspace's automation.
+    AutomationOnly,
+}
+
+/// Applies received events of the kinds it knows; ignores the rest.
+pub trait Handler: Send + Sync {
+    /// For logs and errors: `chat projection`.
+    fn name(&self) -> &'static str;
+    fn scope(&self) -> Scope;
+    fn apply<'a>(
+        &'a self,
+        ws: &'a Workspace,
+        event: &'a ReceivedEvent,
+    ) -> BoxFuture<'a, Result<()>>;
+}
+
+/// A workspace's handlers, in the order they were registered (and are applied).
+#[derive(Default)]
+pub struct Handlers {
+    list: RwLock<Vec<Arc<dyn Handler>>>,
+    automation: AtomicBool,
+}
+
+impl Handlers {
+    pub fn register(&self, handler: Arc<dyn Handler>) {
+        self.list
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(handler);
+    }
+
+    /// Whether this replica runs automation (the active runner). Off by default.
+    pub fn set_automation(&self, on: bool) {
+        self.automation.store(on, Ordering::SeqCst);
+    }
+
+    pub fn runs_automation(&self) -> bool {
+        self.automation.load(Ordering::SeqCst)
+    }
+
+    /// The handlers that run on this replica, in order.
+    pub fn for_replica(&self) -> Vec<Arc<dyn Handler>> {
+        let automation = self.runs_automation();
+        self.list
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|h| automation || h.scope() == Scope::EveryReplica)
+            .cloned()
+            .collect()
+    }
+
+    pub fn names(&self) -> Vec<(&'static str, Scope)> {
+        self.list
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|h| (h.name(), h.scope()))
+            .collect()
+    }
+}
+
+/// A handler from a function, for the common case of a module's `apply` function.
+pub struct FnHandler<F> {
+    pub name: &'static str,
+    pub scope: Scope,
+    pub apply: F,
+}
+
+impl<F> Handler for FnHandler<F>
+where
+    F: for<'a> Fn(&'a Workspace, &'a ReceivedEvent) -> BoxFuture<'a, Result<()>> + Send + Sync,
+{
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    fn apply<'a>(
+        &'a self,
+        ws: &'a Workspace,
+        event: &'a ReceivedEvent,
+    ) -> BoxFuture<'a, Result<()>> {
+        (self.apply)(ws, event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Named(&'static str, Scope);
+
+    impl Handler for Named {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn scope(&self) -> Scope {
+            self.1
+        }
+        fn apply<'a>(
+            &'a self,
+            _: &'a Workspace,
+            _: &'a ReceivedEvent,
+        ) -> BoxFuture<'a, Result<()>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[test]
+    fn automation_handlers_run_only_where_automation_runs() {
+        let h = Handlers::default();
+        h.register(Arc::new(Named("projection", Scope::EveryReplica)));
+        h.register(Arc::new(Named("bot host", Scope::AutomationOnly)));
+        let names =
+            |h: &Handlers| -> Vec<&str> { h.for_replica().iter().map(|x| x.name()).collect() };
+        assert_eq!(names(&h), vec!["projection"]);
+        h.set_automation(true);
+        assert_eq!(names(&h), vec!["projection", "bot host"]);
+        h.set_automation(false);
+        assert_eq!(names(&h), vec!["projection"]);
+    }
+}

@@ -1,9 +1,19 @@
 //! What runs in the background of an open workspace, whatever opened it (the desktop app, a test,
-//! later the headless runner): the handlers that apply received events.
+//! later the headless runner): one [`Runtime`] per open workspace. It starts and owns the
+//! background parts — the embedded sandbox and relay of the sandbox workspace, team sync, the chat
+//! sender — and registers the handlers that apply received events. The workspace's one Graph
+//! client lives in the workspace itself ([`Workspace::graph_client`]), shared by every caller.
 
 use std::sync::Arc;
 
+use tokio::sync::{Mutex, watch};
+use tokio::task::JoinHandle;
+
+use crate::Result;
+use crate::sandbox::{Embedded, SandboxConfig};
+use crate::sync::engine::{self, SyncHandle, SyncStatus};
 use crate::sync::handlers::Handler;
+use crate::workspace::{Workspace, WorkspaceKind};
 
 /// The handlers every replica registers, in the order they apply an event.
 pub fn default_handlers() -> Vec<Arc<dyn Handler>> {
@@ -11,4 +21,100 @@ pub fn default_handlers() -> Vec<Arc<dyn Handler>> {
         crate::chat::projection::handler(),
         crate::templates::status_handler(),
     ]
+}
+
+/// How a runtime starts.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeOptions {
+    /// The embedded sandbox's settings, for the sandbox workspace.
+    pub sandbox: SandboxConfig,
+}
+
+/// The background of one open workspace. Dropping it does not stop it: call [`Runtime::shutdown`].
+pub struct Runtime {
+    ws: Arc<Workspace>,
+    embedded: Option<Embedded>,
+    sync: Mutex<Option<SyncHandle>>,
+    sender: JoinHandle<()>,
+}
+
+impl Runtime {
+    /// Starts what `ws` runs: for the sandbox workspace, its embedded sandbox and relay first;
+    /// sync with the workspace's relay when one is configured; the chat sender.
+    pub async fn start(ws: Arc<Workspace>, options: RuntimeOptions) -> Result<Runtime> {
+        let embedded = match ws.info().kind {
+            WorkspaceKind::Sandbox => Some(Embedded::start(&ws, options.sandbox).await?),
+            WorkspaceKind::Live => None,
+        };
+        let sync = match engine::start_configured(ws.clone()).await {
+            Ok(s) => s,
+            Err(e) if embedded.is_none() => {
+                // A team workspace still opens when its relay settings cannot be used; the
+                // sync indicator says so and Settings can fix them.
+                tracing::error!(error = %e, "team sync did not start");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let sender = crate::chat::start_sender(ws.clone());
+        Ok(Runtime {
+            ws,
+            embedded,
+            sync: Mutex::new(sync),
+            sender,
+        })
+    }
+
+    pub fn workspace(&self) -> &Arc<Workspace> {
+        &self.ws
+    }
+
+    /// The sandbox workspace's embedded sandbox and relay.
+    pub fn embedded(&self) -> Option<&Embedded> {
+        self.embedded.as_ref()
+    }
+
+    /// The sync state the top bar shows.
+    pub async fn sync_status(&self) -> SyncStatus {
+        match self.sync.lock().await.as_ref() {
+            Some(s) => s.status(),
+            None => SyncStatus::not_configured(),
+        }
+    }
+
+    /// Every change of the sync state, while this sync loop runs (until [`Runtime::restart_sync`]).
+    pub async fn subscribe_sync(&self) -> Option<watch::Receiver<SyncStatus>> {
+        self.sync.lock().await.as_ref().map(SyncHandle::subscribe)
+    }
+
+    /// Publish the outbox / reconnect now.
+    pub async fn sync_now(&self) {
+        if let Some(s) = self.sync.lock().await.as_ref() {
+            s.kick();
+        }
+    }
+
+    /// After the relay settings changed: a team workspace restarts its sync loop (the sandbox
+    /// workspace's relay is its own and does not change). Returns the new loop's status stream.
+    pub async fn restart_sync(&self) -> Result<Option<watch::Receiver<SyncStatus>>> {
+        let mut slot = self.sync.lock().await;
+        if self.embedded.is_some() {
+            return Ok(slot.as_ref().map(SyncHandle::subscribe));
+        }
+        if let Some(old) = slot.take() {
+            old.stop().await;
+        }
+        *slot = engine::start_configured(self.ws.clone()).await?;
+        Ok(slot.as_ref().map(SyncHandle::subscribe))
+    }
+
+    pub async fn shutdown(self) {
+        self.sender.abort();
+        if let Some(sync) = self.sync.into_inner() {
+            sync.stop().await;
+        }
+        if let Some(e) = self.embedded {
+            e.shutdown().await;
+        }
+    }
 }

@@ -6,10 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crmconnect::contacts::import::Cancel;
-use crmconnect::sandbox::{Embedded, SandboxConfig};
+use crmconnect::runtime::{Runtime, RuntimeOptions};
+use crmconnect::sandbox::SandboxConfig;
 use crmconnect::secrets::Keychain;
-use crmconnect::sync::engine::{self, SyncHandle, SyncStatus};
-use crmconnect::workspace::{Ctx, WorkspaceKind};
+use crmconnect::sync::engine::SyncStatus;
+use crmconnect::workspace::Ctx;
 use crmconnect::{ApiError, Workspace, Workspaces, logging};
 use tauri::{AppHandle, Emitter, Manager};
 
@@ -17,16 +18,13 @@ use crate::settings;
 
 pub struct AppState {
     workspace: Result<Arc<Workspace>, ApiError>,
-    /// The sandbox workspace's in-process Meta stand-in and relay (and its sync loop).
-    sandbox: Option<Embedded>,
-    /// A team workspace's sync loop with its relay, when one is configured.
-    team_sync: tokio::sync::Mutex<Option<SyncHandle>>,
+    /// The open workspace's background: the sandbox workspace's embedded Meta stand-in and relay,
+    /// sync, the chat sender.
+    runtime: Option<Runtime>,
     /// The running CSV import's cancel switch.
     import: Mutex<Option<Cancel>>,
     /// The conversation on screen: no notification for it.
     chat_focus: crate::notify::Focus,
-    /// A team workspace's chat outbox sender (the sandbox workspace's runs in `sandbox`).
-    _chat_sender: Option<tauri::async_runtime::JoinHandle<()>>,
     _log_guard: Option<logging::Guard>,
 }
 
@@ -53,9 +51,9 @@ fn sandbox_config() -> SandboxConfig {
 }
 
 impl AppState {
-    /// Opens the workspace last used (the sandbox one on first launch). A workspace that cannot be
-    /// opened — a corrupt or newer database — is kept as the error every command then returns, so
-    /// the window still opens and says what is wrong.
+    /// Opens the workspace last used (the sandbox one on first launch) and starts its runtime. A
+    /// workspace that cannot be opened — a corrupt or newer database — is kept as the error every
+    /// command then returns, so the window still opens and says what is wrong.
     pub fn start(app: &AppHandle) -> Result<AppState, Box<dyn std::error::Error>> {
         let platform_data = app.path().app_data_dir()?;
         let workspaces = Workspaces::from_env_or(platform_data).with_secrets(Arc::new(Keychain));
@@ -73,105 +71,58 @@ impl AppState {
                     tracing::error!(error = %e, "could not open the workspace");
                     ApiError::from(e)
                 });
-        let mut sandbox = None;
+        app.manage(settings::StorePath(store_path.clone()));
+        let chat_focus = crate::notify::Focus::default();
+        let mut runtime = None;
         if let Ok(ws) = &workspace {
             settings::set_workspace(app, &store_path, &ws.info().slug);
-            if ws.info().kind == WorkspaceKind::Sandbox {
-                match tauri::async_runtime::block_on(Embedded::start(ws.clone(), sandbox_config()))
-                {
-                    Ok(e) => sandbox = Some(e),
-                    Err(e) => tracing::error!(error = %e, "the embedded sandbox did not start"),
-                }
+            let options = RuntimeOptions {
+                sandbox: sandbox_config(),
+            };
+            match tauri::async_runtime::block_on(Runtime::start(ws.clone(), options)) {
+                Ok(r) => runtime = Some(r),
+                Err(e) => tracing::error!(error = %e, "the workspace's runtime did not start"),
             }
-        }
-        let mut team_sync = None;
-        if let (Ok(ws), None) = (&workspace, &sandbox) {
-            match tauri::async_runtime::block_on(engine::start_configured(ws.clone())) {
-                Ok(s) => team_sync = s,
-                Err(e) => tracing::error!(error = %e, "team sync did not start"),
-            }
-        }
-        app.manage(settings::StorePath(store_path));
-        let chat_focus = crate::notify::Focus::default();
-        let mut chat_sender = None;
-        if let Ok(ws) = &workspace {
             crate::notify::forward(app, ws.clone(), chat_focus.clone());
-            if sandbox.is_none() {
-                let ws = ws.clone();
-                chat_sender = Some(tauri::async_runtime::spawn(crmconnect::chat::run_sender(
-                    ws,
-                )));
-            }
         }
         let state = AppState {
             workspace,
-            sandbox,
-            team_sync: tokio::sync::Mutex::new(None),
+            runtime,
             import: Mutex::new(None),
             chat_focus,
-            _chat_sender: chat_sender,
             _log_guard: guard,
         };
-        if let Some(s) = team_sync {
-            state.forward_sync_status(app, &s);
-            *state.team_sync.blocking_lock() = Some(s);
-        }
-        if let Some(s) = state.sandbox.as_ref().and_then(Embedded::sync) {
-            state.forward_sync_status(app, s);
+        if let Some(rx) = state
+            .runtime
+            .as_ref()
+            .and_then(|r| tauri::async_runtime::block_on(r.subscribe_sync()))
+        {
+            forward_sync_status(app, rx);
         }
         Ok(state)
     }
 
-    /// Sends every change of the sync state to the webview as a `sync-status` event.
-    fn forward_sync_status(&self, app: &AppHandle, sync: &SyncHandle) {
-        let mut rx = sync.subscribe();
-        let app = app.clone();
-        tauri::async_runtime::spawn(async move {
-            loop {
-                let status = rx.borrow_and_update().clone();
-                let _ = app.emit("sync-status", status);
-                if rx.changed().await.is_err() {
-                    return;
-                }
-                // At most a few updates a second while catching up.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        });
-    }
-
     /// The sync state the top bar shows.
     pub async fn sync_status(&self) -> SyncStatus {
-        if let Some(s) = self.sandbox.as_ref().and_then(Embedded::sync) {
-            return s.status();
-        }
-        match self.team_sync.lock().await.as_ref() {
-            Some(s) => s.status(),
+        match &self.runtime {
+            Some(r) => r.sync_status().await,
             None => SyncStatus::not_configured(),
         }
     }
 
     /// Publish the outbox / reconnect now.
     pub async fn sync_now(&self) {
-        if let Some(s) = self.sandbox.as_ref().and_then(Embedded::sync) {
-            s.kick();
-        } else if let Some(s) = self.team_sync.lock().await.as_ref() {
-            s.kick();
+        if let Some(r) = &self.runtime {
+            r.sync_now().await;
         }
     }
 
     /// After the relay settings changed: a team workspace restarts its sync loop.
     pub async fn restart_sync(&self, app: &AppHandle) -> Result<(), ApiError> {
-        if self.sandbox.is_some() {
-            return Ok(());
-        }
-        let ws = self.workspace.clone()?;
-        let mut slot = self.team_sync.lock().await;
-        if let Some(old) = slot.take() {
-            old.stop().await;
-        }
-        if let Some(s) = engine::start_configured(ws).await? {
-            self.forward_sync_status(app, &s);
-            *slot = Some(s);
+        if let Some(r) = &self.runtime
+            && let Some(rx) = r.restart_sync().await?
+        {
+            forward_sync_status(app, rx);
         }
         Ok(())
     }
@@ -206,4 +157,21 @@ impl AppState {
     pub fn cx(&self) -> Result<Ctx<'_>, ApiError> {
         Ok(self.ws()?.cx())
     }
+}
+
+/// Sends every change of the sync state to the webview as a `sync-status` event, while that sync
+/// loop runs.
+fn forward_sync_status(app: &AppHandle, mut rx: tokio::sync::watch::Receiver<SyncStatus>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let status = rx.borrow_and_update().clone();
+            let _ = app.emit("sync-status", status);
+            if rx.changed().await.is_err() {
+                return;
+            }
+            // At most a few updates a second while catching up.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
 }

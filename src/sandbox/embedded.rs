@@ -1,17 +1,15 @@
-//! The sandbox workspace's own Meta and relay: the sandbox started in-process, a relay
+//! The sandbox workspace's own Meta and relay: the sandbox started in-process, and a relay
 //! in-process (its log in `relay.db` beside the workspace's database) that receives the sandbox's
-//! signed webhooks, and this desktop syncing from it, exactly as a team's desktops sync from their
-//! relay. The app runs this at launch for a sandbox workspace, so a new user sees every feature
-//! work with no Meta account, through the same path a team uses every day.
-
-use std::sync::Arc;
+//! signed webhooks, with the workspace pointed at both. The workspace's runtime
+//! ([`crate::runtime::Runtime`]) starts this for a sandbox workspace and then syncs from that relay
+//! exactly as a team's desktops sync from theirs, so a new user sees every feature work with no
+//! Meta account, through the same path a team uses every day.
 
 use super::{Sandbox, SandboxConfig, SandboxHandle};
 use crate::relay::config::WorkspaceConfig;
 use crate::relay::tokens::{self, TokenSpec};
 use crate::relay::{RelayConfig, RelayHandle};
 use crate::sensitive::Sensitive;
-use crate::sync::engine::{self, SyncHandle};
 use crate::workspace::{Workspace, WorkspaceKind};
 
 /// A running embedded sandbox and relay. Dropping it does not stop them: call
@@ -19,8 +17,6 @@ use crate::workspace::{Workspace, WorkspaceKind};
 pub struct Embedded {
     sandbox: SandboxHandle,
     relay: RelayHandle,
-    sync: Option<SyncHandle>,
-    sender: tokio::task::JoinHandle<()>,
     webhook_url: String,
 }
 
@@ -33,8 +29,8 @@ pub enum EmbeddedError {
 }
 
 impl Embedded {
-    /// Starts the sandbox, the relay and the sync loop, and configures `ws` to use them.
-    pub async fn start(ws: Arc<Workspace>, config: SandboxConfig) -> crate::Result<Embedded> {
+    /// Starts the sandbox and the relay, and configures `ws` to use them.
+    pub async fn start(ws: &Workspace, config: SandboxConfig) -> crate::Result<Embedded> {
         if ws.info().kind != WorkspaceKind::Sandbox {
             return Err(crate::connection::ConnectionError::Invalid {
                 field: "workspace",
@@ -133,14 +129,10 @@ impl Embedded {
         .await;
         // Meta's time is the sandbox's: the 24-hour window follows its clock.
         ws.set_meta_clock(sandbox.clock().clone());
-        let sync = engine::start_configured(ws.clone()).await?;
-        let sender = crate::chat::start_sender(ws.clone());
         tracing::info!(graph = %sandbox.base_url(), relay = %relay.url(), "embedded sandbox and relay running");
         Ok(Embedded {
             sandbox,
             relay,
-            sync,
-            sender,
             webhook_url,
         })
     }
@@ -158,16 +150,7 @@ impl Embedded {
         &self.webhook_url
     }
 
-    /// The sync loop of the sandbox workspace.
-    pub fn sync(&self) -> Option<&SyncHandle> {
-        self.sync.as_ref()
-    }
-
     pub async fn shutdown(self) {
-        self.sender.abort();
-        if let Some(sync) = self.sync {
-            sync.stop().await;
-        }
         let _ = self.relay.shutdown().await;
         self.sandbox.shutdown().await;
     }

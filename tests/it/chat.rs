@@ -19,8 +19,8 @@ use crmconnect::leads::LeadInput;
 use crmconnect::permissions::Permission;
 use crmconnect::relay::events::ReceivedEvent;
 use crmconnect::relay::tokens::{self, TokenSpec};
+use crmconnect::runtime::{Runtime, RuntimeOptions};
 use crmconnect::sandbox::CustomerMessage;
-use crmconnect::sandbox::Embedded;
 use crmconnect::sandbox::SandboxConfig;
 use crmconnect::sensitive::Sensitive;
 use crmconnect::templates::{TemplateFilter, TemplateModel};
@@ -55,15 +55,31 @@ where
     }
 }
 
-async fn desktop() -> (TestWorkspace, Embedded) {
+/// A sandbox workspace with its runtime: the embedded sandbox and relay, sync and the sender.
+async fn desktop() -> (TestWorkspace, Runtime) {
     let t = workspace().await;
-    let e = Embedded::start(t.ws.clone(), config())
+    let e = Runtime::start(t.ws.clone(), RuntimeOptions { sandbox: config() })
         .await
         .expect("embedded sandbox");
     (t, e)
 }
 
-fn customer_key(e: &Embedded, key: &str) -> String {
+/// The sandbox workspace's sandbox and relay, for the scenarios below.
+trait Embedded {
+    fn sandbox(&self) -> &crmconnect::sandbox::SandboxHandle;
+    fn relay(&self) -> &crmconnect::relay::RelayHandle;
+}
+
+impl Embedded for Runtime {
+    fn sandbox(&self) -> &crmconnect::sandbox::SandboxHandle {
+        self.embedded().expect("a sandbox workspace").sandbox()
+    }
+    fn relay(&self) -> &crmconnect::relay::RelayHandle {
+        self.embedded().expect("a sandbox workspace").relay()
+    }
+}
+
+fn customer_key(e: &Runtime, key: &str) -> String {
     let c = e
         .sandbox()
         .customers()

@@ -20,6 +20,7 @@
 //! - [`audit`]: the activity log, written in the same transaction as the change it records.
 //! - [`screens`]: the sub-modules of the product and who may open each.
 //! - [`error`]: the small, closed set of error codes that reach the UI.
+//! - [`fault`]: fault-injection points for crash tests.
 //! - [`secrets`]: the OS keychain (and an in-memory store) for tokens and app secrets.
 //! - [`sensitive`]: a wrapper that keeps secrets out of logs and serialised output.
 //! - [`logging`]: tracing to rotated files (desktop) or JSON on stdout (relay).
@@ -40,6 +41,7 @@ pub mod demo;
 pub mod documents;
 pub mod email;
 pub mod error;
+pub mod fault;
 pub mod leads;
 pub mod logging;
 pub mod meta;

@@ -271,6 +271,7 @@ impl Workspace {
 
     /// Tells the sync engine that a committed change left an event in the outbox.
     pub fn outbox_written(&self) {
+        crate::fault::point("after_commit");
         self.outbox_wake.notify_one();
     }
 

@@ -185,3 +185,75 @@ async fn the_log_pages_newest_first_and_filters() {
         ErrorCode::Invalid
     );
 }
+
+/// Who acted, as the log shows it, for each entry of `action`.
+async fn who_did(t: &common::TestWorkspace, action: &str) -> Vec<(Option<i64>, String, String)> {
+    t.ws.cx()
+        .activity_log(LogFilter::default())
+        .await
+        .unwrap()
+        .entries
+        .into_iter()
+        .filter(|e| e.action == action)
+        .map(|e| {
+            let outcome = format!("{:?}", e.outcome).to_lowercase();
+            (e.staff_id, e.staff_name, outcome)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_log_names_the_system_and_bots_as_who_acted() {
+    use crmconnect::contacts::{ContactInput, GroupInput};
+    use crmconnect::permissions::{Actor, SystemTask};
+
+    let t = common::workspace().await;
+    assert_eq!(
+        who_did(&t, "workspace.create").await,
+        vec![(None, "System · workspace set-up".into(), "ok".into())]
+    );
+
+    // A bot acts with a bot's rights, and the log says it was the bot.
+    let bot = t.ws.as_actor(Actor::Bot {
+        id: 7,
+        name: "Welcome".into(),
+    });
+    bot.create_contact(ContactInput {
+        phone: "+12015550123".into(),
+        name: "Ana".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("a bot may add a contact");
+    let refused = bot
+        .create_role(RoleInput {
+            name: "Bots' own".into(),
+            permissions: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::PermissionDenied);
+    assert_eq!(
+        who_did(&t, "contacts.create").await,
+        vec![(None, "Bot «Welcome»".into(), "ok".into())]
+    );
+    assert_eq!(
+        who_did(&t, "role.create").await,
+        vec![(None, "Bot «Welcome»".into(), "denied".into())]
+    );
+
+    // The system acting on its own, with nobody signed in.
+    t.ws.sign_out().await.unwrap();
+    t.ws.as_system(SystemTask::CampaignDispatcher)
+        .create_group(GroupInput {
+            name: "Replied".into(),
+            description: String::new(),
+        })
+        .await
+        .expect("the system may");
+    t.as_owner().await;
+    assert_eq!(
+        who_did(&t, "groups.create").await,
+        vec![(None, "System · campaign dispatcher".into(), "ok".into())]
+    );
+}

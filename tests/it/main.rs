@@ -17,6 +17,7 @@ mod import;
 mod leads;
 mod leads_import;
 mod meta_client;
+mod outbox;
 mod permissions;
 mod relay;
 mod relay_processes;

@@ -22,6 +22,105 @@ pub(crate) struct Limits {
     mps: u32,
     throughput: Keyed<String>,
     pair: Keyed<(String, String)>,
+    meter: Meter,
+}
+
+/// The rate at which a number's calls (messages and read receipts) reached the sandbox, measured
+/// in real time: what a client's pacing looks like from Meta's side.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SendRate {
+    /// Calls accepted in all.
+    pub accepted: u64,
+    /// Calls refused with 130429 (over the number's throughput).
+    pub refused: u64,
+    /// The most calls accepted in any one second (a sliding window).
+    pub max_in_one_second: u64,
+    /// Calls that came faster than the rate allows beyond a burst of [`JITTER_BURST`]: a steady
+    /// pacer at the rate has none, while two pacers sharing the number make many.
+    pub over_rate: u64,
+    /// From the first accepted call to the last, in milliseconds.
+    pub span_ms: u64,
+}
+
+/// Calls a well-paced client may bunch up by network jitter before the meter counts them over rate.
+pub const JITTER_BURST: u32 = 5;
+
+/// Each number's accepted calls (times since the sandbox started, at most the last 200,000) and
+/// a strict bucket at the number's rate that counts the calls above it.
+struct Meter {
+    start: std::time::Instant,
+    strict: governor::DefaultKeyedRateLimiter<String>,
+    log: std::sync::Mutex<std::collections::HashMap<String, NumberLog>>,
+}
+
+#[derive(Default)]
+struct NumberLog {
+    at_us: std::collections::VecDeque<u64>,
+    accepted: u64,
+    refused: u64,
+    over_rate: u64,
+}
+
+const METER_KEEP: usize = 200_000;
+
+impl Meter {
+    fn new(mps: NonZeroU32) -> Self {
+        Meter {
+            start: std::time::Instant::now(),
+            strict: RateLimiter::keyed(
+                Quota::per_second(mps).allow_burst(NonZeroU32::new(JITTER_BURST).expect("non-zero")),
+            ),
+            log: Default::default(),
+        }
+    }
+
+    fn record(&self, number: &str, accepted: bool) {
+        let over = accepted && self.strict.check_key(&number.to_owned()).is_err();
+        let at = self.start.elapsed().as_micros() as u64;
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let n = log.entry(number.to_owned()).or_default();
+        if !accepted {
+            n.refused += 1;
+            return;
+        }
+        n.accepted += 1;
+        n.over_rate += u64::from(over);
+        if n.at_us.len() == METER_KEEP {
+            n.at_us.pop_front();
+        }
+        n.at_us.push_back(at);
+    }
+
+    fn rate(&self, number: &str) -> SendRate {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(n) = log.get(number) else {
+            return SendRate {
+                accepted: 0,
+                refused: 0,
+                max_in_one_second: 0,
+                over_rate: 0,
+                span_ms: 0,
+            };
+        };
+        let (mut max, mut from) = (0usize, 0usize);
+        for (i, &t) in n.at_us.iter().enumerate() {
+            while t - n.at_us[from] >= 1_000_000 {
+                from += 1;
+            }
+            max = max.max(i - from + 1);
+        }
+        let span = match (n.at_us.front(), n.at_us.back()) {
+            (Some(a), Some(b)) => (b - a) / 1000,
+            _ => 0,
+        };
+        SendRate {
+            accepted: n.accepted,
+            refused: n.refused,
+            max_in_one_second: max as u64,
+            over_rate: n.over_rate,
+            span_ms: span,
+        }
+    }
 }
 
 impl Limits {
@@ -35,15 +134,16 @@ impl Limits {
             throughput: RateLimiter::hashmap_with_clock(Quota::per_second(mps), clock.clone()),
             pair: RateLimiter::hashmap_with_clock(pair_quota, clock.clone()),
             mps: mps.get(),
+            meter: Meter::new(mps),
             clock,
         }
     }
 
     /// Takes one message from the number's throughput bucket, or refuses with 130429.
     pub fn throughput(&self, phone_number_id: &str) -> Result<(), Refusal> {
-        self.throughput
-            .check_key(&phone_number_id.to_owned())
-            .map_err(|not_until| {
+        let checked = self.throughput.check_key(&phone_number_id.to_owned());
+        self.meter.record(phone_number_id, checked.is_ok());
+        checked.map_err(|not_until| {
                 let wait = not_until.wait_time_from(Clock::now(&self.clock));
                 Refusal::new(
                     130429,
@@ -54,6 +154,11 @@ impl Limits {
                     ),
                 )
             })
+    }
+
+    /// How fast `phone_number_id`'s calls came.
+    pub fn rate(&self, phone_number_id: &str) -> SendRate {
+        self.meter.rate(phone_number_id)
     }
 
     /// Takes one message from the (number, recipient) pair bucket, or refuses with 131056.
@@ -109,6 +214,19 @@ mod tests {
             .expect("another number has its own bucket");
         clock.advance(Duration::from_secs(1));
         l.throughput("p1").expect("refilled");
+    }
+
+    #[test]
+    fn the_meter_measures_the_busiest_second_and_calls_over_rate() {
+        let (l, _) = limits(1_000, 45);
+        for _ in 0..20 {
+            l.throughput("p1").unwrap();
+        }
+        let r = l.rate("p1");
+        assert_eq!(r.accepted, 20);
+        assert_eq!(r.max_in_one_second, 20);
+        assert_eq!(r.over_rate, 20 - u64::from(JITTER_BURST), "20 at once, 5 allowed");
+        assert_eq!(l.rate("p2").accepted, 0);
     }
 
     #[test]

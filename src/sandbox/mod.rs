@@ -56,6 +56,7 @@ mod engine;
 mod error;
 mod handlers;
 mod limits;
+pub use limits::{JITTER_BURST, SendRate};
 mod picture;
 mod scheduler;
 mod seed;
@@ -191,6 +192,11 @@ impl SandboxHandle {
     /// `http://127.0.0.1:<port>`: where Meta's `https://graph.facebook.com` would be.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// How fast `phone_number_id`'s messages and read receipts came, as Meta would count them.
+    pub fn send_rate(&self, phone_number_id: &str) -> SendRate {
+        self.shared.limits.rate(phone_number_id)
     }
 
     /// The base URL plus the configured version, e.g. `http://127.0.0.1:41234/v23.0`.

@@ -18,6 +18,7 @@ mod leads;
 mod leads_import;
 mod meta_client;
 mod outbox;
+mod pacing;
 mod permissions;
 mod relay;
 mod relay_processes;

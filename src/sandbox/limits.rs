@@ -68,7 +68,8 @@ impl Meter {
         Meter {
             start: std::time::Instant::now(),
             strict: RateLimiter::keyed(
-                Quota::per_second(mps).allow_burst(NonZeroU32::new(JITTER_BURST).expect("non-zero")),
+                Quota::per_second(mps)
+                    .allow_burst(NonZeroU32::new(JITTER_BURST).expect("non-zero")),
             ),
             log: Default::default(),
         }
@@ -225,7 +226,11 @@ mod tests {
         let r = l.rate("p1");
         assert_eq!(r.accepted, 20);
         assert_eq!(r.max_in_one_second, 20);
-        assert_eq!(r.over_rate, 20 - u64::from(JITTER_BURST), "20 at once, 5 allowed");
+        assert_eq!(
+            r.over_rate,
+            20 - u64::from(JITTER_BURST),
+            "20 at once, 5 allowed"
+        );
         assert_eq!(l.rate("p2").accepted, 0);
     }
 

@@ -6,15 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common;
+use crmconnect::Workspace;
 use crmconnect::chat::{ConversationFilter, SendText};
 use crmconnect::documents::{DocumentInput, DocumentKind, DocumentLine};
 use crmconnect::leads::LeadInput;
 use crmconnect::runtime::{Runtime, RuntimeOptions};
 use crmconnect::sandbox::{CustomerMessage, JITTER_BURST, SandboxConfig};
 use crmconnect::templates::TemplateModel;
-use crmconnect::Workspace;
 
-const RATE: u32 = 200;
+const RATE: u32 = 40;
 const CHAT: usize = 550;
 const READS: usize = 150;
 const SEND_ON_WHATSAPP: usize = 300;
@@ -65,7 +65,12 @@ async fn chat_read_receipts_and_send_on_whatsapp_share_one_pacer() {
     let number = ws.graph_client().await.unwrap().1.phone_number_id;
 
     // Two customers write: their windows are open for chat replies and read receipts.
-    let keys: Vec<String> = sandbox.customers().into_iter().take(2).map(|c| c.key).collect();
+    let keys: Vec<String> = sandbox
+        .customers()
+        .into_iter()
+        .take(2)
+        .map(|c| c.key)
+        .collect();
     let mut chats = vec![];
     for key in &keys {
         sandbox
@@ -77,7 +82,8 @@ async fn chat_read_receipts_and_send_on_whatsapp_share_one_pacer() {
             .find(|c| &c.key == key)
             .and_then(|c| c.wa_id)
             .unwrap();
-        let c = eventually("the conversation", || conversation_of(ws, &format!("+{wa}"))).await;
+        let customer = format!("+{wa}");
+        let c = eventually("the conversation", || conversation_of(ws, &customer)).await;
         chats.push(c.id);
     }
     // An invoice to a lead, with the action's template approved.
@@ -112,7 +118,7 @@ async fn chat_read_receipts_and_send_on_whatsapp_share_one_pacer() {
                 client_id: None,
                 lead_id: Some(lead.id),
                 date: "2026-11-25".into(),
-                due_date: None,
+                due_date: Some("2026-12-15".into()),
                 currency: "EUR".into(),
                 status: None,
                 notes: String::new(),
@@ -140,7 +146,10 @@ async fn chat_read_receipts_and_send_on_whatsapp_share_one_pacer() {
                     text: format!("reply {i}"),
                     reply_to: None,
                 };
-                ws.cx().send_text(chats[i % chats.len()], text).await.unwrap();
+                ws.cx()
+                    .send_text(chats[i % chats.len()], text)
+                    .await
+                    .unwrap();
             }
         })
     };

@@ -5,6 +5,8 @@
 //! a person can read.
 
 use serde::{Deserialize, Serialize};
+
+pub use crmconnect_base::ErrorCode;
 use ts_rs::TS;
 
 use crate::{
@@ -49,27 +51,6 @@ pub enum Error {
     /// A query failed for a reason no module anticipated (disk full, I/O error…).
     #[error("the database could not complete the operation: {0}")]
     Sql(#[from] sqlx::Error),
-}
-
-/// What the UI can tell apart. Add a code only when the UI does something different with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum ErrorCode {
-    /// Nobody is signed in at this desktop: show the sign-in screen.
-    NotSignedIn,
-    /// The signed-in staff member's role does not allow this.
-    PermissionDenied,
-    /// The thing asked for does not exist (any more).
-    NotFound,
-    /// The input is wrong; the message names the field and the problem.
-    Invalid,
-    /// The input clashes with what is stored (a duplicate name, the last admin…).
-    Conflict,
-    /// The workspace's storage cannot be used (corrupt, newer than the app, unreadable).
-    Storage,
-    /// Anything else: a bug or an environment failure, logged with its details.
-    Internal,
 }
 
 /// The error value every Tauri command returns.

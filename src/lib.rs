@@ -40,33 +40,26 @@ pub mod db;
 pub mod demo;
 pub mod documents;
 pub mod email;
+pub mod embedded;
 pub mod error;
-pub mod fault;
 pub mod leads;
-pub mod logging;
-pub mod meta;
 pub mod numbers;
 pub mod permissions;
-pub mod relay;
 pub mod runtime;
-pub mod sandbox;
 pub mod screens;
 pub mod secrets;
-pub mod sensitive;
 pub mod staff;
 pub mod sync;
 pub mod templates;
 pub mod uploads;
 pub mod workspace;
 
+pub use crmconnect_base::{fault, logging, sensitive};
+pub use crmconnect_meta as meta;
+pub use crmconnect_relay as relay;
+pub use crmconnect_sandbox as sandbox;
+
 pub use error::{ApiError, Error, ErrorCode, Result};
 pub use workspace::{Workspace, Workspaces};
 
-/// Milliseconds since the Unix epoch, the one time representation the storage uses.
-pub fn now_ms() -> i64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crmconnect_base::now_ms;

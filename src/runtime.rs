@@ -10,7 +10,8 @@ use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
 use crate::Result;
-use crate::sandbox::{Embedded, SandboxConfig};
+use crate::embedded::Embedded;
+use crate::sandbox::SandboxConfig;
 use crate::sync::engine::{self, SyncHandle, SyncStatus};
 use crate::sync::handlers::Handler;
 use crate::workspace::{Workspace, WorkspaceKind};

@@ -14,7 +14,7 @@ use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use crate::ErrorCode;
 
-pub(crate) mod raw;
+pub use crmconnect_base::raw;
 
 /// The migrations of a workspace database, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/workspace");

@@ -13,7 +13,7 @@
 
 pub mod engine;
 pub mod handlers;
-pub mod kinds;
+pub use crmconnect_events::kinds;
 pub mod relay_client;
 
 use rand::RngCore;

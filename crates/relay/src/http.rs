@@ -1,0 +1,603 @@
+//! The relay's HTTP surface: Meta's webhook endpoint, the desktops' publish endpoint and stream,
+//! `/healthz` and `/metrics`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::RelayState;
+use super::events::{Fields, NewEvent, Source, split_webhook};
+use super::log::{Fetch, LogError, events_frame};
+use super::store::TokenRecord;
+use super::tokens;
+use crmconnect_events::kinds;
+use crmconnect_meta::signature;
+
+/// WebSocket close codes the desktop understands.
+pub mod close {
+    /// The token was revoked.
+    pub const REVOKED: u16 = 4001;
+    /// The client did not take a frame in time; reconnect and resume from the cursor.
+    pub const TOO_SLOW: u16 = 4008;
+    /// Events after the cursor were deleted by the retention policy; resynchronise.
+    pub const CURSOR_EXPIRED: u16 = 4010;
+    /// The relay is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+}
+
+pub fn router(state: Arc<RelayState>) -> Router {
+    let max_body = state.config.limits.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route(
+            "/webhook/{workspace}",
+            get(verify_subscription)
+                .post(receive_webhook)
+                .layer(DefaultBodyLimit::max(max_body)),
+        )
+        .route(
+            "/v1/events",
+            post(publish).layer(DefaultBodyLimit::max(max_body)),
+        )
+        .route("/v1/stream", get(stream))
+        .route("/v1/whoami", get(whoami))
+        .with_state(state)
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    database: &'static str,
+}
+
+async fn healthz(State(s): State<Arc<RelayState>>) -> Response {
+    let database = if s.log.store().is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    match s.log.store().head("").await {
+        Ok(_) => Json(Health {
+            status: "ok",
+            version: env!("CARGO_PKG_VERSION"),
+            database,
+        })
+        .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "database unavailable", "error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(s): State<Arc<RelayState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+#[derive(Deserialize)]
+struct Handshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// Meta's GET handshake when the callback URL is set up.
+async fn verify_subscription(
+    State(s): State<Arc<RelayState>>,
+    Path(workspace): Path<String>,
+    Query(q): Query<Handshake>,
+) -> Response {
+    let Some(ws) = s.config.workspaces.get(&workspace) else {
+        s.metrics.reject("unknown_workspace");
+        return refuse(StatusCode::NOT_FOUND, "no such workspace");
+    };
+    let ok = q.mode.as_deref() == Some("subscribe")
+        && q.verify_token.as_deref().is_some_and(|t| {
+            signature::constant_time_eq(t.as_bytes(), ws.verify_token.expose().as_bytes())
+        });
+    match (ok, q.challenge) {
+        (true, Some(challenge)) => {
+            tracing::info!(workspace, "webhook subscription verified");
+            ([(header::CONTENT_TYPE, "text/plain")], challenge).into_response()
+        }
+        _ => {
+            s.metrics.reject("bad_verify_token");
+            refuse(
+                StatusCode::FORBIDDEN,
+                "hub.mode must be subscribe and hub.verify_token must match",
+            )
+        }
+    }
+}
+
+/// Meta's POST: verified over the raw bytes before anything is parsed, answered 200 only once
+/// its events are durable.
+async fn receive_webhook(
+    State(s): State<Arc<RelayState>>,
+    Path(workspace): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    s.metrics.webhooks.inc();
+    let Some(ws) = s.config.workspaces.get(&workspace) else {
+        s.metrics.reject("unknown_workspace");
+        return refuse(StatusCode::NOT_FOUND, "no such workspace");
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let status = e.status();
+            s.metrics
+                .reject(if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "unreadable_body"
+                });
+            return refuse(status, e.body_text());
+        }
+    };
+    let sig = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
+    if let Err(e) = signature::verify(ws.app_secret.expose().as_bytes(), &body, sig) {
+        s.metrics.reject("bad_signature");
+        tracing::warn!(workspace, error = %e, "webhook refused");
+        return refuse(StatusCode::UNAUTHORIZED, e.to_string());
+    }
+    let events = match split_webhook(&body) {
+        Ok(e) => e,
+        Err(e) => {
+            s.metrics.reject("malformed_json");
+            return refuse(StatusCode::BAD_REQUEST, e.to_string());
+        }
+    };
+    match s.log.append(&workspace, events).await {
+        Ok(appended) => {
+            tracing::debug!(workspace, events = appended.len(), "webhook stored");
+            StatusCode::OK.into_response()
+        }
+        Err(LogError::ShuttingDown) => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the relay is shutting down; Meta will retry",
+        ),
+        Err(e) => {
+            s.metrics.reject("storage");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
+    }
+}
+
+async fn authenticate(s: &RelayState, headers: &HeaderMap) -> Result<TokenRecord, Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(token) = token else {
+        s.metrics.reject("no_token");
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "send the desktop's token as Authorization: Bearer <token>",
+        ));
+    };
+    match tokens::authenticate(s.log.store(), token).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => {
+            s.metrics.reject("bad_token");
+            Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "this token is unknown or was revoked",
+            ))
+        }
+        Err(e) => Err(refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+    }
+}
+
+#[derive(Serialize)]
+struct WhoAmI {
+    workspace: String,
+    staff: String,
+    is_admin: bool,
+    head: i64,
+}
+
+/// Lets a desktop test its relay settings.
+async fn whoami(State(s): State<Arc<RelayState>>, headers: HeaderMap) -> Response {
+    let t = match authenticate(&s, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match s.log.store().head(&t.workspace).await {
+        Ok(head) => Json(WhoAmI {
+            workspace: t.workspace,
+            staff: t.staff,
+            is_admin: t.is_admin,
+            head,
+        })
+        .into_response(),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+/// One event a desktop publishes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishedEvent {
+    /// The client's event id: publishing it again is harmless.
+    pub id: String,
+    pub kind: String,
+    #[serde(default)]
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PublishRequest {
+    pub events: Vec<PublishedEvent>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PublishResult {
+    pub id: String,
+    pub seq: i64,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PublishResponse {
+    pub results: Vec<PublishResult>,
+}
+
+pub const MAX_PUBLISH: usize = 1000;
+
+async fn publish(
+    State(s): State<Arc<RelayState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let t = match authenticate(&s, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return refuse(e.status(), e.body_text()),
+    };
+    let req: PublishRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            s.metrics.reject("malformed_json");
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("not a publish request: {e}"),
+            );
+        }
+    };
+    if req.events.len() > MAX_PUBLISH {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!("at most {MAX_PUBLISH} events per request"),
+        );
+    }
+    let mut events = Vec::with_capacity(req.events.len());
+    for e in &req.events {
+        if e.id.is_empty() || e.id.len() > 128 {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "every event needs an id of 1 to 128 characters",
+            );
+        }
+        let Some(required) = kinds::required(&e.kind) else {
+            s.metrics.reject("unknown_kind");
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("“{}” is not an event kind desktops publish", e.kind),
+            );
+        };
+        if !t.allows(required) {
+            s.metrics.reject("forbidden");
+            tracing::warn!(token = t.id, kind = e.kind, "publish refused: permission");
+            return refuse(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "{} may not publish {}: it needs {required}; nothing was stored",
+                    t.staff, e.kind
+                ),
+            );
+        }
+        events.push(NewEvent {
+            key: format!("desktop:{}:{}", t.staff, e.id),
+            kind: e.kind.clone(),
+            source: Source::Desktop,
+            staff: Some(t.staff.clone()),
+            fields: Fields::default(),
+            raw: e.payload.to_string(),
+        });
+    }
+    s.metrics.published.inc_by(events.len() as u64);
+    match s.log.append(&t.workspace, events).await {
+        Ok(appended) => Json(PublishResponse {
+            results: req
+                .events
+                .into_iter()
+                .zip(appended)
+                .map(|(e, a)| PublishResult {
+                    id: e.id,
+                    seq: a.seq,
+                    duplicate: a.duplicate,
+                })
+                .collect(),
+        })
+        .into_response(),
+        Err(LogError::ShuttingDown) => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the relay is shutting down; publish again",
+        ),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    after: Option<i64>,
+    /// `lz4`: event frames are sent as binary frames, compressed (see docs/relay.md).
+    compress: Option<String>,
+}
+
+/// Frames the stream sends (JSON; `events` frames LZ4-compressed in binary frames for a client
+/// that asked with `compress=lz4`). `events` carries a batch in log order; `live` says the client
+/// has everything up to `seq`.
+pub mod frames {
+    pub const HELLO: &str = "hello";
+    pub const EVENTS: &str = "events";
+    pub const LIVE: &str = "live";
+}
+
+async fn stream(
+    State(s): State<Arc<RelayState>>,
+    headers: HeaderMap,
+    Query(q): Query<StreamQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let t = match authenticate(&s, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return refuse(StatusCode::BAD_REQUEST, "after must be 0 or more");
+    }
+    let lz4 = match q.compress.as_deref() {
+        None => false,
+        Some("lz4") => true,
+        Some(other) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("compress=“{other}” is not offered; the relay compresses with lz4 only"),
+            );
+        }
+    };
+    // Desktops send nothing but control frames; tungstenite zeroes its whole read buffer on
+    // every read, so a small one saves a memset of 128 KiB each time a stream is polled.
+    ws.read_buffer_size(4 * 1024)
+        .max_write_buffer_size(16 << 20)
+        .on_upgrade(move |socket| async move { run_stream(s, t, after, lz4, socket).await })
+}
+
+struct ClientGuard {
+    s: Arc<RelayState>,
+    label: super::metrics::Client,
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        self.s.metrics.clients.dec();
+        self.s.metrics.client_lag.remove(&self.label);
+    }
+}
+
+async fn run_stream(
+    s: Arc<RelayState>,
+    t: TokenRecord,
+    mut cursor: i64,
+    lz4: bool,
+    socket: WebSocket,
+) {
+    let (mut sink, mut incoming) = socket.split();
+    let label = super::metrics::Client {
+        workspace: t.workspace.clone(),
+        token: t.id.clone(),
+    };
+    s.metrics.clients.inc();
+    let _guard = ClientGuard {
+        s: s.clone(),
+        label: label.clone(),
+    };
+    let lag = s.metrics.client_lag.get_or_create(&label).clone();
+    let tail = s.log.tail(&t.workspace);
+    let mut head_rx = tail.subscribe();
+    let limits = s.config.limits.clone();
+    let stop = s.stop.clone();
+    while tail.head() < 0 {
+        tokio::select! {
+            r = head_rx.changed() => if r.is_err() { return },
+            _ = stop.cancelled() => return,
+        }
+    }
+    let close = |code: u16, reason: String| {
+        Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }))
+    };
+    let hello = json!({"type": frames::HELLO, "workspace": t.workspace, "staff": t.staff, "head": tail.head(), "after": cursor});
+    if sink
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    tracing::info!(
+        token = t.id,
+        workspace = t.workspace,
+        after = cursor,
+        "desktop connected"
+    );
+    let mut last_check = Instant::now();
+    let mut announced_live = false;
+    let mut ping = tokio::time::interval(std::time::Duration::from_secs(20));
+    ping.reset();
+    // Idle streams look again at this pace (another instance's events on PostgreSQL), without a
+    // timer made and dropped at every wait.
+    let mut poll = tokio::time::interval(limits.poll_interval());
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    poll.reset();
+    loop {
+        if stop.is_cancelled() {
+            let _ = sink
+                .send(close(close::GOING_AWAY, "the relay is restarting".into()))
+                .await;
+            return;
+        }
+        if last_check.elapsed() >= limits.poll_interval() {
+            last_check = Instant::now();
+            if let Ok(false) = s.log.store().token_active(&t.id).await {
+                s.metrics.reject("revoked");
+                tracing::info!(token = t.id, "token revoked; disconnecting");
+                let _ = sink
+                    .send(close(close::REVOKED, "this token was revoked".into()))
+                    .await;
+                return;
+            }
+        }
+        // Let the tasks already woken run first (webhooks whose events are about to commit): on a
+        // busy relay the frame then carries their events too, instead of a frame each, and on an
+        // idle one this returns at once. Measured with 100 desktops: 13,700–16,200 → 15,800–17,500
+        // events/s, p50 at 5,000/s 2.3–2.7 → 2.0–2.3 ms.
+        tokio::task::yield_now().await;
+        let head = tail.head();
+        let batch = match tail.fetch(cursor, limits.frame_events) {
+            Fetch::Frame(b) if lz4 => Some((b.last, Message::Binary(b.lz4()))),
+            Fetch::Frame(b) => Some((b.last, Message::Text(b.text.clone()))),
+            Fetch::TooOld => {
+                match s
+                    .log
+                    .store()
+                    .read_after(&t.workspace, cursor, limits.frame_events as i64)
+                    .await
+                {
+                    Ok(events) if events.is_empty() => None,
+                    Ok(events) => {
+                        if events[0].seq != cursor + 1 {
+                            let _ = sink
+                                .send(close(
+                                    close::CURSOR_EXPIRED,
+                                    format!(
+                                        "events after {cursor} were deleted by the retention policy; resynchronise"
+                                    ),
+                                ))
+                                .await;
+                            return;
+                        }
+                        let json: Vec<String> = events.iter().map(|e| e.to_json()).collect();
+                        let last = events.last().map_or(cursor, |e| e.seq);
+                        let text = events_frame(json.iter().map(String::as_str));
+                        Some((
+                            last,
+                            if lz4 {
+                                Message::Binary(super::log::compress(&text))
+                            } else {
+                                Message::Text(text.into())
+                            },
+                        ))
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the log for a client");
+                        tokio::time::sleep(limits.poll_interval()).await;
+                        continue;
+                    }
+                }
+            }
+            Fetch::UpToDate => None,
+        };
+        let Some((last, frame)) = batch else {
+            if !announced_live {
+                announced_live = true;
+                lag.set(0);
+                let live = json!({"type": frames::LIVE, "seq": cursor});
+                if sink
+                    .send(Message::Text(live.to_string().into()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            tokio::select! {
+                r = head_rx.changed() => if r.is_err() { return },
+                _ = poll.tick() => {},
+                _ = ping.tick() => {
+                    if sink.send(Message::Ping(Default::default())).await.is_err() { return }
+                },
+                m = incoming.next() => match m {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(_)) => {}
+                },
+                _ = stop.cancelled() => {},
+            }
+            continue;
+        };
+        // A frame that stops short of the head is catch-up: `live` follows once the client is at
+        // the head again. A live client is told once, not after every frame (that doubled the
+        // frames a busy relay sends).
+        announced_live &= last >= head;
+        match tokio::time::timeout(limits.send_timeout(), sink.send(frame)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                s.metrics.reject("slow_client");
+                tracing::info!(
+                    token = t.id,
+                    cursor,
+                    "client too slow; disconnecting so it resumes"
+                );
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(1),
+                    sink.send(close(
+                        close::TOO_SLOW,
+                        format!("too far behind: reconnect with after={cursor}"),
+                    )),
+                )
+                .await;
+                return;
+            }
+        }
+        cursor = last;
+        lag.set((tail.head() - cursor).max(0));
+    }
+}

@@ -1,0 +1,323 @@
+//! Where the event log is kept: SQLite (one relay instance, WAL, batched commits) or PostgreSQL
+//! (several instances on one database).
+//!
+//! Sequence numbers are assigned by the writer inside its transaction, without gaps, and commit in
+//! sequence order: SQLite has one writer; PostgreSQL writers hold a per-workspace advisory lock for
+//! the whole transaction. A reader that has seen `seq = n` has therefore seen everything below it.
+//!
+//! The SQL is written per dialect with runtime-bound queries: sqlx's compile-time macros check
+//! against one database kind per build, so these are checked instead by the tests, which run every
+//! query against a real SQLite file and a real PostgreSQL server.
+
+pub mod postgres;
+pub mod sqlite;
+
+use serde::Serialize;
+
+use super::events::{Fields, NewEvent, Source, StoredEvent};
+use crmconnect_access::permissions::Permission;
+
+pub use postgres::PgWakeups;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the event log database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migrating the event log database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database_url “{0}” is neither sqlite: nor postgres://")]
+    BadUrl(String),
+    #[error("the event log database: {0}")]
+    Raw(String),
+    #[error("stored event {0} has unreadable fields: {1}")]
+    Corrupt(i64, String),
+}
+
+/// The outcome of appending one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Appended {
+    pub seq: i64,
+    /// The key was already in the log (a retry or a duplicate); `seq` is the first copy's.
+    pub duplicate: bool,
+}
+
+/// A desktop's token, as stored (without the token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    pub id: String,
+    pub workspace: String,
+    pub staff: String,
+    pub is_admin: bool,
+    pub permissions: Vec<Permission>,
+    pub label: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Decodes a row's columns into an event.
+#[allow(clippy::too_many_arguments)]
+fn stored(
+    seq: i64,
+    key: String,
+    kind: String,
+    source: String,
+    staff: Option<String>,
+    fields: String,
+    raw: String,
+    received_at: i64,
+) -> Result<StoredEvent, StoreError> {
+    let fields: Fields =
+        serde_json::from_str(&fields).map_err(|e| StoreError::Corrupt(seq, e.to_string()))?;
+    Ok(StoredEvent {
+        seq,
+        received_at,
+        event: NewEvent {
+            key,
+            kind,
+            source: Source::parse(&source),
+            staff,
+            fields,
+            raw,
+        },
+    })
+}
+
+fn fields_json(e: &NewEvent) -> String {
+    serde_json::to_string(&e.fields).expect("fields serialise")
+}
+
+fn permissions_text(p: &[Permission]) -> String {
+    p.iter()
+        .map(|p| format!("{}:{}", p.resource.key(), p.action.key()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn parse_permissions(s: &str) -> Vec<Permission> {
+    s.split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+impl Store {
+    /// Opens the database at `url`, creating a SQLite file if needed. Does not migrate.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(sqlite::connect(url).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(postgres::connect(url).await?))
+        } else {
+            Err(StoreError::BadUrl(url.into()))
+        }
+    }
+
+    /// Brings the schema up to date (safe to run from several instances at once).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(p) => sqlite::MIGRATOR.run(p).await?,
+            Store::Postgres(p) => postgres::MIGRATOR.run(p).await?,
+        }
+        Ok(())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Store::Postgres(_))
+    }
+
+    /// Events of `workspace` after `after`, in order, at most `limit`.
+    pub async fn read_after(
+        &self,
+        workspace: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        match self {
+            Store::Sqlite(p) => sqlite::read_after(p, workspace, after, limit).await,
+            Store::Postgres(p) => postgres::read_after(p, workspace, after, limit).await,
+        }
+    }
+
+    /// The last sequence number of `workspace` (0 when empty).
+    pub async fn head(&self, workspace: &str) -> Result<i64, StoreError> {
+        Ok(match self {
+            Store::Sqlite(p) => {
+                sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE workspace = ?")
+                    .bind(workspace)
+                    .fetch_one(p)
+                    .await?
+            }
+            Store::Postgres(p) => {
+                sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE workspace = $1")
+                    .bind(workspace)
+                    .fetch_one(p)
+                    .await?
+            }
+        })
+    }
+
+    /// Deletes events received before `before_ms`; returns how many.
+    pub async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(match self {
+            Store::Sqlite(p) => sqlx::query("DELETE FROM events WHERE received_at < ?")
+                .bind(before_ms)
+                .execute(p)
+                .await?
+                .rows_affected(),
+            Store::Postgres(p) => sqlx::query("DELETE FROM events WHERE received_at < $1")
+                .bind(before_ms)
+                .execute(p)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    pub async fn insert_token(&self, t: &TokenRecord, hash: &str) -> Result<(), StoreError> {
+        let perms = permissions_text(&t.permissions);
+        match self {
+            Store::Sqlite(p) => {
+                sqlx::query("INSERT INTO tokens (id, workspace, staff, is_admin, permissions, label, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                    .bind(&t.id).bind(&t.workspace).bind(&t.staff).bind(t.is_admin).bind(&perms).bind(&t.label).bind(hash).bind(t.created_at)
+                    .execute(p).await?;
+            }
+            Store::Postgres(p) => {
+                sqlx::query("INSERT INTO tokens (id, workspace, staff, is_admin, permissions, label, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(&t.id).bind(&t.workspace).bind(&t.staff).bind(t.is_admin).bind(&perms).bind(&t.label).bind(hash).bind(t.created_at)
+                    .execute(p).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn list_tokens(
+        &self,
+        workspace: Option<&str>,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows: Vec<TokenRow> = match self {
+            Store::Sqlite(p) => {
+                sqlx::query_as(
+                    "SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at \
+                     FROM tokens WHERE (?1 IS NULL OR workspace = ?1) ORDER BY workspace, created_at, id",
+                )
+                .bind(workspace)
+                .fetch_all(p)
+                .await?
+            }
+            Store::Postgres(p) => {
+                sqlx::query_as(
+                    "SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at \
+                     FROM tokens WHERE ($1::text IS NULL OR workspace = $1) ORDER BY workspace, created_at, id",
+                )
+                .bind(workspace)
+                .fetch_all(p)
+                .await?
+            }
+        };
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Finds an unrevoked token by its hash.
+    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row: Option<TokenRow> = match self {
+            Store::Sqlite(p) => {
+                sqlx::query_as("SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at FROM tokens WHERE revoked_at IS NULL AND hash = ?")
+                    .bind(hash)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Store::Postgres(p) => {
+                sqlx::query_as("SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at FROM tokens WHERE revoked_at IS NULL AND hash = $1")
+                    .bind(hash)
+                    .fetch_optional(p)
+                    .await?
+            }
+        };
+        Ok(row.map(Into::into))
+    }
+
+    /// Revokes a token; `false` when there is no such unrevoked token.
+    pub async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let n = match self {
+            Store::Sqlite(p) => {
+                sqlx::query("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .execute(p)
+                    .await?
+                    .rows_affected()
+            }
+            Store::Postgres(p) => sqlx::query(
+                "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(p)
+            .await?
+            .rows_affected(),
+        };
+        Ok(n == 1)
+    }
+
+    /// Whether the token `id` is still valid.
+    pub async fn token_active(&self, id: &str) -> Result<bool, StoreError> {
+        let n: i64 = match self {
+            Store::Sqlite(p) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND id = ?",
+                )
+                .bind(id)
+                .fetch_one(p)
+                .await?
+            }
+            Store::Postgres(p) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND id = $1",
+                )
+                .bind(id)
+                .fetch_one(p)
+                .await?
+            }
+        };
+        Ok(n == 1)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    workspace: String,
+    staff: String,
+    is_admin: bool,
+    permissions: String,
+    label: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl From<TokenRow> for TokenRecord {
+    fn from(r: TokenRow) -> Self {
+        TokenRecord {
+            id: r.id,
+            workspace: r.workspace,
+            staff: r.staff,
+            is_admin: r.is_admin,
+            permissions: parse_permissions(&r.permissions),
+            label: r.label,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}

@@ -1,0 +1,697 @@
+//! What the sandbox *does*, behind the HTTP handlers and the handle: accept a message (limits,
+//! window, template matching, async failures) and play out its statuses, let a simulated
+//! customer write, review templates, and check tokens and signed media URLs.
+
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::clock::{SandboxClock, later, unix_secs};
+use super::config::{SandboxConfig, WindowEnforcement};
+use super::customers::{CustomerMessage, Inbound, payload_json, sample_media};
+use super::error::{Refusal, SandboxError};
+use super::limits::Limits;
+use super::scheduler::{Job, Scheduler, Stage};
+use super::store::{Media, Outbound, ReplyHint, Store};
+use super::validate::media::rule_for;
+use super::validate::messages::{MediaSource, Outgoing, Part};
+use super::validate::templates::check_send;
+use super::webhooks::{Webhooks, account_envelope, messages_envelope};
+use crmconnect_meta::signature;
+
+/// A media URL stays valid this long (sandbox time), as Meta's do.
+pub const MEDIA_URL_LIFETIME: Duration = Duration::from_secs(300);
+
+const ERROR_HREF: &str =
+    "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/";
+
+pub(crate) struct Shared {
+    pub config: SandboxConfig,
+    pub clock: SandboxClock,
+    store: Mutex<Store>,
+    pub limits: Limits,
+    pub scheduler: Scheduler,
+    pub webhooks: Arc<Webhooks>,
+    pub client: reqwest::Client,
+    pub base_url: String,
+    token: RwLock<String>,
+    token_expires: Option<SystemTime>,
+    url_key: Vec<u8>,
+}
+
+impl Shared {
+    pub fn new(
+        config: SandboxConfig,
+        clock: SandboxClock,
+        mut store: Store,
+        webhooks: Arc<Webhooks>,
+        client: reqwest::Client,
+        base_url: String,
+    ) -> Self {
+        let url_key = store.hex(32).into_bytes();
+        let token_expires = config.token_lifetime.map(|l| later(clock.now(), l));
+        Shared {
+            limits: Limits::new(&config, clock.clone()),
+            token: RwLock::new(config.access_token.expose().clone()),
+            config,
+            clock,
+            store: Mutex::new(store),
+            scheduler: Scheduler::default(),
+            webhooks,
+            client,
+            base_url,
+            token_expires,
+            url_key,
+        }
+    }
+
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn access_token(&self) -> String {
+        self.token.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_access_token(&self, token: String) {
+        *self.token.write().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+
+    /// 190 unless `presented` is the sandbox's token and it has not expired.
+    pub fn check_token(&self, presented: Option<&str>) -> Result<(), Refusal> {
+        let Some(token) = presented.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Err(Refusal::bad_token(
+                "An access token is required to request this resource",
+            ));
+        };
+        if token != self.access_token() {
+            return Err(Refusal::bad_token("Cannot parse access token"));
+        }
+        if let Some(expires) = self.token_expires
+            && self.clock.now() >= expires
+        {
+            return Err(Refusal::expired_token(unix_secs(expires)));
+        }
+        Ok(())
+    }
+
+    fn url_hash(&self, id: &str, expires: u64) -> String {
+        let sig = signature::sign(&self.url_key, format!("{id}:{expires}").as_bytes());
+        sig.trim_start_matches("sha256=")[..32].to_owned()
+    }
+
+    /// A download URL for media `id`, valid for five minutes of sandbox time.
+    pub fn media_url(&self, id: &str) -> String {
+        let expires = unix_secs(later(self.clock.now(), MEDIA_URL_LIFETIME));
+        format!(
+            "{}/sandbox/lookaside/media/{id}?ext={expires}&hash={}",
+            self.base_url,
+            self.url_hash(id, expires)
+        )
+    }
+
+    /// Whether a media URL's `ext` and `hash` are the sandbox's and have not expired.
+    pub fn media_url_valid(&self, id: &str, ext: &str, hash: &str) -> bool {
+        let Ok(expires) = ext.parse::<u64>() else {
+            return false;
+        };
+        let sig = format!("sha256={hash}");
+        let full = signature::sign(&self.url_key, format!("{id}:{expires}").as_bytes());
+        hash.len() == 32 && full.starts_with(&sig) && self.clock.unix_secs() < expires
+    }
+
+    pub fn picture_url(&self, phone_number_id: &str) -> String {
+        format!(
+            "{}/sandbox/lookaside/profile/{phone_number_id}.png",
+            self.base_url
+        )
+    }
+
+    /// Accepts a message from `phone_number_id` (which exists) and starts its statuses.
+    pub fn send(&self, phone_number_id: &str, out: Outgoing) -> Result<Value, Refusal> {
+        self.limits.throughput(phone_number_id)?;
+        let now = self.clock.now();
+        let mut store = self.store();
+        let key = out.recipient.key();
+        let in_window = store.window_open(phone_number_id, &out.recipient, now);
+        let mut category = "service".to_owned();
+        let mut reply_hint = out.reply_hint.clone();
+        let mut failure = None;
+        if let Some(call) = &out.template {
+            let template = store
+                .templates
+                .iter()
+                .find(|t| t.name == call.name && t.language == call.language)
+                .ok_or_else(|| {
+                    Refusal::new(
+                        132001,
+                        format!(
+                            "template name ({}) does not exist in {}",
+                            call.name, call.language
+                        ),
+                    )
+                })?;
+            match template.status.as_str() {
+                "APPROVED" => {}
+                "PAUSED" => {
+                    return Err(Refusal::new(
+                        132015,
+                        format!("template {} ({}) is paused", call.name, call.language),
+                    ));
+                }
+                "DISABLED" => {
+                    return Err(Refusal::new(
+                        132016,
+                        format!("template {} ({}) is disabled", call.name, call.language),
+                    ));
+                }
+                other => {
+                    return Err(Refusal::new(
+                        132001,
+                        format!(
+                            "template {} ({}) is not approved (its status is {other})",
+                            call.name, call.language
+                        ),
+                    ));
+                }
+            }
+            check_send(&template.spec, call)?;
+            category = template.category.to_ascii_lowercase();
+            reply_hint = template
+                .spec
+                .buttons
+                .iter()
+                .position(|b| b.kind == "QUICK_REPLY")
+                .map(|i| {
+                    let text = template.spec.buttons[i].text.clone();
+                    let payload = call
+                        .components
+                        .iter()
+                        .find(|c| matches!(&c.part, Part::Button { index, .. } if *index == i))
+                        .and_then(|c| c.params.first())
+                        .and_then(|p| p.shown.clone())
+                        .unwrap_or_else(|| text.clone());
+                    ReplyHint::QuickReply { payload, text }
+                })
+                .unwrap_or(ReplyHint::Nothing);
+        } else if !in_window {
+            let details = "Message failed to send because more than 24 hours have passed since the customer last replied to this number.";
+            match self.config.window_enforcement {
+                WindowEnforcement::Refuse => return Err(Refusal::new(131047, details)),
+                WindowEnforcement::Webhook => failure = Some((131047, details.to_owned())),
+            }
+        }
+        self.limits.pair(phone_number_id, &key)?;
+        if failure.is_none()
+            && let Some(media) = &out.media
+            && let MediaSource::Id(id) = &media.source
+        {
+            let usable = store.media.get(id).is_some_and(|m| {
+                media.kind == "document"
+                    || rule_for(&m.mime_type).is_some_and(|r| r.kind == media.kind)
+            });
+            if !usable {
+                failure = Some((
+                    131053,
+                    format!(
+                        "the media id {id} is not an uploaded {} (unknown, deleted, or of another type)",
+                        media.kind
+                    ),
+                ));
+            }
+        }
+        let random_failure = failure.is_none() && store.chance(self.config.failure_rate);
+        if random_failure {
+            failure = Some((131026, "Unable to deliver message: the recipient may not be a WhatsApp user or may need to update WhatsApp (simulated by the sandbox's failure_rate).".to_owned()));
+        }
+        let wamid = store.wamid(&key);
+        let conversation_id = store.hex(16);
+        let immediate_failure = failure.is_some() && !random_failure;
+        store.outbound.insert(
+            wamid.clone(),
+            Outbound {
+                phone_number_id: phone_number_id.to_owned(),
+                recipient: out.recipient.clone(),
+                category,
+                in_window,
+                biz_opaque_callback_data: out.biz_opaque_callback_data.clone(),
+                conversation_id,
+                reply_hint,
+                failure,
+            },
+        );
+        store
+            .last_outbound
+            .insert((phone_number_id.to_owned(), key), wamid.clone());
+        drop(store);
+        tracing::info!(phone_number_id, kind = %out.kind, wamid = %wamid, "sandbox accepted a message");
+
+        if immediate_failure {
+            self.emit_status(&wamid, "failed");
+        } else {
+            self.emit_status(&wamid, "sent");
+            let stage = if random_failure {
+                Stage::Failed(131026)
+            } else {
+                Stage::Delivered
+            };
+            self.scheduler.at(
+                later(now, self.config.delivery_delay),
+                Job::Status {
+                    wamid: wamid.clone(),
+                    stage,
+                },
+            );
+        }
+
+        let mut contact = json!({ "input": out.to_input });
+        if let Some(wa_id) = &out.recipient.wa_id {
+            contact["wa_id"] = json!(wa_id);
+        }
+        if let Some(user_id) = &out.recipient.user_id {
+            contact["user_id"] = json!(user_id);
+        }
+        Ok(json!({
+            "messaging_product": "whatsapp",
+            "contacts": [contact],
+            "messages": [{ "id": wamid, "message_status": "accepted" }]
+        }))
+    }
+
+    /// Posts the status webhook `status` for a message the business sent.
+    fn emit_status(&self, wamid: &str, status: &str) {
+        let store = self.store();
+        let Some(o) = store.outbound.get(wamid) else {
+            return;
+        };
+        let Some(number) = store.number(&o.phone_number_id) else {
+            return;
+        };
+        let now = self.clock.unix_secs();
+        let mut s = json!({ "id": wamid, "status": status, "timestamp": now.to_string() });
+        if let Some(wa_id) = &o.recipient.wa_id {
+            s["recipient_id"] = json!(wa_id);
+        }
+        let user_id = o
+            .recipient
+            .user_id
+            .clone()
+            .or_else(|| store.customer_for(&o.recipient).map(|c| c.user_id.clone()));
+        if let Some(user_id) = user_id {
+            s["recipient_user_id"] = json!(user_id);
+        }
+        if let Some(data) = &o.biz_opaque_callback_data {
+            s["biz_opaque_callback_data"] = json!(data);
+        }
+        if status == "failed" {
+            let (code, details) = o.failure.clone().unwrap_or((131000, String::new()));
+            let title = Refusal::new(code, "").error.message;
+            let title = title.split_once(") ").map(|(_, t)| t).unwrap_or(&title);
+            s["errors"] = json!([{
+                "code": code,
+                "title": title,
+                "message": title,
+                "error_data": { "details": details },
+                "href": ERROR_HREF
+            }]);
+        } else {
+            let free = o.in_window && matches!(o.category.as_str(), "service" | "utility");
+            s["pricing"] = json!({
+                "billable": !free,
+                "pricing_model": "PMP",
+                "type": if free { "free_customer_service" } else { "regular" },
+                "category": o.category
+            });
+            if status != "read" {
+                s["conversation"] = json!({
+                    "id": o.conversation_id,
+                    "expiration_timestamp": (now + 24 * 3600).to_string(),
+                    "origin": { "type": o.category }
+                });
+            }
+        }
+        let envelope = messages_envelope(
+            &store.waba.id,
+            &number.digits(),
+            &o.phone_number_id,
+            json!({ "statuses": [s] }),
+        );
+        drop(store);
+        self.webhooks
+            .enqueue("messages", format!("status {status} {wamid}"), envelope);
+    }
+
+    /// Runs one scheduled job.
+    pub fn run_job(&self, job: Job) {
+        let now = self.clock.now();
+        match job {
+            Job::Status { wamid, stage } => match stage {
+                Stage::Delivered => {
+                    self.emit_status(&wamid, "delivered");
+                    if self.config.read_receipts {
+                        self.scheduler.at(
+                            later(now, self.config.read_delay),
+                            Job::Status {
+                                wamid,
+                                stage: Stage::Read,
+                            },
+                        );
+                    }
+                }
+                Stage::Read => {
+                    self.emit_status(&wamid, "read");
+                    if self.config.auto_reply {
+                        self.scheduler.at(now, Job::AutoReply { wamid });
+                    }
+                }
+                Stage::Failed(_) => self.emit_status(&wamid, "failed"),
+            },
+            Job::Review {
+                template_id,
+                revision,
+            } => self.review(&template_id, revision),
+            Job::AutoReply { wamid } => {
+                if let Err(e) = self.auto_reply(&wamid) {
+                    tracing::debug!(error = %e, "no automatic customer reply");
+                }
+            }
+        }
+    }
+
+    fn auto_reply(&self, wamid: &str) -> Result<(), SandboxError> {
+        let (who, phone, hint) = {
+            let store = self.store();
+            let Some(o) = store.outbound.get(wamid) else {
+                return Ok(());
+            };
+            let Some(customer) = store.customer_for(&o.recipient) else {
+                return Ok(());
+            };
+            (
+                customer.key.clone(),
+                o.phone_number_id.clone(),
+                o.reply_hint.clone(),
+            )
+        };
+        // Only choices are answered automatically: answering plain text could ping-pong
+        // forever with a bot on the other side.
+        let message = match hint {
+            ReplyHint::Button { id, title } => CustomerMessage::ButtonReply { id, title },
+            ReplyHint::ListRow {
+                id,
+                title,
+                description,
+            } => CustomerMessage::ListReply {
+                id,
+                title,
+                description,
+            },
+            ReplyHint::QuickReply { payload, text } => {
+                CustomerMessage::TemplateButton { payload, text }
+            }
+            ReplyHint::Text | ReplyHint::Nothing => return Ok(()),
+        };
+        self.customer_sends(
+            &who,
+            Inbound::from(message).to_number(phone).replying_to(wamid),
+        )
+        .map(|_| ())
+    }
+
+    /// A simulated customer sends `inbound`; returns the new message's id.
+    pub fn customer_sends(&self, who: &str, inbound: Inbound) -> Result<String, SandboxError> {
+        let now = self.clock.now();
+        let mut store = self.store();
+        let customer = store
+            .customer(who)
+            .ok_or_else(|| SandboxError::UnknownCustomer(who.to_owned()))?;
+        let (key, wa_id, user_id, contact, customer_key) = (
+            customer
+                .wa_id
+                .clone()
+                .unwrap_or_else(|| customer.user_id.clone()),
+            customer.wa_id.clone(),
+            customer.user_id.clone(),
+            customer.contact_json(),
+            customer.key.clone(),
+        );
+        let phone_number_id = match &inbound.phone_number_id {
+            Some(id) => id.clone(),
+            None => store
+                .numbers
+                .first()
+                .map(|n| n.id.clone())
+                .ok_or_else(|| SandboxError::UnknownPhoneNumber(String::new()))?,
+        };
+        let digits = store
+            .number(&phone_number_id)
+            .ok_or_else(|| SandboxError::UnknownPhoneNumber(phone_number_id.clone()))?
+            .digits();
+        let last = store
+            .last_outbound
+            .get(&(phone_number_id.clone(), key.clone()))
+            .cloned();
+        let context = match (&inbound.reply_to, inbound.reply_to_last) {
+            (Some(id), _) => Some(id.clone()),
+            (None, true) => Some(last.clone().ok_or(SandboxError::NothingToReplyTo)?),
+            (None, false) => match inbound.message {
+                // Taps on buttons and lists quote the message they belong to.
+                CustomerMessage::ButtonReply { .. }
+                | CustomerMessage::ListReply { .. }
+                | CustomerMessage::TemplateButton { .. } => last.clone(),
+                _ => None,
+            },
+        };
+        let reaction_target = match &inbound.message {
+            CustomerMessage::Reaction { message_id, .. } => Some(
+                message_id
+                    .clone()
+                    .or(last)
+                    .ok_or(SandboxError::NothingToReplyTo)?,
+            ),
+            _ => None,
+        };
+        let media = match sample_media(&inbound.message) {
+            Some((mime, bytes)) => {
+                let id = store.numeric_id();
+                let sha256 = sha256_hex(&bytes);
+                store.media.insert(
+                    id.clone(),
+                    Media {
+                        id: id.clone(),
+                        phone_number_id: phone_number_id.clone(),
+                        mime_type: mime.clone(),
+                        sha256: sha256.clone(),
+                        bytes: Arc::new(bytes),
+                        created: now,
+                    },
+                );
+                Some((id, mime, sha256))
+            }
+            None => None,
+        };
+        let wamid = store.wamid(&key);
+        let kind = inbound.message.kind();
+        let mut message = json!({
+            "from_user_id": user_id,
+            "id": wamid,
+            "timestamp": unix_secs(now).to_string(),
+            "type": kind,
+        });
+        if let Some(wa_id) = &wa_id {
+            message["from"] = json!(wa_id);
+        }
+        message[kind] = payload_json(
+            &inbound.message,
+            media
+                .as_ref()
+                .map(|(id, mime, sha)| (id.as_str(), mime.as_str(), sha.as_str())),
+            reaction_target.as_deref(),
+        );
+        if let Some(ctx) = &context {
+            message["context"] = json!({ "from": digits, "id": ctx });
+        }
+        store.inbound.insert(
+            wamid.clone(),
+            super::store::InboundRecord {
+                phone_number_id: phone_number_id.clone(),
+            },
+        );
+        store.windows.insert((phone_number_id.clone(), key), now);
+        let envelope = messages_envelope(
+            &store.waba.id,
+            &digits,
+            &phone_number_id,
+            json!({ "contacts": [contact], "messages": [message] }),
+        );
+        drop(store);
+        tracing::info!(customer = %customer_key, phone_number_id = %phone_number_id, kind, wamid = %wamid, "simulated customer wrote");
+        self.webhooks.enqueue(
+            "messages",
+            format!("message {kind} from {customer_key}"),
+            envelope,
+        );
+        Ok(wamid)
+    }
+
+    /// The customer's next scripted message (the script wraps around). An entry that reacts or
+    /// replies to the business is skipped while the business has not written to them yet.
+    pub fn customer_sends_next(&self, who: &str) -> Result<String, SandboxError> {
+        let (key, len) = {
+            let store = self.store();
+            let c = store
+                .customer(who)
+                .ok_or_else(|| SandboxError::UnknownCustomer(who.to_owned()))?;
+            if c.script.is_empty() {
+                return Err(SandboxError::EmptyScript(c.key.clone()));
+            }
+            (c.key.clone(), c.script.len())
+        };
+        let mut last_error = SandboxError::EmptyScript(key.clone());
+        for _ in 0..len {
+            let inbound = {
+                let mut store = self.store();
+                let pos = store.script_pos.get(&key).copied().unwrap_or(0);
+                *store.script_pos.entry(key.clone()).or_insert(0) += 1;
+                let script = &store
+                    .customer(&key)
+                    .ok_or_else(|| SandboxError::UnknownCustomer(key.clone()))?
+                    .script;
+                script[pos % script.len()].clone()
+            };
+            match self.customer_sends(&key, inbound) {
+                Err(e @ SandboxError::NothingToReplyTo) => last_error = e,
+                other => return other,
+            }
+        }
+        Err(last_error)
+    }
+
+    /// Approves or rejects a PENDING template, unless it was edited since the review began.
+    fn review(&self, template_id: &str, revision: u64) {
+        let reject_prefix = self
+            .config
+            .template_reject_prefix
+            .as_deref()
+            .filter(|p| !p.is_empty());
+        let value = {
+            let mut store = self.store();
+            let Some(t) = store.template_mut(template_id) else {
+                return;
+            };
+            if t.revision != revision || t.status != "PENDING" {
+                return;
+            }
+            if reject_prefix.is_some_and(|p| t.name.starts_with(p)) {
+                t.status = "REJECTED".to_owned();
+                t.rejected_reason = Some(self.config.template_reject_reason.clone());
+            } else {
+                t.status = "APPROVED".to_owned();
+                t.rejected_reason = None;
+            }
+            template_status_value(t, &t.status, t.rejected_reason.as_deref())
+        };
+        self.emit_template_update(value);
+    }
+
+    fn emit_template_update(&self, value: Value) {
+        let waba = self.store().waba.id.clone();
+        let summary = format!(
+            "template {} {}",
+            value["message_template_name"].as_str().unwrap_or(""),
+            value["event"].as_str().unwrap_or("")
+        );
+        let envelope = account_envelope(
+            &waba,
+            self.clock.unix_secs(),
+            "message_template_status_update",
+            value,
+        );
+        self.webhooks
+            .enqueue("message_template_status_update", summary, envelope);
+    }
+
+    /// Sets a template's status from outside (pausing, disabling…) and sends the webhook.
+    pub fn set_template_status(
+        &self,
+        template_id: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<(), SandboxError> {
+        let status = status.to_ascii_uppercase();
+        if !matches!(
+            status.as_str(),
+            "APPROVED" | "REJECTED" | "PAUSED" | "DISABLED" | "FLAGGED" | "PENDING"
+        ) {
+            return Err(SandboxError::InvalidTemplateStatus(status));
+        }
+        let value = {
+            let mut store = self.store();
+            let t = store
+                .template_mut(template_id)
+                .ok_or_else(|| SandboxError::UnknownTemplate(template_id.to_owned()))?;
+            t.status = status.clone();
+            t.rejected_reason = (status == "REJECTED").then(|| reason.unwrap_or("NONE").to_owned());
+            let mut value = template_status_value(t, &status, reason);
+            if status == "PAUSED" {
+                value["other_info"] = json!({
+                    "title": "FIRST_PAUSE",
+                    "description": "Your WhatsApp message template has been paused because of low quality (sandbox)."
+                });
+            }
+            value
+        };
+        self.emit_template_update(value);
+        Ok(())
+    }
+
+    /// Schedules the review of a template that just became PENDING.
+    pub fn schedule_review(&self, template_id: &str, revision: u64) {
+        self.scheduler.at(
+            later(self.clock.now(), self.config.template_approval_delay),
+            Job::Review {
+                template_id: template_id.to_owned(),
+                revision,
+            },
+        );
+    }
+}
+
+fn template_status_value(t: &super::store::Template, event: &str, reason: Option<&str>) -> Value {
+    json!({
+        "event": event,
+        "message_template_id": t.id.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(t.id)),
+        "message_template_name": t.name,
+        "message_template_language": t.language,
+        "reason": reason.unwrap_or("NONE"),
+        "message_template_category": t.category,
+    })
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Runs scheduled jobs when they fall due on the sandbox clock, until cancelled.
+pub(crate) async fn run_scheduler(shared: Arc<Shared>, cancel: CancellationToken) {
+    let mut clock_rx = shared.clock.subscribe();
+    loop {
+        clock_rx.borrow_and_update();
+        for job in shared.scheduler.take_due(shared.clock.now()) {
+            shared.run_job(job);
+        }
+        let wait = shared
+            .scheduler
+            .next_due()
+            .and_then(|t| shared.clock.real_wait_until(t));
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = clock_rx.changed() => {},
+            _ = shared.scheduler.wake.notified() => {},
+            _ = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(3600))) => {},
+        }
+    }
+}

@@ -155,7 +155,6 @@ fn unique_violation(e: sqlx::Error, name: &str) -> crate::Error {
     }
 }
 
-/// The roles every new workspace starts with. Admins can change all but the first.
 // ---- operations -------------------------------------------------------------------------------
 
 impl Ctx<'_> {

@@ -442,6 +442,7 @@ pub struct RoleInput {
     pub permissions: Vec<Permission>,
 }
 
+/// The role's name, trimmed, when the input is valid: a name, and only permissions the spec defines.
 pub fn validate(input: &RoleInput) -> Result<String, PermissionError> {
     let name = input.name.trim();
     if name.is_empty() {
@@ -453,6 +454,7 @@ pub fn validate(input: &RoleInput) -> Result<String, PermissionError> {
     Ok(name.to_owned())
 }
 
+/// The roles every new workspace starts with. Admins can change all but the first.
 pub fn default_roles() -> Vec<(RoleInput, bool)> {
     use Action::*;
     use Resource::*;

@@ -31,7 +31,8 @@ use crate::{ErrorCode, Result, clients, contacts, leads, sync};
 
 pub use content::{MediaRef, MessageContent};
 pub use send::{
-    ActionTemplate, MediaFile, SendMedia, SendTemplate, SendText, run_sender, start_sender,
+    ActionTemplate, MediaFile, MergeTarget, SendMedia, SendTemplate, SendText, run_sender,
+    start_sender,
 };
 
 /// The customer-service window: free-form messages only within 24 hours of the customer's last

@@ -1,0 +1,169 @@
+//! Media in the chat: files handed over by the webview for a send, and received media fetched
+//! with the token, cached on disk, shown and saved.
+
+use super::*;
+
+impl Workspace {
+    pub(super) fn chat_media_dir(&self) -> PathBuf {
+        Path::new(&self.info().path)
+            .parent()
+            .map(|p| p.join("media"))
+            .unwrap_or_else(|| PathBuf::from("media"))
+    }
+}
+
+impl Ctx<'_> {
+    /// Fetches an inbound (or sent) message's media with the token, cached on disk.
+    pub async fn chat_media(&self, message_id: i64) -> Result<MediaFile> {
+        let (media, bytes) = self.media_bytes(message_id).await?;
+        use base64::Engine as _;
+        Ok(MediaFile {
+            mime_type: media
+                .mime_type
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            filename: media.filename,
+            data: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        })
+    }
+    /// Saves a message's media into `folder` (the user's downloads) under its own file name,
+    /// never over an existing file; returns the new path.
+    pub async fn save_chat_media(&self, message_id: i64, folder: &Path) -> Result<String> {
+        let (media, bytes) = self.media_bytes(message_id).await?;
+        let name = save_name(&media, message_id);
+        let io = |e: std::io::Error| {
+            ChatError::Media(format!("cannot save into {}: {e}", folder.display()))
+        };
+        std::fs::create_dir_all(folder).map_err(io)?;
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
+            _ => (name.clone(), String::new()),
+        };
+        for n in 1.. {
+            let candidate = if n == 1 {
+                folder.join(&name)
+            } else {
+                folder.join(format!("{stem} ({n}){ext}"))
+            };
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&candidate)
+            {
+                Ok(mut f) => {
+                    use std::io::Write as _;
+                    f.write_all(&bytes).map_err(io)?;
+                    return Ok(candidate.display().to_string());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io(e).into()),
+            }
+        }
+        unreachable!("1.. never ends")
+    }
+    /// Starts receiving a file to send (the webview hands it over piece by piece).
+    pub async fn begin_media_upload(&self) -> Result<String> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::Send)?;
+        Ok(uploads::begin(self)?)
+    }
+    /// A piece of the file; refused past Meta's largest media size (100 MB, documents).
+    pub async fn append_media_upload(&self, upload: &str, bytes: &[u8]) -> Result<u64> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::Send)?;
+        Ok(uploads::append(self, upload, bytes, 100 * 1024 * 1024)?)
+    }
+    /// A message's media and its bytes: the local copy, the cache, or Meta (with the token).
+    pub(super) async fn media_bytes(&self, message_id: i64) -> Result<(MediaRef, Vec<u8>)> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::View)?;
+        let content =
+            sqlx::query_scalar!("SELECT content FROM chat_messages WHERE id = ?", message_id)
+                .fetch_optional(self.db())
+                .await?
+                .ok_or(ChatError::NoMessage(message_id))?;
+        let content: MessageContent =
+            serde_json::from_str(&content).map_err(|e| ChatError::Corrupt(e.to_string()))?;
+        let media = match content {
+            MessageContent::Image { media }
+            | MessageContent::Video { media }
+            | MessageContent::Audio { media, .. }
+            | MessageContent::Document { media }
+            | MessageContent::Sticker { media, .. } => media,
+            MessageContent::Template {
+                header_document: Some(media),
+                ..
+            } => media,
+            _ => {
+                return Err(
+                    ChatError::Invalid(format!("message #{message_id} has no media")).into(),
+                );
+            }
+        };
+        if let Some(path) = &media.local_path
+            && let Ok(bytes) = std::fs::read(path)
+        {
+            return Ok((media, bytes));
+        }
+        let id = media
+            .media_id
+            .clone()
+            .ok_or_else(|| ChatError::Media("Meta has no copy of this file".into()))?;
+        if id.contains(['/', '\\', '.']) {
+            return Err(ChatError::Media(format!("“{id}” is not a media id")).into());
+        }
+        let cache = self.chat_media_dir().join("cache").join(&id);
+        if let Ok(bytes) = std::fs::read(&cache) {
+            return Ok((media, bytes));
+        }
+        let (client, _) = self.graph_client().await?;
+        let info = client
+            .media_info(&id)
+            .await
+            .map_err(|e| ChatError::Media(e.to_string()))?;
+        let bytes = client
+            .download(&info.url)
+            .await
+            .map_err(|e| ChatError::Media(e.to_string()))?;
+        if let Some(dir) = cache.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(&cache, &bytes);
+        Ok((media, bytes))
+    }
+}
+
+/// The file name a saved media gets: the sender's name without any folder, or one made from the
+/// message id and the MIME type.
+pub(super) fn save_name(media: &MediaRef, message_id: i64) -> String {
+    let given = media
+        .filename
+        .as_deref()
+        .and_then(|f| Path::new(f).file_name())
+        .and_then(|f| f.to_str())
+        .map(|f| f.trim().trim_start_matches('.'))
+        .filter(|f| !f.is_empty());
+    match given {
+        Some(f) => f.to_string(),
+        None => {
+            let ext = media
+                .mime_type
+                .as_deref()
+                .and_then(|m| m.split(';').next())
+                .and_then(|m| m.split('/').nth(1))
+                .map(|e| match e {
+                    "jpeg" => "jpg",
+                    "mpeg" => "mp3",
+                    "vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+                    "vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+                    "plain" => "txt",
+                    other if other.chars().all(|c| c.is_ascii_alphanumeric()) => other,
+                    _ => "bin",
+                })
+                .unwrap_or("bin");
+            format!("whatsapp-{message_id}.{ext}")
+        }
+    }
+}

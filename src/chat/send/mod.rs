@@ -1,0 +1,496 @@
+//! Sending, split by concern: [`outbox`] (the message row and its outbox entry, the sender),
+//! [`merge`] (merge fields for any lead, client or contact), [`media`] (uploads, received media).
+//!
+//! Every send is a message row plus an outbox entry, written together; the outbox is
+//! drained at once when Meta can be reached, and later (by [`start_sender`]) when it could not.
+//! A send is retried only when Meta certainly did not get it (the connection was refused, or Meta
+//! refused it for a rate limit), so a send made offline goes out exactly once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use ts_rs::TS;
+
+use super::content::{MediaRef, MessageContent};
+use super::projection::{self, NewMessage};
+use super::{ChatError, ChatMessage, ChatNotice};
+use crate::audit::{self, Change};
+use crate::documents::DocumentKind;
+use crate::meta::client::ClientError;
+use crate::meta::error::Retry;
+use crate::meta::messages::{self, Body, Context, Language, Media, Outbound, Template, Text};
+use crate::meta::templates::{ComponentDef, TemplateDef, VariablePlace};
+use crate::permissions::{Action, Principal, Resource, SystemTask};
+use crate::screens::Screen;
+use crate::templates::{Binding, Value_};
+use crate::workspace::{Ctx, Workspace};
+use crate::{Result, sync, uploads};
+
+mod media;
+mod merge;
+mod outbox;
+
+pub use merge::MergeTarget;
+use merge::{lookup, render_body};
+pub use outbox::{run_sender, start_sender};
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct SendText {
+    pub text: String,
+    /// The message (our id) this one replies to.
+    #[ts(optional)]
+    pub reply_to: Option<i64>,
+}
+
+/// A file handed over by the webview (an upload id), sent as image, video, audio or document.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct SendMedia {
+    pub upload: String,
+    pub filename: String,
+    pub mime_type: String,
+    #[ts(optional)]
+    pub caption: Option<String>,
+    #[ts(optional)]
+    pub reply_to: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct SendTemplate {
+    pub template_id: i64,
+    /// A document whose fields (and PDF) fill the template's document variables.
+    #[ts(optional)]
+    pub document_id: Option<i64>,
+}
+
+/// A cached media file for the webview.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct MediaFile {
+    pub mime_type: String,
+    pub filename: Option<String>,
+    /// Base64 of the bytes.
+    pub data: String,
+}
+
+/// Settings → WhatsApp → template per action.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ActionTemplate {
+    pub action: DocumentKind,
+    pub template_id: Option<i64>,
+}
+
+/// What waits in `chat_sends`: enough to build Meta's request when the connection is there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SendRequest {
+    to: String,
+    phone_number_id: String,
+    reply_to: Option<String>,
+    body: RequestBody,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum RequestBody {
+    Text {
+        body: String,
+    },
+    Media {
+        kind: String,
+        path: PathBuf,
+        mime_type: String,
+        filename: String,
+        caption: Option<String>,
+    },
+    Template {
+        definition: TemplateDef,
+        bindings: Vec<Binding>,
+        texts: BTreeMap<String, String>,
+        pdf: Option<(PathBuf, String)>,
+    },
+}
+
+impl Workspace {
+    async fn wamid_of(&self, message_id: i64) -> Result<String> {
+        sqlx::query_scalar!("SELECT wamid FROM chat_messages WHERE id = ?", message_id)
+            .fetch_optional(self.db())
+            .await?
+            .ok_or(ChatError::NoMessage(message_id))?
+            .ok_or_else(|| {
+                ChatError::Invalid(format!("message #{message_id} has not reached Meta yet")).into()
+            })
+    }
+
+    pub(crate) async fn chat_message(&self, id: i64) -> Result<ChatMessage> {
+        let conversation_id =
+            sqlx::query_scalar!("SELECT conversation_id FROM chat_messages WHERE id = ?", id)
+                .fetch_optional(self.db())
+                .await?
+                .ok_or(ChatError::NoMessage(id))?;
+        let page = self
+            .thread_page(conversation_id, Some(id + 1), Some(1))
+            .await?;
+        page.messages
+            .into_iter()
+            .next()
+            .ok_or_else(|| ChatError::NoMessage(id).into())
+    }
+}
+
+impl Ctx<'_> {
+    async fn open_window_or_refuse(&self, conversation_id: i64) -> Result<super::Conversation> {
+        let detail = self.conversation(conversation_id).await?;
+        if !detail.window_open {
+            return Err(ChatError::WindowClosed.into());
+        }
+        Ok(detail.conversation)
+    }
+}
+
+impl Ctx<'_> {
+    /// Sends free text within the window.
+    pub async fn send_text(&self, conversation_id: i64, input: SendText) -> Result<ChatMessage> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::Send)?;
+        let text = input.text.trim().to_owned();
+        if text.is_empty() {
+            return Err(ChatError::Empty.into());
+        }
+        let len = text.chars().count();
+        if len > messages::limits::TEXT_BODY {
+            return Err(ChatError::TooLong {
+                len,
+                max: messages::limits::TEXT_BODY,
+            }
+            .into());
+        }
+        let c = self.open_window_or_refuse(conversation_id).await?;
+        let reply_to = match input.reply_to {
+            Some(id) => Some(self.wamid_of(id).await?),
+            None => None,
+        };
+        let content = MessageContent::Text { body: text.clone() };
+        let request = SendRequest {
+            to: projection::recipient(&c.customer),
+            phone_number_id: c.phone_number_id.clone(),
+            reply_to,
+            body: RequestBody::Text { body: text },
+        };
+        self.queue_send(&c, content, request).await
+    }
+
+    /// Sends a file the webview handed over, after checking Meta's type and size limits.
+    pub async fn send_media(&self, conversation_id: i64, input: SendMedia) -> Result<ChatMessage> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::Send)?;
+        let upload = uploads::path(self, &input.upload)?;
+        let size = std::fs::metadata(&upload).map(|m| m.len()).unwrap_or(0);
+        let kind = crate::meta::media::check_upload(&input.filename, &input.mime_type, size)
+            .map_err(|e| ChatError::Invalid(e.to_string()))?;
+        use crate::meta::media::MediaKind;
+        let kind = match kind {
+            MediaKind::Image | MediaKind::Sticker => "image",
+            MediaKind::Video => "video",
+            MediaKind::Audio => "audio",
+            MediaKind::Document => "document",
+        }
+        .to_owned();
+        let c = self.open_window_or_refuse(conversation_id).await?;
+        let reply_to = match input.reply_to {
+            Some(id) => Some(self.wamid_of(id).await?),
+            None => None,
+        };
+        // Keep the file: the thread shows it, and the outbox may send it later.
+        let dir = self.chat_media_dir().join("sent");
+        std::fs::create_dir_all(&dir).map_err(|e| ChatError::Media(e.to_string()))?;
+        let name: String = std::iter::repeat_with(fastrand::alphanumeric)
+            .take(16)
+            .collect();
+        let ext = Path::new(&input.filename)
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("bin");
+        let kept = dir.join(format!("{name}.{ext}"));
+        std::fs::copy(&upload, &kept).map_err(|e| ChatError::Media(e.to_string()))?;
+        uploads::finish(&upload);
+        let caption = input.caption.filter(|c| !c.trim().is_empty());
+        let media = MediaRef {
+            media_id: None,
+            mime_type: Some(input.mime_type.clone()),
+            filename: Some(input.filename.clone()),
+            caption: caption.clone(),
+            local_path: Some(kept.display().to_string()),
+        };
+        let content = match kind.as_str() {
+            "image" => MessageContent::Image { media },
+            "video" => MessageContent::Video { media },
+            "audio" => MessageContent::Audio {
+                media,
+                voice: false,
+            },
+            _ => MessageContent::Document { media },
+        };
+        let request = SendRequest {
+            to: projection::recipient(&c.customer),
+            phone_number_id: c.phone_number_id.clone(),
+            reply_to,
+            body: RequestBody::Media {
+                kind,
+                path: kept,
+                mime_type: input.mime_type,
+                filename: input.filename,
+                caption,
+            },
+        };
+        self.queue_send(&c, content, request).await
+    }
+
+    /// Sends an approved template: the only thing allowed when the window is closed. Its
+    /// variables are filled from the template's mapping and the linked record (and the document).
+    pub async fn send_template(
+        &self,
+        conversation_id: i64,
+        input: SendTemplate,
+    ) -> Result<ChatMessage> {
+        let actor = self.actor().await?;
+        actor.require(Resource::WhatsappChat, Action::Send)?;
+        let detail = self.conversation(conversation_id).await?;
+        let t = self.template_for_send(input.template_id).await?;
+        let def: TemplateDef = serde_json::from_value(t.definition.clone())
+            .map_err(|e| ChatError::Corrupt(e.to_string()))?;
+        let mut texts = BTreeMap::new();
+        let mut pdf = None;
+        let target = MergeTarget {
+            phone: &detail.conversation.customer,
+            profile_name: &detail.conversation.customer_name,
+            record: detail.linked.as_ref(),
+        };
+        for (k, v) in self.merge_values(target, &actor.name).await? {
+            texts.insert(k, v);
+        }
+        if let Some(doc_id) = input.document_id {
+            let doc = self.document(doc_id).await?;
+            texts.insert("document.number".into(), doc.number.clone());
+            texts.insert("document.date".into(), doc.date.clone());
+            if let Some(due) = &doc.due_date {
+                texts.insert("document.due_date".into(), due.clone());
+            }
+            texts.insert(
+                "document.total".into(),
+                format!(
+                    "{} {}",
+                    crate::documents::currency::format(doc.total, doc.currency_digits),
+                    doc.currency
+                ),
+            );
+            texts.insert("document.currency".into(), doc.currency.clone());
+            let path = self.document_pdf(doc_id).await?;
+            pdf = Some((path, format!("{}.pdf", doc.number)));
+        }
+        // Everything the mapping needs must be there now, not fail later in the outbox.
+        crate::templates::fill(&def, &t.mapping, |key| lookup(&texts, &pdf, key, "pending"))?;
+        let body = render_body(&def, &t.mapping, &texts);
+        let header_document = pdf.as_ref().map(|(path, name)| MediaRef {
+            media_id: None,
+            mime_type: Some("application/pdf".into()),
+            filename: Some(name.clone()),
+            caption: None,
+            local_path: Some(path.display().to_string()),
+        });
+        let content = MessageContent::Template {
+            name: t.name.clone(),
+            language: t.language.clone(),
+            body,
+            header_document,
+        };
+        let c = detail.conversation;
+        let request = SendRequest {
+            to: projection::recipient(&c.customer),
+            phone_number_id: c.phone_number_id.clone(),
+            reply_to: None,
+            body: RequestBody::Template {
+                definition: def,
+                bindings: t.mapping.clone(),
+                texts,
+                pdf,
+            },
+        };
+        self.queue_send(&c, content, request).await
+    }
+
+    /// Reacts to a message (an empty emoji removes our reaction).
+    pub async fn react(&self, message_id: i64, emoji: &str) -> Result<()> {
+        let actor = self.actor().await?;
+        actor.require(Resource::WhatsappChat, Action::Send)?;
+        let wamid = self.wamid_of(message_id).await?;
+        let conversation_id = sqlx::query_scalar!(
+            "SELECT conversation_id FROM chat_messages WHERE id = ?",
+            message_id
+        )
+        .fetch_one(self.db())
+        .await?;
+        let c = self.open_window_or_refuse(conversation_id).await?;
+        let (client, _) = self.graph_client().await?;
+        let out = Outbound {
+            to: projection::recipient(&c.customer),
+            body: Body::Reaction {
+                reaction: messages::Reaction {
+                    message_id: wamid.clone(),
+                    emoji: emoji.to_owned(),
+                },
+            },
+            context: None,
+            biz_opaque_callback_data: None,
+        };
+        client
+            .send(&c.phone_number_id, &out)
+            .await
+            .map_err(|e| ChatError::Invalid(format!("Meta refused the reaction: {e}")))?;
+        let stored = (!emoji.is_empty()).then_some(emoji);
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
+        sqlx::query!(
+            "UPDATE chat_messages SET our_reaction = ? WHERE id = ?",
+            stored,
+            message_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        let event = json!({ "wamid": wamid, "emoji": emoji });
+        sync::emit(&mut tx, &actor, "message.reacted", &event).await?;
+        tx.commit().await?;
+        self.outbox_written();
+        self.chat_notice(ChatNotice::changed(conversation_id));
+        Ok(())
+    }
+
+    // ---- Send on WhatsApp ------------------------------------------------------------------------
+
+    pub async fn action_templates(&self) -> Result<Vec<ActionTemplate>> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::View)?;
+        let rows = sqlx::query!("SELECT action, template_id FROM chat_action_templates")
+            .fetch_all(self.db())
+            .await?;
+        Ok(DocumentKind::ALL
+            .into_iter()
+            .map(|k| ActionTemplate {
+                action: k,
+                template_id: rows
+                    .iter()
+                    .find(|r| r.action == k.key())
+                    .map(|r| r.template_id),
+            })
+            .collect())
+    }
+
+    /// Sets (or clears) the template an action sends. Administrators only, like the connection.
+    pub async fn set_action_template(
+        &self,
+        action: DocumentKind,
+        template_id: Option<i64>,
+    ) -> Result<Vec<ActionTemplate>> {
+        let actor = self.actor().await?;
+        let allowed = actor.require_admin("Setting the template per action");
+        if let Some(id) = template_id {
+            self.template_unchecked(id).await?;
+        }
+        let key = action.key();
+        audit::perform(
+            self.db(),
+            &actor,
+            Change::new(Screen::Settings, "chat.action_template", action.label()),
+            allowed,
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    match template_id {
+                        Some(t) => {
+                            sqlx::query!(
+                                "INSERT INTO chat_action_templates (action, template_id) VALUES (?, ?)
+                                 ON CONFLICT (action) DO UPDATE SET template_id = excluded.template_id",
+                                key,
+                                t
+                            )
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        None => {
+                            sqlx::query!("DELETE FROM chat_action_templates WHERE action = ?", key)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    Ok(((), template_id.map(|t| format!("template #{t}"))))
+                })
+            }),
+        )
+        .await?;
+        self.action_templates().await
+    }
+
+    /// "Send on WhatsApp" from a document: opens (or creates) the conversation with the
+    /// document's lead or client and sends the action's template with the PDF.
+    pub async fn send_document_on_whatsapp(&self, document_id: i64) -> Result<ChatMessage> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::Send)?;
+        let doc = self.document(document_id).await?;
+        let template_id = sqlx::query_scalar!(
+            "SELECT template_id FROM chat_action_templates WHERE action = ?",
+            doc.kind.key().to_owned()
+        )
+        .fetch_optional(self.db())
+        .await?
+        .ok_or_else(|| ChatError::NoActionTemplate(doc.kind.label().into()))?;
+        let (customer, name) = if let Some(lead_id) = doc.lead_id {
+            let lead = self.lead(lead_id).await?;
+            let phone = lead.phone.ok_or_else(|| ChatError::NoPhone {
+                what: format!("lead “{}”", lead.name),
+            })?;
+            (phone, lead.name)
+        } else if let Some(client_id) = doc.client_id {
+            let client = self.client(client_id).await?;
+            let person = client
+                .contacts
+                .iter()
+                .filter(|p| p.phone.is_some())
+                .max_by_key(|p| p.is_primary)
+                .ok_or_else(|| ChatError::NoPhone {
+                    what: format!("client “{}” (none of its contact persons)", client.company),
+                })?;
+            (
+                person.phone.clone().unwrap_or_default(),
+                person.name.clone(),
+            )
+        } else {
+            return Err(ChatError::NoPhone {
+                what: format!("document {}", doc.number),
+            }
+            .into());
+        };
+        let (_, ids) = self.graph_client().await?;
+        let at = self.meta_now_ms();
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
+        let conversation_id =
+            projection::ensure_conversation(&mut tx, &customer, &ids.phone_number_id, &name, at)
+                .await?;
+        tx.commit().await?;
+        self.send_template(
+            conversation_id,
+            SendTemplate {
+                template_id,
+                document_id: Some(document_id),
+            },
+        )
+        .await
+    }
+}

@@ -40,6 +40,15 @@ test('owner and a restricted staff member, in the sandbox workspace', async (t) 
     await app.browser.saveScreenshot(join(ARTIFACTS, 'shell-activity-log.png'));
   });
 
+  await app.step('the Activity Log names the system, not a person, as who set the workspace up', async () => {
+    const rows = await app.texts('log-row');
+    const setup = rows.filter((r) => r.includes('workspace.create'));
+    assert.equal(setup.length, 1, rows.join('\n'));
+    assert.match(setup[0], /System · workspace set-up/);
+    const owner = rows.find((r) => r.includes('staff.create_owner'));
+    assert.match(owner ?? '', /System · workspace set-up/, 'the owner was created by the set-up');
+  });
+
   await app.step('Bots says plainly it is not built yet', async () => {
     await openScreen(app, 'bots');
     assert.match(await app.text('not-built'), /not built yet/i);

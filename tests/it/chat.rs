@@ -4,17 +4,16 @@
 
 use crate::common;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{OWNER, TestWorkspace, code, workspace};
+use common::{OWNER, TestWorkspace, code, eventually, invoice_for, workspace};
 use crmconnect::chat::quick_replies::QuickReplyInput;
 use crmconnect::chat::{
     ChatMessage, ConversationFilter, ConversationView, LinkKind, MessageContent, MessageStatus,
     SendTemplate, SendText,
 };
-use crmconnect::documents::{DocumentInput, DocumentKind, DocumentLine};
+use crmconnect::documents::DocumentKind;
 use crmconnect::leads::LeadInput;
 use crmconnect::permissions::Permission;
 use crmconnect::relay::events::ReceivedEvent;
@@ -33,25 +32,6 @@ fn config() -> SandboxConfig {
         read_delay: Duration::from_millis(50),
         template_approval_delay: Duration::ZERO,
         ..SandboxConfig::default()
-    }
-}
-
-/// Polls `f` until it gives a value, for at most 15 s.
-async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -600,26 +580,7 @@ async fn send_on_whatsapp_from_an_invoice_sends_the_action_template_with_the_pdf
         .unwrap();
     let doc = ws
         .cx()
-        .create_document(
-            DocumentInput {
-                kind: DocumentKind::Invoice,
-                number: String::new(),
-                client_id: None,
-                lead_id: Some(lead.id),
-                date: "2026-11-25".into(),
-                due_date: Some("2026-12-15".into()),
-                currency: "EUR".into(),
-                status: None,
-                notes: String::new(),
-                lines: vec![DocumentLine {
-                    description: "Roof repair".into(),
-                    quantity_milli: 1000,
-                    unit_price: 125_000,
-                }],
-                total: None,
-            },
-            None,
-        )
+        .create_document(invoice_for(lead.id), None)
         .await
         .unwrap();
 

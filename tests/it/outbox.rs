@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{self, OWNER, OWNER_PASS};
+use crate::common::{self, OWNER, OWNER_PASS, eventually_within};
 use crate::relay_support::TestRelay;
 use crmconnect::chat::ConversationFilter;
 use crmconnect::sensitive::Sensitive;
@@ -14,23 +14,6 @@ use crmconnect::sync::engine::{self, SyncHandle};
 use crmconnect::{Workspace, Workspaces};
 
 const CHILD_DIR: &str = "CRMCONNECT_TEST_CHILD_DIR";
-
-async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    mut f: impl FnMut() -> Fut,
-) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn online(ws: &Arc<Workspace>, relay: &TestRelay, token: &str) -> SyncHandle {
     ws.cx()
@@ -87,8 +70,14 @@ async fn a_change_whose_desktop_dies_before_publishing_reaches_the_team_once() {
     let sync_a = online(&a.ws, &relay, &alice).await;
     let _sync_b = online(&b.ws, &relay, &bob).await;
     relay.post_messages("crash", 1, "hello").await;
-    eventually("A's conversation", || first_conversation(&a.ws)).await;
-    eventually("B's conversation", || first_conversation(&b.ws)).await;
+    eventually_within(Duration::from_secs(20), "A's conversation", || {
+        first_conversation(&a.ws)
+    })
+    .await;
+    eventually_within(Duration::from_secs(20), "B's conversation", || {
+        first_conversation(&b.ws)
+    })
+    .await;
 
     // A stops; its process assigns the conversation and dies between the commit and publishing.
     sync_a.stop().await;
@@ -121,7 +110,7 @@ async fn a_change_whose_desktop_dies_before_publishing_reaches_the_team_once() {
     assert_eq!(assigned_events(&b.ws).await, 0, "nothing was published yet");
 
     let sync = online(&restarted, &relay, &alice).await;
-    eventually("the assignment on B", || async {
+    eventually_within(Duration::from_secs(20), "the assignment on B", || async {
         let c = first_conversation(&b.ws).await?;
         (c.assigned_username.as_deref() == Some(OWNER)).then_some(())
     })
@@ -129,14 +118,14 @@ async fn a_change_whose_desktop_dies_before_publishing_reaches_the_team_once() {
     assert_eq!(assigned_events(&b.ws).await, 1);
 
     // Running once more publishes nothing again: the team has it exactly once.
-    eventually("A's outbox emptied", || async {
+    eventually_within(Duration::from_secs(20), "A's outbox emptied", || async {
         (restarted.outbox_len().await.unwrap() == 0).then_some(())
     })
     .await;
     sync.stop().await;
     let again = online(&restarted, &relay, &alice).await;
     relay.post_messages("after", 1, "still there?").await;
-    eventually("the next message on B", || async {
+    eventually_within(Duration::from_secs(20), "the next message on B", || async {
         let n = b.ws.synced_events(0, 10_000).await.unwrap().len();
         (n >= 3).then_some(())
     })

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common;
+use crate::common::{self, eventually_within, invoice_for};
 use crmconnect::Workspace;
 use crmconnect::chat::{ConversationFilter, SendText};
-use crmconnect::documents::{DocumentInput, DocumentKind, DocumentLine};
+use crmconnect::documents::DocumentKind;
 use crmconnect::leads::LeadInput;
 use crmconnect::runtime::{Runtime, RuntimeOptions};
 use crmconnect::sandbox::{CustomerMessage, JITTER_BURST, SandboxConfig};
@@ -18,23 +18,6 @@ const RATE: u32 = 40;
 const CHAT: usize = 550;
 const READS: usize = 150;
 const SEND_ON_WHATSAPP: usize = 300;
-
-async fn eventually<T, Fut: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    mut f: impl FnMut() -> Fut,
-) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 async fn conversation_of(ws: &Workspace, customer: &str) -> Option<crmconnect::chat::Conversation> {
     ws.cx()
@@ -83,7 +66,10 @@ async fn chat_read_receipts_and_send_on_whatsapp_share_one_pacer() {
             .and_then(|c| c.wa_id)
             .unwrap();
         let customer = format!("+{wa}");
-        let c = eventually("the conversation", || conversation_of(ws, &customer)).await;
+        let c = eventually_within(Duration::from_secs(60), "the conversation", || {
+            conversation_of(ws, &customer)
+        })
+        .await;
         chats.push(c.id);
     }
     // An invoice to a lead, with the action's template approved.
@@ -92,7 +78,7 @@ async fn chat_read_receipts_and_send_on_whatsapp_share_one_pacer() {
         .load_template_model(TemplateModel::Invoice)
         .await
         .unwrap();
-    eventually("the template approved", || async {
+    eventually_within(Duration::from_secs(60), "the template approved", || async {
         (ws.cx().template(model.id).await.unwrap().status == "APPROVED").then_some(())
     })
     .await;
@@ -111,26 +97,7 @@ async fn chat_read_receipts_and_send_on_whatsapp_share_one_pacer() {
         .unwrap();
     let doc = ws
         .cx()
-        .create_document(
-            DocumentInput {
-                kind: DocumentKind::Invoice,
-                number: String::new(),
-                client_id: None,
-                lead_id: Some(lead.id),
-                date: "2026-11-25".into(),
-                due_date: Some("2026-12-15".into()),
-                currency: "EUR".into(),
-                status: None,
-                notes: String::new(),
-                lines: vec![DocumentLine {
-                    description: "Roof repair".into(),
-                    quantity_milli: 1000,
-                    unit_price: 125_000,
-                }],
-                total: None,
-            },
-            None,
-        )
+        .create_document(invoice_for(lead.id), None)
         .await
         .unwrap();
     let before = sandbox.send_rate(&number).accepted;
@@ -168,7 +135,7 @@ async fn chat_read_receipts_and_send_on_whatsapp_share_one_pacer() {
         sandbox
             .customer_sends(key, CustomerMessage::text(format!("question {i}")))
             .unwrap();
-        eventually("an unread message", || async {
+        eventually_within(Duration::from_secs(60), "an unread message", || async {
             let c = ws.cx().conversation(id).await.unwrap();
             (c.conversation.unread > 0).then_some(())
         })
@@ -177,7 +144,7 @@ async fn chat_read_receipts_and_send_on_whatsapp_share_one_pacer() {
     }
     chat.await.unwrap();
     send_on_whatsapp.await.unwrap();
-    eventually("every chat reply sent", || async {
+    eventually_within(Duration::from_secs(60), "every chat reply sent", || async {
         (ws.chat_outbox_len().await.unwrap() == 0).then_some(())
     })
     .await;

@@ -92,3 +92,53 @@ impl TestWorkspace {
 pub fn code<T: std::fmt::Debug>(r: crmconnect::Result<T>) -> ErrorCode {
     r.expect_err("expected an error").code()
 }
+
+/// Polls `f` until it gives a value, for at most 15 s.
+pub async fn eventually<T, F, Fut>(what: &str, f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    eventually_within(std::time::Duration::from_secs(15), what, f).await
+}
+
+/// Polls `f` every 50 ms until it gives a value, for at most `limit`.
+pub async fn eventually_within<T, F, Fut>(limit: std::time::Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// An invoice for `lead_id`: one line, roof repair, 1,250.00 EUR, due 2026-12-15.
+pub fn invoice_for(lead_id: i64) -> crmconnect::documents::DocumentInput {
+    use crmconnect::documents::{DocumentInput, DocumentKind, DocumentLine};
+    DocumentInput {
+        kind: DocumentKind::Invoice,
+        number: String::new(),
+        client_id: None,
+        lead_id: Some(lead_id),
+        date: "2026-11-25".into(),
+        due_date: Some("2026-12-15".into()),
+        currency: "EUR".into(),
+        status: None,
+        notes: String::new(),
+        lines: vec![DocumentLine {
+            description: "Roof repair".into(),
+            quantity_milli: 1000,
+            unit_price: 125_000,
+        }],
+        total: None,
+    }
+}

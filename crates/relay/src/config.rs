@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn the_example_file_loads_and_env_overrides_it() {
-        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/relay.example.toml");
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../relay.example.toml");
         let config = RelayConfig::load(Some(Path::new(example))).unwrap();
         assert!(config.workspaces.contains_key("acme"));
         // Env overrides are tested through figment's Jail-free path: a second file layered on top.

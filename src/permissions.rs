@@ -65,7 +65,6 @@ pub async fn list_roles(conn: &mut SqliteConnection) -> Result<Vec<Role>, crate:
     Ok(roles)
 }
 
-/// What an admin submits to create or change a role.
 pub(crate) async fn insert_role(
     conn: &mut SqliteConnection,
     input: &RoleInput,

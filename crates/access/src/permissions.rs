@@ -435,6 +435,7 @@ impl Principal {
     }
 }
 
+/// What an admin submits to create or change a role.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct RoleInput {

@@ -21,6 +21,12 @@ pub enum AuditError {
     BadRange,
 }
 
+impl crate::error::Coded for AuditError {
+    fn code(&self) -> ErrorCode {
+        AuditError::code(self)
+    }
+}
+
 impl AuditError {
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -49,6 +49,12 @@ pub enum ClientsError {
     HasDocuments { name: String, documents: i64 },
 }
 
+impl crate::error::Coded for ClientsError {
+    fn code(&self) -> ErrorCode {
+        ClientsError::code(self)
+    }
+}
+
 impl ClientsError {
     pub fn code(&self) -> ErrorCode {
         use ClientsError::*;

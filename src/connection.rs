@@ -28,6 +28,12 @@ pub enum ConnectionError {
     Join(String),
 }
 
+impl crate::error::Coded for ConnectionError {
+    fn code(&self) -> ErrorCode {
+        ConnectionError::code(self)
+    }
+}
+
 impl ConnectionError {
     pub fn code(&self) -> ErrorCode {
         match self {

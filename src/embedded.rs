@@ -128,7 +128,7 @@ impl Embedded {
         })
         .await;
         // Meta's time is the sandbox's: the 24-hour window follows its clock.
-        ws.set_meta_clock(sandbox.clock().clone());
+        ws.set_clock(sandbox.clock().clone());
         tracing::info!(graph = %sandbox.base_url(), relay = %relay.url(), "embedded sandbox and relay running");
         Ok(Embedded {
             sandbox,

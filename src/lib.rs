@@ -42,6 +42,7 @@ pub mod documents;
 pub mod email;
 pub mod embedded;
 pub mod error;
+pub mod import;
 pub mod leads;
 pub mod numbers;
 pub mod permissions;
@@ -54,7 +55,7 @@ pub mod templates;
 pub mod uploads;
 pub mod workspace;
 
-pub use crmconnect_base::{fault, logging, sensitive};
+pub use crmconnect_base::{clock, fault, logging, sensitive};
 pub use crmconnect_meta as meta;
 pub use crmconnect_relay as relay;
 pub use crmconnect_sandbox as sandbox;

@@ -20,6 +20,12 @@ pub enum NumbersError {
     Unknown(String),
 }
 
+impl crate::error::Coded for NumbersError {
+    fn code(&self) -> ErrorCode {
+        NumbersError::code(self)
+    }
+}
+
 impl NumbersError {
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -68,6 +68,12 @@ pub enum SecretError {
     Other(String),
 }
 
+impl crate::error::Coded for SecretError {
+    fn code(&self) -> ErrorCode {
+        SecretError::code(self)
+    }
+}
+
 impl SecretError {
     pub fn code(&self) -> ErrorCode {
         ErrorCode::Storage

@@ -45,6 +45,12 @@ pub enum StaffError {
     Hash(String),
 }
 
+impl crate::error::Coded for StaffError {
+    fn code(&self) -> ErrorCode {
+        StaffError::code(self)
+    }
+}
+
 impl StaffError {
     pub fn code(&self) -> ErrorCode {
         match self {

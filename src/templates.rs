@@ -41,6 +41,16 @@ pub enum TemplatesError {
     NoValue { field: String },
 }
 
+impl crate::error::Coded for TemplatesError {
+    fn code(&self) -> ErrorCode {
+        TemplatesError::code(self)
+    }
+
+    fn fields(&self) -> Vec<FieldProblem> {
+        TemplatesError::fields(self)
+    }
+}
+
 impl TemplatesError {
     pub fn code(&self) -> ErrorCode {
         match self {

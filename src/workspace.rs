@@ -12,6 +12,7 @@ use sqlx::SqlitePool;
 use ts_rs::TS;
 
 use crate::audit::{self, Change, Outcome};
+use crate::clock::Clock;
 use crate::permissions::{Actor, PermissionError, Principal, SystemTask};
 use crate::screens::{self, Screen, ScreenInfo};
 use crate::secrets::{MemoryStore, SecretStore};
@@ -41,6 +42,12 @@ pub enum WorkspaceError {
         "the workspace already has leads or clients; demo records are only loaded into an empty one"
     )]
     NotEmpty,
+}
+
+impl crate::error::Coded for WorkspaceError {
+    fn code(&self) -> ErrorCode {
+        WorkspaceError::code(self)
+    }
 }
 
 impl WorkspaceError {
@@ -218,6 +225,8 @@ pub struct Workspace {
     session: RwLock<Option<i64>>,
     secrets: Arc<dyn SecretStore>,
     chat: crate::chat::ChatRuntime,
+    /// The clock every timestamp and timer of the workspace reads: real time, or its sandbox's.
+    clock: RwLock<Clock>,
     /// Woken when a change committed an event into the outbox: the sync engine publishes it.
     outbox_wake: Arc<tokio::sync::Notify>,
     /// The one Graph client of the workspace's connection.
@@ -234,10 +243,31 @@ impl Workspace {
             session: RwLock::new(None),
             secrets,
             chat: crate::chat::ChatRuntime::default(),
+            clock: RwLock::new(Clock::new()),
             outbox_wake: Arc::default(),
             graph: Default::default(),
             handlers: Default::default(),
         }
+    }
+
+    /// The workspace's clock (see [`Clock`]): cheap to clone, every clone shows the same time.
+    pub fn clock(&self) -> Clock {
+        self.clock.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Now on the workspace's clock, in ms since the Unix epoch: what every timestamp it writes
+    /// and the 24-hour window are measured with.
+    pub fn now_ms(&self) -> i64 {
+        self.clock
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .now_ms()
+    }
+
+    /// A sandbox workspace runs on its sandbox's clock, so that advancing it (tests, the sandbox
+    /// panel) moves Meta's time and the desktop's together.
+    pub fn set_clock(&self, clock: Clock) {
+        *self.clock.write().unwrap_or_else(|e| e.into_inner()) = clock;
     }
 
     /// The folder of this workspace's import reports (refused rows).

@@ -15,8 +15,6 @@ pub(crate) mod projection;
 pub mod quick_replies;
 mod send;
 
-use std::sync::RwLock;
-
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite};
 use tokio::sync::broadcast;
@@ -24,7 +22,6 @@ use ts_rs::TS;
 
 use crate::audit::{self, Change};
 use crate::permissions::{Action, Resource};
-use crate::sandbox::SandboxClock;
 use crate::screens::Screen;
 use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result, clients, contacts, leads, sync};
@@ -75,6 +72,12 @@ pub enum ChatError {
     Corrupt(String),
 }
 
+impl crate::error::Coded for ChatError {
+    fn code(&self) -> ErrorCode {
+        ChatError::code(self)
+    }
+}
+
 impl ChatError {
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -111,9 +114,8 @@ impl ChatNotice {
     }
 }
 
-/// The chat's per-workspace runtime: the Meta clock, change notices, the send lock.
+/// The chat's per-workspace runtime: change notices, the send lock.
 pub struct ChatRuntime {
-    clock: RwLock<Option<SandboxClock>>,
     notices: broadcast::Sender<ChatNotice>,
     sending: tokio::sync::Mutex<()>,
     wake: tokio::sync::Notify,
@@ -122,7 +124,6 @@ pub struct ChatRuntime {
 impl Default for ChatRuntime {
     fn default() -> Self {
         ChatRuntime {
-            clock: RwLock::new(None),
             notices: broadcast::channel(1024).0,
             sending: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
@@ -414,33 +415,7 @@ pub(crate) fn fts_query(input: &str) -> Option<String> {
 }
 
 impl Workspace {
-    // ---- the clock and notices ---------------------------------------------------------------
-
-    /// In a sandbox workspace, Meta's time is the sandbox's clock (tests move it forward).
-    pub fn set_meta_clock(&self, clock: SandboxClock) {
-        *self
-            .chat_runtime()
-            .clock
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = Some(clock);
-    }
-
-    /// Meta's time now, in ms: what the 24-hour window is measured against.
-    pub fn meta_now_ms(&self) -> i64 {
-        match &*self
-            .chat_runtime()
-            .clock
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-        {
-            Some(clock) => clock
-                .now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0),
-            None => crate::now_ms(),
-        }
-    }
+    // ---- notices -----------------------------------------------------------------------------
 
     /// Chat changes as they are applied: new inbound messages, statuses, assignments…
     pub fn chat_notices(&self) -> broadcast::Receiver<ChatNotice> {
@@ -643,7 +618,7 @@ impl Ctx<'_> {
         let row = self.conversation_row(id).await?;
         let conversation = Conversation::from(row);
         let linked = self.linked_record(&conversation).await?;
-        let now = self.meta_now_ms();
+        let now = self.now_ms();
         let window_open = conversation.window_closes_at.is_some_and(|t| t > now);
         Ok(ConversationDetail {
             conversation,

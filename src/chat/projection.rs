@@ -335,7 +335,7 @@ impl Workspace {
         if inserted.is_none() {
             return Ok(None);
         }
-        let recent = self.meta_now_ms() - at < NOTIFY_RECENT_MS;
+        let recent = self.now_ms() - at < NOTIFY_RECENT_MS;
         Ok(Some(ChatNotice {
             conversation_id,
             inbound: recent,

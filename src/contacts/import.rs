@@ -1,9 +1,9 @@
 //! CSV import of Bulk Contacts, in the spec's format: `name, phonenumber, company_name, address,
 //! city, state, country, description`, header row skipped, optional groups for every row.
 //!
-//! - Streams the file: a reader thread parses and checks rows (phone numbers included) and hands
-//!   batches over a bounded channel to the writer, so memory stays flat whatever the file size.
-//!   The writer binds and steps prepared statements itself (see `db::raw`): one insert a row,
+//! - Runs on the one import engine ([`crate::import`]): its reader thread parses and checks rows
+//!   (phone numbers included, [`Contacts`]) and hands batches to the writer here, so memory stays
+//!   flat whatever the file size. The writer binds and steps prepared statements itself (see `db::raw`): one insert a row,
 //!   a lookup only when the insert found the number taken, and the batch's new contacts added
 //!   to each chosen group by one statement. Its connection neither checkpoints nor checks
 //!   foreign keys meanwhile (see `import_contacts`).
@@ -17,21 +17,21 @@
 //!   can be fixed and imported again.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use ts_rs::TS;
 
 use super::phone::{self, Country, PhoneError};
+use crate::Result;
 use crate::audit::{self, Change, Outcome};
+use crate::import::{self as engine, Kind, Refused, check_encoding, copy_refused_rows, sanitize};
+pub use crate::import::{Cancel, ImportError, ImportProgress, ImportReport, RefusedRow};
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::workspace::{Ctx, Workspace};
-use crate::{ErrorCode, Result};
+use crate::workspace::Ctx;
 
 pub const COLUMNS: [&str; 8] = [
     "name",
@@ -49,87 +49,12 @@ const BATCH: usize = 20_000;
 /// Rows in the first batch: small, so the writer (and the progress bar) starts while the reader
 /// checks the next one, instead of waiting for a full batch.
 const FIRST_BATCH: usize = 2_000;
-/// Refused rows kept in the report itself (all of them go to the refused-rows file).
-pub(crate) const SAMPLE: usize = 500;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("cannot read {path}: {reason}")]
-    Read { path: String, reason: String },
-    #[error("{path} is {encoding}; save it as UTF-8 (\"CSV UTF-8\" in Excel) and import it again")]
-    Encoding {
-        path: String,
-        encoding: &'static str,
-    },
-    #[error("the import stopped: {0}")]
-    Worker(String),
-}
-
-impl ImportError {
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            ImportError::Read { .. } | ImportError::Encoding { .. } => ErrorCode::Invalid,
-            ImportError::Worker(_) => ErrorCode::Internal,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 #[ts(export)]
 pub struct ImportOptions {
     /// Groups every imported row (new or existing number) is added to.
     #[serde(default)]
     pub group_ids: Vec<i64>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, TS)]
-#[ts(export)]
-pub struct ImportProgress {
-    pub bytes_read: u64,
-    pub bytes_total: u64,
-    pub rows: u64,
-    pub imported: u64,
-    pub existing: u64,
-    pub refused: u64,
-    pub elapsed_ms: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
-pub struct RefusedRow {
-    /// The line of the file the row starts on (the header is line 1).
-    pub line: u64,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
-pub struct ImportReport {
-    pub rows: u64,
-    /// New contacts created.
-    pub imported: u64,
-    /// Numbers already in the directory: nothing created, the chosen groups added.
-    pub existing: u64,
-    pub refused: u64,
-    /// The first refused rows, with their line and reason.
-    pub refused_sample: Vec<RefusedRow>,
-    /// Every refused row as CSV (the original columns plus line and reason), to fix and re-import.
-    pub refused_file: Option<String>,
-    pub cancelled: bool,
-    pub elapsed_ms: u64,
-}
-
-/// Set it to stop an import between two batches.
-#[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
-
-impl Cancel {
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
 }
 
 /// The rows of a batch whose phone number is valid, ready for the database: each row's eight
@@ -174,51 +99,6 @@ impl Good {
     }
 }
 
-struct Batch {
-    good: Good,
-    refused: Vec<(RefusedRow, Vec<String>)>,
-    first_line: u64,
-    last_line: u64,
-    rows: u64,
-    bytes_read: u64,
-}
-
-/// Counts bytes as the CSV reader pulls them, for the progress bar.
-struct Counting<R> {
-    inner: R,
-    read: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-pub(crate) fn check_encoding(path: &Path) -> std::result::Result<usize, ImportError> {
-    let mut head = [0u8; 4];
-    let mut f = std::fs::File::open(path).map_err(|e| ImportError::Read {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let n = f.read(&mut head).unwrap_or(0);
-    let p = path.display().to_string();
-    match &head[..n] {
-        [0xEF, 0xBB, 0xBF, ..] => Ok(3),
-        [0xFF, 0xFE, 0, 0] | [0, 0, 0xFE, 0xFF] => Err(ImportError::Encoding {
-            path: p,
-            encoding: "UTF-32 encoded",
-        }),
-        [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..] => Err(ImportError::Encoding {
-            path: p,
-            encoding: "UTF-16 encoded",
-        }),
-        _ => Ok(0),
-    }
-}
-
 /// Checks one raw record (column count, encoding) and appends its trimmed columns to `text`.
 /// Returns where they end in `text` counting from where they start, or the reason the row is
 /// refused (and `text` as it was).
@@ -255,138 +135,50 @@ fn push_columns(
     Ok(ends)
 }
 
-fn lossy(record: &csv::ByteRecord) -> Vec<String> {
-    record
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect()
-}
-
-pub(crate) fn header_ends_with_crlf(head: &[u8]) -> bool {
-    head.iter()
-        .position(|&b| b == b'\n')
-        .is_some_and(|i| i > 0 && head[i - 1] == b'\r')
-}
-
-/// The reader thread: CSV → checked batches.
-fn read_batches(
-    path: PathBuf,
-    skip: usize,
+/// Bulk Contacts for the import engine: the spec's eight columns in order (the header row is not
+/// read), each row's phone number checked and put in E.164.
+struct Contacts {
     country: Country,
-    read: Arc<std::sync::atomic::AtomicU64>,
-    tx: tokio::sync::mpsc::Sender<std::result::Result<Batch, String>>,
-    cancel: Cancel,
-) {
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = tx.blocking_send(Err(e.to_string()));
-            return;
-        }
-    };
-    let mut input = BufReader::with_capacity(
-        1 << 20,
-        Counting {
-            inner: file,
-            read: read.clone(),
-        },
-    );
-    if skip > 0 {
-        let mut bom = vec![0u8; skip];
-        let _ = input.read_exact(&mut bom);
+}
+
+impl Kind for Contacts {
+    type Good = Good;
+
+    fn batch(&self, rows: usize) -> Good {
+        Good::with_capacity(rows)
     }
-    let crlf = u64::from(header_ends_with_crlf(input.fill_buf().unwrap_or_default()));
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(input);
-    let mut record = csv::ByteRecord::new();
-    let mut done = false;
-    let mut size = FIRST_BATCH;
-    while !done && !cancel.is_cancelled() {
-        let mut good = Good::with_capacity(size);
-        let mut refused: Vec<(RefusedRow, Vec<String>)> = Vec::new();
-        let mut rows = 0u64;
-        let mut first_line = 0;
-        let mut last_line = 0;
-        while good.rows.len() + refused.len() < size {
-            match csv.read_byte_record(&mut record) {
-                Ok(true) => {
-                    // csv's count lags by one line in CRLF files (it stops at the '\r').
-                    let line = record.position().map_or(0, |p| p.line() + crlf);
-                    if first_line == 0 {
-                        first_line = line;
-                    }
-                    last_line = line;
-                    rows += 1;
-                    if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
-                        rows -= 1; // a blank line is not a row
-                        continue;
-                    }
-                    let start = good.text.len();
-                    let ends = match push_columns(&record, &mut good.text) {
-                        Ok(ends) => ends,
-                        Err(reason) => {
-                            refused.push((RefusedRow { line, reason }, lossy(&record)));
-                            continue;
-                        }
-                    };
-                    let mut row = Row { line, start, ends };
-                    match phone::to_e164(good.get(&row, PHONE), country) {
-                        Ok(e164) => {
-                            good.text.push_str(&e164);
-                            row.ends[E164] = (good.text.len() - start) as u32;
-                            good.rows.push(row);
-                        }
-                        Err(e) => {
-                            let reason = match e {
-                                PhoneError::Missing => "missing phone number".to_owned(),
-                                e => format!("invalid phone number: {e}"),
-                            };
-                            refused.push((RefusedRow { line, reason }, good.columns(&row)));
-                            good.text.truncate(start);
-                        }
-                    }
-                }
-                Ok(false) => {
-                    done = true;
-                    break;
-                }
-                Err(e) => {
-                    let line = e.position().map_or(last_line + 1, |p| p.line() + crlf);
-                    rows += 1;
-                    refused.push((
-                        RefusedRow {
-                            line,
-                            reason: format!("unreadable CSV: {e}"),
-                        },
-                        vec![],
-                    ));
-                    if !matches!(
-                        e.kind(),
-                        csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
-                    ) {
-                        done = true;
-                        break;
-                    }
-                }
+
+    fn len(good: &Good) -> usize {
+        good.rows.len()
+    }
+
+    fn check(
+        &mut self,
+        line: u64,
+        record: &csv::ByteRecord,
+        good: &mut Good,
+    ) -> std::result::Result<(), (String, Vec<String>)> {
+        let start = good.text.len();
+        let ends = push_columns(record, &mut good.text)
+            .map_err(|reason| (reason, engine::lossy(record)))?;
+        let mut row = Row { line, start, ends };
+        match phone::to_e164(good.get(&row, PHONE), self.country) {
+            Ok(e164) => {
+                good.text.push_str(&e164);
+                row.ends[E164] = (good.text.len() - start) as u32;
+                good.rows.push(row);
+                Ok(())
+            }
+            Err(e) => {
+                let reason = match e {
+                    PhoneError::Missing => "missing phone number".to_owned(),
+                    e => format!("invalid phone number: {e}"),
+                };
+                let fields = good.columns(&row);
+                good.text.truncate(start);
+                Err((reason, fields))
             }
         }
-        if rows == 0 {
-            break;
-        }
-        let batch = Batch {
-            good,
-            refused,
-            first_line,
-            last_line,
-            rows,
-            bytes_read: read.load(Ordering::Relaxed),
-        };
-        if tx.blocking_send(Ok(batch)).is_err() {
-            return; // the writer stopped
-        }
-        size = BATCH;
     }
 }
 
@@ -408,7 +200,7 @@ struct Written {
     imported: u64,
     existing: u64,
     /// Rows whose number an earlier row of the file already had.
-    refused: Vec<(RefusedRow, Vec<String>)>,
+    refused: Vec<Refused>,
 }
 
 impl WriteState {
@@ -630,7 +422,6 @@ impl Ctx<'_> {
             return Err(refusal.into());
         }
         let skip = check_encoding(path)?;
-        let bytes_total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let mut conn = self.db().acquire().await?;
         let country = super::default_country(&mut conn).await?;
         for g in &options.group_ids {
@@ -662,34 +453,24 @@ impl Ctx<'_> {
         });
 
         let checkpointer = Checkpointer::start(self.db().acquire().await?);
-        let started = Instant::now();
-        let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
-        let reader = {
-            let (path, read, cancel) = (path.to_path_buf(), read.clone(), cancel.clone());
-            tokio::task::spawn_blocking(move || read_batches(path, skip, country, read, tx, cancel))
-        };
-
-        let refused_path = self.imports_dir().join(format!(
-            "refused-{}-{}.csv",
-            crate::now_ms(),
-            sanitize(&file_name)
-        ));
-        let mut refused_writer: Option<csv::Writer<std::fs::File>> = None;
-        let mut report = ImportReport {
-            rows: 0,
-            imported: 0,
-            existing: 0,
-            refused: 0,
-            refused_sample: vec![],
-            refused_file: None,
-            cancelled: false,
-            elapsed_ms: 0,
-        };
+        let mut run = engine::Run::start(
+            Contacts { country },
+            engine::Plan {
+                path: path.to_path_buf(),
+                skip,
+                batch_rows: (FIRST_BATCH, BATCH),
+                refused_path: self.imports_dir().join(format!(
+                    "refused-{}-{}.csv",
+                    crate::now_ms(),
+                    sanitize(&file_name)
+                )),
+                refused_header: COLUMNS.map(String::from).to_vec(),
+                cancel: cancel.clone(),
+            },
+        );
         // Every way out of the loop restores the connection's checkpoint setting below.
         let batches: Result<()> = async {
-            while let Some(batch) = rx.recv().await {
-                let mut batch = batch.map_err(ImportError::Worker)?;
+            while let Some(mut batch) = run.next().await? {
                 let what = Change::new(
                     Screen::BulkContacts,
                     "contacts.import",
@@ -725,66 +506,22 @@ impl Ctx<'_> {
                 .await?;
                 checkpointer.committed();
                 state = Some(st);
-                let imported = written.imported;
-                report.existing += written.existing;
                 if !written.refused.is_empty() {
                     batch.refused.extend(written.refused);
                     batch.refused.sort_by_key(|(r, _)| r.line);
                 }
-                let n_refused = batch.refused.len();
-                report.rows += batch.rows;
-                report.imported += imported;
-                report.refused += n_refused as u64;
-                if !batch.refused.is_empty() {
-                    if refused_writer.is_none() {
-                        std::fs::create_dir_all(self.imports_dir()).map_err(|e| ImportError::Read {
-                            path: self.imports_dir().display().to_string(),
-                            reason: e.to_string(),
-                        })?;
-                        let mut w =
-                            csv::Writer::from_path(&refused_path).map_err(|e| ImportError::Read {
-                                path: refused_path.display().to_string(),
-                                reason: e.to_string(),
-                            })?;
-                        let mut header: Vec<&str> = COLUMNS.to_vec();
-                        header.extend(["line", "reason"]);
-                        let _ = w.write_record(&header);
-                        refused_writer = Some(w);
-                    }
-                    if let Some(w) = refused_writer.as_mut() {
-                        for (row, fields) in &batch.refused {
-                            let mut out = fields.clone();
-                            out.resize(COLUMNS.len(), String::new());
-                            out.push(row.line.to_string());
-                            out.push(row.reason.clone());
-                            let _ = w.write_record(&out);
-                        }
-                    }
-                    for (row, _) in batch.refused {
-                        if report.refused_sample.len() < SAMPLE {
-                            report.refused_sample.push(row);
-                        }
-                    }
-                }
-                progress(ImportProgress {
-                    bytes_read: batch.bytes_read,
-                    bytes_total,
-                    rows: report.rows,
-                    imported: report.imported,
-                    existing: report.existing,
-                    refused: report.refused,
-                    elapsed_ms: started.elapsed().as_millis() as u64,
-                });
-                if cancel.is_cancelled() {
-                    report.cancelled = true;
-                    break;
-                }
+                progress(run.done(
+                    batch.rows,
+                    written.imported,
+                    written.existing,
+                    batch.refused,
+                    batch.bytes_read,
+                )?);
             }
             Ok(())
         }
         .await;
-        drop(rx);
-        let _ = reader.await;
+        let report = run.finish().await;
         checkpointer.stop().await;
         let restored = async {
             sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -813,12 +550,6 @@ impl Ctx<'_> {
         batches?;
         restored?;
         checkpoint?;
-        if let Some(mut w) = refused_writer {
-            let _ = w.flush();
-            report.refused_file = Some(refused_path.display().to_string());
-        }
-        report.cancelled |= cancel.is_cancelled();
-        report.elapsed_ms = started.elapsed().as_millis() as u64;
         tracing::info!(
             rows = report.rows,
             imported = report.imported,
@@ -831,35 +562,7 @@ impl Ctx<'_> {
     }
 }
 
-pub(crate) fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-impl From<ImportError> for crate::Error {
-    fn from(e: ImportError) -> Self {
-        crate::Error::Contacts(super::ContactsError::Import(e))
-    }
-}
-
 // ---- files handed over by the desktop ---------------------------------------------------------
-
-fn upload_path(ws: &Workspace, upload: &str) -> std::result::Result<PathBuf, ImportError> {
-    if upload.is_empty() || !upload.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ImportError::Read {
-            path: upload.into(),
-            reason: "not an upload id".into(),
-        });
-    }
-    Ok(ws.imports_dir().join("uploads").join(upload))
-}
 
 impl Ctx<'_> {
     /// Imports a received file (named `file_name` in the log), then removes it.
@@ -871,7 +574,8 @@ impl Ctx<'_> {
         cancel: Cancel,
         progress: impl Fn(ImportProgress) + Send,
     ) -> Result<ImportReport> {
-        let path = upload_path(self, upload)?;
+        let path =
+            crate::uploads::path(self, upload, crate::uploads::UploadPurpose::ContactsImport)?;
         // The log and the refused-rows file carry the user's file name, not the upload id.
         let folder = path.with_extension("d");
         let named = folder.join(sanitize(file_name));
@@ -890,43 +594,6 @@ impl Ctx<'_> {
 }
 
 impl Ctx<'_> {
-    /// Starts receiving a file the UI reads piece by piece (the webview has no file paths).
-    pub async fn begin_import_upload(&self) -> Result<String> {
-        self.actor()
-            .await?
-            .require(Resource::WhatsappContacts, Action::Import)?;
-        let id: String = std::iter::repeat_with(fastrand::alphanumeric)
-            .take(24)
-            .collect();
-        let path = upload_path(self, &id)?;
-        let io = |e: std::io::Error| ImportError::Read {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
-        std::fs::create_dir_all(path.parent().expect("uploads folder")).map_err(io)?;
-        std::fs::File::create(&path).map_err(io)?;
-        Ok(id)
-    }
-
-    /// Appends a piece; returns the bytes received so far.
-    pub async fn append_import_upload(&self, upload: &str, bytes: &[u8]) -> Result<u64> {
-        use std::io::Write;
-        self.actor()
-            .await?
-            .require(Resource::WhatsappContacts, Action::Import)?;
-        let path = upload_path(self, upload)?;
-        let io = |e: std::io::Error| ImportError::Read {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(io)?;
-        f.write_all(bytes).map_err(io)?;
-        Ok(f.metadata().map_err(io)?.len())
-    }
-
     /// Copies a refused-rows file into `folder` (the user's downloads); returns the new path.
     pub async fn save_refused_rows(&self, refused_file: &str, folder: &Path) -> Result<String> {
         self.actor()
@@ -934,29 +601,4 @@ impl Ctx<'_> {
             .require(Resource::WhatsappContacts, Action::Import)?;
         Ok(copy_refused_rows(self, refused_file, folder)?)
     }
-}
-
-/// Copies a refused-rows file this workspace wrote into `folder`; returns the new path. The
-/// caller checks the permission of the import that wrote it.
-pub(crate) fn copy_refused_rows(
-    ws: &Workspace,
-    refused_file: &str,
-    folder: &Path,
-) -> std::result::Result<String, ImportError> {
-    let src = PathBuf::from(refused_file);
-    let io = |e: std::io::Error| ImportError::Read {
-        path: refused_file.into(),
-        reason: e.to_string(),
-    };
-    // Only files this workspace wrote.
-    if src.parent() != Some(ws.imports_dir().as_path()) {
-        return Err(ImportError::Read {
-            path: refused_file.into(),
-            reason: "not a refused-rows file of this workspace".into(),
-        });
-    }
-    std::fs::create_dir_all(folder).map_err(io)?;
-    let dest = folder.join(src.file_name().expect("a file name"));
-    std::fs::copy(&src, &dest).map_err(io)?;
-    Ok(dest.display().to_string())
 }

@@ -35,6 +35,12 @@ pub enum ContactsError {
     Import(#[from] import::ImportError),
 }
 
+impl crate::error::Coded for ContactsError {
+    fn code(&self) -> ErrorCode {
+        ContactsError::code(self)
+    }
+}
+
 impl ContactsError {
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -55,6 +55,12 @@ pub enum DbError {
     },
 }
 
+impl crate::error::Coded for DbError {
+    fn code(&self) -> ErrorCode {
+        DbError::code(self)
+    }
+}
+
 impl DbError {
     pub fn code(&self) -> ErrorCode {
         ErrorCode::Storage

@@ -86,6 +86,12 @@ pub enum DocumentsError {
     NoDocument(i64),
 }
 
+impl crate::error::Coded for DocumentsError {
+    fn code(&self) -> ErrorCode {
+        DocumentsError::code(self)
+    }
+}
+
 impl DocumentsError {
     pub fn code(&self) -> ErrorCode {
         use DocumentsError::*;
@@ -725,7 +731,7 @@ impl Ctx<'_> {
         match upload {
             None => self.create_document(input, None).await,
             Some(u) => {
-                let path = uploads::path(self, u)?;
+                let path = uploads::path(self, u, uploads::UploadPurpose::DocumentPdf)?;
                 let r = self.create_document(input, Some(&path)).await;
                 uploads::finish(&path);
                 r
@@ -756,7 +762,7 @@ impl Ctx<'_> {
 
     /// Attaches an uploaded PDF to a document; removes the upload.
     pub async fn attach_document_upload(&self, id: i64, upload: &str) -> Result<Document> {
-        let path = uploads::path(self, upload)?;
+        let path = uploads::path(self, upload, uploads::UploadPurpose::DocumentPdf)?;
         let r = self.attach_document_pdf(id, &path).await;
         uploads::finish(&path);
         r
@@ -1058,24 +1064,6 @@ impl Ctx<'_> {
             let _ = std::fs::remove_file(self.documents_dir().join(file));
         }
         Ok(())
-    }
-
-    // ---- PDFs handed over by the desktop --------------------------------------------------------
-
-    pub async fn begin_pdf_upload(&self) -> Result<String> {
-        let actor = self.actor().await?;
-        if actor.require(Resource::Documents, Action::Edit).is_err() {
-            actor.require(Resource::Documents, Action::Create)?;
-        }
-        Ok(uploads::begin(self)?)
-    }
-
-    pub async fn append_pdf_upload(&self, upload: &str, bytes: &[u8]) -> Result<u64> {
-        let actor = self.actor().await?;
-        if actor.require(Resource::Documents, Action::Edit).is_err() {
-            actor.require(Resource::Documents, Action::Create)?;
-        }
-        Ok(uploads::append(self, upload, bytes, pdf::MAX_PDF_BYTES)?)
     }
 }
 

@@ -1,5 +1,5 @@
-//! CSV import of leads, with the care of the contacts import (and its pieces: encoding check,
-//! progress, cancel, refused-rows file, report types).
+//! CSV import of leads, on the one import engine of the contacts import ([`crate::import`]:
+//! encoding check, streaming, progress, cancel, refused-rows file, report).
 //!
 //! - The header row names the columns, in any order: `name` (required), `company`, `phone`,
 //!   `email`, `source`, `status`; `phone` or `email` must be among them. An unknown column name
@@ -16,22 +16,18 @@
 //!   committed batches (importing again later picks up the rest).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::{LeadsError, check_fields};
 use crate::audit::{self, Change, Outcome};
-use crate::contacts::import::{
-    Cancel, ImportError, ImportProgress, ImportReport, RefusedRow, SAMPLE, check_encoding,
-    copy_refused_rows, header_ends_with_crlf, sanitize,
-};
 use crate::contacts::phone::Country;
+use crate::import::{
+    self as engine, Cancel, ImportError, ImportProgress, ImportReport, Kind, check_encoding,
+    copy_refused_rows, lossy, sanitize,
+};
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
 use crate::workspace::Ctx;
@@ -39,8 +35,6 @@ use crate::{Result, contacts, uploads};
 
 pub const COLUMNS: [&str; 6] = ["name", "company", "phone", "email", "source", "status"];
 const BATCH: usize = 5_000;
-/// Lead CSVs are small next to contact directories; 200 MB is far beyond any real one.
-const UPLOAD_LIMIT: u64 = 200_000_000;
 
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 #[ts(export)]
@@ -53,28 +47,6 @@ pub struct LeadImportOptions {
 /// A good row: [name, company, phone or null, whatsapp, email, source, status id].
 #[derive(Serialize)]
 struct Good(String, String, Option<String>, bool, String, String, i64);
-
-struct Batch {
-    good: Vec<Good>,
-    refused: Vec<(RefusedRow, Vec<String>)>,
-    first_line: u64,
-    last_line: u64,
-    rows: u64,
-    bytes_read: u64,
-}
-
-struct Counting<R> {
-    inner: R,
-    read: Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
 
 /// Where each known column is in the file.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -202,146 +174,49 @@ fn text_fields(
         .collect()
 }
 
-fn lossy(record: &csv::ByteRecord) -> Vec<String> {
-    record
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect()
+/// Leads for the import engine: the columns the header names, each row checked as a lead made by
+/// hand would be.
+struct Leads {
+    header: Vec<String>,
+    checker: RowChecker,
 }
 
-/// The reader thread: CSV → checked batches (or, first, the header's refusal).
-fn read_batches(
-    path: PathBuf,
-    skip: usize,
-    header: Vec<String>,
-    mut checker: RowChecker,
-    read: Arc<AtomicU64>,
-    tx: tokio::sync::mpsc::Sender<std::result::Result<Batch, String>>,
-    cancel: Cancel,
-) {
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = tx.blocking_send(Err(e.to_string()));
-            return;
-        }
-    };
-    let mut input = BufReader::with_capacity(
-        1 << 16,
-        Counting {
-            inner: file,
-            read: read.clone(),
-        },
-    );
-    if skip > 0 {
-        let mut bom = vec![0u8; skip];
-        let _ = input.read_exact(&mut bom);
+impl Kind for Leads {
+    type Good = Vec<Good>;
+
+    fn batch(&self, rows: usize) -> Vec<Good> {
+        Vec::with_capacity(rows)
     }
-    let crlf = u64::from(header_ends_with_crlf(input.fill_buf().unwrap_or_default()));
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(input);
-    if let Err(e) = csv.byte_headers() {
-        let _ = tx.blocking_send(Err(format!("unreadable header: {e}")));
-        return;
+
+    fn len(good: &Vec<Good>) -> usize {
+        good.len()
     }
-    let mut record = csv::ByteRecord::new();
-    let mut done = false;
-    while !done && !cancel.is_cancelled() {
-        let mut good = Vec::new();
-        let mut refused: Vec<(RefusedRow, Vec<String>)> = Vec::new();
-        let (mut rows, mut first_line, mut last_line) = (0u64, 0u64, 0u64);
-        while good.len() + refused.len() < BATCH {
-            match csv.read_byte_record(&mut record) {
-                Ok(true) => {
-                    let line = record.position().map_or(0, |p| p.line() + crlf);
-                    if first_line == 0 {
-                        first_line = line;
-                    }
-                    last_line = line;
-                    if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty())
-                    {
-                        continue; // a blank line is not a row
-                    }
-                    rows += 1;
-                    if record.len() != header.len() {
-                        refused.push((
-                            RefusedRow {
-                                line,
-                                reason: format!(
-                                    "wrong column count: the header has {} ({}), this row {}",
-                                    header.len(),
-                                    header.join(", "),
-                                    record.len()
-                                ),
-                            },
-                            lossy(&record),
-                        ));
-                        continue;
-                    }
-                    match text_fields(&record, &header)
-                        .and_then(|fields| checker.check(line, &fields))
-                    {
-                        Ok(g) => good.push(g),
-                        Err(reason) => refused.push((RefusedRow { line, reason }, lossy(&record))),
-                    }
-                }
-                Ok(false) => {
-                    done = true;
-                    break;
-                }
-                Err(e) => {
-                    let line = e.position().map_or(last_line + 1, |p| p.line() + crlf);
-                    rows += 1;
-                    refused.push((
-                        RefusedRow {
-                            line,
-                            reason: format!("unreadable CSV: {e}"),
-                        },
-                        vec![],
-                    ));
-                    if !matches!(
-                        e.kind(),
-                        csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
-                    ) {
-                        done = true;
-                        break;
-                    }
-                }
-            }
+
+    fn check(
+        &mut self,
+        line: u64,
+        record: &csv::ByteRecord,
+        good: &mut Vec<Good>,
+    ) -> std::result::Result<(), (String, Vec<String>)> {
+        if record.len() != self.header.len() {
+            let reason = format!(
+                "wrong column count: the header has {} ({}), this row {}",
+                self.header.len(),
+                self.header.join(", "),
+                record.len()
+            );
+            return Err((reason, lossy(record)));
         }
-        if rows == 0 {
-            break;
-        }
-        let batch = Batch {
-            good,
-            refused,
-            first_line,
-            last_line,
-            rows,
-            bytes_read: read.load(Ordering::Relaxed),
-        };
-        if tx.blocking_send(Ok(batch)).is_err() {
-            return;
-        }
+        text_fields(record, &self.header)
+            .and_then(|fields| self.checker.check(line, &fields))
+            .map(|g| good.push(g))
+            .map_err(|reason| (reason, lossy(record)))
     }
 }
 
 /// The header row, read before anything else so a wrong header refuses the file at once.
 fn read_header(path: &Path, skip: usize) -> std::result::Result<Vec<String>, String> {
-    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    if skip > 0 {
-        let mut bom = vec![0u8; skip];
-        f.read_exact(&mut bom).map_err(|e| e.to_string())?;
-    }
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(f);
-    let h = csv
-        .byte_headers()
-        .map_err(|e| format!("unreadable header: {e}"))?;
+    let h = engine::read_header(path, skip)?;
     if h.iter().all(|f| f.trim_ascii().is_empty()) {
         return Err(format!(
             "the file is empty: the first line must name the columns ({})",
@@ -361,10 +236,7 @@ fn read_header(path: &Path, skip: usize) -> std::result::Result<Vec<String>, Str
 }
 
 fn read_error(path: &Path, reason: impl Into<String>) -> LeadsError {
-    LeadsError::Import(ImportError::Read {
-        path: path.display().to_string(),
-        reason: reason.into(),
-    })
+    LeadsError::Import(ImportError::read(path, reason))
 }
 
 impl Ctx<'_> {
@@ -396,7 +268,6 @@ impl Ctx<'_> {
         let skip = check_encoding(path).map_err(LeadsError::Import)?;
         let header = read_header(path, skip).map_err(|r| read_error(path, r))?;
         let layout = layout(&header).map_err(|r| read_error(path, r))?;
-        let bytes_total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let mut conn = self.db().acquire().await?;
         let country = contacts::default_country(&mut conn).await?;
         let all = super::statuses(&mut conn).await?;
@@ -411,45 +282,34 @@ impl Ctx<'_> {
         let default_status = all.first().map_or(0, |s| s.id);
         let assigned = options.assigned_staff_id;
 
-        let started = Instant::now();
-        let read = Arc::new(AtomicU64::new(0));
-        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
-        let reader = {
-            let (path, read, cancel) = (path.to_path_buf(), read.clone(), cancel.clone());
-            let checker = RowChecker {
-                layout,
-                country,
-                statuses,
-                status_names,
-                default_status,
-                seen: HashMap::new(),
-            };
-            let header = header.clone();
-            tokio::task::spawn_blocking(move || {
-                read_batches(path, skip, header, checker, read, tx, cancel)
-            })
-        };
         let refused_path = self.imports_dir().join(format!(
             "refused-leads-{}-{}.csv",
             crate::now_ms(),
             sanitize(&file_name)
         ));
-        let mut refused_writer: Option<csv::Writer<std::fs::File>> = None;
-        let mut report = ImportReport {
-            rows: 0,
-            imported: 0,
-            existing: 0,
-            refused: 0,
-            refused_sample: vec![],
-            refused_file: None,
-            cancelled: false,
-            elapsed_ms: 0,
+        let checker = RowChecker {
+            layout,
+            country,
+            statuses,
+            status_names,
+            default_status,
+            seen: HashMap::new(),
         };
-        while let Some(batch) = rx.recv().await {
-            let batch = match batch {
-                Ok(b) => b,
-                Err(reason) => return Err(read_error(path, reason).into()),
-            };
+        let mut run = engine::Run::start(
+            Leads {
+                header: header.clone(),
+                checker,
+            },
+            engine::Plan {
+                path: path.to_path_buf(),
+                skip,
+                batch_rows: (BATCH, BATCH),
+                refused_path,
+                refused_header: header,
+                cancel,
+            },
+        );
+        while let Some(batch) = run.next().await.map_err(LeadsError::Import)? {
             let rows_json = serde_json::to_string(&batch.good).unwrap_or_else(|_| "[]".into());
             let n_good = batch.good.len() as i64;
             let n_refused = batch.refused.len();
@@ -487,76 +347,21 @@ impl Ctx<'_> {
                 }),
             )
             .await?;
-            report.rows += batch.rows;
-            report.imported += imported as u64;
-            report.existing += (n_good - imported) as u64;
-            report.refused += n_refused as u64;
-            if !batch.refused.is_empty() {
-                if refused_writer.is_none() {
-                    std::fs::create_dir_all(self.imports_dir())
-                        .map_err(|e| read_error(&self.imports_dir(), e.to_string()))?;
-                    let mut w = csv::Writer::from_path(&refused_path)
-                        .map_err(|e| read_error(&refused_path, e.to_string()))?;
-                    let mut cols = header.clone();
-                    cols.extend(["line".to_owned(), "reason".to_owned()]);
-                    let _ = w.write_record(&cols);
-                    refused_writer = Some(w);
-                }
-                if let Some(w) = refused_writer.as_mut() {
-                    for (row, fields) in &batch.refused {
-                        let mut out = fields.clone();
-                        out.resize(header.len(), String::new());
-                        out.push(row.line.to_string());
-                        out.push(row.reason.clone());
-                        let _ = w.write_record(&out);
-                    }
-                }
-                for (row, _) in batch.refused {
-                    if report.refused_sample.len() < SAMPLE {
-                        report.refused_sample.push(row);
-                    }
-                }
-            }
-            progress(ImportProgress {
-                bytes_read: batch.bytes_read,
-                bytes_total,
-                rows: report.rows,
-                imported: report.imported,
-                existing: report.existing,
-                refused: report.refused,
-                elapsed_ms: started.elapsed().as_millis() as u64,
-            });
-            if cancel.is_cancelled() {
-                report.cancelled = true;
-                break;
-            }
+            progress(
+                run.done(
+                    batch.rows,
+                    imported as u64,
+                    (n_good - imported) as u64,
+                    batch.refused,
+                    batch.bytes_read,
+                )
+                .map_err(LeadsError::Import)?,
+            );
         }
-        drop(rx);
-        let _ = reader.await;
-        if let Some(mut w) = refused_writer {
-            let _ = w.flush();
-            report.refused_file = Some(refused_path.display().to_string());
-        }
-        report.cancelled |= cancel.is_cancelled();
-        report.elapsed_ms = started.elapsed().as_millis() as u64;
-        Ok(report)
+        Ok(run.finish().await)
     }
 
     // ---- files handed over by the desktop ------------------------------------------------------
-
-    pub async fn begin_leads_upload(&self) -> Result<String> {
-        self.actor()
-            .await?
-            .require(Resource::Leads, Action::Import)?;
-        Ok(uploads::begin(self)?)
-    }
-
-    pub async fn append_leads_upload(&self, upload: &str, bytes: &[u8]) -> Result<u64> {
-        self.actor()
-            .await?
-            .require(Resource::Leads, Action::Import)?;
-        Ok(uploads::append(self, upload, bytes, UPLOAD_LIMIT)?)
-    }
 
     /// Imports a received file (named `file_name` in the log and report), then removes it.
     pub async fn import_leads_upload(
@@ -570,7 +375,7 @@ impl Ctx<'_> {
         self.actor()
             .await?
             .require(Resource::Leads, Action::Import)?;
-        let path = uploads::path(self, upload)?;
+        let path = uploads::path(self, upload, uploads::UploadPurpose::LeadsImport)?;
         let folder = path.with_extension("d");
         let named = folder.join(sanitize(file_name));
         std::fs::create_dir_all(&folder)

@@ -69,7 +69,13 @@ pub enum LeadsError {
     #[error("select at least one lead")]
     NothingSelected,
     #[error(transparent)]
-    Import(#[from] contacts::import::ImportError),
+    Import(#[from] crate::import::ImportError),
+}
+
+impl crate::error::Coded for LeadsError {
+    fn code(&self) -> ErrorCode {
+        LeadsError::code(self)
+    }
 }
 
 impl LeadsError {

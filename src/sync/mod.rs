@@ -44,6 +44,12 @@ pub enum SyncError {
     Keychain(String),
 }
 
+impl crate::error::Coded for SyncError {
+    fn code(&self) -> ErrorCode {
+        SyncError::code(self)
+    }
+}
+
 impl SyncError {
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -11,6 +11,7 @@ use crmconnect::clients::ClientInput;
 use crmconnect::documents::{DocumentFilter, DocumentInput, DocumentKind, DocumentLine, PdfSource};
 use crmconnect::leads::{LeadFilter, LeadInput};
 use crmconnect::permissions::{Action, Permission, Resource};
+use crmconnect::uploads::UploadPurpose;
 
 fn invoice(client: i64) -> DocumentInput {
     DocumentInput {
@@ -550,7 +551,7 @@ async fn documents_are_guarded_by_the_documents_permission() {
         ErrorCode::PermissionDenied
     );
     assert_eq!(
-        common::code(t.ws.cx().begin_pdf_upload().await),
+        common::code(t.ws.cx().begin_upload(UploadPurpose::DocumentPdf).await),
         ErrorCode::PermissionDenied
     );
     assert_eq!(t.log_of("documents.delete").await[0].0, "denied");
@@ -571,12 +572,13 @@ async fn a_pdf_uploaded_by_the_desktop_is_attached_and_the_upload_removed() {
             .create_document(invoice(acme), None)
             .await
             .unwrap();
-    let up = t.ws.cx().begin_pdf_upload().await.unwrap();
-    t.ws.cx()
-        .append_pdf_upload(&up, b"%PDF-1.7\n")
-        .await
-        .unwrap();
-    t.ws.cx().append_pdf_upload(&up, b"%%EOF\n").await.unwrap();
+    let up =
+        t.ws.cx()
+            .begin_upload(UploadPurpose::DocumentPdf)
+            .await
+            .unwrap();
+    t.ws.cx().append_upload(&up, b"%PDF-1.7\n").await.unwrap();
+    t.ws.cx().append_upload(&up, b"%%EOF\n").await.unwrap();
     let d = t.ws.cx().attach_document_upload(doc.id, &up).await.unwrap();
     assert_eq!(d.pdf_source, PdfSource::Attached);
     assert_eq!(

@@ -11,6 +11,7 @@ use crmconnect::contacts::import::{Cancel, ImportReport};
 use crmconnect::leads::LeadFilter;
 use crmconnect::leads::import::LeadImportOptions;
 use crmconnect::permissions::{Action, Permission, Resource};
+use crmconnect::uploads::UploadPurpose;
 
 fn write(t: &common::TestWorkspace, name: &str, bytes: &[u8]) -> PathBuf {
     let p = t.dir.path().join(name);
@@ -321,16 +322,16 @@ async fn imported_leads_can_be_assigned_and_the_import_needs_its_permission() {
 #[tokio::test]
 async fn uploads_from_the_desktop_import_and_are_removed() {
     let t = common::workspace().await;
-    let id = t.ws.cx().begin_leads_upload().await.unwrap();
-    t.ws.cx()
-        .append_leads_upload(&id, b"name,phone\nAna,+1201")
-        .await
-        .unwrap();
-    let n =
+    let id =
         t.ws.cx()
-            .append_leads_upload(&id, b"5550101\n")
+            .begin_upload(UploadPurpose::LeadsImport)
             .await
             .unwrap();
+    t.ws.cx()
+        .append_upload(&id, b"name,phone\nAna,+1201")
+        .await
+        .unwrap();
+    let n = t.ws.cx().append_upload(&id, b"5550101\n").await.unwrap();
     assert_eq!(n, 28);
     let r =
         t.ws.cx()
@@ -345,16 +346,61 @@ async fn uploads_from_the_desktop_import_and_are_removed() {
             .unwrap();
     assert_eq!(r.imported, 1);
     assert_eq!(
-        common::code(t.ws.cx().append_leads_upload(&id, b"x").await),
+        common::code(t.ws.cx().append_upload(&id, b"x").await),
         ErrorCode::NotFound
     );
     assert_eq!(
-        common::code(
-            t.ws.cx()
-                .append_leads_upload("../../etc/passwd", b"x")
-                .await
-        ),
+        common::code(t.ws.cx().append_upload("../../etc/passwd", b"x").await),
         ErrorCode::Invalid
     );
     assert!(t.log_of("leads.import").await[0].1.contains("my_leads.csv"));
+}
+
+#[tokio::test]
+async fn an_upload_serves_only_the_purpose_it_was_sent_for() {
+    let t = common::workspace().await;
+    let media =
+        t.ws.cx()
+            .begin_upload(UploadPurpose::ChatMedia)
+            .await
+            .unwrap();
+    t.ws.cx()
+        .append_upload(&media, b"name,phone\nAna,+12015550101\n")
+        .await
+        .unwrap();
+    let err =
+        t.ws.cx()
+            .import_leads_upload(
+                &media,
+                "x.csv",
+                LeadImportOptions::default(),
+                Cancel::default(),
+                |_| {},
+            )
+            .await
+            .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Invalid);
+    assert!(err.to_string().contains("not for a leads import"), "{err}");
+    let err =
+        t.ws.cx()
+            .import_upload(
+                &media,
+                "x.csv",
+                Default::default(),
+                Cancel::default(),
+                |_| {},
+            )
+            .await
+            .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Invalid);
+    // Nothing was imported, and the file is still there for what it was sent for.
+    assert!(
+        t.ws.cx()
+            .leads(LeadFilter::default())
+            .await
+            .unwrap()
+            .leads
+            .is_empty()
+    );
+    assert_eq!(t.ws.cx().append_upload(&media, b"").await.unwrap(), 28);
 }

@@ -2,12 +2,14 @@
 //! of a domain. Time, secrets that cannot leak by accident, logging, fault-injection points, raw
 //! SQLite statements for the hot paths, and the closed set of error codes the UI branches on.
 //!
+//! - [`clock`]: the one clock every timer reads (real, or advanceable for the sandbox and tests).
 //! - [`sensitive`]: a wrapper that keeps secrets out of logs and serialised output.
 //! - [`logging`]: tracing to rotated files (desktop) or JSON on stdout (relay).
 //! - [`fault`]: fault-injection points for crash tests.
 //! - [`raw`]: SQLite statements bound and stepped directly, for bulk paths.
 //! - [`ErrorCode`]: what the UI can tell apart.
 
+pub mod clock;
 pub mod fault;
 pub mod logging;
 pub mod raw;

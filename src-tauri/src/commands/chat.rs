@@ -65,23 +65,6 @@ pub async fn send_text(
 }
 
 #[tauri::command]
-pub async fn begin_media_upload(state: State<'_, AppState>) -> Result<String, ApiError> {
-    Ok(state.cx()?.begin_media_upload().await?)
-}
-
-#[tauri::command]
-pub async fn append_media_upload(
-    state: State<'_, AppState>,
-    upload_id: String,
-    chunk: String,
-) -> Result<u64, ApiError> {
-    Ok(state
-        .cx()?
-        .append_media_upload(&upload_id, &crate::decode_base64(&chunk)?)
-        .await?)
-}
-
-#[tauri::command]
 pub async fn send_media(
     state: State<'_, AppState>,
     id: i64,

@@ -83,24 +83,6 @@ pub async fn delete_group(state: State<'_, AppState>, id: i64) -> Result<(), Api
     Ok(state.cx()?.delete_group(id).await?)
 }
 
-#[tauri::command]
-pub async fn begin_import_upload(state: State<'_, AppState>) -> Result<String, ApiError> {
-    Ok(state.cx()?.begin_import_upload().await?)
-}
-
-/// A piece of the file, base64-encoded by the webview.
-#[tauri::command]
-pub async fn append_import_upload(
-    state: State<'_, AppState>,
-    upload_id: String,
-    chunk: String,
-) -> Result<u64, ApiError> {
-    Ok(state
-        .cx()?
-        .append_import_upload(&upload_id, &crate::decode_base64(&chunk)?)
-        .await?)
-}
-
 /// Runs the import; progress arrives as `import-progress` events (ImportProgress).
 #[tauri::command]
 pub async fn run_import(

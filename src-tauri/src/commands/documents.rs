@@ -60,24 +60,6 @@ pub async fn render_document_pdf(
 }
 
 #[tauri::command]
-pub async fn begin_pdf_upload(state: State<'_, AppState>) -> Result<String, ApiError> {
-    Ok(state.cx()?.begin_pdf_upload().await?)
-}
-
-/// A piece of the PDF, base64-encoded by the webview.
-#[tauri::command]
-pub async fn append_pdf_upload(
-    state: State<'_, AppState>,
-    upload_id: String,
-    chunk: String,
-) -> Result<u64, ApiError> {
-    Ok(state
-        .cx()?
-        .append_pdf_upload(&upload_id, &crate::decode_base64(&chunk)?)
-        .await?)
-}
-
-#[tauri::command]
 pub async fn attach_document_pdf(
     state: State<'_, AppState>,
     id: i64,

@@ -97,24 +97,6 @@ pub async fn delete_lead_status(state: State<'_, AppState>, id: i64) -> Result<(
     Ok(state.cx()?.delete_lead_status(id).await?)
 }
 
-#[tauri::command]
-pub async fn begin_leads_upload(state: State<'_, AppState>) -> Result<String, ApiError> {
-    Ok(state.cx()?.begin_leads_upload().await?)
-}
-
-/// A piece of the CSV, base64-encoded by the webview.
-#[tauri::command]
-pub async fn append_leads_upload(
-    state: State<'_, AppState>,
-    upload_id: String,
-    chunk: String,
-) -> Result<u64, ApiError> {
-    Ok(state
-        .cx()?
-        .append_leads_upload(&upload_id, &crate::decode_base64(&chunk)?)
-        .await?)
-}
-
 /// Runs the import; progress arrives as `import-progress` events, as for contacts (one import
 /// runs at a time, cancelled with `cancel_import`).
 #[tauri::command]

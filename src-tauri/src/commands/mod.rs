@@ -12,10 +12,13 @@ mod session;
 mod staff;
 mod sync;
 mod templates;
+mod uploads;
 
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         session::app_status,
+        uploads::begin_upload,
+        uploads::append_upload,
         chat::list_conversations,
         chat::get_conversation,
         chat::chat_thread,
@@ -23,8 +26,6 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         chat::chat_focus,
         chat::mark_conversation_read,
         chat::send_text,
-        chat::begin_media_upload,
-        chat::append_media_upload,
         chat::send_media,
         chat::send_template,
         chat::react_to_message,
@@ -73,8 +74,6 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         contacts::create_group,
         contacts::update_group,
         contacts::delete_group,
-        contacts::begin_import_upload,
-        contacts::append_import_upload,
         contacts::run_import,
         contacts::cancel_import,
         contacts::save_refused_rows,
@@ -91,8 +90,6 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         leads::update_lead_status,
         leads::reorder_lead_statuses,
         leads::delete_lead_status,
-        leads::begin_leads_upload,
-        leads::append_leads_upload,
         leads::run_leads_import,
         leads::save_lead_refused_rows,
         leads::load_sandbox_crm_demo,
@@ -108,8 +105,6 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         documents::update_document,
         documents::delete_document,
         documents::render_document_pdf,
-        documents::begin_pdf_upload,
-        documents::append_pdf_upload,
         documents::attach_document_pdf,
         documents::open_document_pdf,
         connection::get_connection,

@@ -60,20 +60,6 @@ impl Ctx<'_> {
         }
         unreachable!("1.. never ends")
     }
-    /// Starts receiving a file to send (the webview hands it over piece by piece).
-    pub async fn begin_media_upload(&self) -> Result<String> {
-        self.actor()
-            .await?
-            .require(Resource::WhatsappChat, Action::Send)?;
-        Ok(uploads::begin(self)?)
-    }
-    /// A piece of the file; refused past Meta's largest media size (100 MB, documents).
-    pub async fn append_media_upload(&self, upload: &str, bytes: &[u8]) -> Result<u64> {
-        self.actor()
-            .await?
-            .require(Resource::WhatsappChat, Action::Send)?;
-        Ok(uploads::append(self, upload, bytes, 100 * 1024 * 1024)?)
-    }
     /// A message's media and its bytes: the local copy, the cache, or Meta (with the token).
     pub(super) async fn media_bytes(&self, message_id: i64) -> Result<(MediaRef, Vec<u8>)> {
         self.actor()

@@ -192,7 +192,7 @@ impl Ctx<'_> {
         self.actor()
             .await?
             .require(Resource::WhatsappChat, Action::Send)?;
-        let upload = uploads::path(self, &input.upload)?;
+        let upload = uploads::path(self, &input.upload, uploads::UploadPurpose::ChatMedia)?;
         let size = std::fs::metadata(&upload).map(|m| m.len()).unwrap_or(0);
         let kind = crate::meta::media::check_upload(&input.filename, &input.mime_type, size)
             .map_err(|e| ChatError::Invalid(e.to_string()))?;
@@ -478,7 +478,7 @@ impl Ctx<'_> {
             .into());
         };
         let (_, ids) = self.graph_client().await?;
-        let at = self.meta_now_ms();
+        let at = self.now_ms();
         let mut tx = crate::db::write_tx_in(self.db()).await?;
         let conversation_id =
             projection::ensure_conversation(&mut tx, &customer, &ids.phone_number_id, &name, at)

@@ -7,7 +7,7 @@ use super::*;
 impl Workspace {
     pub(super) async fn send_later(&self, id: i64, attempts: i64, error: &str) -> Result<()> {
         let wait = (2_i64.saturating_pow(attempts.clamp(0, 8) as u32) * 1000).min(60_000);
-        let next = crate::now_ms() + wait;
+        let next = self.now_ms() + wait;
         sqlx::query!(
             "UPDATE chat_sends SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE id = ?",
             error,
@@ -35,7 +35,7 @@ impl Workspace {
         let sender = Principal::system(SystemTask::ChatSender);
         let mut sent = 0;
         loop {
-            let now = crate::now_ms();
+            let now = self.now_ms();
             let Some(row) = sqlx::query!(
                 r#"SELECT s.id AS "id!", s.message_id, s.request, s.attempts, m.conversation_id, m.content,
                           m.client_id, m.sent_at, m.reply_to, m.staff_name, c.customer_name
@@ -132,7 +132,7 @@ impl Ctx<'_> {
     ) -> Result<ChatMessage> {
         let actor = self.actor().await?;
         let conversation_id = c.id;
-        let at = self.meta_now_ms();
+        let at = self.now_ms();
         let client_id = {
             let mut id = [0u8; 16];
             rand::RngCore::fill_bytes(&mut rand::rng(), &mut id);
@@ -171,12 +171,11 @@ impl Ctx<'_> {
                     )
                     .await?
                     .expect("a fresh client id");
-                    let now = crate::now_ms();
                     sqlx::query!(
                         "INSERT INTO chat_sends (message_id, request, next_at) VALUES (?, ?, ?)",
                         id,
                         json,
-                        now
+                        at
                     )
                     .execute(&mut *tx)
                     .await?;
@@ -321,17 +320,18 @@ pub fn start_sender(ws: Arc<Workspace>) -> tokio::task::JoinHandle<()> {
 /// The sender's loop: drains the outbox when woken and every few seconds, forever.
 pub async fn run_sender(ws: Arc<Workspace>) {
     loop {
+        let clock = ws.clock();
         if let Err(e) = ws.drain_chat_sends().await {
             tracing::warn!(error = %e, "the chat outbox could not be drained");
         }
         tokio::select! {
             _ = ws.chat_runtime().wake.notified() => {
-                let now = crate::now_ms();
+                let now = ws.now_ms();
                 let _ = sqlx::query!("UPDATE chat_sends SET next_at = ?", now)
                     .execute(ws.db())
                     .await;
             }
-            _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+            _ = clock.sleep(Duration::from_secs(3)) => {}
         }
     }
 }

@@ -26,7 +26,7 @@ export const EMOJI = [
   "⭐", "📞", "📄", "📅", "⏰", "🚚",
 ] as const;
 
-/** Bytes of a file per `append_media_upload` call (before base64). */
+/** Bytes of a file per `append_upload` call (before base64). */
 export const MEDIA_CHUNK_BYTES = 512 * 1024;
 
 // ---- search snippets ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
 import type { ImportProgress } from "./bindings/ImportProgress";
 
-/** The most file bytes per `append_import_upload` call (before base64). */
+/** The most file bytes per `append_upload` call (before base64). */
 export const CHUNK_BYTES = 2 * 1024 * 1024;
 
 /** The columns of the import file, in order (spec §5 "CSV import format"). */

@@ -8,9 +8,9 @@ vi.mock("@tauri-apps/api/event", () => ({ listen: (...args: unknown[]) => listen
 import {
   IpcError,
   activityLog,
-  appendImportUpload,
+  appendUpload,
   assignGroups,
-  beginImportUpload,
+  beginUpload,
   cancelImport,
   createContact,
   createGroup,
@@ -219,8 +219,8 @@ describe("contacts, groups and import commands", () => {
     await createGroup({ name: "VIP", description: "" });
     await updateGroup(3, { name: "VIP", description: "x" });
     await deleteGroup(3);
-    await beginImportUpload();
-    await appendImportUpload("u1", "Zm9v");
+    await beginUpload("contacts_import");
+    await appendUpload("u1", "Zm9v");
     await runImport("u1", "contacts.csv", { group_ids: [3] });
     await cancelImport();
     await saveRefusedRows("line,reason\n");
@@ -234,8 +234,8 @@ describe("contacts, groups and import commands", () => {
       ["create_group", { input: { name: "VIP", description: "" } }],
       ["update_group", { id: 3, input: { name: "VIP", description: "x" } }],
       ["delete_group", { id: 3 }],
-      ["begin_import_upload", undefined],
-      ["append_import_upload", { uploadId: "u1", chunk: "Zm9v" }],
+      ["begin_upload", { purpose: "contacts_import" }],
+      ["append_upload", { uploadId: "u1", chunk: "Zm9v" }],
       ["run_import", { uploadId: "u1", fileName: "contacts.csv", options: { group_ids: [3] } }],
       ["cancel_import", undefined],
       ["save_refused_rows", { refusedFile: "line,reason\n" }],

@@ -79,6 +79,7 @@ import type { TemplateFilter } from "./bindings/TemplateFilter";
 import type { TemplateInput } from "./bindings/TemplateInput";
 import type { TemplateModel } from "./bindings/TemplateModel";
 import type { TemplateView } from "./bindings/TemplateView";
+import type { UploadPurpose } from "./bindings/UploadPurpose";
 import type { TestReport } from "./bindings/TestReport";
 
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -229,6 +230,12 @@ export const templateModels = () => call<ModelView[]>("template_models");
 export const loadTemplateModel = (model: TemplateModel) => call<TemplateView>("load_template_model", { model });
 export const mergeFields = () => call<MergeField[]>("merge_fields");
 
+// Files handed to the core (the webview has no file paths): base64 pieces, one pair for every
+// purpose; lib/upload.ts sends a whole file.
+export const beginUpload = (purpose: UploadPurpose) => call<string>("begin_upload", { purpose });
+/** Appends one base64 piece; answers the bytes received so far. */
+export const appendUpload = (uploadId: string, chunk: string) => call<number>("append_upload", { uploadId, chunk });
+
 // Groups
 export const listGroups = () => call<Group[]>("list_groups");
 export const createGroup = (input: GroupInput) => call<Group>("create_group", { input });
@@ -247,11 +254,6 @@ export const deleteContacts = (ids: number[]) => call<BulkResult>("delete_contac
 export const assignGroups = (contactIds: number[], groupIds: number[]) =>
   call<BulkResult>("assign_groups", { contactIds, groupIds });
 
-// CSV import: the webview has no file paths, so the file goes to the core in base64 pieces.
-export const beginImportUpload = () => call<string>("begin_import_upload");
-/** Appends one base64 piece (≤ 2 MiB of the file); answers the bytes received so far. */
-export const appendImportUpload = (uploadId: string, chunk: string) =>
-  call<number>("append_import_upload", { uploadId, chunk });
 /** Imports the uploaded file; `import-progress` events arrive meanwhile (see onImportProgress). */
 export const runImport = (uploadId: string, fileName: string, options: ImportOptions) =>
   call<ImportReport>("run_import", { uploadId, fileName, options });
@@ -309,9 +311,6 @@ export const updateLeadStatus = (id: number, input: LeadStatusInput) =>
   call<LeadStatus>("update_lead_status", { id, input });
 export const reorderLeadStatuses = (ids: number[]) => call<LeadStatus[]>("reorder_lead_statuses", { ids });
 export const deleteLeadStatus = (id: number) => call<void>("delete_lead_status", { id });
-export const beginLeadsUpload = () => call<string>("begin_leads_upload");
-export const appendLeadsUpload = (uploadId: string, chunk: string) =>
-  call<number>("append_leads_upload", { uploadId, chunk });
 /** Imports the uploaded CSV of leads; `import-progress` events arrive meanwhile; cancelImport stops it. */
 export const runLeadsImport = (uploadId: string, fileName: string, options: LeadImportOptions) =>
   call<ImportReport>("run_leads_import", { uploadId, fileName, options });
@@ -337,9 +336,6 @@ export const createDocument = (input: DocumentInput, uploadId: string | null) =>
 export const updateDocument = (id: number, input: DocumentInput) => call<Document>("update_document", { id, input });
 export const deleteDocument = (id: number) => call<void>("delete_document", { id });
 export const renderDocumentPdf = (id: number) => call<Document>("render_document_pdf", { id });
-export const beginPdfUpload = () => call<string>("begin_pdf_upload");
-export const appendPdfUpload = (uploadId: string, chunk: string) =>
-  call<number>("append_pdf_upload", { uploadId, chunk });
 export const attachDocumentPdf = (id: number, uploadId: string) =>
   call<Document>("attach_document_pdf", { id, uploadId });
 /** Opens the PDF in the system viewer; answers its path. */
@@ -357,9 +353,6 @@ export const searchMessages = (query: string) => call<SearchHit[]>("search_messa
 export const chatFocus = (id: number | null) => call<void>("chat_focus", { id });
 export const markConversationRead = (id: number) => call<void>("mark_conversation_read", { id });
 export const sendText = (id: number, input: SendText) => call<ChatMessage>("send_text", { id, input });
-export const beginMediaUpload = () => call<string>("begin_media_upload");
-export const appendMediaUpload = (uploadId: string, chunk: string) =>
-  call<number>("append_media_upload", { uploadId, chunk });
 export const sendMedia = (id: number, input: SendMedia) => call<ChatMessage>("send_media", { id, input });
 export const sendTemplate = (id: number, input: SendTemplate) =>
   call<ChatMessage>("send_template", { id, input });

@@ -3,11 +3,11 @@ import type { RefusedRow } from "./RefusedRow";
 
 export type ImportReport = { rows: number, 
 /**
- * New contacts created.
+ * New records created.
  */
 imported: number, 
 /**
- * Numbers already in the directory: nothing created, the chosen groups added.
+ * Records already there (a number or an email already known): nothing created.
  */
 existing: number, refused: number, 
 /**

@@ -12,6 +12,7 @@ use crate::secrets::{SecretError, SecretName};
 use crate::sensitive::Sensitive;
 use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
@@ -500,6 +501,13 @@ impl Default for SendPacing {
 }
 
 /// Where a workspace keeps its one Graph client and the pacing it is built with.
+impl Workspace {
+    /// The workspace's one Graph client slot.
+    pub(crate) fn graph_slot(&self) -> Arc<GraphSlot> {
+        self.ext()
+    }
+}
+
 #[derive(Default)]
 pub struct GraphSlot {
     client: tokio::sync::Mutex<Option<(GraphClient, ConnectionIds)>>,

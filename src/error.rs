@@ -10,7 +10,7 @@ pub use crmconnect_base::ErrorCode;
 use ts_rs::TS;
 
 use crate::meta::templates::FieldProblem;
-use crate::permissions::PermissionError;
+use crmconnect_access::permissions::PermissionError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -28,7 +28,9 @@
 //! - [`numbers`]: the connected numbers, their business profiles and pictures (cached).
 //! - [`relay`]: the headless server: webhooks in, a durable ordered event log, streams out.
 //! - [`sync`]: the desktop's side of the event log.
-//! - [`runtime`]: what runs in the background of an open workspace, and the handlers it applies.
+//! - [`outbox`]: a desktop's own events, written with the change they describe.
+//! - [`handlers`]: what applies received events, submitted by the modules that own them.
+//! - [`runtime`]: what runs in the background of an open workspace.
 //! - [`sandbox`]: a local stand-in for Meta's Graph API and webhooks, for the app and every test.
 
 pub mod audit;
@@ -42,9 +44,11 @@ pub mod documents;
 pub mod email;
 pub mod embedded;
 pub mod error;
+pub mod handlers;
 pub mod import;
 pub mod leads;
 pub mod numbers;
+pub mod outbox;
 pub mod permissions;
 pub mod runtime;
 pub mod screens;

@@ -1,7 +1,8 @@
 //! What runs in the background of an open workspace, whatever opened it (the desktop app, a test,
 //! later the headless runner): one [`Runtime`] per open workspace. It starts and owns the
 //! background parts — the embedded sandbox and relay of the sandbox workspace, team sync, the chat
-//! sender — and registers the handlers that apply received events. The workspace's one Graph
+//! sender. The handlers that apply received events are registered when the workspace opens
+//! ([`crate::handlers`]). The workspace's one Graph
 //! client lives in the workspace itself ([`Workspace::graph_client`]), shared by every caller.
 
 use std::sync::Arc;
@@ -13,16 +14,7 @@ use crate::Result;
 use crate::embedded::Embedded;
 use crate::sandbox::SandboxConfig;
 use crate::sync::engine::{self, SyncHandle, SyncStatus};
-use crate::sync::handlers::Handler;
 use crate::workspace::{Workspace, WorkspaceKind};
-
-/// The handlers every replica registers, in the order they apply an event.
-pub fn default_handlers() -> Vec<Arc<dyn Handler>> {
-    vec![
-        crate::chat::projection::handler(),
-        crate::templates::status_handler(),
-    ]
-}
 
 /// How a runtime starts.
 #[derive(Debug, Clone, Default)]

@@ -560,8 +560,10 @@ fn parse_input(input: &TemplateInput) -> std::result::Result<TemplateDef, Templa
     }
 }
 
+inventory::submit! { crate::handlers::DefaultHandler { order: 20, make: status_handler } }
+
 /// Meta's template status updates (APPROVED, REJECTED, PAUSED…), applied on every replica.
-pub fn status_handler() -> std::sync::Arc<dyn crate::sync::handlers::Handler> {
+pub fn status_handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
     fn apply<'a>(
         ws: &'a Workspace,
         e: &'a crate::relay::events::ReceivedEvent,
@@ -579,9 +581,9 @@ pub fn status_handler() -> std::sync::Arc<dyn crate::sync::handlers::Handler> {
             Ok(())
         })
     }
-    std::sync::Arc::new(crate::sync::handlers::FnHandler {
+    std::sync::Arc::new(crate::handlers::FnHandler {
         name: "template status",
-        scope: crate::sync::handlers::Scope::EveryReplica,
+        scope: crate::handlers::Scope::EveryReplica,
         apply,
     })
 }

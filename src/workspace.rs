@@ -4,8 +4,10 @@
 //! `workspaces/<slug>/workspace.db`. Tests point the variable at a temp dir so they never touch a
 //! real user's data.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
@@ -171,7 +173,7 @@ impl Workspaces {
         };
         tracing::info!(workspace = %info.slug, "opened workspace");
         let ws = Workspace::new(info, pool, self.secrets.clone());
-        for h in crate::runtime::default_handlers() {
+        for h in crate::handlers::defaults() {
             ws.handlers().register(h);
         }
         Ok(ws)
@@ -224,15 +226,15 @@ pub struct Workspace {
     db: SqlitePool,
     session: RwLock<Option<i64>>,
     secrets: Arc<dyn SecretStore>,
-    chat: crate::chat::ChatRuntime,
+    /// State that modules above the workspace keep per workspace (chat's notices, the Graph
+    /// client…), one value per type: see [`Workspace::ext`].
+    extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     /// The clock every timestamp and timer of the workspace reads: real time, or its sandbox's.
     clock: RwLock<Clock>,
     /// Woken when a change committed an event into the outbox: the sync engine publishes it.
     outbox_wake: Arc<tokio::sync::Notify>,
-    /// The one Graph client of the workspace's connection.
-    graph: crate::connection::GraphSlot,
     /// What applies received events here.
-    handlers: crate::sync::handlers::Handlers,
+    handlers: crate::handlers::Handlers,
 }
 
 impl Workspace {
@@ -242,10 +244,9 @@ impl Workspace {
             db,
             session: RwLock::new(None),
             secrets,
-            chat: crate::chat::ChatRuntime::default(),
+            extensions: Mutex::default(),
             clock: RwLock::new(Clock::new()),
             outbox_wake: Arc::default(),
-            graph: Default::default(),
             handlers: Default::default(),
         }
     }
@@ -287,16 +288,22 @@ impl Workspace {
     }
 
     /// The handlers that apply received events to this replica.
-    pub fn handlers(&self) -> &crate::sync::handlers::Handlers {
+    pub fn handlers(&self) -> &crate::handlers::Handlers {
         &self.handlers
     }
 
-    pub(crate) fn graph_slot(&self) -> &crate::connection::GraphSlot {
-        &self.graph
-    }
-
-    pub(crate) fn chat_runtime(&self) -> &crate::chat::ChatRuntime {
-        &self.chat
+    /// The workspace's value of type `T`, made with `T::default()` the first time it is asked
+    /// for. This is how a module above the workspace keeps state per workspace (chat's notices,
+    /// the one Graph client) without the workspace naming it.
+    pub fn ext<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut map = self.extensions.lock().unwrap_or_else(|e| e.into_inner());
+        let value = map
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()))
+            .clone();
+        value
+            .downcast::<T>()
+            .expect("each slot holds the type it is keyed by")
     }
 
     /// Tells the sync engine that a committed change left an event in the outbox.

@@ -25,6 +25,7 @@ use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
 use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result, clients, contacts, leads, sync};
+use std::sync::Arc;
 
 pub use content::{MediaRef, MessageContent};
 pub use send::{
@@ -416,6 +417,11 @@ pub(crate) fn fts_query(input: &str) -> Option<String> {
 
 impl Workspace {
     // ---- notices -----------------------------------------------------------------------------
+
+    /// Chat's state in this workspace (notices, the send lock, the sender's wake-up).
+    pub(crate) fn chat_runtime(&self) -> Arc<ChatRuntime> {
+        self.ext()
+    }
 
     /// Chat changes as they are applied: new inbound messages, statuses, assignments…
     pub fn chat_notices(&self) -> broadcast::Receiver<ChatNotice> {

@@ -220,18 +220,20 @@ async fn conversation_of(
     .await?)
 }
 
+inventory::submit! { crate::handlers::DefaultHandler { order: 10, make: handler } }
+
 /// Chat's projection of received events (messages in and out, statuses, reactions, assignments,
 /// reads), applied on every replica.
-pub fn handler() -> std::sync::Arc<dyn crate::sync::handlers::Handler> {
+pub fn handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
     fn apply<'a>(
         ws: &'a Workspace,
         e: &'a ReceivedEvent,
     ) -> futures::future::BoxFuture<'a, Result<()>> {
         Box::pin(ws.apply_chat_event(e))
     }
-    std::sync::Arc::new(crate::sync::handlers::FnHandler {
+    std::sync::Arc::new(crate::handlers::FnHandler {
         name: "chat projection",
-        scope: crate::sync::handlers::Scope::EveryReplica,
+        scope: crate::handlers::Scope::EveryReplica,
         apply,
     })
 }

@@ -8,20 +8,20 @@
 //! - [`kinds`]: the event kinds a desktop publishes and the permission each needs (the relay
 //!   checks the same table).
 //! - [`relay_client`]: HTTP and WebSocket calls to a relay.
-//! - [`handlers`]: what applies a received event, registered by the modules that own its effect.
+//! - [`handlers`]: what applies a received event, registered by the modules that own its effect
+//!   (its own module, [`crate::handlers`], below the domain modules).
 //! - [`engine`]: the background loop and the state the UI shows.
 
 pub mod engine;
-pub mod handlers;
+pub use crate::handlers;
+pub use crate::outbox::emit;
 pub use crmconnect_events::kinds;
 pub mod relay_client;
 
-use rand::RngCore;
 use serde::Serialize;
 use ts_rs::TS;
 
 use crate::audit::{self, Change};
-use crate::permissions::Principal;
 use crate::relay::events::ReceivedEvent;
 use crate::relay::http::PublishedEvent;
 use crate::screens::Screen;
@@ -29,13 +29,10 @@ use crate::secrets::SecretName;
 use crate::sensitive::Sensitive;
 use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
-use kinds::Required;
 use relay_client::RelayClientError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("“{0}” is not an event kind a desktop publishes")]
-    UnknownKind(String),
     #[error(transparent)]
     Relay(#[from] RelayClientError),
     #[error("no relay is configured for this workspace")]
@@ -53,7 +50,7 @@ impl crate::error::Coded for SyncError {
 impl SyncError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            SyncError::UnknownKind(_) | SyncError::NotConfigured => ErrorCode::Invalid,
+            SyncError::NotConfigured => ErrorCode::Invalid,
             SyncError::Relay(RelayClientError::BadUrl(_)) => ErrorCode::Invalid,
             SyncError::Relay(RelayClientError::Unauthorized(_))
             | SyncError::Relay(RelayClientError::Forbidden(_)) => ErrorCode::PermissionDenied,
@@ -326,36 +323,4 @@ impl Ctx<'_> {
         self.outbox_written();
         Ok(id)
     }
-}
-
-/// Writes an event of this desktop into the outbox on `conn`: inside the transaction of the change
-/// it describes, so that the change and its event commit together or not at all (a crash after the
-/// commit leaves the event in the outbox, and the sync engine publishes it when it next runs).
-/// Checks first that `actor` may publish `kind`, as the relay will. Returns the client event id.
-/// Call [`Workspace::outbox_written`] after the commit to publish at once.
-pub async fn emit(
-    conn: &mut sqlx::SqliteConnection,
-    actor: &Principal,
-    kind: &str,
-    payload: &serde_json::Value,
-) -> Result<String> {
-    match kinds::required(kind).ok_or_else(|| SyncError::UnknownKind(kind.into()))? {
-        Required::Admin => actor.require_admin(kind)?,
-        Required::Permission(p) => actor.require(p.resource, p.action)?,
-    }
-    let mut id = [0u8; 16];
-    rand::rng().fill_bytes(&mut id);
-    let event_id = hex::encode(id);
-    let payload = payload.to_string();
-    let now = crate::now_ms();
-    sqlx::query!(
-        "INSERT INTO sync_outbox (event_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
-        event_id,
-        kind,
-        payload,
-        now
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(event_id)
 }

@@ -143,6 +143,7 @@ impl Clock {
         let now = self.now();
         match at.duration_since(now) {
             Err(_) => Some(Duration::ZERO),
+            Ok(wait) if wait.is_zero() => Some(Duration::ZERO),
             Ok(_) if self.inner.frozen => None,
             Ok(wait) => Some(wait),
         }

@@ -31,7 +31,8 @@ impl Workspace {
     /// Sends what waits in the outbox, oldest first, until it is empty or Meta cannot be reached.
     /// Returns how many went out.
     pub async fn drain_chat_sends(&self) -> Result<usize> {
-        let _one_at_a_time = self.chat_runtime().sending.lock().await;
+        let chat = self.chat_runtime();
+        let _one_at_a_time = chat.sending.lock().await;
         let sender = Principal::system(SystemTask::ChatSender);
         let mut sent = 0;
         loop {
@@ -321,11 +322,12 @@ pub fn start_sender(ws: Arc<Workspace>) -> tokio::task::JoinHandle<()> {
 pub async fn run_sender(ws: Arc<Workspace>) {
     loop {
         let clock = ws.clock();
+        let chat = ws.chat_runtime();
         if let Err(e) = ws.drain_chat_sends().await {
             tracing::warn!(error = %e, "the chat outbox could not be drained");
         }
         tokio::select! {
-            _ = ws.chat_runtime().wake.notified() => {
+            _ = chat.wake.notified() => {
                 let now = ws.now_ms();
                 let _ = sqlx::query!("UPDATE chat_sends SET next_at = ?", now)
                     .execute(ws.db())

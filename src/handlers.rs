@@ -1,5 +1,7 @@
 //! What applies a received event: handlers, registered by the module that owns the event's effect
-//! (chat's projection, templates' status), so that the sync engine names no domain module.
+//! (chat's projection, templates' status), so that neither the workspace nor the sync engine names
+//! a domain module. A module submits its handler with [`inventory::submit!`] and a
+//! [`DefaultHandler`]; every workspace registers them all when it opens.
 //!
 //! A handler says where it runs. A projection runs on every replica (each desktop, and the runner)
 //! and must be idempotent: a crash between applying a batch and saving the cursor applies it again.
@@ -34,6 +36,23 @@ pub trait Handler: Send + Sync {
         ws: &'a Workspace,
         event: &'a ReceivedEvent,
     ) -> BoxFuture<'a, Result<()>>;
+}
+
+/// A handler every workspace registers when it opens, submitted by the module that owns it:
+/// `inventory::submit! { DefaultHandler { order: 10, make: handler } }`. They apply an event in
+/// `order`.
+pub struct DefaultHandler {
+    pub order: u32,
+    pub make: fn() -> Arc<dyn Handler>,
+}
+
+inventory::collect!(DefaultHandler);
+
+/// The submitted handlers, in their order.
+pub fn defaults() -> Vec<Arc<dyn Handler>> {
+    let mut all: Vec<&DefaultHandler> = inventory::iter::<DefaultHandler>.into_iter().collect();
+    all.sort_by_key(|d| d.order);
+    all.into_iter().map(|d| (d.make)()).collect()
 }
 
 /// A workspace's handlers, in the order they were registered (and are applied).

@@ -1,0 +1,56 @@
+//! The outbox of a desktop's own events: a change writes its event here with [`emit`], in the
+//! change's own transaction, and the sync engine ([`crate::sync`]) publishes what is here. It sits
+//! below the domain modules so that any of them can write its events.
+
+use rand::RngCore;
+
+use crate::ErrorCode;
+use crate::Result;
+use crate::permissions::Principal;
+use crmconnect_events::kinds::{self, Required};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("“{0}” is not an event kind a desktop publishes")]
+    UnknownKind(String),
+}
+
+impl crate::error::Coded for OutboxError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            OutboxError::UnknownKind(_) => ErrorCode::Invalid,
+        }
+    }
+}
+
+/// Writes an event of this desktop into the outbox on `conn`: inside the transaction of the change
+/// it describes, so that the change and its event commit together or not at all (a crash after the
+/// commit leaves the event in the outbox, and the sync engine publishes it when it next runs).
+/// Checks first that `actor` may publish `kind`, as the relay will. Returns the client event id.
+/// Call [`Workspace::outbox_written`] after the commit to publish at once.
+pub async fn emit(
+    conn: &mut sqlx::SqliteConnection,
+    actor: &Principal,
+    kind: &str,
+    payload: &serde_json::Value,
+) -> Result<String> {
+    match kinds::required(kind).ok_or_else(|| OutboxError::UnknownKind(kind.into()))? {
+        Required::Admin => actor.require_admin(kind)?,
+        Required::Permission(p) => actor.require(p.resource, p.action)?,
+    }
+    let mut id = [0u8; 16];
+    rand::rng().fill_bytes(&mut id);
+    let event_id = hex::encode(id);
+    let payload = payload.to_string();
+    let now = crate::now_ms();
+    sqlx::query!(
+        "INSERT INTO sync_outbox (event_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+        event_id,
+        kind,
+        payload,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(event_id)
+}

@@ -80,13 +80,26 @@ ensure_postgres() {
   fi
 }
 
-# The UI bundle and the desktop binary with the bundle embedded (debug profile: the same
-# artifacts the tests build, so running and testing never compile the world twice).
-build_app() {
+# One package selection and one feature set for every cargo command of scripts/run and
+# scripts/test. Cargo resolves features per command: commands that select other packages or
+# features build the shared dependencies (serde, syn, tokio, sqlx, reqwest…) again with other
+# features. With this one set, clippy, the tests (the relay binary and the keychain included) and
+# the desktop app compile each dependency once.
+CARGO_SET=(--workspace --locked --features crmconnect/keychain,crmconnect-desktop/custom-protocol)
+
+# The UI bundle: the desktop binary embeds it (custom-protocol), so it comes before any cargo
+# command that compiles the desktop crate.
+build_ui() {
   ensure_npm "$ROOT/ui"
   say "building the UI"
   (cd "$ROOT/ui" && npm run --silent build)
+}
+
+# The UI bundle and the desktop binary with the bundle embedded (debug profile). Extra cargo
+# arguments select more targets (scripts/test adds the tests', so that nothing is built twice).
+build_app() {
+  build_ui
   say "building the desktop app"
-  cargo build -p crmconnect-desktop --features custom-protocol
+  cargo build "${CARGO_SET[@]}" --bins "$@"
   APP_BIN="$ROOT/target/debug/crmconnect-desktop"
 }

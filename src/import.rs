@@ -20,6 +20,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::ErrorCode;
+use crate::uploads::UploadPurpose;
 use crate::workspace::Workspace;
 
 /// Refused rows kept in the report itself (all of them go to the refused-rows file).
@@ -480,6 +481,35 @@ impl<G: Send + 'static> Run<G> {
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         report
     }
+}
+
+/// An upload taken for an import, renamed after the user's file name (the activity log and the
+/// refused-rows file carry that name, not the upload id). Dropping it removes the file.
+pub(crate) struct Received {
+    folder: PathBuf,
+    pub path: PathBuf,
+}
+
+impl Drop for Received {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.folder);
+    }
+}
+
+/// Takes upload `upload`, sent for `purpose`, as the file `file_name`.
+pub(crate) fn receive(
+    ws: &Workspace,
+    upload: &str,
+    purpose: UploadPurpose,
+    file_name: &str,
+) -> crate::Result<Received> {
+    let sent = crate::uploads::path(ws, upload, purpose)?;
+    let folder = sent.with_extension("d");
+    let path = folder.join(sanitize(file_name));
+    std::fs::create_dir_all(&folder)
+        .and_then(|()| std::fs::rename(&sent, &path))
+        .map_err(|e| ImportError::read(&sent, e.to_string()))?;
+    Ok(Received { folder, path })
 }
 
 /// Copies a refused-rows file this workspace wrote into `folder`; returns the new path. The

@@ -3,9 +3,9 @@
 //!
 //! - Runs on the one import engine ([`crate::import`]): its reader thread parses and checks rows
 //!   (phone numbers included, [`Contacts`]) and hands batches to the writer here, so memory stays
-//!   flat whatever the file size. The writer binds and steps prepared statements itself (see `db::raw`): one insert a row,
-//!   a lookup only when the insert found the number taken, and the batch's new contacts added
-//!   to each chosen group by one statement. Its connection neither checkpoints nor checks
+//!   flat whatever the file size. The writer binds and steps prepared statements itself (see
+//!   `db::raw`): one insert a row, a lookup only when the insert found the number taken, and the
+//!   batch's new contacts added to each chosen group by one statement. Its connection neither checkpoints nor checks
 //!   foreign keys meanwhile (see `import_contacts`).
 //! - A number already in the directory creates nothing and only gains the chosen groups; a
 //!   number twice in the file is refused the second time; so importing a file twice changes
@@ -31,6 +31,7 @@ use crate::import::{self as engine, Kind, Refused, check_encoding, copy_refused_
 pub use crate::import::{Cancel, ImportError, ImportProgress, ImportReport, RefusedRow};
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
+use crate::uploads::UploadPurpose;
 use crate::workspace::Ctx;
 
 pub const COLUMNS: [&str; 8] = [
@@ -574,22 +575,9 @@ impl Ctx<'_> {
         cancel: Cancel,
         progress: impl Fn(ImportProgress) + Send,
     ) -> Result<ImportReport> {
-        let path =
-            crate::uploads::path(self, upload, crate::uploads::UploadPurpose::ContactsImport)?;
-        // The log and the refused-rows file carry the user's file name, not the upload id.
-        let folder = path.with_extension("d");
-        let named = folder.join(sanitize(file_name));
-        let io = |e: std::io::Error| ImportError::Read {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
-        std::fs::create_dir_all(&folder).map_err(io)?;
-        std::fs::rename(&path, &named).map_err(io)?;
-        let report = self
-            .import_contacts(&named, options, cancel, progress)
-            .await;
-        let _ = std::fs::remove_dir_all(&folder);
-        report
+        let file = engine::receive(self, upload, UploadPurpose::ContactsImport, file_name)?;
+        self.import_contacts(&file.path, options, cancel, progress)
+            .await
     }
 }
 

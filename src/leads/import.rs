@@ -30,8 +30,9 @@ use crate::import::{
 };
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
+use crate::uploads::UploadPurpose;
 use crate::workspace::Ctx;
-use crate::{Result, contacts, uploads};
+use crate::{Result, contacts};
 
 pub const COLUMNS: [&str; 6] = ["name", "company", "phone", "email", "source", "status"];
 const BATCH: usize = 5_000;
@@ -375,16 +376,9 @@ impl Ctx<'_> {
         self.actor()
             .await?
             .require(Resource::Leads, Action::Import)?;
-        let path = uploads::path(self, upload, uploads::UploadPurpose::LeadsImport)?;
-        let folder = path.with_extension("d");
-        let named = folder.join(sanitize(file_name));
-        std::fs::create_dir_all(&folder)
-            .and_then(|()| std::fs::rename(&path, &named))
-            .map_err(|e| read_error(&path, e.to_string()))?;
-        let report = self.import_leads(&named, options, cancel, progress).await;
-        uploads::finish(&named);
-        let _ = std::fs::remove_dir_all(&folder);
-        report
+        let file = engine::receive(self, upload, UploadPurpose::LeadsImport, file_name)?;
+        self.import_leads(&file.path, options, cancel, progress)
+            .await
     }
 
     /// Copies a leads import's refused-rows file into `folder`; returns the new path.

@@ -205,6 +205,19 @@ pub(crate) async fn name_of(conn: &mut SqliteConnection, id: i64) -> Result<Opti
     )
 }
 
+/// The name of the staff member with `username`, for modules that show who acted by the
+/// username the relay stamped on an event; `None` when no such staff member is known here.
+pub(crate) async fn name_by_username(
+    conn: &mut SqliteConnection,
+    username: &str,
+) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar!("SELECT name FROM staff WHERE username = ?", username)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
 async fn count_staff(conn: &mut SqliteConnection) -> Result<i64> {
     Ok(sqlx::query_scalar!("SELECT count(*) FROM staff")
         .fetch_one(&mut *conn)

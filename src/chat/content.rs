@@ -99,6 +99,31 @@ pub enum MessageContent {
 }
 
 impl MessageContent {
+    /// The file this message carries, if any.
+    pub fn media_mut(&mut self) -> Option<&mut MediaRef> {
+        match self {
+            MessageContent::Image { media }
+            | MessageContent::Video { media }
+            | MessageContent::Audio { media, .. }
+            | MessageContent::Document { media }
+            | MessageContent::Sticker { media, .. } => Some(media),
+            MessageContent::Template {
+                header_document, ..
+            } => header_document.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// The content without any path on this desktop: what another desktop may be told, and all
+    /// it is believed about. A path from the wire would make the app read a file of the
+    /// receiver's choosing (a teammate's private file, a FIFO, /dev/zero).
+    pub fn without_local_path(mut self) -> Self {
+        if let Some(m) = self.media_mut() {
+            m.local_path = None;
+        }
+        self
+    }
+
     /// The type name stored with the message (`text`, `image`…).
     pub fn kind(&self) -> &str {
         match self {

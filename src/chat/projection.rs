@@ -14,6 +14,16 @@ use crate::{Result, clients, contacts, leads};
 /// Inbound messages older than this (Meta time) are history being caught up: no notification.
 const NOTIFY_RECENT_MS: i64 = 10 * 60 * 1000;
 
+/// When a teammate's message was sent, as its event says, but never after the relay received it
+/// (a desktop's clock, or a tampered one, cannot put it in the future: `2100` would pin it to the
+/// top of every list) and never before 2020.
+pub(crate) fn sent_at_of(raw: &Value, received_at: i64) -> i64 {
+    const EARLIEST: i64 = 1_577_836_800_000; // 2020-01-01
+    raw["sent_at"].as_i64().map_or(received_at, |t| {
+        t.clamp(EARLIEST.min(received_at), received_at)
+    })
+}
+
 fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
@@ -382,10 +392,21 @@ impl Workspace {
         let Ok(content) = serde_json::from_value::<MessageContent>(raw["content"].clone()) else {
             return Ok(None);
         };
+        // Nothing of this desktop is taken from the wire: no path (see `without_local_path`),
+        // no sender's name (the relay stamps who published), no time after the relay had it.
+        let content = content.without_local_path();
         let wamid = str_of(raw, "wamid");
-        let at = raw["sent_at"].as_i64().unwrap_or(e.received_at);
+        let at = sent_at_of(raw, e.received_at);
         let name = str_of(raw, "customer_name").unwrap_or("");
         let mut tx = crate::db::write_tx_in(self.db()).await?;
+        let staff_name = match e.staff.as_deref() {
+            Some(username) => Some(
+                crate::staff::name_by_username(&mut tx, username)
+                    .await?
+                    .unwrap_or_else(|| username.to_owned()),
+            ),
+            None => None,
+        };
         let conversation_id = ensure_conversation(&mut tx, customer, pnid, name, at).await?;
         let inserted = insert_message(
             &mut tx,
@@ -396,7 +417,7 @@ impl Workspace {
                 outbound: true,
                 content: &content,
                 reply_to: str_of(raw, "reply_to"),
-                staff_name: str_of(raw, "staff_name").or(e.staff.as_deref()),
+                staff_name: staff_name.as_deref(),
                 sent_at: at,
                 local_status: "accepted",
                 error: None,

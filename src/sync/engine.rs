@@ -49,6 +49,11 @@ pub struct SyncStatus {
     pub retry_in_ms: Option<u64>,
     /// Milliseconds since the epoch of the last event or confirmation from the relay.
     pub last_contact: Option<i64>,
+    /// What the relay made this desktop do that the user should know (it resumed after events
+    /// were deleted, or after the relay's log went back), until dismissed.
+    pub warning: Option<String>,
+    /// Own events the relay refused for good (kept, listed in Settings).
+    pub refused: i64,
 }
 
 impl SyncStatus {
@@ -71,6 +76,8 @@ impl SyncStatus {
             last_error: None,
             retry_in_ms: None,
             last_contact: None,
+            warning: None,
+            refused: 0,
         }
     }
 }
@@ -152,11 +159,15 @@ async fn run(
         }
         let cursor = ws.sync_cursor().await.unwrap_or_default();
         let outbox = ws.outbox_len().await.unwrap_or_default();
+        let warning = ws.sync_warning().await.unwrap_or_default();
+        let refused = ws.refused_len().await.unwrap_or_default();
         status.send_modify(|s| {
             s.state = SyncState::Connecting;
             s.cursor = cursor;
             s.outbox = outbox;
             s.retry_in_ms = None;
+            s.warning = warning;
+            s.refused = refused;
         });
         let error = match client.subscribe(cursor).await {
             Ok(sub) => {
@@ -167,6 +178,14 @@ async fn run(
                 }
             }
             Err(e) => e,
+        };
+        let error = match error {
+            RelayClientError::Resync { code, .. } => match resume(&ws, &client, code).await {
+                // Go on at once from where the relay can.
+                Ok(()) => continue,
+                Err(e) => e,
+            },
+            e => e,
         };
         let refused = matches!(error, RelayClientError::Unauthorized(_));
         tracing::info!(error = %error, "relay connection lost");
@@ -221,8 +240,8 @@ async fn session(
     loop {
         tokio::select! {
             item = sub.next() => match item? {
-                StreamItem::Events(events) => {
-                    let cursor = ws.apply_synced(&events).await.map_err(|e| RelayClientError::Protocol(format!("applying events: {e}")))?;
+                StreamItem::Events { events, through } => {
+                    let cursor = ws.apply_synced_through(&events, through).await.map_err(|e| RelayClientError::Protocol(format!("applying events: {e}")))?;
                     status.send_modify(|s| {
                         s.cursor = cursor;
                         s.head = s.head.max(cursor);
@@ -243,6 +262,8 @@ async fn session(
                 StreamItem::Closed { code, reason } => {
                     return Err(if code == close::REVOKED {
                         RelayClientError::Unauthorized(reason)
+                    } else if code == close::CURSOR_EXPIRED || code == close::CURSOR_AHEAD {
+                        RelayClientError::Resync { code, reason }
                     } else {
                         RelayClientError::Unreachable(format!("the relay closed the stream ({code}): {reason}"))
                     });
@@ -258,9 +279,50 @@ async fn session(
     }
 }
 
-/// Publishes the outbox in order, 100 at a time. A refusal that retrying cannot fix (an event
-/// kind or permission the relay refuses) drops the entry, with a warning; anything else keeps it
-/// for the next attempt.
+/// Moves the cursor to where the relay can go on from, with a warning the user sees: after
+/// [`close::CURSOR_EXPIRED`], to just before the oldest event the relay still keeps (what was
+/// deleted before this desktop received it is lost to it, and it says so); after
+/// [`close::CURSOR_AHEAD`], back to the relay's head, so that the events the relay numbers from
+/// there are received instead of skipped.
+async fn resume(ws: &Workspace, client: &RelayClient, code: u16) -> Result<(), RelayClientError> {
+    let who = client.whoami().await?;
+    let cursor = ws
+        .sync_cursor()
+        .await
+        .map_err(|e| RelayClientError::Protocol(e.to_string()))?;
+    let (to, warning) = if code == close::CURSOR_AHEAD {
+        (
+            who.head,
+            format!(
+                "The relay's log went back: this desktop had received the team's events up to \
+                 number {cursor}, but the relay now ends at {}. It was most likely restored from \
+                 an older backup. What this desktop received after that stays here; teammates \
+                 may not have it. New events are received as usual.",
+                who.head
+            ),
+        )
+    } else {
+        let to = (who.oldest - 1).max(cursor);
+        (
+            to,
+            format!(
+                "This desktop was away longer than the relay keeps events: events {} to {to} \
+                 were deleted before it received them, so what teammates changed in that time \
+                 is missing here. It receives everything from event {} on.",
+                cursor + 1,
+                to + 1
+            ),
+        )
+    };
+    ws.resume_sync_from(to, &warning)
+        .await
+        .map_err(|e| RelayClientError::Protocol(e.to_string()))
+}
+
+/// Publishes the outbox in order, 100 at a time. The relay judges each event: one it refuses
+/// for good (a permission this staff member lacks, a payload it does not accept) is kept, marked
+/// refused and shown in Settings; the others of its batch go on. Anything else (the relay
+/// unreachable) keeps the batch for the next attempt.
 async fn flush_outbox(
     ws: &Workspace,
     client: &RelayClient,
@@ -272,32 +334,71 @@ async fn flush_outbox(
             .await
             .map_err(|e| RelayClientError::Protocol(e.to_string()))?;
         if entries.is_empty() {
-            status.send_modify(|s| s.outbox = 0);
+            // Woken after the warning was dismissed, too: the status shows what is stored.
+            let warning = ws.sync_warning().await.unwrap_or_default();
+            status.send_modify(|s| {
+                s.outbox = 0;
+                s.warning = warning;
+            });
             return Ok(());
         }
         let ids: Vec<i64> = entries.iter().map(|e| e.id).collect();
         let events = entries.into_iter().map(|e| e.event).collect();
         match client.publish(events).await {
-            Ok(_) => {
-                ws.outbox_done(&ids)
+            Ok(results) => {
+                let mut refused = Vec::new();
+                let mut done = Vec::new();
+                for (id, r) in ids.iter().zip(&results) {
+                    match &r.refused {
+                        Some(why) => refused.push((*id, why.clone())),
+                        None => done.push(*id),
+                    }
+                }
+                // An answer shorter than the request confirms only what it answers.
+                ws.outbox_refused(&refused)
                     .await
                     .map_err(|e| RelayClientError::Protocol(e.to_string()))?;
+                ws.outbox_done(&done)
+                    .await
+                    .map_err(|e| RelayClientError::Protocol(e.to_string()))?;
+                if results.len() < ids.len() {
+                    return Err(RelayClientError::Protocol(format!(
+                        "the relay answered for {} of {} events",
+                        results.len(),
+                        ids.len()
+                    )));
+                }
                 let left = ws.outbox_len().await.unwrap_or_default();
+                let refused_len = ws.refused_len().await.unwrap_or_default();
                 status.send_modify(|s| {
                     s.outbox = left;
+                    s.refused = refused_len;
                     s.last_contact = Some(crate::now_ms());
+                    if let Some((_, why)) = refused.first() {
+                        tracing::warn!(
+                            events = refused.len(),
+                            "the relay refused published events; kept"
+                        );
+                        s.last_error = Some(format!("the relay refused: {why}"));
+                    }
                 });
             }
             Err(
                 e
                 @ (RelayClientError::Forbidden(_) | RelayClientError::Refused { status: 400, .. }),
             ) => {
-                tracing::warn!(error = %e, events = ids.len(), "the relay refused published events; dropped");
-                let _ = ws.outbox_failed(&ids, &e.to_string()).await;
-                ws.outbox_done(&ids)
+                // The whole request refused: each of its events is kept as refused, with why.
+                tracing::warn!(error = %e, events = ids.len(), "the relay refused published events; kept");
+                let why = e.to_string();
+                let refused: Vec<(i64, String)> = ids.iter().map(|id| (*id, why.clone())).collect();
+                ws.outbox_refused(&refused)
                     .await
                     .map_err(|e| RelayClientError::Protocol(e.to_string()))?;
-                status.send_modify(|s| s.last_error = Some(e.to_string()));
+                let refused_len = ws.refused_len().await.unwrap_or_default();
+                status.send_modify(|s| {
+                    s.last_error = Some(why);
+                    s.refused = refused_len;
+                });
             }
             Err(e) => {
                 let _ = ws.outbox_failed(&ids, &e.to_string()).await;

@@ -79,6 +79,18 @@ pub struct SyncedEvent {
     pub staff: Option<String>,
 }
 
+/// An event of this desktop the relay refused for good.
+#[derive(Debug, Clone, Serialize, TS, PartialEq, Eq)]
+#[ts(export)]
+pub struct RefusedEvent {
+    pub id: i64,
+    pub kind: String,
+    pub created_at: i64,
+    pub refused_at: i64,
+    /// The relay's words.
+    pub reason: String,
+}
+
 /// An outbox entry not yet confirmed by the relay.
 #[derive(Debug, Clone)]
 pub struct OutboxEntry {
@@ -160,13 +172,74 @@ impl Workspace {
         )
     }
 
+    /// What the relay made this desktop do that the user should know (see
+    /// [`Workspace::resume_sync_from`]), until dismissed.
+    pub async fn sync_warning(&self) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar!("SELECT warning FROM sync_settings WHERE id = 1")
+                .fetch_one(self.db())
+                .await?,
+        )
+    }
+
+    /// Moves the cursor to `cursor` because the relay cannot go on from where it was (its
+    /// retention deleted events this desktop had not received, or its log went back), keeps
+    /// `warning` for the user and writes it in the Activity Log. Replica rows after `cursor` are
+    /// dropped: a log that went back gives their numbers to new events.
+    pub(crate) async fn resume_sync_from(&self, cursor: i64, warning: &str) -> Result<()> {
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
+        sqlx::query!(
+            "UPDATE sync_settings SET cursor = ?, warning = ? WHERE id = 1",
+            cursor,
+            warning
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!("DELETE FROM sync_events WHERE seq > ?", cursor)
+            .execute(&mut *tx)
+            .await?;
+        audit::insert(
+            &mut tx,
+            &crate::permissions::Principal::system(crate::permissions::SystemTask::Sync),
+            &Change::new(
+                Screen::Settings,
+                "sync.resumed",
+                format!("event {}", cursor + 1),
+            ),
+            audit::Outcome::Ok,
+            Some(warning),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(cursor, "sync resumed from another cursor");
+        Ok(())
+    }
+
     /// Applies a batch from the stream, in order. Domain effects first (each is idempotent),
     /// then the replica and the cursor in one transaction: a crash in between applies the batch
     /// again, harmlessly. Events at or below the cursor are skipped. Returns the new cursor.
     pub async fn apply_synced(&self, events: &[ReceivedEvent]) -> Result<i64> {
+        let through = events.last().map_or(0, |e| e.seq);
+        self.apply_synced_through(events, through).await
+    }
+
+    /// [`Workspace::apply_synced`] of a frame that accounts for the log up to `through`: the
+    /// relay left out the events after the last one that this desktop's token may not read, and
+    /// the cursor moves past them too.
+    pub async fn apply_synced_through(
+        &self,
+        events: &[ReceivedEvent],
+        through: i64,
+    ) -> Result<i64> {
         let cursor = self.sync_cursor().await?;
         let fresh: Vec<&ReceivedEvent> = events.iter().filter(|e| e.seq > cursor).collect();
         if fresh.is_empty() {
+            if through > cursor {
+                sqlx::query!("UPDATE sync_settings SET cursor = ? WHERE id = 1", through)
+                    .execute(self.db())
+                    .await?;
+                return Ok(through);
+            }
             return Ok(cursor);
         }
         for e in &fresh {
@@ -197,6 +270,7 @@ impl Workspace {
             .await?;
             last = last.max(e.seq);
         }
+        let last = last.max(through);
         sqlx::query!("UPDATE sync_settings SET cursor = ? WHERE id = 1", last)
             .execute(&mut *tx)
             .await?;
@@ -224,10 +298,10 @@ impl Workspace {
         .await?)
     }
 
-    /// The oldest outbox entries, in the order they were made.
+    /// The oldest outbox entries still to publish, in the order they were made.
     pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxEntry>> {
         let rows = sqlx::query!(
-            "SELECT id, event_id, kind, payload FROM sync_outbox ORDER BY id LIMIT ?",
+            "SELECT id, event_id, kind, payload FROM sync_outbox WHERE refused_at IS NULL ORDER BY id LIMIT ?",
             limit
         )
         .fetch_all(self.db())
@@ -245,10 +319,53 @@ impl Workspace {
             .collect())
     }
 
+    /// Outbox entries still to publish.
     pub async fn outbox_len(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar!("SELECT COUNT(*) FROM sync_outbox")
-            .fetch_one(self.db())
-            .await?)
+        Ok(
+            sqlx::query_scalar!("SELECT COUNT(*) FROM sync_outbox WHERE refused_at IS NULL")
+                .fetch_one(self.db())
+                .await?,
+        )
+    }
+
+    /// How many outbox entries the relay refused for good.
+    pub async fn refused_len(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar!("SELECT COUNT(*) FROM sync_outbox WHERE refused_at IS NOT NULL")
+                .fetch_one(self.db())
+                .await?,
+        )
+    }
+
+    /// Outbox entries the relay refused for good, newest first: kept so that the user sees what
+    /// did not reach the team and why.
+    pub async fn refused_events(&self, limit: i64) -> Result<Vec<RefusedEvent>> {
+        Ok(sqlx::query_as!(
+            RefusedEvent,
+            r#"SELECT id, kind, created_at, refused_at AS "refused_at!", COALESCE(last_error, '') AS "reason!: String"
+               FROM sync_outbox WHERE refused_at IS NOT NULL ORDER BY id DESC LIMIT ?"#,
+            limit
+        )
+        .fetch_all(self.db())
+        .await?)
+    }
+
+    /// Marks entries the relay refused for good, with its reason: no longer sent, still kept.
+    pub(crate) async fn outbox_refused(&self, refused: &[(i64, String)]) -> Result<()> {
+        let now = crate::now_ms();
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
+        for (id, reason) in refused {
+            sqlx::query!(
+                "UPDATE sync_outbox SET refused_at = ?, last_error = ?, attempts = attempts + 1 WHERE id = ?",
+                now,
+                reason,
+                id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Removes entries the relay has confirmed.
@@ -310,6 +427,33 @@ impl Ctx<'_> {
             Change::new(Screen::Settings, "relay.set", target),
             allowed,
             Box::new(move |_tx| Box::pin(async move { Ok(((), None)) })),
+        )
+        .await
+    }
+
+    /// This desktop's events the relay refused for good, newest first (administrators).
+    pub async fn refused_events(&self) -> Result<Vec<RefusedEvent>> {
+        self.actor().await?.require_admin("the relay settings")?;
+        Workspace::refused_events(self, 200).await
+    }
+
+    /// Clears the sync warning once the user has read it (administrators).
+    pub async fn dismiss_sync_warning(&self) -> Result<()> {
+        let actor = self.actor().await?;
+        let allowed = actor.require_admin("the relay settings");
+        audit::perform(
+            self.db(),
+            &actor,
+            Change::new(Screen::Settings, "sync.warning_dismissed", "team sync"),
+            allowed,
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    sqlx::query!("UPDATE sync_settings SET warning = NULL WHERE id = 1")
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(((), None))
+                })
+            }),
         )
         .await
     }

@@ -26,6 +26,10 @@ pub enum RelayClientError {
     Unreachable(String),
     #[error("the relay sent something unexpected: {0}")]
     Protocol(String),
+    /// The stream cannot go on from this desktop's cursor (`CURSOR_EXPIRED` or `CURSOR_AHEAD` of
+    /// [`crate::relay::http::close`]): the engine resumes from where the relay says.
+    #[error("the relay cannot resume from this desktop's cursor ({code}): {reason}")]
+    Resync { code: u16, reason: String },
 }
 
 /// What `GET /v1/whoami` answers.
@@ -35,6 +39,9 @@ pub struct WhoAmI {
     pub staff: String,
     pub is_admin: bool,
     pub head: i64,
+    /// The first sequence number the relay still keeps (`head + 1` when none).
+    #[serde(default)]
+    pub oldest: i64,
 }
 
 #[derive(Clone)]
@@ -150,8 +157,13 @@ impl RelayClient {
             })?,
         );
         // tungstenite zeroes its whole read buffer for every read: keep it small.
+        // The relay caps frames so that the largest is below MAX_FRAME_TEXT (see its
+        // `Limits::frame_bytes`); tungstenite's own default (64 MiB) would let a broken relay
+        // make this desktop buffer more.
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .read_buffer_size(4 * 1024);
+            .read_buffer_size(4 * 1024)
+            .max_message_size(Some(crate::relay::log::MAX_FRAME_TEXT))
+            .max_frame_size(Some(crate::relay::log::MAX_FRAME_TEXT));
         let (ws, _) = match tokio_tungstenite::connect_async_with_config(
             request,
             Some(config),
@@ -195,7 +207,12 @@ pub enum StreamItem {
     Hello {
         head: i64,
     },
-    Events(Vec<ReceivedEvent>),
+    /// Events in log order, and the last sequence number the frame accounts for (after the last
+    /// event when the relay left out events this token may not read).
+    Events {
+        events: Vec<ReceivedEvent>,
+        through: i64,
+    },
     /// Everything up to `seq` has been delivered; new events follow as they are stored.
     Live {
         seq: i64,
@@ -220,6 +237,8 @@ struct Frame {
     seq: i64,
     #[serde(default)]
     events: Vec<ReceivedEvent>,
+    #[serde(default)]
+    through: Option<i64>,
 }
 
 impl Frame {
@@ -228,7 +247,14 @@ impl Frame {
             serde_json::from_str(text).map_err(|e| RelayClientError::Protocol(e.to_string()))?;
         match frame.kind.as_str() {
             "hello" => Ok(StreamItem::Hello { head: frame.head }),
-            "events" => Ok(StreamItem::Events(frame.events)),
+            "events" => {
+                let last = frame.events.last().map_or(0, |e| e.seq);
+                let through = frame.through.unwrap_or(last).max(last);
+                Ok(StreamItem::Events {
+                    events: frame.events,
+                    through,
+                })
+            }
             "live" => Ok(StreamItem::Live { seq: frame.seq }),
             other => Err(RelayClientError::Protocol(format!(
                 "unknown frame type “{other}”"

@@ -326,10 +326,15 @@ async fn a_send_made_offline_goes_out_exactly_once_when_the_connection_is_back()
 }
 
 fn event(seq: i64, key: &str, kind: &str, source: &str, raw: serde_json::Value) -> ReceivedEvent {
+    // Received by the relay after anything these tests send (2027); a desktop's event names
+    // who published it as the relay stamped it.
     let mut fields = json!({
-        "seq": seq, "key": key, "kind": kind, "source": source, "received_at": 1_000,
+        "seq": seq, "key": key, "kind": kind, "source": source, "received_at": 1_800_000_000_000i64,
         "raw": raw,
     });
+    if source == "desktop" {
+        fields["staff"] = json!(key.split(':').nth(1));
+    }
     if kind == "message" || kind == "status" {
         let v = &raw["value"];
         let item = if kind == "message" {
@@ -404,7 +409,8 @@ async fn statuses_never_go_backwards_and_replayed_events_change_nothing() {
         MessageStatus::Read,
         "a late `sent` does not undo `read`"
     );
-    assert_eq!(reply.staff_name.as_deref(), Some("Bob"));
+    // Who sent it is who the relay says published it ("bob"), not the payload's "Bob".
+    assert_eq!(reply.staff_name.as_deref(), Some("bob"));
     assert_eq!(c.last_preview, "Buna!");
     assert_eq!(c.unread, 1);
 

@@ -24,3 +24,4 @@ mod relay;
 mod relay_processes;
 mod sandbox;
 mod staff;
+mod trust;

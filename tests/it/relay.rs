@@ -140,21 +140,10 @@ async fn publishing_checks_the_tokens_permissions_like_the_core() {
     let refused = viewer
         .publish(vec![event("e1", "message.sent")])
         .await
-        .unwrap_err();
-    assert!(
-        matches!(&refused, RelayClientError::Forbidden(m) if m.contains("whatsapp_chat:send")),
-        "{refused}"
-    );
+        .unwrap();
+    let why = refused[0].refused.as_deref().expect("refused");
+    assert!(why.contains("whatsapp_chat:send"), "{why}");
     assert_eq!(r.store.head(WS).await.unwrap(), 0, "nothing stored");
-    // A batch with one forbidden event stores none of it.
-    let mixed = viewer
-        .publish(vec![
-            event("e2", "conversation.read"),
-            event("e3", "message.sent"),
-        ])
-        .await;
-    assert!(matches!(mixed, Err(RelayClientError::Forbidden(_))));
-    assert_eq!(r.store.head(WS).await.unwrap(), 0);
 
     let ok = viewer
         .publish(vec![event("e2", "conversation.read")])
@@ -169,11 +158,14 @@ async fn publishing_checks_the_tokens_permissions_like_the_core() {
     let unknown = viewer
         .publish(vec![event("e4", "world.domination")])
         .await
-        .unwrap_err();
-    assert!(matches!(
-        unknown,
-        RelayClientError::Refused { status: 400, .. }
-    ));
+        .unwrap();
+    assert!(
+        unknown[0]
+            .refused
+            .as_deref()
+            .unwrap()
+            .contains("not an event kind")
+    );
 
     let admin = r.client_for("olivia", true, &[]).await;
     admin
@@ -333,7 +325,7 @@ async fn live_follows_the_catch_up_once_not_every_frame() {
         .expect("a frame")
         .unwrap()
     {
-        StreamItem::Events(events) => {
+        StreamItem::Events { events, .. } => {
             format!(
                 "events {:?}",
                 events.iter().map(|e| e.seq).collect::<Vec<_>>()
@@ -418,7 +410,7 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered() {
     let mut next = 1;
     loop {
         match sub.next().await.unwrap() {
-            StreamItem::Events(events) => {
+            StreamItem::Events { events, .. } => {
                 for e in events {
                     assert_eq!(e.seq, next);
                     next += 1;
@@ -432,7 +424,7 @@ async fn a_client_that_stops_reading_is_disconnected_not_buffered() {
     // Reconnecting from its cursor resumes exactly there.
     let mut again = slow.subscribe(next - 1).await.unwrap();
     match again.next().await.unwrap() {
-        StreamItem::Events(events) => assert_eq!(events[0].seq, next),
+        StreamItem::Events { events, .. } => assert_eq!(events[0].seq, next),
         other => panic!("{other:?}"),
     }
     r.stop().await;
@@ -540,11 +532,21 @@ async fn postgres_a_late_commit_is_never_skipped() {
     db.drop().await;
 }
 
+/// An event of `kind` with a payload of its shape.
 fn event(id: &str, kind: &str) -> PublishedEvent {
+    let payload = match kind {
+        "message.sent" => serde_json::json!({"client_id": id, "wamid": null,
+            "customer": "16505551234", "phone_number_id": "1",
+            "content": {"type": "text", "body": id}, "sent_at": 1_749_416_383_000i64}),
+        "conversation.read" => {
+            serde_json::json!({"customer": "16505551234", "phone_number_id": "1", "up_to": id})
+        }
+        _ => serde_json::json!({"n": id}),
+    };
     PublishedEvent {
         id: id.into(),
         kind: kind.into(),
-        payload: serde_json::json!({"n": id}),
+        payload,
     }
 }
 

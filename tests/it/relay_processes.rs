@@ -301,7 +301,10 @@ async fn sandbox_webhooks_reach_two_desktops_in_one_order_and_an_offline_one_cat
     b.go_offline().await;
     let id =
         b.ws.cx()
-            .publish_event("conversation.read", serde_json::json!({"conversation": 1}))
+            .publish_event(
+                "conversation.read",
+                serde_json::json!({"customer": "16505551234", "phone_number_id": "1", "up_to": "wamid.1"}),
+            )
             .await
             .unwrap();
     assert_eq!(b.ws.outbox_len().await.unwrap(), 1);

@@ -168,7 +168,7 @@ pub async fn collect_until(sub: &mut Subscription, last: i64) -> Vec<i64> {
             .unwrap_or_else(|_| panic!("no event after {:?}", seen.last()))
             .unwrap();
         match item {
-            StreamItem::Events(events) => {
+            StreamItem::Events { events, .. } => {
                 seen.extend(events.iter().map(|e| e.seq));
                 if seen.last() >= Some(&last) {
                     return seen;

@@ -76,6 +76,70 @@ pub const DESKTOP_KINDS: &[(&str, Required)] = &[
     ("role.changed", Required::Admin),
 ];
 
+/// What reading an event requires: a stream sends a token only the events it may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Every desktop of the workspace must apply it (staff, roles, the connection's ids, the
+    /// account's state): their effect decides what everyone may do or sees in the top bar.
+    Anyone,
+    Permission(Permission),
+    Admin,
+}
+
+impl std::fmt::Display for Read {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Read::Anyone => f.write_str("anyone"),
+            Read::Permission(p) => write!(f, "{}:{}", p.resource.key(), p.action.key()),
+            Read::Admin => f.write_str("administrator"),
+        }
+    }
+}
+
+const fn view(resource: Resource) -> Read {
+    Read::Permission(Permission::new(resource, View))
+}
+
+/// What reading an event of `kind` requires. Desktop kinds need their module's view permission
+/// (administration kinds reach everyone); Meta's need the screen's that shows them. A kind in
+/// neither table (Meta's `unknown`, or one added later) needs chat's, the screen that shows what
+/// the relay could not name: a customer's words are never sent to a token that may not read
+/// the chat.
+pub fn read_required(kind: &str) -> Read {
+    const META: &[(&str, Read)] = &[
+        ("message", view(WhatsappChat)),
+        ("status", view(WhatsappChat)),
+        ("error", view(WhatsappChat)),
+        ("message_echo", view(WhatsappChat)),
+        ("user_preferences", view(WhatsappChat)),
+        ("calls", view(WhatsappChat)),
+        ("flows", view(WhatsappChat)),
+        ("history", view(WhatsappChat)),
+        ("template_status", view(WhatsappTemplate)),
+        ("template_quality", view(WhatsappTemplate)),
+        ("template_category", view(WhatsappTemplate)),
+        ("template_components", view(WhatsappTemplate)),
+        ("phone_quality", view(WhatsappNumbers)),
+        ("phone_name", view(WhatsappNumbers)),
+        ("business_capability", view(WhatsappNumbers)),
+        ("account_update", Read::Anyone),
+        ("account_alert", Read::Anyone),
+        ("account_review", Read::Anyone),
+        ("security", Read::Admin),
+    ];
+    if let Some((_, r)) = META.iter().find(|(k, _)| *k == kind) {
+        return *r;
+    }
+    match required(kind) {
+        Some(Required::Admin) => Read::Anyone,
+        Some(Required::Permission(p)) => {
+            // Chat's own events are read with the chat, whatever publishing them needs.
+            Read::Permission(Permission::new(p.resource, View))
+        }
+        None => view(WhatsappChat),
+    }
+}
+
 /// What a kind requires, or `None` for a kind nobody may publish.
 pub fn required(kind: &str) -> Option<Required> {
     DESKTOP_KINDS
@@ -107,5 +171,21 @@ mod tests {
         );
         assert_eq!(required("staff.changed"), Some(Required::Admin));
         assert_eq!(required("anything.else"), None);
+    }
+
+    #[test]
+    fn every_kind_needs_a_view_permission_to_be_read() {
+        for (kind, _) in DESKTOP_KINDS {
+            if let Read::Permission(p) = read_required(kind) {
+                assert!(p.is_defined(), "{kind} is read with {p}, not defined");
+                assert_eq!(p.action, View, "{kind}");
+            }
+        }
+        assert_eq!(read_required("message"), view(WhatsappChat));
+        assert_eq!(read_required("lead.updated"), view(Leads));
+        assert_eq!(read_required("lead.status_changed"), view(WhatsappChat));
+        assert_eq!(read_required("role.changed"), Read::Anyone);
+        assert_eq!(read_required("template_status"), view(WhatsappTemplate));
+        assert_eq!(read_required("something_new"), view(WhatsappChat));
     }
 }

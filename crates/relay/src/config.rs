@@ -72,6 +72,13 @@ pub struct Limits {
     pub poll_interval_ms: u64,
     /// Events per frame sent to a client.
     pub frame_events: usize,
+    /// A frame takes no more events once its events' JSON reaches this many bytes (it always
+    /// takes one, so a frame is at most this plus one event): large events then come in frames
+    /// a desktop can take, never one that outgrows the stream's buffers.
+    pub frame_bytes: usize,
+    /// How many bytes of recent events each workspace keeps in memory, whichever of this and
+    /// `tail_events` is reached first.
+    pub tail_bytes: usize,
 }
 
 impl Default for Limits {
@@ -84,6 +91,8 @@ impl Default for Limits {
             send_timeout_ms: 10_000,
             poll_interval_ms: 1_000,
             frame_events: 512,
+            frame_bytes: 1 << 20,
+            tail_bytes: 64 << 20,
         }
     }
 }
@@ -97,6 +106,18 @@ impl Limits {
     }
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_interval_ms.max(10))
+    }
+    pub fn tail_cap(&self) -> crate::log::TailCap {
+        crate::log::TailCap {
+            events: self.tail_events.max(1),
+            bytes: self.tail_bytes,
+        }
+    }
+    pub fn frame_cap(&self) -> crate::log::FrameCap {
+        crate::log::FrameCap {
+            events: self.frame_events.max(1),
+            bytes: self.frame_bytes,
+        }
     }
 }
 
@@ -187,6 +208,16 @@ impl RelayConfig {
             return Err(ConfigError::Invalid(
                 "limits.max_batch and limits.frame_events must be at least 1".into(),
             ));
+        }
+        // A frame is at most `frame_bytes` plus one event, and an event at most a webhook body;
+        // desktops read messages of up to MAX_FRAME_TEXT.
+        let largest_frame = self.limits.frame_bytes + self.limits.max_body_bytes + 4096;
+        if largest_frame > crate::log::MAX_FRAME_TEXT {
+            return Err(ConfigError::Invalid(format!(
+                "limits.frame_bytes + limits.max_body_bytes is {} bytes; a desktop reads frames of at most {} bytes",
+                self.limits.frame_bytes + self.limits.max_body_bytes,
+                crate::log::MAX_FRAME_TEXT - 4096
+            )));
         }
         if self.limits.commit_window_us > MAX_COMMIT_WINDOW_US {
             return Err(ConfigError::Invalid(format!(

@@ -18,10 +18,11 @@ use serde_json::json;
 
 use super::RelayState;
 use super::events::{Fields, NewEvent, Source, split_webhook};
-use super::log::{Fetch, LogError, events_frame};
+use super::log::{Fetch, LogError, events_frame, take_frame};
 use super::store::TokenRecord;
 use super::tokens;
-use crmconnect_events::kinds;
+use crmconnect_events::kinds::Read;
+use crmconnect_events::{kinds, payloads};
 use crmconnect_meta::signature;
 
 /// WebSocket close codes the desktop understands.
@@ -32,6 +33,10 @@ pub mod close {
     pub const TOO_SLOW: u16 = 4008;
     /// Events after the cursor were deleted by the retention policy; resynchronise.
     pub const CURSOR_EXPIRED: u16 = 4010;
+    /// The cursor is ahead of the log's head: the relay's database was restored from an older
+    /// backup or replaced. Resume from the head (`whoami`), not from the cursor, or every event
+    /// up to the cursor would be skipped.
+    pub const CURSOR_AHEAD: u16 = 4011;
     /// The relay is shutting down.
     pub const GOING_AWAY: u16 = 1001;
 }
@@ -225,6 +230,9 @@ struct WhoAmI {
     staff: String,
     is_admin: bool,
     head: i64,
+    /// The first sequence number still kept, or `head + 1` when retention kept none: where a
+    /// desktop resumes after [`close::CURSOR_EXPIRED`].
+    oldest: i64,
 }
 
 /// Lets a desktop test its relay settings.
@@ -233,12 +241,14 @@ async fn whoami(State(s): State<Arc<RelayState>>, headers: HeaderMap) -> Respons
         Ok(t) => t,
         Err(r) => return r,
     };
-    match s.log.store().head(&t.workspace).await {
-        Ok(head) => Json(WhoAmI {
+    let store = s.log.store();
+    match tokio::try_join!(store.head(&t.workspace), store.oldest(&t.workspace)) {
+        Ok((head, oldest)) => Json(WhoAmI {
             workspace: t.workspace,
             staff: t.staff,
             is_admin: t.is_admin,
             head,
+            oldest: oldest.unwrap_or(head + 1),
         })
         .into_response(),
         Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
@@ -263,8 +273,13 @@ pub struct PublishRequest {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PublishResult {
     pub id: String,
+    /// Where it is in the log (0 when refused).
     pub seq: i64,
     pub duplicate: bool,
+    /// Why the relay refused this event for good (publishing it again will not help); the other
+    /// events of the request are stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -303,62 +318,112 @@ async fn publish(
             format!("at most {MAX_PUBLISH} events per request"),
         );
     }
+    if let Some(bad) = req
+        .events
+        .iter()
+        .find(|e| e.id.is_empty() || e.id.len() > 128)
+    {
+        s.metrics.reject("malformed_json");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "every event needs an id of 1 to 128 characters; “{}” has {}: nothing was stored",
+                bad.id.chars().take(40).collect::<String>(),
+                bad.id.len()
+            ),
+        );
+    }
+    // Each event is judged on its own: one the token may not publish, or whose payload is not
+    // its kind's, is refused with its reason and the others are stored.
     let mut events = Vec::with_capacity(req.events.len());
+    let mut verdicts: Vec<Result<usize, String>> = Vec::with_capacity(req.events.len());
     for e in &req.events {
-        if e.id.is_empty() || e.id.len() > 128 {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "every event needs an id of 1 to 128 characters",
-            );
+        match check_event(&t, e) {
+            Ok(raw) => {
+                verdicts.push(Ok(events.len()));
+                events.push(NewEvent {
+                    key: format!("desktop:{}:{}", t.staff, e.id),
+                    kind: e.kind.clone(),
+                    source: Source::Desktop,
+                    staff: Some(t.staff.clone()),
+                    fields: Fields::default(),
+                    raw,
+                });
+            }
+            Err((reason, why)) => {
+                s.metrics.reject(reason);
+                tracing::warn!(
+                    token = t.id,
+                    kind = e.kind,
+                    reason,
+                    "published event refused"
+                );
+                verdicts.push(Err(why));
+            }
         }
-        let Some(required) = kinds::required(&e.kind) else {
-            s.metrics.reject("unknown_kind");
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("“{}” is not an event kind desktops publish", e.kind),
-            );
-        };
-        if !t.allows(required) {
-            s.metrics.reject("forbidden");
-            tracing::warn!(token = t.id, kind = e.kind, "publish refused: permission");
-            return refuse(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "{} may not publish {}: it needs {required}; nothing was stored",
-                    t.staff, e.kind
-                ),
-            );
-        }
-        events.push(NewEvent {
-            key: format!("desktop:{}:{}", t.staff, e.id),
-            kind: e.kind.clone(),
-            source: Source::Desktop,
-            staff: Some(t.staff.clone()),
-            fields: Fields::default(),
-            raw: e.payload.to_string(),
-        });
     }
     s.metrics.published.inc_by(events.len() as u64);
-    match s.log.append(&t.workspace, events).await {
-        Ok(appended) => Json(PublishResponse {
-            results: req
-                .events
-                .into_iter()
-                .zip(appended)
-                .map(|(e, a)| PublishResult {
+    let appended = if events.is_empty() {
+        Vec::new()
+    } else {
+        match s.log.append(&t.workspace, events).await {
+            Ok(a) => a,
+            Err(LogError::ShuttingDown) => {
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the relay is shutting down; publish again",
+                );
+            }
+            Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
+    };
+    Json(PublishResponse {
+        results: req
+            .events
+            .into_iter()
+            .zip(verdicts)
+            .map(|(e, v)| match v {
+                Ok(i) => PublishResult {
                     id: e.id,
-                    seq: a.seq,
-                    duplicate: a.duplicate,
-                })
-                .collect(),
-        })
-        .into_response(),
-        Err(LogError::ShuttingDown) => refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the relay is shutting down; publish again",
-        ),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+                    seq: appended[i].seq,
+                    duplicate: appended[i].duplicate,
+                    refused: None,
+                },
+                Err(why) => PublishResult {
+                    id: e.id,
+                    seq: 0,
+                    duplicate: false,
+                    refused: Some(why),
+                },
+            })
+            .collect(),
+    })
+    .into_response()
+}
+
+/// Whether `t` may publish `e` as it is: its kind is one desktops publish, the token holds the
+/// permission it needs, and its payload is its kind's. The payload's JSON to store, or the
+/// metric's reason and the refusal's words.
+fn check_event(t: &TokenRecord, e: &PublishedEvent) -> Result<String, (&'static str, String)> {
+    let Some(required) = kinds::required(&e.kind) else {
+        return Err((
+            "unknown_kind",
+            format!("“{}” is not an event kind desktops publish", e.kind),
+        ));
+    };
+    if !t.allows(required) {
+        return Err((
+            "forbidden",
+            format!(
+                "{} may not publish {}: it needs {required}",
+                t.staff, e.kind
+            ),
+        ));
     }
+    let raw = e.payload.to_string();
+    payloads::check(&e.kind, &e.payload, raw.len())
+        .map_err(|err| ("bad_payload", err.to_string()))?;
+    Ok(raw)
 }
 
 #[derive(Deserialize)]
@@ -403,8 +468,13 @@ async fn stream(
     };
     // Desktops send nothing but control frames; tungstenite zeroes its whole read buffer on
     // every read, so a small one saves a memset of 128 KiB each time a stream is polled.
+    // Frames are capped in bytes (see `Limits::frame_bytes`), so one always fits the write
+    // buffer; the desktop's read limit (`MAX_FRAME_TEXT`) is above the largest. Desktops send
+    // only control frames: anything larger than a close frame's worth is refused.
     ws.read_buffer_size(4 * 1024)
-        .max_write_buffer_size(16 << 20)
+        .max_write_buffer_size(super::log::MAX_FRAME_TEXT + (1 << 20))
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
         .on_upgrade(move |socket| async move { run_stream(s, t, after, lz4, socket).await })
 }
 
@@ -440,6 +510,15 @@ async fn run_stream(
     let lag = s.metrics.client_lag.get_or_create(&label).clone();
     let tail = s.log.tail(&t.workspace);
     let mut head_rx = tail.subscribe();
+    // What this token may read: an event it may not is left out of its frames (the frame's
+    // `through` still moves its cursor past it). A token that reads everything shares frames.
+    let may_read = |r: Read| match r {
+        Read::Anyone => true,
+        Read::Admin => t.is_admin,
+        Read::Permission(p) => t.is_admin || t.permissions.contains(&p),
+    };
+    // Only an administrator reads every kind (`security` is theirs alone).
+    let reads_all = t.is_admin;
     let limits = s.config.limits.clone();
     let stop = s.stop.clone();
     while tail.head() < 0 {
@@ -461,6 +540,31 @@ async fn run_stream(
         .is_err()
     {
         return;
+    }
+    if cursor > tail.head() {
+        // The tail may not have heard of another instance's newest events yet: ask the database.
+        let head = match s.log.store().head(&t.workspace).await {
+            Ok(h) => h,
+            Err(_) => tail.head(),
+        };
+        if cursor > head {
+            s.metrics.reject("cursor_ahead");
+            tracing::warn!(
+                token = t.id,
+                cursor,
+                head,
+                "a desktop is ahead of the log; the database went back"
+            );
+            let _ = sink
+                .send(close(
+                    close::CURSOR_AHEAD,
+                    format!(
+                        "this desktop has read up to {cursor} but the log ends at {head}: the relay's database went back; resume from the head"
+                    ),
+                ))
+                .await;
+            return;
+        }
     }
     tracing::info!(
         token = t.id,
@@ -501,7 +605,7 @@ async fn run_stream(
         // events/s, p50 at 5,000/s 2.3–2.7 → 2.0–2.3 ms.
         tokio::task::yield_now().await;
         let head = tail.head();
-        let batch = match tail.fetch(cursor, limits.frame_events) {
+        let batch = match tail.fetch(cursor, limits.frame_cap(), reads_all, &may_read) {
             Fetch::Frame(b) if lz4 => Some((b.last, Message::Binary(b.lz4()))),
             Fetch::Frame(b) => Some((b.last, Message::Text(b.text.clone()))),
             Fetch::TooOld => {
@@ -511,22 +615,28 @@ async fn run_stream(
                     .read_after(&t.workspace, cursor, limits.frame_events as i64)
                     .await
                 {
-                    Ok(events) if events.is_empty() => None,
+                    // Retention deleted every event after the cursor: the head says whether
+                    // there were any.
+                    Ok(events) if events.is_empty() && cursor >= head => None,
+                    Ok(events) if events.first().is_none_or(|e| e.seq != cursor + 1) => {
+                        s.metrics.reject("cursor_expired");
+                        let _ = sink
+                            .send(close(
+                                close::CURSOR_EXPIRED,
+                                format!(
+                                    "events after {cursor} were deleted by the retention policy; resynchronise"
+                                ),
+                            ))
+                            .await;
+                        return;
+                    }
                     Ok(events) => {
-                        if events[0].seq != cursor + 1 {
-                            let _ = sink
-                                .send(close(
-                                    close::CURSOR_EXPIRED,
-                                    format!(
-                                        "events after {cursor} were deleted by the retention policy; resynchronise"
-                                    ),
-                                ))
-                                .await;
-                            return;
-                        }
-                        let json: Vec<String> = events.iter().map(|e| e.to_json()).collect();
-                        let last = events.last().map_or(cursor, |e| e.seq);
-                        let text = events_frame(json.iter().map(String::as_str));
+                        let frames: Vec<super::log::Frame> =
+                            events.iter().map(super::log::Frame::of).collect();
+                        let (frames, last, _) =
+                            take_frame(frames.iter(), limits.frame_cap(), &may_read);
+                        let last = last.unwrap_or(cursor);
+                        let text = events_frame(frames.iter().map(|f| &*f.json), last);
                         Some((
                             last,
                             if lz4 {

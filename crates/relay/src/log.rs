@@ -21,6 +21,7 @@ use super::config::Limits;
 use super::events::{NewEvent, StoredEvent};
 use super::metrics::Metrics;
 use super::store::{Appended, Store, StoreError, postgres, sqlite};
+use crmconnect_events::kinds::{self, Read};
 
 struct Job {
     workspace: String,
@@ -32,7 +33,19 @@ struct Job {
 #[derive(Clone)]
 pub struct Frame {
     pub seq: i64,
+    /// What a token needs to receive it.
+    pub read: Read,
     pub json: Arc<str>,
+}
+
+impl Frame {
+    pub fn of(e: &StoredEvent) -> Frame {
+        Frame {
+            seq: e.seq,
+            read: kinds::read_required(&e.event.kind),
+            json: e.to_json().into(),
+        }
+    }
 }
 
 pub struct EventLog {
@@ -149,6 +162,7 @@ impl EventLog {
             ring: RwLock::new(Ring {
                 start: i64::MAX,
                 items: VecDeque::new(),
+                bytes: 0,
             }),
             head,
             wake: Notify::new(),
@@ -252,18 +266,14 @@ impl Gathered {
                         .zip(appended)
                         .filter(|(_, a)| !a.duplicate)
                         .map(|(event, a)| {
-                            let stored = StoredEvent {
+                            Frame::of(&StoredEvent {
                                 seq: a.seq,
                                 received_at: now,
                                 event,
-                            };
-                            Frame {
-                                seq: a.seq,
-                                json: stored.to_json().into(),
-                            }
+                            })
                         })
                         .collect();
-                    if !tail.extend(frames, log.limits.tail_events.max(1), false) {
+                    if !tail.extend(frames, log.limits.tail_cap(), false) {
                         tail.wake.notify_one();
                     }
                 }
@@ -356,6 +366,22 @@ struct Ring {
     /// The sequence number of `items[0]`.
     start: i64,
     items: VecDeque<Frame>,
+    /// The bytes of the items' JSON.
+    bytes: usize,
+}
+
+/// How much a tail keeps: whichever of the two is reached first.
+#[derive(Debug, Clone, Copy)]
+pub struct TailCap {
+    pub events: usize,
+    pub bytes: usize,
+}
+
+/// How much one frame carries: whichever of the two is reached first, and always one event.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameCap {
+    pub events: usize,
+    pub bytes: usize,
 }
 
 /// Recent events of one workspace, and its head.
@@ -373,16 +399,20 @@ pub struct Tail {
 /// A frame of events built once for every client at the same cursor: its JSON text and, for the
 /// clients that asked for compressed frames, the same text compressed (made on first use).
 pub struct Built {
-    /// The last sequence number in the frame.
+    /// The last sequence number the frame accounts for (its last event, or a later one the
+    /// client may not read).
     pub last: i64,
+    /// It stopped at its cap, not at the head: reusable however far the head has moved since.
+    full: bool,
     pub text: Utf8Bytes,
     lz4: OnceLock<Bytes>,
 }
 
 impl Built {
-    fn new(last: i64, text: Utf8Bytes) -> Self {
+    pub fn new(last: i64, text: Utf8Bytes) -> Self {
         Built {
             last,
+            full: false,
             text,
             lz4: OnceLock::new(),
         }
@@ -400,9 +430,10 @@ pub fn compress(text: &str) -> Bytes {
     Bytes::from(lz4_flex::compress_prepend_size(text.as_bytes()))
 }
 
-/// The largest text a compressed frame may claim: far above any real frame, it only keeps a
-/// corrupt length from allocating gigabytes.
-const MAX_FRAME_TEXT: usize = 256 << 20;
+/// The largest text a compressed frame may claim, and the largest message a desktop reads: a
+/// frame holds events up to its byte cap plus one event, and one event is at most a webhook
+/// body ([`crate::config::Limits::max_body_bytes`], which the configuration keeps below this).
+pub const MAX_FRAME_TEXT: usize = 32 << 20;
 
 /// The text of a frame made by [`compress`].
 pub fn decompress(frame: &[u8]) -> Result<String, String> {
@@ -440,10 +471,12 @@ pub fn decompress_into<'o>(frame: &[u8], out: &'o mut Vec<u8>) -> Result<&'o [u8
     Ok(out)
 }
 
-/// `{"type":"events","events":[…]}` from events already serialised.
-pub fn events_frame<'a>(events: impl Iterator<Item = &'a str> + Clone) -> String {
+/// `{"type":"events","events":[…],"through":n}` from events already serialised: `through` is the
+/// last sequence number the frame accounts for, which is after its last event when the client
+/// may not read the events that follow it.
+pub fn events_frame<'a>(events: impl Iterator<Item = &'a str> + Clone, through: i64) -> String {
     let len: usize = events.clone().map(|e| e.len() + 1).sum();
-    let mut text = String::with_capacity(len + 32);
+    let mut text = String::with_capacity(len + 48);
     text.push_str(r#"{"type":"events","events":["#);
     for (i, e) in events.enumerate() {
         if i > 0 {
@@ -451,8 +484,32 @@ pub fn events_frame<'a>(events: impl Iterator<Item = &'a str> + Clone) -> String
         }
         text.push_str(e);
     }
-    text.push_str("]}");
+    text.push_str(r#"],"through":"#);
+    text.push_str(&through.to_string());
+    text.push('}');
     text
+}
+
+/// The events after `after` a frame carries: at most `cap`, those `may_read` allows. Returns
+/// them, the last sequence number looked at, and whether the cap stopped it.
+pub fn take_frame<'f>(
+    frames: impl Iterator<Item = &'f Frame>,
+    cap: FrameCap,
+    may_read: &dyn Fn(Read) -> bool,
+) -> (Vec<&'f Frame>, Option<i64>, bool) {
+    let (mut out, mut last, mut bytes, mut seen) = (Vec::new(), None, 0usize, 0usize);
+    for f in frames {
+        if seen >= cap.events.max(1) || (seen > 0 && bytes >= cap.bytes) {
+            return (out, last, true);
+        }
+        seen += 1;
+        last = Some(f.seq);
+        if may_read(f.read) {
+            bytes += f.json.len();
+            out.push(f);
+        }
+    }
+    (out, last, false)
 }
 
 pub enum Fetch {
@@ -474,7 +531,7 @@ impl Tail {
     /// and the tailer may both bring them). Events that do not follow the head are added only
     /// when `gap_is_retention` (read from the log: what is missing was deleted); otherwise
     /// nothing is added and `false` returned, and the tailer reads them from the log.
-    fn extend(&self, frames: Vec<Frame>, cap: usize, gap_is_retention: bool) -> bool {
+    fn extend(&self, frames: Vec<Frame>, cap: TailCap, gap_is_retention: bool) -> bool {
         let mut ring = self.ring.write().expect("ring lock");
         let head = self.head();
         if head < 0 {
@@ -489,12 +546,18 @@ impl Tail {
                 return false;
             }
             ring.items.clear();
+            ring.bytes = 0;
             ring.start = first;
         }
-        ring.items.extend(frames);
+        for f in frames {
+            ring.bytes += f.json.len();
+            ring.items.push_back(f);
+        }
         let last = ring.items.back().map_or(head, |f| f.seq);
-        while ring.items.len() > cap {
-            ring.items.pop_front();
+        while ring.items.len() > cap.events || (ring.bytes > cap.bytes && !ring.items.is_empty()) {
+            if let Some(f) = ring.items.pop_front() {
+                ring.bytes -= f.json.len();
+            }
             ring.start += 1;
         }
         self.head.send_replace(last);
@@ -505,15 +568,26 @@ impl Tail {
         self.head.subscribe()
     }
 
-    pub fn fetch(&self, after: i64, max: usize) -> Fetch {
+    /// The next frame after `after` for a client that reads what `may_read` allows; `shared`
+    /// when that is everything, so that every such client at the same cursor gets one frame
+    /// built once.
+    pub fn fetch(
+        &self,
+        after: i64,
+        cap: FrameCap,
+        shared: bool,
+        may_read: &dyn Fn(Read) -> bool,
+    ) -> Fetch {
         let head = self.head();
         if after >= head {
             return Fetch::UpToDate;
         }
-        let last = head.min(after + max as i64);
-        {
+        if shared {
             let built = self.built.lock().expect("frames lock");
-            if let Some((_, b)) = built.iter().find(|(a, b)| *a == after && b.last == last) {
+            if let Some((_, b)) = built
+                .iter()
+                .find(|(a, b)| *a == after && (b.full || b.last == head))
+            {
                 return Fetch::Frame(b.clone());
             }
         }
@@ -525,16 +599,21 @@ impl Tail {
         if from >= ring.items.len() {
             return Fetch::UpToDate;
         }
-        let frames: Vec<&Frame> = ring.items.iter().skip(from).take(max).collect();
-        let last = frames.last().map_or(after, |f| f.seq);
-        let text: Utf8Bytes = events_frame(frames.iter().map(|f| &*f.json)).into();
+        let (frames, last, full) = take_frame(ring.items.iter().skip(from), cap, may_read);
+        let last = last.unwrap_or(after);
+        let text: Utf8Bytes = events_frame(frames.iter().map(|f| &*f.json), last).into();
         drop(ring);
-        let b = Arc::new(Built::new(last, text));
-        let mut built = self.built.lock().expect("frames lock");
-        if built.len() >= 8 {
-            built.pop_front();
+        let b = Arc::new(Built {
+            full,
+            ..Built::new(last, text)
+        });
+        if shared {
+            let mut built = self.built.lock().expect("frames lock");
+            if built.len() >= 8 {
+                built.pop_front();
+            }
+            built.push_back((after, b.clone()));
         }
-        built.push_back((after, b.clone()));
         Fetch::Frame(b)
     }
 }
@@ -543,7 +622,7 @@ impl Tail {
 /// NOTIFY from another instance) wakes it, and at every poll interval as a safety net.
 async fn tailer(log: Arc<EventLog>, tail: Arc<Tail>) {
     let poll = log.limits.poll_interval();
-    let cap = log.limits.tail_events.max(1);
+    let cap = log.limits.tail_cap();
     let last = loop {
         match log.store.head(&tail.workspace).await {
             Ok(h) => break h,
@@ -577,13 +656,7 @@ async fn tailer(log: Arc<EventLog>, tail: Arc<Tail>) {
             if events.is_empty() {
                 break;
             }
-            let frames: Vec<Frame> = events
-                .iter()
-                .map(|e| Frame {
-                    seq: e.seq,
-                    json: e.to_json().into(),
-                })
-                .collect();
+            let frames: Vec<Frame> = events.iter().map(Frame::of).collect();
             // Read from the log, a gap can only be retention's.
             tail.extend(frames, cap, true);
         }
@@ -601,7 +674,7 @@ mod tests {
 
     #[test]
     fn a_compressed_frame_round_trips_and_a_damaged_one_is_refused_by_name() {
-        let text = events_frame(["{\"seq\":1,\"kind\":\"status\"}"; 50].into_iter());
+        let text = events_frame(["{\"seq\":1,\"kind\":\"status\"}"; 50].into_iter(), 1);
         let frame = compress(&text);
         assert!(
             frame.len() * 5 < text.len(),
@@ -631,7 +704,7 @@ mod tests {
         // One buffer for frames of any size: a smaller frame after a larger one is exactly itself.
         let mut buf = Vec::new();
         assert_eq!(decompress_into(&frame, &mut buf).unwrap(), text.as_bytes());
-        let small = events_frame(["{\"seq\":2}"].into_iter());
+        let small = events_frame(["{\"seq\":2}"].into_iter(), 2);
         assert_eq!(
             decompress_into(&compress(&small), &mut buf).unwrap(),
             small.as_bytes()
@@ -679,6 +752,7 @@ mod tests {
             ring: RwLock::new(Ring {
                 start: head + 1,
                 items: VecDeque::new(),
+                bytes: 0,
             }),
             head: tx,
             wake: Notify::new(),
@@ -689,9 +763,28 @@ mod tests {
     fn frames(seqs: std::ops::RangeInclusive<i64>) -> Vec<Frame> {
         seqs.map(|seq| Frame {
             seq,
+            read: Read::Anyone,
             json: format!("{{\"seq\":{seq}}}").into(),
         })
         .collect()
+    }
+
+    fn cap(events: usize) -> TailCap {
+        TailCap {
+            events,
+            bytes: usize::MAX,
+        }
+    }
+
+    fn fcap(events: usize) -> FrameCap {
+        FrameCap {
+            events,
+            bytes: usize::MAX,
+        }
+    }
+
+    fn all(_: Read) -> bool {
+        true
     }
 
     fn seqs(t: &Tail) -> Vec<i64> {
@@ -701,9 +794,9 @@ mod tests {
     #[test]
     fn the_writer_and_the_tailer_may_both_bring_an_event_and_it_is_kept_once() {
         let t = tail_at(0);
-        assert!(t.extend(frames(1..=3), 100, false));
+        assert!(t.extend(frames(1..=3), cap(100), false));
         // The tailer read 2..=5 from the log meanwhile: 2 and 3 are already here.
-        assert!(t.extend(frames(2..=5), 100, true));
+        assert!(t.extend(frames(2..=5), cap(100), true));
         assert_eq!(seqs(&t), vec![1, 2, 3, 4, 5]);
         assert_eq!(t.head(), 5);
     }
@@ -711,23 +804,91 @@ mod tests {
     #[test]
     fn a_gap_is_left_to_the_tailer_unless_retention_made_it() {
         let t = tail_at(0);
-        assert!(!t.extend(frames(3..=4), 100, false), "1 and 2 are missing");
+        assert!(
+            !t.extend(frames(3..=4), cap(100), false),
+            "1 and 2 are missing"
+        );
         assert_eq!(t.head(), 0);
         assert!(seqs(&t).is_empty());
         // Read from the log, a gap means the events were deleted: the ring starts afresh.
-        assert!(t.extend(frames(3..=4), 100, true));
+        assert!(t.extend(frames(3..=4), cap(100), true));
         assert_eq!(seqs(&t), vec![3, 4]);
     }
 
     #[test]
     fn nothing_is_added_before_the_head_is_known_and_the_ring_keeps_its_cap() {
         let t = tail_at(-1);
-        assert!(!t.extend(frames(1..=2), 100, false));
+        assert!(!t.extend(frames(1..=2), cap(100), false));
         let t = tail_at(0);
-        assert!(t.extend(frames(1..=10), 4, false));
+        assert!(t.extend(frames(1..=10), cap(4), false));
         assert_eq!(seqs(&t), vec![7, 8, 9, 10]);
         assert_eq!(t.ring.read().unwrap().start, 7);
-        assert!(matches!(t.fetch(2, 10), Fetch::TooOld));
-        assert!(matches!(t.fetch(8, 10), Fetch::Frame(b) if b.last == 10));
+        assert!(matches!(t.fetch(2, fcap(10), true, &all), Fetch::TooOld));
+        assert!(matches!(t.fetch(8, fcap(10), true, &all), Fetch::Frame(b) if b.last == 10));
+    }
+
+    #[test]
+    fn the_ring_keeps_its_byte_cap_and_frames_stop_at_theirs() {
+        let t = tail_at(0);
+        let big = |seq: i64| Frame {
+            seq,
+            read: Read::Anyone,
+            json: format!("{{\"seq\":{seq},\"pad\":\"{}\"}}", "x".repeat(1000)).into(),
+        };
+        let cap = TailCap {
+            events: 100,
+            bytes: 5_000,
+        };
+        assert!(t.extend((1..=10).map(big).collect(), cap, false));
+        // Ten events of about 1 KB each and a 5 KB cap: the four newest are kept.
+        assert_eq!(seqs(&t), vec![7, 8, 9, 10]);
+        assert_eq!(t.ring.read().unwrap().start, 7);
+        assert!(t.ring.read().unwrap().bytes <= 5_000);
+
+        // A frame takes events until their bytes reach its cap, and always one.
+        let frames: Vec<Frame> = (1..=10).map(big).collect();
+        let fc = |bytes| FrameCap { events: 512, bytes };
+        let (taken, last, full) = take_frame(frames.iter(), fc(2_500), &all);
+        assert_eq!((taken.len(), last, full), (3, Some(3), true));
+        let (taken, last, full) = take_frame(frames.iter(), fc(1), &all);
+        assert_eq!((taken.len(), last, full), (1, Some(1), true));
+        let (taken, last, full) = take_frame(frames.iter(), fc(1 << 20), &all);
+        assert_eq!((taken.len(), last, full), (10, Some(10), false));
+    }
+
+    #[test]
+    fn a_frame_leaves_out_what_the_client_may_not_read_and_still_accounts_for_it() {
+        let t = tail_at(0);
+        let frames: Vec<Frame> = (1..=6)
+            .map(|seq| Frame {
+                seq,
+                read: if seq % 2 == 0 {
+                    Read::Admin
+                } else {
+                    Read::Anyone
+                },
+                json: format!("{{\"seq\":{seq}}}").into(),
+            })
+            .collect();
+        assert!(t.extend(frames, cap(100), false));
+        let not_admin = |r: Read| r != Read::Admin;
+        let Fetch::Frame(b) = t.fetch(0, fcap(100), false, &not_admin) else {
+            panic!("a frame")
+        };
+        assert_eq!(b.last, 6);
+        assert_eq!(
+            &*b.text,
+            r#"{"type":"events","events":[{"seq":1},{"seq":3},{"seq":5}],"through":6}"#
+        );
+        // A frame of nothing readable still moves the client on.
+        let Fetch::Frame(b) = t.fetch(5, fcap(100), false, &not_admin) else {
+            panic!("a frame")
+        };
+        assert_eq!(&*b.text, r#"{"type":"events","events":[],"through":6}"#);
+        // Filtered frames are the client's own, never handed to another at the same cursor.
+        let Fetch::Frame(b) = t.fetch(0, fcap(100), true, &all) else {
+            panic!("a frame")
+        };
+        assert!(b.text.contains(r#"{"seq":2}"#), "{}", &*b.text);
     }
 }

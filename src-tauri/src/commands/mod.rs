@@ -45,6 +45,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         chat::set_action_template,
         chat::send_document_on_whatsapp,
         sync::sync_status,
+        sync::sync_refused_events,
+        sync::dismiss_sync_warning,
         sync::sync_now,
         sync::relay_settings,
         sync::set_relay,

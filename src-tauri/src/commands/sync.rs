@@ -1,7 +1,7 @@
 use crmconnect::ApiError;
 use crmconnect::sensitive::Sensitive;
-use crmconnect::sync::RelaySettings;
 use crmconnect::sync::engine::SyncStatus;
+use crmconnect::sync::{RefusedEvent, RelaySettings};
 use tauri::{AppHandle, State};
 
 use crate::state::AppState;
@@ -34,4 +34,20 @@ pub async fn set_relay(
     cx.set_relay(&relay_url, token.map(Sensitive::new)).await?;
     state.restart_sync(&app).await?;
     Ok(cx.relay_settings().await?)
+}
+
+/// This desktop's events the relay refused for good, with its reasons (administrators).
+#[tauri::command]
+pub async fn sync_refused_events(
+    state: State<'_, AppState>,
+) -> Result<Vec<RefusedEvent>, ApiError> {
+    Ok(state.cx()?.refused_events().await?)
+}
+
+/// Clears the sync warning, then tells the windows (administrators).
+#[tauri::command]
+pub async fn dismiss_sync_warning(state: State<'_, AppState>) -> Result<(), ApiError> {
+    state.cx()?.dismiss_sync_warning().await?;
+    state.sync_now().await;
+    Ok(())
 }

@@ -88,10 +88,13 @@ impl Ctx<'_> {
                 );
             }
         };
-        if let Some(path) = &media.local_path
-            && let Ok(bytes) = std::fs::read(path)
-        {
-            return Ok((media, bytes));
+        if let Some(path) = media.local_path.clone() {
+            let roots = [self.chat_media_dir(), self.documents_dir()];
+            if let Ok(Some(bytes)) =
+                tokio::task::spawn_blocking(move || read_kept(Path::new(&path), &roots)).await
+            {
+                return Ok((media, bytes));
+            }
         }
         let id = media
             .media_id
@@ -101,7 +104,11 @@ impl Ctx<'_> {
             return Err(ChatError::Media(format!("“{id}” is not a media id")).into());
         }
         let cache = self.chat_media_dir().join("cache").join(&id);
-        if let Ok(bytes) = std::fs::read(&cache) {
+        let roots = [self.chat_media_dir()];
+        let cached = cache.clone();
+        if let Ok(Some(bytes)) =
+            tokio::task::spawn_blocking(move || read_kept(&cached, &roots)).await
+        {
             return Ok((media, bytes));
         }
         let (client, _) = self.graph_client().await?;
@@ -119,6 +126,38 @@ impl Ctx<'_> {
         let _ = std::fs::write(&cache, &bytes);
         Ok((media, bytes))
     }
+}
+
+/// The largest file the chat keeps or shows: Meta's largest media (a 100 MB document).
+pub(crate) const MAX_MEDIA_BYTES: u64 = 100 << 20;
+
+/// A file this desktop kept (a media it sent or cached, a document's PDF), read only when it is a
+/// regular file of at most [`MAX_MEDIA_BYTES`] inside one of `roots`, after resolving links: a
+/// path that came from anywhere else (another desktop's event, a tampered database) reads
+/// nothing, and never blocks on a FIFO or reads /dev/zero forever. Blocking: call it off the
+/// async runtime. `None` when it must not or cannot be read.
+pub(crate) fn read_kept(path: &Path, roots: &[PathBuf]) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let real = path.canonicalize().ok()?;
+    let inside = roots.iter().any(|root| {
+        root.canonicalize()
+            .is_ok_and(|root| real.starts_with(&root) && real != root)
+    });
+    if !inside {
+        tracing::warn!(path = %path.display(), "a media path outside the workspace's folders; not read");
+        return None;
+    }
+    let meta = std::fs::metadata(&real).ok()?;
+    if !meta.is_file() || meta.len() > MAX_MEDIA_BYTES {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(&real)
+        .ok()?
+        .take(MAX_MEDIA_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    (bytes.len() as u64 <= MAX_MEDIA_BYTES).then_some(bytes)
 }
 
 /// The file name a saved media gets: the sender's name without any folder, or one made from the
@@ -151,5 +190,45 @@ pub(super) fn save_name(media: &MediaRef, message_id: i64) -> String {
                 .unwrap_or("bin");
             format!("whatsapp-{message_id}.{ext}")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_inside_the_workspace_folders_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("media");
+        std::fs::create_dir_all(root.join("sent")).unwrap();
+        let kept = root.join("sent").join("a.jpg");
+        std::fs::write(&kept, b"jpeg").unwrap();
+        let roots = [root.clone()];
+        assert_eq!(read_kept(&kept, &roots).as_deref(), Some(&b"jpeg"[..]));
+
+        // Outside the folders: another file of the user's, a device, a way out through "..".
+        let outside = dir.path().join("private.txt");
+        std::fs::write(&outside, b"private").unwrap();
+        assert_eq!(read_kept(&outside, &roots), None);
+        assert_eq!(read_kept(Path::new("/dev/zero"), &roots), None);
+        assert_eq!(
+            read_kept(&root.join("sent/../../private.txt"), &roots),
+            None
+        );
+        // A link inside that leads outside.
+        let link = root.join("sent").join("link.jpg");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        assert_eq!(read_kept(&link, &roots), None);
+        // A FIFO inside is not a regular file: refused at once instead of blocking forever.
+        let fifo = root.join("sent").join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        assert_eq!(read_kept(&fifo, &roots), None);
+        // The folder itself is not a file in it.
+        assert_eq!(read_kept(&root, &roots), None);
     }
 }

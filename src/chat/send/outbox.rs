@@ -84,9 +84,8 @@ impl Workspace {
                         "customer": projection::customer_key(&request.to),
                         "customer_name": row.customer_name,
                         "phone_number_id": request.phone_number_id,
-                        "content": content,
+                        "content": content.clone().without_local_path(),
                         "reply_to": row.reply_to,
-                        "staff_name": row.staff_name,
                         "sent_at": row.sent_at,
                     });
                     sync::emit(&mut tx, &sender, "message.sent", &event).await?;

@@ -47,6 +47,7 @@ import type { LeadStatusInput } from "./bindings/LeadStatusInput";
 import type { StaffName } from "./bindings/StaffName";
 import type { RelaySettings } from "./bindings/RelaySettings";
 import type { SyncStatus } from "./bindings/SyncStatus";
+import type { RefusedEvent } from "./bindings/RefusedEvent";
 import type { ConnectionInput } from "./bindings/ConnectionInput";
 import type { ConnectionView } from "./bindings/ConnectionView";
 import type { Contact } from "./bindings/Contact";
@@ -276,6 +277,10 @@ export async function onImportProgress(callback: (progress: ImportProgress) => v
 export const syncStatus = () => call<SyncStatus>("sync_status");
 /** Publish waiting events / reconnect now instead of waiting for the next attempt. */
 export const syncNow = () => call<void>("sync_now");
+/** This desktop's events the relay refused for good, newest first, with its reasons (administrators). */
+export const syncRefusedEvents = () => call<RefusedEvent[]>("sync_refused_events");
+/** Clears the warning of a resumed sync once read (administrators). */
+export const dismissSyncWarning = () => call<void>("dismiss_sync_warning");
 /** The relay address and whether its token is in the keychain (administrators). */
 export const relaySettings = () => call<RelaySettings>("relay_settings");
 /** Checks the address and token with the relay, then saves them (the token goes to the keychain). */

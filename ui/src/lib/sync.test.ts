@@ -12,6 +12,8 @@ const base: SyncStatus = {
   last_error: null,
   retry_in_ms: null,
   last_contact: null,
+  warning: null,
+  refused: 0,
 };
 
 describe("describeSync", () => {
@@ -39,5 +41,17 @@ describe("describeSync", () => {
   it("tells a refused desktop to ask for a new token, and an unconfigured one that nothing syncs", () => {
     expect(describeSync({ ...base, state: "refused", last_error: "this token was revoked" }).detail).toContain("revoked");
     expect(describeSync({ ...base, state: "not_configured" }).tone).toBe("off");
+  });
+
+  it("does not say plainly synced while a resumed sync or refused changes need reading", () => {
+    const w = describeSync({ ...base, warning: "This desktop was away longer than the relay keeps events: events 11 to 15 were deleted." });
+    expect(w.tone).toBe("warn");
+    expect(w.label).toBe("Synced · see Settings");
+    expect(w.detail).toContain("events 11 to 15");
+    const r = describeSync({ ...base, refused: 2 });
+    expect(r.label).toBe("Synced · 2 refused");
+    expect(r.detail).toContain("2 changes of yours refused");
+    // Offline stays offline: the warning does not hide it.
+    expect(describeSync({ ...base, state: "reconnecting", warning: "x" }).label).toContain("Offline");
   });
 });

@@ -15,6 +15,21 @@ export interface SyncView {
 const plural = (n: bigint | number, one: string, many: string) => `${n.toLocaleString()} ${Number(n) === 1 ? one : many}`;
 
 export function describeSync(s: SyncStatus): SyncView {
+  const view = describeState(s);
+  // Something the user should know outranks "Synced": events they will never receive, or own
+  // changes the relay refused.
+  if (view.tone === "ok" && (s.warning != null || s.refused > 0)) {
+    const refused = s.refused > 0 ? ` ${plural(s.refused, "change", "changes")} of yours refused by the relay (see Settings).` : "";
+    return {
+      tone: "warn",
+      label: s.refused > 0 ? `Synced · ${s.refused.toLocaleString()} refused` : "Synced · see Settings",
+      detail: `${view.detail}${s.warning ? ` ${s.warning}` : ""}${refused}`,
+    };
+  }
+  return view;
+}
+
+function describeState(s: SyncStatus): SyncView {
   const outbox = s.outbox > 0 ? ` ${plural(s.outbox, "change", "changes")} of yours waiting to be sent.` : "";
   switch (s.state) {
     case "not_configured":

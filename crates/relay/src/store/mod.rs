@@ -150,17 +150,38 @@ impl Store {
         }
     }
 
-    /// The last sequence number of `workspace` (0 when empty).
+    /// The last sequence number `workspace` ever gave (0 when it has none): retention deletes
+    /// events, never the head, so this never goes back.
     pub async fn head(&self, workspace: &str) -> Result<i64, StoreError> {
+        let head: Option<i64> = match self {
+            Store::Sqlite(p) => {
+                sqlx::query_scalar("SELECT seq FROM heads WHERE workspace = ?")
+                    .bind(workspace)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Store::Postgres(p) => {
+                sqlx::query_scalar("SELECT seq FROM heads WHERE workspace = $1")
+                    .bind(workspace)
+                    .fetch_optional(p)
+                    .await?
+            }
+        };
+        Ok(head.unwrap_or(0))
+    }
+
+    /// The first sequence number of `workspace` still kept (retention deletes older ones), or
+    /// `None` when none is kept.
+    pub async fn oldest(&self, workspace: &str) -> Result<Option<i64>, StoreError> {
         Ok(match self {
             Store::Sqlite(p) => {
-                sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE workspace = ?")
+                sqlx::query_scalar("SELECT MIN(seq) FROM events WHERE workspace = ?")
                     .bind(workspace)
                     .fetch_one(p)
                     .await?
             }
             Store::Postgres(p) => {
-                sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE workspace = $1")
+                sqlx::query_scalar("SELECT MIN(seq) FROM events WHERE workspace = $1")
                     .bind(workspace)
                     .fetch_one(p)
                     .await?

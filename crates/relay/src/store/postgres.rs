@@ -48,11 +48,11 @@ pub async fn append_locked(
     events: &[NewEvent],
     now: i64,
 ) -> Result<Vec<Appended>, StoreError> {
-    let head: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE workspace = $1")
-            .bind(workspace)
-            .fetch_one(&mut *tx)
-            .await?;
+    let head: i64 = sqlx::query_scalar("SELECT seq FROM heads WHERE workspace = $1")
+        .bind(workspace)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or(0);
     let keys: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
     let existing: HashMap<String, i64> =
         // A join on the unnested keys, not `key = ANY($2)`: on a prepared statement PostgreSQL
@@ -117,6 +117,14 @@ pub async fn append_locked(
         .bind(&fields)
         .bind(&raws)
         .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO heads (workspace, seq) VALUES ($1, $2) \
+             ON CONFLICT (workspace) DO UPDATE SET seq = excluded.seq",
+        )
+        .bind(workspace)
+        .bind(next)
         .execute(&mut *tx)
         .await?;
         sqlx::query("SELECT pg_notify($1, $2)")

@@ -68,6 +68,7 @@ pub async fn read_after(
 pub struct Appender<'h> {
     raw: Raw<'h>,
     head: Stmt<'h>,
+    set_head: Stmt<'h>,
     insert: Stmt<'h>,
     find: Stmt<'h>,
 }
@@ -76,7 +77,13 @@ impl<'h> Appender<'h> {
     fn new(raw: Raw<'h>) -> Result<Self, StoreError> {
         Ok(Appender {
             head: raw
-                .prepare("SELECT COALESCE(MAX(seq), 0) FROM events WHERE workspace = ?1")
+                .prepare("SELECT seq FROM heads WHERE workspace = ?1")
+                .map_err(StoreError::Raw)?,
+            set_head: raw
+                .prepare(
+                    "INSERT INTO heads (workspace, seq) VALUES (?1, ?2) \
+                     ON CONFLICT (workspace) DO UPDATE SET seq = excluded.seq",
+                )
                 .map_err(StoreError::Raw)?,
             insert: raw
                 .prepare(
@@ -123,12 +130,13 @@ impl<'h> Appender<'h> {
     ) -> Result<Vec<Vec<Appended>>, StoreError> {
         let mut out = Vec::with_capacity(batches.len());
         for (workspace, events) in batches {
-            let mut next = self
+            let head = self
                 .head
                 .run(&[Value::Text(workspace)])
                 .map_err(StoreError::Raw)?
                 .0
                 .unwrap_or(0);
+            let mut next = head;
             let mut results = Vec::with_capacity(events.len());
             for e in events.iter() {
                 let fields = fields_json(e);
@@ -167,6 +175,11 @@ impl<'h> Appender<'h> {
                         duplicate: true,
                     });
                 }
+            }
+            if next != head {
+                self.set_head
+                    .run(&[Value::Text(workspace), Value::Int(next)])
+                    .map_err(StoreError::Raw)?;
             }
             out.push(results);
         }

@@ -25,4 +25,13 @@ retry_in_ms: number | null,
 /**
  * Milliseconds since the epoch of the last event or confirmation from the relay.
  */
-last_contact: number | null, };
+last_contact: number | null, 
+/**
+ * What the relay made this desktop do that the user should know (it resumed after events
+ * were deleted, or after the relay's log went back), until dismissed.
+ */
+warning: string | null, 
+/**
+ * Own events the relay refused for good (kept, listed in Settings).
+ */
+refused: number, };

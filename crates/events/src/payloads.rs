@@ -1,0 +1,236 @@
+//! What a desktop event's payload may hold. The relay checks every published payload here before
+//! it stores it, so that no token, however little it may do, can put in the log what no desktop
+//! could apply (a payload of megabytes, a shape a handler does not read): every desktop would
+//! otherwise receive it, again and again. The desktops build the same shapes.
+//!
+//! Each kind has a byte cap and a shape. The chat's kinds, the ones desktops publish today, have
+//! their exact fields (unknown fields refused); a kind whose payload is not defined yet must be a
+//! JSON object under the general cap.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// The most bytes (as compact JSON) a payload may have, unless its kind says otherwise.
+pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
+/// A message as sent: a text of up to 4,096 characters, a template's body, contact cards.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// The longest id, name or other single value a chat payload carries.
+pub const MAX_VALUE_CHARS: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    #[error("a {kind} payload of {size} bytes is over the {max} bytes accepted")]
+    TooLarge {
+        kind: String,
+        size: usize,
+        max: usize,
+    },
+    #[error("not a {kind} payload: {reason}")]
+    Shape { kind: String, reason: String },
+}
+
+/// `message.sent`: a message a desktop sent, once Meta accepted it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSent {
+    pub client_id: String,
+    pub wamid: Option<String>,
+    pub customer: String,
+    #[serde(default)]
+    pub customer_name: Option<String>,
+    pub phone_number_id: String,
+    /// The content as the chat stores it (`{"type": "text", …}`).
+    pub content: serde_json::Map<String, Value>,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// Milliseconds since the epoch (clamped by the receiver to when the relay stored it).
+    pub sent_at: i64,
+}
+
+/// `message.reacted`: our reaction to a message (an empty emoji removes it).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageReacted {
+    pub wamid: String,
+    pub emoji: String,
+}
+
+/// `conversation.read`: read up to a customer's message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationRead {
+    pub customer: String,
+    pub phone_number_id: String,
+    pub up_to: String,
+}
+
+/// `conversation.assigned`: given to a staff member by username, or to nobody.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationAssigned {
+    pub customer: String,
+    pub phone_number_id: String,
+    pub username: Option<String>,
+    /// Shown only when the receiving desktop does not know the username.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `lead.status_changed` from the chat: the lead with this phone now has this status.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadStatusChanged {
+    pub phone: String,
+    pub status: String,
+}
+
+fn shape<T: DeserializeOwned>(kind: &str, payload: &Value) -> Result<(), PayloadError> {
+    T::deserialize(payload)
+        .map(drop)
+        .map_err(|e| PayloadError::Shape {
+            kind: kind.into(),
+            reason: e.to_string(),
+        })
+}
+
+/// The longest string anywhere in `v`, in characters.
+fn longest_string(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.chars().count(),
+        Value::Array(a) => a.iter().map(longest_string).max().unwrap_or(0),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| k.chars().count().max(longest_string(v)))
+            .max()
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Checks `payload` (whose compact JSON is `size` bytes) against `kind`'s cap and shape.
+pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadError> {
+    let max = match kind {
+        "message.sent" => MAX_MESSAGE_BYTES,
+        _ => MAX_PAYLOAD_BYTES,
+    };
+    if size > max {
+        return Err(PayloadError::TooLarge {
+            kind: kind.into(),
+            size,
+            max,
+        });
+    }
+    match kind {
+        "message.sent" => {
+            shape::<MessageSent>(kind, payload)?;
+            let content = &payload["content"];
+            if !content["type"].is_string() {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: "content has no type".into(),
+                });
+            }
+            // A text body or a template's may be long; the ids and names around it may not.
+            let mut ids = payload.clone();
+            ids.as_object_mut().map(|o| o.remove("content"));
+            if longest_string(&ids) > MAX_VALUE_CHARS {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: format!("a value is over {MAX_VALUE_CHARS} characters"),
+                });
+            }
+            return Ok(());
+        }
+        "message.reacted" => shape::<MessageReacted>(kind, payload)?,
+        "conversation.read" => shape::<ConversationRead>(kind, payload)?,
+        "conversation.assigned" => shape::<ConversationAssigned>(kind, payload)?,
+        "lead.status_changed" => shape::<LeadStatusChanged>(kind, payload)?,
+        _ => {
+            if !payload.is_object() {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: "a payload is a JSON object".into(),
+                });
+            }
+            return Ok(());
+        }
+    }
+    if longest_string(payload) > MAX_VALUE_CHARS {
+        return Err(PayloadError::Shape {
+            kind: kind.into(),
+            reason: format!("a value is over {MAX_VALUE_CHARS} characters"),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn checked(kind: &str, v: Value) -> Result<(), PayloadError> {
+        let size = v.to_string().len();
+        check(kind, &v, size)
+    }
+
+    #[test]
+    fn the_chats_payloads_pass_and_anything_else_in_their_place_is_refused_by_name() {
+        let sent = json!({
+            "client_id": "c1", "wamid": "wamid.1", "customer": "15551230001",
+            "customer_name": "Ana", "phone_number_id": "1001",
+            "content": {"type": "text", "body": "hello"}, "reply_to": null, "sent_at": 1_700_000_000_000i64,
+        });
+        checked("message.sent", sent.clone()).unwrap();
+        let mut extra = sent.clone();
+        extra["local_path"] = json!("/etc/passwd");
+        let e = checked("message.sent", extra).unwrap_err();
+        assert!(e.to_string().contains("unknown field `local_path`"), "{e}");
+        let mut no_type = sent.clone();
+        no_type["content"] = json!({"body": "x"});
+        assert!(checked("message.sent", no_type).is_err());
+        let mut long_id = sent.clone();
+        long_id["customer"] = json!("9".repeat(2000));
+        assert!(checked("message.sent", long_id).is_err());
+        // A long text body is fine; a payload over the cap is not.
+        let mut long_body = sent.clone();
+        long_body["content"]["body"] = json!("x".repeat(4096));
+        checked("message.sent", long_body).unwrap();
+        let mut huge = sent;
+        huge["content"]["body"] = json!("x".repeat(MAX_MESSAGE_BYTES));
+        assert!(matches!(
+            checked("message.sent", huge),
+            Err(PayloadError::TooLarge { .. })
+        ));
+
+        checked("message.reacted", json!({"wamid": "w", "emoji": "👍"})).unwrap();
+        assert!(checked("message.reacted", json!({"wamid": 3, "emoji": ""})).is_err());
+        checked(
+            "conversation.read",
+            json!({"customer": "1", "phone_number_id": "2", "up_to": "w"}),
+        )
+        .unwrap();
+        checked(
+            "conversation.assigned",
+            json!({"customer": "1", "phone_number_id": "2", "username": null, "name": null}),
+        )
+        .unwrap();
+        checked(
+            "lead.status_changed",
+            json!({"phone": "1", "status": "Won"}),
+        )
+        .unwrap();
+        assert!(checked("lead.status_changed", json!({"phone": "1"})).is_err());
+    }
+
+    #[test]
+    fn a_kind_without_a_defined_payload_takes_a_small_object_only() {
+        checked("contact.created", json!({"phone": "1"})).unwrap();
+        assert!(checked("contact.created", json!("text")).is_err());
+        assert!(checked("contact.created", json!([1, 2])).is_err());
+        let big = json!({"pad": "x".repeat(MAX_PAYLOAD_BYTES)});
+        let e = checked("contact.created", big).unwrap_err();
+        assert!(e.to_string().contains("over the 16384 bytes"), "{e}");
+    }
+}

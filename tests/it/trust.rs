@@ -1,0 +1,398 @@
+//! Trust boundaries of the relay and team sync: what a quiet month, a restored backup, a
+//! low-privilege token or a teammate's tampered payload must not do. Each test here failed on the
+//! code before it (see issue 18's note).
+
+use crate::relay_support;
+
+use std::time::Duration;
+
+use crmconnect::relay::http::{PublishedEvent, close};
+use crmconnect::relay::store::Store;
+use crmconnect::sync::relay_client::{RelayClientError, StreamItem, Subscription};
+use relay_support::*;
+use serde_json::json;
+
+/// What a stream says next, within a few seconds.
+async fn next(sub: &mut Subscription) -> StreamItem {
+    tokio::time::timeout(Duration::from_secs(20), sub.next())
+        .await
+        .expect("the stream says something")
+        .unwrap()
+}
+
+/// Every event a stream delivers until it has accounted for `through`: (seq, kind) of each.
+async fn read_through(sub: &mut Subscription, through: i64) -> Vec<(i64, String)> {
+    let mut seen = Vec::new();
+    loop {
+        match next(sub).await {
+            StreamItem::Events { events, through: t } => {
+                seen.extend(events.iter().map(|e| (e.seq, e.kind.clone())));
+                if t >= through {
+                    return seen;
+                }
+            }
+            StreamItem::Closed { code, reason } => panic!("closed {code}: {reason}"),
+            _ => {}
+        }
+    }
+}
+
+async fn age_all_events(store: &Store) {
+    match store {
+        Store::Sqlite(p) => {
+            sqlx::query("UPDATE events SET received_at = 1000")
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        Store::Postgres(p) => {
+            sqlx::query("UPDATE events SET received_at = 1000")
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn quiet_workspace_goes_on_from_its_head(r: TestRelay) {
+    let events: Vec<_> = (0..10).map(|i| test_event(&format!("q{i}"), "x")).collect();
+    r.handle.state.log.append(WS, events).await.unwrap();
+    // A month without a webhook: retention deletes every event of the workspace.
+    age_all_events(&r.store).await;
+    assert_eq!(r.store.prune(2000).await.unwrap(), 10);
+    assert_eq!(r.store.head(WS).await.unwrap(), 10, "the head stays");
+
+    // A desktop that had everything is live at 10, and receives the next event as 11.
+    let client = r.client_for("desk", true, &[]).await;
+    let mut live = client.subscribe(10).await.unwrap();
+    assert!(matches!(
+        next(&mut live).await,
+        StreamItem::Live { seq: 10 }
+    ));
+    let appended = r
+        .handle
+        .state
+        .log
+        .append(WS, vec![test_event("after-the-quiet-month", "y")])
+        .await
+        .unwrap();
+    assert_eq!(appended[0].seq, 11, "numbers never start again");
+    assert_eq!(collect_until(&mut live, 11).await, vec![11]);
+
+    // One that had only the first five is told that what it missed is gone.
+    let mut behind = client.subscribe(5).await.unwrap();
+    match next(&mut behind).await {
+        StreamItem::Closed { code, .. } => assert_eq!(code, close::CURSOR_EXPIRED),
+        other => panic!("{other:?}"),
+    }
+    let who = client.whoami().await.unwrap();
+    assert_eq!((who.head, who.oldest), (11, 11));
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_quiet_workspace_keeps_its_numbers_after_retention_on_sqlite() {
+    quiet_workspace_goes_on_from_its_head(TestRelay::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn postgres_a_quiet_workspace_keeps_its_numbers_after_retention() {
+    let db = TestPg::create().await;
+    quiet_workspace_goes_on_from_its_head(TestRelay::on(&db.url, |_| {}).await).await;
+    db.drop().await;
+}
+
+/// A desktop whose cursor is past the head (the relay's database was restored from an older
+/// backup) is told so, instead of being told it is live while every new event is skipped.
+#[tokio::test]
+async fn a_cursor_ahead_of_the_log_is_told_so_not_answered_live() {
+    let r = TestRelay::sqlite().await;
+    r.post_messages("a", 3, "hi").await;
+    let client = r.client_for("desk", true, &[]).await;
+    let mut sub = client.subscribe(50).await.unwrap();
+    match next(&mut sub).await {
+        StreamItem::Closed { code, reason } => {
+            assert_eq!(code, close::CURSOR_AHEAD);
+            assert!(
+                reason.contains("read up to 50") && reason.contains("ends at 3"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    r.stop().await;
+}
+
+fn sent_payload(client_id: &str) -> serde_json::Value {
+    json!({"client_id": client_id, "wamid": format!("wamid.{client_id}"), "customer": "+16505551234",
+           "customer_name": "Sheena", "phone_number_id": "106540352242922",
+           "content": {"type": "text", "body": "hello"}, "reply_to": null, "sent_at": 1_749_416_383_000i64})
+}
+
+fn published(id: &str, kind: &str, payload: serde_json::Value) -> PublishedEvent {
+    PublishedEvent {
+        id: id.into(),
+        kind: kind.into(),
+        payload,
+    }
+}
+
+/// A random string that does not compress: frames of these are as large on the wire as in memory.
+fn noise(len: usize) -> String {
+    std::iter::repeat_with(fastrand::alphanumeric)
+        .take(len)
+        .collect()
+}
+
+/// A view-only token cannot put megabytes into the log, and large events Meta sends come in
+/// frames a desktop can take: a fresh desktop reaches the head.
+#[tokio::test]
+async fn large_events_cannot_wedge_the_stream() {
+    let r = TestRelay::sqlite().await;
+    let viewer = r.client_for("vera", false, &["whatsapp_chat:view"]).await;
+    // 3.9 MB in a payload of a kind the token may publish: refused by name, nothing stored.
+    let huge = json!({"customer": "1", "phone_number_id": "2", "up_to": noise(3_900_000)});
+    let results = viewer
+        .publish(vec![published("big", "conversation.read", huge)])
+        .await
+        .unwrap();
+    let why = results[0].refused.as_deref().expect("refused");
+    assert!(why.contains("over the 16384 bytes"), "{why}");
+    assert_eq!(r.store.head(WS).await.unwrap(), 0);
+
+    // Six signed webhooks of about 3.9 MB of incompressible text each.
+    for i in 0..6 {
+        let body = messages_webhook(&[(&format!("wamid.big{i}"), &noise(3_900_000))]);
+        assert_eq!(r.post_signed(&body).await.0, 200);
+    }
+    r.post_messages("small", 3, "hi").await;
+    let head = r.store.head(WS).await.unwrap();
+    assert_eq!(head, 9);
+    let mut fresh = viewer.subscribe(0).await.unwrap();
+    let seen = read_through(&mut fresh, head).await;
+    assert_eq!(seen.len(), 9, "every event reaches the fresh desktop");
+    r.stop().await;
+}
+
+/// A token that may read the leads but not the chat receives no customer message: the stream
+/// leaves out what it may not read, and still moves its cursor past it.
+#[tokio::test]
+async fn a_stream_sends_a_token_only_what_it_may_read() {
+    let r = TestRelay::sqlite().await;
+    r.post_messages("m", 2, "my card number is 4111").await;
+    let admin = r.client_for("olivia", true, &[]).await;
+    admin
+        .publish(vec![
+            published("l1", "lead.created", json!({"name": "Ana"})),
+            published("s1", "message.sent", sent_payload("s1")),
+            published("r1", "role.changed", json!({"role": "Sales"})),
+        ])
+        .await
+        .unwrap();
+    let head = r.store.head(WS).await.unwrap();
+    assert_eq!(head, 5);
+
+    let leads_only = r.client_for("lee", false, &["leads:view"]).await;
+    let mut sub = leads_only.subscribe(0).await.unwrap();
+    let seen = read_through(&mut sub, head).await;
+    assert_eq!(
+        seen,
+        vec![(3, "lead.created".into()), (5, "role.changed".into())],
+        "no message, no sent message"
+    );
+    // Live at the head, not stuck before the last event it may not read.
+    assert!(matches!(next(&mut sub).await, StreamItem::Live { seq: 5 }));
+
+    let chat = r.client_for("cara", false, &["whatsapp_chat:view"]).await;
+    let mut sub = chat.subscribe(0).await.unwrap();
+    let kinds: Vec<String> = read_through(&mut sub, head)
+        .await
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["message", "message", "message.sent", "role.changed"]
+    );
+    r.stop().await;
+}
+
+/// The relay judges each published event: the ones refused say why, the others are stored.
+#[tokio::test]
+async fn a_refused_event_does_not_take_its_batch_with_it() {
+    let r = TestRelay::sqlite().await;
+    let viewer = r.client_for("vera", false, &["whatsapp_chat:view"]).await;
+    let read = json!({"customer": "1", "phone_number_id": "2", "up_to": "wamid.1"});
+    let results = viewer
+        .publish(vec![
+            published("e1", "conversation.read", read.clone()),
+            published("e2", "message.sent", sent_payload("e2")),
+            published("e3", "world.domination", json!({})),
+            published("e4", "conversation.read", json!({"customer": "1"})),
+            published("e5", "conversation.read", read),
+        ])
+        .await
+        .unwrap();
+    let verdicts: Vec<(i64, Option<&str>)> = results
+        .iter()
+        .map(|r| (r.seq, r.refused.as_deref()))
+        .collect();
+    assert_eq!((verdicts[0].0, verdicts[0].1), (1, None));
+    assert!(verdicts[1].1.unwrap().contains("needs whatsapp_chat:send"));
+    assert!(verdicts[2].1.unwrap().contains("not an event kind"));
+    assert!(
+        verdicts[3]
+            .1
+            .unwrap()
+            .contains("missing field `phone_number_id`")
+    );
+    assert_eq!((verdicts[4].0, verdicts[4].1), (2, None));
+    assert_eq!(r.store.head(WS).await.unwrap(), 2);
+    // A malformed request is still refused whole.
+    let bad = viewer
+        .publish(vec![published("", "conversation.read", json!({}))])
+        .await
+        .unwrap_err();
+    assert!(matches!(bad, RelayClientError::Refused { status: 400, .. }));
+    r.stop().await;
+}
+
+/// A teammate's `message.sent` cannot make this desktop read a file of its choosing, name who sent
+/// it or date it in the future: the path is dropped, the sender is who the relay says published
+/// it, and the time is clamped to when the relay received it.
+#[tokio::test]
+async fn a_teammates_message_cannot_point_at_a_local_file_or_claim_a_name_or_a_time() {
+    use crmconnect::chat::{ConversationFilter, MessageContent};
+    let t = crate::common::workspace().await;
+    let ws = &t.ws;
+    let private = t.dir.path().join("private.txt");
+    std::fs::write(&private, "the owner's private notes").unwrap();
+    let received_at = 1_800_000_000_000i64;
+    let mut payload = sent_payload("c9");
+    payload["content"] = json!({"type": "document", "media": {"media_id": null,
+        "mime_type": "text/plain", "filename": "invoice.pdf", "caption": null,
+        "local_path": private.display().to_string()}});
+    payload["staff_name"] = json!("The CEO");
+    payload["sent_at"] = json!(4_102_444_800_000i64); // 2100
+    let event = serde_json::from_value(json!({
+        "seq": 1, "key": "desktop:mallory:c9", "kind": "message.sent", "source": "desktop",
+        "staff": "mallory", "received_at": received_at, "raw": payload,
+    }))
+    .unwrap();
+    ws.apply_synced(&[event]).await.unwrap();
+    let c = ws
+        .cx()
+        .conversations(ConversationFilter::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let m = ws
+        .cx()
+        .thread(c.id, None, None)
+        .await
+        .unwrap()
+        .messages
+        .remove(0);
+    assert_eq!(
+        m.staff_name.as_deref(),
+        Some("mallory"),
+        "the relay's stamp"
+    );
+    assert_eq!(m.sent_at, received_at, "not in 2100");
+    match &m.content {
+        MessageContent::Document { media } => assert_eq!(media.local_path, None),
+        other => panic!("{other:?}"),
+    }
+    // Opening its file never reads the private one: this desktop has no copy, and Meta none named.
+    let opened = ws.cx().chat_media(m.id).await;
+    assert!(opened.is_err(), "{opened:?}");
+}
+
+async fn cursor_becomes(ws: &crmconnect::Workspace, want: i64) {
+    crate::common::eventually_within(Duration::from_secs(30), "the cursor", || async {
+        (ws.sync_cursor().await.unwrap() == want).then_some(())
+    })
+    .await;
+}
+
+/// The sync engine acts on "cursor expired" and "cursor ahead": it resumes where the relay can go
+/// on from, says so where the user sees it, and receives what comes next, instead of
+/// reconnecting at the same cursor forever or skipping what the relay numbers again.
+#[tokio::test]
+async fn the_desktop_resumes_after_retention_or_a_restored_relay_and_says_so() {
+    use crmconnect::sensitive::Sensitive;
+    use crmconnect::sync::engine;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("relay.db").display());
+    let r = TestRelay::on(&url, |_| {}).await;
+    let t = crate::common::workspace().await;
+    let ws = &t.ws;
+    let token = r.token_for("desk", true, &[]).await;
+    let batch = |from: usize, n: usize| -> Vec<_> {
+        (from..from + n)
+            .map(|i| test_event(&format!("e{i}"), "x"))
+            .collect()
+    };
+    r.handle.state.log.append(WS, batch(0, 10)).await.unwrap();
+    let start = |r: &TestRelay| {
+        let client = crmconnect::sync::relay_client::RelayClient::new(
+            &r.handle.url(),
+            Sensitive::new(token.clone()),
+        )
+        .unwrap();
+        engine::start(ws.clone(), client)
+    };
+    let sync = start(&r);
+    cursor_becomes(ws, 10).await;
+    sync.stop().await;
+
+    // Away for longer than the relay keeps events: 11 to 15 are deleted before it returns (and
+    // the relay restarted meanwhile, so no copy is left in its memory either).
+    r.handle.state.log.append(WS, batch(10, 5)).await.unwrap();
+    age_all_events(&r.store).await;
+    r.store.prune(2000).await.unwrap();
+    r.stop().await;
+    let r = TestRelay::on(&url, |_| {}).await;
+    r.handle.state.log.append(WS, batch(15, 1)).await.unwrap();
+    let sync = start(&r);
+    cursor_becomes(ws, 16).await;
+    let warning = ws.sync_warning().await.unwrap().expect("a warning");
+    assert!(warning.contains("events 11 to 15"), "{warning}");
+    assert!(sync.status().warning.is_some());
+    assert_eq!(t.log_of("sync.resumed").await.len(), 1);
+    sync.stop().await;
+    r.stop().await;
+
+    // The relay's database goes back to an older copy (its head 12 again) and it restarts.
+    let Store::Sqlite(pool) = Store::connect(&url).await.unwrap() else {
+        unreachable!()
+    };
+    sqlx::query("UPDATE heads SET seq = 12")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM events WHERE seq > 12")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let restarted = TestRelay::on(&url, |_| {}).await;
+    let sync = start(&restarted);
+    cursor_becomes(ws, 12).await;
+    let warning = ws.sync_warning().await.unwrap().unwrap();
+    assert!(warning.contains("went back"), "{warning}");
+    restarted
+        .handle
+        .state
+        .log
+        .append(WS, vec![test_event("after-restore", "z")])
+        .await
+        .unwrap();
+    cursor_becomes(ws, 13).await;
+    let replica = ws.synced_events(12, 10).await.unwrap();
+    assert_eq!(replica[0].key, "after-restore");
+    sync.stop().await;
+    restarted.stop().await;
+    drop(dir);
+}

@@ -41,6 +41,17 @@ pub enum WorkspaceError {
     #[error("demo records exist only in the sandbox workspace")]
     NotSandbox,
     #[error(
+        "the workspace in {} is already open in another CRMConnect window ({holder}); close that one first",
+        path.display()
+    )]
+    InUse { path: PathBuf, holder: String },
+    #[error("could not lock the workspace folder {}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
         "the workspace already has leads or clients; demo records are only loaded into an empty one"
     )]
     NotEmpty,
@@ -55,9 +66,10 @@ impl crate::error::Coded for WorkspaceError {
 impl WorkspaceError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            WorkspaceError::CreateDir { .. } | WorkspaceError::NoRecord { .. } => {
-                ErrorCode::Storage
-            }
+            WorkspaceError::CreateDir { .. }
+            | WorkspaceError::NoRecord { .. }
+            | WorkspaceError::Lock { .. } => ErrorCode::Storage,
+            WorkspaceError::InUse { .. } => ErrorCode::Conflict,
             WorkspaceError::NotFound(_) => ErrorCode::NotFound,
             WorkspaceError::NotSandbox | WorkspaceError::NotEmpty => ErrorCode::Conflict,
         }
@@ -154,6 +166,7 @@ impl Workspaces {
         if !path.exists() {
             return Err(WorkspaceError::NotFound(slug.into()).into());
         }
+        let lock = lock_folder(path.parent().expect("db path has a parent"))?;
         let pool = db::open(&path).await?;
         let row =
             sqlx::query!(r#"SELECT slug, name, kind, created_at FROM workspace WHERE id = 1"#)
@@ -172,7 +185,7 @@ impl Workspaces {
             path: path.display().to_string(),
         };
         tracing::info!(workspace = %info.slug, "opened workspace");
-        let ws = Workspace::new(info, pool, self.secrets.clone());
+        let ws = Workspace::new(info, pool, self.secrets.clone(), lock);
         for h in crate::handlers::defaults() {
             ws.handlers().register(h);
         }
@@ -187,6 +200,7 @@ impl Workspaces {
             path: dir.into(),
             source,
         })?;
+        let lock = lock_folder(dir)?;
         let pool = db::open(&path).await?;
         let mut tx = db::write_tx_in(&pool).await?;
         let kind_key = match kind {
@@ -215,9 +229,50 @@ impl Workspaces {
         audit::insert(&mut tx, &setup, &what, Outcome::Ok, None).await?;
         tx.commit().await?;
         pool.close().await;
+        drop(lock);
         tracing::info!(workspace = slug, "created workspace");
         self.open(slug).await
     }
+}
+
+/// Takes the workspace folder's lock (`workspace.lock`, an OS file lock released when the
+/// process ends however it ends): one process at a time opens a workspace, so two windows on one
+/// data folder cannot both send what the outbox holds. The file says who holds it.
+fn lock_folder(dir: &Path) -> Result<std::fs::File> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    let path = dir.join("workspace.lock");
+    let io = |source| WorkspaceError::Lock {
+        path: path.clone(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => "another process".to_owned(),
+                h => h.chars().take(100).collect(),
+            };
+            return Err(WorkspaceError::InUse {
+                path: dir.into(),
+                holder,
+            }
+            .into());
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(e).into()),
+    }
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    write!(file, "process {}", std::process::id()).map_err(io)?;
+    Ok(file)
 }
 
 /// An open workspace: its database and who is signed in at this desktop.
@@ -235,10 +290,17 @@ pub struct Workspace {
     outbox_wake: Arc<tokio::sync::Notify>,
     /// What applies received events here.
     handlers: crate::handlers::Handlers,
+    /// The folder's lock (see `lock_folder`), held until the workspace is closed or dropped.
+    lock: Mutex<Option<std::fs::File>>,
 }
 
 impl Workspace {
-    fn new(info: WorkspaceInfo, db: SqlitePool, secrets: Arc<dyn SecretStore>) -> Self {
+    fn new(
+        info: WorkspaceInfo,
+        db: SqlitePool,
+        secrets: Arc<dyn SecretStore>,
+        lock: std::fs::File,
+    ) -> Self {
         Workspace {
             info,
             db,
@@ -248,6 +310,7 @@ impl Workspace {
             clock: RwLock::new(Clock::new()),
             outbox_wake: Arc::default(),
             handlers: Default::default(),
+            lock: Mutex::new(Some(lock)),
         }
     }
 
@@ -363,8 +426,10 @@ impl Workspace {
         })
     }
 
+    /// Closes the database and lets another process open the folder.
     pub async fn close(&self) {
         self.db.close().await;
+        self.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 

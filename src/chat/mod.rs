@@ -242,6 +242,10 @@ pub enum MessageStatus {
     Failed,
     /// Meta (or our own check) refused it: `error` says why. It was not sent.
     Refused,
+    /// This desktop does not know whether Meta took it (it stopped between sending and hearing
+    /// back, or Meta's answer was ambiguous): it is not sent again by itself. A status from Meta
+    /// settles it; until then the person who sent it decides.
+    Uncertain,
     /// Inbound messages have no ticks.
     Received,
 }
@@ -470,9 +474,11 @@ impl Workspace {
             r#"SELECT m.id AS "id!", m.conversation_id, m.wamid, m.direction, m.content, m.reply_to,
                       m.their_reaction, m.our_reaction, m.staff_name, m.sent_at, m.local_status,
                       COALESCE(st.error, m.error) AS error, st.status AS "status?",
-                      q.content AS "quoted?", q.direction AS "quoted_direction?"
+                      q.content AS "quoted?", q.direction AS "quoted_direction?",
+                      s.uncertain_at AS "uncertain_at?", s.last_error AS "send_error?"
                FROM chat_messages m
                LEFT JOIN chat_statuses st ON st.wamid = m.wamid
+               LEFT JOIN chat_sends s ON s.message_id = m.id
                LEFT JOIN chat_messages q ON q.wamid = m.reply_to
                WHERE m.conversation_id = ? AND m.id < ?
                ORDER BY m.id DESC LIMIT ?"#,
@@ -492,6 +498,8 @@ impl Workspace {
                 MessageStatus::Received
             } else if r.local_status == "refused" {
                 MessageStatus::Refused
+            } else if r.wamid.is_none() && r.uncertain_at.is_some() {
+                MessageStatus::Uncertain
             } else if let Some(s) = &r.status {
                 MessageStatus::parse(s)
             } else {
@@ -517,8 +525,14 @@ impl Workspace {
                 our_reaction: r.our_reaction,
                 staff_name: r.staff_name,
                 sent_at: r.sent_at,
+                error: if status == MessageStatus::Uncertain {
+                    Some(r.send_error.unwrap_or_else(|| {
+                        "This desktop stopped before Meta's answer reached it: it may have been sent. Its status will say; send it again only if the customer did not get it.".to_owned()
+                    }))
+                } else {
+                    r.error
+                },
                 status,
-                error: r.error,
             });
         }
         Ok(ThreadPage {

@@ -171,15 +171,18 @@ pub(crate) async fn insert_message(
     Ok(id)
 }
 
-/// Everything up to message `up_to` has been read: unread counts what came after it.
+/// Everything up to message `up_to` has been read: unread counts what came after it. The mark
+/// only moves forward: a read event that arrives late (this desktop's own, echoed by the relay
+/// after it read further, or a teammate's older one) never makes read messages unread again.
 pub(crate) async fn set_read_up_to(
     conn: &mut SqliteConnection,
     conversation_id: i64,
     up_to: i64,
 ) -> Result<()> {
     sqlx::query!(
-        "UPDATE chat_conversations SET unread = (SELECT count(*) FROM chat_messages
-             WHERE conversation_id = ?1 AND direction = 'in' AND id > ?2)
+        "UPDATE chat_conversations SET read_up_to = MAX(read_up_to, ?2),
+             unread = (SELECT count(*) FROM chat_messages
+                 WHERE conversation_id = ?1 AND direction = 'in' AND id > MAX(chat_conversations.read_up_to, ?2))
          WHERE id = ?1",
         conversation_id,
         up_to
@@ -370,6 +373,10 @@ impl Workspace {
             }
         });
         let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
+        // A send of ours whose answer was lost (see `settle_send`): its tag names it.
+        if let Some(tag) = s["biz_opaque_callback_data"].as_str() {
+            self.settle_send(tag, wamid).await?;
+        }
         let mut conn = self.db().acquire().await?;
         record_status(&mut conn, wamid, status, error.as_deref(), at).await?;
         let conversation_id = sqlx::query_scalar!(

@@ -104,7 +104,10 @@ pub async fn open(path: &Path) -> Result<SqlitePool, DbError> {
         // list and search benches are unchanged within noise (README, Benchmarks).
         .page_size(PAGE_SIZE)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        // FULL: a commit is on disk when it returns, power cut or not. With NORMAL a power cut
+        // could undo the commit that recorded Meta's acceptance of a send, and the outbox would
+        // send it again.
+        .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5))
         // Up to 32 MiB of page cache a connection (SQLite's default is 2 MiB): big imports insert

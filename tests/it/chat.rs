@@ -366,6 +366,45 @@ fn status(seq: i64, wamid: &str, status: &str, ts: i64) -> ReceivedEvent {
     )
 }
 
+/// A read event that arrives late (this desktop's own, echoed by the relay after it had read
+/// further, or a teammate's older one) never makes read messages unread again.
+#[tokio::test]
+async fn a_late_read_event_never_marks_read_messages_unread() {
+    let t = workspace().await;
+    let ws = &t.ws;
+    let inbound = |seq: i64, wamid: &str| {
+        event(
+            seq,
+            &format!("message:{wamid}"),
+            "message",
+            "meta",
+            json!({"field": "messages", "value": {"metadata": {"phone_number_id": "PN1"},
+                "messages": [{"from": "40721000005", "id": wamid, "timestamp": "1700000000",
+                              "type": "text", "text": {"body": "hi"}}]}}),
+        )
+    };
+    ws.apply_synced(&[inbound(1, "wamid.R1"), inbound(2, "wamid.R2")])
+        .await
+        .unwrap();
+    let c = first_conversation(ws).await;
+    assert_eq!(c.unread, 2);
+    ws.cx().mark_conversation_read(c.id).await.unwrap();
+    assert_eq!(first_conversation(ws).await.unread, 0);
+    // A read up to the first message only, arriving now.
+    let late = event(
+        3,
+        "desktop:bob:r1",
+        "conversation.read",
+        "desktop",
+        json!({"customer": c.customer, "phone_number_id": "PN1", "up_to": "wamid.R1"}),
+    );
+    ws.apply_synced(&[late]).await.unwrap();
+    assert_eq!(first_conversation(ws).await.unread, 0, "still read");
+    // A new message after that counts as one unread.
+    ws.apply_synced(&[inbound(4, "wamid.R3")]).await.unwrap();
+    assert_eq!(first_conversation(ws).await.unread, 1);
+}
+
 #[tokio::test]
 async fn statuses_never_go_backwards_and_replayed_events_change_nothing() {
     let t = workspace().await;

@@ -128,10 +128,16 @@ impl ClientError {
         }
     }
 
+    /// Meta answered with an error that does not say whether it acted: 131000 ("something went
+    /// wrong"), 1 (unknown) and 2 (service). A send that got one may have gone out.
+    pub fn ambiguous(&self) -> bool {
+        matches!(self, ClientError::Graph { error, .. } if matches!(error.code, 1 | 2 | 131000))
+    }
+
     /// Whether trying again cannot send a message twice: Meta refused it, or it never left.
     fn safe_to_repeat(&self) -> bool {
         match self {
-            ClientError::Graph { .. } => true,
+            ClientError::Graph { .. } => !self.ambiguous(),
             ClientError::Http { status, .. } => *status == 429 || *status == 503,
             ClientError::Transport { connect, .. } => *connect,
             _ => false,

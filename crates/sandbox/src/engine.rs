@@ -39,6 +39,9 @@ pub(crate) struct Shared {
     token: RwLock<String>,
     token_expires: Option<SystemTime>,
     url_key: Vec<u8>,
+    /// Sends still to be accepted and then answered with error 131000, as Meta sometimes does:
+    /// the message goes out, the caller cannot know.
+    pub lost_answers: std::sync::atomic::AtomicU32,
 }
 
 impl Shared {
@@ -64,6 +67,7 @@ impl Shared {
             base_url,
             token_expires,
             url_key,
+            lost_answers: Default::default(),
         }
     }
 

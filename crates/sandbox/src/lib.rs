@@ -313,6 +313,15 @@ impl SandboxHandle {
     }
 
     /// The last webhook deliveries, oldest first.
+    /// The next `n` messages sent are accepted (delivered, their statuses sent as usual) but
+    /// answered with error 131000 ("something went wrong"), as Meta's API sometimes answers: the
+    /// caller cannot tell whether they went out.
+    pub fn lose_next_answers(&self, n: u32) {
+        self.shared
+            .lost_answers
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.shared.webhooks.deliveries()
     }

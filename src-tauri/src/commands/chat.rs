@@ -64,6 +64,12 @@ pub async fn send_text(
     Ok(state.cx()?.send_text(id, input).await?)
 }
 
+/// Sends again a message that may have been sent, once the person decided it was not.
+#[tauri::command]
+pub async fn send_again(state: State<'_, AppState>, id: i64) -> Result<ChatMessage, ApiError> {
+    Ok(state.cx()?.send_again(id).await?)
+}
+
 #[tauri::command]
 pub async fn send_media(
     state: State<'_, AppState>,

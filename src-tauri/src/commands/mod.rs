@@ -26,6 +26,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         chat::chat_focus,
         chat::mark_conversation_read,
         chat::send_text,
+        chat::send_again,
         chat::send_media,
         chat::send_template,
         chat::react_to_message,

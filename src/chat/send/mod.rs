@@ -17,7 +17,7 @@ use ts_rs::TS;
 
 use super::content::{MediaRef, MessageContent};
 use super::projection::{self, NewMessage};
-use super::{ChatError, ChatMessage, ChatNotice};
+use super::{ChatError, ChatMessage, ChatNotice, MessageStatus};
 use crate::audit::{self, Change};
 use crate::documents::DocumentKind;
 use crate::meta::client::ClientError;

@@ -18,6 +18,42 @@ impl Workspace {
         .await?;
         Ok(())
     }
+    /// A status from Meta names a send by its tag (`biz_opaque_callback_data`, the message's
+    /// client id) that this desktop has no answer for (it "may have been sent"): Meta did take
+    /// it. The message gets its id, leaves the outbox, and the team hears of it. A send still in
+    /// the sender's hands is left to the sender, which has Meta's answer on its way. `false` when
+    /// there is no such send.
+    pub(crate) async fn settle_send(&self, client_id: &str, wamid: &str) -> Result<bool> {
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
+        let Some(row) = sqlx::query!(
+            r#"UPDATE chat_messages SET wamid = ?, local_status = 'accepted', error = NULL
+               WHERE client_id = ? AND wamid IS NULL AND direction = 'out'
+                 AND id IN (SELECT message_id FROM chat_sends WHERE uncertain_at IS NOT NULL)
+               RETURNING id AS "id!", conversation_id"#,
+            wamid,
+            client_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(false);
+        };
+        sqlx::query!("DELETE FROM chat_sends WHERE message_id = ?", row.id)
+            .execute(&mut *tx)
+            .await?;
+        let event = sent_event(&mut tx, row.id).await?;
+        let sender = Principal::system(SystemTask::ChatSender);
+        sync::emit(&mut tx, &sender, "message.sent", &event).await?;
+        tx.commit().await?;
+        tracing::info!(
+            message = row.id,
+            "a send whose answer was lost is settled by Meta's status"
+        );
+        self.outbox_written();
+        self.chat_notice(ChatNotice::changed(row.conversation_id));
+        Ok(true)
+    }
+
     /// How many sends wait in the outbox.
     pub async fn chat_outbox_len(&self) -> Result<i64> {
         Ok(sqlx::query_scalar!("SELECT count(*) FROM chat_sends")
@@ -30,19 +66,38 @@ impl Workspace {
     }
     /// Sends what waits in the outbox, oldest first, until it is empty or Meta cannot be reached.
     /// Returns how many went out.
+    ///
+    /// Each attempt is committed as in flight before Meta is called. Only one drain runs at a
+    /// time in a process, and only one process opens a workspace folder, so an attempt still in
+    /// flight when a drain starts was left by a run that died before learning Meta's answer: it
+    /// is marked "may have been sent", never sent again by itself (a status webhook settles it).
     pub async fn drain_chat_sends(&self) -> Result<usize> {
         let chat = self.chat_runtime();
         let _one_at_a_time = chat.sending.lock().await;
         let sender = Principal::system(SystemTask::ChatSender);
+        let now = self.now_ms();
+        let orphaned = sqlx::query!(
+            "UPDATE chat_sends SET uncertain_at = ? WHERE in_flight_at IS NOT NULL AND uncertain_at IS NULL",
+            now
+        )
+        .execute(self.db())
+        .await?
+        .rows_affected();
+        if orphaned > 0 {
+            tracing::warn!(
+                sends = orphaned,
+                "sends left in flight by an earlier run: waiting for Meta's status, not sending again"
+            );
+        }
         let mut sent = 0;
         loop {
             let now = self.now_ms();
             let Some(row) = sqlx::query!(
                 r#"SELECT s.id AS "id!", s.message_id, s.request, s.attempts, m.conversation_id, m.content,
-                          m.client_id, m.sent_at, m.reply_to, m.staff_name, c.customer_name
+                          m.client_id, m.sent_at, m.reply_to, c.customer_name
                    FROM chat_sends s JOIN chat_messages m ON m.id = s.message_id
                    JOIN chat_conversations c ON c.id = m.conversation_id
-                   WHERE s.next_at <= ? ORDER BY s.id LIMIT 1"#,
+                   WHERE s.next_at <= ? AND s.in_flight_at IS NULL ORDER BY s.id LIMIT 1"#,
                 now
             )
             .fetch_optional(self.db())
@@ -62,7 +117,20 @@ impl Workspace {
                     return Ok(sent);
                 }
             };
-            match deliver(&client, &request, &mut content).await {
+            // The attempt is on disk before Meta hears of it.
+            sqlx::query!(
+                "UPDATE chat_sends SET in_flight_at = ? WHERE id = ?",
+                now,
+                row.id
+            )
+            .execute(self.db())
+            .await?;
+            let tag = row.client_id.clone().unwrap_or_default();
+            let outcome = deliver(&client, &request, &mut content, &tag).await;
+            if outcome.is_ok() {
+                crate::fault::point("after_meta_accepted");
+            }
+            match outcome {
                 Ok(wamid) => {
                     let json = serde_json::to_string(&content).expect("content serialises");
                     let mut tx = crate::db::write_tx_in(self.db()).await?;
@@ -75,19 +143,13 @@ impl Workspace {
                     )
                     .execute(&mut *tx)
                     .await?;
-                    sqlx::query!("DELETE FROM chat_sends WHERE id = ?", row.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    let event = json!({
-                        "client_id": row.client_id,
-                        "wamid": wamid,
-                        "customer": projection::customer_key(&request.to),
-                        "customer_name": row.customer_name,
-                        "phone_number_id": request.phone_number_id,
-                        "content": content.clone().without_local_path(),
-                        "reply_to": row.reply_to,
-                        "sent_at": row.sent_at,
-                    });
+                    sqlx::query!(
+                        "DELETE FROM chat_sends WHERE message_id = ?",
+                        row.message_id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    let event = sent_event(&mut tx, row.message_id).await?;
                     sync::emit(&mut tx, &sender, "message.sent", &event).await?;
                     tx.commit().await?;
                     self.outbox_written();
@@ -95,10 +157,32 @@ impl Workspace {
                 }
                 Err(e) if certainly_not_sent(&e) => {
                     tracing::info!(error = %e, "send kept in the outbox");
+                    sqlx::query!(
+                        "UPDATE chat_sends SET in_flight_at = NULL WHERE id = ?",
+                        row.id
+                    )
+                    .execute(self.db())
+                    .await?;
                     self.send_later(row.id, row.attempts, &e.to_string())
                         .await?;
                     self.chat_notice(ChatNotice::changed(row.conversation_id));
                     return Ok(sent);
+                }
+                Err(e) if maybe_sent(&e) => {
+                    // Meta may have acted on it: sending again could reach the customer twice.
+                    tracing::warn!(error = %e, "ambiguous answer to a send; not retried");
+                    let reason = format!(
+                        "Meta's answer was unclear ({e}): it may have been sent. Its status will say; send it again only if the customer did not get it."
+                    );
+                    let now = self.now_ms();
+                    sqlx::query!(
+                        "UPDATE chat_sends SET uncertain_at = ?, last_error = ?, attempts = attempts + 1 WHERE id = ?",
+                        now,
+                        reason,
+                        row.id
+                    )
+                    .execute(self.db())
+                    .await?;
                 }
                 Err(e) => {
                     let reason = e.to_string();
@@ -122,6 +206,49 @@ impl Workspace {
 }
 
 impl Ctx<'_> {
+    /// Sends again a message that "may have been sent" ([`MessageStatus::Uncertain`]), once the
+    /// person who sees it has decided the customer did not get it. If Meta did take the first
+    /// attempt, the customer gets it twice: the UI asks before calling this.
+    pub async fn send_again(&self, message_id: i64) -> Result<ChatMessage> {
+        let actor = self.actor().await?;
+        let allowed = actor.require(Resource::WhatsappChat, Action::Send);
+        let m = self.chat_message(message_id).await?;
+        if allowed.is_ok() && m.status != MessageStatus::Uncertain {
+            return Err(ChatError::Invalid(format!(
+                "message #{message_id} is not waiting for a decision: only a message that may have been sent can be sent again"
+            ))
+            .into());
+        }
+        let now = self.now_ms();
+        audit::perform(
+            self.db(),
+            &actor,
+            Change::new(
+                Screen::Chat,
+                "chat.send_again",
+                format!("message #{message_id}"),
+            ),
+            allowed,
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    sqlx::query!(
+                        "UPDATE chat_sends SET in_flight_at = NULL, uncertain_at = NULL, last_error = NULL, next_at = ?
+                         WHERE message_id = ? AND uncertain_at IS NOT NULL",
+                        now,
+                        message_id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(((), Some("sent again after it may have been sent".to_owned())))
+                })
+            }),
+        )
+        .await?;
+        self.chat_notice(ChatNotice::changed(m.conversation_id));
+        self.drain_chat_sends().await?;
+        self.chat_message(message_id).await
+    }
+
     /// The message row and its outbox entry, in one transaction with the activity log; then an
     /// attempt to send at once.
     pub(super) async fn queue_send(
@@ -190,8 +317,40 @@ impl Ctx<'_> {
     }
 }
 
+/// The `message.sent` event of a message Meta accepted, as the rest of the team applies it: no
+/// path of this desktop, no sender's name (the relay stamps who published).
+async fn sent_event(
+    conn: &mut sqlx::SqliteConnection,
+    message_id: i64,
+) -> Result<serde_json::Value> {
+    let m = sqlx::query!(
+        r#"SELECT m.client_id, m.wamid, m.content, m.reply_to, m.sent_at,
+                  c.customer, c.customer_name, c.phone_number_id
+           FROM chat_messages m JOIN chat_conversations c ON c.id = m.conversation_id
+           WHERE m.id = ?"#,
+        message_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let content: MessageContent = serde_json::from_str(&m.content)
+        .map_err(|e| ChatError::Corrupt(format!("message #{message_id}: {e}")))?;
+    Ok(json!({
+        "client_id": m.client_id,
+        "wamid": m.wamid,
+        "customer": m.customer,
+        "customer_name": m.customer_name,
+        "phone_number_id": m.phone_number_id,
+        "content": content.without_local_path(),
+        "reply_to": m.reply_to,
+        "sent_at": m.sent_at,
+    }))
+}
+
 /// Meta certainly did not act on the request: it can be sent again without a duplicate.
 pub(super) fn certainly_not_sent(e: &ClientError) -> bool {
+    if e.ambiguous() {
+        return false;
+    }
     match e {
         ClientError::Transport { connect, .. } => *connect,
         ClientError::Graph { .. } => matches!(e.retry(), Retry::Soon | Retry::Later),
@@ -200,11 +359,23 @@ pub(super) fn certainly_not_sent(e: &ClientError) -> bool {
     }
 }
 
+/// Meta may have acted on the request though it answered with an error (131000 "something went
+/// wrong", the unknown and service errors 1 and 2, a 5xx, a connection cut after the request
+/// left): the send is neither retried nor called refused.
+pub(super) fn maybe_sent(e: &ClientError) -> bool {
+    e.ambiguous()
+        || matches!(e, ClientError::Transport { connect: false, .. })
+        || matches!(e, ClientError::Http { status, .. } if *status >= 500 && *status != 503)
+}
+
 /// Uploads what needs uploading and sends; returns Meta's message id.
+/// `tag` goes to Meta as `biz_opaque_callback_data`, which it echoes in the message's status
+/// webhooks: a send whose answer was lost is recognised by it.
 pub(super) async fn deliver(
     client: &crate::meta::client::GraphClient,
     request: &SendRequest,
     content: &mut MessageContent,
+    tag: &str,
 ) -> std::result::Result<String, ClientError> {
     let pnid = &request.phone_number_id;
     let read = |path: &Path| {
@@ -298,7 +469,7 @@ pub(super) async fn deliver(
             .reply_to
             .clone()
             .map(|message_id| Context { message_id }),
-        biz_opaque_callback_data: None,
+        biz_opaque_callback_data: (!tag.is_empty()).then(|| tag.to_owned()),
     };
     let response = client.send(pnid, &out).await?;
     response

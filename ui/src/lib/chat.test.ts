@@ -175,6 +175,13 @@ describe("status ticks", () => {
     expect(statusTick("refused", "the 24-hour window is closed").label).toBe("Not sent: the 24-hour window is closed");
     expect(statusTick("failed").label).toBe("Failed");
   });
+
+  it("say plainly that a message whose answer was lost may have been sent", () => {
+    const t = statusTick("uncertain", "Meta's answer was unclear");
+    expect(t.glyph).toBe("warn");
+    expect(t.failed).toBe(true);
+    expect(t.label).toBe("May have been sent: Meta's answer was unclear");
+  });
 });
 
 describe("attachments", () => {

@@ -182,6 +182,8 @@ export function statusTick(status: MessageStatus, error: string | null = null): 
       return { glyph: "warn", read: false, label: error ? `Failed: ${error}` : "Failed", failed: true };
     case "refused":
       return { glyph: "warn", read: false, label: error ? `Not sent: ${error}` : "Not sent", failed: true };
+    case "uncertain":
+      return { glyph: "warn", read: false, label: error ? `May have been sent: ${error}` : "May have been sent", failed: true };
     case "received":
       return { glyph: "none", read: false, label: "Received", failed: false };
   }

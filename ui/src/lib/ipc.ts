@@ -358,6 +358,8 @@ export const searchMessages = (query: string) => call<SearchHit[]>("search_messa
 export const chatFocus = (id: number | null) => call<void>("chat_focus", { id });
 export const markConversationRead = (id: number) => call<void>("mark_conversation_read", { id });
 export const sendText = (id: number, input: SendText) => call<ChatMessage>("send_text", { id, input });
+/** Sends again a message that may have been sent (status `uncertain`): the customer may get it twice. */
+export const sendAgain = (id: number) => call<ChatMessage>("send_again", { id });
 export const sendMedia = (id: number, input: SendMedia) => call<ChatMessage>("send_media", { id, input });
 export const sendTemplate = (id: number, input: SendTemplate) =>
   call<ChatMessage>("send_template", { id, input });

@@ -3,6 +3,8 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use std::sync::atomic::Ordering;
+
 use serde_json::{Value, json};
 
 use super::{AppState, json_body};
@@ -41,6 +43,19 @@ pub(super) async fn send(
             tracing::debug!(phone_number_id = %id, typing_indicator, "marked as read");
             Ok(Json(json!({ "success": true })))
         }
-        SendRequest::Message(out) => shared.send(&id, *out).map(Json),
+        SendRequest::Message(out) => {
+            let accepted = shared.send(&id, *out)?;
+            let lose = shared
+                .lost_answers
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if lose {
+                // Meta took it (its statuses follow) but its answer says something went wrong.
+                let mut r = Refusal::new(131000, "");
+                r.status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                return Err(r);
+            }
+            Ok(Json(accepted))
+        }
     }
 }

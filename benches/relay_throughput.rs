@@ -111,6 +111,8 @@ async fn start_relay(url: &str) -> (RelayHandle, Vec<String>) {
         WorkspaceConfig {
             app_secret: Sensitive::new(SECRET.into()),
             verify_token: Sensitive::new("v".into()),
+            waba_id: None,
+            phone_number_ids: vec![],
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

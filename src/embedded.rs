@@ -61,6 +61,8 @@ impl Embedded {
             WorkspaceConfig {
                 app_secret: config.app_secret.clone(),
                 verify_token: config.verify_token.clone(),
+                waba_id: None,
+                phone_number_ids: vec![],
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

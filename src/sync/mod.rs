@@ -37,6 +37,10 @@ pub enum SyncError {
     Relay(#[from] RelayClientError),
     #[error("no relay is configured for this workspace")]
     NotConfigured,
+    #[error(
+        "enter the token again for the new relay address: a saved token goes only to the relay it was given for"
+    )]
+    TokenForNewAddress,
     #[error("could not read the keychain: {0}")]
     Keychain(String),
 }
@@ -50,8 +54,10 @@ impl crate::error::Coded for SyncError {
 impl SyncError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            SyncError::NotConfigured => ErrorCode::Invalid,
-            SyncError::Relay(RelayClientError::BadUrl(_)) => ErrorCode::Invalid,
+            SyncError::NotConfigured | SyncError::TokenForNewAddress => ErrorCode::Invalid,
+            SyncError::Relay(RelayClientError::BadUrl(_) | RelayClientError::NotHttps(_)) => {
+                ErrorCode::Invalid
+            }
             SyncError::Relay(RelayClientError::Unauthorized(_))
             | SyncError::Relay(RelayClientError::Forbidden(_)) => ErrorCode::PermissionDenied,
             SyncError::Relay(_) | SyncError::Keychain(_) => ErrorCode::Internal,
@@ -412,7 +418,15 @@ impl Ctx<'_> {
         if allowed.is_ok() {
             let token = match token {
                 Some(t) if !t.expose().trim().is_empty() => t,
-                _ => self.relay_token().await?.ok_or(SyncError::NotConfigured)?,
+                _ => {
+                    // The stored token goes only to the relay it was given for: another address
+                    // needs it typed again, or a changed address would carry it elsewhere.
+                    let current = self.relay_settings_unchecked().await?.relay_url;
+                    if current.trim_end_matches('/') != relay_url.trim().trim_end_matches('/') {
+                        return Err(SyncError::TokenForNewAddress.into());
+                    }
+                    self.relay_token().await?.ok_or(SyncError::NotConfigured)?
+                }
             };
             let client = relay_client::RelayClient::new(relay_url, token.clone())
                 .map_err(SyncError::from)?;

@@ -16,6 +16,10 @@ use crate::sensitive::Sensitive;
 pub enum RelayClientError {
     #[error("the relay address “{0}” is not an http:// or https:// URL")]
     BadUrl(String),
+    #[error(
+        "the relay address “{0}” is not https://: the token and the team's messages would cross the network unencrypted (plain http:// is for a relay on this computer only)"
+    )]
+    NotHttps(String),
     #[error("the relay refused the token: {0}")]
     Unauthorized(String),
     #[error("the relay refused: {0}")]
@@ -30,6 +34,18 @@ pub enum RelayClientError {
     /// [`crate::relay::http::close`]): the engine resumes from where the relay says.
     #[error("the relay cannot resume from this desktop's cursor ({code}): {reason}")]
     Resync { code: u16, reason: String },
+}
+
+/// Whether `url` names this computer: `localhost`, 127.0.0.0/8 or ::1.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What `GET /v1/whoami` answers.
@@ -77,7 +93,15 @@ async fn refusal(resp: reqwest::Response) -> RelayClientError {
 impl RelayClient {
     pub fn new(base_url: &str, token: Sensitive<String>) -> Result<RelayClient, RelayClientError> {
         let base = base_url.trim().trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() < 10 {
+        let url =
+            reqwest::Url::parse(&base).map_err(|_| RelayClientError::BadUrl(base_url.into()))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            "http" => return Err(RelayClientError::NotHttps(base_url.into())),
+            _ => return Err(RelayClientError::BadUrl(base_url.into())),
+        }
+        if url.host_str().is_none_or(str::is_empty) {
             return Err(RelayClientError::BadUrl(base_url.into()));
         }
         let http = reqwest::Client::builder()

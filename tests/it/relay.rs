@@ -85,7 +85,7 @@ async fn a_webhook_is_verified_before_anything_is_stored() {
     let other = signature::sign(SECRET.as_bytes(), b"{}");
     assert_eq!(r.post_webhook(&body, Some(&other)).await.0, 401);
     assert_eq!(r.store.head(WS).await.unwrap(), 0);
-    // Signed but not JSON: 400. Too large: 413. Unknown workspace: 404.
+    // Signed but not JSON: 400. Too large: 413. Unknown workspace: 401, like a bad signature.
     let (status, _) = r.post_signed("{not json").await;
     assert_eq!(status, 400);
     let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(100 * 1024));
@@ -100,7 +100,7 @@ async fn a_webhook_is_verified_before_anything_is_stored() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.status(), 401);
     assert_eq!(r.store.head(WS).await.unwrap(), 0);
 
     // Signed: 200 once durable; Meta's retry of the same body adds nothing.
@@ -122,7 +122,7 @@ async fn a_webhook_is_verified_before_anything_is_stored() {
         .await
         .unwrap();
     for line in [
-        "relay_rejections_total{reason=\"bad_signature\"} 3",
+        "relay_rejections_total{reason=\"bad_signature\"} 4",
         "relay_rejections_total{reason=\"malformed_json\"} 1",
         "relay_rejections_total{reason=\"too_large\"} 1",
         "relay_events_stored_total 2",

@@ -37,7 +37,7 @@ fn write_config(dir: &Path, port: u16) -> PathBuf {
     std::fs::write(
         &path,
         format!(
-            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}\"\n[limits]\npoll_interval_ms = 200\n[workspaces.acme]\napp_secret = \"{SECRET}\"\nverify_token = \"vt\"\n",
+            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}\"\n[limits]\npoll_interval_ms = 200\n[workspaces.acme]\napp_secret = \"{SECRET}\"\nverify_token = \"process-verify-token\"\n",
             dir.join("relay.db").display()
         ),
     )

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crmconnect::relay::http::{PublishedEvent, close};
 use crmconnect::relay::store::Store;
 use crmconnect::sync::relay_client::{RelayClientError, StreamItem, Subscription};
+use futures::StreamExt;
 use relay_support::*;
 use serde_json::json;
 
@@ -716,4 +717,225 @@ async fn a_send_whose_answer_was_lost_goes_out_once_and_its_status_settles_it() 
     sync.stop().await;
     sandbox.shutdown().await;
     relay.stop().await;
+}
+
+// ---- the relay under hostile traffic ------------------------------------------------------------
+
+/// A publish request without a token is answered at once, before its body is read: a client
+/// that sends a body slowly (or forever) without a token holds nothing.
+#[tokio::test]
+async fn a_request_without_a_token_is_answered_before_its_body_is_read() {
+    let r = TestRelay::sqlite().await;
+    // A body that sends one byte and then nothing, ever.
+    let body = futures::stream::once(async { Ok::<_, std::io::Error>(b"{".to_vec()) })
+        .chain(futures::stream::pending());
+    let sent = reqwest::Client::new()
+        .post(format!("{}/v1/events", r.handle.url()))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(body))
+        .send();
+    let resp = tokio::time::timeout(Duration::from_secs(5), sent)
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    r.stop().await;
+}
+
+/// One token holds a bounded number of streams: a leaked token cannot open thousands.
+#[tokio::test]
+async fn a_token_may_hold_only_so_many_streams() {
+    let r = TestRelay::sqlite_with(|c| c.limits.streams_per_token = 2).await;
+    let client = r.client_for("desk", true, &[]).await;
+    let a = client.subscribe(0).await.unwrap();
+    let _b = client.subscribe(0).await.unwrap();
+    match client.subscribe(0).await {
+        Err(RelayClientError::Refused { status, message }) => {
+            assert_eq!(status, 429);
+            assert!(message.contains("already has 2 streams open"), "{message}");
+        }
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    // Another token is not held back, and a closed stream gives its place back.
+    let other = r.client_for("other", true, &[]).await;
+    other.subscribe(0).await.unwrap();
+    a.close().await;
+    crate::common::eventually("a place back", || async {
+        client.subscribe(0).await.ok().map(|_| ())
+    })
+    .await;
+    r.stop().await;
+}
+
+/// The relay does not say which workspaces it serves: an unknown one is answered exactly like a
+/// wrong signature or a wrong verify token.
+#[tokio::test]
+async fn an_unknown_workspace_is_answered_like_a_bad_signature() {
+    let r = TestRelay::sqlite().await;
+    let http = reqwest::Client::new();
+    let body = messages_webhook(&[("wamid.x", "hi")]);
+    let post = |ws: &'static str, secret: &'static str| {
+        http.post(format!("{}/webhook/{ws}", r.handle.url()))
+            .header(
+                crmconnect::meta::signature::HEADER,
+                crmconnect::meta::signature::sign(secret.as_bytes(), body.as_bytes()),
+            )
+            .body(body.clone())
+            .send()
+    };
+    let unknown = post("nobody", SECRET).await.unwrap();
+    let wrong = post(WS, "not-the-secret").await.unwrap();
+    assert_eq!(unknown.status(), wrong.status());
+    assert_eq!(unknown.text().await.unwrap(), wrong.text().await.unwrap());
+    let handshake = |ws: &str, token: &str| {
+        http.get(format!("{}/webhook/{ws}", r.handle.url()))
+            .query(&[
+                ("hub.mode", "subscribe"),
+                ("hub.verify_token", token),
+                ("hub.challenge", "1"),
+            ])
+            .send()
+    };
+    let unknown = handshake("nobody", VERIFY).await.unwrap();
+    let wrong = handshake(WS, "guess").await.unwrap();
+    assert_eq!(unknown.status(), wrong.status());
+    assert_eq!(unknown.text().await.unwrap(), wrong.text().await.unwrap());
+    r.stop().await;
+}
+
+/// `/metrics` names workspaces and tokens: with a metrics token it answers only that token.
+#[tokio::test]
+async fn the_metrics_answer_only_their_token_when_one_is_set() {
+    use crmconnect::sensitive::Sensitive;
+    const METRICS: &str = "metrics-token-for-prometheus";
+    let r =
+        TestRelay::sqlite_with(|c| c.metrics_token = Some(Sensitive::new(METRICS.into()))).await;
+    let url = format!("{}/metrics", r.handle.url());
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    let wrong = http.get(&url).bearer_auth("guess").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let ok = http.get(&url).bearer_auth(METRICS).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(
+        ok.text()
+            .await
+            .unwrap()
+            .contains("relay_webhooks_received_total")
+    );
+    r.stop().await;
+}
+
+/// A workspace bound to its WhatsApp Business Account and numbers refuses a webhook about
+/// another one, signed with the same app's secret, instead of storing it in its log.
+#[tokio::test]
+async fn a_webhook_for_another_account_or_number_is_refused() {
+    let r = TestRelay::sqlite_with(|c| {
+        let ws = c.workspaces.get_mut(WS).unwrap();
+        ws.waba_id = Some("102290129340398".into());
+        ws.phone_number_ids = vec!["106540352242922".into()];
+    })
+    .await;
+    let own = messages_webhook(&[("wamid.own", "hi")]);
+    assert_eq!(r.post_signed(&own).await.0, 200);
+    let other_account = own
+        .replace("102290129340398", "999999999999999")
+        .replace("wamid.own", "wamid.a");
+    let (status, body) = r.post_signed(&other_account).await;
+    assert_eq!(status, 403);
+    assert!(
+        body.contains("WhatsApp Business Account 999999999999999"),
+        "{body}"
+    );
+    let other_number = own
+        .replace("106540352242922", "555555555555555")
+        .replace("wamid.own", "wamid.n");
+    let (status, body) = r.post_signed(&other_number).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("phone number 555555555555555"), "{body}");
+    assert_eq!(r.store.head(WS).await.unwrap(), 1, "only its own");
+    r.stop().await;
+}
+
+/// Meta retries a webhook for days; once retention has deleted the events it repeats (and their
+/// keys), the retry would be stored as new. Events older than the retention are answered 200 and
+/// not stored.
+#[tokio::test]
+async fn webhook_events_older_than_the_retention_are_not_stored_again() {
+    let r = TestRelay::sqlite_with(|c| c.retention.days = 30).await;
+    // messages_webhook's timestamp is 2025-06-08: long before 30 days ago.
+    let old = messages_webhook(&[("wamid.old", "hi")]);
+    assert_eq!(r.post_signed(&old).await.0, 200);
+    assert_eq!(r.store.head(WS).await.unwrap(), 0);
+    let now = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs())
+    .to_string();
+    let fresh = messages_webhook(&[("wamid.new", "hi")]).replace("1749416383", &now);
+    assert_eq!(r.post_signed(&fresh).await.0, 200);
+    assert_eq!(r.store.head(WS).await.unwrap(), 1);
+    r.stop().await;
+}
+
+/// A token the relay cannot check (its database stopped answering) is not trusted to stay
+/// connected: revocation fails closed.
+#[tokio::test]
+async fn a_stream_whose_token_cannot_be_checked_is_closed() {
+    let r = TestRelay::sqlite_with(|c| c.limits.poll_interval_ms = 50).await;
+    let client = r.client_for("desk", true, &[]).await;
+    let mut sub = client.subscribe(0).await.unwrap();
+    assert!(matches!(next(&mut sub).await, StreamItem::Live { .. }));
+    let Store::Sqlite(pool) = &r.store else {
+        unreachable!()
+    };
+    pool.close().await;
+    match next(&mut sub).await {
+        StreamItem::Closed { code, reason } => {
+            assert_eq!(code, close::UNAVAILABLE);
+            assert!(reason.contains("cannot check this token"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A relay address crosses the network only over TLS; a saved token goes only to the address
+/// it was given for.
+#[tokio::test]
+async fn relay_addresses_are_https_except_on_this_computer_and_a_new_one_needs_its_token() {
+    use crmconnect::sensitive::Sensitive;
+    use crmconnect::sync::relay_client::RelayClient;
+    let token = || Sensitive::new("t".to_owned());
+    for ok in [
+        "https://relay.example.com",
+        "http://127.0.0.1:8787",
+        "http://localhost:8787/",
+        "http://[::1]:8787",
+    ] {
+        RelayClient::new(ok, token()).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    match RelayClient::new("http://relay.example.com", token()) {
+        Err(e @ RelayClientError::NotHttps(_)) => {
+            assert!(e.to_string().contains("unencrypted"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        RelayClient::new("ftp://relay.example.com", token()),
+        Err(RelayClientError::BadUrl(_))
+    ));
+
+    let r = TestRelay::sqlite().await;
+    let t = crate::common::workspace().await;
+    let saved = r.token_for("owner", true, &[]).await;
+    t.ws.cx()
+        .set_relay(&r.handle.url(), Some(Sensitive::new(saved)))
+        .await
+        .unwrap();
+    // The same address keeps its saved token; another one must be given its own.
+    t.ws.cx().set_relay(&r.handle.url(), None).await.unwrap();
+    let elsewhere = format!("http://127.0.0.2:{}", r.handle.addr.port());
+    let e = t.ws.cx().set_relay(&elsewhere, None).await.unwrap_err();
+    assert!(e.to_string().contains("enter the token again"), "{e}");
+    r.stop().await;
 }

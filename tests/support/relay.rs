@@ -26,6 +26,8 @@ pub fn config(database_url: &str) -> RelayConfig {
         WorkspaceConfig {
             app_secret: Sensitive::new(SECRET.into()),
             verify_token: Sensitive::new(VERIFY.into()),
+            waba_id: None,
+            phone_number_ids: vec![],
         },
     );
     c

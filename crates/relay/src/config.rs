@@ -29,6 +29,10 @@ pub struct RelayConfig {
     /// The workspaces this relay serves, by id. Meta's callback URL for a workspace is
     /// `https://<relay>/webhook/<id>`.
     pub workspaces: BTreeMap<String, WorkspaceConfig>,
+    /// What `/metrics` asks for (`Authorization: Bearer <token>`). Unset, it answers only
+    /// requests from this machine (loopback): set it when a reverse proxy on this machine
+    /// forwards the public's requests, or the metrics (token and workspace ids) would be public.
+    pub metrics_token: Option<Sensitive<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,7 +51,17 @@ pub struct WorkspaceConfig {
     pub app_secret: Sensitive<String>,
     /// What Meta sends as hub.verify_token when the callback URL is set up.
     pub verify_token: Sensitive<String>,
+    /// The WhatsApp Business Account this workspace is. Set, a webhook about another account
+    /// (one app can serve several) is refused instead of landing in this workspace's log.
+    #[serde(default)]
+    pub waba_id: Option<String>,
+    /// This workspace's phone numbers (their ids). Set, a webhook for another number is refused.
+    #[serde(default)]
+    pub phone_number_ids: Vec<String>,
 }
+
+/// The shortest secret the relay accepts: Meta's app secrets are 32 characters.
+pub const MIN_SECRET_CHARS: usize = 16;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -79,6 +93,8 @@ pub struct Limits {
     /// How many bytes of recent events each workspace keeps in memory, whichever of this and
     /// `tail_events` is reached first.
     pub tail_bytes: usize,
+    /// How many streams one desktop token may have open at once.
+    pub streams_per_token: usize,
 }
 
 impl Default for Limits {
@@ -93,6 +109,7 @@ impl Default for Limits {
             frame_events: 512,
             frame_bytes: 1 << 20,
             tail_bytes: 64 << 20,
+            streams_per_token: 4,
         }
     }
 }
@@ -138,6 +155,7 @@ impl Default for RelayConfig {
             limits: Limits::default(),
             retention: Retention::default(),
             workspaces: BTreeMap::new(),
+            metrics_token: None,
         }
     }
 }
@@ -184,15 +202,24 @@ impl RelayConfig {
                     "workspace id “{id}”: use lowercase letters, digits, - and _"
                 )));
             }
-            if ws.app_secret.expose().is_empty() {
-                return Err(ConfigError::Invalid(format!(
-                    "workspaces.{id}.app_secret is empty"
-                )));
-            }
-            if ws.verify_token.expose().is_empty() {
-                return Err(ConfigError::Invalid(format!(
-                    "workspaces.{id}.verify_token is empty"
-                )));
+            for (name, value) in [
+                ("app_secret", &ws.app_secret),
+                ("verify_token", &ws.verify_token),
+            ] {
+                let value = value.expose();
+                if value.starts_with("replace-with") {
+                    return Err(ConfigError::Invalid(format!(
+                        "workspaces.{id}.{name} is still the example's placeholder: put the real one in (or RELAY_WORKSPACES__{}__{})",
+                        id.to_uppercase(),
+                        name.to_uppercase()
+                    )));
+                }
+                if value.chars().count() < MIN_SECRET_CHARS {
+                    return Err(ConfigError::Invalid(format!(
+                        "workspaces.{id}.{name} has {} characters; at least {MIN_SECRET_CHARS} are needed (a guessable one lets anyone write into the log)",
+                        value.chars().count()
+                    )));
+                }
             }
         }
         if !(self.database_url.starts_with("sqlite:")
@@ -202,6 +229,14 @@ impl RelayConfig {
             return Err(ConfigError::Invalid(format!(
                 "database_url must start with sqlite: or postgres:// (got “{}”)",
                 self.database_url.split('@').next_back().unwrap_or_default()
+            )));
+        }
+        if let Some(t) = &self.metrics_token
+            && t.expose().chars().count() < MIN_SECRET_CHARS
+        {
+            return Err(ConfigError::Invalid(format!(
+                "metrics_token has {} characters; at least {MIN_SECRET_CHARS} are needed",
+                t.expose().chars().count()
             )));
         }
         if self.limits.max_batch == 0 || self.limits.frame_events == 0 {
@@ -236,12 +271,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_example_file_loads_and_env_overrides_it() {
+    fn the_example_file_is_refused_until_its_placeholders_are_replaced() {
         let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../relay.example.toml");
-        let config = RelayConfig::load(Some(Path::new(example))).unwrap();
-        assert!(config.workspaces.contains_key("acme"));
-        // Env overrides are tested through figment's Jail-free path: a second file layered on top.
+        let err = RelayConfig::load(Some(Path::new(example)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("workspaces.acme.app_secret is still the example's placeholder"),
+            "{err}"
+        );
         let dir = tempfile::tempdir().unwrap();
+        let filled = dir.path().join("filled.toml");
+        let text = std::fs::read_to_string(example)
+            .unwrap()
+            .replace(
+                "replace-with-the-meta-app-secret",
+                "0123456789abcdef0123456789abcdef",
+            )
+            .replace(
+                "replace-with-a-random-verify-token",
+                "a-random-verify-token-of-ours",
+            );
+        std::fs::write(&filled, text).unwrap();
+        let config = RelayConfig::load(Some(&filled)).unwrap();
+        assert!(config.workspaces.contains_key("acme"));
+        let short = dir.path().join("short.toml");
+        std::fs::write(
+            &short,
+            "[workspaces.acme]\napp_secret = \"0123456789abcdef0123\"\nverify_token = \"vt\"\n",
+        )
+        .unwrap();
+        let err = RelayConfig::load(Some(&short)).unwrap_err().to_string();
+        assert!(
+            err.contains("workspaces.acme.verify_token has 2 characters; at least 16"),
+            "{err}"
+        );
+        // Unknown keys and missing files are named.
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "listen = \"127.0.0.1:1\"\nfoo = 1\n").unwrap();
         let err = RelayConfig::load(Some(&bad)).unwrap_err().to_string();
@@ -260,6 +325,8 @@ mod tests {
             WorkspaceConfig {
                 app_secret: Sensitive::new("s".into()),
                 verify_token: Sensitive::new("v".into()),
+                waba_id: None,
+                phone_number_ids: vec![],
             },
         );
         assert!(c.validate().unwrap_err().to_string().contains("Bad Id"));

@@ -1,13 +1,14 @@
 //! The relay's HTTP surface: Meta's webhook endpoint, the desktops' publish endpoint and stream,
 //! `/healthz` and `/metrics`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -39,6 +40,8 @@ pub mod close {
     pub const CURSOR_AHEAD: u16 = 4011;
     /// The relay is shutting down.
     pub const GOING_AWAY: u16 = 1001;
+    /// The relay cannot do its checks now (its database does not answer); reconnect later.
+    pub const UNAVAILABLE: u16 = 1011;
 }
 
 pub fn router(state: Arc<RelayState>) -> Router {
@@ -52,10 +55,7 @@ pub fn router(state: Arc<RelayState>) -> Router {
                 .post(receive_webhook)
                 .layer(DefaultBodyLimit::max(max_body)),
         )
-        .route(
-            "/v1/events",
-            post(publish).layer(DefaultBodyLimit::max(max_body)),
-        )
+        .route("/v1/events", post(publish))
         .route("/v1/stream", get(stream))
         .route("/v1/whoami", get(whoami))
         .with_state(state)
@@ -81,15 +81,38 @@ async fn healthz(State(s): State<Arc<RelayState>>) -> Response {
             database,
         })
         .into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "database unavailable", "error": e.to_string()})),
-        )
-            .into_response(),
+        Err(e) => {
+            // The reason goes to the log, not to whoever asks: it may name hosts and users.
+            tracing::warn!(error = %e, "health check: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "database unavailable"})),
+            )
+                .into_response()
+        }
     }
 }
 
-async fn metrics(State(s): State<Arc<RelayState>>) -> Response {
+/// The metrics name workspaces and token ids: they answer the metrics token, or, without one,
+/// this machine only.
+async fn metrics(
+    State(s): State<Arc<RelayState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let allowed = match &s.config.metrics_token {
+        Some(token) => bearer(&headers).is_some_and(|given| {
+            signature::constant_time_eq(given.as_bytes(), token.expose().as_bytes())
+        }),
+        None => peer.ip().is_loopback(),
+    };
+    if !allowed {
+        s.metrics.reject("metrics_refused");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "the metrics need the relay's metrics token (metrics_token)",
+        );
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -120,13 +143,13 @@ async fn verify_subscription(
     Path(workspace): Path<String>,
     Query(q): Query<Handshake>,
 ) -> Response {
-    let Some(ws) = s.config.workspaces.get(&workspace) else {
-        s.metrics.reject("unknown_workspace");
-        return refuse(StatusCode::NOT_FOUND, "no such workspace");
-    };
+    // An unknown workspace is answered like a wrong verify token: the relay does not say which
+    // workspaces it serves.
     let ok = q.mode.as_deref() == Some("subscribe")
-        && q.verify_token.as_deref().is_some_and(|t| {
-            signature::constant_time_eq(t.as_bytes(), ws.verify_token.expose().as_bytes())
+        && s.config.workspaces.get(&workspace).is_some_and(|ws| {
+            q.verify_token.as_deref().is_some_and(|t| {
+                signature::constant_time_eq(t.as_bytes(), ws.verify_token.expose().as_bytes())
+            })
         });
     match (ok, q.challenge) {
         (true, Some(challenge)) => {
@@ -143,6 +166,22 @@ async fn verify_subscription(
     }
 }
 
+/// The account or number a webhook event is about when it is not `ws`'s (when `ws` names its
+/// own).
+fn foreign_account(ws: &super::config::WorkspaceConfig, f: &Fields) -> Option<String> {
+    if let (Some(own), Some(theirs)) = (&ws.waba_id, &f.waba_id)
+        && own != theirs
+    {
+        return Some(format!("WhatsApp Business Account {theirs}"));
+    }
+    match &f.phone_number_id {
+        Some(n) if !ws.phone_number_ids.is_empty() && !ws.phone_number_ids.contains(n) => {
+            Some(format!("phone number {n}"))
+        }
+        _ => None,
+    }
+}
+
 /// Meta's POST: verified over the raw bytes before anything is parsed, answered 200 only once
 /// its events are durable.
 async fn receive_webhook(
@@ -152,10 +191,6 @@ async fn receive_webhook(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     s.metrics.webhooks.inc();
-    let Some(ws) = s.config.workspaces.get(&workspace) else {
-        s.metrics.reject("unknown_workspace");
-        return refuse(StatusCode::NOT_FOUND, "no such workspace");
-    };
     let body = match body {
         Ok(b) => b,
         Err(e) => {
@@ -170,18 +205,63 @@ async fn receive_webhook(
         }
     };
     let sig = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
-    if let Err(e) = signature::verify(ws.app_secret.expose().as_bytes(), &body, sig) {
-        s.metrics.reject("bad_signature");
-        tracing::warn!(workspace, error = %e, "webhook refused");
-        return refuse(StatusCode::UNAUTHORIZED, e.to_string());
-    }
-    let events = match split_webhook(&body) {
+    // An unknown workspace is checked against a key no signature matches: the same work and the
+    // same answer as a wrong signature, so the relay does not say which workspaces it serves.
+    let ws = s.config.workspaces.get(&workspace);
+    let secret = ws.map_or(&b"no workspace has this key"[..], |w| {
+        w.app_secret.expose().as_bytes()
+    });
+    let verified = signature::verify(secret, &body, sig).and_then(|()| {
+        ws.map(drop)
+            .ok_or(crmconnect_meta::signature::SignatureError::Mismatch)
+    });
+    let ws = match (ws, verified) {
+        (Some(ws), Ok(())) => ws,
+        (_, r) => {
+            let e = r
+                .err()
+                .unwrap_or(crmconnect_meta::signature::SignatureError::Mismatch);
+            s.metrics.reject("bad_signature");
+            tracing::warn!(workspace, error = %e, "webhook refused");
+            return refuse(StatusCode::UNAUTHORIZED, e.to_string());
+        }
+    };
+    let mut events = match split_webhook(&body) {
         Ok(e) => e,
         Err(e) => {
             s.metrics.reject("malformed_json");
             return refuse(StatusCode::BAD_REQUEST, e.to_string());
         }
     };
+    if let Some(foreign) = events.iter().find_map(|e| foreign_account(ws, &e.fields)) {
+        s.metrics.reject("foreign_account");
+        tracing::warn!(workspace, foreign, "webhook for another account refused");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this webhook is about {foreign}, which is not this workspace's: nothing was stored"
+            ),
+        );
+    }
+    // Events older than the retention are not stored: their idempotency keys may be gone with
+    // the events they repeat, and storing them again would deliver them twice.
+    if s.config.retention.days > 0 {
+        let oldest = super::store::now_ms() / 1000 - i64::from(s.config.retention.days) * 86_400;
+        let before = events.len();
+        events.retain(|e| e.fields.timestamp.is_none_or(|t| t >= oldest));
+        let dropped = before - events.len();
+        if dropped > 0 {
+            s.metrics
+                .rejections
+                .get_or_create(&super::metrics::Reason { reason: "too_old" })
+                .inc_by(dropped as u64);
+            tracing::info!(
+                workspace,
+                events = dropped,
+                "webhook events older than the retention ignored"
+            );
+        }
+    }
     match s.log.append(&workspace, events).await {
         Ok(appended) => {
             tracing::debug!(workspace, events = appended.len(), "webhook stored");
@@ -198,12 +278,16 @@ async fn receive_webhook(
     }
 }
 
-async fn authenticate(s: &RelayState, headers: &HeaderMap) -> Result<TokenRecord, Response> {
-    let token = headers
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .map(str::trim)
+}
+
+async fn authenticate(s: &RelayState, headers: &HeaderMap) -> Result<TokenRecord, Response> {
+    let token = bearer(headers);
     let Some(token) = token else {
         s.metrics.reject("no_token");
         return Err(refuse(
@@ -289,18 +373,39 @@ pub struct PublishResponse {
 
 pub const MAX_PUBLISH: usize = 1000;
 
+/// How long a request body may take to arrive.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn publish(
     State(s): State<Arc<RelayState>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
+    // The token first: a request without one is answered before its body is read.
     let t = match authenticate(&s, &headers).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return refuse(e.status(), e.body_text()),
+    let max = s.config.limits.max_body_bytes;
+    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, max)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => {
+            s.metrics.reject("too_large");
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("a publish request is at most {max} bytes"),
+            );
+        }
+        Err(_) => {
+            s.metrics.reject("slow_body");
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            );
+        }
     };
     let req: PublishRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -452,6 +557,16 @@ async fn stream(
         Ok(t) => t,
         Err(r) => return r,
     };
+    let Some(slot) = StreamSlot::take(&s, &t.id) else {
+        s.metrics.reject("too_many_streams");
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "this token already has {} streams open; close one first",
+                s.config.limits.streams_per_token
+            ),
+        );
+    };
     let after = q.after.unwrap_or(0);
     if after < 0 {
         return refuse(StatusCode::BAD_REQUEST, "after must be 0 or more");
@@ -475,7 +590,43 @@ async fn stream(
         .max_write_buffer_size(super::log::MAX_FRAME_TEXT + (1 << 20))
         .max_message_size(64 * 1024)
         .max_frame_size(64 * 1024)
-        .on_upgrade(move |socket| async move { run_stream(s, t, after, lz4, socket).await })
+        .on_upgrade(move |socket| async move {
+            let _slot = slot;
+            run_stream(s, t, after, lz4, socket).await
+        })
+}
+
+/// One of a token's open streams (see `Limits::streams_per_token`), given back when dropped.
+struct StreamSlot {
+    s: Arc<RelayState>,
+    token: String,
+}
+
+impl StreamSlot {
+    fn take(s: &Arc<RelayState>, token: &str) -> Option<StreamSlot> {
+        let mut open = s.streams.lock().expect("streams lock");
+        let n = open.entry(token.to_owned()).or_default();
+        if *n >= s.config.limits.streams_per_token.max(1) {
+            return None;
+        }
+        *n += 1;
+        Some(StreamSlot {
+            s: s.clone(),
+            token: token.to_owned(),
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.s.streams.lock().expect("streams lock");
+        if let Some(n) = open.get_mut(&self.token) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.token);
+            }
+        }
+    }
 }
 
 struct ClientGuard {
@@ -590,13 +741,27 @@ async fn run_stream(
         }
         if last_check.elapsed() >= limits.poll_interval() {
             last_check = Instant::now();
-            if let Ok(false) = s.log.store().token_active(&t.id).await {
-                s.metrics.reject("revoked");
-                tracing::info!(token = t.id, "token revoked; disconnecting");
-                let _ = sink
-                    .send(close(close::REVOKED, "this token was revoked".into()))
-                    .await;
-                return;
+            match s.log.store().token_active(&t.id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    s.metrics.reject("revoked");
+                    tracing::info!(token = t.id, "token revoked; disconnecting");
+                    let _ = sink
+                        .send(close(close::REVOKED, "this token was revoked".into()))
+                        .await;
+                    return;
+                }
+                // Fails closed: a token that cannot be checked is not trusted to stay connected.
+                Err(e) => {
+                    tracing::warn!(token = t.id, error = %e, "cannot check the token; disconnecting");
+                    let _ = sink
+                        .send(close(
+                            close::UNAVAILABLE,
+                            "the relay cannot check this token now; reconnect".into(),
+                        ))
+                        .await;
+                    return;
+                }
             }
         }
         // Let the tasks already woken run first (webhooks whose events are about to commit): on a

@@ -52,6 +52,8 @@ pub struct RelayState {
     pub log: Arc<EventLog>,
     pub metrics: Arc<Metrics>,
     pub stop: CancellationToken,
+    /// Open streams per token id (see `Limits::streams_per_token`).
+    pub streams: std::sync::Mutex<std::collections::HashMap<String, usize>>,
 }
 
 /// A relay running in this process (tests, the sandbox workspace, `serve`).
@@ -109,10 +111,13 @@ pub async fn start_with_store(
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-            .map_err(RelayError::Serve)
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .map_err(RelayError::Serve)
     });
     Ok(RelayHandle {
         addr,
@@ -134,6 +139,7 @@ async fn build_state(
         log,
         metrics,
         stop,
+        streams: Default::default(),
     });
     spawn_retention(state.clone());
     Ok(state)
@@ -201,7 +207,7 @@ pub async fn serve(config: RelayConfig) -> Result<(), RelayError> {
     axum_server::bind(addr)
         .acceptor(acceptor)
         .handle(handle)
-        .serve(http::router(state).into_make_service())
+        .serve(http::router(state).into_make_service_with_connect_info::<SocketAddr>())
         .await
         .map_err(RelayError::Serve)
 }

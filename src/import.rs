@@ -531,8 +531,14 @@ pub(crate) fn copy_refused_rows(
             reason: "not a refused-rows file of this workspace".into(),
         });
     }
+    let Some(name) = src.file_name().filter(|_| src.is_file()) else {
+        return Err(ImportError::Read {
+            path: refused_file.into(),
+            reason: "not a refused-rows file of this workspace".into(),
+        });
+    };
     std::fs::create_dir_all(folder).map_err(io)?;
-    let dest = folder.join(src.file_name().expect("a file name"));
+    let dest = folder.join(name);
     std::fs::copy(&src, &dest).map_err(io)?;
     Ok(dest.display().to_string())
 }

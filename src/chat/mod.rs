@@ -397,7 +397,13 @@ const CONVERSATION_COLUMNS: &str = "id, customer, customer_name, phone_number_id
 
 /// Turns what a person typed into an FTS5 query: every word must appear, the last one as a prefix.
 pub(crate) fn fts_query(input: &str) -> Option<String> {
-    let words: Vec<String> = input
+    // Control characters (a pasted NUL, an escape sequence) are not words: they would make FTS5
+    // refuse the query instead of finding what the rest of it says.
+    let cleaned: String = input
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let words: Vec<String> = cleaned
         .split_whitespace()
         .map(|w| w.replace('"', "\"\""))
         .filter(|w| !w.is_empty())

@@ -939,3 +939,110 @@ async fn relay_addresses_are_https_except_on_this_computer_and_a_new_one_needs_i
     assert!(e.to_string().contains("enter the token again"), "{e}");
     r.stop().await;
 }
+
+// ---- the desktop --------------------------------------------------------------------------------
+
+/// Search with control characters (a pasted NUL or escape sequence) finds what the rest says,
+/// instead of failing with an FTS5 syntax error.
+#[tokio::test]
+async fn a_search_with_control_characters_returns_results_not_errors() {
+    let t = crate::common::workspace().await;
+    let ws = &t.ws;
+    let inbound: crmconnect::relay::events::ReceivedEvent = serde_json::from_value(json!({
+        "seq": 1, "key": "message:wamid.S1", "kind": "message", "source": "meta",
+        "received_at": 1_700_000_000_000i64, "phone_number_id": "PN1", "message_id": "wamid.S1",
+        "customer": "40721000006", "timestamp": 1_700_000_000i64,
+        "raw": {"field": "messages", "value": {"metadata": {"phone_number_id": "PN1"},
+            "messages": [{"from": "40721000006", "id": "wamid.S1", "timestamp": "1700000000",
+                          "type": "text", "text": {"body": "the invoice is paid"}}]}},
+    }))
+    .unwrap();
+    ws.apply_synced(&[inbound]).await.unwrap();
+    for query in ["\u{0}invoice", "invoice\u{1b}[31m", "\u{7}", "in\"voice"] {
+        let hits = ws.cx().search_messages(query, None).await;
+        assert!(hits.is_ok(), "{query:?}: {hits:?}");
+    }
+    let hits = ws
+        .cx()
+        .search_messages("\u{0}invoice\u{1b}", None)
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+}
+
+/// Saving the refused rows of an import copies only a file of this workspace's imports: a
+/// crafted path is refused by name, never a panic.
+#[tokio::test]
+async fn saving_refused_rows_from_a_crafted_path_is_refused_not_a_panic() {
+    let t = crate::common::workspace().await;
+    let ws = &t.ws;
+    let out = tempfile::tempdir().unwrap();
+    let imports = ws.imports_dir();
+    std::fs::create_dir_all(&imports).unwrap();
+    for crafted in [
+        format!("{}/..", imports.display()),
+        format!("{}/.", imports.display()),
+        format!("{}/", imports.display()),
+        "/etc/passwd".to_owned(),
+    ] {
+        let e = ws
+            .cx()
+            .save_refused_rows(&crafted, out.path())
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("not a refused-rows file"),
+            "{crafted}: {e}"
+        );
+    }
+}
+
+/// A Graph server whose template paging never ends (broken, or not Meta) is refused by name
+/// instead of being followed forever.
+#[tokio::test]
+async fn template_paging_that_never_ends_is_refused() {
+    use crmconnect::meta::client::GraphConfig;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let pages = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let served = pages.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let n = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let _ = conn.read(&mut buf).await;
+                // A new cursor each time: only the page cap stops it.
+                let body = format!(
+                    r#"{{"data":[],"paging":{{"cursors":{{"after":"c{n}"}},"next":"http://x/next"}}}}"#
+                );
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    let client = crmconnect::meta::GraphClient::new(
+        &GraphConfig {
+            base_url: format!("http://{addr}"),
+            ..GraphConfig::default()
+        },
+        crmconnect::sensitive::Sensitive::new("token".to_owned()),
+    )
+    .unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(60), client.all_templates("WABA"))
+        .await
+        .expect("it stops")
+        .unwrap_err();
+    assert!(e.to_string().contains("did not end after 100 pages"), "{e}");
+    assert_eq!(
+        pages.load(std::sync::atomic::Ordering::SeqCst),
+        crmconnect::meta::client::MAX_TEMPLATE_PAGES
+    );
+}

@@ -147,6 +147,9 @@ impl ClientError {
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
+/// The most pages of 100 templates read from one WABA: Meta allows at most 6,000 templates.
+pub const MAX_TEMPLATE_PAGES: usize = 100;
+
 struct Pacing {
     per_sender: DefaultKeyedRateLimiter<String>,
     per_pair: DefaultKeyedRateLimiter<(String, String)>,
@@ -468,22 +471,38 @@ impl GraphClient {
             .await
     }
 
-    /// Every template of the WABA, following Meta's paging to the end.
+    /// Every template of the WABA, following Meta's paging to the end: at most
+    /// [`MAX_TEMPLATE_PAGES`] pages, and never the same cursor twice, so a server whose paging
+    /// never ends (broken, or not Meta) is refused by name instead of looping forever.
     pub async fn all_templates(&self, waba_id: &str) -> Result<Vec<TemplateDef>> {
         let mut out = Vec::new();
         let mut q = TemplateQuery {
             limit: Some(100),
             ..Default::default()
         };
-        loop {
+        let url = format!("{}/{waba_id}/message_templates", self.graph);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_TEMPLATE_PAGES {
             let page = self.list_templates(waba_id, &q).await?;
             let next = page.next_cursor().map(str::to_owned);
             out.extend(page.data);
             match next {
+                Some(after) if !seen.insert(after.clone()) => {
+                    return Err(ClientError::Decode {
+                        url,
+                        reason: format!("the template list's paging came back to cursor “{after}”"),
+                    });
+                }
                 Some(after) => q.after = Some(after),
                 None => return Ok(out),
             }
         }
+        Err(ClientError::Decode {
+            url,
+            reason: format!(
+                "the template list did not end after {MAX_TEMPLATE_PAGES} pages of 100 (Meta allows far fewer templates)"
+            ),
+        })
     }
 
     pub async fn get_template(&self, template_id: &str) -> Result<TemplateDef> {

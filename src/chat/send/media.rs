@@ -160,18 +160,80 @@ pub(crate) fn read_kept(path: &Path, roots: &[PathBuf]) -> Option<Vec<u8>> {
     (bytes.len() as u64 <= MAX_MEDIA_BYTES).then_some(bytes)
 }
 
+/// Extensions a double click runs: a customer's file saved under one would be a program, so it
+/// gets a trailing `_` (`invoice.pdf.exe` is saved as `invoice.pdf.exe_`).
+const RUNNABLE: &[&str] = &[
+    "exe", "com", "bat", "cmd", "scr", "pif", "msi", "msp", "ps1", "psm1", "vbs", "vbe", "js",
+    "jse", "wsf", "wsh", "hta", "cpl", "jar", "lnk", "url", "reg", "sh", "bash", "zsh", "command",
+    "app", "desktop", "appimage", "run", "deb", "rpm", "dmg", "pkg", "apk", "py", "pl", "rb",
+];
+
+/// Names Windows keeps for devices, whatever their extension.
+const RESERVED: &[&str] = &[
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
+
+/// The longest file name a saved media gets, in characters.
+const MAX_NAME_CHARS: usize = 120;
+
+/// A customer's file name made safe to save: letters, digits and a few marks kept (anything
+/// else, folders and control characters included, becomes `_`), no leading or trailing dot or
+/// space, at most [`MAX_NAME_CHARS`] characters with its extension kept, device names prefixed,
+/// runnable extensions disarmed. `None` when nothing usable is left.
+pub(crate) fn safe_file_name(given: &str) -> Option<String> {
+    // The last part only: a name may carry either kind of separator, whatever this system is.
+    let last = given.rsplit(['/', '\\']).next().unwrap_or(given);
+    let kept: String = last
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || " ._-()[]+,@&'".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let kept = kept.trim_matches(|c| c == '.' || c == ' ');
+    if kept.chars().all(|c| c == '_' || c == '.' || c == ' ') {
+        return None;
+    }
+    let (stem, ext) = match kept.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() && !e.is_empty() => (s, Some(e)),
+        _ => (kept, None),
+    };
+    let ext = ext.map(|e| {
+        let e: String = e.chars().take(16).collect();
+        if RUNNABLE.contains(&e.to_ascii_lowercase().as_str()) {
+            format!("{e}_")
+        } else {
+            e
+        }
+    });
+    let device = stem
+        .split('.')
+        .next()
+        .unwrap_or(stem)
+        .trim()
+        .to_ascii_lowercase();
+    let stem = if RESERVED.contains(&device.as_str()) {
+        format!("_{stem}")
+    } else {
+        stem.to_owned()
+    };
+    let room = MAX_NAME_CHARS - ext.as_ref().map_or(0, |e| e.chars().count() + 1);
+    let stem: String = stem.chars().take(room).collect();
+    Some(match ext {
+        Some(e) => format!("{stem}.{e}"),
+        None => stem,
+    })
+}
+
 /// The file name a saved media gets: the sender's name without any folder, or one made from the
 /// message id and the MIME type.
 pub(super) fn save_name(media: &MediaRef, message_id: i64) -> String {
-    let given = media
-        .filename
-        .as_deref()
-        .and_then(|f| Path::new(f).file_name())
-        .and_then(|f| f.to_str())
-        .map(|f| f.trim().trim_start_matches('.'))
-        .filter(|f| !f.is_empty());
-    match given {
-        Some(f) => f.to_string(),
+    match media.filename.as_deref().and_then(safe_file_name) {
+        Some(f) => f,
         None => {
             let ext = media
                 .mime_type
@@ -196,6 +258,37 @@ pub(super) fn save_name(media: &MediaRef, message_id: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customers_file_name_is_saved_safely() {
+        let safe = |n: &str| safe_file_name(n);
+        assert_eq!(
+            safe("Invoice 2026 (1).pdf").as_deref(),
+            Some("Invoice 2026 (1).pdf")
+        );
+        assert_eq!(
+            safe("Factură_Ștefan.pdf").as_deref(),
+            Some("Factură_Ștefan.pdf")
+        );
+        // Folders of either kind, traversal and control characters.
+        assert_eq!(safe("../../.bashrc").as_deref(), Some("bashrc"));
+        assert_eq!(safe("C:\\Windows\\evil.pdf").as_deref(), Some("evil.pdf"));
+        assert_eq!(safe("a\u{0}b\nc.txt").as_deref(), Some("a_b_c.txt"));
+        assert_eq!(safe("a<b>:\"|?*.txt").as_deref(), Some("a_b______.txt"));
+        // Runnable extensions disarmed, device names kept away.
+        assert_eq!(safe("invoice.pdf.exe").as_deref(), Some("invoice.pdf.exe_"));
+        assert_eq!(safe("run.SH").as_deref(), Some("run.SH_"));
+        assert_eq!(safe("CON").as_deref(), Some("_CON"));
+        assert_eq!(safe("nul.txt").as_deref(), Some("_nul.txt"));
+        // Long names are cut, their extension kept.
+        let long = safe(&format!("{}.pdf", "x".repeat(500))).unwrap();
+        assert_eq!(long.chars().count(), MAX_NAME_CHARS);
+        assert!(long.ends_with("x.pdf"));
+        // Nothing usable: the caller makes a name.
+        assert_eq!(safe("..."), None);
+        assert_eq!(safe("///"), None);
+        assert_eq!(safe(""), None);
+    }
 
     #[test]
     fn only_regular_files_inside_the_workspace_folders_are_read() {

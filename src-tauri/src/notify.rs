@@ -6,6 +6,7 @@
 //! backend, the freedesktop `org.freedesktop.Notifications` D-Bus interface) directly and wait for
 //! the "default" action on a thread of its own.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crmconnect::Workspace;
@@ -27,11 +28,73 @@ impl Focus {
     }
 }
 
+/// Notifications waiting for a click, each holding a thread until it is clicked or closed: at
+/// most this many. Past it, new messages are counted in one summary notification instead, so a
+/// flood of messages cannot start a thread each.
+const MAX_WAITING: usize = 8;
+
+/// The summary notification's id: showing it again replaces it.
+const SUMMARY_ID: u32 = 0x0043_524d;
+
+/// How many notifications wait for a click, and how many messages the summary counts.
+#[derive(Clone, Default)]
+struct Waiting {
+    open: Arc<AtomicUsize>,
+    overflow: Arc<AtomicUsize>,
+}
+
+/// A place among the [`MAX_WAITING`]; given back when dropped.
+struct Slot(Waiting);
+
+impl Waiting {
+    fn enter(&self) -> Option<Slot> {
+        self.open
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < MAX_WAITING).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(self.clone()))
+    }
+
+    /// One more message for the summary; returns how many it counts now.
+    fn overflowed(&self) -> usize {
+        self.overflow.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // All clicked or closed: the next flood starts a new count.
+            self.0.overflow.store(0, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A customer's words for a notification body. Notification servers that render markup (the
+/// freedesktop `body-markup` capability) would otherwise take `<a href=…>` or `<img src=…>` in a
+/// message as theirs; `&`, `<` and `>` are escaped, and control characters dropped.
+fn escape_body(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' => out.push('\n'),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Forwards every chat change to the webview (`chat-changed`) and raises a notification for an
 /// inbound message in a conversation that is not on screen, unless the staff member muted them.
 pub fn forward(app: &AppHandle, ws: Arc<Workspace>, focus: Focus) {
     let mut rx = ws.chat_notices();
     let app = app.clone();
+    let waiting = Waiting::default();
     tauri::async_runtime::spawn(async move {
         loop {
             let notice = match rx.recv().await {
@@ -51,7 +114,7 @@ pub fn forward(app: &AppHandle, ws: Arc<Workspace>, focus: Focus) {
                 continue;
             }
             match ws.cx().chat_preferences().await {
-                Ok(p) if !p.muted => show(&app, &notice),
+                Ok(p) if !p.muted => show(&app, &notice, &waiting),
                 Ok(_) => {}
                 Err(e) => tracing::debug!(error = %e, "no notification: nobody is signed in"),
             }
@@ -59,12 +122,38 @@ pub fn forward(app: &AppHandle, ws: Arc<Workspace>, focus: Focus) {
     });
 }
 
-fn show(app: &AppHandle, notice: &ChatNotice) {
-    let title = notice.sender.clone().unwrap_or_else(|| "WhatsApp".into());
-    let body = notice.preview.clone().unwrap_or_default();
+fn show(app: &AppHandle, notice: &ChatNotice, waiting: &Waiting) {
+    let title: String = notice
+        .sender
+        .clone()
+        .unwrap_or_else(|| "WhatsApp".into())
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let body = escape_body(&notice.preview.clone().unwrap_or_default());
     let id = notice.conversation_id;
     let app = app.clone();
+    let Some(slot) = waiting.enter() else {
+        // Too many wait for a click already: one summary, replaced as the count grows.
+        let more = waiting.overflowed();
+        tauri::async_runtime::spawn_blocking(move || {
+            let shown = notify_rust::Notification::new()
+                .appname("CRMConnect WhatsApp")
+                .id(SUMMARY_ID)
+                .summary("New WhatsApp messages")
+                .body(&format!(
+                    "{more} more new {} — open CRMConnect to read them.",
+                    if more == 1 { "message" } else { "messages" }
+                ))
+                .show();
+            if let Err(e) = shown {
+                tracing::warn!(error = %e, "the summary notification could not be shown");
+            }
+        });
+        return;
+    };
     std::thread::spawn(move || {
+        let _slot = slot;
         let shown = notify_rust::Notification::new()
             .appname("CRMConnect WhatsApp")
             .summary(&title)
@@ -90,4 +179,40 @@ fn show(app: &AppHandle, notice: &ChatNotice) {
             Err(e) => tracing::warn!(error = %e, "the notification could not be shown"),
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_customers_words_cannot_become_markup() {
+        assert_eq!(
+            escape_body("<a href=\"https://evil\">pay</a> & <img src=x>"),
+            "&lt;a href=\"https://evil\"&gt;pay&lt;/a&gt; &amp; &lt;img src=x&gt;"
+        );
+        assert_eq!(
+            escape_body("line one\nline\u{7} two\u{1b}[31m"),
+            "line one\nline two[31m"
+        );
+    }
+
+    #[test]
+    fn only_so_many_notifications_wait_and_the_rest_are_counted() {
+        let w = Waiting::default();
+        let slots: Vec<Slot> = (0..MAX_WAITING)
+            .map(|_| w.enter().expect("a place"))
+            .collect();
+        assert!(w.enter().is_none(), "full");
+        assert_eq!(w.overflowed(), 1);
+        assert_eq!(w.overflowed(), 2);
+        drop(slots);
+        assert_eq!(w.open.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            w.overflowed(),
+            1,
+            "a new count once every one was clicked or closed"
+        );
+        assert!(w.enter().is_some());
+    }
 }

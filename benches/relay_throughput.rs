@@ -127,6 +127,7 @@ async fn start_relay(url: &str) -> (RelayHandle, Vec<String>) {
                 is_admin: true,
                 permissions: vec![],
                 label: String::new(),
+                expires_at: None,
             },
         )
         .await

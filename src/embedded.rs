@@ -92,6 +92,7 @@ impl Embedded {
                         is_admin: true,
                         permissions: vec![],
                         label: "the sandbox workspace's own desktop".into(),
+                        expires_at: None,
                     },
                 )
                 .await

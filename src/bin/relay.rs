@@ -147,6 +147,10 @@ enum TokenCommand {
         /// A note for `token list` (e.g. the computer).
         #[arg(long, default_value = "")]
         label: String,
+        /// The token stops working after this long: a number of days (`90d`) or hours (`12h`).
+        /// Without it, it works until revoked.
+        #[arg(long, value_parser = parse_lifetime)]
+        expires_in: Option<std::time::Duration>,
     },
     /// List tokens (never the tokens themselves).
     List {
@@ -272,6 +276,39 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// `90d` or `12h`, for `--expires-in`.
+fn parse_lifetime(s: &str) -> Result<std::time::Duration, String> {
+    let (n, unit) = s.trim().split_at(s.trim().len().saturating_sub(1));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("“{s}” is not a number of days or hours, such as 90d or 12h"))?;
+    match unit {
+        "d" if n > 0 => Ok(std::time::Duration::from_secs(n * 86_400)),
+        "h" if n > 0 => Ok(std::time::Duration::from_secs(n * 3_600)),
+        _ => Err(format!(
+            "“{s}” is not a number of days or hours, such as 90d or 12h"
+        )),
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// How long until `ms`, for people: `89 d 23 h`, `5 h 10 min`.
+fn time_left(ms: i64) -> String {
+    let mins = (ms - now_ms()).max(0) / 60_000;
+    let (d, h, m) = (mins / 1440, mins % 1440 / 60, mins % 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else {
+        format!("{h} h {m} min")
+    }
+}
+
 async fn token(store: &Store, cmd: TokenCommand) -> Result<(), Box<dyn std::error::Error>> {
     match cmd {
         TokenCommand::Issue {
@@ -280,6 +317,7 @@ async fn token(store: &Store, cmd: TokenCommand) -> Result<(), Box<dyn std::erro
             admin,
             grant,
             label,
+            expires_in,
         } => {
             let permissions = grant
                 .iter()
@@ -295,6 +333,7 @@ async fn token(store: &Store, cmd: TokenCommand) -> Result<(), Box<dyn std::erro
                     is_admin: admin,
                     permissions,
                     label,
+                    expires_at: expires_in.map(|d| now_ms() + d.as_millis() as i64),
                 },
             )
             .await?;
@@ -319,10 +358,11 @@ async fn token(store: &Store, cmd: TokenCommand) -> Result<(), Box<dyn std::erro
                         .collect::<Vec<_>>()
                         .join(",")
                 };
-                let state = if t.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "active"
+                let state = match (t.revoked_at, t.expires_at) {
+                    (Some(_), _) => "revoked".to_owned(),
+                    (None, Some(at)) if at <= now_ms() => "expired".to_owned(),
+                    (None, Some(at)) => format!("active, expires in {}", time_left(at)),
+                    (None, None) => "active".to_owned(),
                 };
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",

@@ -493,6 +493,7 @@ async fn two_desktops_on_one_relay_see_each_others_replies_and_assignments() {
             is_admin: true,
             permissions: vec![],
             label: "test".into(),
+            expires_at: None,
         },
     )
     .await

@@ -193,6 +193,7 @@ async fn a_revoked_token_is_disconnected_and_refused() {
             is_admin: false,
             permissions: vec!["whatsapp_chat:view".parse().unwrap()],
             label: "laptop".into(),
+            expires_at: None,
         },
     )
     .await

@@ -1046,3 +1046,46 @@ async fn template_paging_that_never_ends_is_refused() {
         crmconnect::meta::client::MAX_TEMPLATE_PAGES
     );
 }
+
+/// A token issued with a lifetime stops working when it ends: refused at once, and its open
+/// stream is closed within the poll interval.
+#[tokio::test]
+async fn an_expired_token_is_refused_and_its_stream_closed() {
+    use crmconnect::relay::tokens::{self, TokenSpec};
+    use crmconnect::sensitive::Sensitive;
+    use crmconnect::sync::relay_client::RelayClient;
+    let r = TestRelay::sqlite_with(|c| c.limits.poll_interval_ms = 50).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let (_, token) = tokens::issue(
+        &r.store,
+        TokenSpec {
+            workspace: WS.into(),
+            staff: "temp".into(),
+            is_admin: true,
+            permissions: vec![],
+            label: "a contractor's laptop".into(),
+            expires_at: Some(now + 1_500),
+        },
+    )
+    .await
+    .unwrap();
+    let client = RelayClient::new(&r.handle.url(), Sensitive::new(token)).unwrap();
+    client.whoami().await.unwrap();
+    let mut sub = client.subscribe(0).await.unwrap();
+    assert!(matches!(next(&mut sub).await, StreamItem::Live { .. }));
+    match next(&mut sub).await {
+        StreamItem::Closed { code, reason } => {
+            assert_eq!(code, close::REVOKED);
+            assert!(reason.contains("expired"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match client.whoami().await {
+        Err(RelayClientError::Unauthorized(m)) => assert!(m.contains("expired"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    r.stop().await;
+}

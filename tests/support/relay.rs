@@ -105,6 +105,7 @@ impl TestRelay {
                 is_admin: admin,
                 permissions: grants.iter().map(|g| g.parse().unwrap()).collect(),
                 label: String::new(),
+                expires_at: None,
             },
         )
         .await

@@ -28,7 +28,7 @@ use crmconnect_meta::signature;
 
 /// WebSocket close codes the desktop understands.
 pub mod close {
-    /// The token was revoked.
+    /// The token was revoked or has expired.
     pub const REVOKED: u16 = 4001;
     /// The client did not take a frame in time; reconnect and resume from the cursor.
     pub const TOO_SLOW: u16 = 4008;
@@ -301,7 +301,7 @@ async fn authenticate(s: &RelayState, headers: &HeaderMap) -> Result<TokenRecord
             s.metrics.reject("bad_token");
             Err(refuse(
                 StatusCode::UNAUTHORIZED,
-                "this token is unknown or was revoked",
+                "this token is unknown, was revoked or has expired",
             ))
         }
         Err(e) => Err(refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
@@ -747,7 +747,10 @@ async fn run_stream(
                     s.metrics.reject("revoked");
                     tracing::info!(token = t.id, "token revoked; disconnecting");
                     let _ = sink
-                        .send(close(close::REVOKED, "this token was revoked".into()))
+                        .send(close(
+                            close::REVOKED,
+                            "this token was revoked or has expired".into(),
+                        ))
                         .await;
                     return;
                 }

@@ -34,6 +34,8 @@ pub struct TokenSpec {
     pub is_admin: bool,
     pub permissions: Vec<Permission>,
     pub label: String,
+    /// When it stops working (milliseconds since the epoch); `None` never.
+    pub expires_at: Option<i64>,
 }
 
 pub fn hash(token: &str) -> String {
@@ -71,6 +73,7 @@ pub async fn issue(store: &Store, spec: TokenSpec) -> Result<(TokenRecord, Strin
         label: spec.label,
         created_at: now_ms(),
         revoked_at: None,
+        expires_at: spec.expires_at,
     };
     store.insert_token(&record, &hash(&token)).await?;
     Ok((record, token))

@@ -52,6 +52,8 @@ pub struct TokenRecord {
     pub label: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// When it stops working (milliseconds since the epoch); `None` never.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -209,13 +211,13 @@ impl Store {
         let perms = permissions_text(&t.permissions);
         match self {
             Store::Sqlite(p) => {
-                sqlx::query("INSERT INTO tokens (id, workspace, staff, is_admin, permissions, label, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-                    .bind(&t.id).bind(&t.workspace).bind(&t.staff).bind(t.is_admin).bind(&perms).bind(&t.label).bind(hash).bind(t.created_at)
+                sqlx::query("INSERT INTO tokens (id, workspace, staff, is_admin, permissions, label, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                    .bind(&t.id).bind(&t.workspace).bind(&t.staff).bind(t.is_admin).bind(&perms).bind(&t.label).bind(hash).bind(t.created_at).bind(t.expires_at)
                     .execute(p).await?;
             }
             Store::Postgres(p) => {
-                sqlx::query("INSERT INTO tokens (id, workspace, staff, is_admin, permissions, label, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                    .bind(&t.id).bind(&t.workspace).bind(&t.staff).bind(t.is_admin).bind(&perms).bind(&t.label).bind(hash).bind(t.created_at)
+                sqlx::query("INSERT INTO tokens (id, workspace, staff, is_admin, permissions, label, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(&t.id).bind(&t.workspace).bind(&t.staff).bind(t.is_admin).bind(&perms).bind(&t.label).bind(hash).bind(t.created_at).bind(t.expires_at)
                     .execute(p).await?;
             }
         }
@@ -229,7 +231,7 @@ impl Store {
         let rows: Vec<TokenRow> = match self {
             Store::Sqlite(p) => {
                 sqlx::query_as(
-                    "SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at \
+                    "SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at, expires_at \
                      FROM tokens WHERE (?1 IS NULL OR workspace = ?1) ORDER BY workspace, created_at, id",
                 )
                 .bind(workspace)
@@ -238,7 +240,7 @@ impl Store {
             }
             Store::Postgres(p) => {
                 sqlx::query_as(
-                    "SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at \
+                    "SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at, expires_at \
                      FROM tokens WHERE ($1::text IS NULL OR workspace = $1) ORDER BY workspace, created_at, id",
                 )
                 .bind(workspace)
@@ -253,14 +255,16 @@ impl Store {
     pub async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         let row: Option<TokenRow> = match self {
             Store::Sqlite(p) => {
-                sqlx::query_as("SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at FROM tokens WHERE revoked_at IS NULL AND hash = ?")
+                sqlx::query_as("SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at, expires_at FROM tokens WHERE revoked_at IS NULL AND hash = ? AND (expires_at IS NULL OR expires_at > ?)")
                     .bind(hash)
+                    .bind(now_ms())
                     .fetch_optional(p)
                     .await?
             }
             Store::Postgres(p) => {
-                sqlx::query_as("SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at FROM tokens WHERE revoked_at IS NULL AND hash = $1")
+                sqlx::query_as("SELECT id, workspace, staff, is_admin, permissions, label, created_at, revoked_at, expires_at FROM tokens WHERE revoked_at IS NULL AND hash = $1 AND (expires_at IS NULL OR expires_at > $2)")
                     .bind(hash)
+                    .bind(now_ms())
                     .fetch_optional(p)
                     .await?
             }
@@ -297,17 +301,19 @@ impl Store {
         let n: i64 = match self {
             Store::Sqlite(p) => {
                 sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND id = ?",
+                    "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND id = ? AND (expires_at IS NULL OR expires_at > ?)",
                 )
                 .bind(id)
+                .bind(now_ms())
                 .fetch_one(p)
                 .await?
             }
             Store::Postgres(p) => {
                 sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND id = $1",
+                    "SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND id = $1 AND (expires_at IS NULL OR expires_at > $2)",
                 )
                 .bind(id)
+                .bind(now_ms())
                 .fetch_one(p)
                 .await?
             }
@@ -326,6 +332,7 @@ struct TokenRow {
     label: String,
     created_at: i64,
     revoked_at: Option<i64>,
+    expires_at: Option<i64>,
 }
 
 impl From<TokenRow> for TokenRecord {
@@ -339,6 +346,7 @@ impl From<TokenRow> for TokenRecord {
             label: r.label,
             created_at: r.created_at,
             revoked_at: r.revoked_at,
+            expires_at: r.expires_at,
         }
     }
 }

@@ -1089,3 +1089,84 @@ async fn an_expired_token_is_refused_and_its_stream_closed() {
     }
     r.stop().await;
 }
+
+/// A connection from another loopback address (the relay listens on 127.0.0.1; the attacker
+/// comes from 127.0.0.2), sending `sent` and nothing more.
+async fn attacker(relay: &TestRelay, sent: &[u8]) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut conn = socket.connect(relay.handle.addr).await.unwrap();
+    conn.write_all(sent).await.unwrap();
+    conn
+}
+
+/// Whether the relay closed `conn` within `within`.
+async fn closed_within(conn: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(within, conn.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            // A 408 or 400 answer before the close.
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+/// A client that sends a request's headers slowly (or never finishes them) is disconnected after
+/// the header timeout.
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let r = TestRelay::sqlite_with(|c| c.limits.header_timeout_ms = 300).await;
+    let mut slow = attacker(&r, b"POST /webhook/acme HTTP/1.1\r\nHost: relay\r\n").await;
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(5)).await,
+        "still open after the header timeout"
+    );
+    r.stop().await;
+}
+
+/// One address holds a bounded share of the connections; the others are served as usual, and a
+/// signed webhook goes through while 1,000 connections from one address send half a request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slowloris_from_one_address_holds_only_its_share() {
+    let r = TestRelay::sqlite_with(|c| c.limits.max_connections_per_ip = 50).await;
+    let mut held = Vec::new();
+    for _ in 0..50 {
+        held.push(attacker(&r, b"POST /webhook/acme HTTP/1.1\r\nHost: relay\r\n").await);
+    }
+    // Past its share, the same address's connections are closed at once.
+    let mut refused = 0;
+    for _ in 0..950 {
+        let mut conn = attacker(&r, b"POST /webhook/acme HTTP/1.1\r\n").await;
+        if closed_within(&mut conn, Duration::from_secs(5)).await {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 950);
+    // Meanwhile Meta's signed webhooks are answered.
+    for i in 0..20 {
+        let body = messages_webhook(&[(&format!("wamid.during{i}"), "hello")]);
+        let answered = tokio::time::timeout(Duration::from_secs(5), r.post_signed(&body))
+            .await
+            .expect("answered");
+        assert_eq!(answered.0, 200);
+    }
+    assert_eq!(r.store.head(WS).await.unwrap(), 20);
+    let metrics = reqwest::get(format!("{}/metrics", r.handle.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "relay_rejections_total{reason=\"too_many_connections_from_one_address\"} 950"
+        ),
+        "{metrics}"
+    );
+    drop(held);
+    r.stop().await;
+}

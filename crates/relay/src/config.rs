@@ -95,6 +95,14 @@ pub struct Limits {
     pub tail_bytes: usize,
     /// How many streams one desktop token may have open at once.
     pub streams_per_token: usize,
+    /// Open connections at most, in all (a connection over it is closed at once).
+    pub max_connections: usize,
+    /// Open connections at most from one client address. Meta's webhooks come from many
+    /// addresses; a team behind one NAT shares one (a desktop keeps one stream open).
+    pub max_connections_per_ip: usize,
+    /// A client that has not sent a request's headers within this many milliseconds is
+    /// disconnected (slowloris).
+    pub header_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -110,6 +118,9 @@ impl Default for Limits {
             frame_bytes: 1 << 20,
             tail_bytes: 64 << 20,
             streams_per_token: 4,
+            max_connections: 4096,
+            max_connections_per_ip: 256,
+            header_timeout_ms: 10_000,
         }
     }
 }
@@ -123,6 +134,9 @@ impl Limits {
     }
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_interval_ms.max(10))
+    }
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms.max(1))
     }
     pub fn tail_cap(&self) -> crate::log::TailCap {
         crate::log::TailCap {

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -45,15 +44,12 @@ pub mod close {
 }
 
 pub fn router(state: Arc<RelayState>) -> Router {
-    let max_body = state.config.limits.max_body_bytes;
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route(
             "/webhook/{workspace}",
-            get(verify_subscription)
-                .post(receive_webhook)
-                .layer(DefaultBodyLimit::max(max_body)),
+            get(verify_subscription).post(receive_webhook),
         )
         .route("/v1/events", post(publish))
         .route("/v1/stream", get(stream))
@@ -188,21 +184,12 @@ async fn receive_webhook(
     State(s): State<Arc<RelayState>>,
     Path(workspace): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
     s.metrics.webhooks.inc();
-    let body = match body {
+    let body = match read_body(&s, body, s.config.limits.max_body_bytes).await {
         Ok(b) => b,
-        Err(e) => {
-            let status = e.status();
-            s.metrics
-                .reject(if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "too_large"
-                } else {
-                    "unreadable_body"
-                });
-            return refuse(status, e.body_text());
-        }
+        Err(r) => return r,
     };
     let sig = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
     // An unknown workspace is checked against a key no signature matches: the same work and the
@@ -376,6 +363,31 @@ pub const MAX_PUBLISH: usize = 1000;
 /// How long a request body may take to arrive.
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// A request's body, at most `max` bytes and within [`BODY_TIMEOUT`]: a client that sends its
+/// body slowly (or never) is answered 408 instead of holding the connection.
+async fn read_body(s: &RelayState, body: axum::body::Body, max: usize) -> Result<Bytes, Response> {
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, max)).await {
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(_)) => {
+            s.metrics.reject("too_large");
+            Err(refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than the {max} bytes accepted"),
+            ))
+        }
+        Err(_) => {
+            s.metrics.reject("slow_body");
+            Err(refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            ))
+        }
+    }
+}
+
 async fn publish(
     State(s): State<Arc<RelayState>>,
     headers: HeaderMap,
@@ -386,26 +398,9 @@ async fn publish(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let max = s.config.limits.max_body_bytes;
-    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, max)).await {
-        Ok(Ok(b)) => b,
-        Ok(Err(_)) => {
-            s.metrics.reject("too_large");
-            return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("a publish request is at most {max} bytes"),
-            );
-        }
-        Err(_) => {
-            s.metrics.reject("slow_body");
-            return refuse(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "the request body did not arrive within {} s",
-                    BODY_TIMEOUT.as_secs()
-                ),
-            );
-        }
+    let body = match read_body(&s, body, s.config.limits.max_body_bytes).await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let req: PublishRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -8,6 +8,7 @@
 //! - [`tokens`], [`config`], [`metrics`].
 
 pub mod config;
+pub mod conn;
 pub use crmconnect_events::events;
 pub mod http;
 pub mod log;
@@ -101,23 +102,27 @@ pub async fn start_with_store(
     let stop = CancellationToken::new();
     let state = build_state(config, store, stop.clone()).await?;
     let router = http::router(state.clone());
+    let handle = axum_server::Handle::new();
+    let on_stop = handle.clone();
     let shutdown = stop.clone();
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        on_stop.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let std_listener = listener.into_std().map_err(RelayError::Serve)?;
+    let mut server = axum_server::from_tcp(std_listener)
+        .map_err(RelayError::Serve)?
+        .acceptor(conn::LimitAcceptor::new(connection_limits(&state)))
+        .handle(handle);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(state.config.limits.header_timeout());
     let task = tokio::spawn(async move {
-        use axum::serve::ListenerExt;
-        // Frames are already gathered by the streams: Nagle's algorithm would only hold one back
-        // until the desktop's delayed ACK (40 ms on Linux) when the previous is unacknowledged.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .map_err(RelayError::Serve)
+        server
+            .serve(router.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .map_err(RelayError::Serve)
     });
     Ok(RelayHandle {
         addr,
@@ -125,6 +130,14 @@ pub async fn start_with_store(
         stop,
         task,
     })
+}
+
+fn connection_limits(state: &RelayState) -> Arc<conn::ConnLimits> {
+    conn::ConnLimits::new(
+        state.config.limits.max_connections,
+        state.config.limits.max_connections_per_ip,
+        state.metrics.clone(),
+    )
 }
 
 async fn build_state(
@@ -203,10 +216,13 @@ pub async fn serve(config: RelayConfig) -> Result<(), RelayError> {
     });
     tracing::info!(%addr, "relay listening (HTTPS)");
     let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
-        .acceptor(axum_server::accept::NoDelayAcceptor::new());
-    axum_server::bind(addr)
-        .acceptor(acceptor)
-        .handle(handle)
+        .acceptor(conn::LimitAcceptor::new(connection_limits(&state)));
+    let mut server = axum_server::bind(addr).acceptor(acceptor).handle(handle);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(state.config.limits.header_timeout());
+    server
         .serve(http::router(state).into_make_service_with_connect_info::<SocketAddr>())
         .await
         .map_err(RelayError::Serve)

@@ -107,6 +107,10 @@ impl RelayClient {
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(30))
+            // The relay closes a connection that sends no request within its header timeout
+            // (10 s by default): an idle pooled one is dropped here first, so a request never
+            // races that close.
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
             .build()
             .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
         Ok(RelayClient { base, token, http })

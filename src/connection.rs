@@ -225,13 +225,32 @@ impl Ctx<'_> {
             .unwrap_or(crate::meta::META_BASE_URL)
             .trim_end_matches('/')
             .to_owned();
-        if !(base.starts_with("https://")
-            || base.starts_with("http://127.0.0.1")
-            || base.starts_with("http://localhost"))
-        {
+        let on_this_machine = |url: &reqwest::Url| {
+            url.host_str().is_some_and(|h| {
+                let h = h.trim_start_matches('[').trim_end_matches(']');
+                h.eq_ignore_ascii_case("localhost")
+                    || h.parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            })
+        };
+        let secure = reqwest::Url::parse(&base)
+            .is_ok_and(|u| u.scheme() == "https" || (u.scheme() == "http" && on_this_machine(&u)));
+        if !secure {
             return Err(ConnectionError::Invalid {
                 field: "Graph API address",
                 problem: "must be https:// (plain http only for a sandbox on this machine)".into(),
+            }
+            .into());
+        }
+        // The saved access token goes only to the address it was given for.
+        let current = self.connection_row().await?.graph_base_url;
+        if current.trim_end_matches('/') != base
+            && input.access_token.is_none()
+            && self.secret(SecretName::AccessToken).await?.is_some()
+        {
+            return Err(ConnectionError::Invalid {
+                field: "Access token",
+                problem: "enter it again for the new Graph API address: a saved token goes only to the address it was given for".into(),
             }
             .into());
         }

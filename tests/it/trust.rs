@@ -1175,3 +1175,49 @@ async fn a_slowloris_from_one_address_holds_only_its_share() {
     drop(held);
     r.stop().await;
 }
+
+/// A saved Meta access token goes only to the Graph address it was given for, and that address
+/// is https:// unless it is this computer.
+#[tokio::test]
+async fn a_new_graph_address_needs_the_access_token_again() {
+    use crmconnect::connection::ConnectionInput;
+    let t = crate::common::workspace().await;
+    let input = |base: &str, token: Option<&str>| ConnectionInput {
+        phone_number_id: "106540352242922".into(),
+        waba_id: "102290129340398".into(),
+        graph_base_url: Some(base.into()),
+        graph_version: None,
+        access_token: token.map(Into::into),
+        app_secret: None,
+        verify_token: None,
+    };
+    let cx = t.ws.cx();
+    cx.save_connection(input("https://graph.example.com", Some("EAAG-token")))
+        .await
+        .unwrap();
+    // The same address keeps the saved token.
+    cx.save_connection(input("https://graph.example.com/", None))
+        .await
+        .unwrap();
+    let e = cx
+        .save_connection(input("https://graph.elsewhere.example", None))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("enter it again"), "{e}");
+    cx.save_connection(input("https://graph.elsewhere.example", Some("EAAG-other")))
+        .await
+        .unwrap();
+    for insecure in ["http://graph.example.com", "http://127.0.0.1.evil.example"] {
+        let e = cx
+            .save_connection(input(insecure, Some("EAAG-token")))
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("must be https://"),
+            "{insecure}: {e}"
+        );
+    }
+    cx.save_connection(input("http://127.0.0.1:9000", Some("EAAG-token")))
+        .await
+        .unwrap();
+}

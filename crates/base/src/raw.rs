@@ -29,6 +29,8 @@ impl<'h> Raw<'h> {
 
     /// Prepares `sql`; the statement cannot outlive the lock.
     pub fn prepare(&self, sql: &str) -> Result<Stmt<'h>, String> {
+        let len = c_int::try_from(sql.len())
+            .map_err(|_| format!("a statement of {} bytes is too long", sql.len()))?;
         let mut stmt = std::ptr::null_mut();
         // SAFETY: `db` is an open connection nobody else uses while the lock is held; `sql` is
         // passed with its length, so it needs no NUL terminator.
@@ -36,7 +38,7 @@ impl<'h> Raw<'h> {
             ffi::sqlite3_prepare_v3(
                 self.db.as_ptr(),
                 sql.as_ptr().cast(),
-                sql.len() as c_int,
+                len,
                 ffi::SQLITE_PREPARE_PERSISTENT,
                 &mut stmt,
                 std::ptr::null_mut(),
@@ -112,12 +114,15 @@ impl Stmt<'_> {
             for (i, p) in params.iter().enumerate() {
                 let i = i as c_int + 1;
                 let rc = match p {
-                    Value::Text(t) => ffi::sqlite3_bind_text(
+                    // The length as SQLite's 64-bit length: a text over 2 GiB is refused by
+                    // SQLite (SQLITE_TOOBIG), never bound with a truncated `int` length.
+                    Value::Text(t) => ffi::sqlite3_bind_text64(
                         s,
                         i,
                         t.as_ptr().cast(),
-                        t.len() as c_int,
+                        t.len() as u64,
                         ffi::SQLITE_STATIC(),
+                        ffi::SQLITE_UTF8 as u8,
                     ),
                     Value::Int(v) => ffi::sqlite3_bind_int64(s, i, *v),
                     Value::Null => ffi::sqlite3_bind_null(s, i),

@@ -6,9 +6,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{self, OWNER, OWNER_PASS, eventually_within};
+use crate::common::{self, OWNER, OWNER_PASS, eventually_within, first_conversation};
 use crate::relay_support::TestRelay;
-use crmconnect::chat::ConversationFilter;
 use crmconnect::sensitive::Sensitive;
 use crmconnect::sync::engine::{self, SyncHandle};
 use crmconnect::{Workspace, Workspaces};
@@ -33,16 +32,6 @@ async fn assigned_events(ws: &Workspace) -> usize {
         .iter()
         .filter(|e| e.kind == "conversation.assigned")
         .count()
-}
-
-async fn first_conversation(ws: &Workspace) -> Option<crmconnect::chat::Conversation> {
-    ws.cx()
-        .conversations(ConversationFilter::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .next()
 }
 
 /// The desktop process that dies: it assigns the conversation and is aborted right after the

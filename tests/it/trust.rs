@@ -263,7 +263,7 @@ async fn a_refused_event_does_not_take_its_batch_with_it() {
 /// it, and the time is clamped to when the relay received it.
 #[tokio::test]
 async fn a_teammates_message_cannot_point_at_a_local_file_or_claim_a_name_or_a_time() {
-    use crmconnect::chat::{ConversationFilter, MessageContent};
+    use crmconnect::chat::MessageContent;
     let t = crate::common::workspace().await;
     let ws = &t.ws;
     let private = t.dir.path().join("private.txt");
@@ -281,13 +281,7 @@ async fn a_teammates_message_cannot_point_at_a_local_file_or_claim_a_name_or_a_t
     }))
     .unwrap();
     ws.apply_synced(&[event]).await.unwrap();
-    let c = ws
-        .cx()
-        .conversations(ConversationFilter::default())
-        .await
-        .unwrap()
-        .items
-        .remove(0);
+    let c = crate::common::first_conversation(ws).await.unwrap();
     let m = ws
         .cx()
         .thread(c.id, None, None)
@@ -469,31 +463,17 @@ async fn connect(
 /// by itself, says it may have been sent, and its status settles it.
 #[tokio::test]
 async fn an_ambiguous_answer_is_never_retried_and_its_status_settles_the_send() {
-    use crmconnect::chat::{ConversationFilter, MessageStatus, SendText};
+    use crmconnect::chat::MessageStatus;
     let (relay, sandbox, t, sync) = team_desktop().await;
     let ws = &t.ws;
-    let c = crate::common::eventually("the conversation", || async {
-        ws.cx()
-            .conversations(ConversationFilter::default())
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .next()
-    })
-    .await;
+    let c = crate::common::eventually("the conversation", || crate::common::first_conversation(ws))
+        .await;
     // Keep the settling status away for a moment: the desktop is offline from its relay.
     sync.stop().await;
     sandbox.lose_next_answers(1);
     let sent = ws
         .cx()
-        .send_text(
-            c.id,
-            SendText {
-                text: "Did it go?".into(),
-                reply_to: None,
-            },
-        )
+        .send_text(c.id, crate::common::text("Did it go?"))
         .await
         .unwrap();
     assert_eq!(sent.status, MessageStatus::Uncertain);
@@ -506,17 +486,7 @@ async fn an_ambiguous_answer_is_never_retried_and_its_status_settles_the_send() 
         sent.error
     );
     assert_eq!(ws.drain_chat_sends().await.unwrap(), 0, "not retried");
-    let accepted = || {
-        sandbox
-            .deliveries()
-            .into_iter()
-            .filter(|d| d.summary.starts_with("status sent"))
-            .count()
-    };
-    crate::common::eventually("Meta's sent status", || async {
-        (accepted() == 1).then_some(())
-    })
-    .await;
+    meta_accepted_one(&sandbox).await;
     let sync = crmconnect::sync::engine::start_configured(ws.clone())
         .await
         .unwrap()
@@ -535,13 +505,30 @@ async fn an_ambiguous_answer_is_never_retried_and_its_status_settles_the_send() 
     })
     .await;
     assert!(settled.wamid.is_some());
-    assert_eq!(accepted(), 1, "Meta got it once");
+    assert_eq!(sends_accepted(&sandbox), 1, "Meta got it once");
     // Only a message that may have been sent can be sent again.
     let e = ws.cx().send_again(sent.id).await.unwrap_err().to_string();
     assert!(e.contains("only a message that may have been sent"), "{e}");
     sync.stop().await;
     sandbox.shutdown().await;
     relay.stop().await;
+}
+
+/// How many messages Meta (the sandbox) accepted: each gets one `sent` status.
+fn sends_accepted(sandbox: &crmconnect::sandbox::SandboxHandle) -> usize {
+    sandbox
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.summary.starts_with("status sent"))
+        .count()
+}
+
+/// Waits until Meta has accepted exactly one message.
+async fn meta_accepted_one(sandbox: &crmconnect::sandbox::SandboxHandle) {
+    crate::common::eventually("Meta's sent status", || async {
+        (sends_accepted(sandbox) == 1).then_some(())
+    })
+    .await;
 }
 
 const CHILD_DIR: &str = "CRMCONNECT_TEST_CHILD_DIR";
@@ -551,7 +538,6 @@ const CHILD_DIR: &str = "CRMCONNECT_TEST_CHILD_DIR";
 #[tokio::test]
 #[ignore = "the child process of a_send_whose_answer_was_lost_goes_out_once_and_its_status_settles_it"]
 async fn child_replies_and_dies_after_meta_accepted() {
-    use crmconnect::chat::{ConversationFilter, SendText};
     let dir = std::env::var(CHILD_DIR).expect("run by its parent test, which names the folder");
     let ws = crmconnect::Workspaces::new(dir)
         .open("sandbox")
@@ -574,22 +560,10 @@ async fn child_replies_and_dies_after_meta_accepted() {
     })
     .await
     .unwrap();
-    let c = ws
-        .cx()
-        .conversations(ConversationFilter::default())
-        .await
-        .unwrap()
-        .items
-        .remove(0);
+    let c = crate::common::first_conversation(&ws).await.unwrap();
     let _ = ws
         .cx()
-        .send_text(
-            c.id,
-            SendText {
-                text: "Only once, please".into(),
-                reply_to: None,
-            },
-        )
+        .send_text(c.id, crate::common::text("Only once, please"))
         .await;
     panic!("the fault point did not stop the process");
 }
@@ -600,19 +574,12 @@ async fn child_replies_and_dies_after_meta_accepted() {
 /// data folder is refused, so two processes never drain one outbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_whose_answer_was_lost_goes_out_once_and_its_status_settles_it() {
-    use crmconnect::chat::{ConversationFilter, MessageStatus};
+    use crmconnect::chat::MessageStatus;
     use std::os::unix::process::ExitStatusExt;
 
     let (relay, sandbox, t, sync) = team_desktop().await;
-    let conversations = || async {
-        t.ws.cx()
-            .conversations(ConversationFilter::default())
-            .await
-            .unwrap()
-            .items
-    };
-    crate::common::eventually("the conversation", || async {
-        conversations().await.into_iter().next()
+    crate::common::eventually("the conversation", || {
+        crate::common::first_conversation(&t.ws)
     })
     .await;
 
@@ -652,17 +619,7 @@ async fn a_send_whose_answer_was_lost_goes_out_once_and_its_status_settles_it() 
         Some(6),
         "aborted at the fault point, not {status}"
     );
-    let accepted = || {
-        sandbox
-            .deliveries()
-            .into_iter()
-            .filter(|d| d.summary.starts_with("status sent"))
-            .count()
-    };
-    crate::common::eventually("Meta's sent status", || async {
-        (accepted() == 1).then_some(())
-    })
-    .await;
+    meta_accepted_one(&sandbox).await;
 
     // It runs again: the reply is not sent again; it says it may have been sent.
     let ws = std::sync::Arc::new(
@@ -682,13 +639,7 @@ async fn a_send_whose_answer_was_lost_goes_out_once_and_its_status_settles_it() 
         0,
         "nothing sent again"
     );
-    let c = ws
-        .cx()
-        .conversations(ConversationFilter::default())
-        .await
-        .unwrap()
-        .items
-        .remove(0);
+    let c = crate::common::first_conversation(&ws).await.unwrap();
     let reply = || async {
         ws.cx()
             .thread(c.id, None, None)
@@ -713,7 +664,7 @@ async fn a_send_whose_answer_was_lost_goes_out_once_and_its_status_settles_it() 
     assert!(settled.wamid.is_some());
     assert_eq!(ws.chat_outbox_len().await.unwrap(), 0);
     assert_eq!(ws.drain_chat_sends().await.unwrap(), 0);
-    assert_eq!(accepted(), 1, "Meta got the reply once");
+    assert_eq!(sends_accepted(&sandbox), 1, "Meta got the reply once");
     sync.stop().await;
     sandbox.shutdown().await;
     relay.stop().await;

@@ -142,3 +142,22 @@ pub fn invoice_for(lead_id: i64) -> crmconnect::documents::DocumentInput {
         total: None,
     }
 }
+
+/// The first conversation of the list (the most recent), if there is one yet.
+pub async fn first_conversation(ws: &Workspace) -> Option<crmconnect::chat::Conversation> {
+    ws.cx()
+        .conversations(crmconnect::chat::ConversationFilter::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .next()
+}
+
+/// A text reply, not quoting anything.
+pub fn text(body: &str) -> crmconnect::chat::SendText {
+    crmconnect::chat::SendText {
+        text: body.into(),
+        reply_to: None,
+    }
+}

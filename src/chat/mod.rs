@@ -120,6 +120,8 @@ pub struct ChatRuntime {
     notices: broadcast::Sender<ChatNotice>,
     sending: tokio::sync::Mutex<()>,
     wake: tokio::sync::Notify,
+    /// Sends left in flight by an earlier run were looked for (once per open workspace).
+    orphans_checked: std::sync::atomic::AtomicBool,
 }
 
 impl Default for ChatRuntime {
@@ -128,6 +130,7 @@ impl Default for ChatRuntime {
             notices: broadcast::channel(1024).0,
             sending: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
+            orphans_checked: Default::default(),
         }
     }
 }

@@ -68,21 +68,30 @@ impl Workspace {
     /// Returns how many went out.
     ///
     /// Each attempt is committed as in flight before Meta is called. Only one drain runs at a
-    /// time in a process, and only one process opens a workspace folder, so an attempt still in
-    /// flight when a drain starts was left by a run that died before learning Meta's answer: it
-    /// is marked "may have been sent", never sent again by itself (a status webhook settles it).
+    /// time in a process, and only one process opens a workspace folder, so an attempt in flight
+    /// when the first drain of this run starts was left by a run that died before learning
+    /// Meta's answer: it is marked "may have been sent", never sent again by itself (a status
+    /// webhook settles it).
     pub async fn drain_chat_sends(&self) -> Result<usize> {
         let chat = self.chat_runtime();
         let _one_at_a_time = chat.sending.lock().await;
         let sender = Principal::system(SystemTask::ChatSender);
-        let now = self.now_ms();
-        let orphaned = sqlx::query!(
-            "UPDATE chat_sends SET uncertain_at = ? WHERE in_flight_at IS NOT NULL AND uncertain_at IS NULL",
-            now
-        )
-        .execute(self.db())
-        .await?
-        .rows_affected();
+        // Once per open workspace: later attempts in flight are this run's own, settled by it.
+        let first = !chat
+            .orphans_checked
+            .swap(true, std::sync::atomic::Ordering::SeqCst);
+        let orphaned = if first {
+            let now = self.now_ms();
+            sqlx::query!(
+                "UPDATE chat_sends SET uncertain_at = ? WHERE in_flight_at IS NOT NULL AND uncertain_at IS NULL",
+                now
+            )
+            .execute(self.db())
+            .await?
+            .rows_affected()
+        } else {
+            0
+        };
         if orphaned > 0 {
             tracing::warn!(
                 sends = orphaned,

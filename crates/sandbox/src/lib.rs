@@ -115,6 +115,9 @@ impl Sandbox {
         let base_url = format!("http://{}", SocketAddr::new(shown_ip, addr.port()));
         let client = reqwest::Client::builder()
             .timeout(config.webhook_timeout)
+            // A relay closes connections that send nothing for its header timeout (10 s by
+            // default): idle pooled ones are dropped here first, so no webhook races that close.
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
             .user_agent("facebookexternalua")
             .build()
             .map_err(SandboxError::HttpClient)?;

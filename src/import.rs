@@ -217,10 +217,36 @@ pub(crate) fn sanitize(name: &str) -> String {
         .collect()
 }
 
-fn header_ends_with_crlf(head: &[u8]) -> bool {
-    head.iter()
-        .position(|&b| b == b'\n')
-        .is_some_and(|i| i > 0 && head[i - 1] == b'\r')
+/// How a file's lines end, read off its first line. The CSV reader counts lines by `\n` only:
+/// its count lags by one in CRLF files (it stops at the `\r`) and stays at 1 in files whose
+/// lines end in a lone `\r` (classic Mac, as Excel for Mac still writes "CSV (Macintosh)").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineEnds {
+    Lf,
+    CrLf,
+    Cr,
+}
+
+impl LineEnds {
+    fn of(head: &[u8]) -> LineEnds {
+        match head.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) if head[i] == b'\r' => match head.get(i + 1) {
+                Some(b'\n') => LineEnds::CrLf,
+                _ => LineEnds::Cr,
+            },
+            _ => LineEnds::Lf,
+        }
+    }
+
+    /// The line a record at `p` starts on (1 is the header). In a CR file, a record's index: a
+    /// quoted field there with a line break in it makes the rows after it look one line early.
+    fn line(self, p: &csv::Position) -> u64 {
+        match self {
+            LineEnds::Lf => p.line(),
+            LineEnds::CrLf => p.line() + 1,
+            LineEnds::Cr => p.record() + 1,
+        }
+    }
 }
 
 /// Counts bytes as the CSV reader pulls them, for the progress bar.
@@ -266,7 +292,15 @@ fn read_batches<K: Kind>(
         let mut bom = vec![0u8; skip];
         let _ = input.read_exact(&mut bom);
     }
-    let crlf = u64::from(header_ends_with_crlf(input.fill_buf().unwrap_or_default()));
+    let ends = LineEnds::of(input.fill_buf().unwrap_or_default());
+    // Each row's line is after the one before, whatever the file mixes (a lone `\r` among
+    // `\n`s): two refused rows never share a line number.
+    let mut previous = 1u64;
+    let mut next_line = |p: Option<&csv::Position>| {
+        let line = p.map_or(0, |p| ends.line(p)).max(previous + 1);
+        previous = line;
+        line
+    };
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -285,8 +319,7 @@ fn read_batches<K: Kind>(
         while K::len(&good) + refused.len() < size {
             match csv.read_byte_record(&mut record) {
                 Ok(true) => {
-                    // csv's count lags by one line in CRLF files (it stops at the '\r').
-                    let line = record.position().map_or(0, |p| p.line() + crlf);
+                    let line = next_line(record.position());
                     if first_line == 0 {
                         first_line = line;
                     }
@@ -305,7 +338,7 @@ fn read_batches<K: Kind>(
                     break;
                 }
                 Err(e) => {
-                    let line = e.position().map_or(last_line + 1, |p| p.line() + crlf);
+                    let line = next_line(e.position());
                     rows += 1;
                     refused.push((
                         RefusedRow {
@@ -340,6 +373,36 @@ fn read_batches<K: Kind>(
         }
         size = rest_size;
     }
+}
+
+/// For the fuzz target `contacts_csv` (fuzz/): reads the whole file at `path` with `kind` as an
+/// import does (the same reader, on a thread of its own), without a database: every batch, or
+/// the reader's error.
+#[cfg(fuzzing)]
+pub fn read_all<K: Kind>(
+    kind: K,
+    path: &Path,
+    skip: usize,
+    batch_rows: (usize, usize),
+) -> Result<Vec<Batch<K::Good>>, String> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let job = (path.to_path_buf(), skip, batch_rows);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            read_batches(
+                kind,
+                job,
+                Arc::new(AtomicU64::new(0)),
+                tx,
+                Cancel::default(),
+            )
+        });
+        let mut batches = Vec::new();
+        while let Some(b) = rx.blocking_recv() {
+            batches.push(b?);
+        }
+        Ok(batches)
+    })
 }
 
 /// An import under way: batches come from the reader thread; the caller writes each and says
@@ -548,10 +611,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_header_ending_in_crlf_is_seen() {
-        assert!(header_ends_with_crlf(b"a,b\r\n1,2\r\n"));
-        assert!(!header_ends_with_crlf(b"a,b\n1,2\r\n"));
-        assert!(!header_ends_with_crlf(b"\n"));
+    fn how_lines_end_is_read_off_the_header() {
+        assert_eq!(LineEnds::of(b"a,b\r\n1,2\r\n"), LineEnds::CrLf);
+        assert_eq!(LineEnds::of(b"a,b\n1,2\r\n"), LineEnds::Lf);
+        assert_eq!(LineEnds::of(b"a,b\r1,2\r"), LineEnds::Cr);
+        assert_eq!(LineEnds::of(b"\n"), LineEnds::Lf);
     }
 
     #[test]

@@ -407,3 +407,30 @@ async fn line_numbers_count_from_the_header_as_line_one() {
     let r = import(&t, &path, vec![]).await;
     assert_eq!(r.refused_sample[0].line, 3);
 }
+
+/// Excel for Mac's "CSV (Macintosh)" ends lines with a lone CR: the CSV reader counts lines by
+/// LF only, so every refused row said "line 1". (Found by the fuzz target `contacts_csv`.)
+#[tokio::test]
+async fn line_numbers_are_right_in_a_file_whose_lines_end_in_cr() {
+    let t = common::workspace().await;
+    let body =
+        format!("{HEADER}A,+12015550101,,,,,,\nB,nope,,,,,,\nC,+12015550102,,,,,,\nD,,,,,,,\n")
+            .replace('\n', "\r");
+    let path = write(&t, "mac.csv", body.as_bytes());
+    let r = import(&t, &path, vec![]).await;
+    assert_eq!(r.imported, 2);
+    let lines: Vec<u64> = r.refused_sample.iter().map(|s| s.line).collect();
+    assert_eq!(lines, vec![3, 5]);
+}
+
+/// A file that mixes line ends (a lone CR among LFs) still numbers its rows in order, each
+/// once. (Found by the fuzz target `contacts_csv`: two refused rows said "line 2".)
+#[tokio::test]
+async fn rows_of_a_file_with_mixed_line_ends_each_get_their_own_line() {
+    let t = common::workspace().await;
+    let body = format!("{HEADER}A,nope,,,,,,\rB,nope,,,,,,\nC,nope,,,,,,\n");
+    let path = write(&t, "mixed.csv", body.as_bytes());
+    let r = import(&t, &path, vec![]).await;
+    let lines: Vec<u64> = r.refused_sample.iter().map(|s| s.line).collect();
+    assert_eq!(lines, vec![2, 3, 4]);
+}

@@ -183,6 +183,44 @@ impl Kind for Contacts {
     }
 }
 
+/// One batch of [`fuzz_read`]: the rows read, and each row's line with its E.164 number (kept)
+/// or its reason (refused).
+#[cfg(fuzzing)]
+pub struct FuzzBatch {
+    pub rows: u64,
+    pub first_line: u64,
+    pub last_line: u64,
+    pub kept: Vec<(u64, String)>,
+    pub refused: Vec<(u64, String)>,
+}
+
+/// For the fuzz target `contacts_csv` (fuzz/): reads a contacts file as an import does, with the
+/// import's encoding check and reader, without writing anything.
+#[cfg(fuzzing)]
+pub fn fuzz_read(path: &Path, country: Country) -> Result<Vec<FuzzBatch>, String> {
+    let skip = engine::check_encoding(path).map_err(|e| e.to_string())?;
+    let batches = engine::read_all(Contacts { country }, path, skip, (3, 7))?;
+    Ok(batches
+        .into_iter()
+        .map(|b| FuzzBatch {
+            rows: b.rows,
+            first_line: b.first_line,
+            last_line: b.last_line,
+            kept: b
+                .good
+                .rows
+                .iter()
+                .map(|r| (r.line, b.good.get(r, E164).to_owned()))
+                .collect(),
+            refused: b
+                .refused
+                .into_iter()
+                .map(|(r, _)| (r.line, r.reason))
+                .collect(),
+        })
+        .collect())
+}
+
 /// What the writer keeps from one batch to the next.
 struct WriteState {
     groups: Vec<i64>,

@@ -269,7 +269,25 @@ struct Frame {
     through: Option<i64>,
 }
 
+/// For the fuzz target `stream_frame` (fuzz/): what the stream makes of one WebSocket message,
+/// text or (`compressed`) binary.
+#[cfg(fuzzing)]
+pub fn parse_frame(bytes: &[u8], compressed: bool) -> Result<StreamItem, RelayClientError> {
+    if compressed {
+        Frame::parse_compressed(bytes)
+    } else {
+        let text =
+            std::str::from_utf8(bytes).map_err(|e| RelayClientError::Protocol(e.to_string()))?;
+        Frame::parse(text)
+    }
+}
+
 impl Frame {
+    fn parse_compressed(bytes: &[u8]) -> Result<StreamItem, RelayClientError> {
+        let text = crate::relay::log::decompress(bytes).map_err(RelayClientError::Protocol)?;
+        Frame::parse(&text)
+    }
+
     fn parse(text: &str) -> Result<StreamItem, RelayClientError> {
         let frame: Frame =
             serde_json::from_str(text).map_err(|e| RelayClientError::Protocol(e.to_string()))?;
@@ -317,11 +335,7 @@ impl Subscription {
             };
             match msg {
                 Message::Text(t) => return Frame::parse(&t),
-                Message::Binary(b) => {
-                    let text =
-                        crate::relay::log::decompress(&b).map_err(RelayClientError::Protocol)?;
-                    return Frame::parse(&text);
-                }
+                Message::Binary(b) => return Frame::parse_compressed(&b),
                 Message::Close(frame) => {
                     let (code, reason) = frame
                         .map(|f| (u16::from(f.code), f.reason.to_string()))

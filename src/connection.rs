@@ -54,8 +54,6 @@ pub struct ConnectionView {
     pub graph_base_url: String,
     pub graph_version: String,
     pub access_token_set: bool,
-    pub app_secret_set: bool,
-    pub verify_token_set: bool,
     /// Where the secrets are kept, e.g. "the OS keychain".
     pub secret_store: String,
 }
@@ -72,10 +70,6 @@ pub struct ConnectionInput {
     pub graph_version: Option<String>,
     #[ts(optional, type = "string")]
     pub access_token: Option<Sensitive<String>>,
-    #[ts(optional, type = "string")]
-    pub app_secret: Option<Sensitive<String>>,
-    #[ts(optional, type = "string")]
-    pub verify_token: Option<Sensitive<String>>,
 }
 
 /// One line of the "Test connection" report.
@@ -205,8 +199,6 @@ impl Ctx<'_> {
             graph_base_url: row.graph_base_url,
             graph_version: row.graph_version,
             access_token_set: self.secret(SecretName::AccessToken).await?.is_some(),
-            app_secret_set: self.secret(SecretName::AppSecret).await?.is_some(),
-            verify_token_set: self.secret(SecretName::VerifyToken).await?.is_some(),
             secret_store: self.secrets().describe().into(),
         })
     }
@@ -276,14 +268,11 @@ impl Ctx<'_> {
             }
             .into());
         }
-        let secrets: Vec<(SecretName, Sensitive<String>)> = [
-            (SecretName::AccessToken, input.access_token),
-            (SecretName::AppSecret, input.app_secret),
-            (SecretName::VerifyToken, input.verify_token),
-        ]
-        .into_iter()
-        .filter_map(|(n, v)| v.map(|v| (n, v)))
-        .collect();
+        let secrets: Vec<(SecretName, Sensitive<String>)> = input
+            .access_token
+            .map(|v| (SecretName::AccessToken, v))
+            .into_iter()
+            .collect();
         let changed: Vec<&str> = secrets.iter().map(|(n, _)| n.label()).collect();
         let detail = if changed.is_empty() {
             "ids only".to_owned()
@@ -317,6 +306,10 @@ impl Ctx<'_> {
                     .await?;
                     // The keychain last, inside the transaction: if it fails, the ids roll back too.
                     tokio::task::spawn_blocking(move || {
+                        // Only the relay uses these: a desktop keeps them no more.
+                        for name in SecretName::LEGACY {
+                            store.delete(&ws, name)?;
+                        }
                         for (name, value) in secrets {
                             if value.expose().is_empty() {
                                 store.delete(&ws, name)?;
@@ -407,24 +400,6 @@ impl Ctx<'_> {
                 }
             }
         }
-        push(
-            "App secret",
-            view.app_secret_set,
-            if view.app_secret_set {
-                "set; it is checked on every webhook Meta signs".into()
-            } else {
-                "not set: webhooks cannot be verified without it".into()
-            },
-        );
-        push(
-            "Webhook verify token",
-            view.verify_token_set,
-            if view.verify_token_set {
-                "set".into()
-            } else {
-                "not set: Meta's webhook handshake will fail".into()
-            },
-        );
         let ok = checks.iter().all(|c| c.ok);
         Ok(TestReport { ok, checks })
     }
@@ -438,8 +413,6 @@ pub struct SandboxConnection {
     pub phone_number_id: String,
     pub waba_id: String,
     pub access_token: Sensitive<String>,
-    pub app_secret: Sensitive<String>,
-    pub verify_token: Sensitive<String>,
 }
 
 impl Workspace {
@@ -456,9 +429,10 @@ impl Workspace {
         let store = self.secrets().clone();
         let ws = self.info().slug.clone();
         tokio::task::spawn_blocking(move || {
-            store.set(&ws, SecretName::AccessToken, &c.access_token)?;
-            store.set(&ws, SecretName::AppSecret, &c.app_secret)?;
-            store.set(&ws, SecretName::VerifyToken, &c.verify_token)
+            for name in SecretName::LEGACY {
+                store.delete(&ws, name)?;
+            }
+            store.set(&ws, SecretName::AccessToken, &c.access_token)
         })
         .await
         .map_err(|e| ConnectionError::Join(e.to_string()))?

@@ -115,8 +115,6 @@ impl Embedded {
             phone_number_id: sales,
             waba_id: sandbox.waba_id(),
             access_token: config.access_token.clone(),
-            app_secret: config.app_secret.clone(),
-            verify_token: config.verify_token.clone(),
         })
         .await?;
         let webhook_url = format!("{}/webhook/{slug}", relay.url());

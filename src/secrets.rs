@@ -22,7 +22,12 @@ pub const NAMESPACE_ENV: &str = "CRMCONNECT_KEYCHAIN_NAMESPACE";
 #[ts(export)]
 pub enum SecretName {
     AccessToken,
+    /// Meta's app secret and webhook verify token, which desktops kept before only the relay used
+    /// them: no longer asked for or written, and deleted from the keychain when the Connection
+    /// screen is next saved (or, in the sandbox workspace, at launch). See [`SecretName::LEGACY`].
+    #[ts(skip)]
     AppSecret,
+    #[ts(skip)]
     VerifyToken,
     /// The token this desktop connects to its relay with (set in Settings → Team sync, not on
     /// the Connection screen, so it is not part of the UI's type).
@@ -31,11 +36,8 @@ pub enum SecretName {
 }
 
 impl SecretName {
-    pub const ALL: [SecretName; 3] = [
-        SecretName::AccessToken,
-        SecretName::AppSecret,
-        SecretName::VerifyToken,
-    ];
+    /// What earlier versions kept and this one removes.
+    pub const LEGACY: [SecretName; 2] = [SecretName::AppSecret, SecretName::VerifyToken];
 
     pub fn key(self) -> &'static str {
         match self {

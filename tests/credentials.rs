@@ -68,6 +68,16 @@ async fn secrets_reach_the_keychain_and_nothing_else() {
     let token = format!("EAAG-token-{ns}");
     let app_secret = format!("app-secret-{ns}");
     let verify = format!("verify-{ns}");
+    // What an earlier version kept: Meta's app secret and verify token, which only the relay uses.
+    let kc = Keychain;
+    kc.set(
+        "sandbox",
+        SecretName::AppSecret,
+        &app_secret.as_str().into(),
+    )
+    .unwrap();
+    kc.set("sandbox", SecretName::VerifyToken, &verify.as_str().into())
+        .unwrap();
     let view = ws
         .cx()
         .save_connection(ConnectionInput {
@@ -76,12 +86,10 @@ async fn secrets_reach_the_keychain_and_nothing_else() {
             graph_base_url: None,
             graph_version: None,
             access_token: Some(token.as_str().into()),
-            app_secret: Some(app_secret.as_str().into()),
-            verify_token: Some(verify.as_str().into()),
         })
         .await
         .unwrap();
-    assert!(view.access_token_set && view.app_secret_set && view.verify_token_set);
+    assert!(view.access_token_set);
     assert_eq!(view.secret_store, "the OS keychain");
     // The view itself carries no secret.
     let json = serde_json::to_string(&view).unwrap();
@@ -90,8 +98,8 @@ async fn secrets_reach_the_keychain_and_nothing_else() {
     }
     ws.close().await;
 
-    // Read back through a fresh handle on the real keychain.
-    let kc = Keychain;
+    // Read back through a fresh handle on the real keychain: the token is there, and the
+    // desktop no longer keeps what only the relay uses.
     assert_eq!(
         kc.get("sandbox", SecretName::AccessToken)
             .unwrap()
@@ -99,20 +107,13 @@ async fn secrets_reach_the_keychain_and_nothing_else() {
             .expose(),
         &token
     );
-    assert_eq!(
-        kc.get("sandbox", SecretName::AppSecret)
-            .unwrap()
-            .unwrap()
-            .expose(),
-        &app_secret
-    );
-    assert_eq!(
-        kc.get("sandbox", SecretName::VerifyToken)
-            .unwrap()
-            .unwrap()
-            .expose(),
-        &verify
-    );
+    for legacy in SecretName::LEGACY {
+        assert!(
+            kc.get("sandbox", legacy).unwrap().is_none(),
+            "the desktop still keeps the {}",
+            legacy.label()
+        );
+    }
 
     // Scan every file the workspace wrote (database, WAL, anything else) and the logs.
     let mut files = 0;
@@ -130,10 +131,12 @@ async fn secrets_reach_the_keychain_and_nothing_else() {
         assert!(!contains(&captured, s), "the logs hold a secret");
     }
 
-    for name in SecretName::ALL {
-        kc.delete("sandbox", name).unwrap();
-        assert!(kc.get("sandbox", name).unwrap().is_none());
-    }
+    kc.delete("sandbox", SecretName::AccessToken).unwrap();
+    assert!(
+        kc.get("sandbox", SecretName::AccessToken)
+            .unwrap()
+            .is_none()
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -266,8 +266,6 @@ async fn a_send_made_offline_goes_out_exactly_once_when_the_connection_is_back()
         phone_number_id: c.phone_number_id.clone(),
         waba_id: e.sandbox().waba_id(),
         access_token: Sensitive::new(e.sandbox().access_token()),
-        app_secret: SandboxConfig::default().app_secret,
-        verify_token: SandboxConfig::default().verify_token,
     };
     let mut offline = good.clone();
     offline.graph_base_url = format!("http://{dead}");
@@ -509,8 +507,6 @@ async fn two_desktops_on_one_relay_see_each_others_replies_and_assignments() {
         phone_number_id: ids.phone_number_id,
         waba_id: e.sandbox().waba_id(),
         access_token: Sensitive::new(e.sandbox().access_token()),
-        app_secret: SandboxConfig::default().app_secret,
-        verify_token: SandboxConfig::default().verify_token,
     })
     .await
     .unwrap();

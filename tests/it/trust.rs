@@ -401,12 +401,9 @@ async fn team_desktop() -> (
     crmconnect::sync::engine::SyncHandle,
 ) {
     use crmconnect::sandbox::{CustomerMessage, Sandbox, SandboxConfig};
-    use crmconnect::sensitive::Sensitive;
     let relay = TestRelay::sqlite().await;
     let sandbox = Sandbox::start(SandboxConfig {
         webhook_url: Some(format!("{}/webhook/{WS}", relay.handle.url())),
-        app_secret: Sensitive::new(SECRET.into()),
-        verify_token: Sensitive::new(VERIFY.into()),
         delivery_delay: Duration::from_millis(50),
         read_delay: Duration::from_millis(50),
         ..SandboxConfig::default()
@@ -433,8 +430,6 @@ fn connection_to(
         phone_number_id: sandbox.phone_numbers()[0].id.clone(),
         waba_id: sandbox.waba_id(),
         access_token: Sensitive::new(sandbox.access_token()),
-        app_secret: Sensitive::new(SECRET.into()),
-        verify_token: Sensitive::new(VERIFY.into()),
     }
 }
 
@@ -555,8 +550,6 @@ async fn child_replies_and_dies_after_meta_accepted() {
         phone_number_id: env("CHILD_NUMBER"),
         waba_id: env("CHILD_WABA"),
         access_token: sensitive("CHILD_TOKEN"),
-        app_secret: sensitive("CHILD_SECRET"),
-        verify_token: sensitive("CHILD_VERIFY"),
     })
     .await
     .unwrap();
@@ -609,8 +602,6 @@ async fn a_send_whose_answer_was_lost_goes_out_once_and_its_status_settles_it() 
         .env("CHILD_NUMBER", &sandbox.phone_numbers()[0].id)
         .env("CHILD_WABA", sandbox.waba_id())
         .env("CHILD_TOKEN", sandbox.access_token())
-        .env("CHILD_SECRET", SECRET)
-        .env("CHILD_VERIFY", VERIFY)
         .env(crmconnect::fault::ENV, "after_meta_accepted")
         .status()
         .expect("the child runs");
@@ -1139,8 +1130,6 @@ async fn a_new_graph_address_needs_the_access_token_again() {
         graph_base_url: Some(base.into()),
         graph_version: None,
         access_token: token.map(Into::into),
-        app_secret: None,
-        verify_token: None,
     };
     let cx = t.ws.cx();
     cx.save_connection(input("https://graph.example.com", Some("EAAG-token")))

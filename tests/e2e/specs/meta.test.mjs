@@ -3,7 +3,7 @@
 // sandbox's review, its variables mapped, and a template model loaded with one click.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
@@ -28,9 +28,11 @@ test('sandbox workspace: connection, numbers, templates, mapping, models', async
 
   await app.step('Connection: the sandbox credentials are set, and the test passes', async () => {
     await openScreen(app, 'connection');
-    for (const s of ['access_token', 'app_secret', 'verify_token']) {
-      assert.equal(await (await app.waitFor(`conn-secret-state-${s}`)).getAttribute('data-set'), 'true', s);
-    }
+    assert.equal(await (await app.waitFor('conn-secret-state-access_token')).getAttribute('data-set'), 'true');
+    // Meta's app secret and verify token are the relay's: the desktop neither asks for nor keeps them.
+    assert.equal((await app.els('conn-secret-state-app_secret')).length, 0);
+    assert.equal((await app.els('conn-secret-state-verify_token')).length, 0);
+    await app.waitFor('conn-webhook-note');
     await app.click('conn-test');
     const result = await app.waitFor('conn-test-result', 20000);
     await app.browser.waitUntil(async () => (await result.getAttribute('data-ok')) !== null, { timeout: 20000 });
@@ -42,6 +44,10 @@ test('sandbox workspace: connection, numbers, templates, mapping, models', async
     const ns = `e2e-${app.dataDir.split('/').pop()}`;
     const token = execFileSync('secret-tool', ['lookup', 'service', 'com.crmconnect.whatsapp', 'username', `${ns}/sandbox/access_token`]).toString();
     assert.equal(token, 'sandbox-token');
+    for (const name of ['app_secret', 'webhook_verify_token']) {
+      const found = spawnSync('secret-tool', ['lookup', 'service', 'com.crmconnect.whatsapp', 'username', `${ns}/sandbox/${name}`]);
+      assert.equal(found.stdout.toString(), '', `the desktop keeps ${name}`);
+    }
     for (const f of filesUnder(app.dataDir)) {
       if (f.includes('/xdg-')) continue;
       const bytes = readFileSync(f);

@@ -16,8 +16,6 @@ const view: ConnectionView = {
   graph_base_url: "https://graph.facebook.com",
   graph_version: "v23.0",
   access_token_set: true,
-  app_secret_set: false,
-  verify_token_set: true,
   secret_store: "the OS keychain",
 };
 
@@ -25,33 +23,37 @@ describe("the Connection form", () => {
   it("starts from the saved ids and never from a secret", () => {
     const form = formFromView(view);
     expect(form.phone_number_id).toBe("106540352242922");
-    expect(form.secrets).toEqual({ access_token: "", app_secret: "", verify_token: "" });
+    expect(form.secrets).toEqual({ access_token: "" });
     expect(isDirty(form, view)).toBe(false);
   });
 
   it("sends a secret only when one was typed: empty keeps the stored value", () => {
     const form = formFromView(view);
     form.phone_number_id = " 1065 ".trim();
-    form.secrets.app_secret = "s3cret";
-    const input = toConnectionInput(form);
-    expect(input).toEqual({
+    expect("access_token" in toConnectionInput(form)).toBe(false);
+    form.secrets.access_token = "EAAG-new";
+    expect(toConnectionInput(form)).toEqual({
       phone_number_id: "1065",
       waba_id: "102290129340398",
       graph_base_url: "https://graph.facebook.com",
       graph_version: "v23.0",
-      app_secret: "s3cret",
+      access_token: "EAAG-new",
     });
-    expect("access_token" in input).toBe(false);
+  });
+
+  it("asks for no secret that only the relay uses", () => {
+    const input = toConnectionInput(formFromView(view));
+    expect("app_secret" in input).toBe(false);
     expect("verify_token" in input).toBe(false);
   });
 
   it("removes one secret by sending it empty with the stored ids", () => {
-    expect(removalInput(view, "verify_token")).toEqual({
+    expect(removalInput(view, "access_token")).toEqual({
       phone_number_id: "106540352242922",
       waba_id: "102290129340398",
       graph_base_url: "https://graph.facebook.com",
       graph_version: "v23.0",
-      verify_token: "",
+      access_token: "",
     });
   });
 

@@ -24,10 +24,10 @@ export interface SecretInfo {
   isSet: (view: ConnectionView) => boolean;
 }
 
+/** The secrets this desktop keeps. Meta's app secret and webhook verify token are not among them:
+ *  only the team's relay, which receives the webhooks, uses them. */
 export const SECRETS: readonly SecretInfo[] = [
   { name: "access_token", label: "Access token", isSet: (v) => v.access_token_set },
-  { name: "app_secret", label: "App secret", isSet: (v) => v.app_secret_set },
-  { name: "verify_token", label: "Webhook verify token", isSet: (v) => v.verify_token_set },
 ];
 
 export function formFromView(view: ConnectionView): ConnectionForm {
@@ -36,7 +36,7 @@ export function formFromView(view: ConnectionView): ConnectionForm {
     waba_id: view.waba_id,
     graph_base_url: view.graph_base_url || DEFAULT_BASE_URL,
     graph_version: view.graph_version || DEFAULT_VERSION,
-    secrets: { access_token: "", app_secret: "", verify_token: "" },
+    secrets: { access_token: "" },
   };
 }
 

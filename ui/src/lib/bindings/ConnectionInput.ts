@@ -3,4 +3,4 @@
 /**
  * What an admin saves. A secret left `None` keeps its current value; `Some("")` removes it.
  */
-export type ConnectionInput = { phone_number_id: string, waba_id: string, graph_base_url?: string, graph_version?: string, access_token?: string, app_secret?: string, verify_token?: string, };
+export type ConnectionInput = { phone_number_id: string, waba_id: string, graph_base_url?: string, graph_version?: string, access_token?: string, };

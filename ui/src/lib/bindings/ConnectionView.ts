@@ -3,7 +3,7 @@
 /**
  * What the Connection screen shows: ids, and only *whether* each secret is set.
  */
-export type ConnectionView = { phone_number_id: string, waba_id: string, graph_base_url: string, graph_version: string, access_token_set: boolean, app_secret_set: boolean, verify_token_set: boolean, 
+export type ConnectionView = { phone_number_id: string, waba_id: string, graph_base_url: string, graph_version: string, access_token_set: boolean, 
 /**
  * Where the secrets are kept, e.g. "the OS keychain".
  */

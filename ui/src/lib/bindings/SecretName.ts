@@ -3,4 +3,4 @@
 /**
  * The secrets the product keeps.
  */
-export type SecretName = "access_token" | "app_secret" | "verify_token";
+export type SecretName = "access_token";

@@ -300,9 +300,13 @@ pub(crate) fn seed_customers() -> Vec<Customer> {
     ]
 }
 
+/// A real voice note: 4.8 s of speech ("Hello! This is a voice note from the CRMConnect
+/// sandbox."), made with espeak-ng and opusenc (Ogg Opus, mono, 12 kbit/s), as WhatsApp records.
+const VOICE_NOTE: &[u8] = include_bytes!("../assets/voice-note.ogg");
+
 /// Bytes and MIME type of the media a simulated customer sends: a real PNG for images, a tiny
-/// real PDF for documents, and clearly-labelled placeholder bytes with the right magic numbers
-/// for audio, video and stickers.
+/// real PDF for documents, a real voice note, and clearly-labelled placeholder bytes with the
+/// right magic numbers for other audio, video and stickers.
 pub(crate) fn sample_media(message: &CustomerMessage) -> Option<(String, Vec<u8>)> {
     let labelled = |magic: &[u8]| {
         let mut v = magic.to_vec();
@@ -319,7 +323,7 @@ pub(crate) fn sample_media(message: &CustomerMessage) -> Option<(String, Vec<u8>
             b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n% CRMConnect sandbox sample document\n%%EOF\n".to_vec(),
         ),
         CustomerMessage::Audio { voice: true } => {
-            ("audio/ogg; codecs=opus".into(), labelled(b"OggS\0\x02"))
+            ("audio/ogg; codecs=opus".into(), VOICE_NOTE.to_vec())
         }
         CustomerMessage::Audio { voice: false } => ("audio/mpeg".into(), labelled(b"ID3\x04\0")),
         CustomerMessage::Video { .. } => (

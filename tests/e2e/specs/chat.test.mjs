@@ -122,6 +122,36 @@ test('chat: notification, unread, quick reply, ticks, window, template, Send on 
     assert.ok(texts.some((x) => x.includes('valid until the end of the month')), texts.join('\n'));
   });
 
+  await app.step('a voice note plays: its file loads under the CSP (media-src blob:), no violation', async () => {
+    await app.browser.execute(() => {
+      window.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) =>
+        window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI}`),
+      );
+    });
+    await sandbox(base, '/sandbox/customers/ana/messages', { type: 'audio', voice: true });
+    const load = app.browser.$('[data-testid="media-load"]');
+    await load.waitForExist({ timeout: 20000, timeoutMsg: 'the voice note never appeared' });
+    await load.click();
+    await app.waitFor('media-audio', 20000);
+    let state = {};
+    await app.browser.waitUntil(
+      async () => {
+        state = await app.browser.execute(() => {
+          const a = document.querySelector('[data-testid="media-audio"]');
+          return { src: a.src, ready: a.readyState, duration: a.duration, error: a.error && a.error.code };
+        });
+        return state.ready >= 1 || state.error;
+      },
+      { timeout: 20000, timeoutMsg: 'the voice note never loaded its metadata' },
+    );
+    const violations = await app.browser.execute(() => window.__cspViolations);
+    assert.deepEqual(violations, [], 'CSP violations while loading the voice note');
+    assert.match(state.src, /^blob:/);
+    assert.equal(state.error, null, `the audio element failed: ${JSON.stringify(state)}`);
+    assert.ok(state.duration > 4 && state.duration < 6, `a 4.8 s voice note, not ${state.duration}`);
+  });
+
   await app.step('after 25 hours (sandbox clock) only templates are offered; one goes out', async () => {
     await sandbox(base, '/sandbox/clock/advance', { hours: 25 });
     // Reopen the conversation: the header reads the window again.

@@ -401,9 +401,12 @@ async fn team_desktop() -> (
     crmconnect::sync::engine::SyncHandle,
 ) {
     use crmconnect::sandbox::{CustomerMessage, Sandbox, SandboxConfig};
+    use crmconnect::sensitive::Sensitive;
     let relay = TestRelay::sqlite().await;
     let sandbox = Sandbox::start(SandboxConfig {
         webhook_url: Some(format!("{}/webhook/{WS}", relay.handle.url())),
+        app_secret: Sensitive::new(SECRET.into()),
+        verify_token: Sensitive::new(VERIFY.into()),
         delivery_delay: Duration::from_millis(50),
         read_delay: Duration::from_millis(50),
         ..SandboxConfig::default()

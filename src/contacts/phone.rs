@@ -15,6 +15,8 @@ pub enum PhoneError {
     Invalid(String),
     #[error("“{0}” is not a country code (use two letters, e.g. US, DE, RO)")]
     UnknownCountry(String),
+    #[error("“{0}” is too long: an international number has at most 15 digits")]
+    TooLong(String),
 }
 
 /// A default country for numbers written without `+` and a country code.
@@ -101,7 +103,15 @@ pub fn to_e164(raw: &str, default: Country) -> Result<String, PhoneError> {
         });
     match parsed {
         // What the crate's E.164 formatter writes, without its metadata look-up (a Vec a call).
-        Some(n) => Ok(format!("+{}{}", n.code().value(), n.national())),
+        // The metadata lets some countries' numbers run longer than E.164's 15 digits (a German
+        // number of 14 digits after +49): no one can message those.
+        Some(n) => {
+            let e164 = format!("+{}{}", n.code().value(), n.national());
+            if e164.len() > 16 {
+                return Err(PhoneError::TooLong(trimmed.into()));
+            }
+            Ok(e164)
+        }
         None => match phonenumber::parse(region, candidate) {
             Ok(_) => Err(PhoneError::Invalid(trimmed.into())),
             Err(_) => Err(PhoneError::Unparsable(trimmed.into())),
@@ -202,6 +212,17 @@ mod tests {
 
     fn us() -> Country {
         "US".parse().unwrap()
+    }
+
+    /// Found by the fuzz target `contacts_csv`: "+49 30 901820 901821" passed as valid, 16 digits.
+    #[test]
+    fn a_number_longer_than_e164_allows_is_refused() {
+        let de: Country = "DE".parse().unwrap();
+        assert_eq!(
+            to_e164("+49 30 901820 901821", de),
+            Err(PhoneError::TooLong("+49 30 901820 901821".into()))
+        );
+        assert_eq!(to_e164("+49 30 901820", de).as_deref(), Ok("+4930901820"));
     }
 
     #[test]

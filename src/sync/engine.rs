@@ -11,8 +11,10 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use super::relay_client::{RelayClient, RelayClientError, StreamItem};
+use crate::relay::events::ReceivedEvent;
 use crate::relay::http::close;
 use crate::workspace::Workspace;
+use crmconnect_events::kinds::Reader;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -169,10 +171,15 @@ async fn run(
             s.warning = warning;
             s.refused = refused;
         });
-        let error = match client.subscribe(cursor).await {
-            Ok(sub) => {
+        // What this token may read, as the relay says, then the stream.
+        let opened = async {
+            let reader = client.whoami().await?.reader();
+            Ok::<_, RelayClientError>((reader, client.subscribe(cursor).await?))
+        };
+        let error = match opened.await {
+            Ok((reader, sub)) => {
                 attempt = 0;
-                match session(&ws, &client, sub, &status, &stop, &kick).await {
+                match session(&ws, &client, sub, reader.as_ref(), &status, &stop, &kick).await {
                     Ok(()) => return,
                     Err(e) => e,
                 }
@@ -218,6 +225,7 @@ async fn session(
     ws: &Workspace,
     client: &RelayClient,
     mut sub: super::relay_client::Subscription,
+    reader: Option<&Reader>,
     status: &watch::Sender<SyncStatus>,
     stop: &CancellationToken,
     kick: &Notify,
@@ -241,6 +249,7 @@ async fn session(
         tokio::select! {
             item = sub.next() => match item? {
                 StreamItem::Events { events, through } => {
+                    let (events, through) = readable(reader, events, through);
                     let cursor = ws.apply_synced_through(&events, through).await.map_err(|e| RelayClientError::Protocol(format!("applying events: {e}")))?;
                     status.send_modify(|s| {
                         s.cursor = cursor;
@@ -277,6 +286,32 @@ async fn session(
             }
         }
     }
+}
+
+/// The events of a frame this desktop applies: the relay leaves out what its token may not
+/// read; should a relay send more anyway, it is not applied here either (the cursor still moves
+/// past it). `None`: a relay too old to say what the token may read.
+fn readable(
+    reader: Option<&Reader>,
+    events: Vec<ReceivedEvent>,
+    through: i64,
+) -> (Vec<ReceivedEvent>, i64) {
+    let Some(reader) = reader else {
+        return (events, through);
+    };
+    let through = through.max(events.last().map_or(0, |e| e.seq));
+    let sent = events.len();
+    let events: Vec<ReceivedEvent> = events
+        .into_iter()
+        .filter(|e| reader.may_read_kind(&e.kind))
+        .collect();
+    if events.len() < sent {
+        tracing::warn!(
+            left_out = sent - events.len(),
+            "the relay sent events this desktop's token may not read: not applied"
+        );
+    }
+    (events, through)
 }
 
 /// Moves the cursor to where the relay can go on from, with a warning the user sees: after

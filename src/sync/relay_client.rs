@@ -11,6 +11,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::relay::events::ReceivedEvent;
 use crate::relay::http::{PublishRequest, PublishResponse, PublishResult, PublishedEvent};
 use crate::sensitive::Sensitive;
+use crmconnect_events::kinds::Reader;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayClientError {
@@ -58,6 +59,21 @@ pub struct WhoAmI {
     /// The first sequence number the relay still keeps (`head + 1` when none).
     #[serde(default)]
     pub oldest: i64,
+    /// What the token was granted (`resource:action`); `None` from a relay too old to say.
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
+}
+
+impl WhoAmI {
+    /// What this token may read, when the relay says. A grant this version does not know is
+    /// left out: it lets nothing more be read here.
+    pub fn reader(&self) -> Option<Reader> {
+        let permissions = self.permissions.as_ref()?;
+        Some(Reader {
+            is_admin: self.is_admin,
+            permissions: permissions.iter().filter_map(|p| p.parse().ok()).collect(),
+        })
+    }
 }
 
 #[derive(Clone)]

@@ -96,6 +96,28 @@ impl std::fmt::Display for Read {
     }
 }
 
+/// What one token may read: the relay leaves out of its stream what it may not, and a desktop
+/// applies only what it may, should a relay send more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    pub is_admin: bool,
+    pub permissions: Vec<Permission>,
+}
+
+impl Reader {
+    pub fn may_read(&self, r: Read) -> bool {
+        match r {
+            Read::Anyone => true,
+            Read::Admin => self.is_admin,
+            Read::Permission(p) => self.is_admin || self.permissions.contains(&p),
+        }
+    }
+
+    pub fn may_read_kind(&self, kind: &str) -> bool {
+        self.may_read(read_required(kind))
+    }
+}
+
 const fn view(resource: Resource) -> Read {
     Read::Permission(Permission::new(resource, View))
 }

@@ -21,7 +21,7 @@ use super::events::{Fields, NewEvent, Source, split_webhook};
 use super::log::{Fetch, LogError, events_frame, take_frame};
 use super::store::TokenRecord;
 use super::tokens;
-use crmconnect_events::kinds::Read;
+use crmconnect_events::kinds::{Read, Reader};
 use crmconnect_events::{kinds, payloads};
 use crmconnect_meta::signature;
 
@@ -304,6 +304,9 @@ struct WhoAmI {
     /// The first sequence number still kept, or `head + 1` when retention kept none: where a
     /// desktop resumes after [`close::CURSOR_EXPIRED`].
     oldest: i64,
+    /// What the token was granted (`resource:action`; empty for an administrator, who reads
+    /// everything): the desktop applies only the kinds these let it read.
+    permissions: Vec<String>,
 }
 
 /// Lets a desktop test its relay settings.
@@ -320,6 +323,11 @@ async fn whoami(State(s): State<Arc<RelayState>>, headers: HeaderMap) -> Respons
             is_admin: t.is_admin,
             head,
             oldest: oldest.unwrap_or(head + 1),
+            permissions: t
+                .permissions
+                .iter()
+                .map(|p| format!("{}:{}", p.resource.key(), p.action.key()))
+                .collect(),
         })
         .into_response(),
         Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
@@ -658,11 +666,11 @@ async fn run_stream(
     let mut head_rx = tail.subscribe();
     // What this token may read: an event it may not is left out of its frames (the frame's
     // `through` still moves its cursor past it). A token that reads everything shares frames.
-    let may_read = |r: Read| match r {
-        Read::Anyone => true,
-        Read::Admin => t.is_admin,
-        Read::Permission(p) => t.is_admin || t.permissions.contains(&p),
+    let reader = Reader {
+        is_admin: t.is_admin,
+        permissions: t.permissions.clone(),
     };
+    let may_read = |r: Read| reader.may_read(r);
     // Only an administrator reads every kind (`security` is theirs alone).
     let reads_all = t.is_admin;
     let limits = s.config.limits.clone();

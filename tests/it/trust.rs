@@ -1178,6 +1178,13 @@ async fn a_slowloris_from_one_address_holds_only_its_share() {
     for _ in 0..50 {
         held.push(attacker(&r, b"POST /webhook/acme HTTP/1.1\r\nHost: relay\r\n").await);
     }
+    // The relay accepts connections on its own time: once all 50 hold their places, the next
+    // ones from that address are over its share. (Without this wait a later one could be
+    // accepted first, take a place, and be the one left waiting.)
+    crate::common::eventually("the 50 connections accepted", || async {
+        (r.handle.state.metrics.connections.get() == 50).then_some(())
+    })
+    .await;
     // Past its share, the same address's connections are closed at once. (Bounded: a relay that
     // stopped refusing would otherwise keep this loop 2 s an attempt, half an hour in all.)
     let refused = tokio::time::timeout(Duration::from_secs(180), async {

@@ -50,6 +50,7 @@ impl ConnLimits {
         }
         *total += 1;
         per_ip.insert(ip, mine + 1);
+        self.metrics.connections.inc();
         Some(ConnGuard {
             limits: self.clone(),
             ip,
@@ -73,6 +74,7 @@ impl Drop for ConnGuard {
         let mut open = self.limits.open.lock().unwrap_or_else(|e| e.into_inner());
         let (total, per_ip) = &mut *open;
         *total = total.saturating_sub(1);
+        self.limits.metrics.connections.dec();
         if let Some(n) = per_ip.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {

@@ -26,6 +26,8 @@ pub struct Metrics {
     pub published: Counter,
     pub rejections: Family<Reason, Counter>,
     pub clients: Gauge,
+    /// Connections open now, each holding a place under the connection caps.
+    pub connections: Gauge,
     pub client_lag: Family<Client, Gauge>,
     pub batch_size: Histogram,
     pub commit_seconds: Histogram,
@@ -42,6 +44,7 @@ impl Default for Metrics {
             published: Counter::default(),
             rejections: Family::default(),
             clients: Gauge::default(),
+            connections: Gauge::default(),
             client_lag: Family::default(),
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
@@ -67,6 +70,11 @@ impl Default for Metrics {
             "desktop_events_published",
             "Events published by desktops",
             m.published.clone(),
+        );
+        registry.register(
+            "connections_open",
+            "Connections open now (each holds a place under max_connections)",
+            m.connections.clone(),
         );
         registry.register(
             "rejections",

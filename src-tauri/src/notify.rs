@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crmconnect::Workspace;
-use crmconnect::chat::ChatNotice;
+use crmconnect::chat::{ChatNotice, UnreadCount};
 use tauri::{AppHandle, Emitter, Manager};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 /// The conversation on screen, as the chat screen reports it.
 #[derive(Clone, Default)]
@@ -89,9 +89,58 @@ fn escape_body(text: &str) -> String {
     out
 }
 
+/// The window's title: the app's name, after the unread count when there is one, so a rep on
+/// another screen or another window sees that customers wrote.
+fn window_title(count: Option<UnreadCount>) -> String {
+    match count {
+        Some(c) if c.messages > 0 => format!(
+            "({}) CRMConnect WhatsApp",
+            if c.messages > 999 {
+                "999+".to_string()
+            } else {
+                c.messages.to_string()
+            }
+        ),
+        _ => "CRMConnect WhatsApp".to_string(),
+    }
+}
+
+/// Shows the unread count outside the webview: in the window title and as the taskbar's badge
+/// (where the desktop has one). `None`: nobody signed in who may see the chat.
+pub fn show_unread(app: &AppHandle, count: Option<UnreadCount>) {
+    let Some(w) = app.get_webview_window("main") else {
+        return;
+    };
+    let _ = w.set_title(&window_title(count));
+    // Desktops without a launcher badge (most of Linux, Windows) refuse it: the title says it.
+    let _ = w.set_badge_count(count.map(|c| c.messages).filter(|n| *n > 0));
+}
+
+/// Keeps the unread count (`chat-unread` to the webview, the title, the badge) in step with the
+/// chat. A burst of changes is counted once: changes that arrive while one is counted are
+/// folded into the next count, at most one count every 250 ms.
+fn forward_unread(app: &AppHandle, ws: Arc<Workspace>) {
+    let mut rx = ws.chat_notices();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            while let Ok(_) | Err(TryRecvError::Lagged(_)) = rx.try_recv() {}
+            let count = ws.cx().unread().await.ok();
+            show_unread(&app, count);
+            let _ = app.emit("chat-unread", count.unwrap_or_default());
+        }
+    });
+}
+
 /// Forwards every chat change to the webview (`chat-changed`) and raises a notification for an
 /// inbound message in a conversation that is not on screen, unless the staff member muted them.
 pub fn forward(app: &AppHandle, ws: Arc<Workspace>, focus: Focus) {
+    forward_unread(app, ws.clone());
     let mut rx = ws.chat_notices();
     let app = app.clone();
     let waiting = Waiting::default();
@@ -195,6 +244,20 @@ mod tests {
             escape_body("line one\nline\u{7} two\u{1b}[31m"),
             "line one\nline two[31m"
         );
+    }
+
+    #[test]
+    fn the_title_leads_with_the_unread_count() {
+        let count = |messages| {
+            Some(UnreadCount {
+                messages,
+                conversations: 1,
+            })
+        };
+        assert_eq!(window_title(None), "CRMConnect WhatsApp");
+        assert_eq!(window_title(count(0)), "CRMConnect WhatsApp");
+        assert_eq!(window_title(count(3)), "(3) CRMConnect WhatsApp");
+        assert_eq!(window_title(count(1000)), "(999+) CRMConnect WhatsApp");
     }
 
     #[test]

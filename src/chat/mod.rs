@@ -211,6 +211,16 @@ pub struct ConversationPage {
     pub unread_total: i64,
 }
 
+/// What is unread in the whole chat: the sidebar's badge, the window title and the taskbar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct UnreadCount {
+    /// Unread inbound messages.
+    pub messages: i64,
+    /// Conversations with at least one of them.
+    pub conversations: i64,
+}
+
 /// The record a conversation is linked to, as the header shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -636,6 +646,24 @@ impl Ctx<'_> {
             items: rows.into_iter().map(Conversation::from).collect(),
             next,
             unread_total,
+        })
+    }
+
+    /// Unread messages and conversations across the whole chat (every number, every assignee):
+    /// what a rep working on another screen must not miss.
+    pub async fn unread(&self) -> Result<UnreadCount> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::View)?;
+        let row = sqlx::query!(
+            r#"SELECT COALESCE(SUM(unread), 0) AS "messages!: i64", COUNT(*) AS "conversations!: i64"
+               FROM chat_conversations WHERE unread > 0"#
+        )
+        .fetch_one(self.db())
+        .await?;
+        Ok(UnreadCount {
+            messages: row.messages,
+            conversations: row.conversations,
         })
     }
 

@@ -157,6 +157,31 @@ pub(crate) async fn default_country(conn: &mut SqliteConnection) -> Result<Count
         .unwrap_or_else(|_| "US".parse().expect("US is a country")))
 }
 
+/// The `WHERE` of a contact filter (search in name, phone or company; a group), on `contacts c`.
+fn push_filter(q: &mut QueryBuilder<Sqlite>, filter: &ContactFilter) {
+    q.push(" WHERE 1");
+    if let Some(g) = filter.group_id {
+        q.push(" AND c.id IN (SELECT contact_id FROM contact_group_members WHERE group_id = ")
+            .push_bind(g)
+            .push(")");
+    }
+    let like = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("%{}%", s.replace('%', "\\%").replace('_', "\\_")));
+    if let Some(l) = like {
+        q.push(" AND (c.name LIKE ")
+            .push_bind(l.clone())
+            .push(" ESCAPE '\\' OR c.phone LIKE ")
+            .push_bind(l.clone())
+            .push(" ESCAPE '\\' OR c.company LIKE ")
+            .push_bind(l)
+            .push(" ESCAPE '\\')");
+    }
+}
+
 async fn groups_of(conn: &mut SqliteConnection, contact_id: i64) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar!(
         "SELECT group_id FROM contact_group_members WHERE contact_id = ? ORDER BY group_id",
@@ -290,37 +315,25 @@ impl Ctx<'_> {
 
 impl Ctx<'_> {
     /// A page of the directory, newest first... by name, filtered by search and group.
+    /// The ids of every contact the filter matches (its offset and limit aside), in the list's
+    /// order: "select all" covers every match, not only the loaded rows.
+    pub async fn contact_ids(&self, filter: ContactFilter) -> Result<Vec<i64>> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappContacts, Action::View)?;
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT c.id FROM contacts c");
+        push_filter(&mut q, &filter);
+        q.push(" ORDER BY c.name COLLATE NOCASE, c.id");
+        Ok(q.build_query_scalar().fetch_all(self.db()).await?)
+    }
+
     pub async fn contacts(&self, filter: ContactFilter) -> Result<ContactPage> {
         self.actor()
             .await?
             .require(Resource::WhatsappContacts, Action::View)?;
         let limit = filter.limit.unwrap_or(100).clamp(1, 500);
         let offset = filter.offset.unwrap_or(0);
-        let like = filter
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| format!("%{}%", s.replace('%', "\\%").replace('_', "\\_")));
-        let push_where = |q: &mut QueryBuilder<Sqlite>| {
-            q.push(" WHERE 1");
-            if let Some(g) = filter.group_id {
-                q.push(
-                    " AND c.id IN (SELECT contact_id FROM contact_group_members WHERE group_id = ",
-                )
-                .push_bind(g)
-                .push(")");
-            }
-            if let Some(l) = &like {
-                q.push(" AND (c.name LIKE ")
-                    .push_bind(l.clone())
-                    .push(" ESCAPE '\\' OR c.phone LIKE ")
-                    .push_bind(l.clone())
-                    .push(" ESCAPE '\\' OR c.company LIKE ")
-                    .push_bind(l.clone())
-                    .push(" ESCAPE '\\')");
-            }
-        };
+        let push_where = |q: &mut QueryBuilder<Sqlite>| push_filter(q, &filter);
         let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT count(*) FROM contacts c");
         push_where(&mut count);
         let total: i64 = count.build().fetch_one(self.db()).await?.try_get(0)?;

@@ -404,6 +404,57 @@ async fn a_late_read_event_never_marks_read_messages_unread() {
 }
 
 #[tokio::test]
+async fn the_unread_count_covers_every_conversation_and_needs_chat_view() {
+    let t = workspace().await;
+    let ws = &t.ws;
+    let inbound = |seq: i64, from: &str, wamid: &str| {
+        event(
+            seq,
+            &format!("message:{wamid}"),
+            "message",
+            "meta",
+            json!({"field": "messages", "value": {"metadata": {"phone_number_id": "PN1"},
+                "messages": [{"from": from, "id": wamid, "timestamp": "1700000000",
+                              "type": "text", "text": {"body": "hi"}}]}}),
+        )
+    };
+    let none = crmconnect::chat::UnreadCount::default();
+    assert_eq!(ws.cx().unread().await.unwrap(), none);
+    ws.apply_synced(&[
+        inbound(1, "40721000005", "wamid.U1"),
+        inbound(2, "40721000005", "wamid.U2"),
+        inbound(3, "40721000006", "wamid.U3"),
+    ])
+    .await
+    .unwrap();
+    let count = ws.cx().unread().await.unwrap();
+    assert_eq!((count.messages, count.conversations), (3, 2));
+
+    // Assigned to someone else, on another number: still counted (the badge is the whole chat).
+    let page = ws
+        .cx()
+        .conversations(ConversationFilter::default())
+        .await
+        .unwrap();
+    let first = page
+        .items
+        .iter()
+        .find(|c| c.unread == 2)
+        .expect("the conversation with two");
+    ws.cx().mark_conversation_read(first.id).await.unwrap();
+    let count = ws.cx().unread().await.unwrap();
+    assert_eq!((count.messages, count.conversations), (1, 1));
+
+    let chat = |a: &str| format!("whatsapp_chat:{a}").parse::<Permission>().unwrap();
+    t.staff_with("viewer", vec![chat("view")]).await;
+    t.sign_in("viewer").await;
+    assert_eq!(ws.cx().unread().await.unwrap().messages, 1);
+    t.staff_with("nobody", vec![]).await;
+    t.sign_in("nobody").await;
+    assert_eq!(code(ws.cx().unread().await), ErrorCode::PermissionDenied);
+}
+
+#[tokio::test]
 async fn statuses_never_go_backwards_and_replayed_events_change_nothing() {
     let t = workspace().await;
     let ws = &t.ws;

@@ -263,3 +263,84 @@ async fn contacts_and_groups_are_guarded_by_their_permissions() {
     );
     assert_eq!(t.log_of("contacts.create").await[0].0, "denied");
 }
+
+#[tokio::test]
+async fn select_all_covers_every_match_not_only_a_loaded_page() {
+    let t = common::workspace().await;
+    for i in 0..620 {
+        t.ws.cx()
+            .create_contact(contact(
+                &format!("+1201555{i:04}"),
+                &format!("Match {i:03}"),
+            ))
+            .await
+            .unwrap();
+    }
+    for i in 0..5 {
+        t.ws.cx()
+            .create_contact(contact(&format!("+1201666{i:04}"), &format!("Other {i}")))
+            .await
+            .unwrap();
+    }
+    let filter = ContactFilter {
+        search: Some("match".into()),
+        offset: Some(500),
+        limit: Some(10),
+        ..Default::default()
+    };
+    let ids = t.ws.cx().contact_ids(filter.clone()).await.unwrap();
+    assert_eq!(ids.len(), 620, "offset and limit do not narrow it");
+
+    // The same contacts, in the list's order, as the pages of the list.
+    let mut listed = Vec::new();
+    for offset in [0, 500] {
+        let page =
+            t.ws.cx()
+                .contacts(ContactFilter {
+                    offset: Some(offset),
+                    limit: Some(500),
+                    ..filter.clone()
+                })
+                .await
+                .unwrap();
+        assert_eq!(page.total, 620);
+        listed.extend(page.contacts.iter().map(|c| c.id));
+    }
+    assert_eq!(ids, listed);
+
+    // Every match assigned at once.
+    let g =
+        t.ws.cx()
+            .create_group(GroupInput {
+                name: "All matches".into(),
+                description: String::new(),
+            })
+            .await
+            .unwrap();
+    assert_eq!(
+        t.ws.cx()
+            .assign_groups(ids, vec![g.id])
+            .await
+            .unwrap()
+            .affected,
+        620
+    );
+    assert_eq!(t.ws.cx().groups().await.unwrap()[0].contact_count, 620);
+    let in_group =
+        t.ws.cx()
+            .contact_ids(ContactFilter {
+                group_id: Some(g.id),
+                search: Some("Other".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    assert!(in_group.is_empty(), "group and search together");
+
+    t.staff_with("nobody", vec![]).await;
+    t.sign_in("nobody").await;
+    assert_eq!(
+        common::code(t.ws.cx().contact_ids(ContactFilter::default()).await),
+        ErrorCode::PermissionDenied
+    );
+}

@@ -2,7 +2,7 @@ use crmconnect::chat::quick_replies::{QuickReply, QuickReplyInput};
 use crmconnect::chat::{
     ActionTemplate, ChatMessage, ChatPreferences, Conversation, ConversationDetail,
     ConversationFilter, ConversationPage, LinkInput, MediaFile, SearchHit, SendMedia, SendTemplate,
-    SendText, ThreadPage,
+    SendText, ThreadPage, UnreadCount,
 };
 use crmconnect::documents::DocumentKind;
 use crmconnect::{ApiError, ErrorCode};
@@ -42,6 +42,18 @@ pub async fn search_messages(
     query: String,
 ) -> Result<Vec<SearchHit>, ApiError> {
     Ok(state.cx()?.search_messages(&query, None).await?)
+}
+
+/// Unread messages in the whole chat; the window title and taskbar badge follow. (They follow
+/// every change by themselves: `chat-unread`.)
+#[tauri::command]
+pub async fn chat_unread(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> Result<UnreadCount, ApiError> {
+    let count = state.cx()?.unread().await;
+    crate::notify::show_unread(&app, count.as_ref().ok().copied());
+    Ok(count?)
 }
 
 /// The conversation on screen (none when the chat is not shown): no notification is raised for it.

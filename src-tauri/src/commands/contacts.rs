@@ -17,6 +17,15 @@ pub async fn list_contacts(
     Ok(state.cx()?.contacts(filter).await?)
 }
 
+/// Every contact the filter matches, as ids: "select all" over all the matches.
+#[tauri::command]
+pub async fn contact_ids(
+    state: State<'_, AppState>,
+    filter: ContactFilter,
+) -> Result<Vec<i64>, ApiError> {
+    Ok(state.cx()?.contact_ids(filter).await?)
+}
+
 #[tauri::command]
 pub async fn get_contact(state: State<'_, AppState>, id: i64) -> Result<Contact, ApiError> {
     Ok(state.cx()?.contact(id).await?)

@@ -34,8 +34,10 @@ pub async fn sign_in(
 }
 
 #[tauri::command]
-pub async fn sign_out(state: State<'_, AppState>) -> Result<(), ApiError> {
-    Ok(state.ws()?.sign_out().await?)
+pub async fn sign_out(app: AppHandle, state: State<'_, AppState>) -> Result<(), ApiError> {
+    state.ws()?.sign_out().await?;
+    crate::notify::show_unread(&app, None);
+    Ok(())
 }
 
 #[tauri::command]

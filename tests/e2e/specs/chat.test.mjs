@@ -5,7 +5,7 @@
 // from an invoice delivers the invoice template with its PDF.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,6 +21,12 @@ async function sandbox(base, path, body) {
   const text = await r.text();
   assert.ok(r.ok, `${path}: HTTP ${r.status} ${text}`);
   return JSON.parse(text);
+}
+
+/** The titles of the display's windows (the app's native title, not the page's). */
+function windowTitles() {
+  const tree = execFileSync('xwininfo', ['-root', '-tree'], { encoding: 'utf8' });
+  return [...tree.matchAll(/^\s*0x[0-9a-f]+ "([^"]*)"/gm)].map((m) => m[1]);
 }
 
 /** The outbound bubbles' statuses, oldest first. */
@@ -71,12 +77,24 @@ test('chat: notification, unread, quick reply, ticks, window, template, Send on 
     await app.browser.$('[data-testid="quick-reply-row"][data-name="valid"]').waitForExist({ timeout: 10000 });
   });
 
-  await app.step('a customer writes: a notification, and the conversation with an unread count', async () => {
-    await openScreen(app, 'chat');
+  await app.step('a customer writes while the rep is on another screen: the Chat entry and the title count it', async () => {
+    assert.equal(await app.browser.$('[data-testid="nav-badge-chat"]').isExisting(), false, 'no badge before');
     await sandbox(base, '/sandbox/customers/ana/messages', {
       type: 'text',
       body: 'Hello! Is the roof repair offer still valid?',
     });
+    await app.browser.waitUntil(async () => (await app.texts('nav-badge-chat')).join('') === '1', {
+      timeout: 20000,
+      timeoutMsg: 'no unread badge of 1 on the Chat entry while Quick Replies is open',
+    });
+    await app.browser.waitUntil(() => windowTitles().includes('(1) CRMConnect WhatsApp'), {
+      timeout: 5000,
+      timeoutMsg: `the window title does not count it: ${JSON.stringify(windowTitles().filter((n) => n.includes('CRMConnect')))}`,
+    });
+  });
+
+  await app.step('a customer writes: a notification, and the conversation with an unread count', async () => {
+    await openScreen(app, 'chat');
     const row = app.browser.$('[data-testid="conversation-row"]');
     await row.waitForExist({ timeout: 20000, timeoutMsg: 'the conversation never appeared' });
     await app.browser.waitUntil(
@@ -99,6 +117,11 @@ test('chat: notification, unread, quick reply, ticks, window, template, Send on 
       timeout: 10000,
       timeoutMsg: 'opening the conversation did not clear its unread count',
     });
+    await app.browser.waitUntil(
+      async () => !(await app.browser.$('[data-testid="nav-badge-chat"]').isExisting()) &&
+        windowTitles().includes('CRMConnect WhatsApp'),
+      { timeout: 5000, timeoutMsg: 'reading it did not clear the badge and the title' },
+    );
     // Keyboard only: the composer has the focus after opening; "/" opens the quick replies.
     const input = await app.waitFor('composer-input');
     await app.browser.execute(() => document.querySelector('[data-testid="composer-input"]').focus());

@@ -1,6 +1,7 @@
 // Audience end to end: groups created in the Groups screen, a CSV imported into Bulk Contacts
-// with two groups chosen beforehand (progress bar, report, refused rows downloaded), and the list
-// filtered by one of the groups.
+// with two groups chosen beforehand (progress bar, report, refused rows downloaded), the list
+// filtered by one of the groups, and every one of 911 matches (not only the 200 loaded rows)
+// selected and assigned to a group.
 
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,11 +26,12 @@ test('groups, CSV import with groups, refused rows, filter by group', async (t) 
     await openScreen(app, 'groups');
     await addGroup(app, 'Fair 2026');
     await addGroup(app, 'Newsletter');
+    await addGroup(app, 'Globex buyers');
   });
 
   const csv = join(app.dataDir, 'fair.csv');
   const lines = ['name,phonenumber,company_name,address,city,state,country,description'];
-  for (let i = 0; i < 3000; i++) lines.push(`Visitor ${i},+1 201 730 ${String(10000 + i).slice(1)},Acme ${i % 7},,Newark,NJ,US,met at the fair`);
+  for (let i = 0; i < 3000; i++) lines.push(`Visitor ${i},+1 201 730 ${String(10000 + i).slice(1)},${i < 911 ? 'Globex' : `Acme ${i % 7}`},,Newark,NJ,US,met at the fair`);
   lines.push('No number,,,,,,,');
   lines.push('Bad number,call me maybe,,,,,,');
   lines.push('Too,few');
@@ -82,5 +84,43 @@ test('groups, CSV import with groups, refused rows, filter by group', async (t) 
     await app.waitFor('contact-row');
     const phones = await app.els('contact-row').map((r) => r.getAttribute('data-phone'));
     assert.ok(phones.every((p) => p.startsWith('+1201')), phones.join(', '));
+  });
+
+  await app.step('select all 911 matches of a search and assign them to a group', async () => {
+    const filter = await app.waitFor('contacts-filter-group');
+    await filter.selectByIndex(0);
+    await app.type('contacts-search', 'Globex');
+    const count = await app.waitFor('contacts-count');
+    await app.browser.waitUntil(async () => (await count.getAttribute('data-total')) === '911', {
+      timeout: 10000,
+      timeoutMsg: 'the search for Globex did not find the 911 contacts',
+    });
+    const header = await app.waitFor('contacts-select-all');
+    assert.match(await header.getAttribute('aria-label'), /Select all 911 matching contacts/);
+    await app.click('contacts-select-all');
+    await app.browser.waitUntil(
+      async () => (await app.el('contacts-selected-count').getAttribute('data-count')) === '911',
+      { timeout: 10000, timeoutMsg: 'select all did not select the 911 matches (only the loaded rows?)' },
+    );
+    assert.match(await app.text('contacts-selected-count'), /911 selected \(every match\)/);
+    await app.click('bulk-assign');
+    await app.waitFor('bulk-assign-dialog');
+    await app.browser.$('[data-testid^="bulk-group-"][data-name="Globex buyers"]').click();
+    await app.click('bulk-assign-save');
+    const confirm = await app.waitFor('confirm-dialog');
+    assert.match(await confirm.getText(), /911 contacts/);
+    await app.click('confirm-ok');
+    await app.el('confirm-dialog').waitForExist({ reverse: true, timeout: 10000 });
+  });
+
+  await app.step('the group holds all 911', async () => {
+    await app.type('contacts-search', ' ');
+    const filter = await app.waitFor('contacts-filter-group');
+    await filter.selectByVisibleText((await filter.$$('option').map((o) => o.getText())).find((x) => x.includes('Globex buyers')));
+    const count = await app.waitFor('contacts-count');
+    await app.browser.waitUntil(async () => (await count.getAttribute('data-total')) === '911', {
+      timeout: 10000,
+      timeoutMsg: `the group does not hold the 911 contacts: ${await count.getAttribute('data-total')}`,
+    });
   });
 });

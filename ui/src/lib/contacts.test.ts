@@ -15,7 +15,7 @@ import {
   rowsOf,
   selectAllState,
   toContactInput,
-  toggleAll,
+  headerCheckbox,
   toggleGroup,
   toggleOne,
   withoutIds,
@@ -98,9 +98,12 @@ describe("selection", () => {
     expect(selectAllState([1, 2], new Set([2]))).toBe("some");
     expect(selectAllState([1, 2], new Set([1, 2, 9]))).toBe("all");
   });
-  it("selects all loaded rows, or clears them when all were", () => {
-    expect([...toggleAll([1, 2, 3], new Set([2, 9]))].sort()).toEqual([1, 2, 3, 9]);
-    expect([...toggleAll([1, 2], new Set([1, 2, 9]))]).toEqual([9]);
+  it("selects every match from an empty header box, and clears from any other", () => {
+    expect(headerCheckbox([1, 2], new Set(), 911)).toEqual({ shows: "none", click: "select_every_match" });
+    // All 200 loaded rows of 911 matches is not all of them.
+    expect(headerCheckbox([1, 2], new Set([1, 2]), 911)).toEqual({ shows: "some", click: "clear" });
+    expect(headerCheckbox([1, 2], new Set([1, 2, 3, 4]), 4)).toEqual({ shows: "all", click: "clear" });
+    expect(headerCheckbox([1, 2], new Set([2]), 2)).toEqual({ shows: "some", click: "clear" });
   });
   it("toggles one row and forgets deleted ones without changing the input", () => {
     const start = new Set([1]);

@@ -93,12 +93,19 @@ export function selectAllState(loadedIds: readonly number[], selected: ReadonlyS
   return count === 0 ? "none" : count === loadedIds.length ? "all" : "some";
 }
 
-/** The header checkbox clicked: all loaded rows selected, or, when they all were, none of them. */
-export function toggleAll(loadedIds: readonly number[], selected: ReadonlySet<number>): Set<number> {
-  const next = new Set(selected);
-  if (selectAllState(loadedIds, selected) === "all") for (const id of loadedIds) next.delete(id);
-  else for (const id of loadedIds) next.add(id);
-  return next;
+/**
+ * The header checkbox over a list of `total` matches: checked when every match is selected, mixed
+ * when some are; a click on an empty one selects every match (not only the loaded rows), on any
+ * other clears the selection.
+ */
+export function headerCheckbox(
+  loadedIds: readonly number[],
+  selected: ReadonlySet<number>,
+  total: number,
+): { shows: SelectAllState; click: "select_every_match" | "clear" } {
+  if (selected.size === 0) return { shows: "none", click: "select_every_match" };
+  const every = total > 0 && selected.size >= total && selectAllState(loadedIds, selected) === "all";
+  return { shows: every ? "all" : "some", click: "clear" };
 }
 
 /** One row's checkbox clicked. */

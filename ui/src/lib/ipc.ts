@@ -21,6 +21,7 @@ import type { SendMedia } from "./bindings/SendMedia";
 import type { SendTemplate } from "./bindings/SendTemplate";
 import type { SendText } from "./bindings/SendText";
 import type { ThreadPage } from "./bindings/ThreadPage";
+import type { UnreadCount } from "./bindings/UnreadCount";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { Binding } from "./bindings/Binding";
 import type { BulkResult } from "./bindings/BulkResult";
@@ -246,6 +247,8 @@ export const deleteGroup = (id: number) => call<void>("delete_group", { id });
 
 // Bulk contacts
 export const listContacts = (filter: ContactFilter) => call<ContactPage>("list_contacts", { filter });
+/** The ids of every contact the filter matches (its offset and limit aside). */
+export const contactIds = (filter: ContactFilter) => call<number[]>("contact_ids", { filter });
 export const getContact = (id: number) => call<Contact>("get_contact", { id });
 export const createContact = (input: ContactInput) => call<Contact>("create_contact", { input });
 /** `input.group_ids` replaces the contact's memberships. */
@@ -357,6 +360,11 @@ export const searchMessages = (query: string) => call<SearchHit[]>("search_messa
 /** The conversation on screen (null: none), so no notification is raised for it. */
 export const chatFocus = (id: number | null) => call<void>("chat_focus", { id });
 export const markConversationRead = (id: number) => call<void>("mark_conversation_read", { id });
+/** Unread messages in the whole chat (the window title and taskbar badge follow). */
+export const chatUnread = () => call<UnreadCount>("chat_unread");
+/** The whole chat's unread count, after every change (a burst of changes counted once). */
+export const onChatUnread = (handler: (count: UnreadCount) => void): Promise<UnlistenFn> =>
+  listen<UnreadCount>("chat-unread", (e) => handler(e.payload));
 export const sendText = (id: number, input: SendText) => call<ChatMessage>("send_text", { id, input });
 /** Sends again a message that may have been sent (status `uncertain`): the customer may get it twice. */
 export const sendAgain = (id: number) => call<ChatMessage>("send_again", { id });

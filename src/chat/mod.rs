@@ -29,8 +29,8 @@ use std::sync::Arc;
 
 pub use content::{MediaRef, MessageContent};
 pub use send::{
-    ActionTemplate, MediaFile, MergeTarget, SendMedia, SendTemplate, SendText, run_sender,
-    start_sender,
+    ActionTemplate, DocumentSend, FillValue, MediaFile, MergeTarget, REPEAT_WINDOW_MS, SendMedia,
+    SendTemplate, SendText, TemplateFill, run_sender, start_sender,
 };
 
 /// The customer-service window: free-form messages only within 24 hours of the customer's last
@@ -71,6 +71,12 @@ pub enum ChatError {
     NoQuickReply(i64),
     #[error("stored message content is unreadable: {0}")]
     Corrupt(String),
+    #[error("the template cannot be sent yet: {0}")]
+    Missing(String),
+    #[error(
+        "the same message went to this customer {seconds} s ago; send it again only if you mean to"
+    )]
+    Repeat { seconds: i64 },
 }
 
 impl crate::error::Coded for ChatError {
@@ -85,7 +91,7 @@ impl ChatError {
             ChatError::NoConversation(_) | ChatError::NoMessage(_) | ChatError::NoQuickReply(_) => {
                 ErrorCode::NotFound
             }
-            ChatError::QuickReplyTaken(_) => ErrorCode::Conflict,
+            ChatError::QuickReplyTaken(_) | ChatError::Repeat { .. } => ErrorCode::Conflict,
             ChatError::Corrupt(_) | ChatError::Media(_) => ErrorCode::Internal,
             _ => ErrorCode::Invalid,
         }
@@ -119,6 +125,8 @@ impl ChatNotice {
 pub struct ChatRuntime {
     notices: broadcast::Sender<ChatNotice>,
     sending: tokio::sync::Mutex<()>,
+    /// Held while a template send is checked against a repeat and queued.
+    queueing: tokio::sync::Mutex<()>,
     wake: tokio::sync::Notify,
     /// Sends left in flight by an earlier run were looked for (once per open workspace).
     orphans_checked: std::sync::atomic::AtomicBool,
@@ -129,6 +137,7 @@ impl Default for ChatRuntime {
         ChatRuntime {
             notices: broadcast::channel(1024).0,
             sending: tokio::sync::Mutex::new(()),
+            queueing: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
             orphans_checked: Default::default(),
         }

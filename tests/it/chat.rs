@@ -222,6 +222,8 @@ async fn a_customer_writes_the_rep_replies_and_after_the_window_only_templates_g
             SendTemplate {
                 template_id: hello.id,
                 document_id: None,
+                values: None,
+                again: None,
             },
         )
         .await
@@ -678,7 +680,11 @@ async fn send_on_whatsapp_from_an_invoice_sends_the_action_template_with_the_pdf
         .unwrap();
 
     // Without a configured template the action says what is missing.
-    let missing = ws.cx().send_document_on_whatsapp(doc.id).await.unwrap_err();
+    let missing = ws
+        .cx()
+        .send_document_on_whatsapp(doc.id, None, false)
+        .await
+        .unwrap_err();
     assert!(
         missing.to_string().contains("Template per action"),
         "{missing}"
@@ -687,7 +693,109 @@ async fn send_on_whatsapp_from_an_invoice_sends_the_action_template_with_the_pdf
         .set_action_template(DocumentKind::Invoice, Some(approved.id))
         .await
         .unwrap();
-    let m = ws.cx().send_document_on_whatsapp(doc.id).await.unwrap();
+    // Before sending: to whom, and the template filled as it will go.
+    let preview = ws.cx().document_send_preview(doc.id, None).await.unwrap();
+    assert_eq!(preview.to_name, "Dara Nolan");
+    assert_eq!(preview.to_phone, "+40721000003");
+    assert!(
+        preview.fill.missing.is_empty(),
+        "{:?}",
+        preview.fill.missing
+    );
+    assert!(
+        preview.fill.body.contains(&doc.number) && !preview.fill.body.contains("{{"),
+        "{}",
+        preview.fill.body
+    );
+
+    // A due date the form calls optional, which the template needs: said in plain words, and
+    // typed for this send instead.
+    let undated = ws
+        .cx()
+        .create_document(
+            crmconnect::documents::DocumentInput {
+                due_date: None,
+                ..invoice_for(lead.id)
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let preview = ws
+        .cx()
+        .document_send_preview(undated.id, None)
+        .await
+        .unwrap();
+    assert_eq!(preview.fill.missing.len(), 1, "{:?}", preview.fill.missing);
+    let said = &preview.fill.missing[0];
+    assert!(
+        said.contains("{{due_date}} in the body")
+            && said.contains("document due date")
+            && said.contains(&undated.number)
+            && !said.contains("document.due_date"),
+        "{said}"
+    );
+    assert!(preview.fill.body.contains("due on {{due_date}}"));
+    let refused = ws
+        .cx()
+        .send_document_on_whatsapp(undated.id, None, false)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Invalid);
+    assert!(
+        refused.to_string().contains("type it for this send"),
+        "{refused}"
+    );
+    let typed: std::collections::BTreeMap<String, String> =
+        [("body:due_date".to_owned(), "receipt".to_owned())].into();
+    let preview = ws
+        .cx()
+        .document_send_preview(undated.id, Some(typed.clone()))
+        .await
+        .unwrap();
+    assert!(preview.fill.missing.is_empty());
+    assert!(
+        preview.fill.body.contains("It is due on receipt;"),
+        "{}",
+        preview.fill.body
+    );
+    let due = preview
+        .fill
+        .values
+        .iter()
+        .find(|v| v.id == "body:due_date")
+        .unwrap();
+    assert!(due.typed);
+    assert_eq!(due.field.as_deref(), Some("Document due date"));
+
+    let m = ws
+        .cx()
+        .send_document_on_whatsapp(doc.id, None, false)
+        .await
+        .unwrap();
+    // A double click: the same invoice again moments later asks first, and goes when confirmed.
+    let twice = ws
+        .cx()
+        .send_document_on_whatsapp(doc.id, None, false)
+        .await
+        .unwrap_err();
+    assert_eq!(twice.code(), ErrorCode::Conflict, "{twice}");
+    assert!(twice.to_string().contains("s ago"), "{twice}");
+    let again = ws
+        .cx()
+        .send_document_on_whatsapp(doc.id, None, true)
+        .await
+        .unwrap();
+    assert_ne!(again.id, m.id);
+    // Another document to the same customer is not a repeat.
+    let other = ws
+        .cx()
+        .send_document_on_whatsapp(undated.id, Some(typed), false)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&other.content, MessageContent::Template { body, .. } if body.contains("due on receipt"))
+    );
     let MessageContent::Template {
         name,
         body,

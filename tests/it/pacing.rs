@@ -124,7 +124,11 @@ async fn chat_read_receipts_and_send_on_whatsapp_share_one_pacer() {
         let ws = ws.clone();
         tokio::spawn(async move {
             for _ in 0..SEND_ON_WHATSAPP {
-                let m = ws.cx().send_document_on_whatsapp(doc.id).await.unwrap();
+                let m = ws
+                    .cx()
+                    .send_document_on_whatsapp(doc.id, None, true)
+                    .await
+                    .unwrap();
                 assert!(m.error.is_none(), "{m:?}");
             }
         })

@@ -1,8 +1,10 @@
+use std::collections::BTreeMap;
+
 use crmconnect::chat::quick_replies::{QuickReply, QuickReplyInput};
 use crmconnect::chat::{
     ActionTemplate, ChatMessage, ChatPreferences, Conversation, ConversationDetail,
-    ConversationFilter, ConversationPage, LinkInput, MediaFile, SearchHit, SendMedia, SendTemplate,
-    SendText, ThreadPage, UnreadCount,
+    ConversationFilter, ConversationPage, DocumentSend, LinkInput, MediaFile, SearchHit, SendMedia,
+    SendTemplate, SendText, TemplateFill, ThreadPage, UnreadCount,
 };
 use crmconnect::documents::DocumentKind;
 use crmconnect::{ApiError, ErrorCode};
@@ -227,10 +229,39 @@ pub async fn set_action_template(
     Ok(state.cx()?.set_action_template(action, template_id).await?)
 }
 
+/// "Send on WhatsApp" before sending: to whom, and the template filled (with typed `values`).
+#[tauri::command]
+pub async fn document_send_preview(
+    state: State<'_, AppState>,
+    document_id: i64,
+    values: Option<BTreeMap<String, String>>,
+) -> Result<DocumentSend, ApiError> {
+    Ok(state
+        .cx()?
+        .document_send_preview(document_id, values)
+        .await?)
+}
+
+/// `again`: send even though the same document went to the customer moments ago.
 #[tauri::command]
 pub async fn send_document_on_whatsapp(
     state: State<'_, AppState>,
     document_id: i64,
+    values: Option<BTreeMap<String, String>>,
+    again: bool,
 ) -> Result<ChatMessage, ApiError> {
-    Ok(state.cx()?.send_document_on_whatsapp(document_id).await?)
+    Ok(state
+        .cx()?
+        .send_document_on_whatsapp(document_id, values, again)
+        .await?)
+}
+
+/// A template as it would go in this conversation: the filled body, its values, what is missing.
+#[tauri::command]
+pub async fn template_fill(
+    state: State<'_, AppState>,
+    id: i64,
+    input: SendTemplate,
+) -> Result<TemplateFill, ApiError> {
+    Ok(state.cx()?.template_fill(id, input).await?)
 }

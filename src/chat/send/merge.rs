@@ -4,6 +4,8 @@
 use super::*;
 
 impl Workspace {
+    /// An approved template. (Variables it leaves unmapped are the sender's to type:
+    /// `fill::prepare_template` names them.)
     pub(super) async fn template_for_send(
         &self,
         id: i64,
@@ -15,16 +17,6 @@ impl Workspace {
                 reason: format!(
                     "“{}” is {}, and only approved templates can be sent",
                     t.name, t.status
-                ),
-            }
-            .into());
-        }
-        if !t.sendable {
-            return Err(ChatError::Template {
-                id,
-                reason: format!(
-                    "“{}” has variables without a mapping; map them on the Templates screen",
-                    t.name
                 ),
             }
             .into());

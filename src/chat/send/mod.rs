@@ -30,10 +30,12 @@ use crate::templates::{Binding, Value_};
 use crate::workspace::{Ctx, Workspace};
 use crate::{Result, sync, uploads};
 
+mod fill;
 mod media;
 mod merge;
 mod outbox;
 
+pub use fill::{FillValue, REPEAT_WINDOW_MS, TemplateFill};
 pub use merge::MergeTarget;
 use merge::{lookup, render_body};
 pub use outbox::{run_sender, start_sender};
@@ -67,6 +69,26 @@ pub struct SendTemplate {
     /// A document whose fields (and PDF) fill the template's document variables.
     #[ts(optional)]
     pub document_id: Option<i64>,
+    /// Values typed for this send, by variable id (`body:1`: [`FillValue::id`]); they win over
+    /// the template's mapping, and fill variables it leaves unmapped.
+    #[serde(default)]
+    #[ts(optional)]
+    pub values: Option<BTreeMap<String, String>>,
+    /// Send even though the same message went to this customer moments ago.
+    #[serde(default)]
+    #[ts(optional)]
+    pub again: Option<bool>,
+}
+
+/// "Send on WhatsApp" from a document, before it is sent: to whom, and the template as it will go.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct DocumentSend {
+    /// "Invoice INV-2026-001".
+    pub document: String,
+    pub to_name: String,
+    pub to_phone: String,
+    pub fill: TemplateFill,
 }
 
 /// A cached media file for the webview.
@@ -264,41 +286,23 @@ impl Ctx<'_> {
         let actor = self.actor().await?;
         actor.require(Resource::WhatsappChat, Action::Send)?;
         let detail = self.conversation(conversation_id).await?;
-        let t = self.template_for_send(input.template_id).await?;
-        let def: TemplateDef = serde_json::from_value(t.definition.clone())
-            .map_err(|e| ChatError::Corrupt(e.to_string()))?;
-        let mut texts = BTreeMap::new();
-        let mut pdf = None;
         let target = MergeTarget {
             phone: &detail.conversation.customer,
             profile_name: &detail.conversation.customer_name,
             record: detail.linked.as_ref(),
         };
-        for (k, v) in self.merge_values(target, &actor.name).await? {
-            texts.insert(k, v);
+        let fill::Prepared {
+            def,
+            bindings,
+            texts,
+            pdf,
+            fill,
+        } = self.prepare_template(target, &actor.name, &input).await?;
+        if !fill.missing.is_empty() {
+            return Err(ChatError::Missing(fill.missing.join("; ")).into());
         }
-        if let Some(doc_id) = input.document_id {
-            let doc = self.document(doc_id).await?;
-            texts.insert("document.number".into(), doc.number.clone());
-            texts.insert("document.date".into(), doc.date.clone());
-            if let Some(due) = &doc.due_date {
-                texts.insert("document.due_date".into(), due.clone());
-            }
-            texts.insert(
-                "document.total".into(),
-                format!(
-                    "{} {}",
-                    crate::documents::currency::format(doc.total, doc.currency_digits),
-                    doc.currency
-                ),
-            );
-            texts.insert("document.currency".into(), doc.currency.clone());
-            let path = self.document_pdf(doc_id).await?;
-            pdf = Some((path, format!("{}.pdf", doc.number)));
-        }
-        // Everything the mapping needs must be there now, not fail later in the outbox.
-        crate::templates::fill(&def, &t.mapping, |key| lookup(&texts, &pdf, key, "pending"))?;
-        let body = render_body(&def, &t.mapping, &texts);
+        crate::templates::fill(&def, &bindings, |key| lookup(&texts, &pdf, key, "pending"))?;
+        let body = render_body(&def, &bindings, &texts);
         let header_document = pdf.as_ref().map(|(path, name)| MediaRef {
             media_id: None,
             mime_type: Some("application/pdf".into()),
@@ -307,8 +311,8 @@ impl Ctx<'_> {
             local_path: Some(path.display().to_string()),
         });
         let content = MessageContent::Template {
-            name: t.name.clone(),
-            language: t.language.clone(),
+            name: fill.name,
+            language: fill.language,
             body,
             header_document,
         };
@@ -319,12 +323,44 @@ impl Ctx<'_> {
             reply_to: None,
             body: RequestBody::Template {
                 definition: def,
-                bindings: t.mapping.clone(),
+                bindings,
                 texts,
                 pdf,
             },
         };
+        // One check-and-queue at a time, so a double click cannot pass the check twice.
+        let chat = self.chat_runtime();
+        let _one_at_a_time = chat.queueing.lock().await;
+        if input.again != Some(true)
+            && let Some(ago) = self.sent_moments_ago(c.id, &content).await?
+        {
+            return Err(ChatError::Repeat {
+                seconds: ago / 1000,
+            }
+            .into());
+        }
         self.queue_send(&c, content, request).await
+    }
+
+    /// A template as it would go in this conversation, with `input`'s typed values: the filled
+    /// body, each value and where it comes from, and what is missing. Nothing is sent.
+    pub async fn template_fill(
+        &self,
+        conversation_id: i64,
+        input: SendTemplate,
+    ) -> Result<TemplateFill> {
+        let actor = self.actor().await?;
+        actor.require(Resource::WhatsappChat, Action::Send)?;
+        let detail = self.conversation(conversation_id).await?;
+        let target = MergeTarget {
+            phone: &detail.conversation.customer,
+            profile_name: &detail.conversation.customer_name,
+            record: detail.linked.as_ref(),
+        };
+        Ok(self
+            .prepare_template(target, &actor.name, &input)
+            .await?
+            .fill)
     }
 
     /// Reacts to a message (an empty emoji removes our reaction).
@@ -437,26 +473,22 @@ impl Ctx<'_> {
         self.action_templates().await
     }
 
-    /// "Send on WhatsApp" from a document: opens (or creates) the conversation with the
-    /// document's lead or client and sends the action's template with the PDF.
-    pub async fn send_document_on_whatsapp(&self, document_id: i64) -> Result<ChatMessage> {
-        self.actor()
-            .await?
-            .require(Resource::WhatsappChat, Action::Send)?;
-        let doc = self.document(document_id).await?;
-        let template_id = sqlx::query_scalar!(
-            "SELECT template_id FROM chat_action_templates WHERE action = ?",
-            doc.kind.key().to_owned()
-        )
-        .fetch_optional(self.db())
-        .await?
-        .ok_or_else(|| ChatError::NoActionTemplate(doc.kind.label().into()))?;
-        let (customer, name) = if let Some(lead_id) = doc.lead_id {
+    /// Whom "Send on WhatsApp" sends a document to: the lead, or the client's contact person
+    /// with a phone (the primary one first); with their record for the merge fields.
+    async fn document_recipient(
+        &self,
+        doc: &crate::documents::Document,
+    ) -> Result<(String, String, Option<super::LinkedRecord>)> {
+        let mut conn = self.db().acquire().await?;
+        if let Some(lead_id) = doc.lead_id {
             let lead = self.lead(lead_id).await?;
             let phone = lead.phone.ok_or_else(|| ChatError::NoPhone {
-                what: format!("lead “{}”", lead.name),
+                what: format!("the lead “{}”", lead.name),
             })?;
-            (phone, lead.name)
+            let record = crate::leads::brief(&mut conn, lead_id)
+                .await?
+                .map(super::LinkedRecord::Lead);
+            Ok((phone, lead.name, record))
         } else if let Some(client_id) = doc.client_id {
             let client = self.client(client_id).await?;
             let person = client
@@ -465,18 +497,91 @@ impl Ctx<'_> {
                 .filter(|p| p.phone.is_some())
                 .max_by_key(|p| p.is_primary)
                 .ok_or_else(|| ChatError::NoPhone {
-                    what: format!("client “{}” (none of its contact persons)", client.company),
+                    what: format!(
+                        "the client “{}” (none of its contact persons)",
+                        client.company
+                    ),
                 })?;
-            (
+            let record = crate::clients::person_brief(&mut conn, person.id)
+                .await?
+                .map(super::LinkedRecord::ClientContact);
+            Ok((
                 person.phone.clone().unwrap_or_default(),
                 person.name.clone(),
-            )
+                record,
+            ))
         } else {
-            return Err(ChatError::NoPhone {
-                what: format!("document {}", doc.number),
+            Err(ChatError::NoPhone {
+                what: format!(
+                    "{} {} (it has no lead or client)",
+                    doc.kind.label(),
+                    doc.number
+                ),
             }
-            .into());
+            .into())
+        }
+    }
+
+    async fn action_template_of(&self, doc: &crate::documents::Document) -> Result<i64> {
+        Ok(sqlx::query_scalar!(
+            "SELECT template_id FROM chat_action_templates WHERE action = ?",
+            doc.kind.key().to_owned()
+        )
+        .fetch_optional(self.db())
+        .await?
+        .ok_or_else(|| ChatError::NoActionTemplate(doc.kind.label().into()))?)
+    }
+
+    /// "Send on WhatsApp" from a document, before anything is sent: to whom, and the action's
+    /// template as it will go (with `values` typed for this send).
+    pub async fn document_send_preview(
+        &self,
+        document_id: i64,
+        values: Option<BTreeMap<String, String>>,
+    ) -> Result<DocumentSend> {
+        let actor = self.actor().await?;
+        actor.require(Resource::WhatsappChat, Action::Send)?;
+        let doc = self.document(document_id).await?;
+        let template_id = self.action_template_of(&doc).await?;
+        let (phone, name, record) = self.document_recipient(&doc).await?;
+        let target = MergeTarget {
+            phone: &phone,
+            profile_name: &name,
+            record: record.as_ref(),
         };
+        let input = SendTemplate {
+            template_id,
+            document_id: Some(document_id),
+            values,
+            again: None,
+        };
+        let fill = self
+            .prepare_template(target, &actor.name, &input)
+            .await?
+            .fill;
+        Ok(DocumentSend {
+            document: format!("{} {}", doc.kind.label(), doc.number),
+            to_name: name,
+            to_phone: phone,
+            fill,
+        })
+    }
+
+    /// "Send on WhatsApp" from a document: opens (or creates) the conversation with the
+    /// document's lead or client and sends the action's template with the PDF. The same document
+    /// again within [`REPEAT_WINDOW_MS`] is refused unless `again`.
+    pub async fn send_document_on_whatsapp(
+        &self,
+        document_id: i64,
+        values: Option<BTreeMap<String, String>>,
+        again: bool,
+    ) -> Result<ChatMessage> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::Send)?;
+        let doc = self.document(document_id).await?;
+        let template_id = self.action_template_of(&doc).await?;
+        let (customer, name, _) = self.document_recipient(&doc).await?;
         let (_, ids) = self.graph_client().await?;
         let at = self.now_ms();
         let mut tx = crate::db::write_tx_in(self.db()).await?;
@@ -489,6 +594,8 @@ impl Ctx<'_> {
             SendTemplate {
                 template_id,
                 document_id: Some(document_id),
+                values,
+                again: Some(again),
             },
         )
         .await

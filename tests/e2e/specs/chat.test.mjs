@@ -186,9 +186,19 @@ test('chat: notification, unread, quick reply, ticks, window, template, Send on 
     assert.equal(await app.el('composer-input').isExisting(), false, 'no free text outside the window');
     await app.click('template-button');
     await app.waitFor('template-picker');
-    const option = app.browser.$('[data-testid="template-option"][data-name="hello_world"]');
-    await option.waitForExist({ timeout: 10000, timeoutMsg: 'hello_world is not offered' });
+    // A template whose values are not mapped: they are typed for this send.
+    const option = app.browser.$('[data-testid="template-option"][data-name="sandbox_order_text"]');
+    await option.waitForExist({ timeout: 10000, timeoutMsg: 'sandbox_order_text is not offered' });
     await option.click();
+    await app.waitFor('fill-missing');
+    assert.match(await app.text('fill-missing'), /\{\{1\}\} in the body has no mapping: type a value for this send/);
+    assert.equal(await app.el('template-send').isEnabled(), false, 'nothing to send while values are missing');
+    const box = (id) => app.browser.$(`[data-testid="fill-value"][data-id="${id}"]`);
+    await box('body:1').setValue('Ana');
+    await box('body:2').setValue('$42.00');
+    await box('body:3').setValue('Friday');
+    await app.waitForText('fill-body', 'Hi Ana, your order total is $42.00, delivered on Friday. Thank you!');
+    await app.el('fill-missing').waitForExist({ reverse: true, timeout: 5000 });
     await app.click('template-send');
     let last = [];
     await app.browser.waitUntil(
@@ -198,6 +208,8 @@ test('chat: notification, unread, quick reply, ticks, window, template, Send on 
       },
       { timeout: 20000, timeoutMsg: `the template was not delivered (statuses: ${JSON.stringify(last)})` },
     );
+    const texts = await app.texts('message');
+    assert.ok(texts.some((x) => x.includes('your order total is $42.00, delivered on Friday')), texts.join('\n'));
   });
 
   await app.step('Send on WhatsApp from an invoice delivers the invoice template with its PDF', async () => {
@@ -224,14 +236,21 @@ test('chat: notification, unread, quick reply, ticks, window, template, Send on 
     await row.waitForExist({ timeout: 10000 });
     await row.$('[data-testid="document-send-whatsapp"]').click();
 
-    await openScreen(app, 'chat');
-    const rows = () => app.browser.$$('[data-testid="conversation-row"]');
-    await app.browser.waitUntil(async () => (await rows()).length === 2, {
-      timeout: 20000,
-      timeoutMsg: 'no conversation with the invoice’s client',
-    });
-    await (await rows())[0].click();
+    // A preview first: to whom, and the message as the customer will read it.
+    await app.waitFor('send-whatsapp-dialog');
+    await app.waitForText('fill-body', 'INV-0001');
+    assert.doesNotMatch(await app.text('fill-body'), /\{\{/);
+    assert.ok((await app.text('send-whatsapp-to')).length > 3);
+    // A double click sends once; the dialog leads to the conversation.
+    const send = await app.waitFor('send-whatsapp-send');
+    await send.waitForEnabled({ timeout: 10000 });
+    await send.doubleClick();
+    await app.waitFor('send-whatsapp-sent', 20000);
+    assert.equal(await app.el('send-whatsapp-repeat').isExisting(), false);
+    await app.click('send-whatsapp-open');
     await app.waitFor('chat-header');
+    const rows = await app.browser.$$('[data-testid="conversation-row"]');
+    assert.equal(rows.length, 2, 'a conversation with the invoice’s client');
     let last = [];
     await app.browser.waitUntil(
       async () => {

@@ -21,6 +21,8 @@ import type { SendMedia } from "./bindings/SendMedia";
 import type { SendTemplate } from "./bindings/SendTemplate";
 import type { SendText } from "./bindings/SendText";
 import type { ThreadPage } from "./bindings/ThreadPage";
+import type { TemplateFill } from "./bindings/TemplateFill";
+import type { DocumentSend } from "./bindings/DocumentSend";
 import type { UnreadCount } from "./bindings/UnreadCount";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { Binding } from "./bindings/Binding";
@@ -369,8 +371,14 @@ export const sendText = (id: number, input: SendText) => call<ChatMessage>("send
 /** Sends again a message that may have been sent (status `uncertain`): the customer may get it twice. */
 export const sendAgain = (id: number) => call<ChatMessage>("send_again", { id });
 export const sendMedia = (id: number, input: SendMedia) => call<ChatMessage>("send_media", { id, input });
+/**
+ * Sends a template; `input.values` are typed for this send (by variable id). Refused with code
+ * `conflict` when the same message went to the customer moments ago, unless `input.again`.
+ */
 export const sendTemplate = (id: number, input: SendTemplate) =>
   call<ChatMessage>("send_template", { id, input });
+/** The template as it would go in this conversation: filled body, each value, what is missing. */
+export const templateFill = (id: number, input: SendTemplate) => call<TemplateFill>("template_fill", { id, input });
 /** An empty emoji removes our reaction. */
 export const reactToMessage = (messageId: number, emoji: string) =>
   call<void>("react_to_message", { messageId, emoji });
@@ -407,5 +415,9 @@ export const deleteQuickReply = (id: number) => call<void>("delete_quick_reply",
 export const actionTemplates = () => call<ActionTemplate[]>("action_templates");
 export const setActionTemplate = (action: DocumentKind, templateId: number | null) =>
   call<ActionTemplate[]>("set_action_template", { action, templateId });
-export const sendDocumentOnWhatsapp = (documentId: number) =>
-  call<ChatMessage>("send_document_on_whatsapp", { documentId });
+/** "Send on WhatsApp" before sending: to whom, and the template filled (with typed `values`). */
+export const documentSendPreview = (documentId: number, values: Record<string, string> | null = null) =>
+  call<DocumentSend>("document_send_preview", { documentId, values });
+/** `again`: send even though the same document went to the customer moments ago (else `conflict`). */
+export const sendDocumentOnWhatsapp = (documentId: number, values: Record<string, string> | null, again: boolean) =>
+  call<ChatMessage>("send_document_on_whatsapp", { documentId, values, again });

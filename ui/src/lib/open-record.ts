@@ -5,6 +5,7 @@
 
 import type { LinkedRecord } from "./bindings/LinkedRecord";
 import type { Screen } from "./bindings/Screen";
+import { requestOpen } from "./chat";
 import { toIpcError } from "./ipc";
 
 export type RecordScreen = Extract<Screen, "leads" | "clients" | "bulk_contacts">;
@@ -80,4 +81,13 @@ export function takePendingRecord(screen: RecordScreen): RecordRequest | null {
 /** Navigation elsewhere (the sidebar, a shortcut) drops a request its screen never took. */
 export function discardPendingRecord(): void {
   pending = null;
+}
+
+/**
+ * Shows the Chat screen with this conversation open (after a send from another screen). Answers
+ * false when the person may not open the chat (the navigator says why).
+ */
+export function openConversation(conversationId: number): boolean {
+  requestOpen(conversationId);
+  return navigator?.("chat") ?? false;
 }

@@ -4,4 +4,13 @@ export type SendTemplate = { template_id: number,
 /**
  * A document whose fields (and PDF) fill the template's document variables.
  */
-document_id?: number, };
+document_id?: number, 
+/**
+ * Values typed for this send, by variable id (`body:1`: [`FillValue::id`]); they win over
+ * the template's mapping, and fill variables it leaves unmapped.
+ */
+values?: { [key in string]: string }, 
+/**
+ * Send even though the same message went to this customer moments ago.
+ */
+again?: boolean, };

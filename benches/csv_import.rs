@@ -216,6 +216,7 @@ async fn import_once(data: &std::path::Path, csv_path: &std::path::Path, groups:
             csv_path,
             ImportOptions {
                 group_ids: [g1.id, g2.id][..groups].to_vec(),
+                columns: None,
             },
             Cancel::default(),
             |_| {},

@@ -81,6 +81,20 @@ pub struct RefusedRow {
     pub reason: String,
 }
 
+/// How many rows were refused for one kind of reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ReasonCount {
+    /// The reason up to its details: "invalid phone number", "wrong column count".
+    pub reason: String,
+    pub rows: u64,
+}
+
+/// A refusal's kind: its reason up to the first colon (the details differ row by row).
+fn reason_kind(reason: &str) -> &str {
+    reason.split(':').next().unwrap_or(reason).trim()
+}
+
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct ImportReport {
@@ -92,6 +106,8 @@ pub struct ImportReport {
     pub refused: u64,
     /// The first refused rows, with their line and reason.
     pub refused_sample: Vec<RefusedRow>,
+    /// Every refused row counted by its kind of reason ("invalid phone number"), most first.
+    pub refused_reasons: Vec<ReasonCount>,
     /// Every refused row as CSV (the original columns plus line and reason), to fix and re-import.
     pub refused_file: Option<String>,
     pub cancelled: bool,
@@ -447,6 +463,7 @@ impl<G: Send + 'static> Run<G> {
                 existing: 0,
                 refused: 0,
                 refused_sample: vec![],
+                refused_reasons: vec![],
                 refused_file: None,
                 cancelled: false,
                 elapsed_ms: 0,
@@ -506,6 +523,14 @@ impl<G: Send + 'static> Run<G> {
                 }
             }
             for (row, _) in refused {
+                let kind = reason_kind(&row.reason);
+                match report.refused_reasons.iter_mut().find(|r| r.reason == kind) {
+                    Some(r) => r.rows += 1,
+                    None => report.refused_reasons.push(ReasonCount {
+                        reason: kind.to_owned(),
+                        rows: 1,
+                    }),
+                }
                 if report.refused_sample.len() < SAMPLE {
                     report.refused_sample.push(row);
                 }
@@ -542,6 +567,9 @@ impl<G: Send + 'static> Run<G> {
         }
         report.cancelled |= cancel.is_cancelled();
         report.elapsed_ms = started.elapsed().as_millis() as u64;
+        report
+            .refused_reasons
+            .sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.reason.cmp(&b.reason)));
         report
     }
 }

@@ -56,6 +56,71 @@ pub struct ImportOptions {
     /// Groups every imported row (new or existing number) is added to.
     #[serde(default)]
     pub group_ids: Vec<i64>,
+    /// What each column of the file holds, in the file's order: one of the spec's columns
+    /// (`name`, `phonenumber`…) or "" for a column left out. Absent: the spec's eight columns in
+    /// its order.
+    #[serde(default)]
+    #[ts(optional)]
+    pub columns: Option<Vec<String>>,
+}
+
+/// Which column of the file fills each of the spec's columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Layout {
+    /// Columns a row of the file has.
+    width: usize,
+    /// For each of [`COLUMNS`], the file's column that fills it (none: left empty).
+    source: [Option<usize>; COLUMNS.len()],
+}
+
+impl Layout {
+    /// The spec's eight columns in its order.
+    fn spec() -> Self {
+        Layout {
+            width: COLUMNS.len(),
+            source: std::array::from_fn(Some),
+        }
+    }
+
+    /// From what each column of the file holds (see [`ImportOptions::columns`]).
+    fn of(columns: &[String]) -> std::result::Result<Self, String> {
+        const MAX: usize = 256;
+        if columns.is_empty() || columns.len() > MAX {
+            return Err(format!(
+                "the file's columns must be between 1 and {MAX}, not {}",
+                columns.len()
+            ));
+        }
+        let mut source = [None; COLUMNS.len()];
+        for (j, name) in columns.iter().enumerate() {
+            let name = name.trim();
+            if name.is_empty() {
+                continue;
+            }
+            let Some(i) = COLUMNS.iter().position(|c| *c == name) else {
+                return Err(format!(
+                    "column {} is mapped to “{name}”, which is not a contact field ({})",
+                    j + 1,
+                    COLUMNS.join(", ")
+                ));
+            };
+            if let Some(first) = source[i] {
+                return Err(format!(
+                    "columns {} and {} are both mapped to {name}; map one of them only",
+                    first + 1,
+                    j + 1
+                ));
+            }
+            source[i] = Some(j);
+        }
+        if source[PHONE].is_none() {
+            return Err("no column is mapped to phonenumber: every contact needs one".to_owned());
+        }
+        Ok(Layout {
+            width: columns.len(),
+            source,
+        })
+    }
 }
 
 /// The rows of a batch whose phone number is valid, ready for the database: each row's eight
@@ -100,33 +165,44 @@ impl Good {
     }
 }
 
-/// Checks one raw record (column count, encoding) and appends its trimmed columns to `text`.
-/// Returns where they end in `text` counting from where they start, or the reason the row is
-/// refused (and `text` as it was).
+/// Checks one raw record (column count, encoding) and appends the trimmed columns the layout
+/// takes from it, in the spec's order, to `text`. Returns where they end in `text` counting from
+/// where they start, or the reason the row is refused (and `text` as it was).
 fn push_columns(
     record: &csv::ByteRecord,
+    layout: &Layout,
     text: &mut String,
 ) -> std::result::Result<[u32; COLUMNS.len() + 1], String> {
-    if record.len() != COLUMNS.len() {
-        return Err(format!(
-            "wrong column count: expected {} ({}), found {}",
-            COLUMNS.len(),
-            COLUMNS.join(", "),
-            record.len()
-        ));
+    if record.len() != layout.width {
+        return Err(if *layout == Layout::spec() {
+            format!(
+                "wrong column count: expected {} ({}), found {}",
+                COLUMNS.len(),
+                COLUMNS.join(", "),
+                record.len()
+            )
+        } else {
+            format!(
+                "wrong column count: the file's first line has {}, this row {}",
+                layout.width,
+                record.len()
+            )
+        });
     }
     let start = text.len();
     let mut ends = [0u32; COLUMNS.len() + 1];
-    for (i, f) in record.iter().enumerate() {
-        let Ok(f) = std::str::from_utf8(f) else {
-            text.truncate(start);
-            return Err(format!(
-                "bad encoding in column {} ({}): not UTF-8",
-                i + 1,
-                COLUMNS[i]
-            ));
-        };
-        text.push_str(f.trim());
+    for (i, source) in layout.source.iter().enumerate() {
+        if let Some(j) = *source {
+            let Ok(f) = std::str::from_utf8(&record[j]) else {
+                text.truncate(start);
+                return Err(format!(
+                    "bad encoding in column {} ({}): not UTF-8",
+                    j + 1,
+                    COLUMNS[i]
+                ));
+            };
+            text.push_str(f.trim());
+        }
         let Ok(end) = u32::try_from(text.len() - start) else {
             text.truncate(start);
             return Err("row too long".to_owned());
@@ -136,10 +212,12 @@ fn push_columns(
     Ok(ends)
 }
 
-/// Bulk Contacts for the import engine: the spec's eight columns in order (the header row is not
-/// read), each row's phone number checked and put in E.164.
+/// Bulk Contacts for the import engine: the spec's eight columns, in its order or as the sender
+/// mapped the file's columns (the first line is the header and is not imported), each row's
+/// phone number checked and put in E.164.
 struct Contacts {
     country: Country,
+    layout: Layout,
 }
 
 impl Kind for Contacts {
@@ -160,7 +238,7 @@ impl Kind for Contacts {
         good: &mut Good,
     ) -> std::result::Result<(), (String, Vec<String>)> {
         let start = good.text.len();
-        let ends = push_columns(record, &mut good.text)
+        let ends = push_columns(record, &self.layout, &mut good.text)
             .map_err(|reason| (reason, engine::lossy(record)))?;
         let mut row = Row { line, start, ends };
         match phone::to_e164(good.get(&row, PHONE), self.country) {
@@ -199,7 +277,15 @@ pub struct FuzzBatch {
 #[cfg(fuzzing)]
 pub fn fuzz_read(path: &Path, country: Country) -> Result<Vec<FuzzBatch>, String> {
     let skip = engine::check_encoding(path).map_err(|e| e.to_string())?;
-    let batches = engine::read_all(Contacts { country }, path, skip, (3, 7))?;
+    let batches = engine::read_all(
+        Contacts {
+            country,
+            layout: Layout::spec(),
+        },
+        path,
+        skip,
+        (3, 7),
+    )?;
     Ok(batches
         .into_iter()
         .map(|b| FuzzBatch {
@@ -461,6 +547,12 @@ impl Ctx<'_> {
             return Err(refusal.into());
         }
         let skip = check_encoding(path)?;
+        let layout = match &options.columns {
+            None => Layout::spec(),
+            Some(columns) => Layout::of(columns).map_err(|reason| {
+                ImportError::read(path, format!("the column mapping: {reason}"))
+            })?,
+        };
         let mut conn = self.db().acquire().await?;
         let country = super::default_country(&mut conn).await?;
         for g in &options.group_ids {
@@ -493,7 +585,7 @@ impl Ctx<'_> {
 
         let checkpointer = Checkpointer::start(self.db().acquire().await?);
         let mut run = engine::Run::start(
-            Contacts { country },
+            Contacts { country, layout },
             engine::Plan {
                 path: path.to_path_buf(),
                 skip,

@@ -26,7 +26,10 @@ async fn import(
     t.ws.cx()
         .import_contacts(
             path,
-            ImportOptions { group_ids: groups },
+            ImportOptions {
+                group_ids: groups,
+                columns: None,
+            },
             Cancel::default(),
             |_| {},
         )
@@ -255,6 +258,7 @@ async fn a_group_deleted_during_the_import_stops_it_at_the_next_batch() {
                 &path,
                 ImportOptions {
                     group_ids: vec![doomed.id, kept.id],
+                    columns: None,
                 },
                 Cancel::default(),
                 move |p| {
@@ -433,4 +437,88 @@ async fn rows_of_a_file_with_mixed_line_ends_each_get_their_own_line() {
     let r = import(&t, &path, vec![]).await;
     let lines: Vec<u64> = r.refused_sample.iter().map(|s| s.line).collect();
     assert_eq!(lines, vec![2, 3, 4]);
+}
+
+#[tokio::test]
+async fn an_ordinary_export_imports_by_its_mapped_columns_and_refusals_are_summed_by_reason() {
+    let t = common::workspace().await;
+    let path = write(
+        &t,
+        "export.csv",
+        b"Phone,Name,Email\n\
+          +1 201 555 0101,Ana Ruiz,ana@example.com\n\
+          (201) 555-0102,Bo Li,bo@example.com\n\
+          ,No Number,x@example.com\n\
+          call me,Bad Number,y@example.com\n\
+          nope,Also Bad,z@example.com\n\
+          +1 201 555 0103,Too,many,columns\n",
+    );
+    // Without a mapping the spec's order is assumed: every row has the wrong column count.
+    let spec = import(&t, &path, vec![]).await;
+    assert_eq!(spec.imported, 0);
+    assert_eq!(spec.refused, 6);
+
+    let columns = |c: &[&str]| ImportOptions {
+        group_ids: vec![],
+        columns: Some(c.iter().map(|s| s.to_string()).collect()),
+    };
+    let report =
+        t.ws.cx()
+            .import_contacts(
+                &path,
+                columns(&["phonenumber", "name", ""]),
+                Cancel::default(),
+                |_| {},
+            )
+            .await
+            .unwrap();
+    assert_eq!((report.imported, report.refused), (2, 4));
+    let reasons: Vec<(&str, u64)> = report
+        .refused_reasons
+        .iter()
+        .map(|r| (r.reason.as_str(), r.rows))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            ("invalid phone number", 2),
+            ("missing phone number", 1),
+            ("wrong column count", 1)
+        ],
+        "most first, then by name"
+    );
+    let names: Vec<(String, String)> = snapshot(&t)
+        .await
+        .into_iter()
+        .map(|(phone, name, _, _)| (phone, name))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("+12015550101".to_owned(), "Ana Ruiz".to_owned()),
+            ("+12015550102".to_owned(), "Bo Li".to_owned())
+        ]
+    );
+
+    // A mapping that cannot work is refused before anything is read, naming the problem.
+    for (mapping, said) in [
+        (vec!["name", "", ""], "no column is mapped to phonenumber"),
+        (
+            vec!["phonenumber", "name", "name"],
+            "columns 2 and 3 are both mapped to name",
+        ),
+        (
+            vec!["phonenumber", "email", ""],
+            "“email”, which is not a contact field",
+        ),
+    ] {
+        let e =
+            t.ws.cx()
+                .import_contacts(&path, columns(&mapping), Cancel::default(), |_| {})
+                .await
+                .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Invalid);
+        assert!(e.to_string().contains(said), "{e}");
+    }
+    assert_eq!(snapshot(&t).await.len(), 2, "nothing stored was lost");
 }

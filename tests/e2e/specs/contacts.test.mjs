@@ -123,4 +123,28 @@ test('groups, CSV import with groups, refused rows, filter by group', async (t) 
       timeoutMsg: `the group does not hold the 911 contacts: ${await count.getAttribute('data-total')}`,
     });
   });
+
+  await app.step('an ordinary Phone,Name,Email export is imported by its header', async () => {
+    const file = join(app.dataDir, 'export.csv');
+    writeFileSync(file, 'Phone,Name,Email\n+1 201 730 5001,Export One,one@example.com\n(201) 730-5002,Export Two,two@example.com\n,No Phone,none@example.com\n');
+    await app.click('import-open');
+    await app.waitFor('import-dialog');
+    await (await app.waitFor('import-file')).setValue(file);
+    await app.waitFor('import-mapping');
+    assert.equal(await app.el('import-map-0').getValue(), 'phonenumber');
+    assert.equal(await app.el('import-map-1').getValue(), 'name');
+    assert.equal(await app.el('import-map-2').getValue(), '', 'Email is left out: contacts have no email');
+    await app.click('import-start');
+    await app.waitFor('import-report', 30000);
+    assert.equal((await app.text('report-imported')).replace(/\D/g, ''), '2');
+    assert.deepEqual(await app.texts('report-reason'), ['1 missing phone number']);
+    await app.click('import-close');
+    await (await app.waitFor('contacts-filter-group')).selectByIndex(0);
+    await app.type('contacts-search', 'Export');
+    const count = await app.waitFor('contacts-count');
+    await app.browser.waitUntil(async () => (await count.getAttribute('data-total')) === '2', {
+      timeout: 10000,
+      timeoutMsg: 'the two exported contacts are not in the list by name',
+    });
+  });
 });

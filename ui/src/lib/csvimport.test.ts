@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
+  csvHead,
+  mappingProblem,
+  proposeColumns,
   CHUNK_BYTES,
   CSV_COLUMNS,
   bytesToBase64,
@@ -112,5 +115,32 @@ describe("sample file", () => {
     expect(csvField("plain")).toBe("plain");
     expect(csvField("a,b")).toBe('"a,b"');
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
+  });
+});
+
+describe("contacts column mapping", () => {
+  it("reads the first rows of a CSV, quotes and line ends included", () => {
+    const text = '\ufeffPhone,Name,Email\r\n"+1 (201) 555-0101","Ruiz, Ana",a@x\n+12015550102,"Bo ""B"" Li",b@x\rcut,he';
+    expect(csvHead(text, 10, false)).toEqual([
+      ["Phone", "Name", "Email"],
+      ["+1 (201) 555-0101", "Ruiz, Ana", "a@x"],
+      ["+12015550102", 'Bo "B" Li', "b@x"],
+    ]);
+    const all = csvHead(text, 10, true);
+    expect(all[all.length - 1]).toEqual(["cut", "he"]);
+    expect(csvHead(text, 2, true)).toHaveLength(2);
+  });
+  it("maps an ordinary export by its header and leaves unknown columns out", () => {
+    expect(proposeColumns(["Phone", "Name", "Email"])).toEqual(["phonenumber", "name", ""]);
+    expect(proposeColumns(["Full name", "Mobile", "Company", "Notes"])).toEqual(["name", "phonenumber", "company_name", "description"]);
+  });
+  it("keeps the spec's order for its own header, or eight columns it cannot name", () => {
+    expect(proposeColumns([...CSV_COLUMNS])).toEqual([...CSV_COLUMNS]);
+    expect(proposeColumns(["a", "b", "c", "d", "e", "f", "g", "h"])).toEqual([...CSV_COLUMNS]);
+  });
+  it("says what is wrong with a mapping", () => {
+    expect(mappingProblem(["phonenumber", "name", ""])).toBeNull();
+    expect(mappingProblem(["name", ""])).toMatch(/phone number/);
+    expect(mappingProblem(["phonenumber", "name", "name"])).toBe("Columns 2 and 3 both hold “name”: choose one of them.");
   });
 });

@@ -167,3 +167,88 @@ export function leadSampleCsv(): string {
   ];
   return rows.map((r) => r.map(csvField).join(",")).join("\r\n") + "\r\n";
 }
+
+// ---------------------------------------------------------------------------------------------
+// Contacts: which column of the file holds what (read from its first line)
+
+/** What a person calls each contact field in a header, normalised (lower case, letters and digits). */
+const HEADER_NAMES: Readonly<Record<(typeof CSV_COLUMNS)[number], readonly string[]>> = {
+  name: ["name", "fullname", "contact", "contactname", "displayname", "nombre", "nom"],
+  phonenumber: ["phonenumber", "phone", "phoneno", "mobile", "mobilephone", "cell", "cellphone", "whatsapp", "whatsappnumber", "tel", "telephone", "number", "msisdn"],
+  company_name: ["companyname", "company", "organisation", "organization", "business", "account"],
+  address: ["address", "street", "streetaddress", "address1"],
+  city: ["city", "town"],
+  state: ["state", "region", "province", "county"],
+  country: ["country", "countrycode"],
+  description: ["description", "notes", "note", "comment", "comments"],
+};
+
+const normalise = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
+
+/**
+ * The first rows of a CSV text (RFC 4180: quoted fields, doubled quotes, CRLF/LF/CR), at most
+ * `max`; a byte-order mark is dropped. The last row is left out when the text was cut inside it.
+ */
+export function csvHead(text: string, max: number, complete: boolean): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = "";
+  let quoted = false;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const endRow = () => {
+    row.push(field);
+    field = "";
+    if (!(row.length === 1 && row[0] === "")) rows.push(row);
+    row = [];
+  };
+  for (; i < text.length && rows.length < max; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      row.push(field);
+      field = "";
+    } else if (c === "\r" || c === "\n") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      endRow();
+    } else field += c;
+  }
+  if (rows.length < max && complete && (field !== "" || row.length > 0)) endRow();
+  return rows;
+}
+
+/**
+ * What each column of a file holds, guessed from its header: a contact field, or "" (left out).
+ * A header that names nothing known (a file without one, or in the spec's order with other
+ * names) of eight columns is taken in the spec's order.
+ */
+export function proposeColumns(header: readonly string[]): string[] {
+  const taken = new Set<string>();
+  const guess = header.map((cell) => {
+    const n = normalise(cell);
+    const field = CSV_COLUMNS.find((f) => !taken.has(f) && HEADER_NAMES[f].includes(n));
+    if (field) taken.add(field);
+    return field ?? "";
+  });
+  if (!taken.has("phonenumber") && header.length === CSV_COLUMNS.length) return [...CSV_COLUMNS];
+  return guess;
+}
+
+/** Why a mapping cannot be imported, in plain words; null when it can. */
+export function mappingProblem(columns: readonly string[]): string | null {
+  if (columns.length === 0) return "The file has no columns.";
+  const seen = new Map<string, number>();
+  for (const [i, c] of columns.entries()) {
+    if (c === "") continue;
+    const first = seen.get(c);
+    if (first !== undefined) return `Columns ${first + 1} and ${i + 1} both hold “${c}”: choose one of them.`;
+    seen.set(c, i);
+  }
+  if (!seen.has("phonenumber")) return "Choose the column that holds the phone number: every contact needs one.";
+  return null;
+}

@@ -4,4 +4,10 @@ export type ImportOptions = {
 /**
  * Groups every imported row (new or existing number) is added to.
  */
-group_ids: Array<number>, };
+group_ids: Array<number>, 
+/**
+ * What each column of the file holds, in the file's order: one of the spec's columns
+ * (`name`, `phonenumber`…) or "" for a column left out. Absent: the spec's eight columns in
+ * its order.
+ */
+columns?: Array<string>, };

@@ -156,3 +156,187 @@ impl Embedded {
         self.sandbox.shutdown().await;
     }
 }
+
+// ---- the sandbox panel --------------------------------------------------------------------------
+//
+// What the app's Sandbox panel plays: simulated customers writing, the sandbox clock, the share of
+// sends that fail. Sandbox state only (nothing of the workspace changes here): what the customers
+// write reaches the workspace as Meta's webhooks do, through the relay.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::sandbox::{CustomerMessage, Inbound};
+
+/// The sandbox as its panel shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct SandboxPanel {
+    pub customers: Vec<SandboxCustomer>,
+    /// How far the sandbox clock is ahead of the real one, in hours.
+    pub clock_ahead_hours: f64,
+    /// The share of accepted sends that fail later (error 131026), 0 to 1.
+    pub failure_rate: f64,
+}
+
+/// A simulated customer.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct SandboxCustomer {
+    /// `ana`, `ben`…
+    pub key: String,
+    pub name: String,
+    /// E.164; null for the customer known only by username.
+    pub phone: Option<String>,
+    pub username: Option<String>,
+}
+
+/// What a simulated customer writes from the panel.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum SandboxWrite {
+    Text {
+        body: String,
+    },
+    Image {
+        caption: Option<String>,
+    },
+    VoiceNote,
+    Video {
+        caption: Option<String>,
+    },
+    Sticker,
+    Document {
+        filename: String,
+    },
+    Location,
+    /// A tap on a reply button of the business's last interactive message.
+    ButtonReply {
+        id: String,
+        title: String,
+    },
+    /// The customer's next scripted message.
+    Next,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PanelError {
+    #[error("this is not a sandbox workspace: the sandbox panel plays only the sandbox")]
+    NoSandbox,
+    #[error("{0}")]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl crate::error::Coded for PanelError {
+    fn code(&self) -> crate::ErrorCode {
+        match self {
+            PanelError::Sandbox(crate::sandbox::SandboxError::UnknownCustomer(_)) => {
+                crate::ErrorCode::NotFound
+            }
+            _ => crate::ErrorCode::Invalid,
+        }
+    }
+}
+
+impl Embedded {
+    pub fn panel(&self) -> SandboxPanel {
+        SandboxPanel {
+            customers: self
+                .sandbox
+                .customers()
+                .into_iter()
+                .map(|c| SandboxCustomer {
+                    key: c.key,
+                    name: c.name,
+                    phone: c.wa_id.map(|d| format!("+{d}")),
+                    username: c.username,
+                })
+                .collect(),
+            clock_ahead_hours: self.sandbox.clock().offset().as_secs_f64() / 3600.0,
+            failure_rate: self.sandbox.failure_rate(),
+        }
+    }
+
+    /// A simulated customer writes (quoting the business's last message when `reply_to_last`);
+    /// answers the message's id.
+    pub fn customer_writes(
+        &self,
+        customer: &str,
+        message: SandboxWrite,
+        reply_to_last: bool,
+    ) -> crate::Result<String> {
+        let message = match message {
+            SandboxWrite::Next => {
+                return Ok(self
+                    .sandbox
+                    .customer_sends_next(customer)
+                    .map_err(PanelError::from)?);
+            }
+            SandboxWrite::Text { body } => {
+                let body = body.trim().to_owned();
+                if body.is_empty() {
+                    return Err(PanelError::Invalid(
+                        "the message is empty: type what the customer writes".into(),
+                    )
+                    .into());
+                }
+                CustomerMessage::Text { body }
+            }
+            SandboxWrite::Image { caption } => CustomerMessage::Image { caption },
+            SandboxWrite::VoiceNote => CustomerMessage::Audio { voice: true },
+            SandboxWrite::Video { caption } => CustomerMessage::Video { caption },
+            SandboxWrite::Sticker => CustomerMessage::Sticker { animated: false },
+            SandboxWrite::Document { filename } => CustomerMessage::Document {
+                filename,
+                caption: None,
+            },
+            SandboxWrite::Location => CustomerMessage::Location {
+                latitude: 40.7357,
+                longitude: -74.1724,
+                name: Some("Newark Penn Station".into()),
+                address: Some("1 Raymond Plaza W, Newark, NJ".into()),
+            },
+            SandboxWrite::ButtonReply { id, title } => CustomerMessage::ButtonReply { id, title },
+        };
+        let mut inbound = Inbound::from(message);
+        inbound.reply_to_last = reply_to_last;
+        Ok(self
+            .sandbox
+            .customer_sends(customer, inbound)
+            .map_err(PanelError::from)?)
+    }
+
+    /// Moves the sandbox clock on (the 24-hour window, template reviews and timers follow it).
+    pub fn advance_clock(&self, hours: f64) -> crate::Result<SandboxPanel> {
+        let by = std::time::Duration::try_from_secs_f64(hours * 3600.0)
+            .ok()
+            .filter(|d| !d.is_zero() && *d <= std::time::Duration::from_secs(366 * 86_400))
+            .ok_or_else(|| {
+                PanelError::Invalid(format!(
+                    "advance the clock by more than 0 and at most 8,784 hours (a year), not {hours}"
+                ))
+            })?;
+        self.sandbox.clock().advance(by);
+        Ok(self.panel())
+    }
+
+    /// From now on this share (0 to 1) of the sends Meta accepts fail later, as undeliverable.
+    pub fn set_failure_rate(&self, rate: f64) -> crate::Result<SandboxPanel> {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(PanelError::Invalid(format!(
+                "a failure rate is between 0% and 100%, not {rate}"
+            ))
+            .into());
+        }
+        self.sandbox.set_failure_rate(rate);
+        Ok(self.panel())
+    }
+}
+
+/// The panel's answer where there is no embedded sandbox (a live workspace).
+pub fn no_sandbox() -> crate::Error {
+    PanelError::NoSandbox.into()
+}

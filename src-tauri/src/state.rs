@@ -149,6 +149,15 @@ impl AppState {
         self.chat_focus.set(id);
     }
 
+    /// The sandbox workspace's own sandbox, for its panel; someone must be signed in.
+    pub async fn sandbox(&self) -> Result<&crmconnect::embedded::Embedded, ApiError> {
+        self.cx()?.actor().await?;
+        self.runtime
+            .as_ref()
+            .and_then(Runtime::embedded)
+            .ok_or_else(|| ApiError::from(crmconnect::embedded::no_sandbox()))
+    }
+
     pub fn ws(&self) -> Result<&Workspace, ApiError> {
         self.workspace.as_deref().map_err(Clone::clone)
     }

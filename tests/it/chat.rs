@@ -1020,3 +1020,80 @@ async fn a_conversation_from_a_client_contact_or_bulk_contact_links_to_it() {
     assert_eq!(t.log_of("chat.lead_status").await.len(), 1);
     let _ = Arc::clone(ws);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_panel_makes_customers_write_moves_the_clock_and_fails_sends() {
+    use crmconnect::embedded::SandboxWrite;
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    let panel = e.embedded().unwrap().panel();
+    assert!(
+        panel
+            .customers
+            .iter()
+            .any(|c| c.key == "ana" && c.phone.is_some())
+    );
+    assert!(
+        panel
+            .customers
+            .iter()
+            .any(|c| c.phone.is_none() && c.username.is_some()),
+        "a customer known only by username"
+    );
+    assert_eq!(panel.failure_rate, 0.0);
+
+    let sandbox = e.embedded().unwrap();
+    sandbox
+        .customer_writes(
+            "ana",
+            SandboxWrite::Text {
+                body: "Written from the panel".into(),
+            },
+            false,
+        )
+        .unwrap();
+    let c = first_conversation(ws).await;
+    assert!(c.last_preview.contains("Written from the panel"));
+    let empty = sandbox
+        .customer_writes("ana", SandboxWrite::Text { body: "  ".into() }, false)
+        .unwrap_err();
+    assert_eq!(empty.code(), ErrorCode::Invalid);
+    assert!(empty.to_string().contains("empty"), "{empty}");
+    let nobody = sandbox
+        .customer_writes("zed", SandboxWrite::Sticker, false)
+        .unwrap_err();
+    assert_eq!(nobody.code(), ErrorCode::NotFound);
+
+    // Every send fails once the rate is 100 %.
+    assert_eq!(
+        code(sandbox.set_failure_rate(1.5).map(|_| ())),
+        ErrorCode::Invalid
+    );
+    assert_eq!(sandbox.set_failure_rate(1.0).unwrap().failure_rate, 1.0);
+    let sent = ws
+        .cx()
+        .send_text(
+            c.id,
+            SendText {
+                text: "This one fails".into(),
+                reply_to: None,
+            },
+        )
+        .await
+        .unwrap();
+    eventually("the send failed", || async {
+        (status_of(ws, c.id, sent.id).await == MessageStatus::Failed).then_some(())
+    })
+    .await;
+
+    // 25 hours later the window is closed.
+    assert!(ws.cx().conversation(c.id).await.unwrap().window_open);
+    let later = sandbox.advance_clock(25.0).unwrap();
+    assert!(later.clock_ahead_hours >= 25.0);
+    assert!(!ws.cx().conversation(c.id).await.unwrap().window_open);
+    assert_eq!(
+        code(sandbox.advance_clock(-1.0).map(|_| ())),
+        ErrorCode::Invalid
+    );
+    e.shutdown().await;
+}

@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     /// Sends still to be accepted and then answered with error 131000, as Meta sometimes does:
     /// the message goes out, the caller cannot know.
     pub lost_answers: std::sync::atomic::AtomicU32,
+    /// The share of accepted sends that fail later (`f64` bits): the config's, until changed.
+    failure_rate: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -54,6 +56,7 @@ impl Shared {
         base_url: String,
     ) -> Self {
         let url_key = store.hex(32).into_bytes();
+        let config_failure_rate = config.failure_rate;
         let token_expires = config.token_lifetime.map(|l| later(clock.now(), l));
         Shared {
             limits: Limits::new(&config, clock.clone()),
@@ -68,7 +71,23 @@ impl Shared {
             token_expires,
             url_key,
             lost_answers: Default::default(),
+            failure_rate: std::sync::atomic::AtomicU64::new(config_failure_rate.to_bits()),
         }
+    }
+
+    /// The share of accepted sends that fail later (error 131026), 0 to 1.
+    pub fn failure_rate(&self) -> f64 {
+        f64::from_bits(self.failure_rate.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    pub fn set_failure_rate(&self, rate: f64) {
+        let rate = if rate.is_finite() {
+            rate.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self.failure_rate
+            .store(rate.to_bits(), std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
@@ -226,7 +245,7 @@ impl Shared {
                 ));
             }
         }
-        let random_failure = failure.is_none() && store.chance(self.config.failure_rate);
+        let random_failure = failure.is_none() && store.chance(self.failure_rate());
         if random_failure {
             failure = Some((131026, "Unable to deliver message: the recipient may not be a WhatsApp user or may need to update WhatsApp (simulated by the sandbox's failure_rate).".to_owned()));
         }

@@ -276,6 +276,17 @@ impl SandboxHandle {
         self.shared.customer_sends(customer, message.into())
     }
 
+    /// The share of accepted sends that fail later with error 131026, 0 to 1 (starts as the
+    /// config's `failure_rate`).
+    pub fn failure_rate(&self) -> f64 {
+        self.shared.failure_rate()
+    }
+
+    /// Changes the failure rate from now on (clamped to 0–1).
+    pub fn set_failure_rate(&self, rate: f64) {
+        self.shared.set_failure_rate(rate);
+    }
+
     /// The customer's next scripted message.
     pub fn customer_sends_next(&self, customer: &str) -> Result<String, SandboxError> {
         self.shared.customer_sends_next(customer)

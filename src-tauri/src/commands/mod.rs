@@ -8,6 +8,7 @@ mod contacts;
 mod documents;
 mod leads;
 mod numbers;
+mod sandbox;
 mod session;
 mod staff;
 mod sync;
@@ -130,5 +131,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         templates::template_models,
         templates::load_template_model,
         templates::merge_fields,
+        sandbox::sandbox_panel,
+        sandbox::sandbox_customer_writes,
+        sandbox::sandbox_advance_clock,
+        sandbox::sandbox_set_failure_rate,
     ]
 }

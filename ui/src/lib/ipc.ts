@@ -24,6 +24,8 @@ import type { ThreadPage } from "./bindings/ThreadPage";
 import type { TemplateFill } from "./bindings/TemplateFill";
 import type { DocumentSend } from "./bindings/DocumentSend";
 import type { UnreadCount } from "./bindings/UnreadCount";
+import type { SandboxPanel } from "./bindings/SandboxPanel";
+import type { SandboxWrite } from "./bindings/SandboxWrite";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { Binding } from "./bindings/Binding";
 import type { BulkResult } from "./bindings/BulkResult";
@@ -421,3 +423,12 @@ export const documentSendPreview = (documentId: number, values: Record<string, s
 /** `again`: send even though the same document went to the customer moments ago (else `conflict`). */
 export const sendDocumentOnWhatsapp = (documentId: number, values: Record<string, string> | null, again: boolean) =>
   call<ChatMessage>("send_document_on_whatsapp", { documentId, values, again });
+
+// The sandbox panel (sandbox workspace only)
+export const sandboxPanel = () => call<SandboxPanel>("sandbox_panel");
+/** A simulated customer writes; answers the message's id. */
+export const sandboxCustomerWrites = (customer: string, message: SandboxWrite, replyToLast: boolean) =>
+  call<string>("sandbox_customer_writes", { customer, message, replyToLast });
+export const sandboxAdvanceClock = (hours: number) => call<SandboxPanel>("sandbox_advance_clock", { hours });
+/** 0 to 1: the share of accepted sends that fail later. */
+export const sandboxSetFailureRate = (rate: number) => call<SandboxPanel>("sandbox_set_failure_rate", { rate });

@@ -9,3 +9,25 @@ export const SANDBOX_EXPLANATION =
 
 export const LIVE_EXPLANATION =
   "This is a live workspace: messages go to Meta and reach real customers.";
+
+let panelOpener: (() => void) | null = null;
+
+/** The shell registers how the sandbox panel opens. Returns the function that unregisters it. */
+export function setSandboxPanelOpener(open: () => void): () => void {
+  panelOpener = open;
+  return () => {
+    if (panelOpener === open) panelOpener = null;
+  };
+}
+
+/** Opens the sandbox panel (from Chat's empty state, say); false where there is none. */
+export function openSandboxPanel(): boolean {
+  if (!panelOpener) return false;
+  panelOpener();
+  return true;
+}
+
+/** Whether the sandbox panel can be opened here (a sandbox workspace's shell registered it). */
+export function sandboxPanelOpenable(): boolean {
+  return panelOpener !== null;
+}

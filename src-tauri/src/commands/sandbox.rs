@@ -1,0 +1,42 @@
+//! The sandbox panel: simulated customers write, the sandbox clock moves on, sends fail.
+
+use crmconnect::ApiError;
+use crmconnect::embedded::{SandboxPanel, SandboxWrite};
+use tauri::State;
+
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn sandbox_panel(state: State<'_, AppState>) -> Result<SandboxPanel, ApiError> {
+    Ok(state.sandbox().await?.panel())
+}
+
+/// Answers the message's id.
+#[tauri::command]
+pub async fn sandbox_customer_writes(
+    state: State<'_, AppState>,
+    customer: String,
+    message: SandboxWrite,
+    reply_to_last: bool,
+) -> Result<String, ApiError> {
+    Ok(state
+        .sandbox()
+        .await?
+        .customer_writes(&customer, message, reply_to_last)?)
+}
+
+#[tauri::command]
+pub async fn sandbox_advance_clock(
+    state: State<'_, AppState>,
+    hours: f64,
+) -> Result<SandboxPanel, ApiError> {
+    Ok(state.sandbox().await?.advance_clock(hours)?)
+}
+
+#[tauri::command]
+pub async fn sandbox_set_failure_rate(
+    state: State<'_, AppState>,
+    rate: f64,
+) -> Result<SandboxPanel, ApiError> {
+    Ok(state.sandbox().await?.set_failure_rate(rate)?)
+}

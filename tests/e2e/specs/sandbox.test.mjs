@@ -1,0 +1,65 @@
+// The sandbox played from the app, as a new user would: Chat is empty and offers the sandbox
+// panel; a simulated customer writes from it; a customer known only by username writes a
+// sticker; the sandbox clock moves past the 24-hour window and the conversation says so.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { launch, openScreen, ownerSignedIn } from '../lib/harness.mjs';
+
+test('the sandbox panel: customers write, the clock closes the window', async (t) => {
+  const app = await launch(t);
+  t.after(() => app.quit());
+  await app.step('sign in as the owner', () => ownerSignedIn(app));
+
+  await app.step('an empty Chat offers the sandbox panel; a customer writes from it', async () => {
+    await openScreen(app, 'chat');
+    await app.click('chat-empty-sandbox');
+    await app.waitFor('sandbox-panel');
+    await app.click('sandbox-customer-ben');
+    await app.type('sandbox-text', 'Hello from the sandbox panel');
+    await app.click('sandbox-write');
+    await app.browser.waitUntil(async () => (await app.texts('toast')).some((x) => x.includes('wrote')), {
+      timeout: 10000,
+      timeoutMsg: 'no toast saying the customer wrote',
+    });
+    await app.click('sandbox-close');
+    const row = app.browser.$('[data-testid="conversation-row"]');
+    await row.waitForExist({ timeout: 20000, timeoutMsg: 'the conversation never appeared' });
+    await app.browser.waitUntil(async () => (await app.texts('conversation-row')).join(' ').includes('Hello from the sandbox panel'), {
+      timeout: 10000,
+      timeoutMsg: 'the conversation does not show what the customer wrote',
+    });
+  });
+
+  await app.step('a customer known only by username sends a sticker, from the sidebar', async () => {
+    await app.click('sandbox-panel-open');
+    await app.waitFor('sandbox-panel');
+    const usernameOnly = await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid^="sandbox-customer-"]'))
+        .find((e) => e.closest('label').textContent.includes('no phone number'))
+        ?.getAttribute('data-testid'),
+    );
+    assert.ok(usernameOnly, 'the panel lists a customer without a phone number');
+    await app.click(usernameOnly);
+    await (await app.waitFor('sandbox-kind')).selectByAttribute('value', 'sticker');
+    await app.click('sandbox-write');
+    await app.click('sandbox-close');
+    await app.browser.waitUntil(async () => (await app.browser.$$('[data-testid="conversation-row"]')).length === 2, {
+      timeout: 20000,
+      timeoutMsg: 'the username-only customer’s conversation never appeared',
+    });
+  });
+
+  await app.step('25 hours later (sandbox clock) the window is closed', async () => {
+    await app.click('sandbox-panel-open');
+    await app.click('sandbox-advance-25');
+    await app.waitForText('sandbox-clock', 'ahead of real time');
+    await app.click('sandbox-close');
+    await openScreen(app, 'quick_replies');
+    await openScreen(app, 'chat');
+    const rows = await app.browser.$$('[data-testid="conversation-row"]');
+    await rows[rows.length - 1].click();
+    await app.waitForText('window-state', 'closed', 10000);
+  });
+});

@@ -304,9 +304,15 @@ pub(crate) fn seed_customers() -> Vec<Customer> {
 /// sandbox."), made with espeak-ng and opusenc (Ogg Opus, mono, 12 kbit/s), as WhatsApp records.
 const VOICE_NOTE: &[u8] = include_bytes!("../assets/voice-note.ogg");
 
+/// Real stickers as WhatsApp sends them: 512×512 WebP (a green robot face, made with ImageMagick),
+/// and an animated one whose robot blinks (two frames, looping).
+const STICKER: &[u8] = include_bytes!("../assets/sticker.webp");
+const STICKER_ANIMATED: &[u8] = include_bytes!("../assets/sticker-animated.webp");
+
 /// Bytes and MIME type of the media a simulated customer sends: a real PNG for images, a tiny
-/// real PDF for documents, a real voice note, and clearly-labelled placeholder bytes with the
-/// right magic numbers for other audio, video and stickers.
+/// real PDF for documents, a real voice note, real stickers, and clearly-labelled placeholder
+/// bytes with the right magic numbers for other audio and for video. (A real MP4 needs an H.264
+/// encoder, and WebKitGTK an H.264 decoder, that these machines do not have.)
 pub(crate) fn sample_media(message: &CustomerMessage) -> Option<(String, Vec<u8>)> {
     let labelled = |magic: &[u8]| {
         let mut v = magic.to_vec();
@@ -330,12 +336,9 @@ pub(crate) fn sample_media(message: &CustomerMessage) -> Option<(String, Vec<u8>
             "video/mp4".into(),
             labelled(b"\0\0\0\x18ftypisom\0\0\x02\0isommp41"),
         ),
-        CustomerMessage::Sticker { animated } => {
-            let mut v = b"RIFF\0\0\0\0WEBPVP8X".to_vec();
-            if *animated {
-                v.extend_from_slice(b"ANIM");
-            }
-            ("image/webp".into(), labelled(&v))
+        CustomerMessage::Sticker { animated: false } => ("image/webp".into(), STICKER.to_vec()),
+        CustomerMessage::Sticker { animated: true } => {
+            ("image/webp".into(), STICKER_ANIMATED.to_vec())
         }
         _ => return None,
     })
@@ -496,8 +499,11 @@ mod tests {
             None,
         );
         assert!(img.get("caption").is_none());
-        let (mime, bytes) = sample_media(&CustomerMessage::Sticker { animated: true }).unwrap();
-        assert_eq!(mime, "image/webp");
-        assert!(bytes.windows(4).any(|w| w == b"ANIM"));
+        for animated in [false, true] {
+            let (mime, bytes) = sample_media(&CustomerMessage::Sticker { animated }).unwrap();
+            assert_eq!(mime, "image/webp");
+            assert!(bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP");
+            assert_eq!(bytes.windows(4).any(|w| w == b"ANIM"), animated);
+        }
     }
 }

@@ -1,6 +1,6 @@
 // The sandbox played from the app, as a new user would: Chat is empty and offers the sandbox
-// panel; a simulated customer writes from it; a customer known only by username writes a
-// sticker; the sandbox clock moves past the 24-hour window and the conversation says so.
+// panel; a simulated customer writes from it; a customer known only by username sends a sticker
+// that the window decodes; the sandbox clock moves past the 24-hour window and the conversation says so.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -49,6 +49,21 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
       timeout: 20000,
       timeoutMsg: 'the username-only customer’s conversation never appeared',
     });
+    // The sticker is a real WebP the window decodes (512 × 512, as WhatsApp's are).
+    await (await app.browser.$$('[data-testid="conversation-row"]'))[0].click();
+    await app.waitFor('media-image', 20000);
+    let size = null;
+    await app.browser.waitUntil(
+      async () => {
+        size = await app.browser.execute(() => {
+          const img = document.querySelector('[data-testid="media-image"]');
+          return img && img.complete ? [img.naturalWidth, img.naturalHeight] : null;
+        });
+        return size !== null;
+      },
+      { timeout: 10000, timeoutMsg: 'the sticker never loaded' },
+    );
+    assert.deepEqual(size, [512, 512], 'the sticker decoded');
   });
 
   await app.step('25 hours later (sandbox clock) the window is closed', async () => {

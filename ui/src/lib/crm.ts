@@ -7,6 +7,14 @@ import type { LeadStatus } from "./bindings/LeadStatus";
 import type { StaffName } from "./bindings/StaffName";
 
 /** Rows fetched per page by the CRM lists. */
+/**
+ * A click on a list row, not on one of its controls: opens the row's record (the row's actions
+ * stay, and a narrow window may hide columns, but the record is always a click away).
+ */
+export function rowOpens(event: MouseEvent): boolean {
+  return !(event.target instanceof Element && event.target.closest("button, a, input, select, textarea, label"));
+}
+
 export const CRM_PAGE = 200;
 
 /** The Leads screen's filter controls, as the form holds them (strings from inputs and selects). */

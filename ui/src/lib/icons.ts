@@ -62,6 +62,7 @@ export const ICONS = {
   template: [rect(4.5, 3, 15, 18, 2), "M8 7.5h8", "M8 11h8", "M8 14.5h5"],
   double_check: ["M2.5 12.5 7 17 16.5 7.5", "M11.5 16l1 1L22 7.5"],
   chevron: ["M6 9l6 6 6-6"],
+  sidebar: [rect(3.5, 4.5, 17, 15, 2), "M9.5 4.5v15"],
 } satisfies Record<string, string[]>;
 
 export type IconName = keyof typeof ICONS;

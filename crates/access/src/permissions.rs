@@ -217,6 +217,21 @@ pub fn catalog() -> Vec<ResourceInfo> {
         .collect()
 }
 
+/// What a permission lets someone do, in words a person reads on a refusal: "viewing Bulk
+/// Contacts", "importing into Leads" (not the key, `whatsapp_contacts view`).
+pub fn plain(resource: Resource, action: Action) -> String {
+    let verb = match action {
+        Action::View => "viewing",
+        Action::Send => "sending from",
+        Action::Create => "adding to",
+        Action::Edit => "editing",
+        Action::Delete => "deleting from",
+        Action::Import => "importing into",
+        Action::LoadTemplate => "loading the models of",
+    };
+    format!("{verb} {}", resource.label())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PermissionError {
     #[error("nobody is signed in")]
@@ -420,7 +435,7 @@ impl Principal {
             Err(PermissionError::Denied {
                 staff: self.name.clone(),
                 role: self.role.name.clone(),
-                what: format!("{} ({})", p, resource.label()),
+                what: plain(resource, action),
             })
         }
     }
@@ -514,6 +529,22 @@ pub fn default_roles() -> Vec<(RoleInput, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_names_what_was_refused_in_plain_words() {
+        assert_eq!(
+            plain(Resource::WhatsappContacts, Action::View),
+            "viewing Bulk Contacts"
+        );
+        assert_eq!(
+            plain(Resource::Leads, Action::Import),
+            "importing into Leads"
+        );
+        for p in Permission::all() {
+            let words = plain(p.resource, p.action);
+            assert!(!words.contains('_'), "{words} names a key");
+        }
+    }
 
     #[test]
     fn the_table_of_the_spec() {

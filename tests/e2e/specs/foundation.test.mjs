@@ -68,6 +68,7 @@ test('owner and a restricted staff member, in the sandbox workspace', async (t) 
     await app.type('role-name', 'Chat only');
     await app.click('perm-whatsapp_chat-view');
     await app.click('perm-whatsapp_chat-send');
+    await app.click('perm-quickreplies-view');
     await app.click('role-save');
     await app.waitForText('role-list', 'Chat only');
   });
@@ -96,7 +97,22 @@ test('owner and a restricted staff member, in the sandbox workspace', async (t) 
     await openScreen(app, 'bulk_contacts');
     const msg = await app.text('refused');
     assert.match(msg, /Access refused/i);
-    assert.match(msg, /does not allow whatsapp_contacts view/);
+    assert.match(msg, /does not allow viewing Bulk Contacts/);
+  });
+
+  await app.step('Quick Replies: adding one is shown disabled, saying why, and a click only says why', async () => {
+    await openScreen(app, 'quick_replies');
+    const add = await app.waitFor('quick-reply-add');
+    assert.equal(await add.getAttribute('aria-disabled'), 'true');
+    assert.match(await add.getAttribute('title'), /Your role \(Chat only\) does not allow adding to Quick Replies/);
+    await add.click();
+    await app.browser.waitUntil(async () => (await app.texts('toast-error')).some((x) => x.includes('does not allow adding to Quick Replies')), {
+      timeout: 5000,
+      timeoutMsg: 'no toast saying why',
+    });
+    assert.equal(await app.el('quick-reply-name').isExisting(), false, 'the form did not open');
+    // Chat opened at sign-in: a lookup the role may not see raised no error.
+    assert.ok(!(await app.texts('toast-error')).some((x) => x.includes('chat details')), 'no error for lead statuses a rep may not see');
   });
 
   await app.step('the Activity Log is admin-only', async () => {

@@ -21,6 +21,8 @@ pub const MIN_PASSPHRASE_CHARS: usize = 8;
 pub enum StaffError {
     #[error("wrong username or passphrase")]
     BadCredentials,
+    #[error("your current passphrase is not right: nothing was changed")]
+    WrongCurrentPassphrase,
     #[error("{0}'s account is deactivated; an administrator can reactivate it")]
     Deactivated(String),
     #[error("staff member {0} does not exist")]
@@ -55,6 +57,7 @@ impl StaffError {
     pub fn code(&self) -> ErrorCode {
         match self {
             StaffError::BadCredentials
+            | StaffError::WrongCurrentPassphrase
             | StaffError::EmptyName
             | StaffError::BadUsername(_)
             | StaffError::WeakPassphrase => ErrorCode::Invalid,
@@ -518,10 +521,28 @@ impl Ctx<'_> {
         .await
     }
 
-    /// Sets a staff member's passphrase: an admin for anyone, anyone for themselves.
-    pub async fn set_passphrase(&self, id: i64, passphrase: Sensitive<String>) -> Result<()> {
+    /// Sets a staff member's passphrase: an admin for anyone, anyone for themselves, giving their
+    /// `current` one (someone at an unlocked desktop cannot take the account over).
+    pub async fn set_passphrase(
+        &self,
+        id: i64,
+        passphrase: Sensitive<String>,
+        current: Option<Sensitive<String>>,
+    ) -> Result<()> {
         let actor = self.actor().await?;
         let allowed = if Some(id) == actor.staff_id() {
+            let stored = sqlx::query_scalar!("SELECT passphrase_hash FROM staff WHERE id = ?", id)
+                .fetch_one(self.db())
+                .await?;
+            let Some(current) = current else {
+                return Err(StaffError::WrongCurrentPassphrase.into());
+            };
+            let right = tokio::task::spawn_blocking(move || verify_passphrase(&current, &stored))
+                .await
+                .map_err(|e| StaffError::Hash(e.to_string()))?;
+            if !right {
+                return Err(StaffError::WrongCurrentPassphrase.into());
+            }
             Ok(())
         } else {
             actor.require_admin("Setting another staff member's passphrase")

@@ -189,14 +189,31 @@ async fn staff_change_their_own_passphrase_but_not_others() {
         t.ws.cx().me().await.unwrap().staff_id
     };
     t.sign_in("rep").await;
+    // Their own, only with the current one.
+    for current in [None, Some("not my passphrase".into())] {
+        let e =
+            t.ws.cx()
+                .set_passphrase(rep.id, "a brand new passphrase".into(), current)
+                .await
+                .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Invalid);
+        assert!(
+            e.to_string().contains("current passphrase is not right"),
+            "{e}"
+        );
+    }
     t.ws.cx()
-        .set_passphrase(rep.id, "a brand new passphrase".into())
+        .set_passphrase(
+            rep.id,
+            "a brand new passphrase".into(),
+            Some("rep passphrase".into()),
+        )
         .await
         .unwrap();
     assert_eq!(
         common::code(
             t.ws.cx()
-                .set_passphrase(owner_id, "taken over now".into())
+                .set_passphrase(owner_id, "taken over now".into(), None)
                 .await
         ),
         ErrorCode::PermissionDenied

@@ -38,8 +38,9 @@ pub async fn set_passphrase(
     state: State<'_, AppState>,
     id: i64,
     passphrase: Sensitive<String>,
+    current: Option<Sensitive<String>>,
 ) -> Result<(), ApiError> {
-    Ok(state.cx()?.set_passphrase(id, passphrase).await?)
+    Ok(state.cx()?.set_passphrase(id, passphrase, current).await?)
 }
 
 #[tauri::command]

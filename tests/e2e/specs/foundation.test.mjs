@@ -115,6 +115,23 @@ test('owner and a restricted staff member, in the sandbox workspace', async (t) 
     assert.ok(!(await app.texts('toast-error')).some((x) => x.includes('chat details')), 'no error for lead statuses a rep may not see');
   });
 
+  await app.step('changing her own passphrase asks for the current one', async () => {
+    await openScreen(app, 'settings');
+    await app.type('account-passphrase', 'rita new passphrase');
+    await app.type('account-passphrase-confirm', 'rita new passphrase');
+    await app.click('account-passphrase-submit');
+    assert.match(await app.text('account-passphrase-error'), /Enter your current passphrase/);
+    await app.type('account-passphrase-current', 'not hers at all');
+    await app.click('account-passphrase-submit');
+    await app.waitForText('account-passphrase-error', 'current passphrase is not right');
+    await app.type('account-passphrase-current', 'rita passphrase');
+    await app.click('account-passphrase-submit');
+    await app.browser.waitUntil(async () => (await app.texts('toast')).some((x) => x.includes('passphrase was changed')), {
+      timeout: 10000,
+      timeoutMsg: 'the passphrase was not changed with the right current one',
+    });
+  });
+
   await app.step('the Activity Log is admin-only', async () => {
     await openScreen(app, 'activity_log');
     assert.match(await app.text('refused'), /administrators only/);

@@ -199,8 +199,9 @@ export const createStaff = (input: NewStaff) => call<StaffMember>("create_staff"
 export const updateStaff = (id: number, input: StaffUpdate) =>
   call<StaffMember>("update_staff", { id, input });
 export const deleteStaff = (id: number) => call<void>("delete_staff", { id });
-export const setPassphrase = (id: number, passphrase: string) =>
-  call<void>("set_passphrase", { id, passphrase });
+/** One's own passphrase needs the `current` one; an administrator resetting another's does not. */
+export const setPassphrase = (id: number, passphrase: string, current: string | null = null) =>
+  call<void>("set_passphrase", { id, passphrase, current });
 
 // Roles and permissions
 export const listRoles = () => call<Role[]>("list_roles");

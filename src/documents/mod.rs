@@ -820,7 +820,11 @@ impl Ctx<'_> {
         let (verb, target, allowed) = match id {
             None => (
                 "documents.create",
-                format!("{} “{}”", input.kind.label(), input.number.trim()),
+                match input.number.trim() {
+                    // Numbered in the transaction: the entry's detail names the number.
+                    "" => format!("new {}, numbered automatically", input.kind.label()),
+                    number => format!("{} “{number}”", input.kind.label()),
+                },
                 actor.require(Resource::Documents, Action::Create),
             ),
             Some(id) => (

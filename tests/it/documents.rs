@@ -636,3 +636,21 @@ async fn the_sandbox_demo_loads_once_into_an_empty_sandbox_and_never_into_a_live
         0
     );
 }
+
+#[tokio::test]
+async fn the_activity_log_names_a_new_documents_target_and_its_number() {
+    let t = common::workspace().await;
+    let c = client(&t, "Acme").await;
+    let doc = t.ws.cx().create_document(invoice(c), None).await.unwrap();
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT target, detail FROM activity_log WHERE action = 'documents.create'")
+            .fetch_all(t.ws.db())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, "new Invoice, numbered automatically");
+    assert!(
+        rows[0].1.as_deref().unwrap_or("").contains(&doc.number),
+        "{rows:?}"
+    );
+}

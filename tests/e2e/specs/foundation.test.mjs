@@ -47,6 +47,12 @@ test('owner and a restricted staff member, in the sandbox workspace', async (t) 
     assert.match(setup[0], /System · workspace set-up/);
     const owner = rows.find((r) => r.includes('staff.create_owner'));
     assert.match(owner ?? '', /System · workspace set-up/, 'the owner was created by the set-up');
+    // A row opens the whole entry (the list cuts long cells).
+    await app.browser.$('[data-testid="log-row"] [role="cell"]').click();
+    await app.waitFor('log-entry');
+    assert.ok((await app.text('log-entry-target')).length > 0);
+    await app.browser.keys('Escape');
+    await app.el('log-entry').waitForExist({ reverse: true, timeout: 5000 });
   });
 
   await app.step('Bots says plainly it is not built yet', async () => {

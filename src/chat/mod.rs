@@ -617,7 +617,12 @@ impl Ctx<'_> {
                     .push_bind(like.clone())
                     .push(" ESCAPE '\\' OR customer LIKE ")
                     .push_bind(like)
-                    .push(" ESCAPE '\\')");
+                    .push(" ESCAPE '\\'");
+                if let Some(digits) = crate::contacts::phone::search_digits(s) {
+                    q.push(" OR customer LIKE ")
+                        .push_bind(format!("%{digits}%"));
+                }
+                q.push(")");
             }
         };
 

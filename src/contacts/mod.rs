@@ -178,7 +178,11 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, filter: &ContactFilter) {
             .push_bind(l.clone())
             .push(" ESCAPE '\\' OR c.company LIKE ")
             .push_bind(l)
-            .push(" ESCAPE '\\')");
+            .push(" ESCAPE '\\'");
+        if let Some(digits) = filter.search.as_deref().and_then(phone::search_digits) {
+            q.push(" OR c.phone LIKE ").push_bind(format!("%{digits}%"));
+        }
+        q.push(")");
     }
 }
 

@@ -70,6 +70,22 @@ fn has_code(international: &str, code: Option<u16>) -> bool {
     false
 }
 
+/// The digits of a search that is a phone number as people write one (`(201) 730-0042`,
+/// `+1 201 730 0042`, `201.730.0042`): at least three digits, nothing but digits, spaces, `+`,
+/// `-`, `.`, `(` and `)`. Stored numbers are E.164, so a search by digits finds them however the
+/// number was typed. `None` for any other search.
+pub fn search_digits(search: &str) -> Option<String> {
+    let s = search.trim();
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')'))
+    {
+        return None;
+    }
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() >= 3).then_some(digits)
+}
+
 /// `raw` as E.164 (`+15550100101`), or why it is not a number.
 pub fn to_e164(raw: &str, default: Country) -> Result<String, PhoneError> {
     let trimmed = raw.trim();
@@ -209,6 +225,25 @@ pub fn whatsapp_capable(e164: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_search_written_as_a_phone_number_becomes_its_digits() {
+        assert_eq!(
+            search_digits("(201) 730-0042").as_deref(),
+            Some("2017300042")
+        );
+        assert_eq!(
+            search_digits(" +1 201.730.0042 ").as_deref(),
+            Some("12017300042")
+        );
+        assert_eq!(search_digits("Ana 201"), None);
+        assert_eq!(
+            search_digits("(20)"),
+            None,
+            "too few digits to mean a number"
+        );
+        assert_eq!(search_digits("---"), None);
+    }
 
     fn us() -> Country {
         "US".parse().unwrap()

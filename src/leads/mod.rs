@@ -404,7 +404,11 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &LeadFilter) {
             .push(" ESCAPE '\\' OR l.phone LIKE ");
         q.push_bind(like.clone())
             .push(" ESCAPE '\\' OR l.email LIKE ");
-        q.push_bind(like).push(" ESCAPE '\\')");
+        q.push_bind(like).push(" ESCAPE '\\'");
+        if let Some(digits) = crate::contacts::phone::search_digits(s) {
+            q.push(" OR l.phone LIKE ").push_bind(format!("%{digits}%"));
+        }
+        q.push(")");
     }
 }
 

@@ -344,3 +344,57 @@ async fn select_all_covers_every_match_not_only_a_loaded_page() {
         ErrorCode::PermissionDenied
     );
 }
+
+#[tokio::test]
+async fn a_number_is_found_however_it_is_typed_in_the_search() {
+    let t = common::workspace().await;
+    t.ws.cx()
+        .create_contact(contact("+1 201 730 0042", "Ana"))
+        .await
+        .unwrap();
+    t.ws.cx()
+        .create_lead(crmconnect::leads::LeadInput {
+            name: "Ana's lead".into(),
+            phone: "201-730-0042".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for typed in [
+        "(201) 730-0042",
+        "+1 201.730.0042",
+        "730-0042",
+        "2017300042",
+    ] {
+        let found =
+            t.ws.cx()
+                .contacts(ContactFilter {
+                    search: Some(typed.into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .total;
+        assert_eq!(found, 1, "contacts, searching {typed}");
+        let leads =
+            t.ws.cx()
+                .leads(crmconnect::leads::LeadFilter {
+                    search: Some(typed.into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .total;
+        assert_eq!(leads, 1, "leads, searching {typed}");
+    }
+    let none =
+        t.ws.cx()
+            .contacts(ContactFilter {
+                search: Some("(201) 730-9999".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .total;
+    assert_eq!(none, 0);
+}

@@ -147,4 +147,15 @@ test('groups, CSV import with groups, refused rows, filter by group', async (t) 
       timeoutMsg: 'the two exported contacts are not in the list by name',
     });
   });
+
+  await app.step('a number is shown formatted, and found however it is typed', async () => {
+    await app.type('contacts-search', '(201) 730-5002');
+    const count = await app.waitFor('contacts-count');
+    await app.browser.waitUntil(async () => (await count.getAttribute('data-total')) === '1', {
+      timeout: 10000,
+      timeoutMsg: `searching "(201) 730-5002" did not find Export Two: ${await count.getAttribute('data-total')}`,
+    });
+    const cell = await app.browser.execute(() => document.querySelector('[data-testid="contact-row"] .phone')?.textContent.trim());
+    assert.equal(cell, '+1 201 730 5002');
+  });
 });

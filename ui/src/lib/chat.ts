@@ -9,6 +9,7 @@ import type { MessageContent } from "./bindings/MessageContent";
 import type { MessageStatus } from "./bindings/MessageStatus";
 import type { QuickReply } from "./bindings/QuickReply";
 import type { ThreadPage } from "./bindings/ThreadPage";
+import { formatPhone } from "./phone";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -382,7 +383,7 @@ export function upsertMessage(messages: readonly ChatMessage[], message: ChatMes
 
 /** The customer's name, else their number. */
 export function conversationTitle(c: Pick<Conversation, "customer_name" | "customer">): string {
-  return c.customer_name.trim() !== "" ? c.customer_name : c.customer;
+  return c.customer_name.trim() !== "" ? c.customer_name : formatPhone(c.customer);
 }
 
 /** The conversation `step` places after (1) or before (-1) `currentId`; the first one when none is open. */

@@ -35,6 +35,17 @@ pub struct MergeTarget<'a> {
     pub record: Option<&'a crate::chat::LinkedRecord>,
 }
 
+impl<'a> MergeTarget<'a> {
+    /// The customer of a conversation and the record it is linked to.
+    pub fn of(detail: &'a crate::chat::ConversationDetail) -> Self {
+        MergeTarget {
+            phone: &detail.conversation.customer,
+            profile_name: &detail.conversation.customer_name,
+            record: detail.linked.as_ref(),
+        }
+    }
+}
+
 impl Ctx<'_> {
     /// The text merge fields (`contact.name`, `lead.status`, `staff.name`…) for any lead, client
     /// contact person or bulk contact, and for who sends: the one function chat, Send on

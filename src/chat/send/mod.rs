@@ -286,11 +286,7 @@ impl Ctx<'_> {
         let actor = self.actor().await?;
         actor.require(Resource::WhatsappChat, Action::Send)?;
         let detail = self.conversation(conversation_id).await?;
-        let target = MergeTarget {
-            phone: &detail.conversation.customer,
-            profile_name: &detail.conversation.customer_name,
-            record: detail.linked.as_ref(),
-        };
+        let target = MergeTarget::of(&detail);
         let fill::Prepared {
             def,
             bindings,
@@ -352,11 +348,7 @@ impl Ctx<'_> {
         let actor = self.actor().await?;
         actor.require(Resource::WhatsappChat, Action::Send)?;
         let detail = self.conversation(conversation_id).await?;
-        let target = MergeTarget {
-            phone: &detail.conversation.customer,
-            profile_name: &detail.conversation.customer_name,
-            record: detail.linked.as_ref(),
-        };
+        let target = MergeTarget::of(&detail);
         Ok(self
             .prepare_template(target, &actor.name, &input)
             .await?

@@ -588,6 +588,22 @@ pub fn status_handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
     })
 }
 
+/// The last status Meta sent for `meta_id` at or after `since` (ms), with its rejection reason.
+async fn status_seen_since(
+    tx: &mut sqlx::SqliteConnection,
+    meta_id: &str,
+    since: i64,
+) -> Result<Option<(String, Option<String>)>> {
+    Ok(sqlx::query!(
+        "SELECT status, rejected_reason FROM template_status_seen WHERE meta_id = ? AND seen_at >= ?",
+        meta_id,
+        since
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|r| (r.status, r.rejected_reason)))
+}
+
 impl Workspace {
     async fn template_row(&self, id: i64) -> Result<Row> {
         sqlx::query_as!(
@@ -616,6 +632,19 @@ impl Workspace {
     ) -> Result<bool> {
         let now = crate::now_ms();
         let reason = reason.filter(|r| !r.is_empty() && *r != "NONE");
+        let mut tx = self.db().begin().await?;
+        // Kept even when no row has this id yet: our own insert may not have committed.
+        sqlx::query!(
+            "INSERT INTO template_status_seen (meta_id, status, rejected_reason, seen_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (meta_id) DO UPDATE SET status = excluded.status,
+               rejected_reason = excluded.rejected_reason, seen_at = excluded.seen_at",
+            meta_id,
+            status,
+            reason,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
         let done = sqlx::query!(
             "UPDATE templates SET status = ?, rejected_reason = ?, updated_at = ? WHERE meta_id = ?",
             status,
@@ -623,9 +652,10 @@ impl Workspace {
             now,
             meta_id
         )
-        .execute(self.db())
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        tx.commit().await?;
         Ok(done > 0)
     }
 }
@@ -700,7 +730,20 @@ impl Ctx<'_> {
                     )
                     .fetch_one(&mut *tx)
                     .await?;
-                    Ok((id, Some(format!("Meta id {}, {}", created.id, created.status))))
+                    // Meta may have reviewed it already, before this insert committed.
+                    let mut status = created.status.clone();
+                    if let Some((seen, reason)) = status_seen_since(tx, &created.id, 0).await? {
+                        sqlx::query!(
+                            "UPDATE templates SET status = ?, rejected_reason = ? WHERE id = ?",
+                            seen,
+                            reason,
+                            id
+                        )
+                        .execute(&mut *tx)
+                        .await?;
+                        status = seen;
+                    }
+                    Ok((id, Some(format!("Meta id {}, {}", created.id, status))))
                 })
             }),
         )
@@ -868,6 +911,7 @@ impl Ctx<'_> {
         let allowed = actor.require(Resource::WhatsappTemplate, Action::Edit);
         let row = self.template_row(id).await?;
         let def = parse_input(&input)?;
+        let mut called_at = 0;
         if allowed.is_ok() {
             if !matches!(row.status.as_str(), "APPROVED" | "REJECTED" | "PAUSED") {
                 return Err(TemplatesError::NotEditable {
@@ -878,6 +922,7 @@ impl Ctx<'_> {
             }
             let (client, _) = self.graph_client().await?;
             let meta_id = row.meta_id.clone().unwrap_or_default();
+            called_at = crate::now_ms();
             client
                 .edit_template(&meta_id, &def)
                 .await
@@ -900,11 +945,18 @@ impl Ctx<'_> {
                     };
                     let definition = serde_json::to_string(&stored).unwrap_or_default();
                     let now = crate::now_ms();
+                    // A review that arrived while Meta was answering the edit is newer than PENDING.
+                    let meta_id = row.meta_id.clone().unwrap_or_default();
+                    let (status, reason) = status_seen_since(tx, &meta_id, called_at)
+                        .await?
+                        .unwrap_or_else(|| ("PENDING".into(), None));
                     sqlx::query!(
-                        "UPDATE templates SET status = 'PENDING', category = ?, definition = ?, rejected_reason = NULL,
+                        "UPDATE templates SET status = ?, category = ?, definition = ?, rejected_reason = ?,
                            updated_at = ? WHERE id = ?",
+                        status,
                         stored.category,
                         definition,
+                        reason,
                         now,
                         id
                     )
@@ -948,6 +1000,12 @@ impl Ctx<'_> {
                     sqlx::query!("DELETE FROM templates WHERE id = ?", id)
                         .execute(&mut *tx)
                         .await?;
+                    sqlx::query!(
+                        "DELETE FROM template_status_seen WHERE meta_id = ?",
+                        row.meta_id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
                     Ok(((), None))
                 })
             }),

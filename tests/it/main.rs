@@ -24,4 +24,5 @@ mod relay;
 mod relay_processes;
 mod sandbox;
 mod staff;
+mod templates;
 mod trust;

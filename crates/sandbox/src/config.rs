@@ -79,6 +79,10 @@ pub struct SandboxConfig {
     pub frozen_clock: bool,
     /// How many templates a WABA may hold (error 100/2388019 beyond). Default 250.
     pub max_templates: usize,
+    /// Every Graph API answer leaves this much later (real time), as over a slow network, while
+    /// webhooks are not held: a webhook can then arrive before the answer of the call that
+    /// caused it, as it sometimes does from Meta. Default zero.
+    pub response_delay: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -111,6 +115,7 @@ impl Default for SandboxConfig {
             seed: 0x5A4D_B0C5,
             frozen_clock: false,
             max_templates: 250,
+            response_delay: Duration::ZERO,
         }
     }
 }

@@ -266,6 +266,11 @@ impl SandboxHandle {
             .map(|t| t.id.clone())
     }
 
+    /// The review status of template `id` (`PENDING`, `APPROVED`…), if it exists.
+    pub fn template_status(&self, id: &str) -> Option<String> {
+        self.shared.store().template(id).map(|t| t.status.clone())
+    }
+
     /// A simulated customer (`"ana"`, a phone number or a user id) sends a message; returns its
     /// `wamid`. It opens or refreshes the customer's 24-hour window with that number.
     pub fn customer_sends(

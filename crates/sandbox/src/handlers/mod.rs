@@ -88,6 +88,9 @@ async fn guard(State(shared): State<AppState>, req: Request, next: Next) -> Resp
         return r.into_response();
     }
     let mut response = next.run(req).await;
+    if !shared.config.response_delay.is_zero() {
+        tokio::time::sleep(shared.config.response_delay).await;
+    }
     // Meta reports the business's API usage (percentages of its budgets) on every answer.
     let usage = json!({ (shared.store().waba.id.clone()): [{
         "type": "whatsapp",

@@ -28,6 +28,38 @@ pub struct ContactCard {
     pub phones: Vec<String>,
     pub emails: Vec<String>,
     pub organization: Option<String>,
+    /// Department and job title at the organisation.
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Each address on one line (street, city, zip, country), with its type when given.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// `YYYY-MM-DD` as sent.
+    #[serde(default)]
+    pub birthday: Option<String>,
+}
+
+/// One line of a customer's order from the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct OrderItem {
+    /// The product's retailer id (the SKU in the catalog).
+    pub product_id: String,
+    pub quantity: i64,
+    pub unit_price: Option<f64>,
+    pub currency: Option<String>,
+}
+
+/// One answer of a WhatsApp Flow (a form the customer filled in).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct FlowAnswer {
+    pub key: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -59,6 +91,9 @@ pub enum MessageContent {
         longitude: f64,
         name: Option<String>,
         address: Option<String>,
+        /// The place's web page, when the customer shared a named place.
+        #[serde(default)]
+        url: Option<String>,
     },
     Contacts {
         cards: Vec<ContactCard>,
@@ -78,6 +113,29 @@ pub enum MessageContent {
     TemplateButton {
         payload: String,
         text: String,
+    },
+    /// A cart sent from the business's catalog.
+    Order {
+        catalog_id: String,
+        items: Vec<OrderItem>,
+        /// The customer's note with the order.
+        note: Option<String>,
+    },
+    /// A WhatsApp Flow the customer completed: its answers, readable.
+    FlowReply {
+        /// The flow's name, or Meta's `flow` when none was given.
+        name: Option<String>,
+        /// The text shown with the reply ("Sent").
+        body: Option<String>,
+        answers: Vec<FlowAnswer>,
+    },
+    /// The customer's answer to a request for permission to call them.
+    CallPermission {
+        accepted: bool,
+        /// Until when (ms) the permission holds, if it does.
+        expires_at: Option<i64>,
+        /// Whether the customer answered a request (`user_action`) or granted it on their own.
+        source: Option<String>,
     },
     /// A reaction whose message we do not have (reactions to known messages decorate them).
     Reaction {
@@ -138,6 +196,9 @@ impl MessageContent {
             MessageContent::ButtonReply { .. } => "button_reply",
             MessageContent::ListReply { .. } => "list_reply",
             MessageContent::TemplateButton { .. } => "button",
+            MessageContent::Order { .. } => "order",
+            MessageContent::FlowReply { .. } => "flow_reply",
+            MessageContent::CallPermission { .. } => "call_permission",
             MessageContent::Reaction { .. } => "reaction",
             MessageContent::Template { .. } => "template",
             MessageContent::Unsupported { .. } => "unsupported",
@@ -176,7 +237,14 @@ impl MessageContent {
             } => join(&[Some(title), description.as_deref()]),
             MessageContent::TemplateButton { text, .. } => text.clone(),
             MessageContent::Template { body, .. } => body.clone(),
-            MessageContent::Audio { .. }
+            MessageContent::Order { note, .. } => note.clone().unwrap_or_default(),
+            MessageContent::FlowReply { answers, .. } => answers
+                .iter()
+                .map(|a| a.value.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            MessageContent::CallPermission { .. }
+            | MessageContent::Audio { .. }
             | MessageContent::Sticker { .. }
             | MessageContent::Reaction { .. }
             | MessageContent::Unsupported { .. } => String::new(),
@@ -196,6 +264,20 @@ impl MessageContent {
             MessageContent::Location { .. } => "📍 Location",
             MessageContent::Contacts { .. } => "👤 Contact card",
             MessageContent::Reaction { emoji, .. } => return format!("Reacted {emoji}"),
+            MessageContent::Order { items, .. } => {
+                let n: i64 = items.iter().map(|i| i.quantity).sum();
+                return format!("🛒 Order: {n} item{}", if n == 1 { "" } else { "s" });
+            }
+            MessageContent::FlowReply { name, .. } => {
+                return format!("📝 Form answered: {}", name.as_deref().unwrap_or("flow"));
+            }
+            MessageContent::CallPermission { accepted, .. } => {
+                return if *accepted {
+                    "📞 Calls allowed".to_owned()
+                } else {
+                    "📞 Calls declined".to_owned()
+                };
+            }
             MessageContent::Template { name, body, .. } if body.is_empty() => {
                 return format!("Template {name}");
             }
@@ -260,6 +342,7 @@ pub fn from_inbound(m: &Value) -> MessageContent {
             longitude: part.get("longitude").and_then(Value::as_f64).unwrap_or(0.0),
             name: s(&part, "name"),
             address: s(&part, "address"),
+            url: s(&part, "url"),
         },
         "contacts" => MessageContent::Contacts {
             cards: m
@@ -267,28 +350,20 @@ pub fn from_inbound(m: &Value) -> MessageContent {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .map(|c| ContactCard {
-                    name: c
-                        .get("name")
-                        .and_then(|n| s(n, "formatted_name"))
-                        .unwrap_or_default(),
-                    phones: c
-                        .get("phones")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|p| s(p, "phone"))
-                        .collect(),
-                    emails: c
-                        .get("emails")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|p| s(p, "email"))
-                        .collect(),
-                    organization: c.get("org").and_then(|o| s(o, "company")),
+                .map(contact_card)
+                .collect(),
+        },
+        "order" => MessageContent::Order {
+            catalog_id: s(&part, "catalog_id").unwrap_or_default(),
+            items: list(&part, "product_items")
+                .map(|i| OrderItem {
+                    product_id: s(i, "product_retailer_id").unwrap_or_default(),
+                    quantity: number(i, "quantity").map_or(1, |q| q as i64),
+                    unit_price: number(i, "item_price"),
+                    currency: s(i, "currency"),
                 })
                 .collect(),
+            note: s(&part, "text").filter(|t| !t.is_empty()),
         },
         "interactive" => {
             let kind = part.get("type").and_then(Value::as_str).unwrap_or("");
@@ -301,6 +376,16 @@ pub fn from_inbound(m: &Value) -> MessageContent {
                     id: s(r, "id").unwrap_or_default(),
                     title: s(r, "title").unwrap_or_default(),
                     description: s(r, "description"),
+                },
+                ("nfm_reply", Some(r)) => MessageContent::FlowReply {
+                    name: s(r, "name"),
+                    body: s(r, "body"),
+                    answers: flow_answers(r.get("response_json")),
+                },
+                ("call_permission_reply", Some(r)) => MessageContent::CallPermission {
+                    accepted: s(r, "response").as_deref() == Some("accept"),
+                    expires_at: number(r, "expiration_timestamp").map(|t| t as i64 * 1000),
+                    source: s(r, "response_source"),
                 },
                 _ => MessageContent::Unsupported {
                     kind: format!("interactive {kind}"),
@@ -322,12 +407,205 @@ pub fn from_inbound(m: &Value) -> MessageContent {
                 .get("errors")
                 .and_then(Value::as_array)
                 .and_then(|e| e.first())
-                .and_then(|e| {
-                    e.get("error_data")
-                        .and_then(|d| s(d, "details"))
-                        .or_else(|| s(e, "title"))
-                }),
+                .map(error_text),
         },
+    }
+}
+
+/// Meta's error as a person reads it: its title, code and details (`Message type unknown
+/// (131051): …`).
+pub fn error_text(e: &Value) -> String {
+    let title = s(e, "title")
+        .or_else(|| s(e, "message"))
+        .unwrap_or_else(|| "Error".to_owned());
+    let code = e.get("code").and_then(Value::as_i64);
+    let details = e
+        .get("error_data")
+        .and_then(|d| s(d, "details"))
+        .filter(|d| !d.is_empty() && *d != title);
+    match (code, details) {
+        (Some(c), Some(d)) => format!("{title} ({c}): {d}"),
+        (Some(c), None) => format!("{title} ({c})"),
+        (None, Some(d)) => format!("{title}: {d}"),
+        (None, None) => title,
+    }
+}
+
+fn list<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+/// A number Meta may send as a JSON number or as a string (`"2"`, `"1650.0"`).
+fn number(v: &Value, key: &str) -> Option<f64> {
+    match v.get(key)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(t) => t.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn contact_card(c: &Value) -> ContactCard {
+    let name = c.get("name");
+    let formatted = name.and_then(|n| s(n, "formatted_name")).or_else(|| {
+        let parts: Vec<String> = ["prefix", "first_name", "middle_name", "last_name", "suffix"]
+            .iter()
+            .filter_map(|k| name.and_then(|n| s(n, k)))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    });
+    let typed = |value: String, kind: Option<String>| match kind {
+        Some(k) if !k.is_empty() => format!("{value} ({})", k.to_lowercase()),
+        _ => value,
+    };
+    ContactCard {
+        name: formatted.unwrap_or_default(),
+        phones: list(c, "phones")
+            .filter_map(|p| s(p, "phone").or_else(|| s(p, "wa_id").map(|w| format!("+{w}"))))
+            .collect(),
+        emails: list(c, "emails").filter_map(|e| s(e, "email")).collect(),
+        organization: c.get("org").and_then(|o| s(o, "company")),
+        department: c.get("org").and_then(|o| s(o, "department")),
+        title: c.get("org").and_then(|o| s(o, "title")),
+        addresses: list(c, "addresses")
+            .filter_map(|a| {
+                let line: Vec<String> = ["street", "city", "state", "zip", "country"]
+                    .iter()
+                    .filter_map(|k| s(a, k).filter(|v| !v.is_empty()))
+                    .collect();
+                (!line.is_empty()).then(|| typed(line.join(", "), s(a, "type")))
+            })
+            .collect(),
+        urls: list(c, "urls").filter_map(|u| s(u, "url")).collect(),
+        birthday: s(c, "birthday"),
+    }
+}
+
+/// A Flow's `response_json` (a JSON object in a string) as readable answers; Meta's own
+/// `flow_token` is left out.
+fn flow_answers(raw: Option<&Value>) -> Vec<FlowAnswer> {
+    let parsed = match raw {
+        Some(Value::String(t)) => serde_json::from_str::<Value>(t).ok(),
+        Some(v @ Value::Object(_)) => Some(v.clone()),
+        _ => None,
+    };
+    let Some(Value::Object(map)) = parsed else {
+        return Vec::new();
+    };
+    map.into_iter()
+        .filter(|(k, _)| k != "flow_token")
+        .map(|(k, v)| FlowAnswer {
+            key: k.replace('_', " "),
+            value: match v {
+                Value::String(t) => t,
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            },
+        })
+        .collect()
+}
+
+/// What Meta says about an inbound message besides its content: forwarded marks, and the ad or
+/// catalog product the customer wrote from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct MessageMarks {
+    #[serde(default)]
+    pub forwarded: bool,
+    /// Forwarded through five chats or more.
+    #[serde(default)]
+    pub frequently_forwarded: bool,
+    #[serde(default)]
+    pub ad: Option<AdReferral>,
+    #[serde(default)]
+    pub product: Option<ProductRef>,
+}
+
+/// The click-to-WhatsApp ad (or post) the customer tapped to write.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AdReferral {
+    pub headline: Option<String>,
+    pub body: Option<String>,
+    pub source_url: Option<String>,
+    /// `ad` or `post`.
+    pub source_type: Option<String>,
+    pub source_id: Option<String>,
+    /// `image` or `video`, with its link (and a thumbnail for a video).
+    pub media_type: Option<String>,
+    pub media_url: Option<String>,
+    pub thumbnail_url: Option<String>,
+    /// Meta's click id, for conversion reports.
+    pub click_id: Option<String>,
+}
+
+/// The catalog product a message asks about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ProductRef {
+    pub catalog_id: String,
+    pub product_id: String,
+}
+
+impl MessageMarks {
+    /// The marks of one inbound `messages[]` object, or `None` when it has none.
+    pub fn from_inbound(m: &Value) -> Option<MessageMarks> {
+        let context = m.get("context");
+        let flag = |key: &str| {
+            context
+                .and_then(|c| c.get(key))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
+        let ad = m.get("referral").map(|r| {
+            let media_type = s(r, "media_type");
+            AdReferral {
+                headline: s(r, "headline"),
+                body: s(r, "body"),
+                source_url: s(r, "source_url"),
+                source_type: s(r, "source_type"),
+                source_id: s(r, "source_id"),
+                media_url: match media_type.as_deref() {
+                    Some("video") => s(r, "video_url"),
+                    _ => s(r, "image_url"),
+                },
+                thumbnail_url: s(r, "thumbnail_url"),
+                media_type,
+                click_id: s(r, "ctwa_clid"),
+            }
+        });
+        let product = context
+            .and_then(|c| c.get("referred_product"))
+            .map(|p| ProductRef {
+                catalog_id: s(p, "catalog_id").unwrap_or_default(),
+                product_id: s(p, "product_retailer_id").unwrap_or_default(),
+            });
+        let marks = MessageMarks {
+            forwarded: flag("forwarded") || flag("frequently_forwarded"),
+            frequently_forwarded: flag("frequently_forwarded"),
+            ad,
+            product,
+        };
+        (marks != MessageMarks::default()).then_some(marks)
+    }
+
+    /// A lead made from this message records where the customer came from.
+    pub fn lead_source(&self) -> Option<String> {
+        let ad = self.ad.as_ref()?;
+        let what = if ad.source_type.as_deref() == Some("post") {
+            "WhatsApp post"
+        } else {
+            "WhatsApp ad"
+        };
+        Some(
+            match ad.headline.as_deref().filter(|h| !h.trim().is_empty()) {
+                Some(h) => format!("{what}: {}", h.trim().chars().take(80).collect::<String>()),
+                None => what.to_owned(),
+            },
+        )
     }
 }
 
@@ -389,9 +667,14 @@ mod tests {
                 "Yes please",
             ),
             (
-                json!({"type":"order","order":{}}),
+                json!({"type":"order","order":{"catalog_id":"C","product_items":[{"product_retailer_id":"P","quantity":1}]}}),
+                "order",
+                "🛒 Order: 1 item",
+            ),
+            (
+                json!({"type":"hologram","hologram":{}}),
                 "unsupported",
-                "Unsupported message (order)",
+                "Unsupported message (hologram)",
             ),
         ];
         for (raw, kind, preview) in cases {

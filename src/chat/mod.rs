@@ -27,7 +27,10 @@ use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result, clients, contacts, leads, sync};
 use std::sync::Arc;
 
-pub use content::{MediaRef, MessageContent};
+pub use content::{
+    AdReferral, ContactCard, FlowAnswer, MediaRef, MessageContent, MessageMarks, OrderItem,
+    ProductRef,
+};
 pub use send::{
     ActionTemplate, DocumentSend, FillValue, MediaFile, MergeTarget, REPEAT_WINDOW_MS, SendMedia,
     SendTemplate, SendText, TemplateFill, run_sender, start_sender,
@@ -261,6 +264,8 @@ pub enum MessageStatus {
     Sent,
     Delivered,
     Read,
+    /// A voice message the customer listened to.
+    Played,
     Failed,
     /// Meta (or our own check) refused it: `error` says why. It was not sent.
     Refused,
@@ -279,7 +284,8 @@ impl MessageStatus {
             "sent" => 1,
             "delivered" => 2,
             "read" => 3,
-            "failed" => 4,
+            "played" => 4,
+            "failed" => 5,
             _ => return None,
         })
     }
@@ -290,6 +296,7 @@ impl MessageStatus {
             "sent" => MessageStatus::Sent,
             "delivered" => MessageStatus::Delivered,
             "read" => MessageStatus::Read,
+            "played" => MessageStatus::Played,
             "failed" => MessageStatus::Failed,
             "refused" => MessageStatus::Refused,
             _ => MessageStatus::Accepted,
@@ -323,6 +330,15 @@ pub struct ChatMessage {
     pub status: MessageStatus,
     /// Why it failed or was refused (Meta's reason).
     pub error: Option<String>,
+    /// Forwarded marks, and the ad or product the customer wrote from.
+    pub marks: Option<MessageMarks>,
+    /// When the customer last edited it; `original` is what it said first.
+    pub edited_at: Option<i64>,
+    pub original: Option<String>,
+    /// When the customer deleted it for everyone: it shows "This message was deleted".
+    pub deleted_at: Option<i64>,
+    /// The category Meta priced it under (`marketing`, `utility`, `service`…), once known.
+    pub pricing_category: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -503,7 +519,11 @@ impl Workspace {
                       m.their_reaction, m.our_reaction, m.staff_name, m.sent_at, m.local_status,
                       COALESCE(st.error, m.error) AS error, st.status AS "status?",
                       q.content AS "quoted?", q.direction AS "quoted_direction?",
-                      s.uncertain_at AS "uncertain_at?", s.last_error AS "send_error?"
+                      s.uncertain_at AS "uncertain_at?", s.last_error AS "send_error?",
+                      q.deleted_at AS "quoted_deleted_at?", m.marks, m.edited_at, m.deleted_at,
+                      st.pricing_category AS "pricing_category?",
+                      (SELECT v.content FROM chat_message_versions v WHERE v.message_id = m.id
+                       ORDER BY v.id LIMIT 1) AS "original?"
                FROM chat_messages m
                LEFT JOIN chat_statuses st ON st.wamid = m.wamid
                LEFT JOIN chat_sends s ON s.message_id = m.id
@@ -533,12 +553,19 @@ impl Workspace {
             } else {
                 MessageStatus::parse(&r.local_status)
             };
+            let quoted_deleted = r.quoted_deleted_at.is_some();
             let reply_to = r.reply_to.map(|wamid| Quoted {
                 preview: r
                     .quoted
                     .as_deref()
                     .and_then(|c| serde_json::from_str::<MessageContent>(c).ok())
-                    .map(|c| c.preview()),
+                    .map(|c| {
+                        if quoted_deleted {
+                            projection::DELETED.to_owned()
+                        } else {
+                            c.preview()
+                        }
+                    }),
                 outbound: r.quoted_direction.as_deref() == Some("out"),
                 wamid,
             });
@@ -561,6 +588,16 @@ impl Workspace {
                     r.error
                 },
                 status,
+                marks: r.marks.as_deref().and_then(|k| serde_json::from_str(k).ok()),
+                original: r.edited_at.and(
+                    r.original
+                        .as_deref()
+                        .and_then(|c| serde_json::from_str::<MessageContent>(c).ok())
+                        .map(|c| c.preview()),
+                ),
+                edited_at: r.edited_at,
+                deleted_at: r.deleted_at,
+                pricing_category: r.pricing_category,
             });
         }
         Ok(ThreadPage {
@@ -922,7 +959,7 @@ impl Ctx<'_> {
                                 }
                                 .into());
                             }
-                            let lead = leads::create_from_whatsapp(tx, &customer, &name).await?;
+                            let lead = leads::create_from_whatsapp(tx, &customer, &name, "WhatsApp").await?;
                             (Some(lead), None, None)
                         }
                     };

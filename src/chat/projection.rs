@@ -5,7 +5,7 @@
 use serde_json::Value;
 use sqlx::SqliteConnection;
 
-use super::content::{self, MessageContent};
+use super::content::{self, MessageContent, MessageMarks};
 use super::{ChatNotice, MessageStatus};
 use crate::relay::events::ReceivedEvent;
 use crate::workspace::Workspace;
@@ -43,13 +43,15 @@ pub(crate) fn recipient(customer: &str) -> String {
 }
 
 /// The conversation of (customer, business number), made and linked when new: a lead, a client
-/// contact or a bulk contact with this number, else a new lead with source WhatsApp. A
+/// contact or a bulk contact with this number, else a new lead with `source` (WhatsApp, or the ad
+/// the customer came from). A
 /// username-only customer (no number) is left for a person to link.
 pub(crate) async fn ensure_conversation(
     conn: &mut SqliteConnection,
     customer: &str,
     phone_number_id: &str,
     name: &str,
+    source: &str,
     at: i64,
 ) -> Result<i64> {
     if let Some(id) = sqlx::query_scalar!(
@@ -81,7 +83,7 @@ pub(crate) async fn ensure_conversation(
             contact = contacts::id_by_phone(conn, customer).await?;
         }
         if lead.is_none() && person.is_none() && contact.is_none() {
-            lead = Some(leads::create_from_whatsapp(conn, customer, name).await?);
+            lead = Some(leads::create_from_whatsapp(conn, customer, name, source).await?);
         }
     }
     let now = crate::now_ms();
@@ -114,6 +116,7 @@ pub(crate) struct NewMessage<'a> {
     pub sent_at: i64,
     pub local_status: &'a str,
     pub error: Option<&'a str>,
+    pub marks: Option<&'a MessageMarks>,
 }
 
 /// Inserts a message unless its wamid or client id is already there; returns its id when new.
@@ -125,10 +128,13 @@ pub(crate) async fn insert_message(
     let kind = m.content.kind().to_owned();
     let body = m.content.searchable();
     let json = serde_json::to_string(m.content).expect("content serialises");
+    let marks = m
+        .marks
+        .map(|k| serde_json::to_string(k).expect("marks serialise"));
     let id = sqlx::query_scalar!(
         r#"INSERT INTO chat_messages (conversation_id, wamid, client_id, direction, kind, body, content,
-                reply_to, staff_name, sent_at, local_status, error)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                reply_to, staff_name, sent_at, local_status, error, marks)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT DO NOTHING RETURNING id AS "id!""#,
         m.conversation_id,
         m.wamid,
@@ -141,7 +147,8 @@ pub(crate) async fn insert_message(
         m.staff_name,
         m.sent_at,
         m.local_status,
-        m.error
+        m.error,
+        marks
     )
     .fetch_optional(&mut *conn)
     .await?;
@@ -171,6 +178,38 @@ pub(crate) async fn insert_message(
     Ok(id)
 }
 
+/// The conversation list's preview follows an edit or a deletion of its latest message.
+async fn refresh_preview(conn: &mut SqliteConnection, conversation_id: i64) -> Result<()> {
+    let Some(last) = sqlx::query!(
+        "SELECT content, deleted_at FROM chat_messages WHERE conversation_id = ?
+         ORDER BY sent_at DESC, id DESC LIMIT 1",
+        conversation_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(());
+    };
+    let preview = if last.deleted_at.is_some() {
+        DELETED.to_owned()
+    } else {
+        serde_json::from_str::<MessageContent>(&last.content)
+            .map(|c| c.preview())
+            .unwrap_or_default()
+    };
+    sqlx::query!(
+        "UPDATE chat_conversations SET last_preview = ? WHERE id = ?",
+        preview,
+        conversation_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What a deleted message shows, in the thread and the list.
+pub(crate) const DELETED: &str = "This message was deleted";
+
 /// Everything up to message `up_to` has been read: unread counts what came after it. The mark
 /// only moves forward: a read event that arrives late (this desktop's own, echoed by the relay
 /// after it read further, or a teammate's older one) never makes read messages unread again.
@@ -198,21 +237,26 @@ pub(crate) async fn record_status(
     wamid: &str,
     status: &str,
     error: Option<&str>,
+    pricing_category: Option<&str>,
     at: i64,
 ) -> Result<()> {
     let Some(rank) = MessageStatus::rank(status) else {
         return Ok(());
     };
     sqlx::query!(
-        "INSERT INTO chat_statuses (wamid, rank, status, error, at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (wamid) DO UPDATE SET rank = excluded.rank, status = excluded.status,
-             error = excluded.error, at = excluded.at
-         WHERE excluded.rank > chat_statuses.rank",
+        "INSERT INTO chat_statuses (wamid, rank, status, error, at, pricing_category) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (wamid) DO UPDATE SET
+             rank = CASE WHEN excluded.rank > chat_statuses.rank THEN excluded.rank ELSE chat_statuses.rank END,
+             status = CASE WHEN excluded.rank > chat_statuses.rank THEN excluded.status ELSE chat_statuses.status END,
+             error = CASE WHEN excluded.rank > chat_statuses.rank THEN excluded.error ELSE chat_statuses.error END,
+             at = CASE WHEN excluded.rank > chat_statuses.rank THEN excluded.at ELSE chat_statuses.at END,
+             pricing_category = COALESCE(excluded.pricing_category, chat_statuses.pricing_category)",
         wamid,
         rank,
         status,
         error,
-        at
+        at,
+        pricing_category
     )
     .execute(&mut *conn)
     .await?;
@@ -310,7 +354,14 @@ impl Workspace {
             .unwrap_or("")
             .to_owned();
         let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
+        // An edit or a deletion changes the message it names; it is not a message of its own.
+        match m["type"].as_str() {
+            Some("edit") => return self.apply_edit(m, at, (&customer, pnid, &name)).await,
+            Some("revoke") => return self.apply_revoke(m, at).await,
+            _ => {}
+        }
         let content = content::from_inbound(m);
+        let marks = MessageMarks::from_inbound(m);
         let mut tx = crate::db::write_tx_in(self.db()).await?;
         // A reaction decorates the message it reacts to, when we have it.
         if let MessageContent::Reaction { message_id, emoji } = &content {
@@ -327,8 +378,17 @@ impl Workspace {
                 tx.commit().await?;
                 return Ok(Some(ChatNotice::changed(conversation_id)));
             }
+            // Taking back a reaction from a message this desktop never had changes nothing.
+            if emoji.is_none() {
+                return Ok(None);
+            }
         }
-        let conversation_id = ensure_conversation(&mut tx, &customer, pnid, &name, at).await?;
+        let source = marks
+            .as_ref()
+            .and_then(MessageMarks::lead_source)
+            .unwrap_or_else(|| "WhatsApp".to_owned());
+        let conversation_id =
+            ensure_conversation(&mut tx, &customer, pnid, &name, &source, at).await?;
         let reply_to = m["context"]["id"].as_str();
         let inserted = insert_message(
             &mut tx,
@@ -343,6 +403,7 @@ impl Workspace {
                 sent_at: at,
                 local_status: "accepted",
                 error: None,
+                marks: marks.as_ref(),
             },
         )
         .await?;
@@ -359,26 +420,153 @@ impl Workspace {
         }))
     }
 
+    /// A customer's edit: the message shows the new content, marked edited; what it said before
+    /// is kept in its versions. No new bubble, no unread. An edit of a message this desktop never
+    /// had (its history starts later) is kept as that message, marked edited.
+    async fn apply_edit(
+        &self,
+        m: &Value,
+        at: i64,
+        who: (&str, &str, &str),
+    ) -> Result<Option<ChatNotice>> {
+        let edit = &m["edit"];
+        let Some(original) = edit["original_message_id"].as_str() else {
+            return Ok(None);
+        };
+        let content = content::from_inbound(&edit["message"]);
+        let json = serde_json::to_string(&content).expect("content serialises");
+        let body = content.searchable();
+        let kind = content.kind().to_owned();
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
+        let Some(old) = sqlx::query!(
+            r#"SELECT id AS "id!", conversation_id, content, edited_at FROM chat_messages
+               WHERE wamid = ? AND direction = 'in'"#,
+            original
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            tx.rollback().await?;
+            return self.apply_unknown_edit(who, original, &content, at).await;
+        };
+        // The same edit applied twice (a replayed event) leaves one version.
+        if old.content == json || old.edited_at.is_some_and(|t| t >= at) {
+            return Ok(None);
+        }
+        sqlx::query!(
+            "INSERT INTO chat_message_versions (message_id, content, replaced_at) VALUES (?, ?, ?)",
+            old.id,
+            old.content,
+            at
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE chat_messages SET content = ?, body = ?, kind = ?, edited_at = ? WHERE id = ?",
+            json,
+            body,
+            kind,
+            at,
+            old.id
+        )
+        .execute(&mut *tx)
+        .await?;
+        refresh_preview(&mut tx, old.conversation_id).await?;
+        tx.commit().await?;
+        Ok(Some(ChatNotice::changed(old.conversation_id)))
+    }
+
+    async fn apply_unknown_edit(
+        &self,
+        (customer, pnid, name): (&str, &str, &str),
+        original: &str,
+        content: &MessageContent,
+        at: i64,
+    ) -> Result<Option<ChatNotice>> {
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
+        let conversation_id =
+            ensure_conversation(&mut tx, customer, pnid, name, "WhatsApp", at).await?;
+        let inserted = insert_message(
+            &mut tx,
+            NewMessage {
+                conversation_id,
+                wamid: Some(original),
+                client_id: None,
+                outbound: false,
+                content,
+                reply_to: None,
+                staff_name: None,
+                sent_at: at,
+                local_status: "accepted",
+                error: None,
+                marks: None,
+            },
+        )
+        .await?;
+        if let Some(id) = inserted {
+            sqlx::query!(
+                "UPDATE chat_messages SET edited_at = ? WHERE id = ?",
+                at,
+                id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted.map(|_| ChatNotice::changed(conversation_id)))
+    }
+
+    /// A customer deleted a message for everyone: it shows "This message was deleted"; what it
+    /// said is kept in its versions, out of search. No bubble, no unread.
+    async fn apply_revoke(&self, m: &Value, at: i64) -> Result<Option<ChatNotice>> {
+        let Some(original) = m["revoke"]["original_message_id"].as_str() else {
+            return Ok(None);
+        };
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
+        let Some(old) = sqlx::query!(
+            r#"SELECT id AS "id!", conversation_id, content FROM chat_messages
+               WHERE wamid = ? AND direction = 'in' AND deleted_at IS NULL"#,
+            original
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        sqlx::query!(
+            "INSERT INTO chat_message_versions (message_id, content, replaced_at) VALUES (?, ?, ?)",
+            old.id,
+            old.content,
+            at
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE chat_messages SET body = '', deleted_at = ? WHERE id = ?",
+            at,
+            old.id
+        )
+        .execute(&mut *tx)
+        .await?;
+        refresh_preview(&mut tx, old.conversation_id).await?;
+        tx.commit().await?;
+        Ok(Some(ChatNotice::changed(old.conversation_id)))
+    }
+
     async fn apply_status(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
         let (Some(wamid), Some(status)) = (&e.message_id, &e.status) else {
             return Ok(None);
         };
         let s = &raw["value"]["statuses"][0];
-        let error = s["errors"].get(0).map(|err| {
-            let title = err["title"].as_str().unwrap_or("failed");
-            let code = err["code"].as_i64().unwrap_or(0);
-            match err["error_data"]["details"].as_str() {
-                Some(d) if !d.is_empty() => format!("{title} ({code}): {d}"),
-                _ => format!("{title} ({code})"),
-            }
-        });
+        let error = s["errors"].get(0).map(content::error_text);
+        let pricing = s["pricing"]["category"].as_str();
         let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
         // A send of ours whose answer was lost (see `settle_send`): its tag names it.
         if let Some(tag) = s["biz_opaque_callback_data"].as_str() {
             self.settle_send(tag, wamid).await?;
         }
         let mut conn = self.db().acquire().await?;
-        record_status(&mut conn, wamid, status, error.as_deref(), at).await?;
+        record_status(&mut conn, wamid, status, error.as_deref(), pricing, at).await?;
         let conversation_id = sqlx::query_scalar!(
             "SELECT conversation_id FROM chat_messages WHERE wamid = ?",
             wamid
@@ -414,7 +602,8 @@ impl Workspace {
             ),
             None => None,
         };
-        let conversation_id = ensure_conversation(&mut tx, customer, pnid, name, at).await?;
+        let conversation_id =
+            ensure_conversation(&mut tx, customer, pnid, name, "WhatsApp", at).await?;
         let inserted = insert_message(
             &mut tx,
             NewMessage {
@@ -428,6 +617,7 @@ impl Workspace {
                 sent_at: at,
                 local_status: "accepted",
                 error: None,
+                marks: None,
             },
         )
         .await?;

@@ -936,6 +936,7 @@ pub(crate) async fn create_from_whatsapp(
     conn: &mut SqliteConnection,
     e164: &str,
     name: &str,
+    source: &str,
 ) -> Result<i64> {
     let status = status_or_default(conn, None).await?;
     let name = if name.trim().is_empty() {
@@ -947,10 +948,11 @@ pub(crate) async fn create_from_whatsapp(
     let now = crate::now_ms();
     sqlx::query!(
         "INSERT INTO leads (name, phone, whatsapp, source, status_id, created_at, updated_at)
-         VALUES (?, ?, ?, 'WhatsApp', ?, ?, ?) ON CONFLICT (phone) WHERE phone IS NOT NULL DO NOTHING",
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (phone) WHERE phone IS NOT NULL DO NOTHING",
         name,
         e164,
         whatsapp,
+        source,
         status,
         now,
         now

@@ -14,6 +14,7 @@ mod clients;
 mod contacts;
 mod documents;
 mod import;
+mod kinds;
 mod leads;
 mod leads_import;
 mod meta_client;

@@ -577,9 +577,15 @@ impl Ctx<'_> {
         let (_, ids) = self.graph_client().await?;
         let at = self.now_ms();
         let mut tx = crate::db::write_tx_in(self.db()).await?;
-        let conversation_id =
-            projection::ensure_conversation(&mut tx, &customer, &ids.phone_number_id, &name, at)
-                .await?;
+        let conversation_id = projection::ensure_conversation(
+            &mut tx,
+            &customer,
+            &ids.phone_number_id,
+            &name,
+            "WhatsApp",
+            at,
+        )
+        .await?;
         tx.commit().await?;
         self.send_template(
             conversation_id,

@@ -303,6 +303,7 @@ impl Ctx<'_> {
                             sent_at: at,
                             local_status: "queued",
                             error: None,
+                            marks: None,
                         },
                     )
                     .await?

@@ -1,0 +1,437 @@
+//! Every kind Meta sends, shown as it is: payloads shaped as Meta's webhook reference documents
+//! them, split by the relay's own splitter, stored and sent on as the relay does, applied by the
+//! desktop's sync into what the chat shows.
+
+use crate::common::{first_conversation, workspace};
+use crmconnect::Workspace;
+use crmconnect::chat::{ChatMessage, MessageContent, MessageStatus};
+use crmconnect::relay::events::{ReceivedEvent, StoredEvent, split_webhook};
+use serde_json::{Value, json};
+
+const CUSTOMER: &str = "16505551234";
+
+/// A `messages` webhook as Meta posts it, around `items` (messages or statuses).
+fn webhook(list: &str, items: Value) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "field": "messages",
+        "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": CUSTOMER}],
+            list: items
+        }
+    }]}]})
+}
+
+fn message(id: &str, ts: i64, rest: Value) -> Value {
+    let mut m = json!({"from": CUSTOMER, "id": id, "timestamp": ts.to_string()});
+    m.as_object_mut()
+        .unwrap()
+        .extend(rest.as_object().unwrap().clone());
+    webhook("messages", json!([m]))
+}
+
+/// What the relay would stream for this body: its splitter, its stored shape, the wire.
+fn through_relay(seq: &mut i64, body: &Value) -> Vec<ReceivedEvent> {
+    split_webhook(body.to_string().as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|event| {
+            *seq += 1;
+            let stored = StoredEvent {
+                seq: *seq,
+                received_at: 1_750_000_000_000 + *seq,
+                event,
+            };
+            serde_json::from_str(&stored.to_json()).unwrap()
+        })
+        .collect()
+}
+
+struct Feed<'a> {
+    ws: &'a Workspace,
+    seq: i64,
+}
+
+impl Feed<'_> {
+    async fn post(&mut self, body: Value) {
+        let events = through_relay(&mut self.seq, &body);
+        self.ws.apply_synced(&events).await.unwrap();
+    }
+
+    async fn thread(&self) -> Vec<ChatMessage> {
+        let c = first_conversation(self.ws).await.unwrap();
+        self.ws
+            .cx()
+            .thread(c.id, None, None)
+            .await
+            .unwrap()
+            .messages
+    }
+
+    async fn by_wamid(&self, wamid: &str) -> ChatMessage {
+        self.thread()
+            .await
+            .into_iter()
+            .find(|m| m.wamid.as_deref() == Some(wamid))
+            .unwrap_or_else(|| panic!("{wamid} is not in the thread"))
+    }
+}
+
+#[tokio::test]
+async fn orders_ads_products_flows_calls_and_forwards_are_shown_as_they_are() {
+    let t = workspace().await;
+    let mut feed = Feed { ws: &t.ws, seq: 0 };
+
+    // The first message comes from a click-to-WhatsApp ad: the new lead records it.
+    feed.post(message("wamid.AD", 1_750_000_000, json!({
+        "type": "text", "text": {"body": "Is the roof offer still on?"},
+        "referral": {"source_url": "https://fb.me/3cr4Wqqkv", "source_id": "120212345678", "source_type": "ad",
+            "headline": "Roof repair, 20% off", "body": "Book an inspection this week",
+            "media_type": "image", "image_url": "https://example.com/ad.jpg", "ctwa_clid": "ARAkLkA8rmlFeiCktEJQ"}
+    }))).await;
+    let ad = feed.by_wamid("wamid.AD").await;
+    let marks = ad.marks.clone().expect("the ad is kept");
+    let referral = marks.ad.unwrap();
+    assert_eq!(referral.headline.as_deref(), Some("Roof repair, 20% off"));
+    assert_eq!(
+        referral.source_url.as_deref(),
+        Some("https://fb.me/3cr4Wqqkv")
+    );
+    assert_eq!(
+        referral.media_url.as_deref(),
+        Some("https://example.com/ad.jpg")
+    );
+    assert_eq!(referral.click_id.as_deref(), Some("ARAkLkA8rmlFeiCktEJQ"));
+    let c = first_conversation(&t.ws).await.unwrap();
+    let lead = t.ws.cx().lead(c.link_id.unwrap()).await.unwrap();
+    assert_eq!(lead.source, "WhatsApp ad: Roof repair, 20% off");
+
+    // A question about a catalog product.
+    feed.post(message("wamid.PRODUCT", 1_750_000_010, json!({
+        "type": "text", "text": {"body": "Does this come in grey?"},
+        "context": {"from": "15550783881", "id": "wamid.CATALOG",
+            "referred_product": {"catalog_id": "194836987003835", "product_retailer_id": "di9ozbzfi4"}}
+    }))).await;
+    let product = feed
+        .by_wamid("wamid.PRODUCT")
+        .await
+        .marks
+        .unwrap()
+        .product
+        .unwrap();
+    assert_eq!(
+        (product.catalog_id.as_str(), product.product_id.as_str()),
+        ("194836987003835", "di9ozbzfi4")
+    );
+
+    // An order: items with quantity and price, and the customer's note.
+    feed.post(message("wamid.ORDER", 1_750_000_020, json!({
+        "type": "order",
+        "order": {"catalog_id": "194836987003835", "text": "Deliver after 5 pm please",
+            "product_items": [
+                {"product_retailer_id": "di9ozbzfi4", "quantity": 2, "item_price": 30.5, "currency": "USD"},
+                {"product_retailer_id": "nqryix03ez", "quantity": "1", "item_price": "12", "currency": "USD"}]}
+    }))).await;
+    let order = feed.by_wamid("wamid.ORDER").await;
+    let MessageContent::Order {
+        catalog_id,
+        items,
+        note,
+    } = &order.content
+    else {
+        panic!("{:?}", order.content)
+    };
+    assert_eq!(catalog_id, "194836987003835");
+    assert_eq!(note.as_deref(), Some("Deliver after 5 pm please"));
+    assert_eq!(items.len(), 2);
+    assert_eq!((items[0].quantity, items[0].unit_price), (2, Some(30.5)));
+    assert_eq!((items[1].quantity, items[1].unit_price), (1, Some(12.0)));
+    assert_eq!(order.content.preview(), "🛒 Order: 3 items");
+
+    // A Flow the customer filled in: its answers, readable; Meta's token left out.
+    feed.post(message("wamid.FLOW", 1_750_000_030, json!({
+        "context": {"from": "15550783881", "id": "wamid.FLOWSENT"},
+        "type": "interactive",
+        "interactive": {"type": "nfm_reply", "nfm_reply": {"name": "flow", "body": "Sent",
+            "response_json": "{\"flow_token\": \"AQAAAAACS5FpgQ_cAAAAAD0QI3s.\", \"preferred_date\": \"2026-12-10\", \"services\": [\"roof\", \"gutters\"]}"}}
+    }))).await;
+    let MessageContent::FlowReply { answers, .. } = feed.by_wamid("wamid.FLOW").await.content
+    else {
+        panic!("not a flow reply")
+    };
+    let answers: Vec<(String, String)> = answers.into_iter().map(|a| (a.key, a.value)).collect();
+    assert_eq!(
+        answers,
+        vec![
+            ("preferred date".to_owned(), "2026-12-10".to_owned()),
+            ("services".to_owned(), "roof, gutters".to_owned()),
+        ]
+    );
+
+    // Permission to call: accepted until a time.
+    feed.post(message(
+        "wamid.CALL",
+        1_750_000_040,
+        json!({
+            "type": "interactive",
+            "interactive": {"type": "call_permission_reply", "call_permission_reply": {
+                "response": "accept", "is_permanent": false, "expiration_timestamp": 1_750_604_800,
+                "response_source": "user_action"}}
+        }),
+    ))
+    .await;
+    assert_eq!(
+        feed.by_wamid("wamid.CALL").await.content,
+        MessageContent::CallPermission {
+            accepted: true,
+            expires_at: Some(1_750_604_800_000),
+            source: Some("user_action".into())
+        }
+    );
+
+    // Forwarded marks, a named place with its link, a full contact card.
+    feed.post(message("wamid.FWD", 1_750_000_050, json!({
+        "type": "text", "text": {"body": "look at this"}, "context": {"frequently_forwarded": true}
+    }))).await;
+    let fwd = feed.by_wamid("wamid.FWD").await.marks.unwrap();
+    assert!(fwd.forwarded && fwd.frequently_forwarded);
+    feed.post(message("wamid.LOC", 1_750_000_060, json!({
+        "type": "location", "location": {"latitude": 37.4837, "longitude": -122.1481,
+            "name": "Philz Coffee", "address": "101 Forest Ave, Palo Alto, CA 94301", "url": "https://philzcoffee.com"}
+    }))).await;
+    let MessageContent::Location {
+        name, address, url, ..
+    } = feed.by_wamid("wamid.LOC").await.content
+    else {
+        panic!("not a location")
+    };
+    assert_eq!(
+        (name.as_deref(), url.as_deref()),
+        (Some("Philz Coffee"), Some("https://philzcoffee.com"))
+    );
+    assert!(address.unwrap().contains("Palo Alto"));
+    feed.post(message("wamid.CARD", 1_750_000_070, json!({
+        "type": "contacts", "contacts": [{
+            "addresses": [{"street": "1 Hacker Way", "city": "Menlo Park", "state": "CA", "zip": "94025", "country": "United States", "country_code": "us", "type": "WORK"}],
+            "birthday": "1999-01-23",
+            "emails": [{"email": "ana@example.com", "type": "WORK"}],
+            "name": {"first_name": "Ana", "last_name": "Pop", "formatted_name": "Ana Pop"},
+            "org": {"company": "Roofs SRL", "department": "Sales", "title": "Manager"},
+            "phones": [{"phone": "+40 721 000 009", "wa_id": "40721000009", "type": "CELL"}],
+            "urls": [{"url": "https://roofs.example", "type": "WORK"}]}]
+    }))).await;
+    let MessageContent::Contacts { cards } = feed.by_wamid("wamid.CARD").await.content else {
+        panic!("not a card")
+    };
+    let card = &cards[0];
+    assert_eq!(card.name, "Ana Pop");
+    assert_eq!(
+        (card.department.as_deref(), card.title.as_deref()),
+        (Some("Sales"), Some("Manager"))
+    );
+    assert_eq!(
+        card.addresses,
+        vec!["1 Hacker Way, Menlo Park, CA, 94025, United States (work)".to_owned()]
+    );
+    assert_eq!(card.urls, vec!["https://roofs.example".to_owned()]);
+    assert_eq!(card.birthday.as_deref(), Some("1999-01-23"));
+
+    // Unsupported: Meta's code and words are shown.
+    feed.post(message("wamid.UNSUP", 1_750_000_080, json!({
+        "type": "unsupported",
+        "errors": [{"code": 131051, "title": "Message type unknown", "message": "Message type unknown",
+            "error_data": {"details": "Message type is currently not supported."}}]
+    }))).await;
+    let MessageContent::Unsupported { detail, .. } = feed.by_wamid("wamid.UNSUP").await.content
+    else {
+        panic!("not unsupported")
+    };
+    assert_eq!(
+        detail.as_deref(),
+        Some("Message type unknown (131051): Message type is currently not supported.")
+    );
+
+    // Nothing was lost on the way: one bubble per message, each unread.
+    assert_eq!(feed.thread().await.len(), 9);
+    assert_eq!(first_conversation(&t.ws).await.unwrap().unread, 9);
+}
+
+#[tokio::test]
+async fn edits_and_deletions_change_the_message_they_name_without_a_new_bubble() {
+    let t = workspace().await;
+    let mut feed = Feed { ws: &t.ws, seq: 0 };
+    feed.post(message(
+        "wamid.A",
+        1_750_000_000,
+        json!({"type": "text", "text": {"body": "See you at 5"}}),
+    ))
+    .await;
+    feed.post(message(
+        "wamid.B",
+        1_750_000_010,
+        json!({"type": "text", "text": {"body": "Bring the quote"}}),
+    ))
+    .await;
+    let c = first_conversation(&t.ws).await.unwrap();
+    t.ws.cx().mark_conversation_read(c.id).await.unwrap();
+
+    // The customer edits the first: its text changes, marked edited, the original kept.
+    let edit = message(
+        "wamid.E1",
+        1_750_000_100,
+        json!({
+            "type": "edit", "edit": {"original_message_id": "wamid.A",
+                "message": {"type": "text", "text": {"body": "See you at 6"}}}
+        }),
+    );
+    feed.post(edit.clone()).await;
+    feed.post(edit).await; // replayed: no second version
+    let a = feed.by_wamid("wamid.A").await;
+    assert_eq!(
+        a.content,
+        MessageContent::Text {
+            body: "See you at 6".into()
+        }
+    );
+    assert_eq!(a.edited_at, Some(1_750_000_100_000));
+    assert_eq!(a.original.as_deref(), Some("See you at 5"));
+    assert_eq!(feed.thread().await.len(), 2, "no new bubble");
+    assert_eq!(
+        first_conversation(&t.ws).await.unwrap().unread,
+        0,
+        "no unread"
+    );
+    let hits = t.ws.cx().search_messages("6", None).await.unwrap();
+    assert_eq!(hits.len(), 1, "search finds the new words");
+    assert!(
+        t.ws.cx()
+            .search_messages("5", None)
+            .await
+            .unwrap()
+            .is_empty(),
+        "and not the old ones"
+    );
+
+    // The customer deletes the latest: it says so, in the thread and the list.
+    feed.post(message(
+        "wamid.R1",
+        1_750_000_200,
+        json!({
+            "type": "revoke", "revoke": {"original_message_id": "wamid.B"}
+        }),
+    ))
+    .await;
+    let b = feed.by_wamid("wamid.B").await;
+    assert!(b.deleted_at.is_some());
+    let c = first_conversation(&t.ws).await.unwrap();
+    assert_eq!(c.last_preview, "This message was deleted");
+    assert_eq!(c.unread, 0);
+    assert_eq!(feed.thread().await.len(), 2);
+    assert!(
+        t.ws.cx()
+            .search_messages("quote", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // An edit of a message this desktop never had is that message, marked edited.
+    feed.post(message(
+        "wamid.E2",
+        1_750_000_300,
+        json!({
+            "type": "edit", "edit": {"original_message_id": "wamid.OLD",
+                "message": {"type": "text", "text": {"body": "corrected"}}}
+        }),
+    ))
+    .await;
+    let old = feed.by_wamid("wamid.OLD").await;
+    assert_eq!(
+        old.content,
+        MessageContent::Text {
+            body: "corrected".into()
+        }
+    );
+    assert!(old.edited_at.is_some());
+
+    // A reaction taken back from a message this desktop does not have changes nothing.
+    feed.post(message(
+        "wamid.X",
+        1_750_000_400,
+        json!({
+            "type": "reaction", "reaction": {"message_id": "wamid.NOTHERE"}
+        }),
+    ))
+    .await;
+    assert_eq!(feed.thread().await.len(), 3);
+}
+
+#[tokio::test]
+async fn played_statuses_errors_and_pricing_are_kept() {
+    let t = workspace().await;
+    let mut feed = Feed { ws: &t.ws, seq: 0 };
+    feed.post(message(
+        "wamid.IN",
+        1_750_000_000,
+        json!({"type": "text", "text": {"body": "hi"}}),
+    ))
+    .await;
+    let c = first_conversation(&t.ws).await.unwrap();
+    // Two replies of a teammate, as their desktop published them.
+    for (client, wamid) in [("c1", "wamid.VOICE"), ("c2", "wamid.PROMO")] {
+        feed.seq += 1;
+        let e: ReceivedEvent = serde_json::from_value(json!({
+            "seq": feed.seq, "key": format!("desktop:bob:{client}"),
+            "kind": "message.sent", "source": "desktop", "staff": "bob", "received_at": 1_750_000_100_000i64,
+            "raw": {"client_id": client, "wamid": wamid, "customer": c.customer, "phone_number_id": "106540352242922",
+                    "content": {"type": "text", "body": "reply"}, "sent_at": 1_750_000_050_000i64}
+        })).unwrap();
+        t.ws.apply_synced(&[e]).await.unwrap();
+    }
+    let status = |id: &str, status: &str, ts: i64, extra: Value| {
+        let mut s = json!({"id": id, "status": status, "timestamp": ts.to_string(), "recipient_id": CUSTOMER});
+        s.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        webhook("statuses", json!([s]))
+    };
+    let pricing = json!({"pricing": {"billable": true, "pricing_model": "PMP", "category": "utility", "type": "regular"}});
+    feed.post(status(
+        "wamid.VOICE",
+        "sent",
+        1_750_000_101,
+        pricing.clone(),
+    ))
+    .await;
+    feed.post(status("wamid.VOICE", "read", 1_750_000_102, json!({})))
+        .await;
+    feed.post(status("wamid.VOICE", "played", 1_750_000_103, json!({})))
+        .await;
+    feed.post(status("wamid.VOICE", "delivered", 1_750_000_104, json!({})))
+        .await;
+    let voice = feed.by_wamid("wamid.VOICE").await;
+    assert_eq!(
+        voice.status,
+        MessageStatus::Played,
+        "played after read, and a late delivered does not undo it"
+    );
+    assert_eq!(
+        voice.pricing_category.as_deref(),
+        Some("utility"),
+        "pricing kept from an earlier status"
+    );
+
+    feed.post(status("wamid.PROMO", "failed", 1_750_000_105, json!({"errors": [{
+        "code": 131049, "title": "This message was not delivered to maintain healthy ecosystem engagement.",
+        "message": "This message was not delivered to maintain healthy ecosystem engagement.",
+        "error_data": {"details": "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."}}]}))).await;
+    let promo = feed.by_wamid("wamid.PROMO").await;
+    assert_eq!(promo.status, MessageStatus::Failed);
+    assert_eq!(
+        promo.error.as_deref(),
+        Some(
+            "This message was not delivered to maintain healthy ecosystem engagement. (131049): In order to maintain a healthy ecosystem engagement, the message failed to be delivered."
+        )
+    );
+}

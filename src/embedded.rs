@@ -166,7 +166,7 @@ impl Embedded {
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::sandbox::{CustomerMessage, Inbound};
+use crate::sandbox::{CustomerMessage, Inbound, OrderLine};
 
 /// The sandbox as its panel shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -216,6 +216,22 @@ pub enum SandboxWrite {
         id: String,
         title: String,
     },
+    /// A text written from a click-to-WhatsApp ad (the sandbox's own, clearly not real).
+    FromAd {
+        body: String,
+    },
+    /// A cart of two catalog items with a note.
+    Order,
+    /// A completed booking form (a WhatsApp Flow).
+    FlowReply,
+    /// Allows the business to call them.
+    CallPermission,
+    /// Edits their last message to this number into `body`.
+    EditLast {
+        body: String,
+    },
+    /// Deletes their last message to this number for everyone.
+    DeleteLast,
     /// The customer's next scripted message.
     Next,
 }
@@ -275,16 +291,9 @@ impl Embedded {
                     .customer_sends_next(customer)
                     .map_err(PanelError::from)?);
             }
-            SandboxWrite::Text { body } => {
-                let body = body.trim().to_owned();
-                if body.is_empty() {
-                    return Err(PanelError::Invalid(
-                        "the message is empty: type what the customer writes".into(),
-                    )
-                    .into());
-                }
-                CustomerMessage::Text { body }
-            }
+            SandboxWrite::Text { body } => CustomerMessage::Text {
+                body: non_empty(body, "what the customer writes")?,
+            },
             SandboxWrite::Image { caption } => CustomerMessage::Image { caption },
             SandboxWrite::VoiceNote => CustomerMessage::Audio { voice: true },
             SandboxWrite::Video { caption } => CustomerMessage::Video { caption },
@@ -300,6 +309,42 @@ impl Embedded {
                 address: Some("1 Raymond Plaza W, Newark, NJ".into()),
             },
             SandboxWrite::ButtonReply { id, title } => CustomerMessage::ButtonReply { id, title },
+            SandboxWrite::FromAd { body } => CustomerMessage::FromAd {
+                body: non_empty(body, "what the customer writes from the ad")?,
+                headline: "Spring offer: 20% off (sandbox ad)".into(),
+            },
+            SandboxWrite::Order => CustomerMessage::Order {
+                catalog_id: "194836987003835".into(),
+                items: vec![
+                    OrderLine {
+                        product_retailer_id: "roof-tile-grey".into(),
+                        quantity: 40,
+                        item_price: 2.5,
+                        currency: "USD".into(),
+                    },
+                    OrderLine {
+                        product_retailer_id: "gutter-3m".into(),
+                        quantity: 2,
+                        item_price: 18.0,
+                        currency: "USD".into(),
+                    },
+                ],
+                note: Some("Delivery after 5 pm, please".into()),
+            },
+            SandboxWrite::FlowReply => CustomerMessage::FlowReply {
+                name: Some("booking".into()),
+                answers: serde_json::from_value(serde_json::json!({
+                    "preferred_date": "2026-12-10",
+                    "services": ["inspection", "repair"]
+                }))
+                .expect("an object"),
+            },
+            SandboxWrite::CallPermission => CustomerMessage::CallPermission { accept: true },
+            SandboxWrite::EditLast { body } => CustomerMessage::Edit {
+                message_id: None,
+                body: non_empty(body, "the new text of their last message")?,
+            },
+            SandboxWrite::DeleteLast => CustomerMessage::Revoke { message_id: None },
         };
         let mut inbound = Inbound::from(message);
         inbound.reply_to_last = reply_to_last;
@@ -339,4 +384,13 @@ impl Embedded {
 /// The panel's answer where there is no embedded sandbox (a live workspace).
 pub fn no_sandbox() -> crate::Error {
     PanelError::NoSandbox.into()
+}
+
+/// A text the panel needs, trimmed; empty is refused with what to type.
+fn non_empty(text: String, what: &str) -> crate::Result<String> {
+    let text = text.trim().to_owned();
+    if text.is_empty() {
+        return Err(PanelError::Invalid(format!("the message is empty: type {what}")).into());
+    }
+    Ok(text)
 }

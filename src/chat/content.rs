@@ -609,6 +609,14 @@ impl MessageMarks {
     }
 }
 
+/// A link a message carries (an ad's page, a place's site, a contact card's web address) as the
+/// browser may open it: `http` or `https` with a host, nothing else (no `file:`, no app schemes).
+pub fn web_url(raw: &str) -> Option<String> {
+    let url = reqwest::Url::parse(raw.trim()).ok()?;
+    (matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty()))
+        .then(|| url.to_string())
+}
+
 /// The map a shared location opens in (OpenStreetMap), for coordinates that exist on Earth.
 pub fn map_url(latitude: f64, longitude: f64) -> Option<String> {
     ((-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude)).then(|| {
@@ -691,6 +699,27 @@ mod tests {
         );
         let stored = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<MessageContent>(&stored).unwrap(), c);
+    }
+
+    #[test]
+    fn only_web_links_open() {
+        assert_eq!(
+            web_url(" https://fb.me/3cr4Wqqkv ").as_deref(),
+            Some("https://fb.me/3cr4Wqqkv")
+        );
+        assert_eq!(
+            web_url("http://philzcoffee.com").as_deref(),
+            Some("http://philzcoffee.com/")
+        );
+        for bad in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "whatsapp://send",
+            "https://",
+            "roofs.example",
+        ] {
+            assert_eq!(web_url(bad), None, "{bad}");
+        }
     }
 
     #[test]

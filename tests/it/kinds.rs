@@ -435,3 +435,90 @@ async fn played_statuses_errors_and_pricing_are_kept() {
         )
     );
 }
+
+/// The sandbox plays each of these: Eve's script (an ad, an edit, an order, a form, a call
+/// permission, a deletion) goes through the sandbox's webhooks, the in-process relay and sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_plays_ads_edits_orders_forms_calls_and_deletions() {
+    use crmconnect::runtime::{Runtime, RuntimeOptions};
+    use crmconnect::sandbox::SandboxConfig;
+    use std::time::Duration;
+
+    let t = workspace().await;
+    let rt = Runtime::start(
+        t.ws.clone(),
+        RuntimeOptions {
+            sandbox: SandboxConfig::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let sandbox = rt.embedded().unwrap().sandbox();
+    let ws = &t.ws;
+    let thread = || async {
+        let c = first_conversation(ws).await?;
+        Some(ws.cx().thread(c.id, None, None).await.unwrap().messages)
+    };
+    // Each step, then what the thread shows once it arrived.
+    let mut seen = 0;
+    let mut step = async |expect_new: bool| {
+        sandbox.customer_sends_next("eve").unwrap();
+        let want = if expect_new { seen + 1 } else { seen };
+        let messages =
+            crate::common::eventually_within(Duration::from_secs(30), "Eve's step", || async {
+                let m = thread().await?;
+                let changed = m.len() == want
+                    && m.last().is_some_and(|l| {
+                        l.edited_at.is_some() || l.deleted_at.is_some() || expect_new
+                    });
+                changed.then_some(m)
+            })
+            .await;
+        seen = messages.len();
+        messages
+    };
+    let m = step(true).await;
+    assert_eq!(
+        m[0].marks
+            .as_ref()
+            .unwrap()
+            .ad
+            .as_ref()
+            .unwrap()
+            .headline
+            .as_deref(),
+        Some("Spring offer: 20% off (sandbox ad)")
+    );
+    let c = first_conversation(ws).await.unwrap();
+    assert_eq!(
+        ws.cx().lead(c.link_id.unwrap()).await.unwrap().source,
+        "WhatsApp ad: Spring offer: 20% off (sandbox ad)"
+    );
+    let m = step(false).await;
+    assert_eq!(
+        m[0].content,
+        MessageContent::Text {
+            body: "Hi, I saw your ad. Is the 20% offer still on? (sandbox customer)".into()
+        }
+    );
+    assert!(matches!(
+        step(true).await.last().unwrap().content,
+        MessageContent::Order { .. }
+    ));
+    assert!(matches!(
+        step(true).await.last().unwrap().content,
+        MessageContent::FlowReply { .. }
+    ));
+    assert!(matches!(
+        step(true).await.last().unwrap().content,
+        MessageContent::CallPermission { accepted: true, .. }
+    ));
+    step(true).await;
+    let m = step(false).await;
+    assert!(m.last().unwrap().deleted_at.is_some(), "Oops, deleted");
+    assert_eq!(
+        first_conversation(ws).await.unwrap().last_preview,
+        "This message was deleted"
+    );
+    rt.shutdown().await;
+}

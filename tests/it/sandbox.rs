@@ -1963,7 +1963,7 @@ async fn control_endpoints_drive_the_world() {
     assert_eq!(status, 200);
     assert_eq!(overview["waba_id"], WABA_ID);
     assert_eq!(overview["phone_numbers"].as_array().unwrap().len(), 2);
-    assert_eq!(overview["customers"].as_array().unwrap().len(), 4);
+    assert_eq!(overview["customers"].as_array().unwrap().len(), 5);
 
     let before = env.sb.clock().unix_secs();
     let (status, clock) = env

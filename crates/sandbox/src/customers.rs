@@ -73,6 +73,50 @@ pub enum CustomerMessage {
         message_id: Option<String>,
         emoji: String,
     },
+    /// A text written from a click-to-WhatsApp ad: the message carries Meta's `referral`.
+    FromAd {
+        body: String,
+        headline: String,
+    },
+    /// A cart from the business's catalog (webhook type `order`).
+    Order {
+        catalog_id: String,
+        items: Vec<OrderLine>,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// A completed WhatsApp Flow (interactive `nfm_reply`): its answers by field name.
+    FlowReply {
+        #[serde(default)]
+        name: Option<String>,
+        answers: serde_json::Map<String, Value>,
+    },
+    /// The answer to a request for permission to call (interactive `call_permission_reply`).
+    CallPermission {
+        accept: bool,
+    },
+    /// The customer edits one of their messages (webhook type `edit`); `message_id: None` edits
+    /// their last message to this number.
+    Edit {
+        #[serde(default)]
+        message_id: Option<String>,
+        body: String,
+    },
+    /// The customer deletes one of their messages for everyone (webhook type `revoke`);
+    /// `message_id: None` deletes their last message to this number.
+    Revoke {
+        #[serde(default)]
+        message_id: Option<String>,
+    },
+}
+
+/// One line of an [`CustomerMessage::Order`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub product_retailer_id: String,
+    pub quantity: u32,
+    pub item_price: f64,
+    pub currency: String,
 }
 
 impl CustomerMessage {
@@ -91,12 +135,52 @@ impl CustomerMessage {
             CustomerMessage::Sticker { .. } => "sticker",
             CustomerMessage::Location { .. } => "location",
             CustomerMessage::Contacts { .. } => "contacts",
-            CustomerMessage::ButtonReply { .. } | CustomerMessage::ListReply { .. } => {
-                "interactive"
-            }
+            CustomerMessage::ButtonReply { .. }
+            | CustomerMessage::ListReply { .. }
+            | CustomerMessage::FlowReply { .. }
+            | CustomerMessage::CallPermission { .. } => "interactive",
             CustomerMessage::TemplateButton { .. } => "button",
             CustomerMessage::Reaction { .. } => "reaction",
+            CustomerMessage::FromAd { .. } => "text",
+            CustomerMessage::Order { .. } => "order",
+            CustomerMessage::Edit { .. } => "edit",
+            CustomerMessage::Revoke { .. } => "revoke",
         }
+    }
+
+    /// An edit or a deletion changes an earlier message rather than being one.
+    pub fn changes_another(&self) -> bool {
+        matches!(
+            self,
+            CustomerMessage::Edit { .. } | CustomerMessage::Revoke { .. }
+        )
+    }
+
+    /// The earlier message an edit, a deletion or a reaction names, when given.
+    pub(crate) fn names(&self) -> Option<&str> {
+        match self {
+            CustomerMessage::Edit { message_id, .. }
+            | CustomerMessage::Revoke { message_id }
+            | CustomerMessage::Reaction { message_id, .. } => message_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// What Meta adds beside the type's own object: the ad a message came from.
+    pub(crate) fn referral(&self) -> Option<Value> {
+        let CustomerMessage::FromAd { headline, .. } = self else {
+            return None;
+        };
+        Some(json!({
+            "source_url": "https://fb.me/sandbox-ad",
+            "source_id": "120210000000000001",
+            "source_type": "ad",
+            "headline": headline,
+            "body": "An ad of the CRMConnect sandbox (not a real ad)",
+            "media_type": "image",
+            "image_url": "https://example.invalid/sandbox-ad.png",
+            "ctwa_clid": "ARAkSandboxClickId"
+        }))
     }
 }
 
@@ -297,6 +381,56 @@ pub(crate) fn seed_customers() -> Vec<Customer> {
                 .into(),
             ],
         },
+        Customer {
+            key: "eve".into(),
+            name: "Eve Moreau (sandbox)".into(),
+            wa_id: Some("15555550115".into()),
+            user_id: "US.1349120865530115".into(),
+            username: None,
+            script: vec![
+                CustomerMessage::FromAd {
+                    body: "Hi, I saw your ad. Is the offer still on? (sandbox customer)".into(),
+                    headline: "Spring offer: 20% off (sandbox ad)".into(),
+                }
+                .into(),
+                CustomerMessage::Edit {
+                    message_id: None,
+                    body: "Hi, I saw your ad. Is the 20% offer still on? (sandbox customer)".into(),
+                }
+                .into(),
+                CustomerMessage::Order {
+                    catalog_id: "194836987003835".into(),
+                    items: vec![
+                        OrderLine {
+                            product_retailer_id: "roof-tile-grey".into(),
+                            quantity: 40,
+                            item_price: 2.5,
+                            currency: "USD".into(),
+                        },
+                        OrderLine {
+                            product_retailer_id: "gutter-3m".into(),
+                            quantity: 2,
+                            item_price: 18.0,
+                            currency: "USD".into(),
+                        },
+                    ],
+                    note: Some("Delivery after 5 pm, please".into()),
+                }
+                .into(),
+                CustomerMessage::FlowReply {
+                    name: Some("booking".into()),
+                    answers: serde_json::from_value(json!({
+                        "preferred_date": "2026-12-10",
+                        "services": ["inspection", "repair"]
+                    }))
+                    .expect("an object"),
+                }
+                .into(),
+                CustomerMessage::CallPermission { accept: true }.into(),
+                text("Oops, wrong chat"),
+                CustomerMessage::Revoke { message_id: None }.into(),
+            ],
+        },
     ]
 }
 
@@ -349,7 +483,7 @@ pub(crate) fn sample_media(message: &CustomerMessage) -> Option<(String, Vec<u8>
 pub(crate) fn payload_json(
     message: &CustomerMessage,
     media: Option<(&str, &str, &str)>,
-    reaction_target: Option<&str>,
+    target: Option<&str>,
 ) -> Value {
     let media_obj = |extra: Value| {
         let (id, mime, sha) = media.unwrap_or_default();
@@ -403,12 +537,49 @@ pub(crate) fn payload_json(
             json!({ "payload": payload, "text": text })
         }
         CustomerMessage::Reaction { emoji, .. } => {
-            let mut o = json!({ "message_id": reaction_target.unwrap_or_default() });
+            let mut o = json!({ "message_id": target.unwrap_or_default() });
             if !emoji.is_empty() {
                 o["emoji"] = json!(emoji);
             }
             o
         }
+        CustomerMessage::FromAd { body, .. } => json!({ "body": body }),
+        CustomerMessage::Order {
+            catalog_id,
+            items,
+            note,
+        } => {
+            let mut o = json!({ "catalog_id": catalog_id, "product_items": items });
+            if let Some(n) = note {
+                o["text"] = json!(n);
+            }
+            o
+        }
+        CustomerMessage::FlowReply { name, answers } => {
+            let mut response = answers.clone();
+            response.insert("flow_token".into(), json!("sandbox-flow-token"));
+            json!({ "type": "nfm_reply", "nfm_reply": {
+                "name": name.as_deref().unwrap_or("flow"),
+                "body": "Sent",
+                "response_json": Value::Object(response).to_string(),
+            }})
+        }
+        CustomerMessage::CallPermission { accept } => json!({
+            "type": "call_permission_reply",
+            "call_permission_reply": {
+                "response": if *accept { "accept" } else { "reject" },
+                "is_permanent": false,
+                "expiration_timestamp": 1_893_456_000,
+                "response_source": "user_action",
+            }
+        }),
+        CustomerMessage::Edit { body, .. } => json!({
+            "original_message_id": target.unwrap_or_default(),
+            "message": { "type": "text", "text": { "body": body } },
+        }),
+        CustomerMessage::Revoke { .. } => json!({
+            "original_message_id": target.unwrap_or_default(),
+        }),
     }
 }
 
@@ -462,6 +633,9 @@ mod tests {
             "interactive",
             "button",
             "reaction",
+            "order",
+            "edit",
+            "revoke",
         ] {
             assert!(kinds.contains(&k), "no script sends {k}");
         }

@@ -487,12 +487,25 @@ impl Shared {
                 _ => None,
             },
         };
-        let reaction_target = match &inbound.message {
-            CustomerMessage::Reaction { message_id, .. } => Some(
-                message_id
-                    .clone()
+        let target = match &inbound.message {
+            CustomerMessage::Reaction { .. } => Some(
+                inbound
+                    .message
+                    .names()
+                    .map(str::to_owned)
                     .or(last)
                     .ok_or(SandboxError::NothingToReplyTo)?,
+            ),
+            m if m.changes_another() => Some(
+                m.names()
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        store
+                            .last_inbound
+                            .get(&(phone_number_id.clone(), key.clone()))
+                            .cloned()
+                    })
+                    .ok_or(SandboxError::NothingToChange)?,
             ),
             _ => None,
         };
@@ -531,10 +544,18 @@ impl Shared {
             media
                 .as_ref()
                 .map(|(id, mime, sha)| (id.as_str(), mime.as_str(), sha.as_str())),
-            reaction_target.as_deref(),
+            target.as_deref(),
         );
         if let Some(ctx) = &context {
             message["context"] = json!({ "from": digits, "id": ctx });
+        }
+        if let Some(referral) = inbound.message.referral() {
+            message["referral"] = referral;
+        }
+        if !inbound.message.changes_another() {
+            store
+                .last_inbound
+                .insert((phone_number_id.clone(), key.clone()), wamid.clone());
         }
         store.inbound.insert(
             wamid.clone(),

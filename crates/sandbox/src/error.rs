@@ -30,6 +30,10 @@ pub enum SandboxError {
     InvalidTemplateStatus(String),
     #[error("the customer has no earlier message from the business to react or reply to")]
     NothingToReplyTo,
+    #[error(
+        "the customer has not written to this number yet: there is no message of theirs to edit or delete"
+    )]
+    NothingToChange,
     #[error("customer {0:?} has no scripted messages")]
     EmptyScript(String),
     #[error("the webhook URL {0:?} is not an absolute http(s) URL")]

@@ -33,6 +33,8 @@ pub(crate) struct Store {
     pub script_pos: HashMap<String, usize>,
     /// Last message the business sent, per (phone number id, recipient key).
     pub last_outbound: HashMap<(String, String), String>,
+    /// The last message each customer sent each number: what an edit or deletion names by default.
+    pub last_inbound: HashMap<(String, String), String>,
     rng: StdRng,
 }
 
@@ -166,6 +168,7 @@ impl Store {
             windows: HashMap::new(),
             script_pos: HashMap::new(),
             last_outbound: HashMap::new(),
+            last_inbound: HashMap::new(),
             rng: StdRng::seed_from_u64(seed),
         }
     }

@@ -130,6 +130,21 @@ pub async fn save_chat_media(
     Ok(state.cx()?.save_chat_media(message_id, &folder).await?)
 }
 
+/// Opens a web link a message carries (an ad, a place, a contact card) in the system's browser.
+#[tauri::command]
+pub fn open_web_link(url: String) -> Result<(), ApiError> {
+    let url = crmconnect::chat::content::web_url(&url).ok_or_else(|| ApiError {
+        code: ErrorCode::Invalid,
+        message: format!("“{url}” is not a web address (http or https)"),
+        fields: vec![],
+    })?;
+    tauri_plugin_opener::open_url(&url, None::<&str>).map_err(|e| ApiError {
+        code: ErrorCode::Internal,
+        message: format!("the browser could not be started: {e}"),
+        fields: vec![],
+    })
+}
+
 /// Opens a shared location in the system's browser (OpenStreetMap).
 #[tauri::command]
 pub fn open_map(latitude: f64, longitude: f64) -> Result<(), ApiError> {

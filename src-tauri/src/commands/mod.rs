@@ -36,6 +36,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         chat::chat_media,
         chat::save_chat_media,
         chat::open_map,
+        chat::open_web_link,
         chat::assign_conversation,
         chat::set_conversation_lead_status,
         chat::link_conversation,

@@ -23,6 +23,8 @@ import {
   slashQuery,
   splitSnippet,
   statusTick,
+  orderTotal,
+  money,
   upsertMessage,
   windowState,
 } from "./chat";
@@ -48,6 +50,11 @@ function msg(id: number, patch: Partial<ChatMessage> = {}): ChatMessage {
     sent_at: id * 1000,
     status: "received",
     error: null,
+    marks: null,
+    edited_at: null,
+    original: null,
+    deleted_at: null,
+    pricing_category: null,
     ...patch,
   };
 }
@@ -309,5 +316,30 @@ describe("a notification opening the chat from another screen", () => {
     requestOpen(42);
     expect(takePendingOpen()).toBe(42);
     expect(takePendingOpen()).toBeNull();
+  });
+});
+
+describe("what Meta's other kinds show", () => {
+  it("an order totals its lines when every line has a price in one currency", () => {
+    const items = [
+      { product_id: "a", quantity: 2, unit_price: 30.5, currency: "USD" },
+      { product_id: "b", quantity: 1, unit_price: 12, currency: "USD" },
+    ];
+    expect(orderTotal(items)).toEqual({ amount: 73, currency: "USD" });
+    expect(orderTotal([...items, { product_id: "c", quantity: 1, unit_price: null, currency: null }])).toBeNull();
+    expect(orderTotal([items[0]!, { product_id: "d", quantity: 1, unit_price: 3, currency: "EUR" }])).toBeNull();
+    expect(orderTotal([])).toBeNull();
+    expect(money(73, "USD")).toContain("73");
+    expect(money(5, "NOT-A-CURRENCY")).toBe("5.00 NOT-A-CURRENCY");
+  });
+
+  it("previews name the kind", () => {
+    expect(messagePreview({ type: "order", catalog_id: "C", items: [{ product_id: "a", quantity: 3, unit_price: null, currency: null }], note: null })).toBe("🛒 Order: 3 items");
+    expect(messagePreview({ type: "flow_reply", name: "booking", body: "Sent", answers: [] })).toBe("📝 Form answered: booking");
+    expect(messagePreview({ type: "call_permission", accepted: false, expires_at: null, source: null })).toBe("📞 Calls declined");
+  });
+
+  it("a played voice message shows blue ticks", () => {
+    expect(statusTick("played")).toEqual({ glyph: "double", read: true, label: "Played", failed: false });
   });
 });

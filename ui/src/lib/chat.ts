@@ -8,6 +8,7 @@ import type { LinkKind } from "./bindings/LinkKind";
 import type { MessageContent } from "./bindings/MessageContent";
 import type { MessageStatus } from "./bindings/MessageStatus";
 import type { QuickReply } from "./bindings/QuickReply";
+import type { OrderItem } from "./bindings/OrderItem";
 import type { ThreadPage } from "./bindings/ThreadPage";
 import { formatPhone } from "./phone";
 
@@ -179,6 +180,8 @@ export function statusTick(status: MessageStatus, error: string | null = null): 
       return { glyph: "double", read: false, label: "Delivered", failed: false };
     case "read":
       return { glyph: "double", read: true, label: "Read", failed: false };
+    case "played":
+      return { glyph: "double", read: true, label: "Played", failed: false };
     case "failed":
       return { glyph: "warn", read: false, label: error ? `Failed: ${error}` : "Failed", failed: true };
     case "refused":
@@ -459,7 +462,34 @@ export function messagePreview(content: MessageContent): string {
       return content.body || content.name;
     case "unsupported":
       return `Unsupported message (${content.kind})`;
+    case "order": {
+      const n = content.items.reduce((sum, i) => sum + i.quantity, 0);
+      return `🛒 Order: ${n} item${n === 1 ? "" : "s"}`;
+    }
+    case "flow_reply":
+      return `📝 Form answered: ${content.name ?? "flow"}`;
+    case "call_permission":
+      return content.accepted ? "📞 Calls allowed" : "📞 Calls declined";
   }
+}
+
+/** An amount in a currency, as this machine's locale writes it ("$30.50", "30,50 €"). */
+export function money(amount: number, currency: string | null): string {
+  if (!currency) return amount.toLocaleString(undefined, { maximumFractionDigits: 2 });
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(amount);
+  } catch {
+    return `${amount.toFixed(2)} ${currency}`;
+  }
+}
+
+/** An order's total, when every line has a price in one currency; null otherwise. */
+export function orderTotal(items: readonly OrderItem[]): { amount: number; currency: string | null } | null {
+  if (items.length === 0 || items.some((i) => i.unit_price === null)) return null;
+  const currencies = new Set(items.map((i) => i.currency));
+  if (currencies.size !== 1) return null;
+  const amount = items.reduce((sum, i) => sum + (i.unit_price ?? 0) * i.quantity, 0);
+  return { amount: Math.round(amount * 100) / 100, currency: items[0]?.currency ?? null };
 }
 
 /** Base64 to bytes (what chatMedia answers), for a Blob. */

@@ -391,6 +391,7 @@ export const chatMedia = (messageId: number) => call<MediaFile>("chat_media", { 
 export const saveChatMedia = (messageId: number) => call<string>("save_chat_media", { messageId });
 /** Opens a shared location in the system's browser. */
 export const openMap = (latitude: number, longitude: number) => call<void>("open_map", { latitude, longitude });
+export const openWebLink = (url: string) => call<void>("open_web_link", { url });
 export const assignConversation = (id: number, username: string | null) =>
   call<Conversation>("assign_conversation", { id, username });
 export const setConversationLeadStatus = (id: number, statusId: number) =>

@@ -3,4 +3,4 @@
 /**
  * What a simulated customer writes from the panel.
  */
-export type SandboxWrite = { "kind": "text", body: string, } | { "kind": "image", caption: string | null, } | { "kind": "voice_note" } | { "kind": "video", caption: string | null, } | { "kind": "sticker" } | { "kind": "document", filename: string, } | { "kind": "location" } | { "kind": "button_reply", id: string, title: string, } | { "kind": "next" };
+export type SandboxWrite = { "kind": "text", body: string, } | { "kind": "image", caption: string | null, } | { "kind": "voice_note" } | { "kind": "video", caption: string | null, } | { "kind": "sticker" } | { "kind": "document", filename: string, } | { "kind": "location" } | { "kind": "button_reply", id: string, title: string, } | { "kind": "from_ad", body: string, } | { "kind": "order" } | { "kind": "flow_reply" } | { "kind": "call_permission" } | { "kind": "edit_last", body: string, } | { "kind": "delete_last" } | { "kind": "next" };

@@ -221,7 +221,8 @@ pub(crate) async fn set_read_up_to(
     sqlx::query!(
         "UPDATE chat_conversations SET read_up_to = MAX(read_up_to, ?2),
              unread = (SELECT count(*) FROM chat_messages
-                 WHERE conversation_id = ?1 AND direction = 'in' AND id > MAX(chat_conversations.read_up_to, ?2))
+                 WHERE conversation_id = ?1 AND direction = 'in' AND deleted_at IS NULL
+                   AND id > MAX(chat_conversations.read_up_to, ?2))
          WHERE id = ?1",
         conversation_id,
         up_to
@@ -549,6 +550,8 @@ impl Workspace {
         .execute(&mut *tx)
         .await?;
         refresh_preview(&mut tx, old.conversation_id).await?;
+        // A deleted message is nothing left to read.
+        set_read_up_to(&mut tx, old.conversation_id, 0).await?;
         tx.commit().await?;
         Ok(Some(ChatNotice::changed(old.conversation_id)))
     }

@@ -327,7 +327,30 @@ async fn edits_and_deletions_change_the_message_they_name_without_a_new_bubble()
     let c = first_conversation(&t.ws).await.unwrap();
     assert_eq!(c.last_preview, "This message was deleted");
     assert_eq!(c.unread, 0);
-    assert_eq!(feed.thread().await.len(), 2);
+    // Deleted before anyone read it: nothing is left to read.
+    feed.post(message(
+        "wamid.C",
+        1_750_000_210,
+        json!({"type": "text", "text": {"body": "one"}}),
+    ))
+    .await;
+    feed.post(message(
+        "wamid.D",
+        1_750_000_220,
+        json!({"type": "text", "text": {"body": "two"}}),
+    ))
+    .await;
+    assert_eq!(first_conversation(&t.ws).await.unwrap().unread, 2);
+    feed.post(message(
+        "wamid.R2",
+        1_750_000_230,
+        json!({
+            "type": "revoke", "revoke": {"original_message_id": "wamid.D"}
+        }),
+    ))
+    .await;
+    assert_eq!(first_conversation(&t.ws).await.unwrap().unread, 1);
+    assert_eq!(feed.thread().await.len(), 4, "A, B (deleted), C, D (deleted)");
     assert!(
         t.ws.cx()
             .search_messages("quote", None)
@@ -347,6 +370,7 @@ async fn edits_and_deletions_change_the_message_they_name_without_a_new_bubble()
     ))
     .await;
     let old = feed.by_wamid("wamid.OLD").await;
+    assert_eq!(feed.thread().await.len(), 5);
     assert_eq!(
         old.content,
         MessageContent::Text {
@@ -364,7 +388,7 @@ async fn edits_and_deletions_change_the_message_they_name_without_a_new_bubble()
         }),
     ))
     .await;
-    assert_eq!(feed.thread().await.len(), 3);
+    assert_eq!(feed.thread().await.len(), 5);
 }
 
 #[tokio::test]

@@ -1,11 +1,14 @@
 // The sandbox played from the app, as a new user would: Chat is empty and offers the sandbox
 // panel; a simulated customer writes from it; a customer known only by username sends a sticker
-// that the window decodes; the sandbox clock moves past the 24-hour window and the conversation says so.
+// that the window decodes; a customer writes from an ad, edits, orders and deletes a message and
+// the thread shows each; the sandbox clock moves past the 24-hour window and the conversation says so.
 
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { launch, openScreen, ownerSignedIn } from '../lib/harness.mjs';
+import { ARTIFACTS, launch, openScreen, ownerSignedIn } from '../lib/harness.mjs';
 
 test('the sandbox panel: customers write, the clock closes the window', async (t) => {
   const app = await launch(t);
@@ -64,6 +67,48 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
       { timeout: 10000, timeoutMsg: 'the sticker never loaded' },
     );
     assert.deepEqual(size, [512, 512], 'the sticker decoded');
+  });
+
+  await app.step('a customer writes from an ad, edits it, orders, and deletes a message', async () => {
+    await app.click('sandbox-panel-open');
+    await app.waitFor('sandbox-panel');
+    await app.click('sandbox-customer-eve');
+    const write = async (kind, text) => {
+      await (await app.waitFor('sandbox-kind')).selectByAttribute('value', kind);
+      if (text !== undefined) await app.type('sandbox-text', text);
+      const before = (await app.texts('toast')).length;
+      await app.click('sandbox-write');
+      await app.browser.waitUntil(async () => (await app.texts('toast')).length > before || (await app.texts('toast')).some((x) => x.includes('Eve')), {
+        timeout: 10000,
+        timeoutMsg: `no toast after “${kind}”`,
+      });
+      assert.equal((await app.texts('toast-error')).length, 0, `the ${kind} step was refused: ${await app.texts('toast-error')}`);
+    };
+    await write('from_ad', 'Is the offer still on?');
+    await write('edit_last', 'Is the 20% offer still on?');
+    await write('order');
+    await write('text', 'Oops, wrong chat');
+    await write('delete_last');
+    await app.click('sandbox-close');
+    await app.browser.waitUntil(async () => (await app.texts('conversation-row')).some((x) => x.includes('Eve')), {
+      timeout: 20000,
+      timeoutMsg: 'Eve’s conversation never appeared',
+    });
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="conversation-row"]'))
+        .find((e) => e.textContent.includes('Eve'))
+        .click(),
+    );
+    await app.waitForText('message-ad', 'Spring offer', 20000);
+    await app.waitForText('message-deleted', 'This message was deleted', 20000);
+    const texts = (await app.texts('message')).join(' | ');
+    assert.ok(texts.includes('Is the 20% offer still on?'), `the edit shows: ${texts}`);
+    assert.ok(!texts.includes('Oops, wrong chat'), `the deleted message's words are gone: ${texts}`);
+    assert.equal((await app.texts('message-edited')).length, 1, 'one message is marked edited');
+    const total = (await app.texts('message-order-total'))[0] ?? '';
+    assert.ok(total.includes('136'), `the order's total is 40 × 2.50 + 2 × 18.00: ${total}`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await app.browser.saveScreenshot(join(ARTIFACTS, 'sandbox-kinds.png'));
   });
 
   await app.step('25 hours later (sandbox clock) the window is closed', async () => {

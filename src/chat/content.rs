@@ -137,6 +137,13 @@ pub enum MessageContent {
         /// Whether the customer answered a request (`user_action`) or granted it on their own.
         source: Option<String>,
     },
+    /// Meta's note about the customer (they changed their number or account), shown in the
+    /// thread as a line of its own; never unread.
+    System {
+        /// `user_changed_number`, `user_changed_user_id`…
+        kind: String,
+        body: String,
+    },
     /// A reaction whose message we do not have (reactions to known messages decorate them).
     Reaction {
         message_id: String,
@@ -182,6 +189,11 @@ impl MessageContent {
         self
     }
 
+    /// Meta's note about the customer rather than something they wrote.
+    pub fn is_system(&self) -> bool {
+        matches!(self, MessageContent::System { .. })
+    }
+
     /// The type name stored with the message (`text`, `image`…).
     pub fn kind(&self) -> &str {
         match self {
@@ -199,6 +211,7 @@ impl MessageContent {
             MessageContent::Order { .. } => "order",
             MessageContent::FlowReply { .. } => "flow_reply",
             MessageContent::CallPermission { .. } => "call_permission",
+            MessageContent::System { .. } => "system",
             MessageContent::Reaction { .. } => "reaction",
             MessageContent::Template { .. } => "template",
             MessageContent::Unsupported { .. } => "unsupported",
@@ -238,6 +251,7 @@ impl MessageContent {
             MessageContent::TemplateButton { text, .. } => text.clone(),
             MessageContent::Template { body, .. } => body.clone(),
             MessageContent::Order { note, .. } => note.clone().unwrap_or_default(),
+            MessageContent::System { body, .. } => body.clone(),
             MessageContent::FlowReply { answers, .. } => answers
                 .iter()
                 .map(|a| a.value.as_str())

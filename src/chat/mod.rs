@@ -66,6 +66,10 @@ pub enum ChatError {
     NoActionTemplate(String),
     #[error("{what} has no phone number to send to")]
     NoPhone { what: String },
+    #[error(
+        "“{template}” is an authentication template, and Meta sends those only to phone numbers (error 131062); this customer is known only by username"
+    )]
+    AuthenticationNeedsPhone { template: String },
     #[error("the media could not be fetched: {0}")]
     Media(String),
     #[error("a quick reply is already called “{0}”")]
@@ -212,6 +216,9 @@ pub struct Conversation {
     pub unread: i64,
     /// When the 24-hour window closes (or closed); null when the customer never wrote.
     pub window_closes_at: Option<i64>,
+    /// The customer's business-scoped user id and WhatsApp username, when Meta sent them.
+    pub user_id: Option<String>,
+    pub username: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -401,6 +408,8 @@ struct ConversationRow {
     last_direction: String,
     unread: i64,
     last_inbound_at: Option<i64>,
+    user_id: Option<String>,
+    username: Option<String>,
 }
 
 impl From<ConversationRow> for Conversation {
@@ -425,13 +434,15 @@ impl From<ConversationRow> for Conversation {
             last_direction: r.last_direction,
             unread: r.unread,
             window_closes_at: r.last_inbound_at.map(|t| t + WINDOW_MS),
+            user_id: r.user_id,
+            username: r.username,
         }
     }
 }
 
 const CONVERSATION_COLUMNS: &str = "id, customer, customer_name, phone_number_id, lead_id, \
     client_contact_id, contact_id, assigned_username, assigned_name, last_activity_at, \
-    last_preview, last_direction, unread, last_inbound_at";
+    last_preview, last_direction, unread, last_inbound_at, user_id, username";
 
 /// Turns what a person typed into an FTS5 query: every word must appear, the last one as a prefix.
 pub(crate) fn fts_query(input: &str) -> Option<String> {
@@ -650,10 +661,20 @@ impl Ctx<'_> {
                         .replace('%', "\\%")
                         .replace('_', "\\_")
                 );
+                // A username is found with or without its "@".
+                let handle = format!(
+                    "%{}%",
+                    s.trim_start_matches('@')
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                );
                 q.push(" AND (customer_name LIKE ")
                     .push_bind(like.clone())
                     .push(" ESCAPE '\\' OR customer LIKE ")
                     .push_bind(like)
+                    .push(" ESCAPE '\\' OR username LIKE ")
+                    .push_bind(handle)
                     .push(" ESCAPE '\\'");
                 if let Some(digits) = crate::contacts::phone::search_digits(s) {
                     q.push(" OR customer LIKE ")

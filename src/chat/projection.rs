@@ -28,15 +28,6 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// The E.164 form of a WhatsApp id (digits), or the user id as it is.
-pub(crate) fn customer_key(raw: &str) -> String {
-    if !raw.is_empty() && raw.chars().all(|c| c.is_ascii_digit()) {
-        format!("+{raw}")
-    } else {
-        raw.to_owned()
-    }
-}
-
 /// What goes to Meta's `to` for a stored customer: digits for a number, the user id otherwise.
 pub(crate) fn recipient(customer: &str) -> String {
     customer.strip_prefix('+').unwrap_or(customer).to_owned()
@@ -73,19 +64,7 @@ pub(crate) async fn ensure_conversation(
         }
         return Ok(id);
     }
-    let (mut lead, mut person, mut contact) = (None, None, None);
-    if customer.starts_with('+') {
-        lead = leads::id_by_phone(conn, customer).await?;
-        if lead.is_none() {
-            person = clients::person_by_phone(conn, customer).await?;
-        }
-        if lead.is_none() && person.is_none() {
-            contact = contacts::id_by_phone(conn, customer).await?;
-        }
-        if lead.is_none() && person.is_none() && contact.is_none() {
-            lead = Some(leads::create_from_whatsapp(conn, customer, name, source).await?);
-        }
-    }
+    let (lead, person, contact) = link_for(conn, customer, name, source).await?;
     let now = crate::now_ms();
     Ok(sqlx::query_scalar!(
         r#"INSERT INTO chat_conversations (customer, phone_number_id, customer_name, lead_id,
@@ -102,6 +81,213 @@ pub(crate) async fn ensure_conversation(
     )
     .fetch_one(&mut *conn)
     .await?)
+}
+
+/// The record a customer with this key links to: a lead, a client contact or a bulk contact with
+/// the number, else a new lead with `source`. A key that is not a number links to nothing yet.
+async fn link_for(
+    conn: &mut SqliteConnection,
+    customer: &str,
+    name: &str,
+    source: &str,
+) -> Result<(Option<i64>, Option<i64>, Option<i64>)> {
+    let (mut lead, mut person, mut contact) = (None, None, None);
+    if customer.starts_with('+') {
+        lead = leads::id_by_phone(conn, customer).await?;
+        if lead.is_none() {
+            person = clients::person_by_phone(conn, customer).await?;
+        }
+        if lead.is_none() && person.is_none() {
+            contact = contacts::id_by_phone(conn, customer).await?;
+        }
+        if lead.is_none() && person.is_none() && contact.is_none() {
+            lead = Some(leads::create_from_whatsapp(conn, customer, name, source).await?);
+        }
+    }
+    Ok((lead, person, contact))
+}
+
+/// Who wrote, as Meta names them in a webhook: a phone number, a business-scoped user id (and
+/// its parent across linked portfolios) and a username. Any of them may be missing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Identity {
+    /// E.164 (`+1555…`).
+    pub phone: Option<String>,
+    pub user_id: Option<String>,
+    pub parent_user_id: Option<String>,
+    pub username: Option<String>,
+}
+
+impl Identity {
+    /// The sender of inbound message `m` in webhook value `value`.
+    pub fn of_inbound(value: &Value, m: &Value) -> Identity {
+        let contact = value["contacts"]
+            .as_array()
+            .and_then(|all| {
+                all.iter()
+                    .find(|c| c["wa_id"] == m["from"] || c["user_id"] == m["from_user_id"])
+                    .or(all.first())
+            })
+            .cloned()
+            .unwrap_or(Value::Null);
+        let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+        let phone = text(&m["from"])
+            .or_else(|| text(&contact["wa_id"]))
+            .filter(|p| p.chars().all(|c| c.is_ascii_digit()))
+            .map(|p| format!("+{p}"));
+        Identity {
+            phone,
+            user_id: text(&m["from_user_id"]).or_else(|| text(&contact["user_id"])),
+            parent_user_id: text(&contact["parent_user_id"]),
+            username: text(&contact["profile"]["username"]),
+        }
+    }
+
+    /// The conversation's key: the number when known, else the user id.
+    pub fn key(&self) -> Option<&str> {
+        self.phone.as_deref().or(self.user_id.as_deref())
+    }
+}
+
+/// The one conversation of this person on this number, whichever identifiers the webhook
+/// carries: found by number or by user id; when both name different conversations (the same
+/// person wrote once with a number and once without) they become one; a conversation known by
+/// user id follows the number once Meta tells it. Made and linked when new.
+pub(crate) async fn conversation_for(
+    conn: &mut SqliteConnection,
+    who: &Identity,
+    phone_number_id: &str,
+    name: &str,
+    source: &str,
+    at: i64,
+) -> Result<Option<i64>> {
+    let Some(key) = who.key() else {
+        return Ok(None);
+    };
+    let by_phone = match &who.phone {
+        Some(phone) => conversation_of(conn, phone, phone_number_id).await?,
+        None => None,
+    };
+    let by_user = match &who.user_id {
+        Some(uid) => {
+            sqlx::query_scalar!(
+                r#"SELECT id AS "id!" FROM chat_conversations
+               WHERE (user_id = ?1 OR customer = ?1) AND phone_number_id = ?2
+               ORDER BY id LIMIT 1"#,
+                uid,
+                phone_number_id
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        None => None,
+    };
+    let id = match (by_phone, by_user) {
+        (Some(keep), Some(gone)) if keep != gone => {
+            merge_conversations(conn, keep, gone).await?;
+            keep
+        }
+        (Some(id), _) => id,
+        (None, Some(id)) => {
+            if let Some(phone) = &who.phone {
+                follow_number(conn, id, phone, name, source).await?;
+            }
+            id
+        }
+        (None, None) => ensure_conversation(conn, key, phone_number_id, name, source, at).await?,
+    };
+    sqlx::query!(
+        "UPDATE chat_conversations SET user_id = COALESCE(?, user_id),
+             parent_user_id = COALESCE(?, parent_user_id), username = COALESCE(?, username),
+             customer_name = CASE WHEN customer_name = '' THEN ? ELSE customer_name END
+         WHERE id = ?",
+        who.user_id,
+        who.parent_user_id,
+        who.username,
+        name,
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(Some(id))
+}
+
+/// A conversation known by user id (or an old number) is now keyed by `phone`, and linked by it
+/// if it was linked to nothing.
+async fn follow_number(
+    conn: &mut SqliteConnection,
+    id: i64,
+    phone: &str,
+    name: &str,
+    source: &str,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE chat_conversations SET customer = ? WHERE id = ?",
+        phone,
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    let linked = sqlx::query_scalar!(
+        r#"SELECT (lead_id IS NOT NULL OR client_contact_id IS NOT NULL OR contact_id IS NOT NULL) AS "linked!: bool"
+           FROM chat_conversations WHERE id = ?"#,
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !linked {
+        let (lead, person, contact) = link_for(conn, phone, name, source).await?;
+        sqlx::query!(
+            "UPDATE chat_conversations SET lead_id = ?, client_contact_id = ?, contact_id = ? WHERE id = ?",
+            lead,
+            person,
+            contact,
+            id
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Two conversations of one person become `keep`: every message moves over, the link and the
+/// assignment of `keep` win (else `gone`'s are taken), and `gone` is removed.
+async fn merge_conversations(conn: &mut SqliteConnection, keep: i64, gone: i64) -> Result<()> {
+    sqlx::query!(
+        "UPDATE chat_messages SET conversation_id = ? WHERE conversation_id = ?",
+        keep,
+        gone
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE chat_conversations AS k SET
+             lead_id = CASE WHEN k.lead_id IS NULL AND k.client_contact_id IS NULL AND k.contact_id IS NULL
+                            THEN g.lead_id ELSE k.lead_id END,
+             client_contact_id = CASE WHEN k.lead_id IS NULL AND k.client_contact_id IS NULL AND k.contact_id IS NULL
+                            THEN g.client_contact_id ELSE k.client_contact_id END,
+             contact_id = CASE WHEN k.lead_id IS NULL AND k.client_contact_id IS NULL AND k.contact_id IS NULL
+                            THEN g.contact_id ELSE k.contact_id END,
+             assigned_username = COALESCE(k.assigned_username, g.assigned_username),
+             assigned_name = CASE WHEN k.assigned_username IS NULL THEN g.assigned_name ELSE k.assigned_name END,
+             customer_name = CASE WHEN k.customer_name = '' THEN g.customer_name ELSE k.customer_name END,
+             user_id = COALESCE(k.user_id, g.user_id),
+             username = COALESCE(k.username, g.username),
+             last_activity_at = MAX(k.last_activity_at, g.last_activity_at),
+             last_inbound_at = MAX(COALESCE(k.last_inbound_at, 0), COALESCE(g.last_inbound_at, 0))
+         FROM (SELECT * FROM chat_conversations WHERE id = ?) AS g
+         WHERE k.id = ?",
+        gone,
+        keep
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("DELETE FROM chat_conversations WHERE id = ?", gone)
+        .execute(&mut *conn)
+        .await?;
+    refresh_preview(conn, keep).await?;
+    set_read_up_to(conn, keep, 0).await?;
+    Ok(())
 }
 
 /// A new message at the end of a conversation: the list's order and preview follow it.
@@ -154,7 +340,7 @@ pub(crate) async fn insert_message(
     .await?;
     if id.is_some() {
         let preview = m.content.preview();
-        let unread = i64::from(!m.outbound);
+        let unread = i64::from(!m.outbound && !m.content.is_system());
         let inbound_at = (!m.outbound).then_some(m.sent_at);
         sqlx::query!(
             "UPDATE chat_conversations SET
@@ -221,7 +407,7 @@ pub(crate) async fn set_read_up_to(
     sqlx::query!(
         "UPDATE chat_conversations SET read_up_to = MAX(read_up_to, ?2),
              unread = (SELECT count(*) FROM chat_messages
-                 WHERE conversation_id = ?1 AND direction = 'in' AND deleted_at IS NULL
+                 WHERE conversation_id = ?1 AND direction = 'in' AND deleted_at IS NULL AND kind <> 'system'
                    AND id > MAX(chat_conversations.read_up_to, ?2))
          WHERE id = ?1",
         conversation_id,
@@ -343,12 +529,13 @@ impl Workspace {
         let Some(m) = value["messages"].get(0) else {
             return Ok(None);
         };
-        let (Some(wamid), Some(from), Some(pnid)) =
-            (&e.message_id, &e.customer, &e.phone_number_id)
-        else {
+        let (Some(wamid), Some(pnid)) = (&e.message_id, &e.phone_number_id) else {
             return Ok(None);
         };
-        let customer = customer_key(from);
+        let who = Identity::of_inbound(value, m);
+        let Some(customer) = who.key().map(str::to_owned) else {
+            return Ok(None);
+        };
         let name = value["contacts"]
             .get(0)
             .and_then(|c| c["profile"]["name"].as_str())
@@ -357,7 +544,7 @@ impl Workspace {
         let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
         // An edit or a deletion changes the message it names; it is not a message of its own.
         match m["type"].as_str() {
-            Some("edit") => return self.apply_edit(m, at, (&customer, pnid, &name)).await,
+            Some("edit") => return self.apply_edit(m, at, (&who, pnid, &name)).await,
             Some("revoke") => return self.apply_revoke(m, at).await,
             _ => {}
         }
@@ -388,8 +575,14 @@ impl Workspace {
             .as_ref()
             .and_then(MessageMarks::lead_source)
             .unwrap_or_else(|| "WhatsApp".to_owned());
-        let conversation_id =
-            ensure_conversation(&mut tx, &customer, pnid, &name, &source, at).await?;
+        if m["type"] == "system" {
+            return self.apply_system(tx, m, &who, pnid, &name, at).await;
+        }
+        let Some(conversation_id) =
+            conversation_for(&mut tx, &who, pnid, &name, &source, at).await?
+        else {
+            return Ok(None);
+        };
         let reply_to = m["context"]["id"].as_str();
         let inserted = insert_message(
             &mut tx,
@@ -428,7 +621,7 @@ impl Workspace {
         &self,
         m: &Value,
         at: i64,
-        who: (&str, &str, &str),
+        who: (&Identity, &str, &str),
     ) -> Result<Option<ChatNotice>> {
         let edit = &m["edit"];
         let Some(original) = edit["original_message_id"].as_str() else {
@@ -479,14 +672,17 @@ impl Workspace {
 
     async fn apply_unknown_edit(
         &self,
-        (customer, pnid, name): (&str, &str, &str),
+        (who, pnid, name): (&Identity, &str, &str),
         original: &str,
         content: &MessageContent,
         at: i64,
     ) -> Result<Option<ChatNotice>> {
         let mut tx = crate::db::write_tx_in(self.db()).await?;
-        let conversation_id =
-            ensure_conversation(&mut tx, customer, pnid, name, "WhatsApp", at).await?;
+        let Some(conversation_id) =
+            conversation_for(&mut tx, who, pnid, name, "WhatsApp", at).await?
+        else {
+            return Ok(None);
+        };
         let inserted = insert_message(
             &mut tx,
             NewMessage {
@@ -515,6 +711,97 @@ impl Workspace {
         }
         tx.commit().await?;
         Ok(inserted.map(|_| ChatNotice::changed(conversation_id)))
+    }
+
+    /// Meta's note that a customer changed their number (or user id): the conversation follows
+    /// them, merging with one they already had under the new identity, and the thread says what
+    /// changed. It is not a message to read: no unread.
+    async fn apply_system(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+        m: &Value,
+        who: &Identity,
+        pnid: &str,
+        name: &str,
+        at: i64,
+    ) -> Result<Option<ChatNotice>> {
+        let system = &m["system"];
+        let kind = system["type"].as_str().unwrap_or("system").to_owned();
+        let text = |k: &str| {
+            system[k]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let mut new_id = who.clone();
+        match kind.as_str() {
+            "user_changed_number" => {
+                if let Some(n) = text("new_wa_id").or_else(|| text("wa_id")) {
+                    new_id.phone = Some(format!("+{}", n.trim_start_matches('+')));
+                }
+            }
+            "user_changed_user_id" => {
+                if let Some(u) = text("new_user_id").or_else(|| text("user_id")) {
+                    new_id.user_id = Some(u);
+                }
+            }
+            _ => {}
+        }
+        // Where they were: found by their old identity.
+        let Some(old) = conversation_for(&mut tx, who, pnid, name, "WhatsApp", at).await? else {
+            return Ok(None);
+        };
+        if new_id.phone != who.phone {
+            let phone = new_id.phone.clone().unwrap_or_default();
+            match conversation_of(&mut tx, &phone, pnid).await? {
+                Some(existing) if existing != old => {
+                    merge_conversations(&mut tx, existing, old).await?;
+                }
+                Some(_) => {}
+                None => follow_number(&mut tx, old, &phone, name, "WhatsApp").await?,
+            }
+        }
+        let Some(id) = conversation_for(&mut tx, &new_id, pnid, name, "WhatsApp", at).await? else {
+            return Ok(None);
+        };
+        if new_id.user_id != who.user_id {
+            sqlx::query!(
+                "UPDATE chat_conversations SET user_id = ? WHERE id = ?",
+                new_id.user_id,
+                id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let body = text("body").unwrap_or_else(|| match kind.as_str() {
+            "user_changed_number" => format!(
+                "The customer changed their number to {}",
+                new_id.phone.as_deref().unwrap_or("a new one")
+            ),
+            "user_changed_user_id" => "The customer's WhatsApp account changed".to_owned(),
+            other => format!("WhatsApp: {other}"),
+        });
+        let content = MessageContent::System { kind, body };
+        let wamid = m["id"].as_str();
+        insert_message(
+            &mut tx,
+            NewMessage {
+                conversation_id: id,
+                wamid,
+                client_id: None,
+                outbound: false,
+                content: &content,
+                reply_to: None,
+                staff_name: None,
+                sent_at: at,
+                local_status: "accepted",
+                error: None,
+                marks: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(ChatNotice::changed(id)))
     }
 
     /// A customer deleted a message for everyone: it shows "This message was deleted"; what it
@@ -700,11 +987,17 @@ mod tests {
 
     #[test]
     fn wa_ids_become_e164_and_user_ids_stay() {
-        assert_eq!(customer_key("40721000001"), "+40721000001");
-        assert_eq!(
-            customer_key("US.13491208655302741918"),
-            "US.13491208655302741918"
+        let value = serde_json::json!({"contacts": [{"wa_id": "40721000001", "user_id": "US.1",
+            "profile": {"name": "A", "username": "a.b"}}]});
+        let who = Identity::of_inbound(&value, &serde_json::json!({"from": "40721000001"}));
+        assert_eq!(who.key(), Some("+40721000001"));
+        assert_eq!(who.username.as_deref(), Some("a.b"));
+        let only_id = Identity::of_inbound(
+            &serde_json::json!({"contacts": [{"user_id": "US.13491208655302741918"}]}),
+            &serde_json::json!({"from_user_id": "US.13491208655302741918"}),
         );
+        assert_eq!(only_id.key(), Some("US.13491208655302741918"));
+        assert_eq!(only_id.phone, None);
         assert_eq!(recipient("+40721000001"), "40721000001");
         assert_eq!(recipient("US.1"), "US.1");
     }

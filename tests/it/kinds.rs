@@ -350,7 +350,11 @@ async fn edits_and_deletions_change_the_message_they_name_without_a_new_bubble()
     ))
     .await;
     assert_eq!(first_conversation(&t.ws).await.unwrap().unread, 1);
-    assert_eq!(feed.thread().await.len(), 4, "A, B (deleted), C, D (deleted)");
+    assert_eq!(
+        feed.thread().await.len(),
+        4,
+        "A, B (deleted), C, D (deleted)"
+    );
     assert!(
         t.ws.cx()
             .search_messages("quote", None)
@@ -545,4 +549,183 @@ async fn the_sandbox_plays_ads_edits_orders_forms_calls_and_deletions() {
         "This message was deleted"
     );
     rt.shutdown().await;
+}
+
+/// A webhook from a customer, with only the identifiers given (`phone`, `user_id`, `username`).
+fn from_customer(
+    id: &str,
+    ts: i64,
+    phone: Option<&str>,
+    user_id: Option<&str>,
+    username: Option<&str>,
+    rest: Value,
+) -> Value {
+    let mut contact = json!({"profile": {"name": "Sheena Nelson"}});
+    let mut m = json!({"id": id, "timestamp": ts.to_string()});
+    if let Some(p) = phone {
+        contact["wa_id"] = json!(p);
+        m["from"] = json!(p);
+    }
+    if let Some(u) = user_id {
+        contact["user_id"] = json!(u);
+        m["from_user_id"] = json!(u);
+    }
+    if let Some(n) = username {
+        contact["profile"]["username"] = json!(n);
+    }
+    m.as_object_mut()
+        .unwrap()
+        .extend(rest.as_object().unwrap().clone());
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "field": "messages",
+        "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [contact],
+            "messages": [m]
+        }
+    }]}]})
+}
+
+fn said(body: &str) -> Value {
+    json!({"type": "text", "text": {"body": body}})
+}
+
+#[tokio::test]
+async fn one_person_is_one_conversation_whichever_identifiers_a_webhook_carries() {
+    let t = workspace().await;
+    let ws = &t.ws;
+    let mut feed = Feed { ws, seq: 0 };
+    let all = || async {
+        ws.cx()
+            .conversations(crmconnect::chat::ConversationFilter::default())
+            .await
+            .unwrap()
+            .items
+    };
+    const UID: &str = "US.13491208655302741918";
+
+    // First by username only: a conversation keyed by the user id, the username shown.
+    feed.post(from_customer(
+        "wamid.U1",
+        1_750_000_000,
+        None,
+        Some(UID),
+        Some("sheena.n"),
+        said("hi, no number here"),
+    ))
+    .await;
+    let list = all().await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].customer, UID);
+    assert_eq!(list[0].username.as_deref(), Some("sheena.n"));
+    // Found by the username, with or without "@".
+    for q in ["sheena.n", "@sheena"] {
+        let found = ws
+            .cx()
+            .conversations(crmconnect::chat::ConversationFilter {
+                search: Some(q.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(found.items.len(), 1, "{q}");
+    }
+
+    // Another conversation by phone only (an older kind of webhook, or our own send).
+    feed.post(from_customer(
+        "wamid.P1",
+        1_750_000_100,
+        Some("16505551234"),
+        None,
+        None,
+        said("from my phone"),
+    ))
+    .await;
+    assert_eq!(
+        all().await.len(),
+        2,
+        "nothing yet says these are one person"
+    );
+
+    // A webhook with both: the two become one conversation, keyed by the number.
+    feed.post(from_customer(
+        "wamid.B1",
+        1_750_000_200,
+        Some("16505551234"),
+        Some(UID),
+        Some("sheena.n"),
+        said("both now"),
+    ))
+    .await;
+    let list = all().await;
+    assert_eq!(list.len(), 1, "one person, one conversation: {list:?}");
+    let c = &list[0];
+    assert_eq!(c.customer, "+16505551234");
+    assert_eq!(c.user_id.as_deref(), Some(UID));
+    assert_eq!(c.username.as_deref(), Some("sheena.n"));
+    let thread = ws.cx().thread(c.id, None, None).await.unwrap().messages;
+    let wamids: Vec<_> = thread.iter().filter_map(|m| m.wamid.clone()).collect();
+    assert_eq!(
+        wamids,
+        vec!["wamid.U1", "wamid.P1", "wamid.B1"],
+        "every message kept, in order"
+    );
+    assert_eq!(c.unread, 3);
+    assert_eq!(
+        c.link_kind,
+        Some(crmconnect::chat::LinkKind::Lead),
+        "linked by the number"
+    );
+
+    // Later by user id only (Meta leaves the number out): the same conversation.
+    feed.post(from_customer(
+        "wamid.U2",
+        1_750_000_300,
+        None,
+        Some(UID),
+        None,
+        said("username again"),
+    ))
+    .await;
+    assert_eq!(all().await.len(), 1);
+
+    // The customer changes their number: the conversation follows, and the thread says so.
+    feed.post(from_customer("wamid.S1", 1_750_000_400, Some("16505551234"), Some(UID), None, json!({
+        "type": "system",
+        "system": {"body": "Sheena changed from 16505551234 to 16505559999", "new_wa_id": "16505559999", "type": "user_changed_number"}
+    }))).await;
+    let list = all().await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].customer, "+16505559999");
+    assert_eq!(list[0].unread, 4, "Meta's note is not a message to read");
+    let last = ws
+        .cx()
+        .thread(list[0].id, None, None)
+        .await
+        .unwrap()
+        .messages
+        .pop()
+        .unwrap();
+    assert_eq!(
+        last.content,
+        MessageContent::System {
+            kind: "user_changed_number".into(),
+            body: "Sheena changed from 16505551234 to 16505559999".into()
+        }
+    );
+    feed.post(from_customer(
+        "wamid.N1",
+        1_750_000_500,
+        Some("16505559999"),
+        None,
+        None,
+        said("new phone"),
+    ))
+    .await;
+    assert_eq!(
+        all().await.len(),
+        1,
+        "the new number writes into the same conversation"
+    );
 }

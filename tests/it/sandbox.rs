@@ -299,8 +299,14 @@ impl Env {
     }
 }
 
+/// A text to a phone number (`to`) or to a business-scoped user id (`recipient`, as Meta wants).
 fn text(to: &str, body: &str) -> Value {
-    json!({"messaging_product":"whatsapp","to":to,"type":"text","text":{"body":body}})
+    let field = if crmconnect::meta::messages::is_user_id(to) {
+        "recipient"
+    } else {
+        "to"
+    };
+    json!({"messaging_product":"whatsapp",field:to,"type":"text","text":{"body":body}})
 }
 
 /// Asserts a Graph refusal: HTTP status, code, and that the message names the problem.
@@ -825,7 +831,7 @@ async fn every_oas_send_example_is_accepted() {
         ),
         (
             "BSUID recipient (username-only customer)",
-            json!({"messaging_product":"whatsapp","to":"US.1349120865530199","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}),
+            json!({"messaging_product":"whatsapp","recipient":"US.1349120865530199","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}),
         ),
     ];
     for (name, body) in examples {
@@ -1888,10 +1894,40 @@ async fn customers_send_every_common_type_and_one_has_only_a_username() {
     let v = env.hooks.inbound(&reply).await;
     assert_eq!(messages(&v)[0]["context"]["id"], business.as_str());
     assert_eq!(messages(&v)[0]["context"]["from"], "15555550101");
+    // A user id in `to` is answered like a send and never delivered: Meta wants `recipient`.
+    let dropped = env
+        .send_ok(json!({"messaging_product":"whatsapp","to":"US.1349120865530199","type":"text","text":{"body":"lost"}}))
+        .await;
     let to_dara = env.send_ok(text("US.1349120865530199", "Hi Dara")).await;
     let sent = env.hooks.status(&to_dara, "sent").await;
     assert_eq!(sent["recipient_user_id"], "US.1349120865530199");
     assert!(sent.get("recipient_id").is_none());
+    loop {
+        let hook = env.hooks.next().await;
+        let about = statuses(&hook.json);
+        assert!(
+            about.iter().all(|s| s["id"] != dropped.as_str()),
+            "a status for the dropped send: {}",
+            hook.json
+        );
+        if about
+            .iter()
+            .any(|s| s["id"] == to_dara.as_str() && s["status"] == "read")
+        {
+            break;
+        }
+    }
+    // An authentication template cannot go to a user id (131062); the same to a phone can.
+    let code = json!({"type":"template","template":{"name":"sandbox_verification_code","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"123456"}]},{"type":"button","sub_type":"url","index":"0","parameters":[{"type":"text","text":"123456"}]}]}});
+    let mut to_id = code.clone();
+    to_id["messaging_product"] = json!("whatsapp");
+    to_id["recipient"] = json!("US.1349120865530199");
+    refused(
+        &env.send(to_id).await,
+        400,
+        131062,
+        "authentication templates need a phone number",
+    );
     let removed = env
         .sb
         .customer_sends(

@@ -340,6 +340,12 @@ impl GraphClient {
         })?;
         body["messaging_product"] = json!("whatsapp");
         body["recipient_type"] = json!("individual");
+        if crate::messages::is_user_id(&message.to)
+            && let Some(o) = body.as_object_mut()
+            && let Some(id) = o.remove("to")
+        {
+            o.insert("recipient".into(), id);
+        }
         self.post(&format!("{phone_number_id}/messages"), &body)
             .await
     }

@@ -3,10 +3,25 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A business-scoped user id (`US.13491208655302741918`, a parent one `US.ENT.1181…`): two
+/// letters of country, a dot, then letters and digits. Phone numbers are never one.
+pub fn is_user_id(s: &str) -> bool {
+    let mut parts = s.splitn(2, '.');
+    let (Some(country), Some(rest)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let rest = rest.strip_prefix("ENT.").unwrap_or(rest);
+    country.len() == 2
+        && country.chars().all(|c| c.is_ascii_uppercase())
+        && !rest.is_empty()
+        && rest.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 /// One message to send: the recipient, what to send, and optionally the message it replies to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outbound {
-    /// E.164 digits (with or without `+`) or a `wa_id`.
+    /// E.164 digits (with or without `+`), a `wa_id`, or a business-scoped user id: the client
+    /// sends a user id as Meta's `recipient` (one in `to` is silently dropped by Meta).
     pub to: String,
     #[serde(flatten)]
     pub body: Body,

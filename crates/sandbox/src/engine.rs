@@ -201,6 +201,15 @@ impl Shared {
                 }
             }
             check_send(&template.spec, call)?;
+            if template.category.eq_ignore_ascii_case("AUTHENTICATION")
+                && out.recipient.wa_id.is_none()
+                && !out.dropped
+            {
+                return Err(Refusal::new(
+                    131062,
+                    "Business-scoped User ID recipients are not supported for this message: authentication templates need a phone number",
+                ));
+            }
             category = template.category.to_ascii_lowercase();
             reply_hint = template
                 .spec
@@ -250,6 +259,16 @@ impl Shared {
             failure = Some((131026, "Unable to deliver message: the recipient may not be a WhatsApp user or may need to update WhatsApp (simulated by the sandbox's failure_rate).".to_owned()));
         }
         let wamid = store.wamid(&key);
+        if out.dropped {
+            // A user id in `to`: Meta answers as if it took it, then nothing ever happens.
+            drop(store);
+            tracing::info!(phone_number_id, wamid = %wamid, "sandbox dropped a message addressed to a user id in `to`");
+            return Ok(json!({
+                "messaging_product": "whatsapp",
+                "contacts": [{ "input": out.to_input }],
+                "messages": [{ "id": wamid, "message_status": "accepted" }]
+            }));
+        }
         let conversation_id = store.hex(16);
         let immediate_failure = failure.is_some() && !random_failure;
         store.outbound.insert(

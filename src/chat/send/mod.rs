@@ -297,6 +297,14 @@ impl Ctx<'_> {
         if !fill.missing.is_empty() {
             return Err(ChatError::Missing(fill.missing.join("; ")).into());
         }
+        if def.category.eq_ignore_ascii_case("AUTHENTICATION")
+            && crate::meta::messages::is_user_id(&detail.conversation.customer)
+        {
+            return Err(ChatError::AuthenticationNeedsPhone {
+                template: fill.name,
+            }
+            .into());
+        }
         crate::templates::fill(&def, &bindings, |key| lookup(&texts, &pdf, key, "pending"))?;
         let body = render_body(&def, &bindings, &texts);
         let header_document = pdf.as_ref().map(|(path, name)| MediaRef {

@@ -23,6 +23,7 @@ import {
   slashQuery,
   splitSnippet,
   statusTick,
+  customerHandle,
   orderTotal,
   money,
   upsertMessage,
@@ -74,6 +75,8 @@ function conv(id: number, at: number, patch: Partial<Conversation> = {}): Conver
     last_direction: "in",
     unread: 0,
     window_closes_at: null,
+    user_id: null,
+    username: null,
     ...patch,
   };
 }
@@ -341,5 +344,16 @@ describe("what Meta's other kinds show", () => {
 
   it("a played voice message shows blue ticks", () => {
     expect(statusTick("played")).toEqual({ glyph: "double", read: true, label: "Played", failed: false });
+  });
+});
+
+describe("customers known by username", () => {
+  it("the title falls back to the username, and the handle names what is known", () => {
+    const byName = conv(1, 0, { customer: "US.1349", customer_name: "", username: "sheena.n" });
+    expect(conversationTitle(byName)).toBe("@sheena.n");
+    expect(customerHandle(byName)).toBe("");
+    const both = conv(2, 0, { customer: "+16505551234", customer_name: "Sheena", username: "sheena.n" });
+    expect(customerHandle(both)).toBe("@sheena.n · +1 650 555 1234");
+    expect(customerHandle(conv(3, 0, { customer: "US.1", customer_name: "Sheena" }))).toBe("");
   });
 });

@@ -385,8 +385,18 @@ export function upsertMessage(messages: readonly ChatMessage[], message: ChatMes
 // ---- conversations -----------------------------------------------------------------------------
 
 /** The customer's name, else their number. */
-export function conversationTitle(c: Pick<Conversation, "customer_name" | "customer">): string {
-  return c.customer_name.trim() !== "" ? c.customer_name : formatPhone(c.customer);
+export function conversationTitle(c: Pick<Conversation, "customer_name" | "customer"> & { username?: string | null }): string {
+  if (c.customer_name.trim() !== "") return c.customer_name;
+  if (c.username) return `@${c.username}`;
+  return formatPhone(c.customer);
+}
+
+/** How the customer is reached, under their name: "@username · +1 650…", either, or nothing new. */
+export function customerHandle(c: Pick<Conversation, "customer_name" | "customer" | "username">): string {
+  const phone = c.customer.startsWith("+") ? formatPhone(c.customer) : null;
+  const parts = [c.username ? `@${c.username}` : null, phone].filter((p): p is string => p !== null);
+  const line = parts.join(" · ");
+  return line === conversationTitle(c) ? "" : line;
 }
 
 /** The conversation `step` places after (1) or before (-1) `currentId`; the first one when none is open. */
@@ -470,6 +480,8 @@ export function messagePreview(content: MessageContent): string {
       return `📝 Form answered: ${content.name ?? "flow"}`;
     case "call_permission":
       return content.accepted ? "📞 Calls allowed" : "📞 Calls declined";
+    case "system":
+      return content.body;
   }
 }
 

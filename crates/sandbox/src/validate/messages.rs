@@ -66,6 +66,9 @@ pub struct Outgoing {
     pub context_message_id: Option<String>,
     pub biz_opaque_callback_data: Option<String>,
     pub reply_hint: ReplyHint,
+    /// A user id put in `to`: Meta accepts the call and silently never delivers it (user ids go
+    /// in `recipient`).
+    pub dropped: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,13 +142,33 @@ pub fn parse_send(body: &Value) -> Result<SendRequest, Refusal> {
             )));
         }
     }
-    let to = match get(m, "to") {
-        None => return Err(Refusal::param_required("to")),
-        Some(v) => v
-            .as_str()
-            .ok_or_else(|| Refusal::param("to must be a string"))?,
+    // `to` takes a phone number, `recipient` a business-scoped user id; `to` wins when both are
+    // given, and a user id in `to` is accepted but never delivered, as Meta does.
+    let field = |name: &str| -> Result<Option<&str>, Refusal> {
+        get(m, name)
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| Refusal::param(format!("{name} must be a string")))
+            })
+            .transpose()
     };
-    let recipient = parse_recipient(to)?;
+    let (to, recipient, dropped) = match (field("to")?, field("recipient")?) {
+        (Some(to), _) => {
+            let r = parse_recipient(to)?;
+            let dropped = r.wa_id.is_none();
+            (to, r, dropped)
+        }
+        (None, Some(id)) => {
+            let r = parse_recipient(id)?;
+            if r.wa_id.is_some() {
+                return Err(Refusal::param(format!(
+                    "recipient: {id:?} is a phone number; recipient takes a business-scoped user id (put phone numbers in to)"
+                )));
+            }
+            (id, r, false)
+        }
+        (None, None) => return Err(Refusal::param_required("to")),
+    };
     let kind = match get(m, "type") {
         Some(v) => v
             .as_str()
@@ -175,6 +198,7 @@ pub fn parse_send(body: &Value) -> Result<SendRequest, Refusal> {
         context_message_id: None,
         biz_opaque_callback_data: None,
         reply_hint: ReplyHint::Text,
+        dropped,
     };
     match kind.as_str() {
         "text" => text(obj(content, "text")?)?,
@@ -237,14 +261,11 @@ fn parse_mark_read(m: &Map<String, Value>, status: &Value) -> Result<SendRequest
     })
 }
 
-/// `to`: a phone number in any common formatting (7–15 digits), or a business-scoped user id
-/// (`US.…`) for username-only users.
+/// A phone number in any common formatting (7–15 digits), or a business-scoped user id
+/// (`US.1349…`, a parent one `US.ENT.1181…`) for username-only users.
 pub fn parse_recipient(to: &str) -> Result<Recipient, Refusal> {
     let t = to.trim();
-    if let Some(rest) = t.strip_prefix("US.")
-        && !rest.is_empty()
-        && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
-    {
+    if crmconnect_meta::messages::is_user_id(t) {
         return Ok(Recipient {
             wa_id: None,
             user_id: Some(t.to_owned()),
@@ -1009,5 +1030,39 @@ mod tests {
         assert_eq!(r.user_id.as_deref(), Some("US.1349120865530199"));
         assert!(r.wa_id.is_none());
         assert!(parse_recipient("hello").is_err());
+        assert!(
+            parse_recipient("DE.ENT.11815799212886844830")
+                .unwrap()
+                .wa_id
+                .is_none()
+        );
+        // A user id in `to` is taken and dropped; in `recipient` it is sent.
+        let body = |extra: Value| {
+            let mut v = json!({"messaging_product":"whatsapp","type":"text","text":{"body":"a"}});
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            v
+        };
+        let out = |v: Value| match parse_send(&v).unwrap() {
+            SendRequest::Message(o) => o,
+            other => panic!("{other:?}"),
+        };
+        assert!(out(body(json!({"to":"US.1349120865530199"}))).dropped);
+        let ok = out(body(json!({"recipient":"US.1349120865530199"})));
+        assert!(!ok.dropped);
+        assert_eq!(ok.recipient.user_id.as_deref(), Some("US.1349120865530199"));
+        let both = out(body(json!({"to":"15555550111","recipient":"US.1"})));
+        assert_eq!(
+            both.recipient.wa_id.as_deref(),
+            Some("15555550111"),
+            "to wins"
+        );
+        let e = parse_send(&body(json!({"recipient":"15555550111"}))).unwrap_err();
+        assert!(
+            e.error
+                .message
+                .contains("recipient takes a business-scoped user id")
+        );
     }
 }

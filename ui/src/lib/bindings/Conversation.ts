@@ -9,4 +9,8 @@ customer: string, customer_name: string, phone_number_id: string, link_kind: Lin
 /**
  * When the 24-hour window closes (or closed); null when the customer never wrote.
  */
-window_closes_at: number | null, };
+window_closes_at: number | null, 
+/**
+ * The customer's business-scoped user id and WhatsApp username, when Meta sent them.
+ */
+user_id: string | null, username: string | null, };

@@ -28,4 +28,8 @@ expires_at: number | null,
 /**
  * Whether the customer answered a request (`user_action`) or granted it on their own.
  */
-source: string | null, } | { "type": "reaction", message_id: string, emoji: string, } | { "type": "template", name: string, language: string, body: string, header_document: MediaRef | null, } | { "type": "unsupported", kind: string, detail: string | null, };
+source: string | null, } | { "type": "system", 
+/**
+ * `user_changed_number`, `user_changed_user_id`…
+ */
+kind: string, body: string, } | { "type": "reaction", message_id: string, emoji: string, } | { "type": "template", name: string, language: string, body: string, header_document: MediaRef | null, } | { "type": "unsupported", kind: string, detail: string | null, };

@@ -166,7 +166,7 @@ impl Embedded {
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::sandbox::{CustomerMessage, Inbound, OrderLine};
+use crate::sandbox::{CustomerMessage, Inbound, OrderLine, Shown};
 
 /// The sandbox as its panel shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -232,6 +232,15 @@ pub enum SandboxWrite {
     },
     /// Deletes their last message to this number for everyone.
     DeleteLast,
+    /// A text whose webhook shows only their number, as before Meta added user ids (a
+    /// username-only customer's number behind the username too).
+    TextFromNumber {
+        body: String,
+    },
+    /// A text whose webhook shows their user id, username and number together (they shared it).
+    TextShowingAll {
+        body: String,
+    },
     /// The customer's next scripted message.
     Next,
 }
@@ -284,6 +293,7 @@ impl Embedded {
         message: SandboxWrite,
         reply_to_last: bool,
     ) -> crate::Result<String> {
+        let mut shown = Shown::Usual;
         let message = match message {
             SandboxWrite::Next => {
                 return Ok(self
@@ -345,9 +355,22 @@ impl Embedded {
                 body: non_empty(body, "the new text of their last message")?,
             },
             SandboxWrite::DeleteLast => CustomerMessage::Revoke { message_id: None },
+            SandboxWrite::TextFromNumber { body } => {
+                shown = Shown::PhoneOnly;
+                CustomerMessage::Text {
+                    body: non_empty(body, "what the customer writes")?,
+                }
+            }
+            SandboxWrite::TextShowingAll { body } => {
+                shown = Shown::Both;
+                CustomerMessage::Text {
+                    body: non_empty(body, "what the customer writes")?,
+                }
+            }
         };
         let mut inbound = Inbound::from(message);
         inbound.reply_to_last = reply_to_last;
+        inbound.shown = shown;
         Ok(self
             .sandbox
             .customer_sends(customer, inbound)

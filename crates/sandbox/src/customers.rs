@@ -198,6 +198,24 @@ pub struct Inbound {
     /// A quoted reply to the last message the business sent this customer.
     #[serde(default)]
     pub reply_to_last: bool,
+    /// Which identifiers the webhook carries.
+    #[serde(default)]
+    pub shown: Shown,
+}
+
+/// Which identifiers of the customer a webhook carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shown {
+    /// What Meta sends today: the user id always, the username when they have one, the number
+    /// unless they are known only by username.
+    #[default]
+    Usual,
+    /// Only the number (a webhook from before Meta added user ids): even a username-only
+    /// customer's number behind it.
+    PhoneOnly,
+    /// Everything, the number behind a username included (the customer shared it).
+    Both,
 }
 
 impl Inbound {
@@ -224,6 +242,7 @@ impl From<CustomerMessage> for Inbound {
             phone_number_id: None,
             reply_to: None,
             reply_to_last: false,
+            shown: Shown::Usual,
         }
     }
 }
@@ -250,6 +269,9 @@ pub(crate) struct Customer {
     pub wa_id: Option<String>,
     pub user_id: String,
     pub username: Option<String>,
+    /// The number behind a username-only customer: Meta shows it only when told to
+    /// ([`Shown::PhoneOnly`], [`Shown::Both`]).
+    pub hidden_phone: Option<String>,
     pub script: Vec<Inbound>,
 }
 
@@ -266,16 +288,28 @@ impl Customer {
     }
 
     /// The `contacts[]` entry of a webhook carrying this customer's message.
-    pub fn contact_json(&self) -> Value {
+    /// What a webhook says of this customer: `from`, `from_user_id` and the `contacts[]` entry.
+    pub fn shown(&self, shown: Shown) -> (Option<String>, Option<String>, Value) {
+        let phone = match shown {
+            Shown::Usual => self.wa_id.clone(),
+            Shown::PhoneOnly | Shown::Both => self.wa_id.clone().or(self.hidden_phone.clone()),
+        };
+        let (user_id, username) = match shown {
+            Shown::PhoneOnly => (None, None),
+            Shown::Usual | Shown::Both => (Some(self.user_id.clone()), self.username.clone()),
+        };
         let mut profile = json!({ "name": self.name });
-        if let Some(username) = &self.username {
+        if let Some(username) = &username {
             profile["username"] = json!(username);
         }
-        let mut contact = json!({ "profile": profile, "user_id": self.user_id });
-        if let Some(wa_id) = &self.wa_id {
+        let mut contact = json!({ "profile": profile });
+        if let Some(u) = &user_id {
+            contact["user_id"] = json!(u);
+        }
+        if let Some(wa_id) = &phone {
             contact["wa_id"] = json!(wa_id);
         }
-        contact
+        (phone, user_id, contact)
     }
 }
 
@@ -290,6 +324,7 @@ pub(crate) fn seed_customers() -> Vec<Customer> {
             wa_id: Some("15555550111".into()),
             user_id: "US.1349120865530111".into(),
             username: None,
+            hidden_phone: None,
             script: vec![
                 text("Hi! Do you ship to Madrid? (sandbox customer)"),
                 CustomerMessage::Image {
@@ -312,6 +347,7 @@ pub(crate) fn seed_customers() -> Vec<Customer> {
             wa_id: Some("15555550112".into()),
             user_id: "US.1349120865530112".into(),
             username: None,
+            hidden_phone: None,
             script: vec![
                 text("Hello, I need a quote for 40 units (sandbox customer)"),
                 CustomerMessage::Document {
@@ -333,6 +369,7 @@ pub(crate) fn seed_customers() -> Vec<Customer> {
             wa_id: Some("15555550113".into()),
             user_id: "US.1349120865530113".into(),
             username: None,
+            hidden_phone: None,
             script: vec![
                 text("Can you add my colleague? (sandbox customer)"),
                 CustomerMessage::Contacts {
@@ -372,6 +409,7 @@ pub(crate) fn seed_customers() -> Vec<Customer> {
             wa_id: None,
             user_id: "US.1349120865530199".into(),
             username: Some("dara.sandbox".into()),
+            hidden_phone: Some("15555550199".into()),
             script: vec![
                 text("Hey, I only share my username (sandbox customer)"),
                 CustomerMessage::Reaction {
@@ -387,6 +425,7 @@ pub(crate) fn seed_customers() -> Vec<Customer> {
             wa_id: Some("15555550115".into()),
             user_id: "US.1349120865530115".into(),
             username: None,
+            hidden_phone: None,
             script: vec![
                 CustomerMessage::FromAd {
                     body: "Hi, I saw your ad. Is the offer still on? (sandbox customer)".into(),
@@ -612,7 +651,19 @@ mod tests {
         assert!(customers.iter().all(|c| c.name.contains("(sandbox)")));
         let username_only: Vec<_> = customers.iter().filter(|c| c.wa_id.is_none()).collect();
         assert_eq!(username_only.len(), 1);
-        let contact = username_only[0].contact_json();
+        let (phone, user_id, contact) = username_only[0].shown(Shown::Usual);
+        assert_eq!(
+            (phone, user_id.as_deref()),
+            (None, Some("US.1349120865530199"))
+        );
+        // Shown with its number, the number behind the username appears; with only the number,
+        // no user id or username does.
+        let (phone, _, all) = username_only[0].shown(Shown::Both);
+        assert_eq!(phone.as_deref(), Some("15555550199"));
+        assert_eq!(all["profile"]["username"], "dara.sandbox");
+        let (_, user_id, bare) = username_only[0].shown(Shown::PhoneOnly);
+        assert!(user_id.is_none() && bare.get("user_id").is_none());
+        assert!(bare["profile"].get("username").is_none());
         assert!(contact.get("wa_id").is_none());
         assert_eq!(contact["profile"]["username"], "dara.sandbox");
         let mut kinds: Vec<&str> = customers

@@ -469,16 +469,14 @@ impl Shared {
         let customer = store
             .customer(who)
             .ok_or_else(|| SandboxError::UnknownCustomer(who.to_owned()))?;
-        let (key, wa_id, user_id, contact, customer_key) = (
-            customer
-                .wa_id
-                .clone()
-                .unwrap_or_else(|| customer.user_id.clone()),
-            customer.wa_id.clone(),
-            customer.user_id.clone(),
-            customer.contact_json(),
-            customer.key.clone(),
-        );
+        let (wa_id, user_id, contact) = customer.shown(inbound.shown);
+        let key = customer
+            .wa_id
+            .clone()
+            .unwrap_or_else(|| customer.user_id.clone());
+        // The number behind a username, when this webhook shows it: its window opens too.
+        let also_key = wa_id.clone().filter(|w| *w != key);
+        let customer_key = customer.key.clone();
         let phone_number_id = match &inbound.phone_number_id {
             Some(id) => id.clone(),
             None => store
@@ -550,11 +548,13 @@ impl Shared {
         let wamid = store.wamid(&key);
         let kind = inbound.message.kind();
         let mut message = json!({
-            "from_user_id": user_id,
             "id": wamid,
             "timestamp": unix_secs(now).to_string(),
             "type": kind,
         });
+        if let Some(user_id) = &user_id {
+            message["from_user_id"] = json!(user_id);
+        }
         if let Some(wa_id) = &wa_id {
             message["from"] = json!(wa_id);
         }
@@ -582,6 +582,9 @@ impl Shared {
                 phone_number_id: phone_number_id.clone(),
             },
         );
+        if let Some(k) = also_key {
+            store.windows.insert((phone_number_id.clone(), k), now);
+        }
         store.windows.insert((phone_number_id.clone(), key), now);
         let envelope = messages_envelope(
             &store.waba.id,

@@ -71,7 +71,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use clock::SandboxClock;
 pub use config::{SandboxConfig, WindowEnforcement};
-pub use customers::{CustomerInfo, CustomerMessage, Inbound, OrderLine};
+pub use customers::{CustomerInfo, CustomerMessage, Inbound, OrderLine, Shown};
 pub use error::{Refusal, SandboxError};
 pub use seed::{SALES_PHONE_NUMBER_ID, SUPPORT_PHONE_NUMBER_ID, WABA_ID};
 pub use webhooks::{Attempt, Delivery, DeliveryState, WebhookTarget};

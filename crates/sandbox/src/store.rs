@@ -195,14 +195,17 @@ impl Store {
         self.customers.iter().find(|c| {
             c.key.eq_ignore_ascii_case(who)
                 || c.user_id == who
-                || (!who_digits.is_empty() && c.wa_id.as_deref() == Some(who_digits.as_str()))
+                || (!who_digits.is_empty()
+                    && (c.wa_id.as_deref() == Some(who_digits.as_str())
+                        || c.hidden_phone.as_deref() == Some(who_digits.as_str())))
         })
     }
 
     /// A customer by recipient (for auto replies and windows).
     pub fn customer_for(&self, recipient: &Recipient) -> Option<&Customer> {
         self.customers.iter().find(|c| {
-            (recipient.wa_id.is_some() && c.wa_id == recipient.wa_id)
+            (recipient.wa_id.is_some()
+                && (c.wa_id == recipient.wa_id || c.hidden_phone == recipient.wa_id))
                 || recipient.user_id.as_deref() == Some(c.user_id.as_str())
         })
     }

@@ -1,6 +1,7 @@
 // The sandbox played from the app, as a new user would: Chat is empty and offers the sandbox
 // panel; a simulated customer writes from it; a customer known only by username sends a sticker
-// that the window decodes; a customer writes from an ad, edits, orders and deletes a message and
+// that the window decodes, then writes once showing only their number and once showing both, and
+// the two conversations become one; a customer writes from an ad, edits, orders and deletes a message and
 // the thread shows each; the sandbox clock moves past the 24-hour window and the conversation says so.
 
 import assert from 'node:assert/strict';
@@ -67,6 +68,42 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
       { timeout: 10000, timeoutMsg: 'the sticker never loaded' },
     );
     assert.deepEqual(size, [512, 512], 'the sticker decoded');
+  });
+
+  await app.step('the username-only customer writes once from their number, then with both: one conversation again', async () => {
+    const rows = async () => (await app.texts('conversation-row')).filter((x) => x.includes('Dara'));
+    assert.equal((await rows()).length, 1, 'Dara has one conversation');
+    assert.ok((await rows())[0].includes('@dara.sandbox') || (await app.texts('conversation-username')).some((x) => x.includes('dara.sandbox')), `the username shows: ${await rows()}`);
+    await app.click('sandbox-panel-open');
+    await app.waitFor('sandbox-panel');
+    await app.click('sandbox-customer-dara');
+    await (await app.waitFor('sandbox-kind')).selectByAttribute('value', 'text_from_number');
+    await app.type('sandbox-text', 'From my phone this time');
+    await app.click('sandbox-write');
+    await app.browser.waitUntil(async () => (await rows()).length === 2, {
+      timeout: 20000,
+      timeoutMsg: 'a webhook with only the number did not start a second conversation',
+    });
+    await (await app.waitFor('sandbox-kind')).selectByAttribute('value', 'text_showing_all');
+    await app.type('sandbox-text', 'Now you see both');
+    await app.click('sandbox-write');
+    await app.click('sandbox-close');
+    await app.browser.waitUntil(async () => (await rows()).length === 1, {
+      timeout: 20000,
+      timeoutMsg: `the two conversations never became one: ${await rows()}`,
+    });
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="conversation-row"]'))
+        .find((e) => e.textContent.includes('Dara'))
+        .click(),
+    );
+    await app.waitForText('chat-handle', '@dara.sandbox', 10000);
+    await app.waitForText('chat-handle', '555', 10000);
+    await app.waitFor('linked-record', 10000);
+    const texts = (await app.texts('message')).join(' | ');
+    for (const said of ['From my phone this time', 'Now you see both']) {
+      assert.ok(texts.includes(said), `the merged thread has “${said}”: ${texts}`);
+    }
   });
 
   await app.step('a customer writes from an ad, edits it, orders, and deletes a message', async () => {

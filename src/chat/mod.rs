@@ -219,6 +219,8 @@ pub struct Conversation {
     /// The customer's business-scoped user id and WhatsApp username, when Meta sent them.
     pub user_id: Option<String>,
     pub username: Option<String>,
+    /// When the customer asked to stop marketing messages (null: they did not, or resumed).
+    pub marketing_stopped_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -410,6 +412,7 @@ struct ConversationRow {
     last_inbound_at: Option<i64>,
     user_id: Option<String>,
     username: Option<String>,
+    marketing_stopped_at: Option<i64>,
 }
 
 impl From<ConversationRow> for Conversation {
@@ -436,13 +439,14 @@ impl From<ConversationRow> for Conversation {
             window_closes_at: r.last_inbound_at.map(|t| t + WINDOW_MS),
             user_id: r.user_id,
             username: r.username,
+            marketing_stopped_at: r.marketing_stopped_at,
         }
     }
 }
 
 const CONVERSATION_COLUMNS: &str = "id, customer, customer_name, phone_number_id, lead_id, \
     client_contact_id, contact_id, assigned_username, assigned_name, last_activity_at, \
-    last_preview, last_direction, unread, last_inbound_at, user_id, username";
+    last_preview, last_direction, unread, last_inbound_at, user_id, username, marketing_stopped_at";
 
 /// Turns what a person typed into an FTS5 query: every word must appear, the last one as a prefix.
 pub(crate) fn fts_query(input: &str) -> Option<String> {

@@ -493,6 +493,7 @@ impl Workspace {
             "conversation.assigned",
             "conversation.read",
             "lead.status_changed",
+            "user_preferences",
         ];
         if !CHAT_KINDS.contains(&e.kind.as_str()) {
             return Ok(());
@@ -508,6 +509,7 @@ impl Workspace {
             "message.reacted" => self.apply_reacted(&raw).await?,
             "conversation.assigned" => self.apply_assigned(&raw).await?,
             "conversation.read" => self.apply_read(&raw).await?,
+            "user_preferences" => self.apply_preferences(e, &raw).await?,
             "lead.status_changed" => {
                 if let (Some(phone), Some(status)) = (str_of(&raw, "phone"), str_of(&raw, "status"))
                 {
@@ -802,6 +804,110 @@ impl Workspace {
         .await?;
         tx.commit().await?;
         Ok(Some(ChatNotice::changed(id)))
+    }
+
+    /// The customer asked Meta to stop (or resume) marketing messages from this business: the
+    /// conversation is marked, the thread and the Activity Log say so.
+    async fn apply_preferences(
+        &self,
+        e: &ReceivedEvent,
+        raw: &Value,
+    ) -> Result<Option<ChatNotice>> {
+        let value = &raw["value"];
+        let Some(pnid) = value["metadata"]["phone_number_id"].as_str() else {
+            return Ok(None);
+        };
+        let mut last = None;
+        for p in value["user_preferences"].as_array().into_iter().flatten() {
+            if p["category"].as_str() != Some("marketing_messages") {
+                continue;
+            }
+            let stop = match p["value"].as_str() {
+                Some("stop") => true,
+                Some("resume") => false,
+                _ => continue,
+            };
+            let contact = value["contacts"]
+                .as_array()
+                .and_then(|all| {
+                    all.iter()
+                        .find(|c| c["wa_id"] == p["wa_id"] || c["user_id"] == p["user_id"])
+                })
+                .cloned()
+                .unwrap_or(Value::Null);
+            let who = Identity::of_inbound(
+                &serde_json::json!({ "contacts": [contact] }),
+                &serde_json::json!({ "from": p["wa_id"], "from_user_id": p["user_id"] }),
+            );
+            let at = p["timestamp"]
+                .as_i64()
+                .or_else(|| p["timestamp"].as_str().and_then(|t| t.parse().ok()))
+                .map_or(e.received_at, |t| t * 1000);
+            let name = contact["profile"]["name"].as_str().unwrap_or("");
+            let mut tx = crate::db::write_tx_in(self.db()).await?;
+            let Some(id) = conversation_for(&mut tx, &who, pnid, name, "WhatsApp", at).await?
+            else {
+                continue;
+            };
+            let stopped = stop.then_some(at);
+            sqlx::query!(
+                "UPDATE chat_conversations SET marketing_stopped_at = ? WHERE id = ?",
+                stopped,
+                id
+            )
+            .execute(&mut *tx)
+            .await?;
+            let (kind, body, action) = if stop {
+                (
+                    "marketing_stopped",
+                    "The customer asked to stop marketing messages: campaigns leave them out",
+                    "chat.marketing_stopped",
+                )
+            } else {
+                (
+                    "marketing_resumed",
+                    "The customer resumed marketing messages",
+                    "chat.marketing_resumed",
+                )
+            };
+            let content = MessageContent::System {
+                kind: kind.into(),
+                body: body.into(),
+            };
+            let note_id = format!("{}:{kind}:{at}", e.key);
+            let inserted = insert_message(
+                &mut tx,
+                NewMessage {
+                    conversation_id: id,
+                    wamid: Some(&note_id),
+                    client_id: None,
+                    outbound: false,
+                    content: &content,
+                    reply_to: None,
+                    staff_name: None,
+                    sent_at: at,
+                    local_status: "accepted",
+                    error: None,
+                    marks: None,
+                },
+            )
+            .await?;
+            // Once per webhook, however often the event is applied.
+            if inserted.is_some() {
+                let target = who.key().unwrap_or_default().to_owned();
+                crate::audit::insert(
+                    &mut tx,
+                    &crate::permissions::Principal::system(crate::permissions::SystemTask::Sync),
+                    &crate::audit::Change::new(crate::screens::Screen::Chat, action, target),
+                    crate::audit::Outcome::Ok,
+                    p["detail"].as_str(),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            last = Some(ChatNotice::changed(id));
+        }
+        Ok(last)
     }
 
     /// A customer deleted a message for everyone: it shows "This message was deleted"; what it

@@ -729,3 +729,55 @@ async fn one_person_is_one_conversation_whichever_identifiers_a_webhook_carries(
         "the new number writes into the same conversation"
     );
 }
+
+#[tokio::test]
+async fn a_customer_stopping_marketing_is_marked_said_in_the_thread_and_logged_once() {
+    let t = workspace().await;
+    let mut feed = Feed { ws: &t.ws, seq: 0 };
+    feed.post(message(
+        "wamid.IN",
+        1_750_000_000,
+        json!({"type": "text", "text": {"body": "hi"}}),
+    ))
+    .await;
+    let preference = |value: &str, ts: i64| {
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "time": ts, "changes": [{
+            "field": "user_preferences",
+            "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+                "contacts": [{"wa_id": CUSTOMER, "profile": {"name": "Sheena Nelson"}}],
+                "user_preferences": [{"wa_id": CUSTOMER, "detail": "User requested to stop marketing messages",
+                    "category": "marketing_messages", "value": value, "timestamp": ts}]
+            }
+        }]}]})
+    };
+    let stop = preference("stop", 1_750_000_100);
+    feed.post(stop.clone()).await;
+    feed.post(stop).await; // Meta retried it
+    let c = first_conversation(&t.ws).await.unwrap();
+    assert_eq!(c.marketing_stopped_at, Some(1_750_000_100_000));
+    assert_eq!(c.unread, 1, "Meta's note is not a message to read");
+    let notes: Vec<_> = feed
+        .thread()
+        .await
+        .into_iter()
+        .filter(|m| matches!(m.content, MessageContent::System { .. }))
+        .collect();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(
+        t.log_of("chat.marketing_stopped").await.len(),
+        1,
+        "logged once"
+    );
+
+    feed.post(preference("resume", 1_750_000_200)).await;
+    assert_eq!(
+        first_conversation(&t.ws)
+            .await
+            .unwrap()
+            .marketing_stopped_at,
+        None
+    );
+    assert_eq!(t.log_of("chat.marketing_resumed").await.len(), 1);
+}

@@ -202,6 +202,8 @@ const KNOWN_FIELDS: &[(&str, &str)] = &[
     ("calls", "calls"),
     ("smb_message_echoes", "message_echo"),
     ("history", "history"),
+    ("standby", "standby"),
+    ("messaging_handovers", "handover"),
 ];
 
 fn hash_key(prefix: &str, parts: &[&str]) -> String {

@@ -137,6 +137,8 @@ pub fn read_required(kind: &str) -> Read {
         ("calls", view(WhatsappChat)),
         ("flows", view(WhatsappChat)),
         ("history", view(WhatsappChat)),
+        ("standby", view(WhatsappChat)),
+        ("handover", view(WhatsappChat)),
         ("template_status", view(WhatsappTemplate)),
         ("template_quality", view(WhatsappTemplate)),
         ("template_category", view(WhatsappTemplate)),

@@ -77,6 +77,7 @@ function conv(id: number, at: number, patch: Partial<Conversation> = {}): Conver
     window_closes_at: null,
     user_id: null,
     username: null,
+    marketing_stopped_at: null,
     ...patch,
   };
 }

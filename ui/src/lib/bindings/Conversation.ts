@@ -13,4 +13,8 @@ window_closes_at: number | null,
 /**
  * The customer's business-scoped user id and WhatsApp username, when Meta sent them.
  */
-user_id: string | null, username: string | null, };
+user_id: string | null, username: string | null, 
+/**
+ * When the customer asked to stop marketing messages (null: they did not, or resumed).
+ */
+marketing_stopped_at: number | null, };

@@ -781,3 +781,53 @@ async fn a_customer_stopping_marketing_is_marked_said_in_the_thread_and_logged_o
     );
     assert_eq!(t.log_of("chat.marketing_resumed").await.len(), 1);
 }
+
+/// A reply to a customer known only by username goes out as Meta's `recipient` and is delivered
+/// (an id in `to` would be dropped by Meta, and the sandbox drops it too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_to_a_username_only_customer_is_delivered() {
+    use crmconnect::runtime::{Runtime, RuntimeOptions};
+    use crmconnect::sandbox::{CustomerMessage, SandboxConfig};
+    use std::time::Duration;
+
+    let t = workspace().await;
+    let config = SandboxConfig {
+        delivery_delay: Duration::from_millis(50),
+        read_receipts: false,
+        ..SandboxConfig::default()
+    };
+    let rt = Runtime::start(t.ws.clone(), RuntimeOptions { sandbox: config })
+        .await
+        .unwrap();
+    let sandbox = rt.embedded().unwrap().sandbox();
+    sandbox
+        .customer_sends("dara", CustomerMessage::text("hello from a username"))
+        .unwrap();
+    let ws = &t.ws;
+    let c = crate::common::eventually_within(
+        Duration::from_secs(30),
+        "Dara's conversation",
+        || async { first_conversation(ws).await },
+    )
+    .await;
+    assert!(c.customer.starts_with("US."), "{c:?}");
+    assert_eq!(c.username.as_deref(), Some("dara.sandbox"));
+    let sent = ws
+        .cx()
+        .send_text(c.id, crate::common::text("Hi Dara"))
+        .await
+        .unwrap();
+    crate::common::eventually_within(Duration::from_secs(30), "the reply delivered", || async {
+        let m = ws
+            .cx()
+            .thread(c.id, None, None)
+            .await
+            .unwrap()
+            .messages
+            .into_iter()
+            .find(|m| m.id == sent.id)?;
+        (m.status == MessageStatus::Delivered).then_some(())
+    })
+    .await;
+    rt.shutdown().await;
+}

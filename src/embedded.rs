@@ -166,7 +166,7 @@ impl Embedded {
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::sandbox::{CustomerMessage, Inbound, OrderLine, Shown};
+use crate::sandbox::{CustomerMessage, Inbound, Shown};
 
 /// The sandbox as its panel shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -323,32 +323,8 @@ impl Embedded {
                 body: non_empty(body, "what the customer writes from the ad")?,
                 headline: "Spring offer: 20% off (sandbox ad)".into(),
             },
-            SandboxWrite::Order => CustomerMessage::Order {
-                catalog_id: "194836987003835".into(),
-                items: vec![
-                    OrderLine {
-                        product_retailer_id: "roof-tile-grey".into(),
-                        quantity: 40,
-                        item_price: 2.5,
-                        currency: "USD".into(),
-                    },
-                    OrderLine {
-                        product_retailer_id: "gutter-3m".into(),
-                        quantity: 2,
-                        item_price: 18.0,
-                        currency: "USD".into(),
-                    },
-                ],
-                note: Some("Delivery after 5 pm, please".into()),
-            },
-            SandboxWrite::FlowReply => CustomerMessage::FlowReply {
-                name: Some("booking".into()),
-                answers: serde_json::from_value(serde_json::json!({
-                    "preferred_date": "2026-12-10",
-                    "services": ["inspection", "repair"]
-                }))
-                .expect("an object"),
-            },
+            SandboxWrite::Order => CustomerMessage::sample_order(),
+            SandboxWrite::FlowReply => CustomerMessage::sample_form(),
             SandboxWrite::CallPermission => CustomerMessage::CallPermission { accept: true },
             SandboxWrite::EditLast { body } => CustomerMessage::Edit {
                 message_id: None,

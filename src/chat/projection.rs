@@ -364,6 +364,51 @@ pub(crate) async fn insert_message(
     Ok(id)
 }
 
+/// What a message said before an edit or a deletion, kept in its versions.
+async fn keep_version(
+    conn: &mut SqliteConnection,
+    message_id: i64,
+    content: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query!(
+        "INSERT INTO chat_message_versions (message_id, content, replaced_at) VALUES (?, ?, ?)",
+        message_id,
+        content,
+        at
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Meta's note about the customer in their thread, once per `id`; returns its id when new.
+async fn insert_note(
+    conn: &mut SqliteConnection,
+    conversation_id: i64,
+    id: Option<&str>,
+    content: &MessageContent,
+    at: i64,
+) -> Result<Option<i64>> {
+    insert_message(
+        conn,
+        NewMessage {
+            conversation_id,
+            wamid: id,
+            client_id: None,
+            outbound: false,
+            content,
+            reply_to: None,
+            staff_name: None,
+            sent_at: at,
+            local_status: "accepted",
+            error: None,
+            marks: None,
+        },
+    )
+    .await
+}
+
 /// The conversation list's preview follows an edit or a deletion of its latest message.
 async fn refresh_preview(conn: &mut SqliteConnection, conversation_id: i64) -> Result<()> {
     let Some(last) = sqlx::query!(
@@ -649,14 +694,7 @@ impl Workspace {
         if old.content == json || old.edited_at.is_some_and(|t| t >= at) {
             return Ok(None);
         }
-        sqlx::query!(
-            "INSERT INTO chat_message_versions (message_id, content, replaced_at) VALUES (?, ?, ?)",
-            old.id,
-            old.content,
-            at
-        )
-        .execute(&mut *tx)
-        .await?;
+        keep_version(&mut tx, old.id, &old.content, at).await?;
         sqlx::query!(
             "UPDATE chat_messages SET content = ?, body = ?, kind = ?, edited_at = ? WHERE id = ?",
             json,
@@ -784,24 +822,7 @@ impl Workspace {
             other => format!("WhatsApp: {other}"),
         });
         let content = MessageContent::System { kind, body };
-        let wamid = m["id"].as_str();
-        insert_message(
-            &mut tx,
-            NewMessage {
-                conversation_id: id,
-                wamid,
-                client_id: None,
-                outbound: false,
-                content: &content,
-                reply_to: None,
-                staff_name: None,
-                sent_at: at,
-                local_status: "accepted",
-                error: None,
-                marks: None,
-            },
-        )
-        .await?;
+        insert_note(&mut tx, id, m["id"].as_str(), &content, at).await?;
         tx.commit().await?;
         Ok(Some(ChatNotice::changed(id)))
     }
@@ -875,23 +896,7 @@ impl Workspace {
                 body: body.into(),
             };
             let note_id = format!("{}:{kind}:{at}", e.key);
-            let inserted = insert_message(
-                &mut tx,
-                NewMessage {
-                    conversation_id: id,
-                    wamid: Some(&note_id),
-                    client_id: None,
-                    outbound: false,
-                    content: &content,
-                    reply_to: None,
-                    staff_name: None,
-                    sent_at: at,
-                    local_status: "accepted",
-                    error: None,
-                    marks: None,
-                },
-            )
-            .await?;
+            let inserted = insert_note(&mut tx, id, Some(&note_id), &content, at).await?;
             // Once per webhook, however often the event is applied.
             if inserted.is_some() {
                 let target = who.key().unwrap_or_default().to_owned();
@@ -927,14 +932,7 @@ impl Workspace {
         else {
             return Ok(None);
         };
-        sqlx::query!(
-            "INSERT INTO chat_message_versions (message_id, content, replaced_at) VALUES (?, ?, ?)",
-            old.id,
-            old.content,
-            at
-        )
-        .execute(&mut *tx)
-        .await?;
+        keep_version(&mut tx, old.id, &old.content, at).await?;
         sqlx::query!(
             "UPDATE chat_messages SET body = '', deleted_at = ? WHERE id = ?",
             at,

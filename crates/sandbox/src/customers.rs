@@ -148,6 +148,32 @@ impl CustomerMessage {
         }
     }
 
+    /// The sandbox's sample cart: 40 roof tiles at 2.50 and 2 gutters at 18.00 (USD), with a note.
+    pub fn sample_order() -> Self {
+        let line = |id: &str, quantity, item_price| OrderLine {
+            product_retailer_id: id.into(),
+            quantity,
+            item_price,
+            currency: "USD".into(),
+        };
+        CustomerMessage::Order {
+            catalog_id: "194836987003835".into(),
+            items: vec![line("roof-tile-grey", 40, 2.5), line("gutter-3m", 2, 18.0)],
+            note: Some("Delivery after 5 pm, please".into()),
+        }
+    }
+
+    /// The sandbox's sample booking form (a WhatsApp Flow): a date and two services.
+    pub fn sample_form() -> Self {
+        let mut answers = serde_json::Map::new();
+        answers.insert("preferred_date".into(), json!("2026-12-10"));
+        answers.insert("services".into(), json!(["inspection", "repair"]));
+        CustomerMessage::FlowReply {
+            name: Some("booking".into()),
+            answers,
+        }
+    }
+
     /// An edit or a deletion changes an earlier message rather than being one.
     pub fn changes_another(&self) -> bool {
         matches!(
@@ -437,34 +463,8 @@ pub(crate) fn seed_customers() -> Vec<Customer> {
                     body: "Hi, I saw your ad. Is the 20% offer still on? (sandbox customer)".into(),
                 }
                 .into(),
-                CustomerMessage::Order {
-                    catalog_id: "194836987003835".into(),
-                    items: vec![
-                        OrderLine {
-                            product_retailer_id: "roof-tile-grey".into(),
-                            quantity: 40,
-                            item_price: 2.5,
-                            currency: "USD".into(),
-                        },
-                        OrderLine {
-                            product_retailer_id: "gutter-3m".into(),
-                            quantity: 2,
-                            item_price: 18.0,
-                            currency: "USD".into(),
-                        },
-                    ],
-                    note: Some("Delivery after 5 pm, please".into()),
-                }
-                .into(),
-                CustomerMessage::FlowReply {
-                    name: Some("booking".into()),
-                    answers: serde_json::from_value(json!({
-                        "preferred_date": "2026-12-10",
-                        "services": ["inspection", "repair"]
-                    }))
-                    .expect("an object"),
-                }
-                .into(),
+                CustomerMessage::sample_order().into(),
+                CustomerMessage::sample_form().into(),
                 CustomerMessage::CallPermission { accept: true }.into(),
                 text("Oops, wrong chat"),
                 CustomerMessage::Revoke { message_id: None }.into(),

@@ -138,7 +138,11 @@ pub fn open_web_link(url: String) -> Result<(), ApiError> {
         message: format!("“{url}” is not a web address (http or https)"),
         fields: vec![],
     })?;
-    tauri_plugin_opener::open_url(&url, None::<&str>).map_err(|e| ApiError {
+    open_in_browser(&url)
+}
+
+fn open_in_browser(url: &str) -> Result<(), ApiError> {
+    tauri_plugin_opener::open_url(url, None::<&str>).map_err(|e| ApiError {
         code: ErrorCode::Internal,
         message: format!("the browser could not be started: {e}"),
         fields: vec![],
@@ -153,11 +157,7 @@ pub fn open_map(latitude: f64, longitude: f64) -> Result<(), ApiError> {
         message: format!("{latitude}, {longitude} is not a place on Earth"),
         fields: vec![],
     })?;
-    tauri_plugin_opener::open_url(&url, None::<&str>).map_err(|e| ApiError {
-        code: ErrorCode::Internal,
-        message: format!("the browser could not be started: {e}"),
-        fields: vec![],
-    })
+    open_in_browser(&url)
 }
 
 #[tauri::command]

@@ -382,8 +382,9 @@ async fn keep_version(
     Ok(())
 }
 
-/// Meta's note about the customer in their thread, once per `id`; returns its id when new.
-async fn insert_note(
+/// A received message with nothing around it (no quote, no marks) — an edit of a message this
+/// desktop never had, or Meta's note about the customer — once per `id`; its row id when new.
+async fn insert_received(
     conn: &mut SqliteConnection,
     conversation_id: i64,
     id: Option<&str>,
@@ -723,23 +724,8 @@ impl Workspace {
         else {
             return Ok(None);
         };
-        let inserted = insert_message(
-            &mut tx,
-            NewMessage {
-                conversation_id,
-                wamid: Some(original),
-                client_id: None,
-                outbound: false,
-                content,
-                reply_to: None,
-                staff_name: None,
-                sent_at: at,
-                local_status: "accepted",
-                error: None,
-                marks: None,
-            },
-        )
-        .await?;
+        let inserted =
+            insert_received(&mut tx, conversation_id, Some(original), content, at).await?;
         if let Some(id) = inserted {
             sqlx::query!(
                 "UPDATE chat_messages SET edited_at = ? WHERE id = ?",
@@ -822,7 +808,7 @@ impl Workspace {
             other => format!("WhatsApp: {other}"),
         });
         let content = MessageContent::System { kind, body };
-        insert_note(&mut tx, id, m["id"].as_str(), &content, at).await?;
+        insert_received(&mut tx, id, m["id"].as_str(), &content, at).await?;
         tx.commit().await?;
         Ok(Some(ChatNotice::changed(id)))
     }
@@ -896,7 +882,7 @@ impl Workspace {
                 body: body.into(),
             };
             let note_id = format!("{}:{kind}:{at}", e.key);
-            let inserted = insert_note(&mut tx, id, Some(&note_id), &content, at).await?;
+            let inserted = insert_received(&mut tx, id, Some(&note_id), &content, at).await?;
             // Once per webhook, however often the event is applied.
             if inserted.is_some() {
                 let target = who.key().unwrap_or_default().to_owned();

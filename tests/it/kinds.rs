@@ -12,23 +12,28 @@ const CUSTOMER: &str = "16505551234";
 
 /// A `messages` webhook as Meta posts it, around `items` (messages or statuses).
 fn webhook(list: &str, items: Value) -> Value {
+    envelope(
+        json!({"profile": {"name": "Sheena Nelson"}, "wa_id": CUSTOMER}),
+        list,
+        items,
+    )
+}
+
+/// The same, naming the customer as `contact`.
+fn envelope(contact: Value, list: &str, items: Value) -> Value {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
         "field": "messages",
         "value": {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-            "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": CUSTOMER}],
+            "contacts": [contact],
             list: items
         }
     }]}]})
 }
 
 fn message(id: &str, ts: i64, rest: Value) -> Value {
-    let mut m = json!({"from": CUSTOMER, "id": id, "timestamp": ts.to_string()});
-    m.as_object_mut()
-        .unwrap()
-        .extend(rest.as_object().unwrap().clone());
-    webhook("messages", json!([m]))
+    from_customer(id, ts, Some(CUSTOMER), None, None, rest)
 }
 
 /// What the relay would stream for this body: its splitter, its stored shape, the wire.
@@ -551,7 +556,7 @@ async fn the_sandbox_plays_ads_edits_orders_forms_calls_and_deletions() {
     rt.shutdown().await;
 }
 
-/// A webhook from a customer, with only the identifiers given (`phone`, `user_id`, `username`).
+/// A message webhook from a customer, with only the identifiers given (`phone`, `user_id`, `username`).
 fn from_customer(
     id: &str,
     ts: i64,
@@ -576,15 +581,7 @@ fn from_customer(
     m.as_object_mut()
         .unwrap()
         .extend(rest.as_object().unwrap().clone());
-    json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
-        "field": "messages",
-        "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-            "contacts": [contact],
-            "messages": [m]
-        }
-    }]}]})
+    envelope(contact, "messages", json!([m]))
 }
 
 fn said(body: &str) -> Value {

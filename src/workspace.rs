@@ -290,6 +290,9 @@ pub struct Workspace {
     outbox_wake: Arc<tokio::sync::Notify>,
     /// What applies received events here.
     handlers: crate::handlers::Handlers,
+    /// Screens whose records a teammate's change (applied from the log) changed: open lists
+    /// reload (the desktop forwards it as `records-changed`).
+    records: tokio::sync::broadcast::Sender<crate::screens::Screen>,
     /// The folder's lock (see `lock_folder`), held until the workspace is closed or dropped.
     lock: Mutex<Option<std::fs::File>>,
 }
@@ -310,6 +313,7 @@ impl Workspace {
             clock: RwLock::new(Clock::new()),
             outbox_wake: Arc::default(),
             handlers: Default::default(),
+            records: tokio::sync::broadcast::channel(64).0,
             lock: Mutex::new(Some(lock)),
         }
     }
@@ -373,6 +377,16 @@ impl Workspace {
     pub fn outbox_written(&self) {
         crate::fault::point("after_commit");
         self.outbox_wake.notify_one();
+    }
+
+    /// A change from the log was applied to `screen`'s records.
+    pub fn records_changed(&self, screen: crate::screens::Screen) {
+        let _ = self.records.send(screen);
+    }
+
+    /// Every [`Workspace::records_changed`] from now on.
+    pub fn record_changes(&self) -> tokio::sync::broadcast::Receiver<crate::screens::Screen> {
+        self.records.subscribe()
     }
 
     /// What the sync engine waits on besides its timer: [`Workspace::outbox_written`].

@@ -84,6 +84,7 @@ impl AppState {
                 Err(e) => tracing::error!(error = %e, "the workspace's runtime did not start"),
             }
             crate::notify::forward(app, ws.clone(), chat_focus.clone());
+            forward_record_changes(app, ws.clone());
         }
         let state = AppState {
             workspace,
@@ -166,6 +167,32 @@ impl AppState {
     pub fn cx(&self) -> Result<Ctx<'_>, ApiError> {
         Ok(self.ws()?.cx())
     }
+}
+
+/// Tells the webview which screens' records a teammate's change altered (`records-changed`, the
+/// screen's key): open lists reload. A burst is sent once per screen, at most every 300 ms.
+fn forward_record_changes(app: &AppHandle, ws: Arc<Workspace>) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut rx = ws.record_changes();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let mut screens = std::collections::BTreeSet::new();
+            match rx.recv().await {
+                Ok(s) => drop(screens.insert(s.key())),
+                // Some were missed: every open list reloads.
+                Err(RecvError::Lagged(_)) => drop(screens.insert("all")),
+                Err(RecvError::Closed) => return,
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            while let Ok(s) = rx.try_recv() {
+                screens.insert(s.key());
+            }
+            for s in screens {
+                let _ = app.emit("records-changed", s);
+            }
+        }
+    });
 }
 
 /// Sends every change of the sync state to the webview as a `sync-status` event, while that sync

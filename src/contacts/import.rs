@@ -364,8 +364,10 @@ impl WriteState {
         use crate::db::raw::{Raw, Value};
         let db = Raw::new(lock);
         let mut insert = db.prepare(
-            "INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+            // Imported contacts do not travel to the team yet (issue 17): they count as the
+            // log's own (seq 0), so a teammate's record never folds them away.
+            "INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at, uid, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, 0)
              ON CONFLICT (phone) DO NOTHING",
         )?;
         let mut find = db.prepare("SELECT id FROM contacts WHERE phone = ?1")?;
@@ -404,6 +406,8 @@ impl WriteState {
         for row in &good.rows {
             let f = |i| good.get(row, i);
             let e164 = f(E164);
+            let mut uid = uuid::Uuid::encode_buffer();
+            let uid = uuid::Uuid::now_v7().simple().encode_lower(&mut uid);
             let (_, changed) = insert.run(&[
                 Value::Text(e164),
                 Value::Text(f(0)),
@@ -414,6 +418,7 @@ impl WriteState {
                 Value::Text(f(6)),
                 Value::Text(f(7)),
                 Value::Int(now),
+                Value::Text(uid),
             ])?;
             let id = if changed == 1 {
                 let id = db.last_insert_rowid();

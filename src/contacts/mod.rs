@@ -3,6 +3,7 @@
 
 pub mod import;
 pub mod phone;
+pub mod shared;
 
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -33,6 +34,9 @@ pub enum ContactsError {
     NothingSelected,
     #[error(transparent)]
     Import(#[from] import::ImportError),
+    /// The team's contacts could not be applied as the log says (a bug, logged).
+    #[error("contacts replica: {0}")]
+    Replica(String),
 }
 
 impl crate::error::Coded for ContactsError {
@@ -52,6 +56,7 @@ impl ContactsError {
             }
             ContactsError::NoContact(_) | ContactsError::NoGroup(_) => ErrorCode::NotFound,
             ContactsError::Import(e) => e.code(),
+            ContactsError::Replica(_) => ErrorCode::Internal,
         }
     }
 }
@@ -305,6 +310,11 @@ fn unique_group(e: sqlx::Error, name: &str) -> crate::Error {
     }
 }
 
+/// An event's payload.
+fn json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("an event payload serialises")
+}
+
 // ---- operations -------------------------------------------------------------------------------
 
 impl Ctx<'_> {
@@ -391,6 +401,7 @@ impl Ctx<'_> {
 
     pub async fn create_contact(&self, input: ContactInput) -> Result<Contact> {
         let actor = self.actor().await?;
+        let publisher = actor.clone();
         let what = Change::new(
             Screen::BulkContacts,
             "contacts.create",
@@ -406,9 +417,11 @@ impl Ctx<'_> {
                     let phone = checked_phone(tx, &input, None).await?;
                     let now = crate::now_ms();
                     let i = &input;
+                    let uid = shared::new_uid();
                     let id = sqlx::query_scalar!(
-                        r#"INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at)
-                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+                        r#"INSERT INTO contacts (uid, phone, name, company, address, city, state, country, description, created_at, updated_at)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+                        uid,
                         phone,
                         i.name,
                         i.company,
@@ -424,16 +437,20 @@ impl Ctx<'_> {
                     .await
                     .map_err(|e| unique_phone(e, &phone))?;
                     add_memberships(tx, id, &input.group_ids).await?;
+                    let state = shared::contact_state(tx, id).await?;
+                    crate::outbox::emit(tx, &publisher, "contact.created", &json(&state)).await?;
                     Ok((get(tx, id).await?, Some(phone)))
                 })
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     /// Updates every field and replaces the contact's group memberships.
     pub async fn update_contact(&self, id: i64, input: ContactInput) -> Result<Contact> {
         let actor = self.actor().await?;
+        let publisher = actor.clone();
         let what = Change::new(
             Screen::BulkContacts,
             "contacts.update",
@@ -448,6 +465,7 @@ impl Ctx<'_> {
                 Box::pin(async move {
                     get(tx, id).await?;
                     let phone = checked_phone(tx, &input, Some(id)).await?;
+                    shared::keep_log_phone(tx, id, &phone).await?;
                     let now = crate::now_ms();
                     let i = &input;
                     sqlx::query!(
@@ -471,16 +489,20 @@ impl Ctx<'_> {
                         .execute(&mut *tx)
                         .await?;
                     add_memberships(tx, id, &input.group_ids).await?;
+                    let state = shared::contact_state(tx, id).await?;
+                    crate::outbox::emit(tx, &publisher, "contact.updated", &json(&state)).await?;
                     Ok((get(tx, id).await?, Some(phone)))
                 })
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     /// Deletes contacts (one or many) and their memberships, in one transaction.
     pub async fn delete_contacts(&self, ids: Vec<i64>) -> Result<BulkResult> {
         let actor = self.actor().await?;
+        let publisher = actor.clone();
         let what = Change::new(
             Screen::BulkContacts,
             "contacts.delete",
@@ -496,8 +518,10 @@ impl Ctx<'_> {
                     if ids.is_empty() {
                         return Err(ContactsError::NothingSelected.into());
                     }
+                    let uids = shared::contact_uids(tx, &ids).await?;
                     let mut affected = 0;
                     for id in &ids {
+                        shared::tombstone_contact(tx, *id).await?;
                         let n = sqlx::query!("DELETE FROM contacts WHERE id = ?", id)
                             .execute(&mut *tx)
                             .await?
@@ -507,11 +531,18 @@ impl Ctx<'_> {
                         }
                         affected += n as i64;
                     }
+                    for uids in uids.chunks(shared::MAX_UIDS) {
+                        let event = json(&shared::Deleted {
+                            uids: uids.to_vec(),
+                        });
+                        crate::outbox::emit(tx, &publisher, "contact.deleted", &event).await?;
+                    }
                     Ok((BulkResult { affected }, None))
                 })
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     /// Adds the selected contacts to the selected groups (keeping their other groups), atomically.
@@ -521,6 +552,7 @@ impl Ctx<'_> {
         group_ids: Vec<i64>,
     ) -> Result<BulkResult> {
         let actor = self.actor().await?;
+        let publisher = actor.clone();
         let what = Change::new(
             Screen::BulkContacts,
             "contacts.assign_groups",
@@ -545,6 +577,17 @@ impl Ctx<'_> {
                         get(tx, c).await?;
                         add_memberships(tx, c, &group_ids).await?;
                     }
+                    let contacts = shared::contact_uids(tx, &contact_ids).await?;
+                    let groups = shared::group_uids(tx, &group_ids).await?;
+                    for contacts in contacts.chunks(shared::MAX_UIDS) {
+                        for groups in groups.chunks(shared::MAX_UIDS) {
+                            let event = json(&shared::Grouped {
+                                contacts: contacts.to_vec(),
+                                groups: groups.to_vec(),
+                            });
+                            crate::outbox::emit(tx, &publisher, "contacts.grouped", &event).await?;
+                        }
+                    }
                     Ok((
                         BulkResult {
                             affected: contact_ids.len() as i64,
@@ -555,6 +598,7 @@ impl Ctx<'_> {
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     // ---- groups -------------------------------------------------------------------------------
@@ -580,6 +624,7 @@ impl Ctx<'_> {
 
     pub async fn create_group(&self, input: GroupInput) -> Result<Group> {
         let actor = self.actor().await?;
+        let publisher = actor.clone();
         let what = Change::new(
             Screen::Groups,
             "groups.create",
@@ -597,8 +642,10 @@ impl Ctx<'_> {
                         return Err(ContactsError::EmptyGroupName.into());
                     }
                     let now = crate::now_ms();
+                    let uid = shared::new_uid();
                     let id = sqlx::query_scalar!(
-                        r#"INSERT INTO contact_groups (name, description, created_at) VALUES (?, ?, ?) RETURNING id AS "id!""#,
+                        r#"INSERT INTO contact_groups (uid, name, description, created_at) VALUES (?, ?, ?, ?) RETURNING id AS "id!""#,
+                        uid,
                         name,
                         input.description,
                         now
@@ -606,16 +653,20 @@ impl Ctx<'_> {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| unique_group(e, &name))?;
+                    let state = shared::group_state(tx, id).await?;
+                    crate::outbox::emit(tx, &publisher, "group.created", &json(&state)).await?;
                     Ok((id, None))
                 })
             }),
         )
         .await?;
+        self.outbox_written();
         self.group(id).await
     }
 
     pub async fn update_group(&self, id: i64, input: GroupInput) -> Result<Group> {
         let actor = self.actor().await?;
+        let publisher = actor.clone();
         let what = Change::new(Screen::Groups, "groups.update", format!("group #{id}"));
         audit::perform(
             self.db(),
@@ -628,6 +679,7 @@ impl Ctx<'_> {
                     if name.is_empty() {
                         return Err(ContactsError::EmptyGroupName.into());
                     }
+                    shared::keep_log_name(tx, id, &name).await?;
                     let n = sqlx::query!(
                         "UPDATE contact_groups SET name = ?, description = ? WHERE id = ?",
                         name,
@@ -641,17 +693,21 @@ impl Ctx<'_> {
                     if n == 0 {
                         return Err(ContactsError::NoGroup(id).into());
                     }
+                    let state = shared::group_state(tx, id).await?;
+                    crate::outbox::emit(tx, &publisher, "group.updated", &json(&state)).await?;
                     Ok(((), Some(format!("“{name}”"))))
                 })
             }),
         )
         .await?;
+        self.outbox_written();
         self.group(id).await
     }
 
     /// Deletes a group; its contacts stay, only their membership goes.
     pub async fn delete_group(&self, id: i64) -> Result<()> {
         let actor = self.actor().await?;
+        let publisher = actor.clone();
         let what = Change::new(Screen::Groups, "groups.delete", format!("group #{id}"));
         audit::perform(
             self.db(),
@@ -666,6 +722,8 @@ impl Ctx<'_> {
                     )
                     .fetch_one(&mut *tx)
                     .await?;
+                    let uids = shared::group_uids(tx, &[id]).await?;
+                    shared::tombstone_group(tx, id).await?;
                     let n = sqlx::query!("DELETE FROM contact_groups WHERE id = ?", id)
                         .execute(&mut *tx)
                         .await?
@@ -673,6 +731,8 @@ impl Ctx<'_> {
                     if n == 0 {
                         return Err(ContactsError::NoGroup(id).into());
                     }
+                    let event = json(&shared::Deleted { uids });
+                    crate::outbox::emit(tx, &publisher, "group.deleted", &event).await?;
                     Ok((
                         (),
                         Some(format!("{members} contact(s) kept, ungrouped from it")),
@@ -681,6 +741,7 @@ impl Ctx<'_> {
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 }
 

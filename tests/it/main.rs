@@ -25,5 +25,6 @@ mod relay;
 mod relay_processes;
 mod sandbox;
 mod staff;
+mod team_contacts;
 mod templates;
 mod trust;

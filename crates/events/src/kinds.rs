@@ -41,6 +41,7 @@ pub const DESKTOP_KINDS: &[(&str, Required)] = &[
     ("contact.updated", p(WhatsappContacts, Edit)),
     ("contact.deleted", p(WhatsappContacts, Delete)),
     ("contacts.imported", p(WhatsappContacts, Import)),
+    ("contacts.grouped", p(WhatsappContacts, Edit)),
     ("group.created", p(WhatsappGroups, Create)),
     ("group.updated", p(WhatsappGroups, Edit)),
     ("group.deleted", p(WhatsappGroups, Delete)),

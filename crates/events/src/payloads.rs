@@ -7,8 +7,8 @@
 //! their exact fields (unknown fields refused); a kind whose payload is not defined yet must be a
 //! JSON object under the general cap.
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The most bytes (as compact JSON) a payload may have, unless its kind says otherwise.
@@ -85,6 +85,60 @@ pub struct LeadStatusChanged {
     pub status: String,
 }
 
+/// `contact.created`, `contact.updated`: a contact of Bulk Contacts, every field, and its groups
+/// by uid (an update replaces them all: the log's last word is the contact's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactState {
+    pub uid: String,
+    /// E.164.
+    pub phone: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub company: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub country: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// `group.created`, `group.updated`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupState {
+    pub uid: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The most records one event names: a bulk change of more is several events.
+pub const MAX_UIDS: usize = 200;
+
+/// `contact.deleted`, `group.deleted`: records by uid, at most [`MAX_UIDS`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deleted {
+    pub uids: Vec<String>,
+}
+
+/// `contacts.grouped`: contacts added to groups, keeping their others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grouped {
+    pub contacts: Vec<String>,
+    pub groups: Vec<String>,
+}
+
 fn shape<T: DeserializeOwned>(kind: &str, payload: &Value) -> Result<(), PayloadError> {
     T::deserialize(payload)
         .map(drop)
@@ -92,6 +146,16 @@ fn shape<T: DeserializeOwned>(kind: &str, payload: &Value) -> Result<(), Payload
             kind: kind.into(),
             reason: e.to_string(),
         })
+}
+
+fn many(kind: &str, n: usize) -> Result<(), PayloadError> {
+    if n > MAX_UIDS {
+        return Err(PayloadError::Shape {
+            kind: kind.into(),
+            reason: format!("{n} records in one event, over the {MAX_UIDS} accepted"),
+        });
+    }
+    Ok(())
 }
 
 /// The longest string anywhere in `v`, in characters.
@@ -146,6 +210,24 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
         "conversation.read" => shape::<ConversationRead>(kind, payload)?,
         "conversation.assigned" => shape::<ConversationAssigned>(kind, payload)?,
         "lead.status_changed" => shape::<LeadStatusChanged>(kind, payload)?,
+        "contact.created" | "contact.updated" => shape::<ContactState>(kind, payload)?,
+        "group.created" | "group.updated" => shape::<GroupState>(kind, payload)?,
+        "contact.deleted" | "group.deleted" => {
+            let d: Deleted =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            many(kind, d.uids.len())?;
+        }
+        "contacts.grouped" => {
+            let g: Grouped =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            many(kind, g.contacts.len().max(g.groups.len()))?;
+        }
         _ => {
             if !payload.is_object() {
                 return Err(PayloadError::Shape {
@@ -163,6 +245,31 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod contact_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn contact_and_group_payloads_have_their_shape_and_a_bulk_change_its_limit() {
+        let size = |v: &Value| v.to_string().len();
+        let c = json!({"uid": "u1", "phone": "+12015550101", "name": "Ana", "groups": ["g1"]});
+        check("contact.created", &c, size(&c)).unwrap();
+        let bad = json!({"uid": "u1", "phone": "+1", "password": "x"});
+        let e = check("contact.updated", &bad, size(&bad)).unwrap_err();
+        assert!(e.to_string().contains("unknown field `password`"), "{e}");
+        let g = json!({"uid": "g1", "name": "VIP"});
+        check("group.created", &g, size(&g)).unwrap();
+        let ok = json!({"uids": vec!["u"; MAX_UIDS]});
+        check("contact.deleted", &ok, size(&ok)).unwrap();
+        let over = json!({"uids": vec!["u"; MAX_UIDS + 1]});
+        let e = check("contact.deleted", &over, size(&over)).unwrap_err();
+        assert!(e.to_string().contains("201 records in one event"), "{e}");
+        let grouped = json!({"contacts": ["u"], "groups": vec!["g"; MAX_UIDS + 1]});
+        assert!(check("contacts.grouped", &grouped, size(&grouped)).is_err());
+    }
 }
 
 #[cfg(test)]
@@ -226,11 +333,11 @@ mod tests {
 
     #[test]
     fn a_kind_without_a_defined_payload_takes_a_small_object_only() {
-        checked("contact.created", json!({"phone": "1"})).unwrap();
-        assert!(checked("contact.created", json!("text")).is_err());
-        assert!(checked("contact.created", json!([1, 2])).is_err());
+        checked("lead.created", json!({"phone": "1"})).unwrap();
+        assert!(checked("lead.created", json!("text")).is_err());
+        assert!(checked("lead.created", json!([1, 2])).is_err());
         let big = json!({"pad": "x".repeat(MAX_PAYLOAD_BYTES)});
-        let e = checked("contact.created", big).unwrap_err();
+        let e = checked("lead.created", big).unwrap_err();
         assert!(e.to_string().contains("over the 16384 bytes"), "{e}");
     }
 }

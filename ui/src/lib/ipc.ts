@@ -304,6 +304,20 @@ export async function onSyncStatus(callback: (status: SyncStatus) => void): Prom
   }
 }
 
+/**
+ * Calls `callback` when a teammate's change, applied from the team's log, altered the records of
+ * `screen` (its key, e.g. "bulk_contacts"): the open list reloads. Returns the unlisten function.
+ */
+export async function onRecordsChanged(screen: string, callback: () => void): Promise<UnlistenFn> {
+  try {
+    return await listen<string>("records-changed", (event) => {
+      if (event.payload === screen || event.payload === "all") callback();
+    });
+  } catch (reason) {
+    throw toIpcError(reason);
+  }
+}
+
 // Leads (CRM)
 export const listLeads = (filter: LeadFilter) => call<LeadPage>("list_leads", { filter });
 export const getLead = (id: number) => call<Lead>("get_lead", { id });

@@ -1,0 +1,979 @@
+//! The team's contacts and groups: every change made here is an event in the outbox, written in
+//! the change's transaction, and every event of the log is applied here by [`handler`], on every
+//! desktop, in the log's order. A desktop's own events come back from the relay and are applied
+//! again at their place in the log, so that a teammate's change that the log puts before them is
+//! undone by them, as it is everywhere else.
+//!
+//! **Clashes.** Phone numbers and group names are unique. The log's order decides who keeps one:
+//! the record that has it first in the log. A later create with the same phone is merged into
+//! that record (its empty fields filled, its groups added) and its uid becomes an alias of the
+//! survivor, so that later events naming it change the survivor; a later edit to a taken phone
+//! keeps the record's phone and changes the rest. Both are written to the Activity Log, naming
+//! whose change lost.
+//!
+//! These decisions look only at what the log says ([`seq`], `log_phone`, `log_name`: see the
+//! migration `20261207000001_contacts_shared.sql`), never at a change made here that is not back
+//! from the relay yet: such a change gives way (a record created here and not confirmed yet is
+//! folded into the one the log gives the phone to; a phone changed here goes back to the log's),
+//! and takes its place in the log when its own event arrives. So every desktop decides every
+//! clash the same way, and their tables end up identical.
+
+use sqlx::SqliteConnection;
+
+use crate::Result;
+use crate::audit::{self, Change};
+use crate::permissions::{Principal, SystemTask};
+use crate::relay::events::ReceivedEvent;
+use crate::screens::Screen;
+use crate::workspace::Workspace;
+
+/// A new record's id, shared by the whole team. UUIDv7: time-ordered, so that new records append
+/// to the uid index instead of landing at random pages of it.
+pub(crate) fn new_uid() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+pub(crate) use crmconnect_events::payloads::{
+    ContactState, Deleted, GroupState, Grouped, MAX_UIDS,
+};
+
+// ---- what changes made here write -------------------------------------------------------------
+
+/// The contact with row id `id` as its event carries it.
+pub(crate) async fn contact_state(conn: &mut SqliteConnection, id: i64) -> Result<ContactState> {
+    let r = sqlx::query!(
+        r#"SELECT uid AS "uid!", phone, name, company, address, city, state, country, description
+           FROM contacts WHERE id = ?"#,
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let groups = sqlx::query_scalar!(
+        r#"SELECT g.uid AS "uid!" FROM contact_group_members m JOIN contact_groups g ON g.id = m.group_id
+           WHERE m.contact_id = ? ORDER BY g.uid"#,
+        id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ContactState {
+        uid: r.uid,
+        phone: r.phone,
+        name: r.name,
+        company: r.company,
+        address: r.address,
+        city: r.city,
+        state: r.state,
+        country: r.country,
+        description: r.description,
+        groups,
+    })
+}
+
+pub(crate) async fn group_state(conn: &mut SqliteConnection, id: i64) -> Result<GroupState> {
+    Ok(sqlx::query_as!(
+        GroupState,
+        r#"SELECT uid AS "uid!", name, description FROM contact_groups WHERE id = ?"#,
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub(crate) async fn contact_uids(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<String>> {
+    let mut uids = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(uid) = sqlx::query_scalar!("SELECT uid FROM contacts WHERE id = ?", id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten()
+        {
+            uids.push(uid);
+        }
+    }
+    Ok(uids)
+}
+
+pub(crate) async fn group_uids(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<String>> {
+    let mut uids = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(uid) = sqlx::query_scalar!("SELECT uid FROM contact_groups WHERE id = ?", id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten()
+        {
+            uids.push(uid);
+        }
+    }
+    Ok(uids)
+}
+
+/// Before a change made here moves a contact's phone: remember the phone the log gives it, once
+/// (for a record created here and not confirmed yet, the phone its creation carries).
+pub(crate) async fn keep_log_phone(conn: &mut SqliteConnection, id: i64, new: &str) -> Result<()> {
+    sqlx::query!(
+        "UPDATE contacts SET log_phone = CASE
+             WHEN coalesce(log_phone, phone) = ?2 THEN NULL
+             ELSE coalesce(log_phone, phone) END
+         WHERE id = ?1",
+        id,
+        new
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The same for a group's name.
+pub(crate) async fn keep_log_name(conn: &mut SqliteConnection, id: i64, new: &str) -> Result<()> {
+    sqlx::query!(
+        "UPDATE contact_groups SET log_name = CASE
+             WHEN coalesce(log_name, name) = ?2 COLLATE NOCASE THEN NULL
+             ELSE coalesce(log_name, name) END
+         WHERE id = ?1",
+        id,
+        new
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Before a change made here deletes contact `id`: the log still gives it its phone until the
+/// deletion comes back, and clashes are decided on that.
+pub(crate) async fn tombstone_contact(conn: &mut SqliteConnection, id: i64) -> Result<()> {
+    sqlx::query!(
+        "INSERT OR REPLACE INTO contact_tombstones (kind, uid, key)
+         SELECT 'contact', uid, coalesce(log_phone, phone) FROM contacts WHERE id = ? AND seq IS NOT NULL",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The same for a group and its name.
+pub(crate) async fn tombstone_group(conn: &mut SqliteConnection, id: i64) -> Result<()> {
+    sqlx::query!(
+        "INSERT OR REPLACE INTO contact_tombstones (kind, uid, key)
+         SELECT 'group', uid, coalesce(log_name, name) FROM contact_groups WHERE id = ? AND seq IS NOT NULL",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+// ---- applying the log -------------------------------------------------------------------------
+
+inventory::submit! { crate::handlers::DefaultHandler { order: 30, make: handler } }
+
+/// The contacts projection: applies the log's contact and group events on every replica.
+pub fn handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
+    fn apply<'a>(
+        ws: &'a Workspace,
+        e: &'a ReceivedEvent,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(apply_event(ws, e))
+    }
+    std::sync::Arc::new(crate::handlers::FnHandler {
+        name: "contacts projection",
+        scope: crate::handlers::Scope::EveryReplica,
+        apply,
+    })
+}
+
+async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
+    let op = match parse(&e.kind, e.raw.get()) {
+        Ok(Some(op)) => op,
+        Ok(None) => return Ok(()),
+        // An event this version cannot read is skipped, not retried for ever: the log names it.
+        Err(err) => {
+            tracing::warn!(seq = e.seq, kind = %e.kind, error = %err, "a contacts event that cannot be read is skipped");
+            return Ok(());
+        }
+    };
+    if let Err(problem) = op.check() {
+        tracing::warn!(seq = e.seq, kind = %e.kind, problem, "a contacts event no desktop could make is skipped");
+        return Ok(());
+    }
+    let screen = match op {
+        Op::GroupCreated(_) | Op::GroupUpdated(_) | Op::GroupsDeleted(_) => Screen::Groups,
+        _ => Screen::BulkContacts,
+    };
+    let author = e.staff.clone().unwrap_or_else(|| "someone".into());
+    let mut tx = crate::db::write_tx_in(ws.db()).await?;
+    let mut apply = Apply {
+        tx: &mut tx,
+        seq: e.seq,
+        author: &author,
+    };
+    match op {
+        Op::ContactCreated(s) => apply.contact_created(s).await?,
+        Op::ContactUpdated(s) => apply.contact_updated(s).await?,
+        Op::ContactsDeleted(d) => apply.contacts_deleted(d).await?,
+        Op::Grouped(g) => apply.grouped(g).await?,
+        Op::GroupCreated(s) => apply.group_created(s).await?,
+        Op::GroupUpdated(s) => apply.group_updated(s).await?,
+        Op::GroupsDeleted(d) => apply.groups_deleted(d).await?,
+    }
+    tx.commit().await?;
+    ws.records_changed(screen);
+    if screen == Screen::Groups {
+        ws.records_changed(Screen::BulkContacts); // its group names and filter
+    }
+    Ok(())
+}
+
+fn parse(kind: &str, raw: &str) -> std::result::Result<Option<Op>, serde_json::Error> {
+    Ok(Some(match kind {
+        "contact.created" => Op::ContactCreated(serde_json::from_str(raw)?),
+        "contact.updated" => Op::ContactUpdated(serde_json::from_str(raw)?),
+        "contact.deleted" => Op::ContactsDeleted(serde_json::from_str(raw)?),
+        "contacts.grouped" => Op::Grouped(serde_json::from_str(raw)?),
+        "group.created" => Op::GroupCreated(serde_json::from_str(raw)?),
+        "group.updated" => Op::GroupUpdated(serde_json::from_str(raw)?),
+        "group.deleted" => Op::GroupsDeleted(serde_json::from_str(raw)?),
+        _ => return Ok(None),
+    }))
+}
+
+impl Op {
+    /// What a desktop of ours never publishes (a tampered one might): refused on apply.
+    fn check(&self) -> std::result::Result<(), &'static str> {
+        let e164 = |p: &str| {
+            p.len() >= 8
+                && p.len() <= 16
+                && p.starts_with('+')
+                && p[1..].bytes().all(|b| b.is_ascii_digit())
+        };
+        match self {
+            Op::ContactCreated(c) | Op::ContactUpdated(c) if !e164(&c.phone) => {
+                Err("a phone that is not in E.164")
+            }
+            Op::GroupCreated(g) | Op::GroupUpdated(g) if g.name.trim().is_empty() => {
+                Err("a group without a name")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+enum Op {
+    ContactCreated(ContactState),
+    ContactUpdated(ContactState),
+    ContactsDeleted(Deleted),
+    Grouped(Grouped),
+    GroupCreated(GroupState),
+    GroupUpdated(GroupState),
+    GroupsDeleted(Deleted),
+}
+
+/// A contact row as the clash rules read it.
+struct Row {
+    id: i64,
+    seq: Option<i64>,
+}
+
+struct Apply<'a, 'c> {
+    tx: &'a mut sqlx::Transaction<'c, sqlx::Sqlite>,
+    seq: i64,
+    author: &'a str,
+}
+
+impl Apply<'_, '_> {
+    fn conn(&mut self) -> &mut SqliteConnection {
+        &mut *self.tx
+    }
+
+    /// The uid a record is known by now: itself, or the survivor it was merged into.
+    async fn resolve(&mut self, kind: &str, uid: &str) -> Result<String> {
+        let mut uid = uid.to_owned();
+        for _ in 0..16 {
+            let next = sqlx::query_scalar!(
+                "SELECT into_uid FROM contact_aliases WHERE kind = ? AND uid = ?",
+                kind,
+                uid
+            )
+            .fetch_optional(self.conn())
+            .await?;
+            match next {
+                Some(n) if n != uid => uid = n,
+                _ => break,
+            }
+        }
+        Ok(uid)
+    }
+
+    async fn alias(&mut self, kind: &str, uid: &str, into: &str) -> Result<()> {
+        sqlx::query!(
+            "INSERT INTO contact_aliases (kind, uid, into_uid) VALUES (?, ?, ?)
+             ON CONFLICT (kind, uid) DO UPDATE SET into_uid = excluded.into_uid",
+            kind,
+            uid,
+            into
+        )
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    async fn note(
+        &mut self,
+        screen: Screen,
+        action: &'static str,
+        target: String,
+        detail: String,
+    ) -> Result<()> {
+        audit::insert(
+            self.conn(),
+            &Principal::system(SystemTask::Sync),
+            &Change::new(screen, action, target),
+            audit::Outcome::Ok,
+            Some(&detail),
+        )
+        .await
+    }
+
+    // ---- contacts ------------------------------------------------------------------------------
+
+    async fn contact_by_uid(&mut self, uid: &str) -> Result<Option<Row>> {
+        Ok(sqlx::query_as!(
+            Row,
+            r#"SELECT id AS "id!", seq FROM contacts WHERE uid = ?"#,
+            uid
+        )
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
+    /// The contact the log gives `phone` to, other than `except`: one whose phone a change made
+    /// here moved away from it, or one that shows it and agrees with the log.
+    async fn log_holder(&mut self, phone: &str, except: Option<i64>) -> Result<Option<i64>> {
+        let except = except.unwrap_or(0);
+        Ok(sqlx::query_scalar!(
+            r#"SELECT id AS "id!" FROM contacts WHERE log_phone = ?1 AND id <> ?2 AND seq IS NOT NULL
+               UNION ALL
+               SELECT id AS "id!" FROM contacts WHERE phone = ?1 AND id <> ?2 AND seq IS NOT NULL AND log_phone IS NULL
+               LIMIT 1"#,
+            phone,
+            except
+        )
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
+    /// Makes `phone` free for `owner`, to whom the log gives it: a record made here and not in the
+    /// log yet steps aside; one whose phone a change made here moved to it goes back to the log's
+    /// phone (which may free another in turn).
+    async fn make_room(&mut self, owner: i64, phone: &str, depth: u32) -> Result<()> {
+        let shown = sqlx::query!(
+            r#"SELECT id AS "id!", seq, log_phone FROM contacts WHERE phone = ? AND id <> ?"#,
+            phone,
+            owner
+        )
+        .fetch_optional(self.conn())
+        .await?;
+        let Some(v) = shown else { return Ok(()) };
+        match (v.seq, v.log_phone) {
+            // Made here and not in the log yet: it steps aside (a placeholder number) until its
+            // creation arrives, which then takes the number or is merged, as the log says there.
+            (None, _) => {
+                sqlx::query!(
+                    "UPDATE contacts SET log_phone = coalesce(log_phone, phone), phone = '~' || uid WHERE id = ?",
+                    v.id
+                )
+                .execute(self.conn())
+                .await?;
+                Ok(())
+            }
+            // Shown with a phone a change made here gave it: back to the phone the log gives it,
+            // until that change arrives.
+            (Some(_), Some(lp)) if depth < 64 => {
+                Box::pin(self.make_room(v.id, &lp, depth + 1)).await?;
+                sqlx::query!(
+                    "UPDATE contacts SET phone = ?, log_phone = NULL WHERE id = ?",
+                    lp,
+                    v.id
+                )
+                .execute(self.conn())
+                .await?;
+                Ok(())
+            }
+            // Both hold it in the log: cannot happen when the caller checked the log first.
+            _ => Err(super::ContactsError::Replica(format!(
+                "{phone} is the log's for two records"
+            ))
+            .into()),
+        }
+    }
+
+    /// A record made here and not confirmed yet gives way to `into`: its uid becomes an alias,
+    /// its empty-in-`into` fields and its groups move over. Its own event merges it the same way
+    /// everywhere when it arrives.
+    async fn fold_contact(&mut self, from: i64, into: i64) -> Result<()> {
+        let (from_uid, into_uid): (String, String) = (
+            sqlx::query_scalar!(r#"SELECT uid AS "uid!" FROM contacts WHERE id = ?"#, from)
+                .fetch_one(self.conn())
+                .await?,
+            sqlx::query_scalar!(r#"SELECT uid AS "uid!" FROM contacts WHERE id = ?"#, into)
+                .fetch_one(self.conn())
+                .await?,
+        );
+        let state = contact_state(self.conn(), from).await?;
+        self.alias("contact", &from_uid, &into_uid).await?;
+        self.fill_empty(into, &state).await?;
+        sqlx::query!(
+            "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id)
+             SELECT ?, group_id FROM contact_group_members WHERE contact_id = ?",
+            into,
+            from
+        )
+        .execute(self.conn())
+        .await?;
+        sqlx::query!("DELETE FROM contacts WHERE id = ?", from)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn fill_empty(&mut self, id: i64, s: &ContactState) -> Result<()> {
+        sqlx::query!(
+            "UPDATE contacts SET
+                 name = CASE WHEN name = '' THEN ?2 ELSE name END,
+                 company = CASE WHEN company = '' THEN ?3 ELSE company END,
+                 address = CASE WHEN address = '' THEN ?4 ELSE address END,
+                 city = CASE WHEN city = '' THEN ?5 ELSE city END,
+                 state = CASE WHEN state = '' THEN ?6 ELSE state END,
+                 country = CASE WHEN country = '' THEN ?7 ELSE country END,
+                 description = CASE WHEN description = '' THEN ?8 ELSE description END
+             WHERE id = ?1",
+            id,
+            s.name,
+            s.company,
+            s.address,
+            s.city,
+            s.state,
+            s.country,
+            s.description
+        )
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    async fn add_groups(&mut self, id: i64, groups: &[String]) -> Result<()> {
+        for g in groups {
+            let g = self.resolve("group", g).await?;
+            sqlx::query!(
+                "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id)
+                 SELECT ?, id FROM contact_groups WHERE uid = ?",
+                id,
+                g
+            )
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Every field, the phone and the groups of row `id` as the log now says, and its place in it.
+    async fn set_contact(&mut self, id: i64, phone: &str, s: &ContactState) -> Result<()> {
+        self.make_room(id, phone, 0).await?;
+        let (now, seq) = (crate::now_ms(), self.seq);
+        sqlx::query!(
+            "UPDATE contacts SET phone = ?2, log_phone = NULL, seq = ?3, name = ?4, company = ?5,
+                 address = ?6, city = ?7, state = ?8, country = ?9, description = ?10, updated_at = ?11
+             WHERE id = ?1",
+            id,
+            phone,
+            seq,
+            s.name,
+            s.company,
+            s.address,
+            s.city,
+            s.state,
+            s.country,
+            s.description,
+            now
+        )
+        .execute(self.conn())
+        .await?;
+        sqlx::query!("DELETE FROM contact_group_members WHERE contact_id = ?", id)
+            .execute(self.conn())
+            .await?;
+        self.add_groups(id, &s.groups).await
+    }
+
+    /// A later record with a phone the log already gave `into`: merged into it.
+    async fn merge_contact(&mut self, into: i64, s: &ContactState) -> Result<()> {
+        self.fill_empty(into, s).await?;
+        self.add_groups(into, &s.groups).await?;
+        let seq = self.seq;
+        sqlx::query!("UPDATE contacts SET seq = ? WHERE id = ?", seq, into)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// [`Apply::merge_contact`], and its note in the Activity Log: the same on every desktop, at
+    /// the place in the log where the later record arrives.
+    async fn merged_contact(&mut self, into: i64, s: &ContactState) -> Result<()> {
+        self.merge_contact(into, s).await?;
+        let name = sqlx::query_scalar!("SELECT name FROM contacts WHERE id = ?", into)
+            .fetch_one(self.conn())
+            .await?;
+        let shown = if name.is_empty() {
+            s.phone.clone()
+        } else {
+            name
+        };
+        let detail = format!(
+            "{}'s new contact {} was merged into “{shown}”, which had the number first",
+            self.author, s.phone
+        );
+        self.note(
+            Screen::BulkContacts,
+            "contacts.merged",
+            format!("contact {}", s.phone),
+            detail,
+        )
+        .await
+    }
+
+    /// Merged into a record the log still has and this desktop deleted (its deletion is on its
+    /// way): the deletion takes this one too, as everywhere.
+    async fn merged_into_gone(&mut self, s: &ContactState) -> Result<()> {
+        let detail = format!(
+            "{}'s new contact {} was merged into the contact that had the number first",
+            self.author, s.phone
+        );
+        self.note(
+            Screen::BulkContacts,
+            "contacts.merged",
+            format!("contact {}", s.phone),
+            detail,
+        )
+        .await
+    }
+
+    /// A record this desktop deleted whose deletion is not back from the relay: the log still
+    /// gives it `key` (a phone, a group's name).
+    async fn gone_holder(&mut self, kind: &str, key: &str) -> Result<Option<String>> {
+        self.gone_holder_except(kind, key, "").await
+    }
+
+    async fn gone_holder_except(
+        &mut self,
+        kind: &str,
+        key: &str,
+        except: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar!(
+            "SELECT uid FROM contact_tombstones WHERE kind = ? AND key = ? COLLATE NOCASE AND uid <> ? LIMIT 1",
+            kind,
+            key,
+            except
+        )
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
+    async fn contact_created(&mut self, s: ContactState) -> Result<()> {
+        let uid = self.resolve("contact", &s.uid).await?;
+        if let Some(row) = self.contact_by_uid(&uid).await? {
+            if row.seq.is_some_and(|q| q >= self.seq) {
+                return Ok(()); // applied before
+            }
+            if uid == s.uid {
+                // Made here: its own event, at its place in the log, where another record may
+                // have had the number first. Then it is merged into that one, as everywhere.
+                if let Some(holder) = self.log_holder(&s.phone, Some(row.id)).await? {
+                    self.fold_contact(row.id, holder).await?;
+                    return self.merged_contact(holder, &s).await;
+                }
+                if let Some(gone) = self.gone_holder("contact", &s.phone).await? {
+                    self.alias("contact", &s.uid, &gone).await?;
+                    sqlx::query!("DELETE FROM contacts WHERE id = ?", row.id)
+                        .execute(self.conn())
+                        .await?;
+                    return self.merged_into_gone(&s).await;
+                }
+                return self.set_contact(row.id, &s.phone, &s).await;
+            }
+            // Folded here into the record the log gave its phone to; merged like everywhere.
+            return self.merged_contact(row.id, &s).await;
+        }
+        if let Some(holder) = self.log_holder(&s.phone, None).await? {
+            let survivor =
+                sqlx::query_scalar!(r#"SELECT uid AS "uid!" FROM contacts WHERE id = ?"#, holder)
+                    .fetch_one(self.conn())
+                    .await?;
+            self.alias("contact", &s.uid, &survivor).await?;
+            return self.merged_contact(holder, &s).await;
+        }
+        if let Some(gone) = self.gone_holder("contact", &s.phone).await? {
+            self.alias("contact", &s.uid, &gone).await?;
+            return self.merged_into_gone(&s).await;
+        }
+        // A new record: inserted under a placeholder phone, then given its own once it is free.
+        let (now, placeholder) = (crate::now_ms(), format!("~{}", s.uid));
+        let id = sqlx::query_scalar!(
+            r#"INSERT INTO contacts (uid, phone, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id AS "id!""#,
+            s.uid,
+            placeholder,
+            now,
+            now
+        )
+        .fetch_one(self.conn())
+        .await?;
+        self.set_contact(id, &s.phone, &s).await
+    }
+
+    async fn contact_updated(&mut self, s: ContactState) -> Result<()> {
+        let uid = self.resolve("contact", &s.uid).await?;
+        let Some(row) = self.contact_by_uid(&uid).await? else {
+            // Deleted earlier in the log, or here with the deletion on its way: then the log
+            // still has it, with the number this change gives it unless another has that.
+            let free = self.log_holder(&s.phone, None).await?.is_none()
+                && self
+                    .gone_holder_except("contact", &s.phone, &uid)
+                    .await?
+                    .is_none();
+            if free {
+                sqlx::query!(
+                    "UPDATE contact_tombstones SET key = ? WHERE kind = 'contact' AND uid = ?",
+                    s.phone,
+                    uid
+                )
+                .execute(self.conn())
+                .await?;
+            }
+            return Ok(());
+        };
+        if row.seq.is_some_and(|q| q >= self.seq) {
+            return Ok(());
+        }
+        let mut phone = s.phone.clone();
+        let holder = match self.log_holder(&s.phone, Some(row.id)).await? {
+            Some(h) => Some(Some(h)),
+            None => self.gone_holder("contact", &s.phone).await?.map(|_| None),
+        };
+        if let Some(holder) = holder {
+            // The phone is another's in the log: this record keeps the log's phone.
+            let current = sqlx::query_scalar!(
+                r#"SELECT coalesce(log_phone, phone) AS "p!: String" FROM contacts WHERE id = ?"#,
+                row.id
+            )
+            .fetch_one(self.conn())
+            .await?;
+            let other = match holder {
+                Some(h) => {
+                    sqlx::query_scalar!("SELECT name FROM contacts WHERE id = ?", h)
+                        .fetch_one(self.conn())
+                        .await?
+                }
+                None => String::new(), // deleted here, not yet in the log
+            };
+            let detail = format!(
+                "{}'s change of {current} to {} was kept without the number: {} has it",
+                self.author,
+                s.phone,
+                if other.is_empty() {
+                    "another contact".to_owned()
+                } else {
+                    format!("“{other}”")
+                }
+            );
+            self.note(
+                Screen::BulkContacts,
+                "contacts.kept_number",
+                format!("contact {current}"),
+                detail,
+            )
+            .await?;
+            phone = current;
+        }
+        self.set_contact(row.id, &phone, &s).await
+    }
+
+    async fn contacts_deleted(&mut self, d: Deleted) -> Result<()> {
+        for uid in &d.uids {
+            let uid = self.resolve("contact", uid).await?;
+            sqlx::query!(
+                "DELETE FROM contact_tombstones WHERE kind = 'contact' AND uid = ?",
+                uid
+            )
+            .execute(self.conn())
+            .await?;
+            sqlx::query!("DELETE FROM contacts WHERE uid = ?", uid)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn grouped(&mut self, g: Grouped) -> Result<()> {
+        let seq = self.seq;
+        for c in &g.contacts {
+            let c = self.resolve("contact", c).await?;
+            let Some(row) = self.contact_by_uid(&c).await? else {
+                continue; // deleted earlier in the log
+            };
+            if row.seq.is_some_and(|q| q >= seq) {
+                continue; // applied before (a batch applied again after a crash)
+            }
+            self.add_groups(row.id, &g.groups).await?;
+            sqlx::query!("UPDATE contacts SET seq = ? WHERE id = ?", seq, row.id)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    // ---- groups --------------------------------------------------------------------------------
+
+    async fn group_by_uid(&mut self, uid: &str) -> Result<Option<Row>> {
+        Ok(sqlx::query_as!(
+            Row,
+            r#"SELECT id AS "id!", seq FROM contact_groups WHERE uid = ?"#,
+            uid
+        )
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
+    async fn group_log_holder(&mut self, name: &str, except: Option<i64>) -> Result<Option<i64>> {
+        let except = except.unwrap_or(0);
+        Ok(sqlx::query_scalar!(
+            r#"SELECT id AS "id!" FROM contact_groups WHERE log_name = ?1 COLLATE NOCASE AND id <> ?2 AND seq IS NOT NULL
+               UNION ALL
+               SELECT id AS "id!" FROM contact_groups
+                   WHERE name = ?1 COLLATE NOCASE AND id <> ?2 AND seq IS NOT NULL AND log_name IS NULL
+               LIMIT 1"#,
+            name,
+            except
+        )
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
+    async fn make_group_room(&mut self, owner: i64, name: &str, depth: u32) -> Result<()> {
+        let shown = sqlx::query!(
+            r#"SELECT id AS "id!", seq, log_name FROM contact_groups WHERE name = ? COLLATE NOCASE AND id <> ?"#,
+            name,
+            owner
+        )
+        .fetch_optional(self.conn())
+        .await?;
+        let Some(v) = shown else { return Ok(()) };
+        match (v.seq, v.log_name) {
+            (None, _) => {
+                sqlx::query!(
+                    "UPDATE contact_groups SET log_name = coalesce(log_name, name), name = '~' || uid WHERE id = ?",
+                    v.id
+                )
+                .execute(self.conn())
+                .await?;
+                Ok(())
+            }
+            (Some(_), Some(ln)) if depth < 64 => {
+                Box::pin(self.make_group_room(v.id, &ln, depth + 1)).await?;
+                sqlx::query!(
+                    "UPDATE contact_groups SET name = ?, log_name = NULL WHERE id = ?",
+                    ln,
+                    v.id
+                )
+                .execute(self.conn())
+                .await?;
+                Ok(())
+            }
+            _ => Err(super::ContactsError::Replica(format!(
+                "the group name “{name}” is the log's for two groups"
+            ))
+            .into()),
+        }
+    }
+
+    async fn fold_group(&mut self, from: i64, into: i64) -> Result<()> {
+        let from_state = group_state(self.conn(), from).await?;
+        let into_uid = sqlx::query_scalar!(
+            r#"SELECT uid AS "uid!" FROM contact_groups WHERE id = ?"#,
+            into
+        )
+        .fetch_one(self.conn())
+        .await?;
+        self.alias("group", &from_state.uid, &into_uid).await?;
+        self.merge_group(into, &from_state, false).await?;
+        sqlx::query!(
+            "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id)
+             SELECT contact_id, ? FROM contact_group_members WHERE group_id = ?",
+            into,
+            from
+        )
+        .execute(self.conn())
+        .await?;
+        sqlx::query!("DELETE FROM contact_groups WHERE id = ?", from)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn merge_group(&mut self, into: i64, s: &GroupState, placed: bool) -> Result<()> {
+        sqlx::query!(
+            "UPDATE contact_groups SET description = CASE WHEN description = '' THEN ? ELSE description END WHERE id = ?",
+            s.description,
+            into
+        )
+        .execute(self.conn())
+        .await?;
+        if placed {
+            let seq = self.seq;
+            sqlx::query!("UPDATE contact_groups SET seq = ? WHERE id = ?", seq, into)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn set_group(&mut self, id: i64, name: &str, s: &GroupState) -> Result<()> {
+        self.make_group_room(id, name, 0).await?;
+        let seq = self.seq;
+        sqlx::query!(
+            "UPDATE contact_groups SET name = ?2, log_name = NULL, seq = ?3, description = ?4 WHERE id = ?1",
+            id,
+            name,
+            seq,
+            s.description
+        )
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    async fn merged_group(&mut self, into: i64, s: &GroupState) -> Result<()> {
+        self.merge_group(into, s, true).await?;
+        let survivor = group_state(self.conn(), into).await?;
+        let detail = format!(
+            "{}'s new group “{}” was merged into “{}”, which had the name first",
+            self.author, s.name, survivor.name
+        );
+        self.note(
+            Screen::Groups,
+            "groups.merged",
+            format!("group “{}”", s.name),
+            detail,
+        )
+        .await
+    }
+
+    async fn group_created(&mut self, s: GroupState) -> Result<()> {
+        let uid = self.resolve("group", &s.uid).await?;
+        if let Some(row) = self.group_by_uid(&uid).await? {
+            if row.seq.is_some_and(|q| q >= self.seq) {
+                return Ok(());
+            }
+            if uid == s.uid {
+                if let Some(holder) = self.group_log_holder(&s.name, Some(row.id)).await? {
+                    self.fold_group(row.id, holder).await?;
+                    return self.merged_group(holder, &s).await;
+                }
+                if let Some(gone) = self.gone_holder("group", &s.name).await? {
+                    self.alias("group", &s.uid, &gone).await?;
+                    sqlx::query!("DELETE FROM contact_groups WHERE id = ?", row.id)
+                        .execute(self.conn())
+                        .await?;
+                    return Ok(());
+                }
+                return self.set_group(row.id, &s.name, &s).await;
+            }
+            return self.merged_group(row.id, &s).await;
+        }
+        if let Some(holder) = self.group_log_holder(&s.name, None).await? {
+            let survivor = group_state(self.conn(), holder).await?;
+            self.alias("group", &s.uid, &survivor.uid).await?;
+            return self.merged_group(holder, &s).await;
+        }
+        if let Some(gone) = self.gone_holder("group", &s.name).await? {
+            self.alias("group", &s.uid, &gone).await?;
+            return Ok(());
+        }
+        let placeholder = format!("~{}", s.uid);
+        let now = crate::now_ms();
+        let id = sqlx::query_scalar!(
+            r#"INSERT INTO contact_groups (uid, name, created_at) VALUES (?, ?, ?) RETURNING id AS "id!""#,
+            s.uid,
+            placeholder,
+            now
+        )
+        .fetch_one(self.conn())
+        .await?;
+        self.set_group(id, &s.name, &s).await
+    }
+
+    async fn group_updated(&mut self, s: GroupState) -> Result<()> {
+        let uid = self.resolve("group", &s.uid).await?;
+        let Some(row) = self.group_by_uid(&uid).await? else {
+            let free = self.group_log_holder(&s.name, None).await?.is_none()
+                && self
+                    .gone_holder_except("group", &s.name, &uid)
+                    .await?
+                    .is_none();
+            if free {
+                sqlx::query!(
+                    "UPDATE contact_tombstones SET key = ? WHERE kind = 'group' AND uid = ?",
+                    s.name,
+                    uid
+                )
+                .execute(self.conn())
+                .await?;
+            }
+            return Ok(());
+        };
+        if row.seq.is_some_and(|q| q >= self.seq) {
+            return Ok(());
+        }
+        let mut name = s.name.clone();
+        if self
+            .group_log_holder(&s.name, Some(row.id))
+            .await?
+            .is_some()
+            || self.gone_holder("group", &s.name).await?.is_some()
+        {
+            let current = sqlx::query_scalar!(
+                r#"SELECT coalesce(log_name, name) AS "n!: String" FROM contact_groups WHERE id = ?"#,
+                row.id
+            )
+            .fetch_one(self.conn())
+            .await?;
+            let detail = format!(
+                "{}'s renaming of “{current}” to “{}” was not applied: another group has that name",
+                self.author, s.name
+            );
+            self.note(
+                Screen::Groups,
+                "groups.kept_name",
+                format!("group “{current}”"),
+                detail,
+            )
+            .await?;
+            name = current;
+        }
+        self.set_group(row.id, &name, &s).await
+    }
+
+    async fn groups_deleted(&mut self, d: Deleted) -> Result<()> {
+        for uid in &d.uids {
+            let uid = self.resolve("group", uid).await?;
+            sqlx::query!(
+                "DELETE FROM contact_tombstones WHERE kind = 'group' AND uid = ?",
+                uid
+            )
+            .execute(self.conn())
+            .await?;
+            sqlx::query!("DELETE FROM contact_groups WHERE uid = ?", uid)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,475 @@
+//! Contacts, groups and memberships are the team's: a change on one desktop reaches the others
+//! through the relay, changes made offline on several desktops converge to identical tables, and
+//! a clash (one number created twice, one group name taken twice) is merged the same way
+//! everywhere, with the losing author told in the Activity Log.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use crate::common::{self, TestWorkspace, eventually_within};
+use crate::relay_support::TestRelay;
+use crmconnect::Workspace;
+use crmconnect::contacts::{ContactFilter, ContactInput, GroupInput};
+use crmconnect::sensitive::Sensitive;
+use crmconnect::sync::engine::{self, SyncHandle};
+
+async fn online(ws: &Arc<Workspace>, relay: &TestRelay, token: &str) -> SyncHandle {
+    ws.cx()
+        .set_relay(&relay.handle.url(), Some(Sensitive::new(token.to_owned())))
+        .await
+        .expect("relay set");
+    engine::start_configured(ws.clone())
+        .await
+        .unwrap()
+        .expect("sync starts")
+}
+
+fn contact(phone: &str, name: &str, groups: Vec<i64>) -> ContactInput {
+    ContactInput {
+        phone: phone.into(),
+        name: name.into(),
+        group_ids: groups,
+        ..Default::default()
+    }
+}
+
+/// Everything the team shares of the directory, by uid and with nothing local: what every
+/// desktop must agree on.
+async fn dump(ws: &Workspace) -> Vec<String> {
+    let mut out: Vec<String> = sqlx::query_as::<_, (String, String, String, String)>(
+        "SELECT uid, phone, name, company FROM contacts ORDER BY uid",
+    )
+    .fetch_all(ws.db())
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|(u, p, n, c)| format!("contact {u} {p} {n:?} {c:?}"))
+    .collect();
+    out.extend(
+        sqlx::query_as::<_, (String, String, String)>(
+            "SELECT uid, name, description FROM contact_groups ORDER BY uid",
+        )
+        .fetch_all(ws.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(u, n, d)| format!("group {u} {n:?} {d:?}")),
+    );
+    out.extend(
+        sqlx::query_as::<_, (String, String)>(
+            "SELECT c.uid, g.uid FROM contact_group_members m
+             JOIN contacts c ON c.id = m.contact_id JOIN contact_groups g ON g.id = m.group_id
+             ORDER BY 1, 2",
+        )
+        .fetch_all(ws.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(c, g)| format!("member {c} {g}")),
+    );
+    out
+}
+
+/// Until every desktop has published all it made and applied all the others did.
+async fn settled(desktops: &[&Arc<Workspace>]) {
+    eventually_within(
+        Duration::from_secs(60),
+        "the desktops to settle",
+        || async {
+            let mut cursors = Vec::new();
+            for ws in desktops {
+                if ws.outbox_len().await.ok()? != 0 {
+                    return None;
+                }
+                cursors.push(ws.sync_cursor().await.ok()?);
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            for (ws, c) in desktops.iter().zip(&cursors) {
+                if ws.sync_cursor().await.ok()? != *c || ws.outbox_len().await.ok()? != 0 {
+                    return None;
+                }
+            }
+            cursors.windows(2).all(|w| w[0] == w[1]).then_some(())
+        },
+    )
+    .await;
+}
+
+async fn group_id(ws: &Workspace, name: &str) -> Option<i64> {
+    ws.cx()
+        .groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.name == name)
+        .map(|g| g.id)
+}
+
+async fn by_phone(ws: &Workspace, phone: &str) -> Option<crmconnect::contacts::Contact> {
+    ws.cx()
+        .contacts(ContactFilter {
+            search: Some(phone.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .contacts
+        .into_iter()
+        .find(|c| c.phone == phone)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_or_group_changed_on_one_desktop_changes_on_the_other() {
+    let relay = TestRelay::sqlite().await;
+    let (a, b) = (common::workspace().await, common::workspace().await);
+    let _sa = online(&a.ws, &relay, &relay.token_for("alice", true, &[]).await).await;
+    let _sb = online(&b.ws, &relay, &relay.token_for("bob", true, &[]).await).await;
+
+    let vip =
+        a.ws.cx()
+            .create_group(GroupInput {
+                name: "VIP".into(),
+                description: "best customers".into(),
+            })
+            .await
+            .unwrap();
+    let ana =
+        a.ws.cx()
+            .create_contact(contact("+12015550101", "Ana", vec![vip.id]))
+            .await
+            .unwrap();
+    let on_b = eventually_within(Duration::from_secs(20), "Ana on B", || {
+        by_phone(&b.ws, "+12015550101")
+    })
+    .await;
+    assert_eq!(on_b.name, "Ana");
+    let vip_b = group_id(&b.ws, "VIP").await.expect("the group on B");
+    assert_eq!(on_b.group_ids, vec![vip_b], "in the group on B too");
+
+    // B edits her; A sees it.
+    b.ws.cx()
+        .update_contact(on_b.id, contact("+12015550101", "Ana Lima", vec![]))
+        .await
+        .unwrap();
+    eventually_within(Duration::from_secs(20), "the edit on A", || async {
+        let c = by_phone(&a.ws, "+12015550101").await?;
+        (c.name == "Ana Lima" && c.group_ids.is_empty()).then_some(())
+    })
+    .await;
+
+    // A groups her again, renames the group; then deletes her; B follows each step.
+    a.ws.cx()
+        .assign_groups(vec![ana.id], vec![vip.id])
+        .await
+        .unwrap();
+    a.ws.cx()
+        .update_group(
+            vip.id,
+            GroupInput {
+                name: "Gold".into(),
+                description: "renamed".into(),
+            },
+        )
+        .await
+        .unwrap();
+    eventually_within(
+        Duration::from_secs(20),
+        "the group renamed on B",
+        || async {
+            let id = group_id(&b.ws, "Gold").await?;
+            let c = by_phone(&b.ws, "+12015550101").await?;
+            (c.group_ids == vec![id]).then_some(())
+        },
+    )
+    .await;
+    a.ws.cx().delete_contacts(vec![ana.id]).await.unwrap();
+    a.ws.cx().delete_group(vip.id).await.unwrap();
+    eventually_within(Duration::from_secs(20), "the deletions on B", || async {
+        (by_phone(&b.ws, "+12015550101").await.is_none() && group_id(&b.ws, "Gold").await.is_none())
+            .then_some(())
+    })
+    .await;
+    settled(&[&a.ws, &b.ws]).await;
+    assert_eq!(dump(&a.ws).await, dump(&b.ws).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_changes_on_two_desktops_converge_and_a_clash_is_merged_into_the_first() {
+    let relay = TestRelay::sqlite().await;
+    let (a, b) = (common::workspace().await, common::workspace().await);
+    let (ta, tb) = (
+        relay.token_for("alice", true, &[]).await,
+        relay.token_for("bob", true, &[]).await,
+    );
+    // A shared starting point: one contact in one group, known to both.
+    let sa = online(&a.ws, &relay, &ta).await;
+    let sb = online(&b.ws, &relay, &tb).await;
+    let old =
+        a.ws.cx()
+            .create_group(GroupInput {
+                name: "Old".into(),
+                description: String::new(),
+            })
+            .await
+            .unwrap();
+    a.ws.cx()
+        .create_contact(contact("+12015550200", "Zed", vec![]))
+        .await
+        .unwrap();
+    settled(&[&a.ws, &b.ws]).await;
+    sa.stop().await;
+    sb.stop().await;
+
+    // Offline, both create the same number and the same group name, edit Zed, and A deletes
+    // the group that B assigns Zed to.
+    a.ws.cx()
+        .create_contact(contact("+12015550300", "Carla (A)", vec![]))
+        .await
+        .unwrap();
+    let vip_a =
+        a.ws.cx()
+            .create_group(GroupInput {
+                name: "VIP".into(),
+                description: "from A".into(),
+            })
+            .await
+            .unwrap();
+    let zed_a = by_phone(&a.ws, "+12015550200").await.unwrap();
+    a.ws.cx()
+        .update_contact(
+            zed_a.id,
+            contact("+12015550200", "Zed by A", vec![vip_a.id]),
+        )
+        .await
+        .unwrap();
+    a.ws.cx().delete_group(old.id).await.unwrap();
+
+    let vip_b =
+        b.ws.cx()
+            .create_group(GroupInput {
+                name: "vip".into(),
+                description: String::new(),
+            })
+            .await
+            .unwrap();
+    let carla_b =
+        b.ws.cx()
+            .create_contact(contact("+12015550300", "Carla (B)", vec![vip_b.id]))
+            .await
+            .unwrap();
+    let zed_b = by_phone(&b.ws, "+12015550200").await.unwrap();
+    let old_b = group_id(&b.ws, "Old").await.unwrap();
+    b.ws.cx()
+        .update_contact(zed_b.id, contact("+12015550201", "Zed by B", vec![]))
+        .await
+        .unwrap();
+    b.ws.cx()
+        .assign_groups(vec![zed_b.id, carla_b.id], vec![old_b])
+        .await
+        .unwrap();
+
+    // A publishes first, then B.
+    let sa = online(&a.ws, &relay, &ta).await;
+    settled(&[&a.ws]).await;
+    let sb = online(&b.ws, &relay, &tb).await;
+    settled(&[&a.ws, &b.ws]).await;
+
+    let (da, db) = (dump(&a.ws).await, dump(&b.ws).await);
+    assert_eq!(da, db, "both desktops hold the same directory");
+    for ws in [&a.ws, &b.ws] {
+        // One Carla: A's, which came first, with B's group added.
+        let carla = by_phone(ws, "+12015550300").await.unwrap();
+        assert_eq!(carla.name, "Carla (A)");
+        let vip = group_id(ws, "VIP").await.expect("one VIP group, A's name");
+        assert_eq!(carla.group_ids, vec![vip]);
+        assert!(group_id(ws, "vip").await.is_none());
+        // Zed: B's edit came last and wins whole (number included); the deleted group is gone
+        // with B's assignment to it.
+        let zed = by_phone(ws, "+12015550201").await.unwrap();
+        assert_eq!(zed.name, "Zed by B");
+        assert!(zed.group_ids.is_empty(), "{:?}", zed.group_ids);
+        assert!(group_id(ws, "Old").await.is_none());
+    }
+    // B learns that its Carla and its group were merged, on both desktops.
+    for t in [&a, &b] {
+        let merged = t.log_of("contacts.merged").await;
+        assert_eq!(merged.len(), 1, "{merged:?}");
+        let detail: String =
+            sqlx::query_scalar("SELECT detail FROM activity_log WHERE action = 'contacts.merged'")
+                .fetch_one(t.ws.db())
+                .await
+                .unwrap();
+        assert!(
+            detail.starts_with("bob's new contact +12015550300 was merged into “Carla (A)”"),
+            "{detail}"
+        );
+        assert_eq!(t.log_of("groups.merged").await.len(), 1);
+    }
+    sa.stop().await;
+    sb.stop().await;
+}
+
+// ---- the property: random work on three desktops with random disconnects converges ----------
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Desktop, a number from a small pool (so that clashes happen), a name.
+    Create(usize, u8, u8),
+    /// Desktop, which of its contacts (modulo), a new number, a new name.
+    Edit(usize, u8, u8, u8),
+    Delete(usize, u8),
+    CreateGroup(usize, u8),
+    RenameGroup(usize, u8, u8),
+    DeleteGroup(usize, u8),
+    Assign(usize, u8, u8),
+    /// A desktop's sync stops or starts again.
+    Toggle(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let d = 0usize..3;
+    prop_oneof![
+        3 => (d.clone(), 0u8..8, any::<u8>()).prop_map(|(d, p, n)| Op::Create(d, p, n)),
+        2 => (d.clone(), any::<u8>(), 0u8..8, any::<u8>()).prop_map(|(d, c, p, n)| Op::Edit(d, c, p, n)),
+        1 => (d.clone(), any::<u8>()).prop_map(|(d, c)| Op::Delete(d, c)),
+        2 => (d.clone(), 0u8..4).prop_map(|(d, n)| Op::CreateGroup(d, n)),
+        1 => (d.clone(), any::<u8>(), 0u8..4).prop_map(|(d, g, n)| Op::RenameGroup(d, g, n)),
+        1 => (d.clone(), any::<u8>()).prop_map(|(d, g)| Op::DeleteGroup(d, g)),
+        2 => (d.clone(), any::<u8>(), any::<u8>()).prop_map(|(d, c, g)| Op::Assign(d, c, g)),
+        2 => d.prop_map(Op::Toggle),
+    ]
+}
+
+async fn run_ops(ops: Vec<Op>) {
+    let relay = TestRelay::sqlite().await;
+    let mut desktops: Vec<TestWorkspace> = Vec::new();
+    let mut tokens = Vec::new();
+    for name in ["alice", "bob", "carol"] {
+        desktops.push(common::workspace().await);
+        tokens.push(relay.token_for(name, true, &[]).await);
+    }
+    let mut syncs: Vec<Option<SyncHandle>> = Vec::new();
+    for (t, token) in desktops.iter().zip(&tokens) {
+        syncs.push(Some(online(&t.ws, &relay, token).await));
+    }
+    let phone = |p: u8| format!("+1201555{:04}", 100 + p as u32);
+    for op in ops {
+        let d = match op {
+            Op::Create(d, ..)
+            | Op::Edit(d, ..)
+            | Op::Delete(d, _)
+            | Op::CreateGroup(d, _)
+            | Op::RenameGroup(d, ..)
+            | Op::DeleteGroup(d, _)
+            | Op::Assign(d, ..)
+            | Op::Toggle(d) => d,
+        };
+        let ws = desktops[d].ws.clone();
+        let cx = ws.cx();
+        let contacts = cx
+            .contacts(ContactFilter::default())
+            .await
+            .unwrap()
+            .contacts;
+        let groups = cx.groups().await.unwrap();
+        // Refusals (a number or name taken here) are part of the game: ignored.
+        match op {
+            Op::Create(_, p, n) => {
+                let _ = cx
+                    .create_contact(contact(&phone(p), &format!("c{n}"), vec![]))
+                    .await;
+            }
+            Op::Edit(_, c, p, n) if !contacts.is_empty() => {
+                let c = &contacts[c as usize % contacts.len()];
+                let groups = c.group_ids.iter().copied().take(1).collect();
+                let _ = cx
+                    .update_contact(c.id, contact(&phone(p), &format!("e{n}"), groups))
+                    .await;
+            }
+            Op::Delete(_, c) if !contacts.is_empty() => {
+                let c = &contacts[c as usize % contacts.len()];
+                let _ = cx.delete_contacts(vec![c.id]).await;
+            }
+            Op::CreateGroup(_, n) => {
+                let _ = cx
+                    .create_group(GroupInput {
+                        name: format!("g{n}"),
+                        description: format!("by {d}"),
+                    })
+                    .await;
+            }
+            Op::RenameGroup(_, g, n) if !groups.is_empty() => {
+                let g = &groups[g as usize % groups.len()];
+                let _ = cx
+                    .update_group(
+                        g.id,
+                        GroupInput {
+                            name: format!("g{n}"),
+                            description: String::new(),
+                        },
+                    )
+                    .await;
+            }
+            Op::DeleteGroup(_, g) if !groups.is_empty() => {
+                let g = &groups[g as usize % groups.len()];
+                let _ = cx.delete_group(g.id).await;
+            }
+            Op::Assign(_, c, g) if !contacts.is_empty() && !groups.is_empty() => {
+                let c = &contacts[c as usize % contacts.len()];
+                let g = &groups[g as usize % groups.len()];
+                let _ = cx.assign_groups(vec![c.id], vec![g.id]).await;
+            }
+            Op::Toggle(_) => match syncs[d].take() {
+                Some(s) => s.stop().await,
+                None => syncs[d] = Some(online(&ws, &relay, &tokens[d]).await),
+            },
+            _ => {}
+        }
+    }
+    for (d, s) in syncs.iter_mut().enumerate() {
+        if s.is_none() {
+            *s = Some(online(&desktops[d].ws, &relay, &tokens[d]).await);
+        }
+    }
+    let all: Vec<&Arc<Workspace>> = desktops.iter().map(|t| &t.ws).collect();
+    settled(&all).await;
+    let first = dump(&desktops[0].ws).await;
+    for t in &desktops[1..] {
+        if dump(&t.ws).await != first {
+            // The log, to read how they came apart.
+            let log: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+                "SELECT seq, kind, staff, raw FROM sync_events WHERE kind NOT IN ('message', 'status') ORDER BY seq",
+            )
+            .fetch_all(desktops[0].ws.db())
+            .await
+            .unwrap();
+            for (seq, kind, staff, raw) in log {
+                eprintln!("{seq} {kind} {staff:?} {raw}");
+            }
+        }
+        assert_eq!(dump(&t.ws).await, first, "the desktops diverged");
+    }
+    for s in syncs.into_iter().flatten() {
+        s.stop().await;
+    }
+}
+
+proptest! {
+    // Six cases a run (each is three desktops and a relay); PROPTEST_CASES asks for more.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(6),
+        max_shrink_iters: 20,
+        ..ProptestConfig::default()
+    })]
+    #[test]
+    fn random_work_on_three_desktops_with_disconnects_converges(ops in prop::collection::vec(op(), 10..40)) {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(run_ops(ops));
+    }
+}

@@ -197,8 +197,8 @@ async fn import_once(data: &std::path::Path, csv_path: &std::path::Path, groups:
     // number is +1 312 (2,000,000 + i/10) — built by SQLite itself, so the set-up adds no memory.
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 3 UNION ALL SELECT i + 10 FROM n WHERE i + 10 < ?1)
-         INSERT INTO contacts (phone, name, created_at, updated_at)
-         SELECT '+1312' || printf('%07d', 2000000 + i / 10), 'Existing ' || i, 0, 0 FROM n",
+         INSERT INTO contacts (uid, seq, phone, name, created_at, updated_at)
+         SELECT lower(hex(randomblob(16))), 0, '+1312' || printf('%07d', 2000000 + i / 10), 'Existing ' || i, 0, 0 FROM n",
     )
     .bind(ROWS as i64)
     .execute(ws.db())

@@ -11,7 +11,10 @@ ALTER TABLE contacts ADD COLUMN uid TEXT;
 ALTER TABLE contacts ADD COLUMN seq INTEGER;
 ALTER TABLE contacts ADD COLUMN log_phone TEXT;
 UPDATE contacts SET uid = lower(hex(randomblob(16))), seq = 0;
-CREATE UNIQUE INDEX contacts_by_uid ON contacts (uid);
+-- A contact an import created has no uid of its own in this table (indexing a million of them
+-- would double the import's time): its uid is its import's base and its number in the import,
+-- found through `contact_import_ranges`, and written here the first time something names it.
+CREATE UNIQUE INDEX contacts_by_uid ON contacts (uid) WHERE uid IS NOT NULL;
 CREATE INDEX contacts_by_log_phone ON contacts (log_phone) WHERE log_phone IS NOT NULL;
 
 ALTER TABLE contact_groups ADD COLUMN uid TEXT;
@@ -38,3 +41,23 @@ CREATE TABLE contact_tombstones (
     PRIMARY KEY (kind, uid)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX contact_tombstones_by_key ON contact_tombstones (kind, key);
+
+-- Contacts an import created, a run of consecutive ids at a time: contact `first_id + i` has the
+-- uid `base` followed by `first_n + i` as 8 hex digits, for i below `count`.
+CREATE TABLE contact_import_ranges (
+    base     TEXT    NOT NULL,
+    first_n  INTEGER NOT NULL,
+    first_id INTEGER NOT NULL,
+    count    INTEGER NOT NULL,
+    PRIMARY KEY (base, first_n)
+) STRICT;
+CREATE INDEX contact_import_ranges_by_id ON contact_import_ranges (first_id);
+
+-- Every contact's uid, its own or its import's.
+CREATE VIEW contact_uids AS
+SELECT c.id AS id, coalesce(c.uid, (
+    SELECT CASE WHEN c.id < r.first_id + r.count
+                THEN r.base || printf('%08x', r.first_n + c.id - r.first_id) END
+    FROM contact_import_ranges r WHERE r.first_id <= c.id ORDER BY r.first_id DESC LIMIT 1
+)) AS uid
+FROM contacts c;

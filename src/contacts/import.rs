@@ -25,6 +25,7 @@ use serde::Deserialize;
 use ts_rs::TS;
 
 use super::phone::{self, Country, PhoneError};
+use super::shared;
 use crate::Result;
 use crate::audit::{self, Change, Outcome};
 use crate::import::{self as engine, Kind, Refused, check_encoding, copy_refused_rows, sanitize};
@@ -134,15 +135,17 @@ struct Good {
 }
 
 /// Where a row is in `Good::text`: it starts at `start`; column `i` ends at `ends[i]` (from
-/// `start`), and its E.164 number, `E164`, ends at `ends[E164]`.
+/// `start`), its E.164 number, `E164`, at `ends[E164]`, and the row as the team's import event
+/// carries it (JSON, made by the checking threads, not the writer's), `ENTRY`, at `ends[ENTRY]`.
 struct Row {
     line: u64,
     start: usize,
-    ends: [u32; COLUMNS.len() + 1],
+    ends: [u32; COLUMNS.len() + 2],
 }
 
 const PHONE: usize = 1;
 const E164: usize = COLUMNS.len();
+const ENTRY: usize = COLUMNS.len() + 1;
 
 impl Good {
     fn with_capacity(rows: usize) -> Self {
@@ -172,7 +175,7 @@ fn push_columns(
     record: &csv::ByteRecord,
     layout: &Layout,
     text: &mut String,
-) -> std::result::Result<[u32; COLUMNS.len() + 1], String> {
+) -> std::result::Result<[u32; COLUMNS.len() + 2], String> {
     if record.len() != layout.width {
         return Err(if *layout == Layout::spec() {
             format!(
@@ -190,7 +193,7 @@ fn push_columns(
         });
     }
     let start = text.len();
-    let mut ends = [0u32; COLUMNS.len() + 1];
+    let mut ends = [0u32; COLUMNS.len() + 2];
     for (i, source) in layout.source.iter().enumerate() {
         if let Some(j) = *source {
             let Ok(f) = std::str::from_utf8(&record[j]) else {
@@ -245,6 +248,11 @@ impl Kind for Contacts {
             Ok(e164) => {
                 good.text.push_str(&e164);
                 row.ends[E164] = (good.text.len() - start) as u32;
+                let f = |i| good.get(&row, i);
+                let entry =
+                    shared::created_entry([&e164, f(0), f(2), f(3), f(4), f(5), f(6), f(7)]);
+                good.text.push_str(&entry);
+                row.ends[ENTRY] = (good.text.len() - start) as u32;
                 good.rows.push(row);
                 Ok(())
             }
@@ -318,6 +326,9 @@ struct WriteState {
     /// The same for the contacts at or below `before`, which only the file's existing numbers
     /// match: id → line.
     matched_lines: HashMap<i64, u64>,
+    /// The team's uids of the contacts it creates: `base` + their number in the import.
+    base: String,
+    created: u64,
 }
 
 /// What one batch did.
@@ -326,6 +337,8 @@ struct Written {
     existing: u64,
     /// Rows whose number an earlier row of the file already had.
     refused: Vec<Refused>,
+    /// What the batch did, as the parts of its `contacts.imported` events.
+    parts: Vec<shared::ImportPart>,
 }
 
 impl WriteState {
@@ -364,10 +377,8 @@ impl WriteState {
         use crate::db::raw::{Raw, Value};
         let db = Raw::new(lock);
         let mut insert = db.prepare(
-            // Imported contacts do not travel to the team yet (issue 17): they count as the
-            // log's own (seq 0), so a teammate's record never folds them away.
-            "INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at, uid, seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, 0)
+            "INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
              ON CONFLICT (phone) DO NOTHING",
         )?;
         let mut find = db.prepare("SELECT id FROM contacts WHERE phone = ?1")?;
@@ -402,12 +413,12 @@ impl WriteState {
             imported: 0,
             existing: 0,
             refused: Vec::new(),
+            parts: Vec::new(),
         };
+        let mut parts = shared::ImportParts::new(self.created);
         for row in &good.rows {
             let f = |i| good.get(row, i);
             let e164 = f(E164);
-            let mut uid = uuid::Uuid::encode_buffer();
-            let uid = uuid::Uuid::now_v7().simple().encode_lower(&mut uid);
             let (_, changed) = insert.run(&[
                 Value::Text(e164),
                 Value::Text(f(0)),
@@ -418,10 +429,11 @@ impl WriteState {
                 Value::Text(f(6)),
                 Value::Text(f(7)),
                 Value::Int(now),
-                Value::Text(uid),
             ])?;
             let id = if changed == 1 {
                 let id = db.last_insert_rowid();
+                self.created += 1;
+                parts.created(f(ENTRY));
                 self.remember(id, row.line);
                 out.imported += 1;
                 created = Some(created.map_or((id, id), |(first, _)| (first, id)));
@@ -445,6 +457,7 @@ impl WriteState {
                 }
                 self.remember(id, row.line);
                 out.existing += 1;
+                parts.existing(e164);
                 id
             };
             if !self.groups.is_empty() {
@@ -452,6 +465,14 @@ impl WriteState {
             }
         }
         if let Some((first, last)) = created {
+            // Their uids: the import's base and their numbers in it (see the migration).
+            let created_before = self.created - (last - first + 1) as u64;
+            db.prepare(shared::import_range_sql())?.run(&[
+                Value::Text(&self.base),
+                Value::Int(created_before as i64),
+                Value::Int(first),
+                Value::Int(last - first + 1),
+            ])?;
             for &g in &self.groups {
                 members_of_new.run(&[Value::Int(g), Value::Int(first), Value::Int(last)])?;
             }
@@ -463,6 +484,7 @@ impl WriteState {
                 members_of_existing.run(&[Value::Int(g), Value::Text(&matched)])?;
             }
         }
+        out.parts = parts.finish();
         Ok(out)
     }
 }
@@ -514,7 +536,7 @@ impl Checkpointer {
 
 /// Runs blocking database work from async code without stalling the other tasks of a
 /// multi-threaded runtime (a current-thread runtime, as in tests, simply runs it).
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(super) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
@@ -586,7 +608,11 @@ impl Ctx<'_> {
             before,
             created_lines: Vec::new(),
             matched_lines: HashMap::new(),
+            base: shared::import_base(),
+            created: 0,
         });
+        let group_uids = shared::group_uids(&mut conn, &options.group_ids).await?;
+        let publisher = actor.clone();
 
         let checkpointer = Checkpointer::start(self.db().acquire().await?);
         let mut run = engine::Run::start(
@@ -618,6 +644,7 @@ impl Ctx<'_> {
                 let st = state
                     .take()
                     .expect("the state comes back after every batch");
+                let (group_uids, publisher) = (group_uids.clone(), publisher.clone());
                 let (written, st) = audit::perform_on(
                     &mut conn,
                     &actor,
@@ -626,9 +653,14 @@ impl Ctx<'_> {
                         Box::pin(async move {
                             let mut st = st;
                             let mut lock = tx.lock_handle().await?;
-                            let written =
+                            let mut written =
                                 blocking(|| st.write(&mut lock, &good)).map_err(ImportError::Worker)?;
                             drop(lock);
+                            // The team gets what the batch did, in the same transaction.
+                            for part in std::mem::take(&mut written.parts) {
+                                let event = part.event(&st.base, &group_uids);
+                                crate::outbox::emit(tx, &publisher, "contacts.imported", &event).await?;
+                            }
                             let detail = format!(
                                 "lines {first}–{last}: {} new, {} existing given groups, {} refused",
                                 written.imported,
@@ -641,6 +673,7 @@ impl Ctx<'_> {
                 )
                 .await?;
                 checkpointer.committed();
+                self.outbox_written();
                 state = Some(st);
                 if !written.refused.is_empty() {
                     batch.refused.extend(written.refused);

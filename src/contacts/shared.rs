@@ -34,15 +34,164 @@ pub(crate) fn new_uid() -> String {
 }
 
 pub(crate) use crmconnect_events::payloads::{
-    ContactState, Deleted, GroupState, Grouped, MAX_UIDS,
+    ContactState, ContactsImported, Deleted, GroupState, Grouped, ImportEntry,
+    MAX_IMPORT_PART_BYTES, MAX_UIDS,
 };
 
 // ---- what changes made here write -------------------------------------------------------------
 
+/// An import's uid prefix: the first 24 hex digits of a UUIDv7 (its time and 48 random bits).
+pub(crate) fn import_base() -> String {
+    let mut uid = new_uid();
+    uid.truncate(24);
+    uid
+}
+
+/// The uid of the `n`-th contact an import created.
+pub(crate) fn import_uid(base: &str, n: u64) -> String {
+    format!("{base}{n:08x}")
+}
+
+/// A created contact as an import's event carries it ([`ImportEntry::Created`]): phone, name,
+/// company, address, city, state, country, description.
+pub(crate) fn created_entry(fields: [&str; 8]) -> String {
+    serde_json::to_string(&fields).expect("an import entry serialises")
+}
+
+/// One part of an import's event: its entries as JSON, not yet compressed.
+pub(crate) struct ImportPart {
+    first: u64,
+    json: Vec<u8>,
+}
+
+impl ImportPart {
+    pub(crate) fn event(&self, base: &str, groups: &[String]) -> serde_json::Value {
+        serde_json::to_value(ContactsImported {
+            base: base.to_owned(),
+            first: self.first,
+            groups: groups.to_vec(),
+            data: ContactsImported::pack(&self.json),
+        })
+        .expect("an import part serialises")
+    }
+}
+
+/// A batch's entries, cut into parts of at most [`MAX_IMPORT_PART_BYTES`] of JSON.
+pub(crate) struct ImportParts {
+    done: Vec<ImportPart>,
+    json: Vec<u8>,
+    first: u64,
+    next: u64,
+}
+
+impl ImportParts {
+    /// Parts whose first created row is the import's `next`-th.
+    pub(crate) fn new(next: u64) -> Self {
+        ImportParts {
+            done: Vec::new(),
+            json: Vec::new(),
+            first: next,
+            next,
+        }
+    }
+
+    fn push(&mut self, entry: &[u8], created: bool) {
+        if !self.json.is_empty() && self.json.len() + entry.len() + 2 > MAX_IMPORT_PART_BYTES {
+            self.cut();
+        }
+        self.json
+            .push(if self.json.is_empty() { b'[' } else { b',' });
+        self.json.extend_from_slice(entry);
+        if created {
+            self.next += 1;
+        }
+    }
+
+    fn cut(&mut self) {
+        if self.json.is_empty() {
+            return;
+        }
+        let mut json = std::mem::take(&mut self.json);
+        json.push(b']');
+        self.done.push(ImportPart {
+            first: self.first,
+            json,
+        });
+        self.first = self.next;
+    }
+
+    /// A contact the import created, as [`created_entry`] wrote it.
+    pub(crate) fn created(&mut self, entry: &str) {
+        self.push(entry.as_bytes(), true);
+    }
+
+    /// A number the import found in the directory.
+    pub(crate) fn existing(&mut self, phone: &str) {
+        let entry = serde_json::to_vec(phone).expect("a phone serialises");
+        self.push(&entry, false);
+    }
+
+    pub(crate) fn finish(mut self) -> Vec<ImportPart> {
+        self.cut();
+        self.done
+    }
+}
+
+/// Contact `id`'s uid, written into its row if it had only its import's (see the migration): what
+/// names it from now on is found by the uid index.
+pub(crate) async fn ensure_uid(conn: &mut SqliteConnection, id: i64) -> Result<String> {
+    sqlx::query!(
+        "UPDATE contacts SET uid = (SELECT uid FROM contact_uids WHERE id = ?1) WHERE id = ?1 AND uid IS NULL",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    if let Some(uid) = sqlx::query_scalar!("SELECT uid FROM contacts WHERE id = ?", id)
+        .fetch_one(&mut *conn)
+        .await?
+    {
+        return Ok(uid);
+    }
+    // A row from before the team's uids with none at all (cannot happen after the migration).
+    let uid = new_uid();
+    sqlx::query!("UPDATE contacts SET uid = ? WHERE id = ?", uid, id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(uid)
+}
+
+/// The row of the contact an import created as its `n`-th, named by the uid `base` + `n`, if it
+/// has not been given its uid in its row yet.
+async fn imported_row(conn: &mut SqliteConnection, uid: &str) -> Result<Option<i64>> {
+    let (Some(base), Some(n)) = (
+        uid.get(..24),
+        uid.get(24..).and_then(|n| i64::from_str_radix(n, 16).ok()),
+    ) else {
+        return Ok(None);
+    };
+    if uid.len() != 32 {
+        return Ok(None);
+    }
+    Ok(sqlx::query_scalar!(
+        r#"SELECT c.id AS "id!" FROM contact_import_ranges r JOIN contacts c ON c.id = r.first_id + ?2 - r.first_n
+           WHERE r.base = ?1 AND r.first_n <= ?2 AND ?2 < r.first_n + r.count AND c.uid IS NULL"#,
+        base,
+        n
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Records that contacts `first_id`… (`count` of them) are the import's `first_n`-th….
+pub(crate) fn import_range_sql() -> &'static str {
+    "INSERT OR REPLACE INTO contact_import_ranges (base, first_n, first_id, count) VALUES (?1, ?2, ?3, ?4)"
+}
+
 /// The contact with row id `id` as its event carries it.
 pub(crate) async fn contact_state(conn: &mut SqliteConnection, id: i64) -> Result<ContactState> {
+    let uid = ensure_uid(conn, id).await?;
     let r = sqlx::query!(
-        r#"SELECT uid AS "uid!", phone, name, company, address, city, state, country, description
+        r#"SELECT phone, name, company, address, city, state, country, description
            FROM contacts WHERE id = ?"#,
         id
     )
@@ -56,7 +205,7 @@ pub(crate) async fn contact_state(conn: &mut SqliteConnection, id: i64) -> Resul
     .fetch_all(&mut *conn)
     .await?;
     Ok(ContactState {
-        uid: r.uid,
+        uid,
         phone: r.phone,
         name: r.name,
         company: r.company,
@@ -82,12 +231,11 @@ pub(crate) async fn group_state(conn: &mut SqliteConnection, id: i64) -> Result<
 pub(crate) async fn contact_uids(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<String>> {
     let mut uids = Vec::with_capacity(ids.len());
     for &id in ids {
-        if let Some(uid) = sqlx::query_scalar!("SELECT uid FROM contacts WHERE id = ?", id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .flatten()
-        {
-            uids.push(uid);
+        let found = sqlx::query_scalar!("SELECT count(*) FROM contacts WHERE id = ?", id)
+            .fetch_one(&mut *conn)
+            .await?;
+        if found > 0 {
+            uids.push(ensure_uid(conn, id).await?);
         }
     }
     Ok(uids)
@@ -141,6 +289,16 @@ pub(crate) async fn keep_log_name(conn: &mut SqliteConnection, id: i64, new: &st
 /// Before a change made here deletes contact `id`: the log still gives it its phone until the
 /// deletion comes back, and clashes are decided on that.
 pub(crate) async fn tombstone_contact(conn: &mut SqliteConnection, id: i64) -> Result<()> {
+    let placed = sqlx::query_scalar!(
+        "SELECT count(*) FROM contacts WHERE id = ? AND seq IS NOT NULL",
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if placed == 0 {
+        return Ok(()); // not in the log (or no such contact: the caller says so)
+    }
+    ensure_uid(conn, id).await?;
     sqlx::query!(
         "INSERT OR REPLACE INTO contact_tombstones (kind, uid, key)
          SELECT 'contact', uid, coalesce(log_phone, phone) FROM contacts WHERE id = ? AND seq IS NOT NULL",
@@ -212,6 +370,7 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
         Op::ContactUpdated(s) => apply.contact_updated(s).await?,
         Op::ContactsDeleted(d) => apply.contacts_deleted(d).await?,
         Op::Grouped(g) => apply.grouped(g).await?,
+        Op::Imported(part) => apply.imported(part).await?,
         Op::GroupCreated(s) => apply.group_created(s).await?,
         Op::GroupUpdated(s) => apply.group_updated(s).await?,
         Op::GroupsDeleted(d) => apply.groups_deleted(d).await?,
@@ -230,6 +389,7 @@ fn parse(kind: &str, raw: &str) -> std::result::Result<Option<Op>, serde_json::E
         "contact.updated" => Op::ContactUpdated(serde_json::from_str(raw)?),
         "contact.deleted" => Op::ContactsDeleted(serde_json::from_str(raw)?),
         "contacts.grouped" => Op::Grouped(serde_json::from_str(raw)?),
+        "contacts.imported" => Op::Imported(serde_json::from_str(raw)?),
         "group.created" => Op::GroupCreated(serde_json::from_str(raw)?),
         "group.updated" => Op::GroupUpdated(serde_json::from_str(raw)?),
         "group.deleted" => Op::GroupsDeleted(serde_json::from_str(raw)?),
@@ -237,17 +397,19 @@ fn parse(kind: &str, raw: &str) -> std::result::Result<Option<Op>, serde_json::E
     }))
 }
 
+/// The shape of an E.164 number (what every desktop stores; the relay checks shapes only).
+fn is_e164(p: &str) -> bool {
+    p.len() >= 8
+        && p.len() <= 16
+        && p.starts_with('+')
+        && p[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
 impl Op {
     /// What a desktop of ours never publishes (a tampered one might): refused on apply.
     fn check(&self) -> std::result::Result<(), &'static str> {
-        let e164 = |p: &str| {
-            p.len() >= 8
-                && p.len() <= 16
-                && p.starts_with('+')
-                && p[1..].bytes().all(|b| b.is_ascii_digit())
-        };
         match self {
-            Op::ContactCreated(c) | Op::ContactUpdated(c) if !e164(&c.phone) => {
+            Op::ContactCreated(c) | Op::ContactUpdated(c) if !is_e164(&c.phone) => {
                 Err("a phone that is not in E.164")
             }
             Op::GroupCreated(g) | Op::GroupUpdated(g) if g.name.trim().is_empty() => {
@@ -263,6 +425,7 @@ enum Op {
     ContactUpdated(ContactState),
     ContactsDeleted(Deleted),
     Grouped(Grouped),
+    Imported(ContactsImported),
     GroupCreated(GroupState),
     GroupUpdated(GroupState),
     GroupsDeleted(Deleted),
@@ -337,10 +500,24 @@ impl Apply<'_, '_> {
     // ---- contacts ------------------------------------------------------------------------------
 
     async fn contact_by_uid(&mut self, uid: &str) -> Result<Option<Row>> {
-        Ok(sqlx::query_as!(
+        let row = sqlx::query_as!(
             Row,
             r#"SELECT id AS "id!", seq FROM contacts WHERE uid = ?"#,
             uid
+        )
+        .fetch_optional(self.conn())
+        .await?;
+        if row.is_some() {
+            return Ok(row);
+        }
+        let Some(id) = imported_row(self.conn(), uid).await? else {
+            return Ok(None);
+        };
+        ensure_uid(self.conn(), id).await?;
+        Ok(sqlx::query_as!(
+            Row,
+            r#"SELECT id AS "id!", seq FROM contacts WHERE id = ?"#,
+            id
         )
         .fetch_optional(self.conn())
         .await?)
@@ -378,6 +555,7 @@ impl Apply<'_, '_> {
             // Made here and not in the log yet: it steps aside (a placeholder number) until its
             // creation arrives, which then takes the number or is merged, as the log says there.
             (None, _) => {
+                ensure_uid(self.conn(), v.id).await?;
                 sqlx::query!(
                     "UPDATE contacts SET log_phone = coalesce(log_phone, phone), phone = '~' || uid WHERE id = ?",
                     v.id
@@ -411,14 +589,8 @@ impl Apply<'_, '_> {
     /// its empty-in-`into` fields and its groups move over. Its own event merges it the same way
     /// everywhere when it arrives.
     async fn fold_contact(&mut self, from: i64, into: i64) -> Result<()> {
-        let (from_uid, into_uid): (String, String) = (
-            sqlx::query_scalar!(r#"SELECT uid AS "uid!" FROM contacts WHERE id = ?"#, from)
-                .fetch_one(self.conn())
-                .await?,
-            sqlx::query_scalar!(r#"SELECT uid AS "uid!" FROM contacts WHERE id = ?"#, into)
-                .fetch_one(self.conn())
-                .await?,
-        );
+        let from_uid = ensure_uid(self.conn(), from).await?;
+        let into_uid = ensure_uid(self.conn(), into).await?;
         let state = contact_state(self.conn(), from).await?;
         self.alias("contact", &from_uid, &into_uid).await?;
         self.fill_empty(into, &state).await?;
@@ -604,10 +776,7 @@ impl Apply<'_, '_> {
             return self.merged_contact(row.id, &s).await;
         }
         if let Some(holder) = self.log_holder(&s.phone, None).await? {
-            let survivor =
-                sqlx::query_scalar!(r#"SELECT uid AS "uid!" FROM contacts WHERE id = ?"#, holder)
-                    .fetch_one(self.conn())
-                    .await?;
+            let survivor = ensure_uid(self.conn(), holder).await?;
             self.alias("contact", &s.uid, &survivor).await?;
             return self.merged_contact(holder, &s).await;
         }
@@ -705,9 +874,11 @@ impl Apply<'_, '_> {
             )
             .execute(self.conn())
             .await?;
-            sqlx::query!("DELETE FROM contacts WHERE uid = ?", uid)
-                .execute(self.conn())
-                .await?;
+            if let Some(row) = self.contact_by_uid(&uid).await? {
+                sqlx::query!("DELETE FROM contacts WHERE id = ?", row.id)
+                    .execute(self.conn())
+                    .await?;
+            }
         }
         Ok(())
     }
@@ -724,6 +895,190 @@ impl Apply<'_, '_> {
             }
             self.add_groups(row.id, &g.groups).await?;
             sqlx::query!("UPDATE contacts SET seq = ? WHERE id = ?", seq, row.id)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// One part of an import (a teammate's, or this desktop's own coming back). Rows take a fast
+    /// path, a few prepared statements each, when nothing can clash: a number no record has, or
+    /// this desktop's own row confirmed as it was made. The rest (a number another record has,
+    /// or one the log gives to a record shown here otherwise) take the careful path of a single
+    /// creation, with its merges and notes.
+    async fn imported(&mut self, part: ContactsImported) -> Result<()> {
+        let entries = match part.entries() {
+            Ok(e) => e,
+            Err(problem) => {
+                tracing::warn!(
+                    seq = self.seq,
+                    problem,
+                    "an import part that cannot be read is skipped"
+                );
+                return Ok(());
+            }
+        };
+        let mut groups = Vec::new();
+        for g in &part.groups {
+            let g = self.resolve("group", g).await?;
+            if let Some(row) = self.group_by_uid(&g).await? {
+                groups.push(row.id); // a group deleted earlier in the log is left out
+            }
+        }
+        let special: std::collections::HashSet<String> = sqlx::query_scalar!(
+            r#"SELECT log_phone AS "p!: String" FROM contacts WHERE log_phone IS NOT NULL
+               UNION ALL SELECT key FROM contact_tombstones WHERE kind = 'contact'"#
+        )
+        .fetch_all(self.conn())
+        .await?
+        .into_iter()
+        .collect();
+        let (seq, now) = (self.seq, crate::now_ms());
+        let mut careful: Vec<ContactState> = Vec::new();
+        let mut existing: Vec<String> = Vec::new();
+        {
+            let mut lock = self.conn().lock_handle().await?;
+            let fast = super::import::blocking(|| -> std::result::Result<(), String> {
+                use crate::db::raw::{Raw, Value};
+                let db = Raw::new(&mut lock);
+                // A new row's uid is its import's (a range below), not written in the row.
+                let mut insert = db.prepare(
+                    "INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) ON CONFLICT DO NOTHING",
+                )?;
+                // This desktop's own row, as it made it, confirmed by the log.
+                let mut confirm = db.prepare(
+                    "UPDATE contacts SET seq = ?1
+                     WHERE id = (SELECT r.first_id + ?3 - r.first_n FROM contact_import_ranges r
+                                 WHERE r.base = ?2 AND r.first_n <= ?3 AND ?3 < r.first_n + r.count)
+                       AND uid IS NULL AND seq IS NULL AND log_phone IS NULL AND phone = ?4
+                     RETURNING id",
+                )?;
+                let mut range = db.prepare(import_range_sql())?;
+                // The run of consecutive rows being inserted: (first n, first id, count).
+                let mut run: Option<(u64, i64, i64)> = None;
+                let mut close =
+                    |run: &mut Option<(u64, i64, i64)>| -> std::result::Result<(), String> {
+                        if let Some((n, id, count)) = run.take() {
+                            range.run(&[
+                                Value::Text(&part.base),
+                                Value::Int(n as i64),
+                                Value::Int(id),
+                                Value::Int(count),
+                            ])?;
+                        }
+                        Ok(())
+                    };
+                let mut member = db.prepare(
+                    "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id) VALUES (?1, ?2)",
+                )?;
+                let mut n = part.first;
+                for entry in entries {
+                    let fields = match entry {
+                        ImportEntry::Existing(phone) => {
+                            existing.push(phone);
+                            continue;
+                        }
+                        ImportEntry::Created(fields) => fields,
+                    };
+                    n += 1;
+                    let [
+                        phone,
+                        name,
+                        company,
+                        address,
+                        city,
+                        state,
+                        country,
+                        description,
+                    ] = <[String; 8]>::try_from(fields)
+                        .map_err(|f| format!("a row of {} fields", f.len()))?;
+                    if !is_e164(&phone) {
+                        continue; // no desktop of ours makes it (the relay checks the shape only)
+                    }
+                    let mut id = None;
+                    if !special.contains(&phone) {
+                        fn text(t: &str) -> Value<'_> {
+                            Value::Text(t)
+                        }
+                        let (_, changed) = insert.run(&[
+                            text(&phone),
+                            text(&name),
+                            text(&company),
+                            text(&address),
+                            text(&city),
+                            text(&state),
+                            text(&country),
+                            text(&description),
+                            Value::Int(now),
+                            Value::Int(seq),
+                        ])?;
+                        id = if changed == 1 {
+                            let id = db.last_insert_rowid();
+                            let this = n - 1;
+                            match &mut run {
+                                Some((first_n, first_id, count))
+                                    if *first_n + *count as u64 == this
+                                        && *first_id + *count == id =>
+                                {
+                                    *count += 1
+                                }
+                                _ => {
+                                    close(&mut run)?;
+                                    run = Some((this, id, 1));
+                                }
+                            }
+                            Some(id)
+                        } else {
+                            confirm
+                                .run(&[
+                                    Value::Int(seq),
+                                    Value::Text(&part.base),
+                                    Value::Int(n as i64 - 1),
+                                    Value::Text(&phone),
+                                ])?
+                                .0
+                        };
+                    }
+                    match id {
+                        Some(id) => {
+                            for &g in &groups {
+                                member.run(&[Value::Int(id), Value::Int(g)])?;
+                            }
+                        }
+                        None => careful.push(ContactState {
+                            uid: import_uid(&part.base, n - 1),
+                            phone,
+                            name,
+                            company,
+                            address,
+                            city,
+                            state,
+                            country,
+                            description,
+                            groups: part.groups.clone(),
+                        }),
+                    }
+                }
+                close(&mut run)
+            });
+            fast.map_err(super::ContactsError::Replica)?;
+        }
+        for s in careful {
+            self.contact_created(s).await?;
+        }
+        for phone in existing {
+            let Some(holder) = self.log_holder(&phone, None).await? else {
+                continue;
+            };
+            let placed = sqlx::query_scalar!("SELECT seq FROM contacts WHERE id = ?", holder)
+                .fetch_one(self.conn())
+                .await?;
+            if placed.is_some_and(|q| q >= seq) {
+                continue; // applied before
+            }
+            self.add_groups(holder, &part.groups).await?;
+            sqlx::query!("UPDATE contacts SET seq = ? WHERE id = ?", seq, holder)
                 .execute(self.conn())
                 .await?;
         }

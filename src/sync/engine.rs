@@ -354,7 +354,12 @@ async fn resume(ws: &Workspace, client: &RelayClient, code: u16) -> Result<(), R
         .map_err(|e| RelayClientError::Protocol(e.to_string()))
 }
 
-/// Publishes the outbox in order, 100 at a time. The relay judges each event: one it refuses
+/// The most payload bytes one publish request carries (with at least one event): under the
+/// relay's body limit (4 MiB by default) with room for the envelope, whatever the events hold (an
+/// import's parts are up to 2 MiB each).
+const PUBLISH_BYTES: usize = 2 << 20;
+
+/// Publishes the outbox in order, 100 at a time (fewer when they are large). The relay judges each event: one it refuses
 /// for good (a permission this staff member lacks, a payload it does not accept) is kept, marked
 /// refused and shown in Settings; the others of its batch go on. Anything else (the relay
 /// unreachable) keeps the batch for the next attempt.
@@ -364,10 +369,19 @@ async fn flush_outbox(
     status: &watch::Sender<SyncStatus>,
 ) -> Result<(), RelayClientError> {
     loop {
-        let entries = ws
+        let mut entries = ws
             .outbox(100)
             .await
             .map_err(|e| RelayClientError::Protocol(e.to_string()))?;
+        let mut bytes = 0;
+        let fits = entries
+            .iter()
+            .take_while(|e| {
+                bytes += e.bytes;
+                bytes <= PUBLISH_BYTES
+            })
+            .count();
+        entries.truncate(fits.max(1));
         if entries.is_empty() {
             // Woken after the warning was dismissed, too: the status shows what is stored.
             let warning = ws.sync_warning().await.unwrap_or_default();

@@ -102,6 +102,9 @@ pub struct RefusedEvent {
 pub struct OutboxEntry {
     pub id: i64,
     pub event: PublishedEvent,
+    /// The payload's size as stored (compact JSON): a publish request is kept under the relay's
+    /// body limit by it.
+    pub bytes: usize,
 }
 
 impl Workspace {
@@ -316,6 +319,7 @@ impl Workspace {
             .into_iter()
             .map(|r| OutboxEntry {
                 id: r.id,
+                bytes: r.payload.len(),
                 event: PublishedEvent {
                     id: r.event_id,
                     kind: r.kind,

@@ -11,6 +11,7 @@ use proptest::prelude::*;
 use crate::common::{self, TestWorkspace, eventually_within};
 use crate::relay_support::TestRelay;
 use crmconnect::Workspace;
+use crmconnect::contacts::import::{Cancel, ImportOptions};
 use crmconnect::contacts::{ContactFilter, ContactInput, GroupInput};
 use crmconnect::sensitive::Sensitive;
 use crmconnect::sync::engine::{self, SyncHandle};
@@ -39,7 +40,7 @@ fn contact(phone: &str, name: &str, groups: Vec<i64>) -> ContactInput {
 /// desktop must agree on.
 async fn dump(ws: &Workspace) -> Vec<String> {
     let mut out: Vec<String> = sqlx::query_as::<_, (String, String, String, String)>(
-        "SELECT uid, phone, name, company FROM contacts ORDER BY uid",
+        "SELECT u.uid, c.phone, c.name, c.company FROM contacts c JOIN contact_uids u ON u.id = c.id ORDER BY 1",
     )
     .fetch_all(ws.db())
     .await
@@ -60,7 +61,7 @@ async fn dump(ws: &Workspace) -> Vec<String> {
     out.extend(
         sqlx::query_as::<_, (String, String)>(
             "SELECT c.uid, g.uid FROM contact_group_members m
-             JOIN contacts c ON c.id = m.contact_id JOIN contact_groups g ON g.id = m.group_id
+             JOIN contact_uids c ON c.id = m.contact_id JOIN contact_groups g ON g.id = m.group_id
              ORDER BY 1, 2",
         )
         .fetch_all(ws.db())
@@ -306,6 +307,95 @@ async fn offline_changes_on_two_desktops_converge_and_a_clash_is_merged_into_the
             "{detail}"
         );
         assert_eq!(t.log_of("groups.merged").await.len(), 1);
+    }
+    sa.stop().await;
+    sb.stop().await;
+}
+
+/// A CSV of `n` contacts, numbers +1201560nnnn upwards.
+fn csv(n: usize) -> String {
+    let mut out =
+        String::from("name,phonenumber,company_name,address,city,state,country,description\n");
+    for i in 0..n {
+        out.push_str(&format!("Person {i},+1201{:07},Acme,,,,,\n", 5_600_000 + i));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_one_desktop_reaches_the_other_in_a_few_events_and_a_clash_merges() {
+    let relay = TestRelay::sqlite().await;
+    let (a, b) = (common::workspace().await, common::workspace().await);
+    let (ta, tb) = (
+        relay.token_for("alice", true, &[]).await,
+        relay.token_for("bob", true, &[]).await,
+    );
+    let sa = online(&a.ws, &relay, &ta).await;
+    let sb = online(&b.ws, &relay, &tb).await;
+    let vip =
+        a.ws.cx()
+            .create_group(GroupInput {
+                name: "Imported".into(),
+                description: String::new(),
+            })
+            .await
+            .unwrap();
+    // While A is offline, B adds one of the file's numbers, and A imports the file: B's comes
+    // first in the log, A's row for that number is merged into it.
+    settled(&[&a.ws, &b.ws]).await;
+    sa.stop().await;
+    b.ws.cx()
+        .create_contact(contact("+12015600007", "Bea (B)", vec![]))
+        .await
+        .unwrap();
+    settled(&[&b.ws]).await;
+    let path = a.dir.path().join("people.csv");
+    std::fs::write(&path, csv(25_000)).unwrap();
+    let report =
+        a.ws.cx()
+            .import_contacts(
+                &path,
+                ImportOptions {
+                    group_ids: vec![vip.id],
+                    columns: None,
+                },
+                Cancel::default(),
+                |_| {},
+            )
+            .await
+            .unwrap();
+    assert_eq!(report.imported, 25_000);
+    let parts = sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM sync_outbox WHERE kind = 'contacts.imported'",
+    )
+    .fetch_one(a.ws.db())
+    .await
+    .unwrap();
+    assert!((2..=6).contains(&parts), "25,000 rows in {parts} events");
+
+    let sa = online(&a.ws, &relay, &ta).await;
+    settled(&[&a.ws, &b.ws]).await;
+    assert_eq!(dump(&a.ws).await, dump(&b.ws).await);
+    for ws in [&a.ws, &b.ws] {
+        let page = ws
+            .cx()
+            .contacts(ContactFilter {
+                group_id: group_id(ws, "Imported").await,
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.total, 25_000, "every row in the group");
+        // B's Bea came first: the file's row was merged into her, with the group.
+        let bea = by_phone(ws, "+12015600007").await.unwrap();
+        assert_eq!(bea.name, "Bea (B)");
+        assert_eq!(bea.group_ids.len(), 1);
+        let person = by_phone(ws, "+12015600008").await.unwrap();
+        assert_eq!(
+            (person.name.as_str(), person.company.as_str()),
+            ("Person 8", "Acme")
+        );
     }
     sa.stop().await;
     sb.stop().await;

@@ -139,6 +139,70 @@ pub struct Grouped {
     pub groups: Vec<String>,
 }
 
+/// `contacts.imported`: one part of a CSV import, the rows it created and the numbers it found
+/// already in the directory (which only gain the groups), compressed. An import of a million
+/// rows is about fifty of these, not a million events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactsImported {
+    /// The import's uid prefix: the n-th contact it created has the uid `base` + n as 8 hex
+    /// digits, so that the rows need not carry their uids.
+    pub base: String,
+    /// The number of this part's first created row within the import.
+    pub first: u64,
+    /// The groups every row joins, by uid.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// [`ImportEntry`]s as a JSON array, compressed by `lz4_flex::compress_prepend_size` and in
+    /// standard base64.
+    pub data: String,
+}
+
+/// One entry of [`ContactsImported::data`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ImportEntry {
+    /// A contact the import created: phone (E.164), name, company, address, city, state,
+    /// country, description.
+    Created(Vec<String>),
+    /// A number already in the directory: it gains the groups.
+    Existing(String),
+}
+
+/// The most bytes of JSON one part of an import carries before compression.
+pub const MAX_IMPORT_PART_BYTES: usize = 1 << 20;
+/// The most bytes of a part's payload (its compressed data in base64 and the rest).
+pub const MAX_IMPORT_PAYLOAD_BYTES: usize = 2 << 20;
+
+impl ContactsImported {
+    /// Compresses `json` (an array of [`ImportEntry`]) into `data`.
+    pub fn pack(json: &[u8]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(lz4_flex::compress_prepend_size(json))
+    }
+
+    /// The entries of `data`, refused when it claims more than [`MAX_IMPORT_PART_BYTES`] or is
+    /// not what [`ContactsImported::pack`] makes.
+    pub fn entries(&self) -> Result<Vec<ImportEntry>, String> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.data)
+            .map_err(|e| format!("data is not base64: {e}"))?;
+        let claimed = bytes
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or("data is too short")?;
+        if claimed > MAX_IMPORT_PART_BYTES {
+            return Err(format!(
+                "data of {claimed} bytes, over the {MAX_IMPORT_PART_BYTES} a part may hold"
+            ));
+        }
+        let json = lz4_flex::decompress_size_prepended(&bytes)
+            .map_err(|e| format!("data does not decompress: {e}"))?;
+        serde_json::from_slice(&json).map_err(|e| format!("data is not a list of rows: {e}"))
+    }
+}
+
 fn shape<T: DeserializeOwned>(kind: &str, payload: &Value) -> Result<(), PayloadError> {
     T::deserialize(payload)
         .map(drop)
@@ -176,6 +240,7 @@ fn longest_string(v: &Value) -> usize {
 pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadError> {
     let max = match kind {
         "message.sent" => MAX_MESSAGE_BYTES,
+        "contacts.imported" => MAX_IMPORT_PAYLOAD_BYTES,
         _ => MAX_PAYLOAD_BYTES,
     };
     if size > max {
@@ -219,6 +284,28 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
                     reason: e.to_string(),
                 })?;
             many(kind, d.uids.len())?;
+        }
+        "contacts.imported" => {
+            let part: ContactsImported =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            many(kind, part.groups.len())?;
+            let entries = part.entries().map_err(|reason| PayloadError::Shape {
+                kind: kind.into(),
+                reason,
+            })?;
+            if let Some(bad) = entries.iter().find_map(|e| match e {
+                ImportEntry::Created(fields) if fields.len() != 8 => Some(fields.len()),
+                _ => None,
+            }) {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: format!("a created row of {bad} fields, not 8"),
+                });
+            }
+            return Ok(());
         }
         "contacts.grouped" => {
             let g: Grouped =
@@ -269,6 +356,30 @@ mod contact_tests {
         assert!(e.to_string().contains("201 records in one event"), "{e}");
         let grouped = json!({"contacts": ["u"], "groups": vec!["g"; MAX_UIDS + 1]});
         assert!(check("contacts.grouped", &grouped, size(&grouped)).is_err());
+
+        // An import's part: its rows packed, read back the same; a bomb or a short row refused.
+        let rows = json!([
+            ["+12015550101", "Ana", "", "", "", "", "", ""],
+            "+12015550102"
+        ]);
+        let part = json!({"base": "b", "first": 0, "groups": [], "data": ContactsImported::pack(rows.to_string().as_bytes())});
+        check("contacts.imported", &part, size(&part)).unwrap();
+        let read: ContactsImported = serde_json::from_value(part).unwrap();
+        assert_eq!(
+            read.entries().unwrap()[1],
+            ImportEntry::Existing("+12015550102".into())
+        );
+        let bomb = vec![b' '; MAX_IMPORT_PART_BYTES + 1];
+        let part = json!({"base": "b", "first": 0, "data": ContactsImported::pack(&bomb)});
+        let e = check("contacts.imported", &part, size(&part)).unwrap_err();
+        assert!(
+            e.to_string().contains("over the 1048576 a part may hold"),
+            "{e}"
+        );
+        let short = json!([["+12015550101", "Ana"]]);
+        let part = json!({"base": "b", "first": 0, "data": ContactsImported::pack(short.to_string().as_bytes())});
+        let e = check("contacts.imported", &part, size(&part)).unwrap_err();
+        assert!(e.to_string().contains("a created row of 2 fields"), "{e}");
     }
 }
 

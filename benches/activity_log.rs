@@ -4,13 +4,13 @@
 //! Baseline in the same run: the same first and deep pages fetched the naive way
 //! (`ORDER BY id DESC LIMIT … OFFSET …`), which is what a list without keyset paging would do.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
-use crmconnect::Workspaces;
 use crmconnect::audit::{LogCursor, LogFilter};
 use crmconnect::screens::Screen;
-use crmconnect::staff::NewStaff;
-use crmconnect::workspace::WorkspaceKind;
 
 const ENTRIES: i64 = 1_000_000;
 const RUNS: usize = 200;
@@ -42,21 +42,7 @@ where
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let ws = Workspaces::new(dir.path())
-        .create("bench", "Bench", WorkspaceKind::Sandbox)
-        .await
-        .expect("workspace");
-    ws.create_owner(NewStaff {
-        name: "Owner".into(),
-        username: "owner".into(),
-        role_id: 0,
-        passphrase: "bench passphrase".into(),
-    })
-    .await
-    .expect("owner");
-    ws.sign_in("owner", "bench passphrase".into())
-        .await
-        .expect("sign in");
+    let ws = support::signed_in_workspace(dir.path()).await;
 
     // Fixture: 1M entries over 400 days, 50 staff, every sub-module, 1% denied.
     let t = Instant::now();

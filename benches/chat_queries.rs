@@ -7,12 +7,12 @@
 //! message table would cost without the FTS5 index. Targets: list ≤ 10 ms, thread page ≤ 5 ms,
 //! search ≤ 50 ms.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
-use crmconnect::Workspaces;
 use crmconnect::chat::ConversationFilter;
-use crmconnect::staff::NewStaff;
-use crmconnect::workspace::WorkspaceKind;
 
 const CONVERSATIONS: i64 = 50_000;
 const MESSAGES: i64 = 1_000_000;
@@ -46,21 +46,7 @@ where
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let ws = Workspaces::new(dir.path())
-        .create("bench", "Bench", WorkspaceKind::Sandbox)
-        .await
-        .expect("workspace");
-    ws.create_owner(NewStaff {
-        name: "Owner".into(),
-        username: "owner".into(),
-        role_id: 0,
-        passphrase: "bench passphrase".into(),
-    })
-    .await
-    .expect("owner");
-    ws.sign_in("owner", "bench passphrase".into())
-        .await
-        .expect("sign in");
+    let ws = support::signed_in_workspace(dir.path()).await;
 
     // Fixture, written straight into the chat's tables (the FTS index is kept by its triggers).
     let t = Instant::now();

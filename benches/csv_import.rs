@@ -7,28 +7,17 @@
 //!
 //! `cargo bench --bench csv_import` (needs the `sqlite3` shell; scripts/test installs it).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use crmconnect::Workspaces;
 use crmconnect::contacts::GroupInput;
 use crmconnect::contacts::import::{Cancel, ImportOptions};
-use crmconnect::staff::NewStaff;
-use crmconnect::workspace::WorkspaceKind;
+use support::peak_rss_mb;
 
 const ROWS: u64 = 1_000_000;
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 /// CPU seconds (user + system, all threads) the process has used so far.
 fn cpu_seconds() -> f64 {
@@ -162,21 +151,7 @@ struct Round {
 /// One import of `csv_path` into a fresh workspace under `data` (deleted afterwards), with
 /// `groups` (0, 1 or 2) chosen for every row.
 async fn import_once(data: &std::path::Path, csv_path: &std::path::Path, groups: usize) -> Round {
-    let ws = Workspaces::new(data.to_path_buf())
-        .create("bench", "Bench", WorkspaceKind::Sandbox)
-        .await
-        .expect("workspace");
-    ws.create_owner(NewStaff {
-        name: "Owner".into(),
-        username: "owner".into(),
-        role_id: 0,
-        passphrase: "bench passphrase".into(),
-    })
-    .await
-    .unwrap();
-    ws.sign_in("owner", "bench passphrase".into())
-        .await
-        .unwrap();
+    let ws = support::signed_in_workspace(data).await;
     let g1 = ws
         .cx()
         .create_group(GroupInput {

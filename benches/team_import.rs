@@ -10,49 +10,19 @@
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use crmconnect::Workspaces;
+#[path = "support/mod.rs"]
+mod support;
+
 use crmconnect::contacts::GroupInput;
 use crmconnect::contacts::import::{Cancel, ImportOptions};
 use crmconnect::relay::events::{ReceivedEvent, Source};
-use crmconnect::staff::NewStaff;
-use crmconnect::workspace::WorkspaceKind;
+use support::{peak_rss_mb, signed_in_workspace};
 
 const ROWS: u64 = 1_000_000;
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn number(i: u64) -> String {
     let area = [201, 212, 305, 312, 415, 503, 617, 702, 808, 917][(i % 10) as usize];
     format!("+1{area}{:07}", 2_000_000 + i / 10)
-}
-
-async fn desktop(root: &std::path::Path) -> crmconnect::Workspace {
-    let ws = Workspaces::new(root.to_path_buf())
-        .create("bench", "Bench", WorkspaceKind::Sandbox)
-        .await
-        .expect("workspace");
-    ws.create_owner(NewStaff {
-        name: "Owner".into(),
-        username: "owner".into(),
-        role_id: 0,
-        passphrase: "bench passphrase".into(),
-    })
-    .await
-    .unwrap();
-    ws.sign_in("owner", "bench passphrase".into())
-        .await
-        .unwrap();
-    ws
 }
 
 #[tokio::main]
@@ -78,7 +48,7 @@ async fn main() {
         }
     }
 
-    let a = desktop(&dir.path().join("a")).await;
+    let a = signed_in_workspace(&dir.path().join("a")).await;
     let group = a
         .cx()
         .create_group(GroupInput {
@@ -147,7 +117,7 @@ async fn main() {
         events.len()
     );
 
-    let b = desktop(&dir.path().join("b")).await;
+    let b = signed_in_workspace(&dir.path().join("b")).await;
     std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak RSS");
     let before = peak_rss_mb();
     let t = Instant::now();

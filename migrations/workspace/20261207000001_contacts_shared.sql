@@ -42,8 +42,10 @@ CREATE TABLE contact_tombstones (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX contact_tombstones_by_key ON contact_tombstones (kind, key);
 
--- Contacts an import created, a run of consecutive ids at a time: contact `first_id + i` has the
--- uid `base` followed by `first_n + i` as 8 hex digits, for i below `count`.
+-- Contacts an import made here created, a batch's run of consecutive ids at a time: contact
+-- `first_id + i` has the uid `base` followed by `first_n + i` as 8 hex digits, for i below
+-- `count` — unless a later range covers that id too (ids of deleted rows are used again): the
+-- newest range (highest rowid) covering an id is its.
 CREATE TABLE contact_import_ranges (
     base     TEXT    NOT NULL,
     first_n  INTEGER NOT NULL,
@@ -56,8 +58,9 @@ CREATE INDEX contact_import_ranges_by_id ON contact_import_ranges (first_id);
 -- Every contact's uid, its own or its import's.
 CREATE VIEW contact_uids AS
 SELECT c.id AS id, coalesce(c.uid, (
-    SELECT CASE WHEN c.id < r.first_id + r.count
-                THEN r.base || printf('%08x', r.first_n + c.id - r.first_id) END
-    FROM contact_import_ranges r WHERE r.first_id <= c.id ORDER BY r.first_id DESC LIMIT 1
+    SELECT r.base || printf('%08x', r.first_n + c.id - r.first_id)
+    FROM contact_import_ranges r
+    WHERE r.first_id <= c.id AND c.id < r.first_id + r.count
+    ORDER BY r.rowid DESC LIMIT 1
 )) AS uid
 FROM contacts c;

@@ -174,7 +174,9 @@ async fn imported_row(conn: &mut SqliteConnection, uid: &str) -> Result<Option<i
     }
     Ok(sqlx::query_scalar!(
         r#"SELECT c.id AS "id!" FROM contact_import_ranges r JOIN contacts c ON c.id = r.first_id + ?2 - r.first_n
-           WHERE r.base = ?1 AND r.first_n <= ?2 AND ?2 < r.first_n + r.count AND c.uid IS NULL"#,
+           WHERE r.base = ?1 AND r.first_n <= ?2 AND ?2 < r.first_n + r.count AND c.uid IS NULL
+             AND NOT EXISTS (SELECT 1 FROM contact_import_ranges l
+                             WHERE l.rowid > r.rowid AND l.first_id <= c.id AND c.id < l.first_id + l.count)"#,
         base,
         n
     )
@@ -184,7 +186,7 @@ async fn imported_row(conn: &mut SqliteConnection, uid: &str) -> Result<Option<i
 
 /// Records that contacts `first_id`… (`count` of them) are the import's `first_n`-th….
 pub(crate) fn import_range_sql() -> &'static str {
-    "INSERT OR REPLACE INTO contact_import_ranges (base, first_n, first_id, count) VALUES (?1, ?2, ?3, ?4)"
+    "INSERT INTO contact_import_ranges (base, first_n, first_id, count) VALUES (?1, ?2, ?3, ?4)"
 }
 
 /// The contact with row id `id` as its event carries it.
@@ -941,34 +943,22 @@ impl Apply<'_, '_> {
             let fast = super::import::blocking(|| -> std::result::Result<(), String> {
                 use crate::db::raw::{Raw, Value};
                 let db = Raw::new(&mut lock);
-                // A new row's uid is its import's (a range below), not written in the row.
                 let mut insert = db.prepare(
-                    "INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at, seq)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) ON CONFLICT DO NOTHING",
+                    "INSERT INTO contacts (uid, phone, name, company, address, city, state, country, description, created_at, updated_at, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11) ON CONFLICT DO NOTHING",
                 )?;
-                // This desktop's own row, as it made it, confirmed by the log.
+                // This desktop's own row, as it made it, confirmed by the log. Its uid is its
+                // import's, implicitly (the newest range covering its id).
                 let mut confirm = db.prepare(
                     "UPDATE contacts SET seq = ?1
                      WHERE id = (SELECT r.first_id + ?3 - r.first_n FROM contact_import_ranges r
-                                 WHERE r.base = ?2 AND r.first_n <= ?3 AND ?3 < r.first_n + r.count)
+                                 WHERE r.base = ?2 AND r.first_n <= ?3 AND ?3 < r.first_n + r.count
+                                   AND NOT EXISTS (SELECT 1 FROM contact_import_ranges l
+                                       WHERE l.rowid > r.rowid AND l.first_id <= r.first_id + ?3 - r.first_n
+                                         AND r.first_id + ?3 - r.first_n < l.first_id + l.count))
                        AND uid IS NULL AND seq IS NULL AND log_phone IS NULL AND phone = ?4
                      RETURNING id",
                 )?;
-                let mut range = db.prepare(import_range_sql())?;
-                // The run of consecutive rows being inserted: (first n, first id, count).
-                let mut run: Option<(u64, i64, i64)> = None;
-                let mut close =
-                    |run: &mut Option<(u64, i64, i64)>| -> std::result::Result<(), String> {
-                        if let Some((n, id, count)) = run.take() {
-                            range.run(&[
-                                Value::Text(&part.base),
-                                Value::Int(n as i64),
-                                Value::Int(id),
-                                Value::Int(count),
-                            ])?;
-                        }
-                        Ok(())
-                    };
                 let mut member = db.prepare(
                     "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id) VALUES (?1, ?2)",
                 )?;
@@ -981,6 +971,7 @@ impl Apply<'_, '_> {
                         }
                         ImportEntry::Created(fields) => fields,
                     };
+                    let uid = import_uid(&part.base, n);
                     n += 1;
                     let [
                         phone,
@@ -1002,6 +993,7 @@ impl Apply<'_, '_> {
                             Value::Text(t)
                         }
                         let (_, changed) = insert.run(&[
+                            Value::Text(&uid),
                             text(&phone),
                             text(&name),
                             text(&company),
@@ -1014,21 +1006,7 @@ impl Apply<'_, '_> {
                             Value::Int(seq),
                         ])?;
                         id = if changed == 1 {
-                            let id = db.last_insert_rowid();
-                            let this = n - 1;
-                            match &mut run {
-                                Some((first_n, first_id, count))
-                                    if *first_n + *count as u64 == this
-                                        && *first_id + *count == id =>
-                                {
-                                    *count += 1
-                                }
-                                _ => {
-                                    close(&mut run)?;
-                                    run = Some((this, id, 1));
-                                }
-                            }
-                            Some(id)
+                            Some(db.last_insert_rowid())
                         } else {
                             confirm
                                 .run(&[
@@ -1047,7 +1025,7 @@ impl Apply<'_, '_> {
                             }
                         }
                         None => careful.push(ContactState {
-                            uid: import_uid(&part.base, n - 1),
+                            uid,
                             phone,
                             name,
                             company,
@@ -1060,7 +1038,7 @@ impl Apply<'_, '_> {
                         }),
                     }
                 }
-                close(&mut run)
+                Ok(())
             });
             fast.map_err(super::ContactsError::Replica)?;
         }

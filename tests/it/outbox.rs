@@ -8,21 +8,13 @@ use std::time::Duration;
 
 use crate::common::{self, OWNER, OWNER_PASS, eventually_within, first_conversation};
 use crate::relay_support::TestRelay;
-use crmconnect::sensitive::Sensitive;
-use crmconnect::sync::engine::{self, SyncHandle};
+use crmconnect::sync::engine::SyncHandle;
 use crmconnect::{Workspace, Workspaces};
 
 const CHILD_DIR: &str = "CRMCONNECT_TEST_CHILD_DIR";
 
 async fn online(ws: &Arc<Workspace>, relay: &TestRelay, token: &str) -> SyncHandle {
-    ws.cx()
-        .set_relay(&relay.handle.url(), Some(Sensitive::new(token.to_owned())))
-        .await
-        .expect("relay set");
-    engine::start_configured(ws.clone())
-        .await
-        .unwrap()
-        .expect("sync starts")
+    relay.online(ws, token).await
 }
 
 async fn assigned_events(ws: &Workspace) -> usize {

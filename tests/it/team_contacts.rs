@@ -13,18 +13,10 @@ use crate::relay_support::TestRelay;
 use crmconnect::Workspace;
 use crmconnect::contacts::import::{Cancel, ImportOptions};
 use crmconnect::contacts::{ContactFilter, ContactInput, GroupInput};
-use crmconnect::sensitive::Sensitive;
-use crmconnect::sync::engine::{self, SyncHandle};
+use crmconnect::sync::engine::SyncHandle;
 
 async fn online(ws: &Arc<Workspace>, relay: &TestRelay, token: &str) -> SyncHandle {
-    ws.cx()
-        .set_relay(&relay.handle.url(), Some(Sensitive::new(token.to_owned())))
-        .await
-        .expect("relay set");
-    engine::start_configured(ws.clone())
-        .await
-        .unwrap()
-        .expect("sync starts")
+    relay.online(ws, token).await
 }
 
 fn contact(phone: &str, name: &str, groups: Vec<i64>) -> ContactInput {
@@ -416,6 +408,9 @@ enum Op {
     Assign(usize, u8, u8),
     /// A desktop's sync stops or starts again.
     Toggle(usize),
+    /// Desktop, a CSV of three numbers from the pool (from the first), into its first group if
+    /// it has one.
+    Import(usize, u8, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -428,7 +423,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (d.clone(), any::<u8>(), 0u8..4).prop_map(|(d, g, n)| Op::RenameGroup(d, g, n)),
         1 => (d.clone(), any::<u8>()).prop_map(|(d, g)| Op::DeleteGroup(d, g)),
         2 => (d.clone(), any::<u8>(), any::<u8>()).prop_map(|(d, c, g)| Op::Assign(d, c, g)),
-        2 => d.prop_map(Op::Toggle),
+        2 => d.clone().prop_map(Op::Toggle),
+        1 => (d, 0u8..8, any::<bool>()).prop_map(|(d, p, g)| Op::Import(d, p, g)),
     ]
 }
 
@@ -454,6 +450,7 @@ async fn run_ops(ops: Vec<Op>) {
             | Op::RenameGroup(d, ..)
             | Op::DeleteGroup(d, _)
             | Op::Assign(d, ..)
+            | Op::Import(d, ..)
             | Op::Toggle(d) => d,
         };
         let ws = desktops[d].ws.clone();
@@ -510,6 +507,27 @@ async fn run_ops(ops: Vec<Op>) {
                 let c = &contacts[c as usize % contacts.len()];
                 let g = &groups[g as usize % groups.len()];
                 let _ = cx.assign_groups(vec![c.id], vec![g.id]).await;
+            }
+            Op::Import(_, p, into_group) => {
+                let mut csv = String::from(
+                    "name,phonenumber,company_name,address,city,state,country,description\n",
+                );
+                for k in 0..3 {
+                    csv.push_str(&format!("i{p}-{k},{},,,,,,\n", phone((p + k) % 8)));
+                }
+                let path = desktops[d].dir.path().join("random.csv");
+                std::fs::write(&path, csv).unwrap();
+                let group_ids = match groups.first() {
+                    Some(g) if into_group => vec![g.id],
+                    _ => vec![],
+                };
+                let options = ImportOptions {
+                    group_ids,
+                    columns: None,
+                };
+                let _ = cx
+                    .import_contacts(&path, options, Cancel::default(), |_| {})
+                    .await;
             }
             Op::Toggle(_) => match syncs[d].take() {
                 Some(s) => s.stop().await,

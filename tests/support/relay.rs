@@ -113,6 +113,22 @@ impl TestRelay {
         token
     }
 
+    /// `ws` syncing with this relay under `token`, as a desktop set to it does.
+    pub async fn online(
+        &self,
+        ws: &std::sync::Arc<crmconnect::Workspace>,
+        token: &str,
+    ) -> crmconnect::sync::engine::SyncHandle {
+        ws.cx()
+            .set_relay(&self.handle.url(), Some(Sensitive::new(token.to_owned())))
+            .await
+            .expect("relay set");
+        crmconnect::sync::engine::start_configured(ws.clone())
+            .await
+            .unwrap()
+            .expect("sync starts")
+    }
+
     pub async fn stop(self) {
         self.handle.shutdown().await.unwrap();
     }

@@ -393,6 +393,65 @@ async fn an_import_on_one_desktop_reaches_the_other_in_a_few_events_and_a_clash_
     sb.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_desktops_contact_events_are_refused_by_the_relay_and_skipped_on_apply() {
+    use crmconnect::relay::http::PublishedEvent;
+    let relay = TestRelay::sqlite().await;
+    let b = common::workspace().await;
+    let _sb = online(&b.ws, &relay, &relay.token_for("bob", true, &[]).await).await;
+    let publish = |id: &str, kind: &str, payload: serde_json::Value| PublishedEvent {
+        id: id.into(),
+        kind: kind.into(),
+        payload,
+    };
+    let ana = serde_json::json!({"uid": "u-ana", "phone": "+12015550777", "name": "Ana"});
+
+    // A rep who may only view contacts publishes a new one: refused, nothing stored.
+    let viewer = relay
+        .client_for("rita", false, &["whatsapp_contacts:view"])
+        .await;
+    let answer = viewer
+        .publish(vec![publish("t1", "contact.created", ana.clone())])
+        .await
+        .unwrap();
+    let why = answer[0].refused.as_deref().expect("refused");
+    assert!(why.contains("whatsapp_contacts:create"), "{why}");
+
+    // One who may create, with a field no desktop sends: refused by its shape.
+    let creator = relay
+        .client_for("carl", false, &["whatsapp_contacts:create"])
+        .await;
+    let mut extra = ana.clone();
+    extra["role"] = serde_json::json!("admin");
+    let answer = creator
+        .publish(vec![publish("t2", "contact.created", extra)])
+        .await
+        .unwrap();
+    let why = answer[0].refused.as_deref().expect("refused");
+    assert!(why.contains("unknown field `role`"), "{why}");
+
+    // The right shape with a number no desktop of ours would store: stored by the relay (it
+    // checks shapes), skipped by every desktop; the good event after it is applied.
+    let mut bad = ana.clone();
+    bad["phone"] = serde_json::json!("not a number");
+    bad["uid"] = serde_json::json!("u-bad");
+    let answer = creator
+        .publish(vec![
+            publish("t3", "contact.created", bad),
+            publish("t4", "contact.created", ana),
+        ])
+        .await
+        .unwrap();
+    assert!(answer.iter().all(|a| a.refused.is_none()), "{answer:?}");
+    let ana = eventually_within(Duration::from_secs(20), "Ana on B", || {
+        by_phone(&b.ws, "+12015550777")
+    })
+    .await;
+    assert_eq!(ana.name, "Ana");
+    let all = b.ws.cx().contacts(ContactFilter::default()).await.unwrap();
+    assert_eq!(all.total, 1, "{:?}", all.contacts);
+}
+
 // ---- the property: random work on three desktops with random disconnects converges ----------
 
 #[derive(Debug, Clone)]

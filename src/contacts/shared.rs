@@ -987,7 +987,7 @@ impl Apply<'_, '_> {
                     if !is_e164(&phone) {
                         continue; // no desktop of ours makes it (the relay checks the shape only)
                     }
-                    let mut id = None;
+                    let (mut id, mut inserted) = (None, false);
                     if !special.contains(&phone) {
                         fn text(t: &str) -> Value<'_> {
                             Value::Text(t)
@@ -1005,7 +1005,8 @@ impl Apply<'_, '_> {
                             Value::Int(now),
                             Value::Int(seq),
                         ])?;
-                        id = if changed == 1 {
+                        inserted = changed == 1;
+                        id = if inserted {
                             Some(db.last_insert_rowid())
                         } else {
                             confirm
@@ -1019,11 +1020,14 @@ impl Apply<'_, '_> {
                         };
                     }
                     match id {
-                        Some(id) => {
+                        // A new row joins the part's groups; this desktop's own row joined
+                        // them when it was imported (and follows its groups' merges since).
+                        Some(id) if inserted => {
                             for &g in &groups {
                                 member.run(&[Value::Int(id), Value::Int(g)])?;
                             }
                         }
+                        Some(_) => {}
                         None => careful.push(ContactState {
                             uid,
                             phone,

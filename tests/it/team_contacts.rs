@@ -90,6 +90,20 @@ async fn settled(desktops: &[&Arc<Workspace>]) {
     .await;
 }
 
+/// Two fresh desktops on `relay`, as alice and bob (administrators), each with its token.
+async fn two_desktops(relay: &TestRelay) -> [(TestWorkspace, String); 2] {
+    [
+        (
+            common::workspace().await,
+            relay.token_for("alice", true, &[]).await,
+        ),
+        (
+            common::workspace().await,
+            relay.token_for("bob", true, &[]).await,
+        ),
+    ]
+}
+
 async fn group_id(ws: &Workspace, name: &str) -> Option<i64> {
     ws.cx()
         .groups()
@@ -191,11 +205,7 @@ async fn a_contact_or_group_changed_on_one_desktop_changes_on_the_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_changes_on_two_desktops_converge_and_a_clash_is_merged_into_the_first() {
     let relay = TestRelay::sqlite().await;
-    let (a, b) = (common::workspace().await, common::workspace().await);
-    let (ta, tb) = (
-        relay.token_for("alice", true, &[]).await,
-        relay.token_for("bob", true, &[]).await,
-    );
+    let [(a, ta), (b, tb)] = two_desktops(&relay).await;
     // A shared starting point: one contact in one group, known to both.
     let sa = online(&a.ws, &relay, &ta).await;
     let sb = online(&b.ws, &relay, &tb).await;
@@ -317,11 +327,7 @@ fn csv(n: usize) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_on_one_desktop_reaches_the_other_in_a_few_events_and_a_clash_merges() {
     let relay = TestRelay::sqlite().await;
-    let (a, b) = (common::workspace().await, common::workspace().await);
-    let (ta, tb) = (
-        relay.token_for("alice", true, &[]).await,
-        relay.token_for("bob", true, &[]).await,
-    );
+    let [(a, ta), (b, tb)] = two_desktops(&relay).await;
     let sa = online(&a.ws, &relay, &ta).await;
     let sb = online(&b.ws, &relay, &tb).await;
     let vip =

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use crmconnect::contacts::GroupInput;
 use crmconnect::contacts::import::{Cancel, ImportOptions};
-use support::peak_rss_mb;
+use support::{CONTACTS_HEADER, number, peak_rss_mb};
 
 const ROWS: u64 = 1_000_000;
 
@@ -33,23 +33,13 @@ fn cpu_seconds() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn number(i: u64) -> String {
-    // Valid US numbers: 201-555-0100 … spread over area codes that exist.
-    let area = [201, 212, 305, 312, 415, 503, 617, 702, 808, 917][(i % 10) as usize];
-    format!("+1{area}{:07}", 2_000_000 + i / 10)
-}
-
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let csv_path = dir.path().join("contacts.csv");
     {
         let mut w = BufWriter::new(std::fs::File::create(&csv_path).expect("csv"));
-        writeln!(
-            w,
-            "name,phonenumber,company_name,address,city,state,country,description"
-        )
-        .unwrap();
+        writeln!(w, "{CONTACTS_HEADER}").unwrap();
         for i in 0..ROWS {
             let phone = if i % 50 == 7 {
                 format!("12{i}x")

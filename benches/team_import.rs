@@ -16,14 +16,9 @@ mod support;
 use crmconnect::contacts::GroupInput;
 use crmconnect::contacts::import::{Cancel, ImportOptions};
 use crmconnect::relay::events::{ReceivedEvent, Source};
-use support::{peak_rss_mb, signed_in_workspace};
+use support::{CONTACTS_HEADER, number, peak_rss_mb, signed_in_workspace};
 
 const ROWS: u64 = 1_000_000;
-
-fn number(i: u64) -> String {
-    let area = [201, 212, 305, 312, 415, 503, 617, 702, 808, 917][(i % 10) as usize];
-    format!("+1{area}{:07}", 2_000_000 + i / 10)
-}
 
 #[tokio::main]
 async fn main() {
@@ -31,11 +26,7 @@ async fn main() {
     let csv_path = dir.path().join("contacts.csv");
     {
         let mut w = BufWriter::new(std::fs::File::create(&csv_path).expect("csv"));
-        writeln!(
-            w,
-            "name,phonenumber,company_name,address,city,state,country,description"
-        )
-        .unwrap();
+        writeln!(w, "{CONTACTS_HEADER}").unwrap();
         for i in 0..ROWS {
             writeln!(
                 w,

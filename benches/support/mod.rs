@@ -38,3 +38,13 @@ pub fn peak_rss_mb() -> f64 {
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
+
+/// The header of the spec's contacts CSV.
+pub const CONTACTS_HEADER: &str =
+    "name,phonenumber,company_name,address,city,state,country,description";
+
+/// The `i`-th of a million distinct valid US numbers, spread over area codes that exist.
+pub fn number(i: u64) -> String {
+    let area = [201, 212, 305, 312, 415, 503, 617, 702, 808, 917][(i % 10) as usize];
+    format!("+1{area}{:07}", 2_000_000 + i / 10)
+}

@@ -10,6 +10,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::relay::events::ReceivedEvent;
 use crate::relay::http::{PublishRequest, PublishResponse, PublishResult, PublishedEvent};
+pub use crate::relay::webhooks::WebhookView;
 use crate::sensitive::Sensitive;
 use crmconnect_events::kinds::Reader;
 
@@ -145,6 +146,54 @@ impl RelayClient {
             .http
             .get(format!("{}/v1/whoami", self.base))
             .header("authorization", self.bearer())
+            .send()
+            .await
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        resp.json()
+            .await
+            .map_err(|e| RelayClientError::Protocol(e.to_string()))
+    }
+
+    /// What the relay knows of the workspace's webhooks (an admin's token).
+    pub async fn webhook(&self) -> Result<WebhookView, RelayClientError> {
+        let resp = self
+            .http
+            .get(format!("{}/v1/webhook", self.base))
+            .header("authorization", self.bearer())
+            .send()
+            .await
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        resp.json()
+            .await
+            .map_err(|e| RelayClientError::Protocol(e.to_string()))
+    }
+
+    /// Gives the relay what the workspace's webhooks are checked with (an admin's token): Meta's
+    /// app secret, the verify token, and the account and numbers they may be about.
+    pub async fn set_webhook(
+        &self,
+        app_secret: &Sensitive<String>,
+        verify_token: &Sensitive<String>,
+        waba_id: &str,
+        phone_number_ids: &[String],
+    ) -> Result<WebhookView, RelayClientError> {
+        let body = serde_json::json!({
+            "app_secret": app_secret.expose(),
+            "verify_token": verify_token.expose(),
+            "waba_id": waba_id,
+            "phone_number_ids": phone_number_ids,
+        });
+        let resp = self
+            .http
+            .put(format!("{}/v1/webhook", self.base))
+            .header("authorization", self.bearer())
+            .json(&body)
             .send()
             .await
             .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;

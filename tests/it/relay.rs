@@ -581,3 +581,189 @@ async fn retention_deletes_old_events_and_a_cursor_before_them_is_told_to_resync
     );
     r.stop().await;
 }
+
+/// A token for workspace `ws` (not in the relay's configuration file).
+async fn token_in(store: &Store, ws: &str, staff: &str, admin: bool) -> String {
+    let (_, token) = tokens::issue(
+        store,
+        TokenSpec {
+            workspace: ws.into(),
+            staff: staff.into(),
+            is_admin: admin,
+            permissions: if admin {
+                vec![]
+            } else {
+                vec!["whatsapp_chat:send".parse().unwrap()]
+            },
+            label: String::new(),
+            expires_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    token
+}
+
+async fn handshake(base: &str, ws: &str, verify: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{base}/webhook/{ws}"))
+        .query(&[
+            ("hub.mode", "subscribe"),
+            ("hub.verify_token", verify),
+            ("hub.challenge", "42"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn post_signed_with(base: &str, ws: &str, secret: &str, body: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/webhook/{ws}"))
+        .header(
+            signature::HEADER,
+            signature::sign(secret.as_bytes(), body.as_bytes()),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The checks of webhook settings set from the app, against relays `a` and `b` (the same relay,
+/// or two instances on one database).
+async fn webhook_settings_from_the_app(a: &TestRelay, b: &TestRelay) {
+    const TEAM: &str = "team-live";
+    const APP_SECRET: &str = "a-meta-app-secret-0123456789abcdef";
+    const VERIFY_TOKEN: &str = "verify-0123456789abcdef";
+    let admin = RelayClient::new(
+        &a.handle.url(),
+        Sensitive::new(token_in(&a.store, TEAM, "owner", true).await),
+    )
+    .unwrap();
+    let rep = RelayClient::new(
+        &a.handle.url(),
+        Sensitive::new(token_in(&a.store, TEAM, "rep", false).await),
+    )
+    .unwrap();
+    let body = messages_webhook(&[("wamid.live1", "hello")]);
+
+    // Before: the relay does not serve the workspace's webhooks.
+    let view = admin.webhook().await.unwrap();
+    assert!(!view.configured);
+    assert_eq!(view.callback_path, format!("/webhook/{TEAM}"));
+    assert_eq!(handshake(&b.handle.url(), TEAM, VERIFY_TOKEN).await, 403);
+    assert_eq!(
+        post_signed_with(&b.handle.url(), TEAM, APP_SECRET, &body).await,
+        401
+    );
+
+    // A rep may not set them; a short secret is refused, naming the problem.
+    let secret = Sensitive::new(APP_SECRET.to_owned());
+    let verify = Sensitive::new(VERIFY_TOKEN.to_owned());
+    let e = rep
+        .set_webhook(&secret, &verify, "102290129340398", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, RelayClientError::Forbidden(m) if m.contains("administrator")),
+        "{e}"
+    );
+    let e = admin
+        .set_webhook(&Sensitive::new("short".into()), &verify, "1", &[])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("app_secret has 5 characters"), "{e}");
+    let e = admin
+        .set_webhook(&secret, &verify, "WABA-1", &[])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("waba_id “WABA-1”"), "{e}");
+
+    // The admin sets them: the other instance verifies and stores at once (its cache had the
+    // workspace as unknown for at most the poll interval).
+    let view = admin
+        .set_webhook(
+            &secret,
+            &verify,
+            "102290129340398",
+            &["106540352242922".into()],
+        )
+        .await
+        .unwrap();
+    assert!(view.configured);
+    assert_eq!(view.source.as_deref(), Some("app"));
+    assert_eq!(view.phone_number_ids, vec!["106540352242922".to_owned()]);
+    assert!(view.updated_by.as_deref().unwrap().starts_with("owner"));
+    let shown = reqwest::Client::new()
+        .get(format!("{}/v1/webhook", a.handle.url()))
+        .bearer_auth(token_in(&a.store, TEAM, "owner2", true).await)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !shown.contains(APP_SECRET) && !shown.contains(VERIFY_TOKEN),
+        "{shown}"
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(handshake(&b.handle.url(), TEAM, VERIFY_TOKEN).await, 200);
+    assert_eq!(
+        handshake(&b.handle.url(), TEAM, "wrong-token-0123456").await,
+        403
+    );
+    assert_eq!(
+        post_signed_with(&b.handle.url(), TEAM, APP_SECRET, &body).await,
+        200
+    );
+    assert_eq!(
+        post_signed_with(&b.handle.url(), TEAM, "another-secret-0123456789", &body).await,
+        401
+    );
+    // Another account's webhook is refused: the admin named the account.
+    let foreign = body.replace("102290129340398", "999999999999999");
+    assert_eq!(
+        post_signed_with(&b.handle.url(), TEAM, APP_SECRET, &foreign).await,
+        403
+    );
+    assert_eq!(a.store.head(TEAM).await.unwrap(), 1);
+    // The secret is in no event.
+    let stored = a.store.read_after(TEAM, 0, 10).await.unwrap();
+    assert!(stored.iter().all(|e| !e.event.raw.contains(APP_SECRET)));
+
+    // A workspace of the configuration file is the operator's.
+    let e = a
+        .client_for("owner", true, &[])
+        .await
+        .set_webhook(&secret, &verify, "1", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, RelayClientError::Refused { status: 409, message } if message.contains("configuration file")),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_sets_the_webhook_secrets_from_the_app() {
+    let r = TestRelay::sqlite_with(|c| c.limits.poll_interval_ms = 100).await;
+    webhook_settings_from_the_app(&r, &r).await;
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn postgres_webhook_secrets_set_on_one_instance_serve_on_another() {
+    let db = TestPg::create().await;
+    let a = TestRelay::on(&db.url, |c| c.limits.poll_interval_ms = 100).await;
+    let b = TestRelay::on(&db.url, |c| c.limits.poll_interval_ms = 100).await;
+    webhook_settings_from_the_app(&a, &b).await;
+    a.stop().await;
+    b.stop().await;
+    db.drop().await;
+}

@@ -63,6 +63,23 @@ pub struct WorkspaceConfig {
 /// The shortest secret the relay accepts: Meta's app secrets are 32 characters.
 pub const MIN_SECRET_CHARS: usize = 16;
 
+/// Whether `value` may be a workspace's `name` (`app_secret`, `verify_token`); the error names
+/// the problem.
+pub fn check_secret(name: &str, value: &str) -> Result<(), String> {
+    let n = value.chars().count();
+    if n < MIN_SECRET_CHARS {
+        return Err(format!(
+            "{name} has {n} characters; at least {MIN_SECRET_CHARS} are needed (a guessable one lets anyone write into the log)"
+        ));
+    }
+    if n > 512 || value.chars().any(char::is_control) {
+        return Err(format!(
+            "{name} must be at most 512 characters, without line breaks or control characters"
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
@@ -220,20 +237,15 @@ impl RelayConfig {
                 ("app_secret", &ws.app_secret),
                 ("verify_token", &ws.verify_token),
             ] {
-                let value = value.expose();
-                if value.starts_with("replace-with") {
+                if value.expose().starts_with("replace-with") {
                     return Err(ConfigError::Invalid(format!(
                         "workspaces.{id}.{name} is still the example's placeholder: put the real one in (or RELAY_WORKSPACES__{}__{})",
                         id.to_uppercase(),
                         name.to_uppercase()
                     )));
                 }
-                if value.chars().count() < MIN_SECRET_CHARS {
-                    return Err(ConfigError::Invalid(format!(
-                        "workspaces.{id}.{name} has {} characters; at least {MIN_SECRET_CHARS} are needed (a guessable one lets anyone write into the log)",
-                        value.chars().count()
-                    )));
-                }
+                check_secret(name, value.expose())
+                    .map_err(|e| ConfigError::Invalid(format!("workspaces.{id}.{e}")))?;
             }
         }
         if !(self.database_url.starts_with("sqlite:")

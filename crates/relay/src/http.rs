@@ -54,6 +54,10 @@ pub fn router(state: Arc<RelayState>) -> Router {
         .route("/v1/events", post(publish))
         .route("/v1/stream", get(stream))
         .route("/v1/whoami", get(whoami))
+        .route(
+            "/v1/webhook",
+            get(webhook_settings).put(set_webhook_settings),
+        )
         .with_state(state)
 }
 
@@ -139,10 +143,14 @@ async fn verify_subscription(
     Path(workspace): Path<String>,
     Query(q): Query<Handshake>,
 ) -> Response {
+    let ws = match s.webhook_config(&workspace).await {
+        Ok(ws) => ws,
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
     // An unknown workspace is answered like a wrong verify token: the relay does not say which
     // workspaces it serves.
     let ok = q.mode.as_deref() == Some("subscribe")
-        && s.config.workspaces.get(&workspace).is_some_and(|ws| {
+        && ws.is_some_and(|ws| {
             q.verify_token.as_deref().is_some_and(|t| {
                 signature::constant_time_eq(t.as_bytes(), ws.verify_token.expose().as_bytes())
             })
@@ -194,7 +202,12 @@ async fn receive_webhook(
     let sig = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
     // An unknown workspace is checked against a key no signature matches: the same work and the
     // same answer as a wrong signature, so the relay does not say which workspaces it serves.
-    let ws = s.config.workspaces.get(&workspace);
+    let ws = match s.webhook_config(&workspace).await {
+        Ok(ws) => ws,
+        // Meta retries what is not answered 200.
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    let ws = ws.as_ref();
     let secret = ws.map_or(&b"no workspace has this key"[..], |w| {
         w.app_secret.expose().as_bytes()
     });
@@ -332,6 +345,94 @@ async fn whoami(State(s): State<Arc<RelayState>>, headers: HeaderMap) -> Respons
         .into_response(),
         Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
+}
+
+/// What the relay knows of the token's workspace's webhooks (never a secret): its admin's, to see
+/// whether the workspace is set up.
+async fn webhook_settings(State(s): State<Arc<RelayState>>, headers: HeaderMap) -> Response {
+    let t = match authenticate_admin(&s, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match s
+        .webhooks
+        .view(&s.config, s.log.store(), &t.workspace)
+        .await
+    {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+/// The workspace's admin gives the relay Meta's app secret and a verify token when the workspace
+/// goes live, so that no one edits the relay's configuration by hand. Answers what
+/// [`webhook_settings`] answers.
+async fn set_webhook_settings(
+    State(s): State<Arc<RelayState>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let t = match authenticate_admin(&s, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let body = match read_body(&s, body, 64 * 1024).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let input: super::webhooks::WebhookInput = match serde_json::from_slice(&body) {
+        Ok(i) => i,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the body must be {{app_secret, verify_token, waba_id?, phone_number_ids?}}: {e}"
+                ),
+            );
+        }
+    };
+    let by = format!("{} (token {})", t.staff, t.id);
+    use super::webhooks::SetError;
+    match s
+        .webhooks
+        .set(&s.config, s.log.store(), &t.workspace, input, &by)
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(
+                workspace = t.workspace,
+                token = t.id,
+                "webhook settings set from the app"
+            );
+            match s
+                .webhooks
+                .view(&s.config, s.log.store(), &t.workspace)
+                .await
+            {
+                Ok(v) => Json(v).into_response(),
+                Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            }
+        }
+        Err(e @ SetError::InConfig) => refuse(StatusCode::CONFLICT, e.to_string()),
+        Err(e @ SetError::Invalid(_)) => refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        Err(SetError::Store(e)) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+/// The token, which must be an administrator's.
+async fn authenticate_admin(s: &RelayState, headers: &HeaderMap) -> Result<TokenRecord, Response> {
+    let t = authenticate(s, headers).await?;
+    if !t.is_admin {
+        s.metrics.reject("not_admin");
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "only an administrator's token may do this; {}'s token is not one",
+                t.staff
+            ),
+        ));
+    }
+    Ok(t)
 }
 
 /// One event a desktop publishes.

@@ -15,6 +15,7 @@ pub mod log;
 pub mod metrics;
 pub mod store;
 pub mod tokens;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,6 +56,25 @@ pub struct RelayState {
     pub stop: CancellationToken,
     /// Open streams per token id (see `Limits::streams_per_token`).
     pub streams: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    /// Each workspace's webhook secrets: the file's, or what its admin set from the app.
+    pub webhooks: webhooks::WebhookSettings,
+}
+
+impl RelayState {
+    /// What workspace `id`'s webhooks are checked with, if the relay serves it.
+    pub async fn webhook_config(
+        &self,
+        id: &str,
+    ) -> Result<Option<config::WorkspaceConfig>, StoreError> {
+        self.webhooks
+            .get(
+                &self.config,
+                self.log.store(),
+                id,
+                self.config.limits.poll_interval(),
+            )
+            .await
+    }
 }
 
 /// A relay running in this process (tests, the sandbox workspace, `serve`).
@@ -153,6 +173,7 @@ async fn build_state(
         metrics,
         stop,
         streams: Default::default(),
+        webhooks: Default::default(),
     });
     spawn_retention(state.clone());
     Ok(state)

@@ -322,6 +322,72 @@ impl Store {
     }
 }
 
+/// A workspace's webhook settings as its admin set them from the app (see `webhooks`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WebhookRow {
+    pub app_secret: String,
+    pub verify_token: String,
+    pub waba_id: Option<String>,
+    /// Space-separated.
+    pub phone_number_ids: String,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+impl Store {
+    pub async fn webhook_settings(
+        &self,
+        workspace: &str,
+    ) -> Result<Option<WebhookRow>, StoreError> {
+        Ok(match self {
+            Store::Sqlite(p) => {
+                sqlx::query_as("SELECT app_secret, verify_token, waba_id, phone_number_ids, updated_at, updated_by FROM webhook_settings WHERE workspace = ?")
+                .bind(workspace)
+                .fetch_optional(p)
+                .await?
+            }
+            Store::Postgres(p) => {
+                sqlx::query_as("SELECT app_secret, verify_token, waba_id, phone_number_ids, updated_at, updated_by FROM webhook_settings WHERE workspace = $1")
+                .bind(workspace)
+                .fetch_optional(p)
+                .await?
+            }
+        })
+    }
+
+    /// Sets (or replaces) a workspace's webhook settings.
+    pub async fn set_webhook_settings(
+        &self,
+        workspace: &str,
+        row: &WebhookRow,
+    ) -> Result<(), StoreError> {
+        const UPSERT: &str = "INSERT INTO webhook_settings (workspace, app_secret, verify_token, waba_id, phone_number_ids, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (workspace) DO UPDATE SET app_secret = excluded.app_secret, verify_token = excluded.verify_token, \
+             waba_id = excluded.waba_id, phone_number_ids = excluded.phone_number_ids, updated_at = excluded.updated_at, updated_by = excluded.updated_by";
+        macro_rules! run {
+            ($pool:expr) => {
+                sqlx::query(UPSERT)
+                    .bind(workspace)
+                    .bind(&row.app_secret)
+                    .bind(&row.verify_token)
+                    .bind(&row.waba_id)
+                    .bind(&row.phone_number_ids)
+                    .bind(row.updated_at)
+                    .bind(&row.updated_by)
+                    .execute($pool)
+                    .await
+                    .map(drop)?
+            };
+        }
+        match self {
+            Store::Sqlite(p) => run!(p),
+            Store::Postgres(p) => run!(p),
+        }
+        Ok(())
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct TokenRow {
     id: String,

@@ -2175,3 +2175,76 @@ async fn the_relay_binary_runs_the_sandbox() {
     assert_eq!(v["verified_name"], "Sandbox Sales");
     drop(child);
 }
+
+#[tokio::test]
+async fn a_waba_alternate_callback_takes_messages_but_not_template_updates() {
+    let mut env = start(config()).await;
+    let mut alt = receiver(0).await;
+    let path = format!("/{WABA_ID}/subscribed_apps");
+    // The handshake must answer with the verify token given, or nothing changes.
+    refused(
+        &env.post(
+            &path,
+            json!({"override_callback_uri": alt.url, "verify_token": "wrong"}),
+        )
+        .await,
+        400,
+        2200,
+        "HTTP 403",
+    );
+    refused(
+        &env.post(&path, json!({"override_callback_uri": alt.url}))
+            .await,
+        400,
+        100,
+        "verify_token is required",
+    );
+    let (_, list) = env.get(&path).await;
+    assert!(list["data"][0]["override_callback_uri"].is_null(), "{list}");
+    let (status, v) = env
+        .post(
+            &path,
+            json!({"override_callback_uri": alt.url, "verify_token": "sandbox-verify-token"}),
+        )
+        .await;
+    assert_eq!((status, v), (200, json!({"success": true})));
+    let (_, list) = env.get(&path).await;
+    assert_eq!(list["data"][0]["override_callback_uri"], alt.url, "{list}");
+    assert!(list["data"][0]["whatsapp_business_api_data"]["id"].is_string());
+
+    // A customer's message goes to the alternate URL, signed with the app's secret…
+    let id = env
+        .sb
+        .customer_sends(ANA, CustomerMessage::text("to the override"))
+        .unwrap();
+    alt.inbound(&id).await;
+    // …a template's review to the app's URL, and nothing else went there meanwhile (one worker
+    // delivers in order: the message was delivered before the review).
+    let (status, created) = env
+        .post(
+            &format!("/{WABA_ID}/message_templates"),
+            json!({"name":"alt_check","language":"en_US","category":"UTILITY",
+                   "components":[{"type":"BODY","text":"Your order is ready."}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    env.sb.clock().advance(Duration::from_secs(60));
+    let first = env.hooks.next().await;
+    assert_eq!(
+        first.json["entry"][0]["changes"][0]["field"], "message_template_status_update",
+        "{}",
+        first.json
+    );
+    // Removing the subscription's override sends messages to the app's URL again.
+    let (status, _) = env.delete(&path).await;
+    assert_eq!(status, 200);
+    let id = env
+        .sb
+        .customer_sends(ANA, CustomerMessage::text("back to the app"))
+        .unwrap();
+    env.hooks.inbound(&id).await;
+    assert!(
+        alt.rx.try_recv().is_err(),
+        "nothing more reaches the override"
+    );
+}

@@ -565,6 +565,36 @@ impl GraphClient {
             .map(|_| ())
     }
 
+    // ---- webhook subscription ----------------------------------------------------------------
+
+    /// Subscribes the token's app to the WABA's webhooks (`POST /{waba}/subscribed_apps`). With
+    /// `alternate` (callback URL, verify token), the WABA's webhooks go to that URL instead of
+    /// the app's: Meta first checks it with the `hub.challenge` handshake, and refuses (error
+    /// 2200) when it does not answer. Template and account webhooks still go to the app's URL.
+    pub async fn subscribe_app(
+        &self,
+        waba_id: &str,
+        alternate: Option<(&str, &str)>,
+    ) -> Result<()> {
+        let body = match alternate {
+            Some((uri, verify_token)) => {
+                serde_json::json!({ "override_callback_uri": uri, "verify_token": verify_token })
+            }
+            None => serde_json::json!({}),
+        };
+        let _: Value = self
+            .post(&format!("{waba_id}/subscribed_apps"), &body)
+            .await?;
+        Ok(())
+    }
+
+    /// The apps subscribed to the WABA's webhooks, with the alternate callback URL when one is set.
+    pub async fn subscribed_apps(&self, waba_id: &str) -> Result<Vec<SubscribedApp>> {
+        let page: Page<SubscribedApp> =
+            self.get(&format!("{waba_id}/subscribed_apps"), &[]).await?;
+        Ok(page.data)
+    }
+
     // ---- numbers and profiles -----------------------------------------------------------------
 
     pub async fn phone_numbers(&self, waba_id: &str) -> Result<Vec<PhoneNumber>> {
@@ -685,4 +715,22 @@ mod tests {
             "a timed-out send may have reached Meta"
         );
     }
+}
+
+/// One app of `GET /{waba}/subscribed_apps`.
+#[derive(Debug, Clone, serde::Deserialize, PartialEq, Eq)]
+pub struct SubscribedApp {
+    pub whatsapp_business_api_data: SubscribedAppData,
+    /// The WABA's alternate callback URL, when set.
+    #[serde(default)]
+    pub override_callback_uri: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, PartialEq, Eq)]
+pub struct SubscribedAppData {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub link: Option<String>,
 }

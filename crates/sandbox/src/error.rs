@@ -61,6 +61,7 @@ fn title(code: i64) -> &'static str {
     match code {
         100 => "Invalid parameter",
         190 => "Invalid OAuth access token",
+        2200 => "Callback verification failed",
         130429 => "Rate limit hit",
         131008 => "Required parameter is missing",
         131009 => "Parameter value is not valid",

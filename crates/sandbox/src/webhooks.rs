@@ -80,13 +80,62 @@ pub struct Attempt {
 
 pub(crate) struct Queued {
     id: u64,
+    /// Whether a WABA's alternate callback URL takes it (see [`OVERRIDABLE`]).
+    overridable: bool,
     body: Vec<u8>,
+}
+
+/// The webhook fields a WABA's alternate callback URL (`POST /{waba}/subscribed_apps` with
+/// `override_callback_uri`) takes, as Meta's "Webhook overrides" page lists them. Template and
+/// account webhooks always go to the app's callback URL.
+pub const OVERRIDABLE: &[&str] = &[
+    "messages",
+    "message_echoes",
+    "calls",
+    "consumer_profile",
+    "messaging_handovers",
+    "group_lifecycle_update",
+    "group_participants_update",
+    "group_settings_update",
+    "group_status_update",
+    "smb_message_echoes",
+    "smb_app_state_sync",
+    "history",
+    "account_settings_update",
+];
+
+/// Where webhooks go: the app's callback URL (with the secret they are signed with) and the
+/// WABA's alternate callback URL, if one was set.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Routes {
+    app: Option<WebhookTarget>,
+    waba_override: Option<String>,
+}
+
+impl Routes {
+    /// Where a webhook goes now, signed with what; `None` while it has nowhere to go.
+    fn destination(
+        &self,
+        overridable: bool,
+        app_secret: &Sensitive<String>,
+    ) -> Option<WebhookTarget> {
+        match (&self.waba_override, overridable) {
+            (Some(url), true) => Some(WebhookTarget {
+                url: url.clone(),
+                app_secret: self
+                    .app
+                    .as_ref()
+                    .map_or_else(|| app_secret.clone(), |a| a.app_secret.clone()),
+            }),
+            _ => self.app.clone(),
+        }
+    }
 }
 
 pub(crate) struct Webhooks {
     tx: mpsc::UnboundedSender<Queued>,
     rx: Mutex<Option<mpsc::UnboundedReceiver<Queued>>>,
-    target: watch::Sender<Option<WebhookTarget>>,
+    target: watch::Sender<Routes>,
     log: Mutex<VecDeque<Delivery>>,
     next_id: AtomicU64,
 }
@@ -97,7 +146,10 @@ impl Webhooks {
         Webhooks {
             tx,
             rx: Mutex::new(Some(rx)),
-            target: watch::Sender::new(target),
+            target: watch::Sender::new(Routes {
+                app: target,
+                waba_override: None,
+            }),
             log: Mutex::new(VecDeque::new()),
             next_id: AtomicU64::new(1),
         }
@@ -122,16 +174,29 @@ impl Webhooks {
             });
         }
         // The receiver lives as long as the worker; after shutdown the send fails, harmlessly.
-        let _ = self.tx.send(Queued { id, body });
+        let _ = self.tx.send(Queued {
+            id,
+            overridable: OVERRIDABLE.contains(&field),
+            body,
+        });
         id
     }
 
     pub fn set_target(&self, target: Option<WebhookTarget>) {
-        self.target.send_replace(target);
+        self.target.send_modify(|r| r.app = target);
     }
 
     pub fn target(&self) -> Option<WebhookTarget> {
-        self.target.borrow().clone()
+        self.target.borrow().app.clone()
+    }
+
+    /// The WABA's alternate callback URL for [`OVERRIDABLE`] fields (`None` removes it).
+    pub fn set_override(&self, url: Option<String>) {
+        self.target.send_modify(|r| r.waba_override = url);
+    }
+
+    pub fn override_url(&self) -> Option<String> {
+        self.target.borrow().waba_override.clone()
     }
 
     /// The last deliveries, oldest first.
@@ -181,7 +246,10 @@ pub(crate) async fn run_worker(
         loop {
             // Wait for a target; deliveries queue up until there is one.
             let target = loop {
-                if let Some(t) = target_rx.borrow_and_update().clone() {
+                if let Some(t) = target_rx
+                    .borrow_and_update()
+                    .destination(item.overridable, &config.app_secret)
+                {
                     break t;
                 }
                 tokio::select! {

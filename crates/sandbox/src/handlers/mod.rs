@@ -7,6 +7,7 @@ mod media;
 mod messages;
 mod numbers;
 mod profile;
+mod subscriptions;
 mod templates;
 
 use std::collections::HashMap;
@@ -45,6 +46,12 @@ pub(crate) fn router(shared: AppState) -> Router {
                 .delete(templates::delete),
         )
         .route("/{version}/{id}/phone_numbers", get(numbers::list))
+        .route(
+            "/{version}/{id}/subscribed_apps",
+            get(subscriptions::list)
+                .post(subscriptions::subscribe)
+                .delete(subscriptions::unsubscribe),
+        )
         .route(
             "/{version}/{id}/whatsapp_business_profile",
             get(profile::get).post(profile::update),

@@ -88,7 +88,7 @@ pub struct TestReport {
     pub checks: Vec<Check>,
 }
 
-fn digits(field: &'static str, v: &str) -> std::result::Result<String, ConnectionError> {
+pub(crate) fn digits(field: &'static str, v: &str) -> std::result::Result<String, ConnectionError> {
     let v = v.trim();
     if v.is_empty() || v.chars().all(|c| c.is_ascii_digit()) {
         Ok(v.to_owned())
@@ -98,6 +98,36 @@ fn digits(field: &'static str, v: &str) -> std::result::Result<String, Connectio
             problem: format!("Meta's ids are digits only; “{v}” is not"),
         })
     }
+}
+
+/// The Graph API address to save: Meta's when none is given; https, or http for a sandbox on
+/// this machine.
+pub(crate) fn checked_base_url(
+    given: Option<&str>,
+) -> std::result::Result<String, ConnectionError> {
+    let base = given
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(crate::meta::META_BASE_URL)
+        .trim_end_matches('/')
+        .to_owned();
+    let on_this_machine = |url: &reqwest::Url| {
+        url.host_str().is_some_and(|h| {
+            let h = h.trim_start_matches('[').trim_end_matches(']');
+            h.eq_ignore_ascii_case("localhost")
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        })
+    };
+    let secure = reqwest::Url::parse(&base)
+        .is_ok_and(|u| u.scheme() == "https" || (u.scheme() == "http" && on_this_machine(&u)));
+    if !secure {
+        return Err(ConnectionError::Invalid {
+            field: "Graph API address",
+            problem: "must be https:// (plain http only for a sandbox on this machine)".into(),
+        });
+    }
+    Ok(base)
 }
 
 struct Row {
@@ -209,31 +239,7 @@ impl Ctx<'_> {
         let actor = self.actor().await?;
         let phone = digits("phone number id", &input.phone_number_id)?;
         let waba = digits("WhatsApp Business Account id", &input.waba_id)?;
-        let base = input
-            .graph_base_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(crate::meta::META_BASE_URL)
-            .trim_end_matches('/')
-            .to_owned();
-        let on_this_machine = |url: &reqwest::Url| {
-            url.host_str().is_some_and(|h| {
-                let h = h.trim_start_matches('[').trim_end_matches(']');
-                h.eq_ignore_ascii_case("localhost")
-                    || h.parse::<std::net::IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback())
-            })
-        };
-        let secure = reqwest::Url::parse(&base)
-            .is_ok_and(|u| u.scheme() == "https" || (u.scheme() == "http" && on_this_machine(&u)));
-        if !secure {
-            return Err(ConnectionError::Invalid {
-                field: "Graph API address",
-                problem: "must be https:// (plain http only for a sandbox on this machine)".into(),
-            }
-            .into());
-        }
+        let base = checked_base_url(input.graph_base_url.as_deref())?;
         // The saved access token goes only to the address it was given for.
         let current = self.connection_row().await?.graph_base_url;
         if current.trim_end_matches('/') != base
@@ -360,45 +366,7 @@ impl Ctx<'_> {
         }
         if view.access_token_set && !view.phone_number_id.is_empty() && !view.waba_id.is_empty() {
             let (client, ids) = self.graph_client().await?;
-            match client.phone_number(&ids.phone_number_id).await {
-                Ok(n) => {
-                    push("Access token", true, "accepted by Meta".into());
-                    push(
-                        "Phone number id",
-                        true,
-                        format!("{} ({})", n.display_phone_number, n.verified_name),
-                    );
-                }
-                Err(e) => {
-                    let (what, message) = explain(
-                        &e,
-                        "Phone number id",
-                        &ids.phone_number_id,
-                        "whatsapp_business_messaging",
-                    );
-                    push(what, false, message);
-                }
-            }
-            let q = crate::meta::client::TemplateQuery {
-                limit: Some(1),
-                ..Default::default()
-            };
-            match client.list_templates(&ids.waba_id, &q).await {
-                Ok(_) => push(
-                    "WhatsApp Business Account id",
-                    true,
-                    "templates can be read".into(),
-                ),
-                Err(e) => {
-                    let (what, message) = explain(
-                        &e,
-                        "WhatsApp Business Account id",
-                        &ids.waba_id,
-                        "whatsapp_business_management",
-                    );
-                    push(what, false, message);
-                }
-            }
+            checks.extend(graph_checks(&client, &ids).await);
         }
         let ok = checks.iter().all(|c| c.ok);
         Ok(TestReport { ok, checks })
@@ -524,6 +492,59 @@ impl GraphSlot {
 pub struct ConnectionIds {
     pub phone_number_id: String,
     pub waba_id: String,
+}
+
+/// Whether Meta accepts the token for the number and the account: what "Test connection" and the
+/// go-live flow show, one line each.
+pub(crate) async fn graph_checks(client: &GraphClient, ids: &ConnectionIds) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut push = |what: &str, ok: bool, message: String| {
+        checks.push(Check {
+            what: what.into(),
+            ok,
+            message,
+        })
+    };
+    match client.phone_number(&ids.phone_number_id).await {
+        Ok(n) => {
+            push("Access token", true, "accepted by Meta".into());
+            push(
+                "Phone number id",
+                true,
+                format!("{} ({})", n.display_phone_number, n.verified_name),
+            );
+        }
+        Err(e) => {
+            let (what, message) = explain(
+                &e,
+                "Phone number id",
+                &ids.phone_number_id,
+                "whatsapp_business_messaging",
+            );
+            push(what, false, message);
+        }
+    }
+    let q = crate::meta::client::TemplateQuery {
+        limit: Some(1),
+        ..Default::default()
+    };
+    match client.list_templates(&ids.waba_id, &q).await {
+        Ok(_) => push(
+            "WhatsApp Business Account id",
+            true,
+            "templates can be read".into(),
+        ),
+        Err(e) => {
+            let (what, message) = explain(
+                &e,
+                "WhatsApp Business Account id",
+                &ids.waba_id,
+                "whatsapp_business_management",
+            );
+            push(what, false, message);
+        }
+    }
+    checks
 }
 
 /// Which credential a refusal points at, in words.

@@ -47,6 +47,7 @@ pub mod error;
 pub mod handlers;
 pub mod import;
 pub mod leads;
+pub mod live;
 pub mod numbers;
 pub mod outbox;
 pub mod permissions;

@@ -13,6 +13,7 @@ mod chat;
 mod clients;
 mod contacts;
 mod documents;
+mod golive;
 mod import;
 mod kinds;
 mod leads;

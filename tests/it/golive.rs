@@ -1,0 +1,240 @@
+//! Going live (issue 17): a new workspace against a second, separately started sandbox playing
+//! Meta (its own address, app secret and token) and a separately started relay that knows
+//! nothing of the workspace until its admin's desktop tells it. The sandbox workspace beside it
+//! keeps its own data.
+
+use std::sync::Arc;
+
+use crate::common::*;
+use crate::relay_support::TestRelay;
+use crmconnect::contacts::{ContactFilter, ContactInput};
+use crmconnect::live::{GoLive, MetaAccess, RelayAccess};
+use crmconnect::relay::tokens::{self, TokenSpec};
+use crmconnect::runtime::{Runtime, RuntimeOptions};
+use crmconnect::sandbox::{CustomerMessage, Sandbox, SandboxConfig, WABA_ID};
+use crmconnect::sensitive::Sensitive;
+use crmconnect::workspace::WorkspaceKind;
+use crmconnect::{ErrorCode, Workspaces};
+
+const TEAM: &str = "northwind";
+const META_SECRET: &str = "second-sandbox-app-secret-0123456789";
+const META_TOKEN: &str = "second-sandbox-access-token";
+
+async fn token(relay: &TestRelay, staff: &str, admin: bool) -> Sensitive<String> {
+    let (_, t) = tokens::issue(
+        &relay.store,
+        TokenSpec {
+            workspace: TEAM.into(),
+            staff: staff.into(),
+            is_admin: admin,
+            permissions: if admin {
+                vec![]
+            } else {
+                vec!["whatsapp_chat:view".parse().unwrap()]
+            },
+            label: "go-live test".into(),
+            expires_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    Sensitive::new(t)
+}
+
+#[tokio::test]
+async fn a_new_workspace_goes_live_and_a_customer_s_message_reaches_its_chat() {
+    // Meta, played by a sandbox of its own: no webhook target, a secret and token of its own.
+    let meta = Sandbox::start(SandboxConfig {
+        app_secret: Sensitive::new(META_SECRET.into()),
+        access_token: Sensitive::new(META_TOKEN.into()),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let relay = TestRelay::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let workspaces = Workspaces::new(dir.path());
+
+    // The sandbox workspace, with a contact of its own.
+    {
+        let sandbox = workspaces.open_or_create_sandbox(None).await.unwrap();
+        sandbox
+            .create_owner(crmconnect::staff::NewStaff {
+                name: "Olivia Owner".into(),
+                username: OWNER.into(),
+                role_id: 0,
+                passphrase: OWNER_PASS.into(),
+            })
+            .await
+            .unwrap();
+        sandbox.sign_in(OWNER, OWNER_PASS.into()).await.unwrap();
+        sandbox
+            .cx()
+            .create_contact(ContactInput {
+                phone: "+12015550177".into(),
+                name: "Sandbox Sam".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        sandbox.close().await;
+    }
+
+    let sales = meta.phone_numbers()[0].id.clone();
+    let good_meta = MetaAccess {
+        phone_number_id: sales.clone(),
+        waba_id: WABA_ID.into(),
+        access_token: Sensitive::new(META_TOKEN.into()),
+        graph_base_url: Some(meta.base_url().to_owned()),
+    };
+
+    // Step 1: a wrong token is named as the problem; the right one shows the number.
+    let bad = workspaces
+        .check_meta(&MetaAccess {
+            access_token: Sensitive::new("not-the-token".into()),
+            ..good_meta.clone()
+        })
+        .await
+        .unwrap();
+    assert!(!bad.ok);
+    assert!(
+        bad.checks.iter().any(|c| c.what == "Access token" && !c.ok),
+        "{bad:?}"
+    );
+    let ok = workspaces.check_meta(&good_meta).await.unwrap();
+    assert!(ok.ok, "{ok:?}");
+
+    // Step 2: a rep's token cannot take a workspace live; the admin's can.
+    let admin = RelayAccess {
+        relay_url: relay.handle.url(),
+        token: token(&relay, "olivia", true).await,
+    };
+    let rep = workspaces
+        .check_relay(&RelayAccess {
+            relay_url: relay.handle.url(),
+            token: token(&relay, "rick", false).await,
+        })
+        .await
+        .unwrap();
+    assert!(!rep.ok);
+    assert!(
+        rep.checks
+            .iter()
+            .any(|c| !c.ok && c.message.contains("not an administrator")),
+        "{rep:?}"
+    );
+    let checked = workspaces.check_relay(&admin).await.unwrap();
+    assert!(checked.ok, "{checked:?}");
+    assert_eq!(
+        (checked.workspace.as_str(), checked.staff.as_str()),
+        (TEAM, "olivia")
+    );
+    assert!(!checked.webhooks_configured);
+
+    // Step 3: bad credentials create nothing; good ones create the workspace, signed in.
+    let input = GoLive {
+        name: "Northwind Sales".into(),
+        meta: good_meta.clone(),
+        relay: admin.clone(),
+        owner_name: "Olivia Admin".into(),
+        passphrase: "olivia's local passphrase".into(),
+    };
+    let refused = workspaces
+        .create_live(GoLive {
+            meta: MetaAccess {
+                waba_id: "12345".into(),
+                ..good_meta.clone()
+            },
+            ..input.clone()
+        })
+        .await;
+    assert_eq!(code(refused.map(drop)), ErrorCode::Invalid);
+    assert!(!dir.path().join("workspaces").join(TEAM).exists());
+    let live = Arc::new(workspaces.create_live(input.clone()).await.unwrap());
+    assert_eq!(live.info().kind, WorkspaceKind::Live);
+    assert_eq!(live.cx().me().await.unwrap().username, "olivia");
+    let again = workspaces.create_live(input).await;
+    assert_eq!(code(again.map(drop)), ErrorCode::Conflict);
+    let listed = workspaces.list().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|w| (w.slug.as_str(), w.kind))
+            .collect::<Vec<_>>(),
+        vec![
+            ("sandbox", WorkspaceKind::Sandbox),
+            (TEAM, WorkspaceKind::Live)
+        ]
+    );
+
+    // Step 4: a short secret is refused by the relay and nothing is subscribed; the real one
+    // makes the relay check the webhooks and Meta send them there.
+    let short = live
+        .cx()
+        .connect_webhooks(Sensitive::new("short".into()))
+        .await
+        .unwrap();
+    assert!(!short.ok);
+    assert!(
+        short.checks[0]
+            .message
+            .contains("app_secret has 5 characters"),
+        "{short:?}"
+    );
+    assert!(short.verify_token.is_empty());
+    assert!(meta.webhook_target().is_none());
+    let report = live
+        .cx()
+        .connect_webhooks(Sensitive::new(META_SECRET.into()))
+        .await
+        .unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        report.callback_url,
+        format!("{}/webhook/{TEAM}", relay.handle.url())
+    );
+    assert!(report.verify_token.len() >= 32);
+    assert!(
+        workspaces
+            .check_relay(&admin)
+            .await
+            .unwrap()
+            .webhooks_configured
+    );
+
+    // The customer writes; Meta's webhook goes through the relay to the live workspace's chat.
+    let runtime = Runtime::start(live.clone(), RuntimeOptions::default())
+        .await
+        .unwrap();
+    meta.customer_sends(
+        "15555550111",
+        CustomerMessage::text("Is the live line open?"),
+    )
+    .unwrap();
+    let conversation = eventually("the customer's message in the live chat", || async {
+        first_conversation(&live)
+            .await
+            .filter(|c| c.last_preview.contains("live line"))
+    })
+    .await;
+    assert_eq!(conversation.phone_number_id, sales);
+    // Nothing of the sandbox workspace is here…
+    let contacts = live.cx().contacts(ContactFilter::default()).await.unwrap();
+    assert_eq!(contacts.total, 0);
+    runtime.shutdown().await;
+    live.close().await;
+
+    // …and the sandbox workspace still has its own, and no conversation of the live one.
+    let sandbox = workspaces.open("sandbox").await.unwrap();
+    sandbox.sign_in(OWNER, OWNER_PASS.into()).await.unwrap();
+    let contacts = sandbox
+        .cx()
+        .contacts(ContactFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(contacts.contacts.len(), 1);
+    assert_eq!(contacts.contacts[0].name, "Sandbox Sam");
+    assert!(first_conversation(&sandbox).await.is_none());
+    relay.stop().await;
+    meta.shutdown().await;
+}

@@ -134,6 +134,14 @@ pub struct WorkspaceSummary {
     pub kind: WorkspaceKind,
 }
 
+/// The workspaces on this computer and which one is open.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct WorkspaceMenu {
+    pub current: Option<String>,
+    pub workspaces: Vec<WorkspaceSummary>,
+}
+
 fn check(what: &str, ok: bool, message: impl Into<String>) -> Check {
     Check {
         what: what.into(),

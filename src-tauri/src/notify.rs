@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use crmconnect::Workspace;
 use crmconnect::chat::{ChatNotice, UnreadCount};
+use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
@@ -119,7 +120,7 @@ pub fn show_unread(app: &AppHandle, count: Option<UnreadCount>) {
 /// Keeps the unread count (`chat-unread` to the webview, the title, the badge) in step with the
 /// chat. A burst of changes is counted once: changes that arrive while one is counted are
 /// folded into the next count, at most one count every 250 ms.
-fn forward_unread(app: &AppHandle, ws: Arc<Workspace>) {
+fn forward_unread(app: &AppHandle, ws: Arc<Workspace>) -> JoinHandle<()> {
     let mut rx = ws.chat_notices();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -134,17 +135,18 @@ fn forward_unread(app: &AppHandle, ws: Arc<Workspace>) {
             show_unread(&app, count);
             let _ = app.emit("chat-unread", count.unwrap_or_default());
         }
-    });
+    })
 }
 
 /// Forwards every chat change to the webview (`chat-changed`) and raises a notification for an
 /// inbound message in a conversation that is not on screen, unless the staff member muted them.
-pub fn forward(app: &AppHandle, ws: Arc<Workspace>, focus: Focus) {
-    forward_unread(app, ws.clone());
+/// Runs until its tasks are aborted (when another workspace is opened).
+pub fn forward(app: &AppHandle, ws: Arc<Workspace>, focus: Focus) -> [JoinHandle<()>; 2] {
+    let unread = forward_unread(app, ws.clone());
     let mut rx = ws.chat_notices();
     let app = app.clone();
     let waiting = Waiting::default();
-    tauri::async_runtime::spawn(async move {
+    let notices = tauri::async_runtime::spawn(async move {
         loop {
             let notice = match rx.recv().await {
                 Ok(n) => n,
@@ -169,6 +171,7 @@ pub fn forward(app: &AppHandle, ws: Arc<Workspace>, focus: Focus) {
             }
         }
     });
+    [unread, notices]
 }
 
 fn show(app: &AppHandle, notice: &ChatNotice, waiting: &Waiting) {

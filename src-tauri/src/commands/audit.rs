@@ -9,5 +9,5 @@ pub async fn activity_log(
     state: State<'_, AppState>,
     filter: LogFilter,
 ) -> Result<LogPage, ApiError> {
-    Ok(state.cx()?.activity_log(filter).await?)
+    Ok(state.ws()?.cx().activity_log(filter).await?)
 }

@@ -17,7 +17,7 @@ pub async fn list_conversations(
     state: State<'_, AppState>,
     filter: ConversationFilter,
 ) -> Result<ConversationPage, ApiError> {
-    Ok(state.cx()?.conversations(filter).await?)
+    Ok(state.ws()?.cx().conversations(filter).await?)
 }
 
 #[tauri::command]
@@ -25,7 +25,7 @@ pub async fn get_conversation(
     state: State<'_, AppState>,
     id: i64,
 ) -> Result<ConversationDetail, ApiError> {
-    Ok(state.cx()?.conversation(id).await?)
+    Ok(state.ws()?.cx().conversation(id).await?)
 }
 
 #[tauri::command]
@@ -35,7 +35,7 @@ pub async fn chat_thread(
     before: Option<i64>,
     limit: Option<i64>,
 ) -> Result<ThreadPage, ApiError> {
-    Ok(state.cx()?.thread(id, before, limit).await?)
+    Ok(state.ws()?.cx().thread(id, before, limit).await?)
 }
 
 #[tauri::command]
@@ -43,7 +43,7 @@ pub async fn search_messages(
     state: State<'_, AppState>,
     query: String,
 ) -> Result<Vec<SearchHit>, ApiError> {
-    Ok(state.cx()?.search_messages(&query, None).await?)
+    Ok(state.ws()?.cx().search_messages(&query, None).await?)
 }
 
 /// Unread messages in the whole chat; the window title and taskbar badge follow. (They follow
@@ -53,7 +53,7 @@ pub async fn chat_unread(
     app: AppHandle,
     state: State<'_, AppState>,
 ) -> Result<UnreadCount, ApiError> {
-    let count = state.cx()?.unread().await;
+    let count = state.ws()?.cx().unread().await;
     crate::notify::show_unread(&app, count.as_ref().ok().copied());
     Ok(count?)
 }
@@ -66,7 +66,7 @@ pub fn chat_focus(state: State<'_, AppState>, id: Option<i64>) {
 
 #[tauri::command]
 pub async fn mark_conversation_read(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.cx()?.mark_conversation_read(id).await?)
+    Ok(state.ws()?.cx().mark_conversation_read(id).await?)
 }
 
 #[tauri::command]
@@ -75,13 +75,13 @@ pub async fn send_text(
     id: i64,
     input: SendText,
 ) -> Result<ChatMessage, ApiError> {
-    Ok(state.cx()?.send_text(id, input).await?)
+    Ok(state.ws()?.cx().send_text(id, input).await?)
 }
 
 /// Sends again a message that may have been sent, once the person decided it was not.
 #[tauri::command]
 pub async fn send_again(state: State<'_, AppState>, id: i64) -> Result<ChatMessage, ApiError> {
-    Ok(state.cx()?.send_again(id).await?)
+    Ok(state.ws()?.cx().send_again(id).await?)
 }
 
 #[tauri::command]
@@ -90,7 +90,7 @@ pub async fn send_media(
     id: i64,
     input: SendMedia,
 ) -> Result<ChatMessage, ApiError> {
-    Ok(state.cx()?.send_media(id, input).await?)
+    Ok(state.ws()?.cx().send_media(id, input).await?)
 }
 
 #[tauri::command]
@@ -99,7 +99,7 @@ pub async fn send_template(
     id: i64,
     input: SendTemplate,
 ) -> Result<ChatMessage, ApiError> {
-    Ok(state.cx()?.send_template(id, input).await?)
+    Ok(state.ws()?.cx().send_template(id, input).await?)
 }
 
 #[tauri::command]
@@ -108,7 +108,7 @@ pub async fn react_to_message(
     message_id: i64,
     emoji: String,
 ) -> Result<(), ApiError> {
-    Ok(state.cx()?.react(message_id, &emoji).await?)
+    Ok(state.ws()?.cx().react(message_id, &emoji).await?)
 }
 
 #[tauri::command]
@@ -116,7 +116,7 @@ pub async fn chat_media(
     state: State<'_, AppState>,
     message_id: i64,
 ) -> Result<MediaFile, ApiError> {
-    Ok(state.cx()?.chat_media(message_id).await?)
+    Ok(state.ws()?.cx().chat_media(message_id).await?)
 }
 
 /// Saves a message's media into the user's downloads; returns the path it got.
@@ -127,7 +127,11 @@ pub async fn save_chat_media(
     message_id: i64,
 ) -> Result<String, ApiError> {
     let folder = super::contacts::downloads(&app);
-    Ok(state.cx()?.save_chat_media(message_id, &folder).await?)
+    Ok(state
+        .ws()?
+        .cx()
+        .save_chat_media(message_id, &folder)
+        .await?)
 }
 
 /// Opens a web link a message carries (an ad, a place, a contact card) in the system's browser.
@@ -166,7 +170,7 @@ pub async fn assign_conversation(
     id: i64,
     username: Option<String>,
 ) -> Result<Conversation, ApiError> {
-    Ok(state.cx()?.assign_conversation(id, username).await?)
+    Ok(state.ws()?.cx().assign_conversation(id, username).await?)
 }
 
 #[tauri::command]
@@ -176,7 +180,8 @@ pub async fn set_conversation_lead_status(
     status_id: i64,
 ) -> Result<ConversationDetail, ApiError> {
     Ok(state
-        .cx()?
+        .ws()?
+        .cx()
         .set_conversation_lead_status(id, status_id)
         .await?)
 }
@@ -187,12 +192,12 @@ pub async fn link_conversation(
     id: i64,
     link: LinkInput,
 ) -> Result<ConversationDetail, ApiError> {
-    Ok(state.cx()?.link_conversation(id, link).await?)
+    Ok(state.ws()?.cx().link_conversation(id, link).await?)
 }
 
 #[tauri::command]
 pub async fn chat_preferences(state: State<'_, AppState>) -> Result<ChatPreferences, ApiError> {
-    Ok(state.cx()?.chat_preferences().await?)
+    Ok(state.ws()?.cx().chat_preferences().await?)
 }
 
 #[tauri::command]
@@ -200,12 +205,12 @@ pub async fn set_chat_preferences(
     state: State<'_, AppState>,
     prefs: ChatPreferences,
 ) -> Result<ChatPreferences, ApiError> {
-    Ok(state.cx()?.set_chat_preferences(prefs).await?)
+    Ok(state.ws()?.cx().set_chat_preferences(prefs).await?)
 }
 
 #[tauri::command]
 pub async fn list_quick_replies(state: State<'_, AppState>) -> Result<Vec<QuickReply>, ApiError> {
-    Ok(state.cx()?.quick_replies().await?)
+    Ok(state.ws()?.cx().quick_replies().await?)
 }
 
 #[tauri::command]
@@ -213,7 +218,7 @@ pub async fn create_quick_reply(
     state: State<'_, AppState>,
     input: QuickReplyInput,
 ) -> Result<QuickReply, ApiError> {
-    Ok(state.cx()?.create_quick_reply(input).await?)
+    Ok(state.ws()?.cx().create_quick_reply(input).await?)
 }
 
 #[tauri::command]
@@ -222,17 +227,17 @@ pub async fn update_quick_reply(
     id: i64,
     input: QuickReplyInput,
 ) -> Result<QuickReply, ApiError> {
-    Ok(state.cx()?.update_quick_reply(id, input).await?)
+    Ok(state.ws()?.cx().update_quick_reply(id, input).await?)
 }
 
 #[tauri::command]
 pub async fn delete_quick_reply(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.cx()?.delete_quick_reply(id).await?)
+    Ok(state.ws()?.cx().delete_quick_reply(id).await?)
 }
 
 #[tauri::command]
 pub async fn action_templates(state: State<'_, AppState>) -> Result<Vec<ActionTemplate>, ApiError> {
-    Ok(state.cx()?.action_templates().await?)
+    Ok(state.ws()?.cx().action_templates().await?)
 }
 
 #[tauri::command]
@@ -241,7 +246,11 @@ pub async fn set_action_template(
     action: DocumentKind,
     template_id: Option<i64>,
 ) -> Result<Vec<ActionTemplate>, ApiError> {
-    Ok(state.cx()?.set_action_template(action, template_id).await?)
+    Ok(state
+        .ws()?
+        .cx()
+        .set_action_template(action, template_id)
+        .await?)
 }
 
 /// "Send on WhatsApp" before sending: to whom, and the template filled (with typed `values`).
@@ -252,7 +261,8 @@ pub async fn document_send_preview(
     values: Option<BTreeMap<String, String>>,
 ) -> Result<DocumentSend, ApiError> {
     Ok(state
-        .cx()?
+        .ws()?
+        .cx()
         .document_send_preview(document_id, values)
         .await?)
 }
@@ -266,7 +276,8 @@ pub async fn send_document_on_whatsapp(
     again: bool,
 ) -> Result<ChatMessage, ApiError> {
     Ok(state
-        .cx()?
+        .ws()?
+        .cx()
         .send_document_on_whatsapp(document_id, values, again)
         .await?)
 }
@@ -278,5 +289,5 @@ pub async fn template_fill(
     id: i64,
     input: SendTemplate,
 ) -> Result<TemplateFill, ApiError> {
-    Ok(state.cx()?.template_fill(id, input).await?)
+    Ok(state.ws()?.cx().template_fill(id, input).await?)
 }

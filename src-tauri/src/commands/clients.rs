@@ -9,12 +9,12 @@ pub async fn list_clients(
     state: State<'_, AppState>,
     filter: ClientFilter,
 ) -> Result<ClientPage, ApiError> {
-    Ok(state.cx()?.clients(filter).await?)
+    Ok(state.ws()?.cx().clients(filter).await?)
 }
 
 #[tauri::command]
 pub async fn get_client(state: State<'_, AppState>, id: i64) -> Result<Client, ApiError> {
-    Ok(state.cx()?.client(id).await?)
+    Ok(state.ws()?.cx().client(id).await?)
 }
 
 #[tauri::command]
@@ -22,7 +22,7 @@ pub async fn create_client(
     state: State<'_, AppState>,
     input: ClientInput,
 ) -> Result<Client, ApiError> {
-    Ok(state.cx()?.create_client(input).await?)
+    Ok(state.ws()?.cx().create_client(input).await?)
 }
 
 #[tauri::command]
@@ -31,10 +31,10 @@ pub async fn update_client(
     id: i64,
     input: ClientInput,
 ) -> Result<Client, ApiError> {
-    Ok(state.cx()?.update_client(id, input).await?)
+    Ok(state.ws()?.cx().update_client(id, input).await?)
 }
 
 #[tauri::command]
 pub async fn delete_client(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.cx()?.delete_client(id).await?)
+    Ok(state.ws()?.cx().delete_client(id).await?)
 }

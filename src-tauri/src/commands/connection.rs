@@ -6,7 +6,7 @@ use crate::state::AppState;
 
 #[tauri::command]
 pub async fn get_connection(state: State<'_, AppState>) -> Result<ConnectionView, ApiError> {
-    Ok(state.cx()?.connection().await?)
+    Ok(state.ws()?.cx().connection().await?)
 }
 
 #[tauri::command]
@@ -14,10 +14,10 @@ pub async fn save_connection(
     state: State<'_, AppState>,
     input: ConnectionInput,
 ) -> Result<ConnectionView, ApiError> {
-    Ok(state.cx()?.save_connection(input).await?)
+    Ok(state.ws()?.cx().save_connection(input).await?)
 }
 
 #[tauri::command]
 pub async fn test_connection(state: State<'_, AppState>) -> Result<TestReport, ApiError> {
-    Ok(state.cx()?.test_connection().await?)
+    Ok(state.ws()?.cx().test_connection().await?)
 }

@@ -14,7 +14,7 @@ pub async fn list_contacts(
     state: State<'_, AppState>,
     filter: ContactFilter,
 ) -> Result<ContactPage, ApiError> {
-    Ok(state.cx()?.contacts(filter).await?)
+    Ok(state.ws()?.cx().contacts(filter).await?)
 }
 
 /// Every contact the filter matches, as ids: "select all" over all the matches.
@@ -23,12 +23,12 @@ pub async fn contact_ids(
     state: State<'_, AppState>,
     filter: ContactFilter,
 ) -> Result<Vec<i64>, ApiError> {
-    Ok(state.cx()?.contact_ids(filter).await?)
+    Ok(state.ws()?.cx().contact_ids(filter).await?)
 }
 
 #[tauri::command]
 pub async fn get_contact(state: State<'_, AppState>, id: i64) -> Result<Contact, ApiError> {
-    Ok(state.cx()?.contact(id).await?)
+    Ok(state.ws()?.cx().contact(id).await?)
 }
 
 #[tauri::command]
@@ -36,7 +36,7 @@ pub async fn create_contact(
     state: State<'_, AppState>,
     input: ContactInput,
 ) -> Result<Contact, ApiError> {
-    Ok(state.cx()?.create_contact(input).await?)
+    Ok(state.ws()?.cx().create_contact(input).await?)
 }
 
 #[tauri::command]
@@ -45,7 +45,7 @@ pub async fn update_contact(
     id: i64,
     input: ContactInput,
 ) -> Result<Contact, ApiError> {
-    Ok(state.cx()?.update_contact(id, input).await?)
+    Ok(state.ws()?.cx().update_contact(id, input).await?)
 }
 
 #[tauri::command]
@@ -53,7 +53,7 @@ pub async fn delete_contacts(
     state: State<'_, AppState>,
     ids: Vec<i64>,
 ) -> Result<BulkResult, ApiError> {
-    Ok(state.cx()?.delete_contacts(ids).await?)
+    Ok(state.ws()?.cx().delete_contacts(ids).await?)
 }
 
 #[tauri::command]
@@ -62,12 +62,16 @@ pub async fn assign_groups(
     contact_ids: Vec<i64>,
     group_ids: Vec<i64>,
 ) -> Result<BulkResult, ApiError> {
-    Ok(state.cx()?.assign_groups(contact_ids, group_ids).await?)
+    Ok(state
+        .ws()?
+        .cx()
+        .assign_groups(contact_ids, group_ids)
+        .await?)
 }
 
 #[tauri::command]
 pub async fn list_groups(state: State<'_, AppState>) -> Result<Vec<Group>, ApiError> {
-    Ok(state.cx()?.groups().await?)
+    Ok(state.ws()?.cx().groups().await?)
 }
 
 #[tauri::command]
@@ -75,7 +79,7 @@ pub async fn create_group(
     state: State<'_, AppState>,
     input: GroupInput,
 ) -> Result<Group, ApiError> {
-    Ok(state.cx()?.create_group(input).await?)
+    Ok(state.ws()?.cx().create_group(input).await?)
 }
 
 #[tauri::command]
@@ -84,12 +88,12 @@ pub async fn update_group(
     id: i64,
     input: GroupInput,
 ) -> Result<Group, ApiError> {
-    Ok(state.cx()?.update_group(id, input).await?)
+    Ok(state.ws()?.cx().update_group(id, input).await?)
 }
 
 #[tauri::command]
 pub async fn delete_group(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.cx()?.delete_group(id).await?)
+    Ok(state.ws()?.cx().delete_group(id).await?)
 }
 
 /// Runs the import; progress arrives as `import-progress` events (ImportProgress).
@@ -104,7 +108,8 @@ pub async fn run_import(
     let cancel = state.new_import();
     let progress = move |p| drop(app.emit("import-progress", p));
     Ok(state
-        .cx()?
+        .ws()?
+        .cx()
         .import_upload(&upload_id, &file_name, options, cancel, progress)
         .await?)
 }
@@ -123,7 +128,8 @@ pub async fn save_refused_rows(
 ) -> Result<String, ApiError> {
     let folder = downloads(&app);
     Ok(state
-        .cx()?
+        .ws()?
+        .cx()
         .save_refused_rows(&refused_file, &folder)
         .await?)
 }

@@ -11,7 +11,7 @@ pub async fn list_documents(
     state: State<'_, AppState>,
     filter: DocumentFilter,
 ) -> Result<DocumentPage, ApiError> {
-    Ok(state.cx()?.documents(filter).await?)
+    Ok(state.ws()?.cx().documents(filter).await?)
 }
 
 #[tauri::command]
@@ -32,7 +32,8 @@ pub async fn create_document(
     upload_id: Option<String>,
 ) -> Result<Document, ApiError> {
     Ok(state
-        .cx()?
+        .ws()?
+        .cx()
         .create_document_upload(input, upload_id.as_deref())
         .await?)
 }
@@ -43,12 +44,12 @@ pub async fn update_document(
     id: i64,
     input: DocumentInput,
 ) -> Result<Document, ApiError> {
-    Ok(state.cx()?.update_document(id, input).await?)
+    Ok(state.ws()?.cx().update_document(id, input).await?)
 }
 
 #[tauri::command]
 pub async fn delete_document(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.cx()?.delete_document(id).await?)
+    Ok(state.ws()?.cx().delete_document(id).await?)
 }
 
 #[tauri::command]
@@ -56,7 +57,7 @@ pub async fn render_document_pdf(
     state: State<'_, AppState>,
     id: i64,
 ) -> Result<Document, ApiError> {
-    Ok(state.cx()?.render_document_pdf(id).await?)
+    Ok(state.ws()?.cx().render_document_pdf(id).await?)
 }
 
 #[tauri::command]
@@ -65,13 +66,17 @@ pub async fn attach_document_pdf(
     id: i64,
     upload_id: String,
 ) -> Result<Document, ApiError> {
-    Ok(state.cx()?.attach_document_upload(id, &upload_id).await?)
+    Ok(state
+        .ws()?
+        .cx()
+        .attach_document_upload(id, &upload_id)
+        .await?)
 }
 
 /// Opens the document's PDF in the system's PDF viewer; returns its path.
 #[tauri::command]
 pub async fn open_document_pdf(state: State<'_, AppState>, id: i64) -> Result<String, ApiError> {
-    let path = state.cx()?.document_pdf(id).await?;
+    let path = state.ws()?.cx().document_pdf(id).await?;
     tauri_plugin_opener::open_path(&path, None::<&str>).map_err(|e| ApiError {
         code: ErrorCode::Internal,
         message: format!(

@@ -14,17 +14,17 @@ pub async fn list_leads(
     state: State<'_, AppState>,
     filter: LeadFilter,
 ) -> Result<LeadPage, ApiError> {
-    Ok(state.cx()?.leads(filter).await?)
+    Ok(state.ws()?.cx().leads(filter).await?)
 }
 
 #[tauri::command]
 pub async fn get_lead(state: State<'_, AppState>, id: i64) -> Result<Lead, ApiError> {
-    Ok(state.cx()?.lead(id).await?)
+    Ok(state.ws()?.cx().lead(id).await?)
 }
 
 #[tauri::command]
 pub async fn create_lead(state: State<'_, AppState>, input: LeadInput) -> Result<Lead, ApiError> {
-    Ok(state.cx()?.create_lead(input).await?)
+    Ok(state.ws()?.cx().create_lead(input).await?)
 }
 
 #[tauri::command]
@@ -33,7 +33,7 @@ pub async fn update_lead(
     id: i64,
     input: LeadInput,
 ) -> Result<Lead, ApiError> {
-    Ok(state.cx()?.update_lead(id, input).await?)
+    Ok(state.ws()?.cx().update_lead(id, input).await?)
 }
 
 #[tauri::command]
@@ -41,7 +41,7 @@ pub async fn delete_leads(
     state: State<'_, AppState>,
     ids: Vec<i64>,
 ) -> Result<LeadsDeleted, ApiError> {
-    Ok(state.cx()?.delete_leads(ids).await?)
+    Ok(state.ws()?.cx().delete_leads(ids).await?)
 }
 
 #[tauri::command]
@@ -49,22 +49,22 @@ pub async fn filter_leads_for_campaign(
     state: State<'_, AppState>,
     filter: LeadFilter,
 ) -> Result<Vec<LeadRecipient>, ApiError> {
-    Ok(state.cx()?.filter_leads_for_campaign(filter).await?)
+    Ok(state.ws()?.cx().filter_leads_for_campaign(filter).await?)
 }
 
 #[tauri::command]
 pub async fn lead_sources(state: State<'_, AppState>) -> Result<Vec<String>, ApiError> {
-    Ok(state.cx()?.lead_sources().await?)
+    Ok(state.ws()?.cx().lead_sources().await?)
 }
 
 #[tauri::command]
 pub async fn staff_directory(state: State<'_, AppState>) -> Result<Vec<StaffName>, ApiError> {
-    Ok(state.cx()?.staff_directory().await?)
+    Ok(state.ws()?.cx().staff_directory().await?)
 }
 
 #[tauri::command]
 pub async fn list_lead_statuses(state: State<'_, AppState>) -> Result<Vec<LeadStatus>, ApiError> {
-    Ok(state.cx()?.lead_statuses().await?)
+    Ok(state.ws()?.cx().lead_statuses().await?)
 }
 
 #[tauri::command]
@@ -72,7 +72,7 @@ pub async fn create_lead_status(
     state: State<'_, AppState>,
     input: LeadStatusInput,
 ) -> Result<LeadStatus, ApiError> {
-    Ok(state.cx()?.create_lead_status(input).await?)
+    Ok(state.ws()?.cx().create_lead_status(input).await?)
 }
 
 #[tauri::command]
@@ -81,7 +81,7 @@ pub async fn update_lead_status(
     id: i64,
     input: LeadStatusInput,
 ) -> Result<LeadStatus, ApiError> {
-    Ok(state.cx()?.update_lead_status(id, input).await?)
+    Ok(state.ws()?.cx().update_lead_status(id, input).await?)
 }
 
 #[tauri::command]
@@ -89,12 +89,12 @@ pub async fn reorder_lead_statuses(
     state: State<'_, AppState>,
     ids: Vec<i64>,
 ) -> Result<Vec<LeadStatus>, ApiError> {
-    Ok(state.cx()?.reorder_lead_statuses(ids).await?)
+    Ok(state.ws()?.cx().reorder_lead_statuses(ids).await?)
 }
 
 #[tauri::command]
 pub async fn delete_lead_status(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.cx()?.delete_lead_status(id).await?)
+    Ok(state.ws()?.cx().delete_lead_status(id).await?)
 }
 
 /// Runs the import; progress arrives as `import-progress` events, as for contacts (one import
@@ -110,7 +110,8 @@ pub async fn run_leads_import(
     let cancel = state.new_import();
     let progress = move |p| drop(app.emit("import-progress", p));
     Ok(state
-        .cx()?
+        .ws()?
+        .cx()
         .import_leads_upload(&upload_id, &file_name, options, cancel, progress)
         .await?)
 }
@@ -123,7 +124,8 @@ pub async fn save_lead_refused_rows(
 ) -> Result<String, ApiError> {
     let folder = super::contacts::downloads(&app);
     Ok(state
-        .cx()?
+        .ws()?
+        .cx()
         .save_lead_refused_rows(&refused_file, &folder)
         .await?)
 }
@@ -133,5 +135,5 @@ pub async fn save_lead_refused_rows(
 pub async fn load_sandbox_crm_demo(
     state: State<'_, AppState>,
 ) -> Result<crmconnect::demo::DemoReport, ApiError> {
-    Ok(state.cx()?.load_sandbox_crm_demo().await?)
+    Ok(state.ws()?.cx().load_sandbox_crm_demo().await?)
 }

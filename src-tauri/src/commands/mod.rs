@@ -14,10 +14,17 @@ mod staff;
 mod sync;
 mod templates;
 mod uploads;
+mod workspaces;
 
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         session::app_status,
+        workspaces::workspace_menu,
+        workspaces::switch_workspace,
+        workspaces::live_check_meta,
+        workspaces::live_check_relay,
+        workspaces::go_live,
+        workspaces::connect_webhooks,
         uploads::begin_upload,
         uploads::append_upload,
         chat::list_conversations,

@@ -6,12 +6,12 @@ use crate::state::AppState;
 
 #[tauri::command]
 pub async fn list_numbers(state: State<'_, AppState>) -> Result<Vec<NumberView>, ApiError> {
-    Ok(state.cx()?.numbers().await?)
+    Ok(state.ws()?.cx().numbers().await?)
 }
 
 #[tauri::command]
 pub async fn refresh_numbers(state: State<'_, AppState>) -> Result<Vec<NumberView>, ApiError> {
-    Ok(state.cx()?.refresh_numbers().await?)
+    Ok(state.ws()?.cx().refresh_numbers().await?)
 }
 
 #[tauri::command]
@@ -19,5 +19,5 @@ pub async fn number_picture(
     state: State<'_, AppState>,
     phone_number_id: String,
 ) -> Result<Option<Picture>, ApiError> {
-    Ok(state.cx()?.number_picture(&phone_number_id).await?)
+    Ok(state.ws()?.cx().number_picture(&phone_number_id).await?)
 }

@@ -8,7 +8,7 @@ use crate::state::AppState;
 
 #[tauri::command]
 pub async fn sandbox_panel(state: State<'_, AppState>) -> Result<SandboxPanel, ApiError> {
-    Ok(state.sandbox().await?.panel())
+    state.with_sandbox(|e| Ok(e.panel())).await
 }
 
 /// Answers the message's id.
@@ -19,10 +19,9 @@ pub async fn sandbox_customer_writes(
     message: SandboxWrite,
     reply_to_last: bool,
 ) -> Result<String, ApiError> {
-    Ok(state
-        .sandbox()
-        .await?
-        .customer_writes(&customer, message, reply_to_last)?)
+    state
+        .with_sandbox(|e| e.customer_writes(&customer, message, reply_to_last))
+        .await
 }
 
 #[tauri::command]
@@ -30,7 +29,7 @@ pub async fn sandbox_advance_clock(
     state: State<'_, AppState>,
     hours: f64,
 ) -> Result<SandboxPanel, ApiError> {
-    Ok(state.sandbox().await?.advance_clock(hours)?)
+    state.with_sandbox(|e| e.advance_clock(hours)).await
 }
 
 #[tauri::command]
@@ -38,5 +37,5 @@ pub async fn sandbox_set_failure_rate(
     state: State<'_, AppState>,
     rate: f64,
 ) -> Result<SandboxPanel, ApiError> {
-    Ok(state.sandbox().await?.set_failure_rate(rate)?)
+    state.with_sandbox(|e| e.set_failure_rate(rate)).await
 }

@@ -50,5 +50,5 @@ pub async fn open_screen(
     state: State<'_, AppState>,
     screen: Screen,
 ) -> Result<ScreenInfo, ApiError> {
-    Ok(state.cx()?.open_screen(screen).await?)
+    Ok(state.ws()?.cx().open_screen(screen).await?)
 }

@@ -8,7 +8,7 @@ use crate::state::AppState;
 
 #[tauri::command]
 pub async fn list_staff(state: State<'_, AppState>) -> Result<Vec<StaffMember>, ApiError> {
-    Ok(state.cx()?.list_staff().await?)
+    Ok(state.ws()?.cx().list_staff().await?)
 }
 
 #[tauri::command]
@@ -16,7 +16,7 @@ pub async fn create_staff(
     state: State<'_, AppState>,
     input: NewStaff,
 ) -> Result<StaffMember, ApiError> {
-    Ok(state.cx()?.create_staff(input).await?)
+    Ok(state.ws()?.cx().create_staff(input).await?)
 }
 
 #[tauri::command]
@@ -25,12 +25,12 @@ pub async fn update_staff(
     id: i64,
     input: StaffUpdate,
 ) -> Result<StaffMember, ApiError> {
-    Ok(state.cx()?.update_staff(id, input).await?)
+    Ok(state.ws()?.cx().update_staff(id, input).await?)
 }
 
 #[tauri::command]
 pub async fn delete_staff(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.cx()?.delete_staff(id).await?)
+    Ok(state.ws()?.cx().delete_staff(id).await?)
 }
 
 #[tauri::command]
@@ -40,17 +40,21 @@ pub async fn set_passphrase(
     passphrase: Sensitive<String>,
     current: Option<Sensitive<String>>,
 ) -> Result<(), ApiError> {
-    Ok(state.cx()?.set_passphrase(id, passphrase, current).await?)
+    Ok(state
+        .ws()?
+        .cx()
+        .set_passphrase(id, passphrase, current)
+        .await?)
 }
 
 #[tauri::command]
 pub async fn list_roles(state: State<'_, AppState>) -> Result<Vec<Role>, ApiError> {
-    Ok(state.cx()?.list_roles().await?)
+    Ok(state.ws()?.cx().list_roles().await?)
 }
 
 #[tauri::command]
 pub async fn create_role(state: State<'_, AppState>, input: RoleInput) -> Result<Role, ApiError> {
-    Ok(state.cx()?.create_role(input).await?)
+    Ok(state.ws()?.cx().create_role(input).await?)
 }
 
 #[tauri::command]
@@ -59,12 +63,12 @@ pub async fn update_role(
     id: i64,
     input: RoleInput,
 ) -> Result<Role, ApiError> {
-    Ok(state.cx()?.update_role(id, input).await?)
+    Ok(state.ws()?.cx().update_role(id, input).await?)
 }
 
 #[tauri::command]
 pub async fn delete_role(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.cx()?.delete_role(id).await?)
+    Ok(state.ws()?.cx().delete_role(id).await?)
 }
 
 #[tauri::command]

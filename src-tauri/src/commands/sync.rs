@@ -2,7 +2,7 @@ use crmconnect::ApiError;
 use crmconnect::sensitive::Sensitive;
 use crmconnect::sync::engine::SyncStatus;
 use crmconnect::sync::{RefusedEvent, RelaySettings};
-use tauri::{AppHandle, State};
+use tauri::State;
 
 use crate::state::AppState;
 
@@ -19,21 +19,22 @@ pub async fn sync_now(state: State<'_, AppState>) -> Result<(), ApiError> {
 
 #[tauri::command]
 pub async fn relay_settings(state: State<'_, AppState>) -> Result<RelaySettings, ApiError> {
-    Ok(state.cx()?.relay_settings().await?)
+    Ok(state.ws()?.cx().relay_settings().await?)
 }
 
 /// Checks the address and token with the relay, keeps the token in the keychain, restarts sync.
 #[tauri::command]
 pub async fn set_relay(
-    app: AppHandle,
     state: State<'_, AppState>,
     relay_url: String,
     token: Option<String>,
 ) -> Result<RelaySettings, ApiError> {
-    let cx = state.cx()?;
-    cx.set_relay(&relay_url, token.map(Sensitive::new)).await?;
-    state.restart_sync(&app).await?;
-    Ok(cx.relay_settings().await?)
+    let ws = state.ws()?;
+    ws.cx()
+        .set_relay(&relay_url, token.map(Sensitive::new))
+        .await?;
+    state.restart_sync().await?;
+    Ok(ws.cx().relay_settings().await?)
 }
 
 /// This desktop's events the relay refused for good, with its reasons (administrators).
@@ -41,13 +42,13 @@ pub async fn set_relay(
 pub async fn sync_refused_events(
     state: State<'_, AppState>,
 ) -> Result<Vec<RefusedEvent>, ApiError> {
-    Ok(state.cx()?.refused_events().await?)
+    Ok(state.ws()?.cx().refused_events().await?)
 }
 
 /// Clears the sync warning, then tells the windows (administrators).
 #[tauri::command]
 pub async fn dismiss_sync_warning(state: State<'_, AppState>) -> Result<(), ApiError> {
-    state.cx()?.dismiss_sync_warning().await?;
+    state.ws()?.cx().dismiss_sync_warning().await?;
     state.sync_now().await;
     Ok(())
 }

@@ -12,17 +12,17 @@ pub async fn list_templates(
     state: State<'_, AppState>,
     filter: TemplateFilter,
 ) -> Result<Vec<TemplateView>, ApiError> {
-    Ok(state.cx()?.templates(filter).await?)
+    Ok(state.ws()?.cx().templates(filter).await?)
 }
 
 #[tauri::command]
 pub async fn get_template(state: State<'_, AppState>, id: i64) -> Result<TemplateView, ApiError> {
-    Ok(state.cx()?.template(id).await?)
+    Ok(state.ws()?.cx().template(id).await?)
 }
 
 #[tauri::command]
 pub async fn sync_templates(state: State<'_, AppState>) -> Result<Vec<TemplateView>, ApiError> {
-    Ok(state.cx()?.sync_templates().await?)
+    Ok(state.ws()?.cx().sync_templates().await?)
 }
 
 #[tauri::command]
@@ -30,7 +30,7 @@ pub async fn create_template(
     state: State<'_, AppState>,
     input: TemplateInput,
 ) -> Result<TemplateView, ApiError> {
-    Ok(state.cx()?.create_template(input).await?)
+    Ok(state.ws()?.cx().create_template(input).await?)
 }
 
 #[tauri::command]
@@ -39,12 +39,12 @@ pub async fn edit_template(
     id: i64,
     input: TemplateInput,
 ) -> Result<TemplateView, ApiError> {
-    Ok(state.cx()?.edit_template(id, input).await?)
+    Ok(state.ws()?.cx().edit_template(id, input).await?)
 }
 
 #[tauri::command]
 pub async fn delete_template(state: State<'_, AppState>, id: i64) -> Result<(), ApiError> {
-    Ok(state.cx()?.delete_template(id).await?)
+    Ok(state.ws()?.cx().delete_template(id).await?)
 }
 
 #[tauri::command]
@@ -53,12 +53,12 @@ pub async fn set_template_mapping(
     id: i64,
     bindings: Vec<Binding>,
 ) -> Result<TemplateView, ApiError> {
-    Ok(state.cx()?.set_template_mapping(id, bindings).await?)
+    Ok(state.ws()?.cx().set_template_mapping(id, bindings).await?)
 }
 
 #[tauri::command]
 pub async fn template_models(state: State<'_, AppState>) -> Result<Vec<ModelView>, ApiError> {
-    Ok(state.cx()?.template_models().await?)
+    Ok(state.ws()?.cx().template_models().await?)
 }
 
 #[tauri::command]
@@ -66,7 +66,7 @@ pub async fn load_template_model(
     state: State<'_, AppState>,
     model: TemplateModel,
 ) -> Result<TemplateView, ApiError> {
-    Ok(state.cx()?.load_template_model(model).await?)
+    Ok(state.ws()?.cx().load_template_model(model).await?)
 }
 
 #[tauri::command]

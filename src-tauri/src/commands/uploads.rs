@@ -11,7 +11,7 @@ pub async fn begin_upload(
     state: State<'_, AppState>,
     purpose: UploadPurpose,
 ) -> Result<String, ApiError> {
-    Ok(state.cx()?.begin_upload(purpose).await?)
+    Ok(state.ws()?.cx().begin_upload(purpose).await?)
 }
 
 /// A piece of the file, base64-encoded by the webview.
@@ -22,7 +22,8 @@ pub async fn append_upload(
     chunk: String,
 ) -> Result<u64, ApiError> {
     Ok(state
-        .cx()?
+        .ws()?
+        .cx()
         .append_upload(&upload_id, &crate::decode_base64(&chunk)?)
         .await?)
 }

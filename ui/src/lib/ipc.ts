@@ -87,6 +87,12 @@ import type { TemplateModel } from "./bindings/TemplateModel";
 import type { TemplateView } from "./bindings/TemplateView";
 import type { UploadPurpose } from "./bindings/UploadPurpose";
 import type { TestReport } from "./bindings/TestReport";
+import type { GoLive } from "./bindings/GoLive";
+import type { MetaAccess } from "./bindings/MetaAccess";
+import type { RelayAccess } from "./bindings/RelayAccess";
+import type { RelayReport } from "./bindings/RelayReport";
+import type { WebhookReport } from "./bindings/WebhookReport";
+import type { WorkspaceMenu } from "./bindings/WorkspaceMenu";
 
 const ERROR_CODES: readonly ErrorCode[] = [
   "not_signed_in",
@@ -172,7 +178,17 @@ export function onSignedOut(listener: SignedOutListener): () => void {
 }
 
 /** Commands for which "not signed in" is an expected answer, not a lost session. */
-const SESSIONLESS = new Set(["app_status", "create_owner", "sign_in", "last_username"]);
+const SESSIONLESS = new Set([
+  "app_status",
+  "create_owner",
+  "sign_in",
+  "last_username",
+  "workspace_menu",
+  "switch_workspace",
+  "live_check_meta",
+  "live_check_relay",
+  "go_live",
+]);
 
 async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
   try {
@@ -192,6 +208,17 @@ export const signIn = (username: string, passphrase: string) =>
 export const signOut = () => call<void>("sign_out");
 export const lastUsername = () => call<string | null>("last_username");
 export const openScreen = (screen: Screen) => call<ScreenInfo>("open_screen", { screen });
+
+// Workspaces and going live
+export const workspaceMenu = () => call<WorkspaceMenu>("workspace_menu");
+export const switchWorkspace = (slug: string) => call<void>("switch_workspace", { slug });
+export const liveCheckMeta = (meta: MetaAccess) => call<TestReport>("live_check_meta", { meta });
+export const liveCheckRelay = (relay: RelayAccess) =>
+  call<RelayReport>("live_check_relay", { relay });
+export const goLive = (input: GoLive, appSecret: string) =>
+  call<WebhookReport>("go_live", { input, appSecret });
+export const connectWebhooks = (appSecret: string) =>
+  call<WebhookReport>("connect_webhooks", { appSecret });
 
 // Staff
 export const listStaff = () => call<StaffMember[]>("list_staff");

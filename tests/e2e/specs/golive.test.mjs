@@ -1,0 +1,162 @@
+// Going live from the app (issue 17): a second, separately started sandbox plays Meta (its own
+// address, app secret, token and numbers) and a separately started relay knows nothing of the
+// workspace. From the sandbox workspace's "Connect your real number", the user checks Meta's
+// credentials and the relay's admin token, names the workspace and goes live; the relay learns
+// the app secret from the app and Meta (the second sandbox) subscribes the relay as the account's
+// callback URL. A customer's message then travels sandbox → relay → the live workspace's chat.
+// Switching back to the sandbox workspace shows its own conversation, untouched.
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { OWNER, REPO, freePort, launch, openScreen, ownerSignedIn, signIn } from '../lib/harness.mjs';
+
+const RELAY = join(REPO, 'target/debug/relay');
+const META_SECRET = 'second-sandbox-app-secret-0123456789';
+const META_TOKEN = 'second-sandbox-access-token';
+
+/** Waits until an element `id` has `needle` in its text content. */
+async function waitForContent(app, id, needle, timeout = 20000) {
+  await app.browser.waitUntil(async () => (await app.texts(id)).some((x) => x.includes(needle)), {
+    timeout,
+    timeoutMsg: `“${id}” never contained “${needle}” (last: ${JSON.stringify(await app.texts(id))})`,
+  });
+}
+
+/** Starts `relay <args>` and waits until `port` answers `path`; returns the child. */
+async function serve(args, port, path) {
+  const child = spawn(RELAY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const err = [];
+  child.stderr.on('data', (d) => err.push(String(d)));
+  const until = Date.now() + 20000;
+  while (Date.now() < until) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`);
+      if (r.status < 500) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(`relay ${args[0]} did not start: ${err.join('')}`);
+}
+
+test('a new user goes live against a separate sandbox and relay, then switches back', async (t) => {
+  const metaPort = await freePort();
+  const relayPort = await freePort();
+  const relayDir = mkdtempSync(join(tmpdir(), 'crmconnect-e2e-relay-'));
+  const db = `sqlite://${relayDir}/relay.db`;
+  const meta = await serve(
+    ['sandbox', '--listen', `127.0.0.1:${metaPort}`, '--app-secret', META_SECRET, '--access-token', META_TOKEN],
+    metaPort,
+    '/sandbox',
+  );
+  t.after(() => meta.kill());
+  const relay = await serve(['serve', '--database-url', db, '--listen', `127.0.0.1:${relayPort}`], relayPort, '/healthz');
+  t.after(() => relay.kill());
+  const token = execFileSync(RELAY, ['token', 'issue', '--database-url', db, '--workspace', 'northwind', '--staff', 'olivia', '--admin'])
+    .toString()
+    .trim();
+  const overview = await (await fetch(`http://127.0.0.1:${metaPort}/sandbox`)).json();
+  const waba = overview.waba?.id ?? overview.waba_id;
+  const phoneNumberId = (overview.phone_numbers ?? overview.numbers)[0].id;
+  assert.ok(waba && phoneNumberId, JSON.stringify(overview).slice(0, 400));
+
+  const app = await launch(t);
+  t.after(() => app.quit());
+  await app.step('sign in to the sandbox workspace; a sandbox customer writes', async () => {
+    await ownerSignedIn(app);
+    await openScreen(app, 'chat');
+    await app.click('chat-empty-sandbox');
+    await app.click('sandbox-customer-ben');
+    await app.type('sandbox-text', 'Only in the sandbox');
+    await app.click('sandbox-write');
+    await app.click('sandbox-close');
+    await app.browser.waitUntil(async () => (await app.texts('conversation-row')).join(' ').includes('Only in the sandbox'), {
+      timeout: 20000,
+      timeoutMsg: 'the sandbox conversation never appeared',
+    });
+  });
+
+  await app.step('step 1: a wrong token is named; the right one passes', async () => {
+    await app.click('golive-start');
+    await app.waitFor('golive');
+    await app.type('golive-phone-number-id', phoneNumberId);
+    await app.type('golive-waba-id', waba);
+    await app.type('golive-access-token', 'not-the-token');
+    await app.browser.execute(() => {
+      document.querySelector('details')?.setAttribute('open', '');
+    });
+    await app.type('golive-graph-url', `http://127.0.0.1:${metaPort}`);
+    await app.click('golive-next');
+    await app.browser.waitUntil(async () => (await app.texts('golive-check')).some((c) => c.includes('Access token')), {
+      timeout: 15000,
+      timeoutMsg: 'the wrong token was not named',
+    });
+    await app.type('golive-access-token', META_TOKEN);
+    await app.click('golive-next');
+    await app.waitFor('golive-relay-url', 15000);
+  });
+
+  await app.step('step 2: the relay and its admin token', async () => {
+    await app.type('golive-relay-url', `http://127.0.0.1:${relayPort}`);
+    await app.type('golive-relay-token', token);
+    await app.click('golive-next');
+    await app.waitFor('golive-owner-name', 15000);
+    assert.equal(await (await app.el('golive-name')).getValue(), 'Northwind');
+  });
+
+  await app.step('step 3: go live; the relay checks the webhooks and Meta subscribes it', async () => {
+    await app.type('golive-name', 'Northwind Sales');
+    await app.type('golive-owner-name', 'Olivia Admin');
+    await app.type('golive-passphrase', 'northwind passphrase');
+    await app.type('golive-passphrase2', 'northwind passphrase');
+    await app.type('golive-app-secret', META_SECRET);
+    await app.click('golive-next');
+    const result = await app.waitFor('golive-result', 30000);
+    const checks = await app.texts('golive-check');
+    assert.equal(await result.getAttribute('data-ok'), 'true', checks.join('\n'));
+    assert.equal(await app.text('golive-callback'), `http://127.0.0.1:${relayPort}/webhook/northwind`);
+    const subs = await (await fetch(`http://127.0.0.1:${metaPort}/v23.0/${waba}/subscribed_apps`, {
+      headers: { authorization: `Bearer ${META_TOKEN}` },
+    })).json();
+    assert.equal(subs.data[0].override_callback_uri, `http://127.0.0.1:${relayPort}/webhook/northwind`);
+    await app.click('golive-open');
+    await waitForContent(app, 'workspace-name', 'Northwind Sales');
+    await waitForContent(app, 'current-user', 'Olivia Admin');
+  });
+
+  await app.step("a customer's message reaches the live chat through the relay", async () => {
+    await openScreen(app, 'chat');
+    const r = await fetch(`http://127.0.0.1:${metaPort}/sandbox/customers/ben/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'text', body: 'Hello, live line' }),
+    });
+    assert.equal(r.status, 200, await r.text());
+    await app.browser.waitUntil(async () => (await app.texts('conversation-row')).join(' ').includes('Hello, live line'), {
+      timeout: 30000,
+      timeoutMsg: 'the live conversation never appeared',
+    });
+    assert.ok(!(await app.texts('conversation-row')).join(' ').includes('Only in the sandbox'));
+  });
+
+  await app.step('switching back to the sandbox workspace shows its own data', async () => {
+    await app.click('workspace-menu');
+    await app.click('workspace-item-sandbox');
+    await app.waitFor('signin-passphrase', 20000);
+    await signIn(app, OWNER);
+    await waitForContent(app, 'workspace-name', 'Sandbox');
+    await openScreen(app, 'chat');
+    await app.browser.waitUntil(async () => (await app.texts('conversation-row')).join(' ').includes('Only in the sandbox'), {
+      timeout: 20000,
+      timeoutMsg: 'the sandbox conversation is gone',
+    });
+    assert.ok(!(await app.texts('conversation-row')).join(' ').includes('Hello, live line'));
+  });
+});

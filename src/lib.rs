@@ -33,6 +33,7 @@
 //! - [`runtime`]: what runs in the background of an open workspace.
 //! - [`sandbox`]: a local stand-in for Meta's Graph API and webhooks, for the app and every test.
 
+pub mod account;
 pub mod audit;
 pub mod chat;
 pub mod clients;

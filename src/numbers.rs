@@ -236,3 +236,61 @@ fn sniff_image(bytes: &[u8]) -> &'static str {
         "application/octet-stream"
     }
 }
+
+inventory::submit! { crate::handlers::DefaultHandler { order: 21, make: quality_handler } }
+
+/// Meta's `phone_number_quality_update`: the number's messaging limit as Meta now says, on every
+/// replica (the account module shows the notice).
+pub fn quality_handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
+    fn apply<'a>(
+        ws: &'a Workspace,
+        e: &'a crate::relay::events::ReceivedEvent,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if e.kind == "phone_quality" {
+                ws.apply_number_quality(e).await?;
+            }
+            Ok(())
+        })
+    }
+    std::sync::Arc::new(crate::handlers::FnHandler {
+        name: "number quality",
+        scope: crate::handlers::Scope::EveryReplica,
+        apply,
+    })
+}
+
+impl Workspace {
+    async fn apply_number_quality(&self, e: &crate::relay::events::ReceivedEvent) -> Result<()> {
+        let raw: serde_json::Value = serde_json::from_str(e.raw.get()).unwrap_or_default();
+        let v = &raw["value"];
+        let Some(number) = v["display_phone_number"].as_str() else {
+            return Ok(());
+        };
+        let limit = ["max_daily_conversations_per_business", "current_limit"]
+            .iter()
+            .find_map(|k| v[k].as_str().filter(|t| !t.is_empty()));
+        let flagged = match v["event"].as_str() {
+            Some("FLAGGED") => Some("RED"),
+            Some("UNFLAGGED") => Some("GREEN"),
+            _ => None,
+        };
+        // Meta writes the display number with or without spaces and a plus: compare digits.
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        let changed = sqlx::query!(
+            "UPDATE numbers SET messaging_limit = COALESCE(?, messaging_limit),
+                                quality_rating = COALESCE(?, quality_rating)
+             WHERE replace(replace(replace(replace(replace(display_phone_number, '+', ''), ' ', ''), '-', ''), '(', ''), ')', '') = ?",
+            limit,
+            flagged,
+            digits
+        )
+        .execute(self.db())
+        .await?
+        .rows_affected();
+        if changed > 0 {
+            self.records_changed(Screen::Numbers);
+        }
+        Ok(())
+    }
+}

@@ -468,6 +468,8 @@ pub struct TemplateView {
     pub rejected_reason: Option<String>,
     pub model: Option<TemplateModel>,
     pub synced_at: Option<i64>,
+    /// Meta's quality score (GREEN, YELLOW, RED), once Meta sent one.
+    pub quality_score: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, TS)]
@@ -517,6 +519,7 @@ struct Row {
     model: Option<String>,
     mapping: String,
     synced_at: Option<i64>,
+    quality_score: Option<String>,
 }
 
 fn view(r: Row) -> Result<TemplateView> {
@@ -542,6 +545,7 @@ fn view(r: Row) -> Result<TemplateView> {
             .as_deref()
             .and_then(|m| TemplateModel::ALL.into_iter().find(|x| x.key() == m)),
         synced_at: r.synced_at,
+        quality_score: r.quality_score,
     })
 }
 
@@ -562,13 +566,17 @@ fn parse_input(input: &TemplateInput) -> std::result::Result<TemplateDef, Templa
 
 inventory::submit! { crate::handlers::DefaultHandler { order: 20, make: status_handler } }
 
-/// Meta's template status updates (APPROVED, REJECTED, PAUSED…), applied on every replica.
+/// Meta's template status updates (APPROVED, REJECTED, PAUSED…), re-categorisations and quality
+/// scores, applied on every replica.
 pub fn status_handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
     fn apply<'a>(
         ws: &'a Workspace,
         e: &'a crate::relay::events::ReceivedEvent,
     ) -> futures::future::BoxFuture<'a, Result<()>> {
         Box::pin(async move {
+            if matches!(e.kind.as_str(), "template_category" | "template_quality") {
+                ws.apply_template_change(e).await?;
+            }
             if e.kind == "template_status"
                 && let (Some(id), Some(status)) = (&e.template_id, &e.status)
             {
@@ -605,10 +613,52 @@ async fn status_seen_since(
 }
 
 impl Workspace {
+    /// `template_category_update` (the template's new category) or
+    /// `message_template_quality_update` (its new quality score), by Meta's template id.
+    async fn apply_template_change(&self, e: &crate::relay::events::ReceivedEvent) -> Result<()> {
+        let raw: serde_json::Value = serde_json::from_str(e.raw.get()).unwrap_or_default();
+        let v = &raw["value"];
+        let Some(meta_id) = v["message_template_id"]
+            .as_i64()
+            .map(|i| i.to_string())
+            .or_else(|| v["message_template_id"].as_str().map(String::from))
+        else {
+            return Ok(());
+        };
+        let changed = match e.kind.as_str() {
+            "template_category" => match v["new_category"].as_str() {
+                Some(c) => sqlx::query!(
+                    "UPDATE templates SET category = ? WHERE meta_id = ?",
+                    c,
+                    meta_id
+                )
+                .execute(self.db())
+                .await?
+                .rows_affected(),
+                None => 0,
+            },
+            _ => match v["new_quality_score"].as_str() {
+                Some(q) => sqlx::query!(
+                    "UPDATE templates SET quality_score = ? WHERE meta_id = ?",
+                    q,
+                    meta_id
+                )
+                .execute(self.db())
+                .await?
+                .rows_affected(),
+                None => 0,
+            },
+        };
+        if changed > 0 {
+            self.records_changed(Screen::Templates);
+        }
+        Ok(())
+    }
+
     async fn template_row(&self, id: i64) -> Result<Row> {
         sqlx::query_as!(
             Row,
-            "SELECT id, meta_id, name, language, status, category, definition, rejected_reason, model, mapping, synced_at
+            "SELECT id, meta_id, name, language, status, category, definition, rejected_reason, model, mapping, synced_at, quality_score
              FROM templates WHERE id = ?",
             id
         )
@@ -791,7 +841,7 @@ impl Ctx<'_> {
             .map(|s| format!("%{}%", s.trim().to_lowercase()));
         let rows = sqlx::query_as!(
             Row,
-            "SELECT id, meta_id, name, language, status, category, definition, rejected_reason, model, mapping, synced_at
+            "SELECT id, meta_id, name, language, status, category, definition, rejected_reason, model, mapping, synced_at, quality_score
              FROM templates
              WHERE (?1 IS NULL OR name LIKE ?1) AND (?2 IS NULL OR status = ?2)
                AND (?3 IS NULL OR category = ?3) AND (?4 IS NULL OR language = ?4)

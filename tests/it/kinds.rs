@@ -828,3 +828,120 @@ async fn a_reply_to_a_username_only_customer_is_delivered() {
     .await;
     rt.shutdown().await;
 }
+
+/// An account-level webhook (`field`) as Meta posts it.
+fn account_webhook(field: &str, time: i64, value: Value) -> Value {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "time": time,
+        "changes": [{"field": field, "value": value}]}]})
+}
+
+#[tokio::test]
+async fn the_account_s_own_state_is_shown_logged_once_and_applied_to_numbers_and_templates() {
+    let t = workspace().await;
+    // A cached number and a synced template, as the Numbers and Templates screens keep them.
+    sqlx::query("INSERT INTO numbers (phone_number_id, display_phone_number, verified_name, messaging_limit, fetched_at) VALUES ('106540352242922', '+1 555-078-3881', 'Sandbox Sales', 'TIER_10K', 0)")
+        .execute(t.ws.db()).await.unwrap();
+    sqlx::query("INSERT INTO templates (meta_id, name, language, status, category, parameter_format, definition, updated_at) VALUES ('12345', 'order_ready', 'en_US', 'APPROVED', 'UTILITY', 'POSITIONAL', '{\"name\":\"order_ready\",\"language\":\"en_US\",\"category\":\"UTILITY\",\"components\":[]}', 0)")
+        .execute(t.ws.db()).await.unwrap();
+    let mut feed = Feed { ws: &t.ws, seq: 0 };
+
+    let restriction = account_webhook(
+        "account_update",
+        1_750_000_000,
+        json!({"phone_number": "15550783881", "event": "ACCOUNT_RESTRICTION",
+               "restriction_info": [{"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING",
+                                     "expiration": "2026-12-19T13:59:20+0000"}]}),
+    );
+    feed.post(restriction.clone()).await;
+    feed.post(restriction).await; // Meta retried it
+    feed.post(account_webhook(
+        "phone_number_quality_update",
+        1_750_000_010,
+        json!({"display_phone_number": "15550783881", "event": "DOWNGRADE",
+               "old_limit": "TIER_10K", "max_daily_conversations_per_business": "TIER_2K"}),
+    ))
+    .await;
+    feed.post(account_webhook(
+        "template_category_update",
+        1_750_000_020,
+        json!({"message_template_id": 12345, "message_template_name": "order_ready",
+               "message_template_language": "en_US", "previous_category": "UTILITY",
+               "new_category": "MARKETING"}),
+    ))
+    .await;
+    feed.post(account_webhook(
+        "message_template_quality_update",
+        1_750_000_030,
+        json!({"previous_quality_score": "GREEN", "new_quality_score": "YELLOW",
+               "message_template_id": 12345, "message_template_name": "order_ready",
+               "message_template_language": "en_US"}),
+    ))
+    .await;
+    feed.post(account_webhook(
+        "business_capability_update",
+        1_750_000_040,
+        json!({"max_daily_conversations_per_business": "TIER_2K", "max_phone_numbers_per_business": 2}),
+    ))
+    .await;
+
+    let notices = t.ws.cx().account_notices().await.unwrap();
+    let titles: Vec<&str> = notices.iter().map(|n| n.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        vec![
+            "Meta restricted the WhatsApp Business Account",
+            "Template “order_ready”'s quality is yellow",
+            "Meta re-categorised template “order_ready” as marketing",
+            "Meta lowered +15550783881's messaging limit",
+        ],
+        "critical first, then newest; the capability change is news, not a warning"
+    );
+    assert!(
+        notices[0]
+            .detail
+            .contains("starting conversations (templates) until 2026-12-19")
+    );
+    for action in [
+        "meta.account_update",
+        "meta.phone_quality",
+        "meta.template_category",
+        "meta.template_quality",
+        "meta.business_capability",
+    ] {
+        assert_eq!(t.log_of(action).await.len(), 1, "{action} logged once");
+    }
+    let limit: String = sqlx::query_scalar("SELECT messaging_limit FROM numbers")
+        .fetch_one(t.ws.db())
+        .await
+        .unwrap();
+    assert_eq!(limit, "TIER_2K");
+    let (category, quality): (String, Option<String>) =
+        sqlx::query_as("SELECT category, quality_score FROM templates")
+            .fetch_one(t.ws.db())
+            .await
+            .unwrap();
+    assert_eq!(
+        (category.as_str(), quality.as_deref()),
+        ("MARKETING", Some("YELLOW"))
+    );
+
+    // The reinstatement ends the restriction's banner; a dismissed notice stays in the log only.
+    feed.post(account_webhook(
+        "account_update",
+        1_750_000_050,
+        json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "REINSTATE"}}),
+    ))
+    .await;
+    let notices = t.ws.cx().account_notices().await.unwrap();
+    assert!(
+        notices.iter().all(|n| n.kind != "account_update"),
+        "{notices:?}"
+    );
+    let first = notices[0].id;
+    t.ws.cx().dismiss_account_notice(first).await.unwrap();
+    assert_eq!(
+        t.ws.cx().account_notices().await.unwrap().len(),
+        notices.len() - 1
+    );
+    assert_eq!(t.log_of("meta.account_update").await.len(), 2);
+}

@@ -21,3 +21,19 @@ pub async fn save_connection(
 pub async fn test_connection(state: State<'_, AppState>) -> Result<TestReport, ApiError> {
     Ok(state.ws()?.cx().test_connection().await?)
 }
+
+/// What Meta says about the account that is in force (the top bar's banner).
+#[tauri::command]
+pub async fn account_notices(
+    state: tauri::State<'_, crate::state::AppState>,
+) -> Result<Vec<crmconnect::account::AccountNotice>, crmconnect::ApiError> {
+    Ok(state.ws()?.cx().account_notices().await?)
+}
+
+#[tauri::command]
+pub async fn dismiss_account_notice(
+    state: tauri::State<'_, crate::state::AppState>,
+    id: i64,
+) -> Result<(), crmconnect::ApiError> {
+    Ok(state.ws()?.cx().dismiss_account_notice(id).await?)
+}

@@ -93,6 +93,7 @@ import type { RelayAccess } from "./bindings/RelayAccess";
 import type { RelayReport } from "./bindings/RelayReport";
 import type { WebhookReport } from "./bindings/WebhookReport";
 import type { WorkspaceMenu } from "./bindings/WorkspaceMenu";
+import type { AccountNotice } from "./bindings/AccountNotice";
 
 const ERROR_CODES: readonly ErrorCode[] = [
   "not_signed_in",
@@ -219,6 +220,10 @@ export const goLive = (input: GoLive, appSecret: string) =>
   call<WebhookReport>("go_live", { input, appSecret });
 export const connectWebhooks = (appSecret: string) =>
   call<WebhookReport>("connect_webhooks", { appSecret });
+
+// What Meta says about the account (the banner)
+export const accountNotices = () => call<AccountNotice[]>("account_notices");
+export const dismissAccountNotice = (id: number) => call<void>("dismiss_account_notice", { id });
 
 // Staff
 export const listStaff = () => call<StaffMember[]>("list_staff");

@@ -30,6 +30,7 @@ function template(patch: Partial<TemplateView> = {}): TemplateView {
     rejected_reason: null,
     model: null,
     synced_at: null,
+    quality_score: null,
     ...patch,
   };
 }

@@ -12,4 +12,8 @@ definition: unknown, variables: Array<Variable>, mapping: Array<Binding>,
 /**
  * Every variable is mapped: the template can be sent.
  */
-sendable: boolean, rejected_reason: string | null, model: TemplateModel | null, synced_at: number | null, };
+sendable: boolean, rejected_reason: string | null, model: TemplateModel | null, synced_at: number | null, 
+/**
+ * Meta's quality score (GREEN, YELLOW, RED), once Meta sent one.
+ */
+quality_score: string | null, };

@@ -120,6 +120,14 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("")
 }
 
+/// Meta's `2026-12-19T13:59:20+0000` as `2026-12-19 13:59 UTC`; anything else as given.
+fn when(t: &str) -> String {
+    match (t.get(..10), t.get(10..11), t.get(11..16), t.get(19..)) {
+        (Some(day), Some("T"), Some(hm), Some("+0000" | "Z" | "")) => format!("{day} {hm} UTC"),
+        _ => t.to_owned(),
+    }
+}
+
 fn restriction_words(t: &str) -> &str {
     match t {
         "RESTRICTED_BIZ_INITIATED_MESSAGING" => "starting conversations (templates)",
@@ -156,7 +164,7 @@ pub fn describe(kind: &str, value: &Value) -> Option<Described> {
                         Severity::Critical,
                         format!(
                             "Meta will disable the WhatsApp Business Account on {}",
-                            text(ban, "waba_ban_date")
+                            when(text(ban, "waba_ban_date"))
                         ),
                         "Appeal in WhatsApp Manager before that date, or nothing can be sent after it.",
                     ),
@@ -168,7 +176,7 @@ pub fn describe(kind: &str, value: &Value) -> Option<Described> {
                             if state.is_empty() { "DISABLE" } else { state },
                             match text(ban, "waba_ban_date") {
                                 "" => String::new(),
-                                d => format!(" since {d}"),
+                                d => format!(" since {}", when(d)),
                             }
                         ),
                     ),
@@ -190,7 +198,7 @@ pub fn describe(kind: &str, value: &Value) -> Option<Described> {
                             let what = restriction_words(text(r, "restriction_type"));
                             match text(r, "expiration") {
                                 "" => what.to_owned(),
-                                until => format!("{what} until {until}"),
+                                until => format!("{what} until {}", when(until)),
                             }
                         })
                         .collect();
@@ -530,7 +538,7 @@ mod tests {
         assert_eq!(r.severity, Severity::Critical);
         assert!(
             r.detail
-                .contains("starting conversations (templates) until 2026-12-19"),
+                .contains("starting conversations (templates) until 2026-12-19 13:59 UTC"),
             "{r:?}"
         );
         let ban = describe(

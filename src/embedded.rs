@@ -367,6 +367,16 @@ impl Embedded {
         Ok(self.panel())
     }
 
+    /// Meta tells the account something (a restriction, a flagged number…): the webhook goes
+    /// through the relay like any other, and the banner and the Activity Log show it.
+    pub fn account_event(
+        &self,
+        event: crate::sandbox::AccountEvent,
+    ) -> crate::Result<SandboxPanel> {
+        self.sandbox.account_event(event);
+        Ok(self.panel())
+    }
+
     /// From now on this share (0 to 1) of the sends Meta accepts fail later, as undeliverable.
     pub fn set_failure_rate(&self, rate: f64) -> crate::Result<SandboxPanel> {
         if !(0.0..=1.0).contains(&rate) {

@@ -945,3 +945,45 @@ async fn the_account_s_own_state_is_shown_logged_once_and_applied_to_numbers_and
     );
     assert_eq!(t.log_of("meta.account_update").await.len(), 2);
 }
+
+/// The sandbox plays Meta's account notices: through its relay into the banner of the sandbox
+/// workspace, and the number's quality follows.
+#[tokio::test]
+async fn the_sandbox_plays_restrictions_flags_and_reinstatements() {
+    use crate::common::eventually;
+    use crmconnect::runtime::{Runtime, RuntimeOptions};
+    use crmconnect::sandbox::AccountEvent;
+
+    let t = workspace().await;
+    let rt = Runtime::start(t.ws.clone(), RuntimeOptions::default())
+        .await
+        .unwrap();
+    let embedded = rt.embedded().unwrap();
+    embedded.account_event(AccountEvent::Restrict).unwrap();
+    embedded.account_event(AccountEvent::FlagNumber).unwrap();
+    let ws = &t.ws;
+    let titles = eventually("both notices in the banner", || async {
+        let n = ws.cx().account_notices().await.unwrap();
+        (n.len() == 2).then(|| n.into_iter().map(|n| n.title).collect::<Vec<_>>())
+    })
+    .await;
+    assert_eq!(titles[0], "Meta restricted the WhatsApp Business Account");
+    assert!(
+        titles[1].ends_with("'s quality is low: Meta flagged it"),
+        "{titles:?}"
+    );
+    embedded.account_event(AccountEvent::Reinstate).unwrap();
+    embedded.account_event(AccountEvent::UnflagNumber).unwrap();
+    eventually("the banner empties", || async {
+        ws.cx()
+            .account_notices()
+            .await
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    assert_eq!(t.log_of("meta.account_update").await.len(), 2);
+    assert_eq!(t.log_of("meta.phone_quality").await.len(), 2);
+    rt.shutdown().await;
+}

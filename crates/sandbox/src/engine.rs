@@ -679,6 +679,63 @@ impl Shared {
             .enqueue("message_template_status_update", summary, envelope);
     }
 
+    /// Plays a notice about the account (see [`crate::AccountEvent`]).
+    pub fn account_event(&self, event: crate::AccountEvent) {
+        use crate::AccountEvent as A;
+        let now = self.clock.unix_secs();
+        let (waba, number) = {
+            let mut store = self.store();
+            let waba = store.waba.id.clone();
+            let number = store.numbers.first_mut().map(|n| {
+                match event {
+                    A::FlagNumber => n.quality_rating = "RED".into(),
+                    A::UnflagNumber => n.quality_rating = "GREEN".into(),
+                    _ => {}
+                }
+                n.digits()
+            });
+            (waba, number.unwrap_or_default())
+        };
+        // Meta writes expirations as ISO 8601 with an offset.
+        let until = |days: u64| crate::clock::iso(now + days * 86_400);
+        let (field, value) = match event {
+            A::Restrict => (
+                "account_update",
+                json!({"phone_number": number, "event": "ACCOUNT_RESTRICTION",
+                       "restriction_info": [{"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING",
+                                             "expiration": until(7)}]}),
+            ),
+            A::Reinstate => (
+                "account_update",
+                json!({"phone_number": number, "event": "DISABLED_UPDATE",
+                       "ban_info": {"waba_ban_state": "REINSTATE"}}),
+            ),
+            A::Violation => (
+                "account_update",
+                json!({"phone_number": number, "event": "ACCOUNT_VIOLATION",
+                       "violation_info": {"violation_type": "SCAM"}}),
+            ),
+            A::FlagNumber => (
+                "phone_number_quality_update",
+                json!({"display_phone_number": number, "event": "FLAGGED",
+                       "max_daily_conversations_per_business": "TIER_10K"}),
+            ),
+            A::UnflagNumber => (
+                "phone_number_quality_update",
+                json!({"display_phone_number": number, "event": "UNFLAGGED",
+                       "max_daily_conversations_per_business": "TIER_10K"}),
+            ),
+            A::LowerLimit => (
+                "phone_number_quality_update",
+                json!({"display_phone_number": number, "event": "DOWNGRADE", "old_limit": "TIER_10K",
+                       "max_daily_conversations_per_business": "TIER_2K"}),
+            ),
+        };
+        let summary = format!("{field} {}", value["event"].as_str().unwrap_or(""));
+        let envelope = account_envelope(&waba, now, field, value);
+        self.webhooks.enqueue(field, summary, envelope);
+    }
+
     /// Sets a template's status from outside (pausing, disabling…) and sends the webhook.
     pub fn set_template_status(
         &self,

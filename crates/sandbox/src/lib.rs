@@ -74,6 +74,24 @@ pub use config::{SandboxConfig, WindowEnforcement};
 pub use customers::{CustomerInfo, CustomerMessage, Inbound, OrderLine, Shown};
 pub use error::{Refusal, SandboxError};
 pub use seed::{SALES_PHONE_NUMBER_ID, SUPPORT_PHONE_NUMBER_ID, WABA_ID};
+
+/// One of Meta's notices about the account the sandbox can play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountEvent {
+    /// `account_update` ACCOUNT_RESTRICTION: no business-initiated messages for 7 days.
+    Restrict,
+    /// `account_update` DISABLED_UPDATE with REINSTATE.
+    Reinstate,
+    /// `account_update` ACCOUNT_VIOLATION.
+    Violation,
+    /// `phone_number_quality_update` FLAGGED for the first number (its rating turns RED).
+    FlagNumber,
+    /// `phone_number_quality_update` UNFLAGGED (GREEN again).
+    UnflagNumber,
+    /// `phone_number_quality_update` DOWNGRADE from 10K to 2K customers a day.
+    LowerLimit,
+}
 pub use webhooks::{Attempt, Delivery, DeliveryState, WebhookTarget};
 
 use engine::Shared;
@@ -285,6 +303,13 @@ impl SandboxHandle {
     /// config's `failure_rate`).
     pub fn failure_rate(&self) -> f64 {
         self.shared.failure_rate()
+    }
+
+    /// Plays one of Meta's notices about the account or its first number (a restriction, a
+    /// reinstatement, a flagged number, a lowered limit, a policy violation), as Meta would send
+    /// it, and changes the number's quality rating to match.
+    pub fn account_event(&self, event: AccountEvent) {
+        self.shared.account_event(event)
     }
 
     /// Changes the failure rate from now on (clamped to 0–1).

@@ -145,5 +145,6 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sandbox::sandbox_customer_writes,
         sandbox::sandbox_advance_clock,
         sandbox::sandbox_set_failure_rate,
+        sandbox::sandbox_account_event,
     ]
 }

@@ -39,3 +39,12 @@ pub async fn sandbox_set_failure_rate(
 ) -> Result<SandboxPanel, ApiError> {
     state.with_sandbox(|e| e.set_failure_rate(rate)).await
 }
+
+/// Meta tells the sandbox's account something (a restriction, a flagged number…).
+#[tauri::command]
+pub async fn sandbox_account_event(
+    state: State<'_, AppState>,
+    event: crmconnect::sandbox::AccountEvent,
+) -> Result<SandboxPanel, ApiError> {
+    state.with_sandbox(|e| e.account_event(event)).await
+}

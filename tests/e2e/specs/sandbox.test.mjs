@@ -159,4 +159,20 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
     await rows[rows.length - 1].click();
     await app.waitForText('window-state', 'closed', 10000);
   });
+
+  await app.step('Meta restricts the account: the banner says so above every screen, until dismissed', async () => {
+    await app.click('sandbox-panel-open');
+    await app.click('sandbox-account-restrict');
+    await app.click('sandbox-close');
+    const notice = await app.waitFor('account-notice', 20000);
+    assert.equal(await notice.getAttribute('data-severity'), 'critical');
+    assert.match((await app.texts('account-notice'))[0], /Meta restricted the WhatsApp Business Account.*starting conversations/);
+    await openScreen(app, 'leads');
+    await app.waitFor('account-notice');
+    await app.click('account-dismiss');
+    await app.browser.waitUntil(async () => (await app.els('account-notice')).length === 0, {
+      timeout: 10000,
+      timeoutMsg: 'the dismissed notice stayed',
+    });
+  });
 });

@@ -480,3 +480,7 @@ export const sandboxCustomerWrites = (customer: string, message: SandboxWrite, r
 export const sandboxAdvanceClock = (hours: number) => call<SandboxPanel>("sandbox_advance_clock", { hours });
 /** 0 to 1: the share of accepted sends that fail later. */
 export const sandboxSetFailureRate = (rate: number) => call<SandboxPanel>("sandbox_set_failure_rate", { rate });
+/** One of Meta's notices about the sandbox's account (see `AccountEvent` in the sandbox crate). */
+export type SandboxAccountEvent = "restrict" | "reinstate" | "violation" | "flag_number" | "unflag_number" | "lower_limit";
+export const sandboxAccountEvent = (event: SandboxAccountEvent) =>
+  call<SandboxPanel>("sandbox_account_event", { event });

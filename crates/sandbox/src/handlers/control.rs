@@ -28,6 +28,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/sandbox/webhooks/target", get(target).put(set_target))
         .route("/sandbox/webhooks/verify", post(verify))
         .route("/sandbox/templates/{id}/status", post(template_status))
+        .route("/sandbox/account/events", post(account_event))
 }
 
 pub(crate) fn refusal(e: SandboxError) -> Refusal {
@@ -137,6 +138,22 @@ async fn customer_message(
     let inbound = body(json)?;
     let id = shared.customer_sends(&who, inbound).map_err(refusal)?;
     Ok(Json(json!({ "id": id })))
+}
+
+/// `POST /sandbox/account/events` with `{"event": "restrict"}` (see [`crate::AccountEvent`]):
+/// Meta tells the account something.
+async fn account_event(
+    State(shared): State<AppState>,
+    json: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Value>, Refusal> {
+    let Json(v) = json.map_err(|e| Refusal::param(format!("the body is not JSON: {e}")))?;
+    let event: crate::AccountEvent = serde_json::from_value(v["event"].clone()).map_err(|_| {
+        Refusal::param(
+            "event must be one of restrict, reinstate, violation, flag_number, unflag_number, lower_limit",
+        )
+    })?;
+    shared.account_event(event);
+    Ok(Json(json!({ "success": true })))
 }
 
 /// `POST /sandbox/customers/{who}/next`: the customer's next scripted message.

@@ -24,3 +24,13 @@ pub(crate) fn iso(unix: u64) -> String {
         secs % 60
     )
 }
+
+#[cfg(test)]
+mod iso_tests {
+    #[test]
+    fn iso_dates() {
+        assert_eq!(super::iso(0), "1970-01-01T00:00:00+0000");
+        assert_eq!(super::iso(1_700_000_000), "2023-11-14T22:13:20+0000");
+        assert_eq!(super::iso(951_782_400), "2000-02-29T00:00:00+0000");
+    }
+}

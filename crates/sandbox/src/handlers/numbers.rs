@@ -133,15 +133,3 @@ pub(super) fn waba(shared: &Shared, q: &HashMap<String, String>) -> Result<Json<
     });
     select(&full, &requested, "WhatsAppBusinessAccount").map(Json)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso_dates() {
-        assert_eq!(crate::clock::iso(0), "1970-01-01T00:00:00+0000");
-        assert_eq!(crate::clock::iso(1_700_000_000), "2023-11-14T22:13:20+0000");
-        assert_eq!(crate::clock::iso(951_782_400), "2000-02-29T00:00:00+0000");
-    }
-}

@@ -166,7 +166,7 @@ impl Embedded {
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::sandbox::{CustomerMessage, Inbound, Shown};
+use crate::sandbox::{CustomerMessage, Echo, Inbound, Shown};
 
 /// The sandbox as its panel shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -243,6 +243,17 @@ pub enum SandboxWrite {
     },
     /// The customer's next scripted message.
     Next,
+    /// The business writes to the customer from the WhatsApp Business app on the same number
+    /// (coexistence): the thread shows it as sent by the phone.
+    PhoneWrites {
+        body: String,
+    },
+    /// The business edits its last message to the customer from the app.
+    PhoneEditsLast {
+        body: String,
+    },
+    /// The business deletes its last message to the customer from the app.
+    PhoneDeletesLast,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -295,6 +306,23 @@ impl Embedded {
     ) -> crate::Result<String> {
         let mut shown = Shown::Usual;
         let message = match message {
+            SandboxWrite::PhoneWrites { body } => {
+                return self.echo(
+                    customer,
+                    Echo::Text {
+                        body: non_empty(body, "what the business writes from its phone")?,
+                    },
+                );
+            }
+            SandboxWrite::PhoneEditsLast { body } => {
+                return self.echo(
+                    customer,
+                    Echo::EditLast {
+                        body: non_empty(body, "the new text of the business's last message")?,
+                    },
+                );
+            }
+            SandboxWrite::PhoneDeletesLast => return self.echo(customer, Echo::DeleteLast),
             SandboxWrite::Next => {
                 return Ok(self
                     .sandbox
@@ -350,6 +378,14 @@ impl Embedded {
         Ok(self
             .sandbox
             .customer_sends(customer, inbound)
+            .map_err(PanelError::from)?)
+    }
+
+    /// What the business does from the WhatsApp Business app (an `smb_message_echoes` webhook).
+    fn echo(&self, customer: &str, echo: Echo) -> crate::Result<String> {
+        Ok(self
+            .sandbox
+            .business_app_sends(customer, echo)
             .map_err(PanelError::from)?)
     }
 

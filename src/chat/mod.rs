@@ -12,6 +12,7 @@
 
 pub mod content;
 pub(crate) mod projection;
+pub use projection::PHONE_SENDER;
 pub mod quick_replies;
 mod send;
 

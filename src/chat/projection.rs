@@ -528,6 +528,26 @@ pub fn handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
     })
 }
 
+/// Whose message an edit or a deletion changes: the customer's, or what the business sent from
+/// the WhatsApp Business app (an echo).
+#[derive(Clone, Copy)]
+enum Side {
+    Customer,
+    Phone,
+}
+
+impl Side {
+    fn direction(self) -> &'static str {
+        match self {
+            Side::Customer => "in",
+            Side::Phone => "out",
+        }
+    }
+}
+
+/// Who sent what the business wrote from the WhatsApp Business app on the same number.
+pub const PHONE_SENDER: &str = "the phone (WhatsApp Business app)";
+
 impl Workspace {
     /// Applies one event of the log to the chat, if it is a chat event.
     pub(crate) async fn apply_chat_event(&self, e: &ReceivedEvent) -> Result<()> {
@@ -540,6 +560,7 @@ impl Workspace {
             "conversation.read",
             "lead.status_changed",
             "user_preferences",
+            "message_echo",
         ];
         if !CHAT_KINDS.contains(&e.kind.as_str()) {
             return Ok(());
@@ -556,6 +577,7 @@ impl Workspace {
             "conversation.assigned" => self.apply_assigned(&raw).await?,
             "conversation.read" => self.apply_read(&raw).await?,
             "user_preferences" => self.apply_preferences(e, &raw).await?,
+            "message_echo" => self.apply_echo(e, &raw).await?,
             "lead.status_changed" => {
                 if let (Some(phone), Some(status)) = (str_of(&raw, "phone"), str_of(&raw, "status"))
                 {
@@ -592,8 +614,12 @@ impl Workspace {
         let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
         // An edit or a deletion changes the message it names; it is not a message of its own.
         match m["type"].as_str() {
-            Some("edit") => return self.apply_edit(m, at, (&who, pnid, &name)).await,
-            Some("revoke") => return self.apply_revoke(m, at).await,
+            Some("edit") => {
+                return self
+                    .apply_edit(m, at, (&who, pnid, &name), Side::Customer)
+                    .await;
+            }
+            Some("revoke") => return self.apply_revoke(m, at, Side::Customer).await,
             _ => {}
         }
         let content = content::from_inbound(m);
@@ -662,6 +688,74 @@ impl Workspace {
         }))
     }
 
+    /// What the business sent from the WhatsApp Business app on the same number (coexistence,
+    /// `smb_message_echoes`): an outbound message of the thread, sent by [`PHONE_SENDER`], with
+    /// no unread; its edits and deletions change it as a customer's do.
+    async fn apply_echo(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
+        let value = &raw["value"];
+        let Some(m) = value["message_echoes"].get(0) else {
+            return Ok(None);
+        };
+        let (Some(wamid), Some(pnid)) = (
+            m["id"].as_str(),
+            value["metadata"]["phone_number_id"].as_str(),
+        ) else {
+            return Ok(None);
+        };
+        // The customer is whom it went to: their number (Meta may write it with a plus), or
+        // their user id when they have only a username.
+        let to: String = m["to"]
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let recipient = serde_json::json!({
+            "from": to,
+            "from_user_id": m["recipient_user_id"].as_str().or(m["to_user_id"].as_str()),
+        });
+        let who = Identity::of_inbound(value, &recipient);
+        if who.key().is_none() {
+            return Ok(None);
+        }
+        let at = m["timestamp"]
+            .as_str()
+            .and_then(|t| t.parse::<i64>().ok())
+            .or(m["timestamp"].as_i64())
+            .map_or(e.received_at, |t| t * 1000);
+        match m["type"].as_str() {
+            Some("edit") => return self.apply_edit(m, at, (&who, pnid, ""), Side::Phone).await,
+            Some("revoke") => return self.apply_revoke(m, at, Side::Phone).await,
+            _ => {}
+        }
+        let content = content::from_inbound(m);
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
+        let Some(conversation_id) =
+            conversation_for(&mut tx, &who, pnid, "", "WhatsApp", at).await?
+        else {
+            return Ok(None);
+        };
+        let inserted = insert_message(
+            &mut tx,
+            NewMessage {
+                conversation_id,
+                wamid: Some(wamid),
+                client_id: None,
+                outbound: true,
+                content: &content,
+                reply_to: m["context"]["id"].as_str(),
+                staff_name: Some(PHONE_SENDER),
+                sent_at: at,
+                local_status: "accepted",
+                error: None,
+                marks: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(inserted.map(|_| ChatNotice::changed(conversation_id)))
+    }
+
     /// A customer's edit: the message shows the new content, marked edited; what it said before
     /// is kept in its versions. No new bubble, no unread. An edit of a message this desktop never
     /// had (its history starts later) is kept as that message, marked edited.
@@ -670,7 +764,9 @@ impl Workspace {
         m: &Value,
         at: i64,
         who: (&Identity, &str, &str),
+        side: Side,
     ) -> Result<Option<ChatNotice>> {
+        let direction = side.direction();
         let edit = &m["edit"];
         let Some(original) = edit["original_message_id"].as_str() else {
             return Ok(None);
@@ -682,14 +778,19 @@ impl Workspace {
         let mut tx = crate::db::write_tx_in(self.db()).await?;
         let Some(old) = sqlx::query!(
             r#"SELECT id AS "id!", conversation_id, content, edited_at FROM chat_messages
-               WHERE wamid = ? AND direction = 'in'"#,
-            original
+               WHERE wamid = ? AND direction = ?"#,
+            original,
+            direction
         )
         .fetch_optional(&mut *tx)
         .await?
         else {
             tx.rollback().await?;
-            return self.apply_unknown_edit(who, original, &content, at).await;
+            return match side {
+                Side::Customer => self.apply_unknown_edit(who, original, &content, at).await,
+                // The phone's message is not here (its history starts later): nothing to edit.
+                Side::Phone => Ok(None),
+            };
         };
         // The same edit applied twice (a replayed event) leaves one version.
         if old.content == json || old.edited_at.is_some_and(|t| t >= at) {
@@ -903,15 +1004,17 @@ impl Workspace {
 
     /// A customer deleted a message for everyone: it shows "This message was deleted"; what it
     /// said is kept in its versions, out of search. No bubble, no unread.
-    async fn apply_revoke(&self, m: &Value, at: i64) -> Result<Option<ChatNotice>> {
+    async fn apply_revoke(&self, m: &Value, at: i64, side: Side) -> Result<Option<ChatNotice>> {
         let Some(original) = m["revoke"]["original_message_id"].as_str() else {
             return Ok(None);
         };
+        let direction = side.direction();
         let mut tx = crate::db::write_tx_in(self.db()).await?;
         let Some(old) = sqlx::query!(
             r#"SELECT id AS "id!", conversation_id, content FROM chat_messages
-               WHERE wamid = ? AND direction = 'in' AND deleted_at IS NULL"#,
-            original
+               WHERE wamid = ? AND direction = ? AND deleted_at IS NULL"#,
+            original,
+            direction
         )
         .fetch_optional(&mut *tx)
         .await?

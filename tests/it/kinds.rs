@@ -987,3 +987,117 @@ async fn the_sandbox_plays_restrictions_flags_and_reinstatements() {
     assert_eq!(t.log_of("meta.phone_quality").await.len(), 2);
     rt.shutdown().await;
 }
+
+/// What the business sends from the WhatsApp Business app on the same number (coexistence) is in
+/// the thread as sent by the phone, without an unread; its edit and its deletion change it.
+#[tokio::test]
+async fn the_phone_s_messages_are_in_the_thread_as_sent_by_the_phone() {
+    use crate::common::eventually;
+    use crmconnect::chat::PHONE_SENDER;
+    use crmconnect::embedded::SandboxWrite;
+    use crmconnect::runtime::{Runtime, RuntimeOptions};
+
+    let t = workspace().await;
+    let rt = Runtime::start(t.ws.clone(), RuntimeOptions::default())
+        .await
+        .unwrap();
+    let embedded = rt.embedded().unwrap();
+    let ws = &t.ws;
+    let thread = || async {
+        let c = first_conversation(ws).await?;
+        Some((
+            c.unread,
+            ws.cx().thread(c.id, None, None).await.unwrap().messages,
+        ))
+    };
+    embedded
+        .customer_writes(
+            "ben",
+            SandboxWrite::Text {
+                body: "Is the shop open?".into(),
+            },
+            false,
+        )
+        .unwrap();
+    let wamid = embedded
+        .customer_writes(
+            "ben",
+            SandboxWrite::PhoneWrites {
+                body: "Yes, until 6 pm".into(),
+            },
+            false,
+        )
+        .unwrap();
+    let (unread, messages) = eventually("the phone's reply", || async {
+        thread().await.filter(|(_, m)| m.len() == 2)
+    })
+    .await;
+    assert_eq!(unread, 1, "the phone's message is not one to read");
+    let echo = &messages[1];
+    assert!(echo.outbound);
+    assert_eq!(echo.wamid.as_deref(), Some(wamid.as_str()));
+    assert_eq!(echo.staff_name.as_deref(), Some(PHONE_SENDER));
+    assert!(matches!(&echo.content, MessageContent::Text { body } if body == "Yes, until 6 pm"));
+
+    embedded
+        .customer_writes(
+            "ben",
+            SandboxWrite::PhoneEditsLast {
+                body: "Yes, until 7 pm".into(),
+            },
+            false,
+        )
+        .unwrap();
+    eventually("the edit", || async {
+        let (_, m) = thread().await?;
+        (m.len() == 2
+            && m[1].edited_at.is_some()
+            && matches!(&m[1].content, MessageContent::Text { body } if body == "Yes, until 7 pm"))
+        .then_some(())
+    })
+    .await;
+    embedded
+        .customer_writes("ben", SandboxWrite::PhoneDeletesLast, false)
+        .unwrap();
+    eventually("the deletion", || async {
+        let (_, m) = thread().await?;
+        (m.len() == 2 && m[1].deleted_at.is_some()).then_some(())
+    })
+    .await;
+    rt.shutdown().await;
+}
+
+/// Meta's reference payload of `smb_message_echoes` (the number written with a plus) joins the
+/// customer's conversation.
+#[tokio::test]
+async fn an_echo_shaped_as_meta_s_reference_joins_the_customer_s_conversation() {
+    let t = workspace().await;
+    let mut feed = Feed { ws: &t.ws, seq: 0 };
+    feed.post(message(
+        "wamid.IN1",
+        1_750_000_000,
+        json!({"type": "text", "text": {"body": "Do you have the Quest 3?"}}),
+    ))
+    .await;
+    let echo = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "field": "smb_message_echoes",
+        "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "message_echoes": [{"from": "15550783881", "to": "+16505551234",
+                "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=",
+                "timestamp": "1750000060", "type": "text",
+                "text": {"body": "Here's the info you requested! https://www.meta.com/quest/quest-3/"}}]
+        }
+    }]}]});
+    feed.post(echo.clone()).await;
+    feed.post(echo).await; // Meta retried it
+    let thread = feed.thread().await;
+    assert_eq!(thread.len(), 2, "one conversation, one echo");
+    assert!(thread[1].outbound);
+    assert_eq!(thread[1].sent_at, 1_750_000_060_000);
+    assert_eq!(
+        thread[1].staff_name.as_deref(),
+        Some(crmconnect::chat::PHONE_SENDER)
+    );
+}

@@ -679,6 +679,83 @@ impl Shared {
             .enqueue("message_template_status_update", summary, envelope);
     }
 
+    /// See [`crate::SandboxHandle::business_app_sends`].
+    pub fn business_app_sends(&self, who: &str, echo: crate::Echo) -> Result<String, SandboxError> {
+        let now = self.clock.now();
+        let mut store = self.store();
+        let customer = store
+            .customer(who)
+            .ok_or_else(|| SandboxError::UnknownCustomer(who.to_owned()))?;
+        let key = customer
+            .wa_id
+            .clone()
+            .unwrap_or_else(|| customer.user_id.clone());
+        let (to, user_id, customer_key) = (
+            customer.wa_id.clone(),
+            customer.user_id.clone(),
+            customer.key.clone(),
+        );
+        let (phone_number_id, digits) =
+            store
+                .numbers
+                .first()
+                .map(|n| (n.id.clone(), n.digits()))
+                .ok_or_else(|| SandboxError::UnknownPhoneNumber(String::new()))?;
+        let last = store
+            .last_outbound
+            .get(&(phone_number_id.clone(), key.clone()))
+            .cloned();
+        let wamid = store.wamid(&key);
+        let mut m = json!({
+            "from": digits,
+            "id": wamid,
+            "timestamp": unix_secs(now).to_string(),
+            "recipient_user_id": user_id,
+        });
+        if let Some(to) = to {
+            m["to"] = json!(to);
+        }
+        let kind = match echo {
+            crate::Echo::Text { body } => {
+                m["type"] = json!("text");
+                m["text"] = json!({ "body": body });
+                store
+                    .last_outbound
+                    .insert((phone_number_id.clone(), key), wamid.clone());
+                "text"
+            }
+            crate::Echo::EditLast { body } => {
+                let target = last.ok_or(SandboxError::NothingToChange)?;
+                m["type"] = json!("edit");
+                m["edit"] = json!({
+                    "original_message_id": target,
+                    "message": { "type": "text", "text": { "body": body } },
+                });
+                "edit"
+            }
+            crate::Echo::DeleteLast => {
+                let target = last.ok_or(SandboxError::NothingToChange)?;
+                m["type"] = json!("revoke");
+                m["revoke"] = json!({ "original_message_id": target });
+                "revoke"
+            }
+        };
+        let mut envelope = messages_envelope(
+            &store.waba.id,
+            &digits,
+            &phone_number_id,
+            json!({ "message_echoes": [m] }),
+        );
+        envelope["entry"][0]["changes"][0]["field"] = json!("smb_message_echoes");
+        drop(store);
+        self.webhooks.enqueue(
+            "smb_message_echoes",
+            format!("echo {kind} to {customer_key}"),
+            envelope,
+        );
+        Ok(wamid)
+    }
+
     /// Plays a notice about the account (see [`crate::AccountEvent`]).
     pub fn account_event(&self, event: crate::AccountEvent) {
         use crate::AccountEvent as A;

@@ -75,6 +75,19 @@ pub use customers::{CustomerInfo, CustomerMessage, Inbound, OrderLine, Shown};
 pub use error::{Refusal, SandboxError};
 pub use seed::{SALES_PHONE_NUMBER_ID, SUPPORT_PHONE_NUMBER_ID, WABA_ID};
 
+/// What the business does from the WhatsApp Business app on the same number (coexistence): Meta
+/// sends each as an `smb_message_echoes` webhook.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Echo {
+    /// A text to the customer.
+    Text { body: String },
+    /// Edits the business's last message to the customer.
+    EditLast { body: String },
+    /// Deletes the business's last message to the customer for everyone.
+    DeleteLast,
+}
+
 /// One of Meta's notices about the account the sandbox can play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -303,6 +316,13 @@ impl SandboxHandle {
     /// config's `failure_rate`).
     pub fn failure_rate(&self) -> f64 {
         self.shared.failure_rate()
+    }
+
+    /// The business writes to `customer` from the WhatsApp Business app on the first number
+    /// (coexistence); returns the message's id. Meta tells the Cloud API side with an
+    /// `smb_message_echoes` webhook.
+    pub fn business_app_sends(&self, customer: &str, echo: Echo) -> Result<String, SandboxError> {
+        self.shared.business_app_sends(customer, echo)
     }
 
     /// Plays one of Meta's notices about the account or its first number (a restriction, a

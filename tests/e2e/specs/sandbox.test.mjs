@@ -160,6 +160,24 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
     await app.waitForText('window-state', 'closed', 10000);
   });
 
+  await app.step("the business replies from its phone (WhatsApp Business app): the thread shows it as the phone's", async () => {
+    await app.click('sandbox-panel-open');
+    await app.click('sandbox-customer-ben');
+    await (await app.waitFor('sandbox-kind')).selectByAttribute('value', 'phone_writes');
+    await app.type('sandbox-text', 'Sent from the shop phone');
+    await app.click('sandbox-write');
+    await app.click('sandbox-close');
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="conversation-row"]'))
+        .find((e) => e.textContent.includes('Ben'))
+        .click(),
+    );
+    await app.browser.waitUntil(async () => (await app.texts('message')).some((m) => m.includes('Sent from the shop phone') && m.includes('the phone')), {
+      timeout: 20000,
+      timeoutMsg: "the phone's message is not in Ben's thread as the phone's",
+    });
+  });
+
   await app.step('Meta restricts the account: the banner says so above every screen, until dismissed', async () => {
     await app.click('sandbox-panel-open');
     await app.click('sandbox-account-restrict');

@@ -17,6 +17,7 @@ pub use crate::handlers;
 pub use crate::outbox::emit;
 pub use crmconnect_events::kinds;
 pub mod relay_client;
+pub mod team;
 
 use serde::Serialize;
 use ts_rs::TS;

@@ -10,6 +10,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::relay::events::ReceivedEvent;
 use crate::relay::http::{PublishRequest, PublishResponse, PublishResult, PublishedEvent};
+pub use crate::relay::tokens::{IssueRequest, Issued, TokenView};
 pub use crate::relay::webhooks::WebhookView;
 use crate::sensitive::Sensitive;
 use crmconnect_events::kinds::Reader;
@@ -107,6 +108,18 @@ async fn refusal(resp: reqwest::Response) -> RelayClientError {
     }
 }
 
+/// A successful answer's JSON body, or the relay's refusal.
+async fn json_of<T: serde::de::DeserializeOwned>(
+    resp: reqwest::Response,
+) -> Result<T, RelayClientError> {
+    if !resp.status().is_success() {
+        return Err(refusal(resp).await);
+    }
+    resp.json()
+        .await
+        .map_err(|e| RelayClientError::Protocol(e.to_string()))
+}
+
 impl RelayClient {
     pub fn new(base_url: &str, token: Sensitive<String>) -> Result<RelayClient, RelayClientError> {
         let base = base_url.trim().trim_end_matches('/').to_string();
@@ -149,12 +162,7 @@ impl RelayClient {
             .send()
             .await
             .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
-        if !resp.status().is_success() {
-            return Err(refusal(resp).await);
-        }
-        resp.json()
-            .await
-            .map_err(|e| RelayClientError::Protocol(e.to_string()))
+        json_of(resp).await
     }
 
     /// What the relay knows of the workspace's webhooks (an admin's token).
@@ -166,12 +174,7 @@ impl RelayClient {
             .send()
             .await
             .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
-        if !resp.status().is_success() {
-            return Err(refusal(resp).await);
-        }
-        resp.json()
-            .await
-            .map_err(|e| RelayClientError::Protocol(e.to_string()))
+        json_of(resp).await
     }
 
     /// Gives the relay what the workspace's webhooks are checked with (an admin's token): Meta's
@@ -197,12 +200,47 @@ impl RelayClient {
             .send()
             .await
             .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        json_of(resp).await
+    }
+
+    /// The workspace's tokens (an admin's token).
+    pub async fn tokens(&self) -> Result<Vec<TokenView>, RelayClientError> {
+        let resp = self
+            .http
+            .get(format!("{}/v1/tokens", self.base))
+            .header("authorization", self.bearer())
+            .send()
+            .await
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        json_of(resp).await
+    }
+
+    /// Issues a token of the workspace (an admin's token); the answer holds it, once.
+    pub async fn issue_token(&self, request: &IssueRequest) -> Result<Issued, RelayClientError> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/tokens", self.base))
+            .header("authorization", self.bearer())
+            .json(request)
+            .send()
+            .await
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        json_of(resp).await
+    }
+
+    /// Revokes a token of the workspace (an admin's token).
+    pub async fn revoke_token(&self, id: &str) -> Result<(), RelayClientError> {
+        let resp = self
+            .http
+            .delete(format!("{}/v1/tokens/{id}", self.base))
+            .header("authorization", self.bearer())
+            .send()
+            .await
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
         if !resp.status().is_success() {
             return Err(refusal(resp).await);
         }
-        resp.json()
-            .await
-            .map_err(|e| RelayClientError::Protocol(e.to_string()))
+        Ok(())
     }
 
     /// Publishes events (idempotent by their ids); returns each one's sequence number.

@@ -238,3 +238,100 @@ async fn a_new_workspace_goes_live_and_a_customer_s_message_reaches_its_chat() {
     relay.stop().await;
     meta.shutdown().await;
 }
+
+/// Settings → Team: an administrator issues a staff member's token from the app, with their
+/// role's permissions; the relay holds them to it; revoking it cuts the token off at once.
+#[tokio::test]
+async fn an_admin_issues_and_revokes_team_tokens_from_the_app() {
+    use crate::relay_support::WS;
+    use crmconnect::permissions::{Action, Permission, Resource};
+    use crmconnect::sync::relay_client::{RelayClient, RelayClientError};
+    use crmconnect::sync::team::NewTeamToken;
+
+    let relay = TestRelay::sqlite().await;
+    let admin = workspace().await;
+    let admin_token = relay.token_for("owner", true, &[]).await;
+    admin
+        .ws
+        .cx()
+        .set_relay(&relay.handle.url(), Some(Sensitive::new(admin_token)))
+        .await
+        .unwrap();
+    admin
+        .staff_with(
+            "rick",
+            vec![Permission::new(Resource::WhatsappChat, Action::View)],
+        )
+        .await;
+    admin.as_owner().await;
+
+    let unknown = admin
+        .ws
+        .cx()
+        .issue_team_token(NewTeamToken {
+            username: "nobody".into(),
+            label: String::new(),
+            expires_in_days: None,
+        })
+        .await;
+    assert_eq!(code(unknown.map(drop)), ErrorCode::NotFound);
+    let issued = admin
+        .ws
+        .cx()
+        .issue_team_token(NewTeamToken {
+            username: "rick".into(),
+            label: "Rick's laptop".into(),
+            expires_in_days: Some(90),
+        })
+        .await
+        .unwrap();
+    assert_eq!(issued.relay_url, relay.handle.url());
+    assert!(!issued.token.is_admin);
+    assert_eq!(
+        issued.token.permissions,
+        vec!["whatsapp_chat:view".to_owned()]
+    );
+    assert!(issued.token.expires_at.is_some());
+
+    // The token works as Rick, with Rick's permissions only.
+    let rick =
+        RelayClient::new(&relay.handle.url(), Sensitive::new(issued.secret.clone())).unwrap();
+    let who = rick.whoami().await.unwrap();
+    assert_eq!((who.workspace.as_str(), who.staff.as_str()), (WS, "rick"));
+    assert_eq!(who.permissions, Some(vec!["whatsapp_chat:view".to_owned()]));
+    let listed = admin.ws.cx().team_tokens().await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|t| t.id == issued.token.id && t.label == "Rick's laptop")
+    );
+    // Rick's own token cannot list or issue tokens: it is not an administrator's.
+    assert!(matches!(
+        rick.tokens().await,
+        Err(RelayClientError::Forbidden(_))
+    ));
+
+    // A rep signed in at the admin's desktop may not either.
+    admin.sign_in("rick").await;
+    assert_eq!(
+        code(admin.ws.cx().team_tokens().await.map(drop)),
+        ErrorCode::PermissionDenied
+    );
+    admin.as_owner().await;
+
+    admin
+        .ws
+        .cx()
+        .revoke_team_token(&issued.token.id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        rick.whoami().await,
+        Err(RelayClientError::Unauthorized(_))
+    ));
+    let again = admin.ws.cx().revoke_team_token(&issued.token.id).await;
+    assert!(again.is_err(), "a revoked token is not revoked twice");
+    assert_eq!(admin.log_of("team.token_issued").await.len(), 1);
+    assert_eq!(admin.log_of("team.token_revoked").await.len(), 1);
+    relay.stop().await;
+}

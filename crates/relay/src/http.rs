@@ -58,6 +58,8 @@ pub fn router(state: Arc<RelayState>) -> Router {
             "/v1/webhook",
             get(webhook_settings).put(set_webhook_settings),
         )
+        .route("/v1/tokens", get(list_tokens).post(issue_token))
+        .route("/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .with_state(state)
 }
 
@@ -416,6 +418,115 @@ async fn set_webhook_settings(
         Err(e @ SetError::InConfig) => refuse(StatusCode::CONFLICT, e.to_string()),
         Err(e @ SetError::Invalid(_)) => refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         Err(SetError::Store(e)) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+/// The tokens of the admin's workspace (never the tokens themselves), for Settings → Team.
+async fn list_tokens(State(s): State<Arc<RelayState>>, headers: HeaderMap) -> Response {
+    let t = match authenticate_admin(&s, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match s.log.store().list_tokens(Some(&t.workspace)).await {
+        Ok(list) => Json(
+            list.into_iter()
+                .map(tokens::TokenView::from)
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+/// An administrator issues a token of their own workspace: shown once in the answer, stored
+/// hashed, as `relay token issue` does.
+async fn issue_token(
+    State(s): State<Arc<RelayState>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let t = match authenticate_admin(&s, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let body = match read_body(&s, body, 64 * 1024).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let request: tokens::IssueRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the body must be {{staff, is_admin?, permissions?, label?, expires_in_days?}}: {e}"
+                ),
+            );
+        }
+    };
+    let spec = match request.spec(&t.workspace) {
+        Ok(spec) => spec,
+        Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, e),
+    };
+    match tokens::issue(s.log.store(), spec).await {
+        Ok((record, secret)) => {
+            tracing::info!(
+                workspace = t.workspace,
+                by = t.id,
+                token = record.id,
+                staff = record.staff,
+                "token issued from the app"
+            );
+            (
+                StatusCode::CREATED,
+                Json(tokens::Issued {
+                    token: record.into(),
+                    secret,
+                }),
+            )
+                .into_response()
+        }
+        Err(tokens::TokenError::Store(e)) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    }
+}
+
+/// An administrator revokes a token of their own workspace: its desktop is cut off within the
+/// poll interval and what it publishes afterwards is refused.
+async fn revoke_token(
+    State(s): State<Arc<RelayState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let t = match authenticate_admin(&s, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let store = s.log.store();
+    let mine = match store.list_tokens(Some(&t.workspace)).await {
+        Ok(list) => list
+            .into_iter()
+            .any(|x| x.id == id && x.revoked_at.is_none()),
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    // Another workspace's token is answered like an unknown one.
+    if !mine {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!("this workspace has no active token {id}"),
+        );
+    }
+    match store.revoke_token(&id).await {
+        Ok(_) => {
+            tracing::info!(
+                workspace = t.workspace,
+                by = t.id,
+                token = id,
+                "token revoked from the app"
+            );
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
 

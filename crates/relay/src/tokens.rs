@@ -96,3 +96,87 @@ impl TokenRecord {
         }
     }
 }
+
+/// A token as the API shows it (never the token itself).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct TokenView {
+    pub id: String,
+    pub staff: String,
+    pub is_admin: bool,
+    /// `resource:action` each; empty for an administrator.
+    pub permissions: Vec<String>,
+    pub label: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+impl From<TokenRecord> for TokenView {
+    fn from(t: TokenRecord) -> Self {
+        TokenView {
+            id: t.id,
+            staff: t.staff,
+            is_admin: t.is_admin,
+            permissions: t
+                .permissions
+                .iter()
+                .map(|p| format!("{}:{}", p.resource.key(), p.action.key()))
+                .collect(),
+            label: t.label,
+            created_at: t.created_at,
+            revoked_at: t.revoked_at,
+            expires_at: t.expires_at,
+        }
+    }
+}
+
+/// What an administrator asks for (`POST /v1/tokens`): a token of their own workspace.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    pub staff: String,
+    #[serde(default)]
+    pub is_admin: bool,
+    /// `resource:action` each.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    #[serde(default)]
+    pub label: String,
+    /// The token stops working after this many days; none: when revoked.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// The answer: the record, and the token, shown once.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Issued {
+    pub token: TokenView,
+    pub secret: String,
+}
+
+impl IssueRequest {
+    /// The spec of a token of `workspace`; an unknown permission is named.
+    pub fn spec(self, workspace: &str) -> Result<TokenSpec, String> {
+        let permissions = self
+            .permissions
+            .iter()
+            .map(|p| {
+                p.parse::<Permission>()
+                    .map_err(|e| format!("permission “{p}”: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.expires_in_days == Some(0) {
+            return Err("expires_in_days must be at least 1 (or left out: until revoked)".into());
+        }
+        Ok(TokenSpec {
+            workspace: workspace.to_owned(),
+            staff: self.staff.trim().to_owned(),
+            is_admin: self.is_admin,
+            permissions,
+            label: self.label.trim().chars().take(200).collect(),
+            expires_at: self
+                .expires_in_days
+                .map(|d| now_ms() + i64::from(d) * 86_400_000),
+        })
+    }
+}

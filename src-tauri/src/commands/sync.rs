@@ -52,3 +52,26 @@ pub async fn dismiss_sync_warning(state: State<'_, AppState>) -> Result<(), ApiE
     state.sync_now().await;
     Ok(())
 }
+
+/// Settings → Team: the team's tokens (administrators).
+#[tauri::command]
+pub async fn team_tokens(
+    state: State<'_, AppState>,
+) -> Result<Vec<crmconnect::sync::team::TeamToken>, ApiError> {
+    Ok(state.ws()?.cx().team_tokens().await?)
+}
+
+/// Issues a staff member's token, with their role's permissions; shown once.
+#[tauri::command]
+pub async fn issue_team_token(
+    state: State<'_, AppState>,
+    input: crmconnect::sync::team::NewTeamToken,
+) -> Result<crmconnect::sync::team::IssuedTeamToken, ApiError> {
+    Ok(state.ws()?.cx().issue_team_token(input).await?)
+}
+
+/// Revokes a token: its desktop is cut off within the relay's poll interval.
+#[tauri::command]
+pub async fn revoke_team_token(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
+    Ok(state.ws()?.cx().revoke_team_token(&id).await?)
+}

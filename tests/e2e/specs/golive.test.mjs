@@ -146,6 +146,34 @@ test('a new user goes live against a separate sandbox and relay, then switches b
     assert.ok(!(await app.texts('conversation-row')).join(' ').includes('Only in the sandbox'));
   });
 
+  await app.step('Settings → Team: a token issued from the app works with the relay, and revoking it cuts it off', async () => {
+    await openScreen(app, 'settings');
+    await app.waitFor('team-tokens', 20000);
+    await app.type('team-token-label', 'Spare laptop');
+    await app.click('team-token-issue');
+    const secret = await app.text('team-token-secret');
+    const who = await fetch(`http://127.0.0.1:${relayPort}/v1/whoami`, { headers: { authorization: `Bearer ${secret}` } });
+    assert.equal(who.status, 200);
+    assert.equal((await who.json()).workspace, 'northwind');
+    await app.browser.waitUntil(async () => (await app.texts('team-token-row')).some((r) => r.includes('Spare laptop')), {
+      timeout: 10000,
+      timeoutMsg: 'the new token is not listed',
+    });
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="team-token-row"]'))
+        .find((r) => r.textContent.includes('Spare laptop'))
+        .querySelector('[data-testid="team-token-revoke"]')
+        .click(),
+    );
+    await app.click('confirm-ok');
+    await app.browser.waitUntil(async () => (await app.texts('team-token-row')).some((r) => r.includes('Spare laptop') && r.includes('Revoked')), {
+      timeout: 10000,
+      timeoutMsg: 'the token is not shown revoked',
+    });
+    const after = await fetch(`http://127.0.0.1:${relayPort}/v1/whoami`, { headers: { authorization: `Bearer ${secret}` } });
+    assert.equal(after.status, 401);
+  });
+
   await app.step('switching back to the sandbox workspace shows its own data', async () => {
     await app.click('workspace-menu');
     await app.click('workspace-item-sandbox');

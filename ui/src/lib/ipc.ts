@@ -94,6 +94,9 @@ import type { RelayReport } from "./bindings/RelayReport";
 import type { WebhookReport } from "./bindings/WebhookReport";
 import type { WorkspaceMenu } from "./bindings/WorkspaceMenu";
 import type { AccountNotice } from "./bindings/AccountNotice";
+import type { IssuedTeamToken } from "./bindings/IssuedTeamToken";
+import type { NewTeamToken } from "./bindings/NewTeamToken";
+import type { TeamToken } from "./bindings/TeamToken";
 
 const ERROR_CODES: readonly ErrorCode[] = [
   "not_signed_in",
@@ -220,6 +223,11 @@ export const goLive = (input: GoLive, appSecret: string) =>
   call<WebhookReport>("go_live", { input, appSecret });
 export const connectWebhooks = (appSecret: string) =>
   call<WebhookReport>("connect_webhooks", { appSecret });
+
+// Settings → Team: the team's relay tokens
+export const teamTokens = () => call<TeamToken[]>("team_tokens");
+export const issueTeamToken = (input: NewTeamToken) => call<IssuedTeamToken>("issue_team_token", { input });
+export const revokeTeamToken = (id: string) => call<void>("revoke_team_token", { id });
 
 // What Meta says about the account (the banner)
 export const accountNotices = () => call<AccountNotice[]>("account_notices");

@@ -310,6 +310,8 @@ impl Workspace {
     }
 
     pub async fn sign_in(&self, username: &str, passphrase: Sensitive<String>) -> Result<Me> {
+        // A desktop its team cut off (its relay token revoked) lets nobody in.
+        self.ensure_not_locked_out().await?;
         let mut conn = self.db().acquire().await?;
         if count_staff(&mut conn).await? == 0 {
             return Err(StaffError::NoOwner.into());

@@ -196,6 +196,9 @@ async fn run(
         };
         let refused = matches!(error, RelayClientError::Unauthorized(_));
         tracing::info!(error = %error, "relay connection lost");
+        if refused && let Err(e) = ws.lock_out(&error.to_string()).await {
+            tracing::error!(error = %e, "could not lock this desktop out");
+        }
         let wait = if refused {
             Duration::from_secs(300)
         } else {

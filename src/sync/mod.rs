@@ -16,6 +16,7 @@ pub mod engine;
 pub use crate::handlers;
 pub use crate::outbox::emit;
 pub use crmconnect_events::kinds;
+pub mod lockout;
 pub mod relay_client;
 pub mod team;
 

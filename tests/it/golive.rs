@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::common::eventually_within;
 use crate::common::*;
 use crate::relay_support::TestRelay;
 use crmconnect::contacts::{ContactFilter, ContactInput};
@@ -333,5 +334,99 @@ async fn an_admin_issues_and_revokes_team_tokens_from_the_app() {
     assert!(again.is_err(), "a revoked token is not revoked twice");
     assert_eq!(admin.log_of("team.token_issued").await.len(), 1);
     assert_eq!(admin.log_of("team.token_revoked").await.len(), 1);
+    relay.stop().await;
+}
+
+/// A revoked token locks a team desktop out: the session ends, nobody signs in, what it queues
+/// is refused by the relay; a new token of the same workspace, entered at the lock, lets it back
+/// in and sync resumes.
+#[tokio::test]
+async fn a_revoked_token_locks_the_desktop_out_until_a_new_one_is_entered() {
+    use crate::relay_support::WS;
+    use crmconnect::sync::engine::{SyncState, start_configured};
+
+    let relay = TestRelay::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Arc::new(
+        Workspaces::new(dir.path())
+            .create(WS, "Acme", WorkspaceKind::Live)
+            .await
+            .unwrap(),
+    );
+    ws.create_owner(crmconnect::staff::NewStaff {
+        name: "Rick Rep".into(),
+        username: "rick".into(),
+        role_id: 0,
+        passphrase: OWNER_PASS.into(),
+    })
+    .await
+    .unwrap();
+    ws.sign_in("rick", OWNER_PASS.into()).await.unwrap();
+    let (record, token) = tokens::issue(
+        &relay.store,
+        TokenSpec {
+            workspace: WS.into(),
+            staff: "rick".into(),
+            is_admin: true,
+            permissions: vec![],
+            label: "Rick's laptop".into(),
+            expires_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    ws.cx()
+        .set_relay(&relay.handle.url(), Some(Sensitive::new(token)))
+        .await
+        .unwrap();
+    let sync = start_configured(ws.clone()).await.unwrap().unwrap();
+    eventually("sync is live", || async {
+        (sync.status().state == SyncState::Live).then_some(())
+    })
+    .await;
+
+    // The administrator revokes the laptop's token: within the poll interval it is locked out.
+    relay.store.revoke_token(&record.id).await.unwrap();
+    let lock = eventually_within(
+        std::time::Duration::from_secs(20),
+        "the desktop locked out",
+        || async { ws.team_lockout().await.unwrap() },
+    )
+    .await;
+    assert!(lock.reason.contains("revoked"), "{lock:?}");
+    assert_eq!(code(ws.cx().me().await.map(drop)), ErrorCode::NotSignedIn);
+    let refused = ws.sign_in("rick", OWNER_PASS.into()).await;
+    assert_eq!(code(refused.map(drop)), ErrorCode::PermissionDenied);
+    sync.stop().await;
+
+    // A token of another workspace does not open it; a new one of this workspace does.
+    let (_, other) = tokens::issue(
+        &relay.store,
+        TokenSpec {
+            workspace: "elsewhere".into(),
+            staff: "rick".into(),
+            is_admin: true,
+            permissions: vec![],
+            label: String::new(),
+            expires_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(ws.rejoin_team(Sensitive::new(other)).await),
+        ErrorCode::Invalid
+    );
+    assert!(ws.team_lockout().await.unwrap().is_some());
+    let fresh = relay.token_for("rick", true, &[]).await;
+    ws.rejoin_team(Sensitive::new(fresh)).await.unwrap();
+    assert!(ws.team_lockout().await.unwrap().is_none());
+    ws.sign_in("rick", OWNER_PASS.into()).await.unwrap();
+    let sync = start_configured(ws.clone()).await.unwrap().unwrap();
+    eventually("sync is live again", || async {
+        (sync.status().state == SyncState::Live).then_some(())
+    })
+    .await;
+    sync.stop().await;
     relay.stop().await;
 }

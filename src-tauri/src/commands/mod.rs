@@ -68,6 +68,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync::team_tokens,
         sync::issue_team_token,
         sync::revoke_team_token,
+        sync::team_lockout,
+        sync::rejoin_team,
         session::create_owner,
         session::sign_in,
         session::sign_out,

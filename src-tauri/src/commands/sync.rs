@@ -75,3 +75,19 @@ pub async fn issue_team_token(
 pub async fn revoke_team_token(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
     Ok(state.ws()?.cx().revoke_team_token(&id).await?)
 }
+
+/// Whether this desktop is locked out of its team (its relay token refused); asked by the
+/// sign-in screen, before anyone is signed in.
+#[tauri::command]
+pub async fn team_lockout(
+    state: State<'_, AppState>,
+) -> Result<Option<crmconnect::sync::lockout::Lockout>, ApiError> {
+    Ok(state.ws()?.team_lockout().await?)
+}
+
+/// A new token for a locked-out desktop (from the sign-in screen); sync restarts with it.
+#[tauri::command]
+pub async fn rejoin_team(state: State<'_, AppState>, token: String) -> Result<(), ApiError> {
+    state.ws()?.rejoin_team(Sensitive::new(token)).await?;
+    state.restart_sync().await
+}

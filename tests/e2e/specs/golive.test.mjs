@@ -174,6 +174,30 @@ test('a new user goes live against a separate sandbox and relay, then switches b
     assert.equal(after.status, 401);
   });
 
+  await app.step("revoking this desktop's token locks its window; a new token lets it back in", async () => {
+    const list = execFileSync(RELAY, ['token', 'list', '--database-url', db, '--workspace', 'northwind']).toString();
+    const mine = list
+      .split('\n')
+      .map((l) => l.split('\t'))
+      .find((f) => f[2] === 'olivia' && f[3].startsWith('active') && (f[5] ?? '') === '');
+    assert.ok(mine, list);
+    execFileSync(RELAY, ['token', 'revoke', '--database-url', db, mine[0]]);
+    await app.waitFor('signin-locked', 20000);
+    await app.type('signin-username', 'olivia');
+    await app.type('signin-passphrase', 'northwind passphrase');
+    await app.click('signin-submit');
+    await app.waitForText('signin-error', 'cut off from the team');
+    const fresh = execFileSync(RELAY, ['token', 'issue', '--database-url', db, '--workspace', 'northwind', '--staff', 'olivia', '--admin'])
+      .toString()
+      .trim();
+    await app.type('rejoin-token', fresh);
+    await app.click('rejoin-submit');
+    await app.waitForText('signin-notice', 'back in the team');
+    await app.type('signin-passphrase', 'northwind passphrase');
+    await app.click('signin-submit');
+    await waitForContent(app, 'current-user', 'Olivia Admin');
+  });
+
   await app.step('switching back to the sandbox workspace shows its own data', async () => {
     await app.click('workspace-menu');
     await app.click('workspace-item-sandbox');

@@ -97,6 +97,7 @@ import type { AccountNotice } from "./bindings/AccountNotice";
 import type { IssuedTeamToken } from "./bindings/IssuedTeamToken";
 import type { NewTeamToken } from "./bindings/NewTeamToken";
 import type { TeamToken } from "./bindings/TeamToken";
+import type { Lockout } from "./bindings/Lockout";
 
 const ERROR_CODES: readonly ErrorCode[] = [
   "not_signed_in",
@@ -192,6 +193,8 @@ const SESSIONLESS = new Set([
   "live_check_meta",
   "live_check_relay",
   "go_live",
+  "team_lockout",
+  "rejoin_team",
 ]);
 
 async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
@@ -228,6 +231,9 @@ export const connectWebhooks = (appSecret: string) =>
 export const teamTokens = () => call<TeamToken[]>("team_tokens");
 export const issueTeamToken = (input: NewTeamToken) => call<IssuedTeamToken>("issue_team_token", { input });
 export const revokeTeamToken = (id: string) => call<void>("revoke_team_token", { id });
+/** Whether the team cut this desktop off (its token revoked), before anyone signs in. */
+export const teamLockout = () => call<Lockout | null>("team_lockout");
+export const rejoinTeam = (token: string) => call<void>("rejoin_team", { token });
 
 // What Meta says about the account (the banner)
 export const accountNotices = () => call<AccountNotice[]>("account_notices");

@@ -111,6 +111,20 @@ pub struct GoLive {
     pub passphrase: Sensitive<String>,
 }
 
+/// Joining a team's workspace with a staff member's token.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct JoinTeam {
+    pub relay: RelayAccess,
+    /// What the workspace is called in the workspace menu here.
+    pub name: String,
+    /// Your name as the team sees it.
+    pub owner_name: String,
+    /// What unlocks this desktop for you.
+    #[ts(type = "string")]
+    pub passphrase: Sensitive<String>,
+}
+
 /// What step 4 did.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
@@ -266,70 +280,53 @@ impl Workspaces {
 
     /// Step 2: whether the relay answers the token, and whether it is an administrator's.
     pub async fn check_relay(&self, relay: &RelayAccess) -> Result<RelayReport> {
-        let client =
-            RelayClient::new(&relay.relay_url, relay.token.clone()).map_err(SyncError::from)?;
-        let mut report = RelayReport {
-            ok: false,
-            checks: vec![],
-            workspace: String::new(),
-            staff: String::new(),
-            webhooks_configured: false,
-        };
-        let who = match client.whoami().await {
-            Ok(w) => w,
-            Err(e) => {
-                report.checks.push(check("Relay", false, e.to_string()));
-                return Ok(report);
+        relay_report(relay, true).await
+    }
+
+    /// Joining a team: whether the relay answers the token (anyone's) and which workspace and
+    /// staff member it names.
+    pub async fn check_join(&self, relay: &RelayAccess) -> Result<RelayReport> {
+        relay_report(relay, false).await
+    }
+
+    /// Joins a team's workspace on this computer with a staff member's token (issued by an
+    /// administrator in Settings → Team): the workspace is created empty, its owner here is the
+    /// staff member the token names (with a local passphrase), and sync catches up with the
+    /// team's log once it is opened. Meta's access token is not part of it: it never travels.
+    pub async fn join(&self, input: JoinTeam) -> Result<Workspace> {
+        let name = input.name.trim().to_owned();
+        if name.is_empty() {
+            return Err(LiveError::Invalid {
+                field: "workspace name",
+                problem: "is required".into(),
             }
+            .into());
+        }
+        let relay = self.check_join(&input.relay).await?;
+        if let Some(e) = first_failure(&relay.checks) {
+            return Err(e.into());
+        }
+        let slug = relay.workspace.clone();
+        if self.root().join("workspaces").join(&slug).exists() {
+            return Err(LiveError::AlreadyHere(slug).into());
+        }
+        let ws = self.create(&slug, &name, WorkspaceKind::Live).await?;
+        let set_up = async {
+            sign_in_owner(&ws, &input.owner_name, &relay.staff, &input.passphrase).await?;
+            ws.cx()
+                .set_relay(&input.relay.relay_url, Some(input.relay.token.clone()))
+                .await
         };
-        report.workspace = who.workspace.clone();
-        report.staff = who.staff.clone();
-        report.checks.push(check(
-            "Relay",
-            true,
-            format!(
-                "{} answers; workspace “{}”",
-                client.base_url(),
-                who.workspace
-            ),
-        ));
-        if !slug_ok(&who.workspace) {
-            report.checks.push(check(
-                "Workspace id",
-                false,
-                format!(
-                    "“{}” cannot name a folder here: issue a token for a workspace id of lowercase letters, digits, - and _",
-                    who.workspace
-                ),
-            ));
+        match set_up.await {
+            Ok(()) => {
+                tracing::info!(workspace = %slug, "joined a team's workspace");
+                Ok(ws)
+            }
+            Err(e) => {
+                remove_half_made(ws).await;
+                Err(e)
+            }
         }
-        if !who.is_admin {
-            report.checks.push(check(
-                "Token",
-                false,
-                LiveError::NotAdmin {
-                    staff: who.staff,
-                    workspace: who.workspace,
-                }
-                .to_string(),
-            ));
-            return Ok(report);
-        }
-        report.checks.push(check(
-            "Token",
-            true,
-            format!("an administrator's ({})", who.staff),
-        ));
-        match client.webhook().await {
-            Ok(v) => report.webhooks_configured = v.configured,
-            Err(e) => report.checks.push(check(
-                "Webhook settings",
-                false,
-                format!("the relay cannot take the workspace's webhook settings: {e}"),
-            )),
-        }
-        report.ok = report.checks.iter().all(|c| c.ok);
-        Ok(report)
     }
 
     /// Step 3: creates the live workspace, signed in as its owner. Checks Meta and the relay
@@ -362,21 +359,7 @@ impl Workspaces {
                 Ok(ws)
             }
             Err(e) => {
-                let folder = Path::new(&ws.info().path).parent().map(Path::to_path_buf);
-                ws.close().await;
-                let store = ws.secrets().clone();
-                let s = slug.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    for name in [SecretName::AccessToken, SecretName::RelayToken] {
-                        let _ = store.delete(&s, name);
-                    }
-                })
-                .await;
-                if let Some(folder) = folder
-                    && let Err(io) = std::fs::remove_dir_all(&folder)
-                {
-                    tracing::warn!(path = %folder.display(), error = %io, "could not remove the half-made workspace");
-                }
+                remove_half_made(ws).await;
                 Err(e)
             }
         }
@@ -385,14 +368,7 @@ impl Workspaces {
 
 /// The owner, the connection and the relay settings of a new live workspace.
 async fn set_up(ws: &Workspace, input: &GoLive, staff: &str) -> Result<()> {
-    ws.create_owner(NewStaff {
-        name: input.owner_name.trim().to_owned(),
-        username: staff.to_owned(),
-        role_id: 0,
-        passphrase: input.passphrase.clone(),
-    })
-    .await?;
-    ws.sign_in(staff, input.passphrase.clone()).await?;
+    sign_in_owner(ws, &input.owner_name, staff, &input.passphrase).await?;
     let cx = ws.cx();
     cx.save_connection(ConnectionInput {
         phone_number_id: input.meta.phone_number_id.clone(),
@@ -407,6 +383,125 @@ async fn set_up(ws: &Workspace, input: &GoLive, staff: &str) -> Result<()> {
     cx.set_relay(&input.relay.relay_url, Some(input.relay.token.clone()))
         .await?;
     Ok(())
+}
+
+/// The new workspace's owner here: the staff member the relay token names.
+async fn sign_in_owner(
+    ws: &Workspace,
+    name: &str,
+    staff: &str,
+    passphrase: &Sensitive<String>,
+) -> Result<()> {
+    ws.create_owner(NewStaff {
+        name: name.trim().to_owned(),
+        username: staff.to_owned(),
+        role_id: 0,
+        passphrase: passphrase.clone(),
+    })
+    .await?;
+    ws.sign_in(staff, passphrase.clone()).await?;
+    Ok(())
+}
+
+/// Removes a workspace whose set-up failed: its keychain entries and its folder (only ours).
+async fn remove_half_made(ws: Workspace) {
+    let slug = ws.info().slug.clone();
+    let folder = Path::new(&ws.info().path).parent().map(Path::to_path_buf);
+    ws.close().await;
+    let store = ws.secrets().clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        for name in [SecretName::AccessToken, SecretName::RelayToken] {
+            let _ = store.delete(&slug, name);
+        }
+    })
+    .await;
+    if let Some(folder) = folder
+        && let Err(io) = std::fs::remove_dir_all(&folder)
+    {
+        tracing::warn!(path = %folder.display(), error = %io, "could not remove the half-made workspace");
+    }
+}
+
+/// What the relay says of a token: the workspace, who, and (when `need_admin`) whether it is an
+/// administrator's.
+async fn relay_report(relay: &RelayAccess, need_admin: bool) -> Result<RelayReport> {
+    let client =
+        RelayClient::new(&relay.relay_url, relay.token.clone()).map_err(SyncError::from)?;
+    let mut report = RelayReport {
+        ok: false,
+        checks: vec![],
+        workspace: String::new(),
+        staff: String::new(),
+        webhooks_configured: false,
+    };
+    let who = match client.whoami().await {
+        Ok(w) => w,
+        Err(e) => {
+            report.checks.push(check("Relay", false, e.to_string()));
+            return Ok(report);
+        }
+    };
+    report.workspace = who.workspace.clone();
+    report.staff = who.staff.clone();
+    report.checks.push(check(
+        "Relay",
+        true,
+        format!(
+            "{} answers; workspace “{}”",
+            client.base_url(),
+            who.workspace
+        ),
+    ));
+    if !slug_ok(&who.workspace) {
+        report.checks.push(check(
+            "Workspace id",
+            false,
+            format!(
+                "“{}” cannot name a folder here: issue a token for a workspace id of lowercase letters, digits, - and _",
+                who.workspace
+            ),
+        ));
+    }
+    if !need_admin {
+        report.checks.push(check(
+            "Token",
+            true,
+            if who.is_admin {
+                format!("{}'s, an administrator's", who.staff)
+            } else {
+                format!("{}'s", who.staff)
+            },
+        ));
+        report.ok = report.checks.iter().all(|c| c.ok);
+        return Ok(report);
+    }
+    if !who.is_admin {
+        report.checks.push(check(
+            "Token",
+            false,
+            LiveError::NotAdmin {
+                staff: who.staff,
+                workspace: who.workspace,
+            }
+            .to_string(),
+        ));
+        return Ok(report);
+    }
+    report.checks.push(check(
+        "Token",
+        true,
+        format!("an administrator's ({})", who.staff),
+    ));
+    match client.webhook().await {
+        Ok(v) => report.webhooks_configured = v.configured,
+        Err(e) => report.checks.push(check(
+            "Webhook settings",
+            false,
+            format!("the relay cannot take the workspace's webhook settings: {e}"),
+        )),
+    }
+    report.ok = report.checks.iter().all(|c| c.ok);
+    Ok(report)
 }
 
 async fn read_summary(db: &Path) -> Result<WorkspaceSummary> {

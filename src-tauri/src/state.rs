@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crmconnect::contacts::import::Cancel;
-use crmconnect::live::{GoLive, WebhookReport};
+use crmconnect::live::{GoLive, JoinTeam, WebhookReport};
 use crmconnect::runtime::{Runtime, RuntimeOptions};
 use crmconnect::sandbox::SandboxConfig;
 use crmconnect::secrets::Keychain;
@@ -179,6 +179,20 @@ impl AppState {
         ws.sign_in(&username, passphrase).await?;
         settings::remember_username(&self.app, &username);
         Ok(ws.cx().connect_webhooks(app_secret).await?)
+    }
+
+    /// Joining a team: creates the workspace from a staff member's token, opens it in place of
+    /// the current one, signed in; sync then catches up with the team's log.
+    pub async fn join_team(&self, input: JoinTeam) -> Result<(), ApiError> {
+        let passphrase = input.passphrase.clone();
+        let ws = self.workspaces.join(input).await?;
+        let username = ws.cx().me().await?.username;
+        let slug = ws.info().slug.clone();
+        ws.close().await;
+        self.switch_to(&slug).await?;
+        self.ws()?.sign_in(&username, passphrase).await?;
+        settings::remember_username(&self.app, &username);
+        Ok(())
     }
 
     async fn close_current(&self) {

@@ -430,3 +430,106 @@ async fn a_revoked_token_locks_the_desktop_out_until_a_new_one_is_entered() {
     sync.stop().await;
     relay.stop().await;
 }
+
+/// A staff member joins the team's workspace on a new desktop with the token the administrator
+/// issued in Settings → Team: the workspace is created, its sync catches up with the team's log,
+/// and what the team made is there.
+#[tokio::test]
+async fn a_new_desktop_joins_the_team_and_catches_up() {
+    use crate::relay_support::WS;
+    use crmconnect::live::JoinTeam;
+    use crmconnect::permissions::{Action, Permission, Resource};
+    use crmconnect::sync::engine::start_configured;
+    use crmconnect::sync::team::NewTeamToken;
+
+    let relay = TestRelay::sqlite().await;
+    let admin = workspace().await;
+    let admin_sync = relay
+        .online(&admin.ws, &relay.token_for("owner", true, &[]).await)
+        .await;
+    admin
+        .staff_with(
+            "rick",
+            vec![Permission::new(Resource::WhatsappContacts, Action::View)],
+        )
+        .await;
+    admin.as_owner().await;
+    for (phone, name) in [("+12015550101", "Ana"), ("+12015550102", "Ben")] {
+        admin
+            .ws
+            .cx()
+            .create_contact(ContactInput {
+                phone: phone.into(),
+                name: name.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let issued = admin
+        .ws
+        .cx()
+        .issue_team_token(NewTeamToken {
+            username: "rick".into(),
+            label: "Rick's new laptop".into(),
+            expires_in_days: None,
+        })
+        .await
+        .unwrap();
+    eventually("the admin's contacts published", || async {
+        (admin.ws.outbox_len().await.unwrap() == 0).then_some(())
+    })
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let workspaces = Workspaces::new(dir.path());
+    let access = RelayAccess {
+        relay_url: issued.relay_url.clone(),
+        token: Sensitive::new(issued.secret.clone()),
+    };
+    let bad = workspaces
+        .check_join(&RelayAccess {
+            token: Sensitive::new("crr_not-a-token".into()),
+            ..access.clone()
+        })
+        .await
+        .unwrap();
+    assert!(!bad.ok);
+    let report = workspaces.check_join(&access).await.unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(
+        (report.workspace.as_str(), report.staff.as_str()),
+        (WS, "rick")
+    );
+    let joined = Arc::new(
+        workspaces
+            .join(JoinTeam {
+                relay: access,
+                name: "Acme".into(),
+                owner_name: "Rick Rep".into(),
+                passphrase: "rick's own passphrase".into(),
+            })
+            .await
+            .unwrap(),
+    );
+    assert_eq!(joined.info().kind, WorkspaceKind::Live);
+    assert_eq!(joined.cx().me().await.unwrap().username, "rick");
+    let sync = start_configured(joined.clone()).await.unwrap().unwrap();
+    let names = eventually("the team's contacts on the new desktop", || async {
+        let page = joined
+            .cx()
+            .contacts(ContactFilter::default())
+            .await
+            .unwrap();
+        (page.total == 2).then(|| {
+            let mut n: Vec<String> = page.contacts.into_iter().map(|c| c.name).collect();
+            n.sort();
+            n
+        })
+    })
+    .await;
+    assert_eq!(names, vec!["Ana".to_owned(), "Ben".to_owned()]);
+    sync.stop().await;
+    admin_sync.stop().await;
+    relay.stop().await;
+}

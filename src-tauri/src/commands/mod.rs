@@ -25,6 +25,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         workspaces::live_check_relay,
         workspaces::go_live,
         workspaces::connect_webhooks,
+        workspaces::live_check_join,
+        workspaces::join_team,
         connection::account_notices,
         connection::dismiss_account_notice,
         uploads::begin_upload,

@@ -3,7 +3,7 @@
 use crmconnect::ApiError;
 use crmconnect::connection::TestReport;
 use crmconnect::live::{
-    GoLive, MetaAccess, RelayAccess, RelayReport, WebhookReport, WorkspaceMenu,
+    GoLive, JoinTeam, MetaAccess, RelayAccess, RelayReport, WebhookReport, WorkspaceMenu,
 };
 use crmconnect::sensitive::Sensitive;
 use tauri::State;
@@ -57,4 +57,19 @@ pub async fn connect_webhooks(
     app_secret: Sensitive<String>,
 ) -> Result<WebhookReport, ApiError> {
     Ok(state.ws()?.cx().connect_webhooks(app_secret).await?)
+}
+
+/// Joining a team: what the relay says of a staff member's token.
+#[tauri::command]
+pub async fn live_check_join(
+    state: State<'_, AppState>,
+    relay: RelayAccess,
+) -> Result<RelayReport, ApiError> {
+    Ok(state.workspaces().check_join(&relay).await?)
+}
+
+/// Joins the team's workspace with a staff member's token and opens it, signed in.
+#[tauri::command]
+pub async fn join_team(state: State<'_, AppState>, input: JoinTeam) -> Result<(), ApiError> {
+    state.join_team(input).await
 }

@@ -68,7 +68,8 @@ test('a new user goes live against a separate sandbox and relay, then switches b
   assert.ok(waba && phoneNumberId, JSON.stringify(overview).slice(0, 400));
 
   const app = await launch(t);
-  t.after(() => app.quit());
+  let quit = false;
+  t.after(() => (quit ? undefined : app.quit()));
   await app.step('sign in to the sandbox workspace; a sandbox customer writes', async () => {
     await ownerSignedIn(app);
     await openScreen(app, 'chat');
@@ -210,5 +211,33 @@ test('a new user goes live against a separate sandbox and relay, then switches b
       timeoutMsg: 'the sandbox conversation is gone',
     });
     assert.ok(!(await app.texts('conversation-row')).join(' ').includes('Hello, live line'));
+  });
+
+  await app.step("a rep's new computer joins the team from the first screen and catches up", async () => {
+    quit = true;
+    await app.quit();
+    const rep = execFileSync(RELAY, [
+      'token', 'issue', '--database-url', db, '--workspace', 'northwind', '--staff', 'rick',
+      '--grant', 'whatsapp_chat:view,whatsapp_chat:send',
+    ])
+      .toString()
+      .trim();
+    const second = await launch(t);
+    t.after(() => second.quit());
+    await second.click('setup-join');
+    await second.type('join-relay-url', `http://127.0.0.1:${relayPort}`);
+    await second.type('join-token', rep);
+    await second.click('join-next');
+    await second.waitForText('join-who', 'as “rick”', 15000);
+    await second.type('join-owner-name', 'Rick Rep');
+    await second.type('join-passphrase', 'rick passphrase');
+    await second.type('join-passphrase2', 'rick passphrase');
+    await second.click('join-next');
+    await waitForContent(second, 'workspace-name', 'Northwind', 30000);
+    await openScreen(second, 'chat');
+    await second.browser.waitUntil(async () => (await second.texts('conversation-row')).join(' ').includes('Hello, live line'), {
+      timeout: 30000,
+      timeoutMsg: "the team's conversation never reached the rep's new computer",
+    });
   });
 });

@@ -65,3 +65,21 @@ describe("the go-live form", () => {
     expect(suggestedName("acme")).toBe("Acme");
   });
 });
+
+describe("joining a team", () => {
+  it("asks for the relay and a token, then a name and a passphrase, and sends them trimmed", async () => {
+    const { emptyJoinForm, joinRelayProblems, joinWorkspaceProblems, toJoinTeam } = await import("./golive");
+    const f = emptyJoinForm();
+    expect(Object.keys(joinRelayProblems(f)).sort()).toEqual(["relayToken", "relayUrl"]);
+    expect(Object.keys(joinWorkspaceProblems(f)).sort()).toEqual(["name", "ownerName", "passphrase"]);
+    const g = { relayUrl: "https://relay.example.com/", relayToken: " crr_x ", name: " Acme ", ownerName: "Rick", passphrase: "long enough", passphrase2: "long enough" };
+    expect(joinRelayProblems(g)).toEqual({});
+    expect(joinWorkspaceProblems(g)).toEqual({});
+    expect(toJoinTeam(g)).toEqual({
+      relay: { relay_url: "https://relay.example.com", token: "crr_x" },
+      name: "Acme",
+      owner_name: "Rick",
+      passphrase: "long enough",
+    });
+  });
+});

@@ -2,6 +2,7 @@
 // and what the core is sent. The core checks everything again.
 
 import type { GoLive } from "./bindings/GoLive";
+import type { JoinTeam } from "./bindings/JoinTeam";
 import type { MetaAccess } from "./bindings/MetaAccess";
 import type { RelayAccess } from "./bindings/RelayAccess";
 import type { RelayReport } from "./bindings/RelayReport";
@@ -135,4 +136,36 @@ export function suggestedName(workspaceId: string): string {
 /** What step 3 says the owner will sign in as. */
 export function ownerSentence(report: RelayReport): string {
   return `You will sign in as “${report.staff}”, the staff member the relay token names, with the passphrase you choose here.`;
+}
+
+/** Joining a team: the relay's address and the staff member's token, then who they are here. */
+export interface JoinForm {
+  relayUrl: string;
+  relayToken: string;
+  name: string;
+  ownerName: string;
+  passphrase: string;
+  passphrase2: string;
+}
+
+export function emptyJoinForm(): JoinForm {
+  return { relayUrl: "", relayToken: "", name: "", ownerName: "", passphrase: "", passphrase2: "" };
+}
+
+export function joinRelayProblems(f: JoinForm): Partial<Record<keyof JoinForm, string>> {
+  return relayProblems({ ...emptyForm(), relayUrl: f.relayUrl, relayToken: f.relayToken });
+}
+
+export function joinWorkspaceProblems(f: JoinForm): Partial<Record<keyof JoinForm, string>> {
+  const p = workspaceProblems({ ...emptyForm(), ...f, appSecret: "x".repeat(MIN_APP_SECRET_CHARS) });
+  return { ...(p.name ? { name: p.name } : {}), ...(p.ownerName ? { ownerName: p.ownerName } : {}), ...(p.passphrase ? { passphrase: p.passphrase } : {}) };
+}
+
+export function toJoinTeam(f: JoinForm): JoinTeam {
+  return {
+    relay: toRelayAccess({ ...emptyForm(), relayUrl: f.relayUrl, relayToken: f.relayToken }),
+    name: f.name.trim(),
+    owner_name: f.ownerName.trim(),
+    passphrase: f.passphrase,
+  };
 }

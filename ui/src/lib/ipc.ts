@@ -88,6 +88,7 @@ import type { TemplateView } from "./bindings/TemplateView";
 import type { UploadPurpose } from "./bindings/UploadPurpose";
 import type { TestReport } from "./bindings/TestReport";
 import type { GoLive } from "./bindings/GoLive";
+import type { JoinTeam } from "./bindings/JoinTeam";
 import type { MetaAccess } from "./bindings/MetaAccess";
 import type { RelayAccess } from "./bindings/RelayAccess";
 import type { RelayReport } from "./bindings/RelayReport";
@@ -195,6 +196,8 @@ const SESSIONLESS = new Set([
   "go_live",
   "team_lockout",
   "rejoin_team",
+  "live_check_join",
+  "join_team",
 ]);
 
 async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
@@ -224,6 +227,8 @@ export const liveCheckRelay = (relay: RelayAccess) =>
   call<RelayReport>("live_check_relay", { relay });
 export const goLive = (input: GoLive, appSecret: string) =>
   call<WebhookReport>("go_live", { input, appSecret });
+export const liveCheckJoin = (relay: RelayAccess) => call<RelayReport>("live_check_join", { relay });
+export const joinTeam = (input: JoinTeam) => call<void>("join_team", { input });
 export const connectWebhooks = (appSecret: string) =>
   call<WebhookReport>("connect_webhooks", { appSecret });
 

@@ -4,11 +4,15 @@
 // credentials and the relay's admin token, names the workspace and goes live; the relay learns
 // the app secret from the app and Meta (the second sandbox) subscribes the relay as the account's
 // callback URL. A customer's message then travels sandbox → relay → the live workspace's chat.
-// Switching back to the sandbox workspace shows its own conversation, untouched.
+// Settings → Team issues and revokes tokens; a revoked token locks this window until a new one is
+// entered. Then a second window (its own data folder) is a rep's new computer: it joins with a
+// rep's token and catches up; a CSV import in the admin's window shows its contacts in the rep's;
+// the admin revokes the rep's token and the rep's window locks. Switching back to the sandbox
+// workspace shows its own conversation, untouched.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -68,8 +72,7 @@ test('a new user goes live against a separate sandbox and relay, then switches b
   assert.ok(waba && phoneNumberId, JSON.stringify(overview).slice(0, 400));
 
   const app = await launch(t);
-  let quit = false;
-  t.after(() => (quit ? undefined : app.quit()));
+  t.after(() => app.quit());
   await app.step('sign in to the sandbox workspace; a sandbox customer writes', async () => {
     await ownerSignedIn(app);
     await openScreen(app, 'chat');
@@ -199,31 +202,17 @@ test('a new user goes live against a separate sandbox and relay, then switches b
     await waitForContent(app, 'current-user', 'Olivia Admin');
   });
 
-  await app.step('switching back to the sandbox workspace shows its own data', async () => {
-    await app.click('workspace-menu');
-    await app.click('workspace-item-sandbox');
-    await app.waitFor('signin-passphrase', 20000);
-    await signIn(app, OWNER);
-    await waitForContent(app, 'workspace-name', 'Sandbox');
-    await openScreen(app, 'chat');
-    await app.browser.waitUntil(async () => (await app.texts('conversation-row')).join(' ').includes('Only in the sandbox'), {
-      timeout: 20000,
-      timeoutMsg: 'the sandbox conversation is gone',
-    });
-    assert.ok(!(await app.texts('conversation-row')).join(' ').includes('Hello, live line'));
-  });
-
-  await app.step("a rep's new computer joins the team from the first screen and catches up", async () => {
-    quit = true;
-    await app.quit();
+  // A second window (its own data folder) is a rep's new computer on the same relay.
+  let second = null;
+  await app.step("a rep's new computer joins the team from its first screen and catches up", async () => {
     const rep = execFileSync(RELAY, [
-      'token', 'issue', '--database-url', db, '--workspace', 'northwind', '--staff', 'rick',
-      '--grant', 'whatsapp_chat:view,whatsapp_chat:send',
+      'token', 'issue', '--database-url', db, '--workspace', 'northwind', '--staff', 'rick', '--label', "Rick's laptop",
+      '--grant', 'whatsapp_chat:view,whatsapp_chat:send,whatsapp_contacts:view',
     ])
       .toString()
       .trim();
-    const second = await launch(t);
-    t.after(() => second.quit());
+    second = await launch(t);
+    t.after(() => (second ? second.quit() : undefined));
     await second.click('setup-join');
     await second.type('join-relay-url', `http://127.0.0.1:${relayPort}`);
     await second.type('join-token', rep);
@@ -239,5 +228,59 @@ test('a new user goes live against a separate sandbox and relay, then switches b
       timeout: 30000,
       timeoutMsg: "the team's conversation never reached the rep's new computer",
     });
+  });
+
+  await app.step("a CSV import on the admin's window shows its contacts on the rep's window", async () => {
+    const csv = join(app.dataDir, 'team.csv');
+    writeFileSync(
+      csv,
+      'name,phonenumber,company_name,address,city,state,country,description\n' +
+        'Team Ana,+1 201 730 0101,Globex,,Newark,NJ,US,\nTeam Ben,+1 201 730 0102,Globex,,Newark,NJ,US,\nTeam Cy,+1 201 730 0103,Acme,,Newark,NJ,US,\n',
+    );
+    await openScreen(app, 'bulk_contacts');
+    await app.click('import-open');
+    await app.waitFor('import-dialog');
+    await (await app.waitFor('import-file')).setValue(csv);
+    await app.click('import-start');
+    await app.waitFor('import-report', 60000);
+    await app.click('import-close');
+    await openScreen(second, 'bulk_contacts');
+    await second.browser.waitUntil(async () => (await second.el('contacts-count').getAttribute('data-total')) === '3', {
+      timeout: 30000,
+      timeoutMsg: "the imported contacts never reached the rep's window",
+    });
+  });
+
+  await app.step("the admin revokes the rep's token in Settings → Team: the rep's window locks", async () => {
+    await openScreen(app, 'settings');
+    await app.browser.waitUntil(async () => (await app.texts('team-token-row')).some((r) => r.includes("Rick's laptop") && r.includes('Active')), {
+      timeout: 15000,
+      timeoutMsg: "the rep's token is not listed",
+    });
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="team-token-row"]'))
+        .find((r) => r.textContent.includes("Rick's laptop"))
+        .querySelector('[data-testid="team-token-revoke"]')
+        .click(),
+    );
+    await app.click('confirm-ok');
+    await second.waitFor('signin-locked', 20000);
+    const done = second;
+    second = null;
+    await done.quit();
+  });
+
+  await app.step('switching back to the sandbox workspace shows its own data', async () => {
+    await app.click('workspace-menu');
+    await app.click('workspace-item-sandbox');
+    await app.waitFor('signin-passphrase', 20000);
+    await signIn(app, OWNER);
+    await waitForContent(app, 'workspace-name', 'Sandbox');
+    await openScreen(app, 'chat');
+    await app.browser.waitUntil(async () => (await app.texts('conversation-row')).join(' ').includes('Only in the sandbox'), {
+      timeout: 20000,
+      timeoutMsg: 'the sandbox conversation is gone',
+    });
+    assert.ok(!(await app.texts('conversation-row')).join(' ').includes('Hello, live line'));
   });
 });

@@ -236,12 +236,7 @@ async fn join(url: &str, token: &str, dir: &str) {
     let usable = first_live.unwrap();
     let head = sync.status().head;
     sync.stop().await;
-    let contacts = ws
-        .cx()
-        .contacts(Default::default())
-        .await
-        .unwrap()
-        .total;
+    let contacts = ws.cx().contacts(Default::default()).await.unwrap().total;
     let groups = ws.cx().groups().await.unwrap().len();
     let leads = ws
         .cx()

@@ -36,6 +36,21 @@ pub trait Handler: Send + Sync {
         ws: &'a Workspace,
         event: &'a ReceivedEvent,
     ) -> BoxFuture<'a, Result<()>>;
+
+    /// Applies a run of consecutive events of one kind (catching up). By default one by one; a
+    /// handler may apply them together (one transaction) when the effect is the same.
+    fn apply_run<'a>(
+        &'a self,
+        ws: &'a Workspace,
+        run: &'a [&'a ReceivedEvent],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            for e in run {
+                self.apply(ws, e).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// A handler every workspace registers when it opens, submitted by the module that owns it:

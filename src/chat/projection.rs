@@ -510,22 +510,127 @@ async fn conversation_of(
     .await?)
 }
 
+/// An inbound message that is not an edit, a deletion, a system note or a reaction: the kind the
+/// batch path applies inside one transaction.
+fn plain_inbound(raw: &Value) -> bool {
+    !matches!(
+        raw["value"]["messages"][0]["type"].as_str(),
+        Some("edit" | "revoke" | "system" | "reaction")
+    )
+}
+
+/// What every inbound message says of itself and its sender.
+struct InboundParts<'a> {
+    m: &'a Value,
+    wamid: &'a str,
+    pnid: &'a str,
+    who: Identity,
+    customer: String,
+    name: String,
+    at: i64,
+}
+
+impl<'a> InboundParts<'a> {
+    fn of(e: &'a ReceivedEvent, raw: &'a Value) -> Option<InboundParts<'a>> {
+        let value = &raw["value"];
+        let m = value["messages"].get(0)?;
+        let (Some(wamid), Some(pnid)) = (&e.message_id, &e.phone_number_id) else {
+            return None;
+        };
+        let who = Identity::of_inbound(value, m);
+        let customer = who.key()?.to_owned();
+        let name = value["contacts"]
+            .get(0)
+            .and_then(|c| c["profile"]["name"].as_str())
+            .unwrap_or("")
+            .to_owned();
+        Some(InboundParts {
+            m,
+            wamid,
+            pnid,
+            who,
+            customer,
+            name,
+            at: e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at),
+        })
+    }
+}
+
+/// A status of one of our messages, on `conn` (alone or inside a run's transaction).
+async fn status_in(
+    conn: &mut SqliteConnection,
+    e: &ReceivedEvent,
+    raw: &Value,
+) -> Result<Option<ChatNotice>> {
+    let (Some(wamid), Some(status)) = (&e.message_id, &e.status) else {
+        return Ok(None);
+    };
+    let s = &raw["value"]["statuses"][0];
+    let error = s["errors"].get(0).map(content::error_text);
+    let pricing = s["pricing"]["category"].as_str();
+    let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
+    record_status(conn, wamid, status, error.as_deref(), pricing, at).await?;
+    let conversation_id = sqlx::query_scalar!(
+        "SELECT conversation_id FROM chat_messages WHERE wamid = ?",
+        wamid
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(conversation_id.map(ChatNotice::changed))
+}
+
+/// Commits a run's transaction, then tells the windows what changed (once per conversation).
+async fn commit_run(
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    notices: &mut Vec<ChatNotice>,
+    ws: &Workspace,
+) -> Result<()> {
+    tx.commit().await?;
+    let mut seen = std::collections::HashSet::new();
+    for n in notices.drain(..).rev() {
+        // The newest notice of a conversation says all that its older ones would.
+        if n.inbound || seen.insert(n.conversation_id) {
+            ws.chat_notice(n);
+        }
+    }
+    Ok(())
+}
+
 inventory::submit! { crate::handlers::DefaultHandler { order: 10, make: handler } }
 
 /// Chat's projection of received events (messages in and out, statuses, reactions, assignments,
-/// reads), applied on every replica.
+/// reads), applied on every replica; a run of messages or statuses (catching up) in one
+/// transaction.
 pub fn handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
+    std::sync::Arc::new(ChatProjection)
+}
+
+struct ChatProjection;
+
+impl crate::handlers::Handler for ChatProjection {
+    fn name(&self) -> &'static str {
+        "chat projection"
+    }
+
+    fn scope(&self) -> crate::handlers::Scope {
+        crate::handlers::Scope::EveryReplica
+    }
+
     fn apply<'a>(
+        &'a self,
         ws: &'a Workspace,
         e: &'a ReceivedEvent,
     ) -> futures::future::BoxFuture<'a, Result<()>> {
         Box::pin(ws.apply_chat_event(e))
     }
-    std::sync::Arc::new(crate::handlers::FnHandler {
-        name: "chat projection",
-        scope: crate::handlers::Scope::EveryReplica,
-        apply,
-    })
+
+    fn apply_run<'a>(
+        &'a self,
+        ws: &'a Workspace,
+        run: &'a [&'a ReceivedEvent],
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(ws.apply_chat_run(run))
+    }
 }
 
 /// Whose message an edit or a deletion changes: the customer's, or what the business sent from
@@ -595,23 +700,24 @@ impl Workspace {
     }
 
     async fn apply_inbound(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
-        let value = &raw["value"];
-        let Some(m) = value["messages"].get(0) else {
+        if plain_inbound(raw) {
+            let mut tx = crate::db::write_tx_in(self.db()).await?;
+            let notice = self.inbound_in(&mut tx, e, raw).await?;
+            tx.commit().await?;
+            return Ok(notice);
+        }
+        let Some(InboundParts {
+            m,
+            wamid,
+            pnid,
+            who,
+            customer,
+            name,
+            at,
+        }) = InboundParts::of(e, raw)
+        else {
             return Ok(None);
         };
-        let (Some(wamid), Some(pnid)) = (&e.message_id, &e.phone_number_id) else {
-            return Ok(None);
-        };
-        let who = Identity::of_inbound(value, m);
-        let Some(customer) = who.key().map(str::to_owned) else {
-            return Ok(None);
-        };
-        let name = value["contacts"]
-            .get(0)
-            .and_then(|c| c["profile"]["name"].as_str())
-            .unwrap_or("")
-            .to_owned();
-        let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
         // An edit or a deletion changes the message it names; it is not a message of its own.
         match m["type"].as_str() {
             Some("edit") => {
@@ -645,37 +751,93 @@ impl Workspace {
                 return Ok(None);
             }
         }
-        let source = marks
-            .as_ref()
-            .and_then(MessageMarks::lead_source)
-            .unwrap_or_else(|| "WhatsApp".to_owned());
         if m["type"] == "system" {
             return self.apply_system(tx, m, &who, pnid, &name, at).await;
         }
-        let Some(conversation_id) =
-            conversation_for(&mut tx, &who, pnid, &name, &source, at).await?
+        // A reaction to a message this desktop never had is kept as a message of its own.
+        let notice = self
+            .insert_inbound(
+                &mut tx,
+                wamid,
+                m,
+                &content,
+                marks.as_ref(),
+                (&who, pnid, name, customer, at),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(notice)
+    }
+
+    /// A plain inbound message (see [`plain_inbound`]) inside `tx`: its conversation (a new one,
+    /// and a lead, for a new customer) and the message. What the batch path applies, many to one
+    /// transaction.
+    async fn inbound_in(
+        &self,
+        tx: &mut SqliteConnection,
+        e: &ReceivedEvent,
+        raw: &Value,
+    ) -> Result<Option<ChatNotice>> {
+        let Some(InboundParts {
+            m,
+            wamid,
+            pnid,
+            who,
+            customer,
+            name,
+            at,
+        }) = InboundParts::of(e, raw)
         else {
             return Ok(None);
         };
-        let reply_to = m["context"]["id"].as_str();
+        let content = content::from_inbound(m);
+        let marks = MessageMarks::from_inbound(m);
+        self.insert_inbound(
+            tx,
+            wamid,
+            m,
+            &content,
+            marks.as_ref(),
+            (&who, pnid, name, customer, at),
+        )
+        .await
+    }
+
+    /// The conversation of the message's sender (found or made), then the message; the notice
+    /// when it is new.
+    async fn insert_inbound(
+        &self,
+        tx: &mut SqliteConnection,
+        wamid: &str,
+        m: &Value,
+        content: &MessageContent,
+        marks: Option<&MessageMarks>,
+        (who, pnid, name, customer, at): (&Identity, &str, String, String, i64),
+    ) -> Result<Option<ChatNotice>> {
+        let source = marks
+            .and_then(MessageMarks::lead_source)
+            .unwrap_or_else(|| "WhatsApp".to_owned());
+        let Some(conversation_id) = conversation_for(tx, who, pnid, &name, &source, at).await?
+        else {
+            return Ok(None);
+        };
         let inserted = insert_message(
-            &mut tx,
+            tx,
             NewMessage {
                 conversation_id,
                 wamid: Some(wamid),
                 client_id: None,
                 outbound: false,
-                content: &content,
-                reply_to,
+                content,
+                reply_to: m["context"]["id"].as_str(),
                 staff_name: None,
                 sent_at: at,
                 local_status: "accepted",
                 error: None,
-                marks: marks.as_ref(),
+                marks,
             },
         )
         .await?;
-        tx.commit().await?;
         if inserted.is_none() {
             return Ok(None);
         }
@@ -686,6 +848,46 @@ impl Workspace {
             sender: Some(if name.is_empty() { customer } else { name }),
             preview: Some(content.preview()),
         }))
+    }
+
+    /// A run of consecutive events of one kind, from catching up: plain inbound messages and
+    /// statuses go into one transaction (one commit, not one per event), everything else as
+    /// [`Workspace::apply_chat_event`] does, in order. The notices go out after the commit.
+    pub(crate) async fn apply_chat_run(&self, run: &[&ReceivedEvent]) -> Result<()> {
+        let mut notices = Vec::new();
+        let mut tx = None;
+        for e in run {
+            let raw: Value = match serde_json::from_str(e.raw.get()) {
+                Ok(v) => v,
+                Err(_) => continue,
+            };
+            let batchable = match e.kind.as_str() {
+                "message" => plain_inbound(&raw),
+                "status" => raw["value"]["statuses"][0]["biz_opaque_callback_data"].is_null(),
+                _ => false,
+            };
+            if !batchable {
+                if let Some(t) = tx.take() {
+                    commit_run(t, &mut notices, self).await?;
+                }
+                self.apply_chat_event(e).await?;
+                continue;
+            }
+            if tx.is_none() {
+                tx = Some(crate::db::write_tx_in(self.db()).await?);
+            }
+            let t = tx.as_mut().expect("begun above");
+            let notice = if e.kind == "message" {
+                self.inbound_in(t, e, &raw).await?
+            } else {
+                status_in(t, e, &raw).await?
+            };
+            notices.extend(notice);
+        }
+        if let Some(t) = tx {
+            commit_run(t, &mut notices, self).await?;
+        }
+        Ok(())
     }
 
     /// What the business sent from the WhatsApp Business app on the same number (coexistence,
@@ -1037,26 +1239,15 @@ impl Workspace {
     }
 
     async fn apply_status(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
-        let (Some(wamid), Some(status)) = (&e.message_id, &e.status) else {
+        let (Some(wamid), Some(_)) = (&e.message_id, &e.status) else {
             return Ok(None);
         };
-        let s = &raw["value"]["statuses"][0];
-        let error = s["errors"].get(0).map(content::error_text);
-        let pricing = s["pricing"]["category"].as_str();
-        let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
         // A send of ours whose answer was lost (see `settle_send`): its tag names it.
-        if let Some(tag) = s["biz_opaque_callback_data"].as_str() {
+        if let Some(tag) = raw["value"]["statuses"][0]["biz_opaque_callback_data"].as_str() {
             self.settle_send(tag, wamid).await?;
         }
         let mut conn = self.db().acquire().await?;
-        record_status(&mut conn, wamid, status, error.as_deref(), pricing, at).await?;
-        let conversation_id = sqlx::query_scalar!(
-            "SELECT conversation_id FROM chat_messages WHERE wamid = ?",
-            wamid
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
-        Ok(conversation_id.map(ChatNotice::changed))
+        status_in(&mut conn, e, raw).await
     }
 
     async fn apply_sent(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {

@@ -253,8 +253,13 @@ impl Workspace {
             }
             return Ok(cursor);
         }
-        for e in &fresh {
-            self.apply_effect(e).await?;
+        // Runs of one kind go to each handler together (a chat handler commits a run of
+        // messages once); the handlers still see the events in log order, kind after kind.
+        let handlers = self.handlers().for_replica();
+        for run in fresh.chunk_by(|a, b| a.kind == b.kind) {
+            for h in &handlers {
+                h.apply_run(self, run).await?;
+            }
         }
         let mut tx = crate::db::write_tx_in(self.db()).await?;
         let mut last = cursor;
@@ -287,14 +292,6 @@ impl Workspace {
             .await?;
         tx.commit().await?;
         Ok(last)
-    }
-
-    /// What an event changes in this replica: every registered handler whose scope runs here.
-    async fn apply_effect(&self, e: &ReceivedEvent) -> Result<()> {
-        for h in self.handlers().for_replica() {
-            h.apply(self, e).await?;
-        }
-        Ok(())
     }
 
     /// The local replica after `after`, oldest first.

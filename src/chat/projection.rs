@@ -556,6 +556,158 @@ impl<'a> InboundParts<'a> {
     }
 }
 
+/// Plain inbound messages of a run waiting to be inserted together (see
+/// [`Workspace::apply_chat_run`]).
+#[derive(Default)]
+struct InboundBatch {
+    /// Each sender's conversation, found (or made, with its lead) once per run.
+    conversations: std::collections::HashMap<String, Option<i64>>,
+    rows: Vec<Value>,
+    notices: Vec<ChatNotice>,
+}
+
+impl InboundBatch {
+    const MAX: usize = 500;
+
+    async fn add(
+        &mut self,
+        tx: &mut SqliteConnection,
+        ws: &Workspace,
+        notices: &mut Vec<ChatNotice>,
+        e: &ReceivedEvent,
+        raw: &Value,
+    ) -> Result<()> {
+        let Some(p) = InboundParts::of(e, raw) else {
+            return Ok(());
+        };
+        let content = content::from_inbound(p.m);
+        let marks = MessageMarks::from_inbound(p.m);
+        let source = marks
+            .as_ref()
+            .and_then(MessageMarks::lead_source)
+            .unwrap_or_else(|| "WhatsApp".to_owned());
+        // The same identifiers, name and source find the same conversation: ask once.
+        let key = serde_json::json!([
+            p.who.phone,
+            p.who.user_id,
+            p.who.parent_user_id,
+            p.who.username,
+            p.pnid,
+            p.name,
+            source
+        ])
+        .to_string();
+        let conversation_id = match self.conversations.get(&key) {
+            Some(id) => *id,
+            None => {
+                // Finding a sender's conversation may merge two (a customer seen by number and by
+                // user id): what waits is inserted first, so no row names a merged conversation.
+                self.flush(tx, ws, notices).await?;
+                let id = conversation_for(tx, &p.who, p.pnid, &p.name, &source, p.at).await?;
+                self.conversations.insert(key, id);
+                id
+            }
+        };
+        let Some(conversation_id) = conversation_id else {
+            return Ok(());
+        };
+        let unread = i64::from(!content.is_system());
+        self.rows.push(serde_json::json!({
+            "conversation_id": conversation_id,
+            "wamid": p.wamid,
+            "kind": content.kind(),
+            "body": content.searchable(),
+            "content": serde_json::to_string(&content).expect("content serialises"),
+            "reply_to": p.m["context"]["id"].as_str(),
+            "sent_at": p.at,
+            "marks": marks.map(|k| serde_json::to_string(&k).expect("marks serialise")),
+            "preview": content.preview(),
+            "unread": unread,
+        }));
+        self.notices.push(ChatNotice {
+            conversation_id,
+            inbound: false,
+            sender: Some(if p.name.is_empty() {
+                p.customer
+            } else {
+                p.name
+            }),
+            preview: Some(content.preview()),
+        });
+        Ok(())
+    }
+
+    /// Inserts what waits (a message already here is skipped, as one by one), then updates each
+    /// conversation once as the messages one by one would have: the newest becomes its preview.
+    async fn flush(
+        &mut self,
+        tx: &mut SqliteConnection,
+        ws: &Workspace,
+        notices: &mut Vec<ChatNotice>,
+    ) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let rows = serde_json::to_string(&self.rows).expect("rows serialise");
+        let mut inserted: std::collections::HashSet<String> = sqlx::query_scalar!(
+            r#"INSERT INTO chat_messages (conversation_id, wamid, direction, kind, body, content,
+                   reply_to, sent_at, local_status, marks)
+               SELECT value ->> '$.conversation_id', value ->> '$.wamid', 'in', value ->> '$.kind',
+                      value ->> '$.body', value ->> '$.content', value ->> '$.reply_to',
+                      value ->> '$.sent_at', 'accepted', value ->> '$.marks'
+               FROM json_each(?) WHERE true
+               ON CONFLICT DO NOTHING
+               RETURNING wamid AS "wamid!""#,
+            rows
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        // Per conversation: the newest inserted message (the later one on a tie), how many.
+        let mut per: std::collections::BTreeMap<i64, (i64, String, i64)> = Default::default();
+        let now = ws.now_ms();
+        for (row, notice) in self.rows.drain(..).zip(self.notices.drain(..)) {
+            // A message twice in the batch (Meta retried it) was inserted once: count it once.
+            if !row["wamid"].as_str().is_some_and(|w| inserted.remove(w)) {
+                continue;
+            }
+            let id = row["conversation_id"].as_i64().unwrap_or_default();
+            let at = row["sent_at"].as_i64().unwrap_or_default();
+            let preview = row["preview"].as_str().unwrap_or("").to_owned();
+            let unread = row["unread"].as_i64().unwrap_or_default();
+            let e = per.entry(id).or_insert((at, preview.clone(), 0));
+            if at >= e.0 {
+                e.0 = at;
+                e.1 = preview;
+            }
+            e.2 += unread;
+            notices.push(ChatNotice {
+                inbound: now - at < NOTIFY_RECENT_MS,
+                ..notice
+            });
+        }
+        for (id, (at, preview, unread)) in per {
+            sqlx::query!(
+                "UPDATE chat_conversations SET
+                     last_activity_at = MAX(last_activity_at, ?1),
+                     last_preview = CASE WHEN ?1 >= last_activity_at THEN ?2 ELSE last_preview END,
+                     last_direction = CASE WHEN ?1 >= last_activity_at THEN 'in' ELSE last_direction END,
+                     unread = unread + ?3,
+                     last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?1)
+                 WHERE id = ?4",
+                at,
+                preview,
+                unread,
+                id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 /// A status of one of our messages, on `conn` (alone or inside a run's transaction).
 async fn status_in(
     conn: &mut SqliteConnection,
@@ -850,12 +1002,15 @@ impl Workspace {
         }))
     }
 
-    /// A run of consecutive events of one kind, from catching up: plain inbound messages and
-    /// statuses go into one transaction (one commit, not one per event), everything else as
+    /// A run of consecutive events of one kind, from catching up: plain inbound messages go in
+    /// batches (each sender's conversation found once, the messages inserted by one statement,
+    /// each conversation updated once) and statuses one by one, all in one transaction — a
+    /// query costs a round trip to SQLite's thread, a commit a flush to disk. Everything else as
     /// [`Workspace::apply_chat_event`] does, in order. The notices go out after the commit.
     pub(crate) async fn apply_chat_run(&self, run: &[&ReceivedEvent]) -> Result<()> {
         let mut notices = Vec::new();
-        let mut tx = None;
+        let mut tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>> = None;
+        let mut batch = InboundBatch::default();
         for e in run {
             let raw: Value = match serde_json::from_str(e.raw.get()) {
                 Ok(v) => v,
@@ -867,7 +1022,8 @@ impl Workspace {
                 _ => false,
             };
             if !batchable {
-                if let Some(t) = tx.take() {
+                if let Some(mut t) = tx.take() {
+                    batch.flush(&mut t, self, &mut notices).await?;
                     commit_run(t, &mut notices, self).await?;
                 }
                 self.apply_chat_event(e).await?;
@@ -876,15 +1032,19 @@ impl Workspace {
             if tx.is_none() {
                 tx = Some(crate::db::write_tx_in(self.db()).await?);
             }
-            let t = tx.as_mut().expect("begun above");
-            let notice = if e.kind == "message" {
-                self.inbound_in(t, e, &raw).await?
+            let t: &mut SqliteConnection = tx.as_mut().expect("begun above");
+            if e.kind == "message" {
+                batch.add(t, self, &mut notices, e, &raw).await?;
+                if batch.rows.len() >= InboundBatch::MAX {
+                    batch.flush(t, self, &mut notices).await?;
+                }
             } else {
-                status_in(t, e, &raw).await?
-            };
-            notices.extend(notice);
+                batch.flush(t, self, &mut notices).await?;
+                notices.extend(status_in(t, e, &raw).await?);
+            }
         }
-        if let Some(t) = tx {
+        if let Some(mut t) = tx {
+            batch.flush(&mut t, self, &mut notices).await?;
             commit_run(t, &mut notices, self).await?;
         }
         Ok(())

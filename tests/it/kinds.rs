@@ -1101,3 +1101,124 @@ async fn an_echo_shaped_as_meta_s_reference_joins_the_customer_s_conversation() 
         Some(crmconnect::chat::PHONE_SENDER)
     );
 }
+
+/// Catching up applies a run of messages in batches; the result is exactly what applying them
+/// one by one gives: customers interleaved, times out of order, a retried message, a reaction to
+/// an earlier one, an edit, a username-only customer, statuses of messages this desktop never had.
+#[tokio::test]
+async fn a_run_of_messages_applies_as_one_by_one_does() {
+    let batched = workspace().await;
+    let single = workspace().await;
+    let customers = ["16505551234", "16505551235", "16505551236"];
+    let mut bodies = Vec::new();
+    for i in 0..40i64 {
+        let c = customers[(i % 3) as usize];
+        let ts = 1_750_000_000 + (i * 7) % 40;
+        bodies.push(from_customer(
+            &format!("wamid.R{i}"),
+            ts,
+            Some(c),
+            None,
+            None,
+            json!({"type": "text", "text": {"body": format!("message {i}")}}),
+        ));
+        if i == 5 {
+            bodies.push(bodies[4].clone()); // Meta retried one
+        }
+        if i == 12 {
+            bodies.push(from_customer(
+                "wamid.RX",
+                ts,
+                Some(customers[0]),
+                None,
+                None,
+                json!({"type": "reaction", "reaction": {"message_id": "wamid.R3", "emoji": "👍"}}),
+            ));
+            bodies.push(from_customer(
+                "wamid.RU",
+                ts,
+                None,
+                Some("US.13491208655302741918"),
+                Some("dara.b"),
+                json!({"type": "text", "text": {"body": "username only"}}),
+            ));
+        }
+        if i == 20 {
+            bodies.push(from_customer(
+                "wamid.RE",
+                ts + 100,
+                Some(customers[1]),
+                None,
+                None,
+                json!({"type": "edit", "edit": {"original_message_id": "wamid.R1",
+                       "message": {"type": "text", "text": {"body": "message 1, edited"}}}}),
+            ));
+        }
+        if i == 25 {
+            // The username-only customer now shows their number too: one conversation.
+            bodies.push(from_customer(
+                "wamid.RB",
+                ts,
+                Some("16505551299"),
+                Some("US.13491208655302741918"),
+                Some("dara.b"),
+                json!({"type": "text", "text": {"body": "now with my number"}}),
+            ));
+        }
+        if i == 30 {
+            bodies.push(webhook(
+                "statuses",
+                json!([{"id": "wamid.NOT-HERE", "status": "delivered", "timestamp": "1750000050",
+                        "recipient_id": CUSTOMER}]),
+            ));
+        }
+    }
+    let mut seq = 0;
+    let events: Vec<ReceivedEvent> = bodies
+        .iter()
+        .flat_map(|b| through_relay(&mut seq, b))
+        .collect();
+    batched.ws.apply_synced(&events).await.unwrap();
+    for e in &events {
+        single
+            .ws
+            .apply_synced(std::slice::from_ref(e))
+            .await
+            .unwrap();
+    }
+    type Conv = (String, i64, String, String, i64, Option<i64>);
+    type Msg = (String, String, String, Option<String>, i64, Option<i64>);
+    async fn dump(ws: &crmconnect::Workspace) -> (Vec<Conv>, Vec<Msg>) {
+        let c: Vec<Conv> = sqlx::query_as(
+            "SELECT customer, unread, last_preview, last_direction, last_activity_at, last_inbound_at
+             FROM chat_conversations ORDER BY customer",
+        )
+        .fetch_all(ws.db())
+        .await
+        .unwrap();
+        let m: Vec<Msg> = sqlx::query_as(
+            "SELECT m.wamid, c.customer, m.content, m.their_reaction, m.sent_at, m.edited_at
+             FROM chat_messages m JOIN chat_conversations c ON c.id = m.conversation_id ORDER BY m.wamid",
+        )
+        .fetch_all(ws.db())
+        .await
+        .unwrap();
+        (c, m)
+    }
+    let (bc, bm) = dump(&batched.ws).await;
+    let (sc, sm) = dump(&single.ws).await;
+    assert_eq!(bc.len(), 4, "{bc:?}");
+    assert_eq!(bm.len(), 42, "40 messages and the username-only customer's two");
+    assert_eq!(bc, sc);
+    assert_eq!(bm, sm);
+    let leads = |ws: &crmconnect::Workspace| {
+        let db = ws.db().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM leads")
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(leads(&batched.ws).await, leads(&single.ws).await);
+}

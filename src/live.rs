@@ -289,20 +289,8 @@ impl Workspaces {
         relay_report(relay, false).await
     }
 
-    /// Joins a team's workspace on this computer with a staff member's token (issued by an
-    /// administrator in Settings → Team): the workspace is created empty, its owner here is the
-    /// staff member the token names (with a local passphrase), and sync catches up with the
-    /// team's log once it is opened. Meta's access token is not part of it: it never travels.
-    pub async fn join(&self, input: JoinTeam) -> Result<Workspace> {
-        let name = input.name.trim().to_owned();
-        if name.is_empty() {
-            return Err(LiveError::Invalid {
-                field: "workspace name",
-                problem: "is required".into(),
-            }
-            .into());
-        }
-        let relay = self.check_join(&input.relay).await?;
+    /// The relay's workspace id, when its checks passed and no workspace here has it.
+    fn new_slug(&self, relay: &RelayReport) -> Result<String> {
         if let Some(e) = first_failure(&relay.checks) {
             return Err(e.into());
         }
@@ -310,6 +298,17 @@ impl Workspaces {
         if self.root().join("workspaces").join(&slug).exists() {
             return Err(LiveError::AlreadyHere(slug).into());
         }
+        Ok(slug)
+    }
+
+    /// Joins a team's workspace on this computer with a staff member's token (issued by an
+    /// administrator in Settings → Team): the workspace is created empty, its owner here is the
+    /// staff member the token names (with a local passphrase), and sync catches up with the
+    /// team's log once it is opened. Meta's access token is not part of it: it never travels.
+    pub async fn join(&self, input: JoinTeam) -> Result<Workspace> {
+        let name = required_name(&input.name)?;
+        let relay = self.check_join(&input.relay).await?;
+        let slug = self.new_slug(&relay)?;
         let ws = self.create(&slug, &name, WorkspaceKind::Live).await?;
         let set_up = async {
             sign_in_owner(&ws, &input.owner_name, &relay.staff, &input.passphrase).await?;
@@ -332,26 +331,13 @@ impl Workspaces {
     /// Step 3: creates the live workspace, signed in as its owner. Checks Meta and the relay
     /// again first; if a step fails after the folder was made, the folder is removed.
     pub async fn create_live(&self, input: GoLive) -> Result<Workspace> {
-        let name = input.name.trim().to_owned();
-        if name.is_empty() {
-            return Err(LiveError::Invalid {
-                field: "workspace name",
-                problem: "is required".into(),
-            }
-            .into());
-        }
+        let name = required_name(&input.name)?;
         let meta = self.check_meta(&input.meta).await?;
         if let Some(e) = first_failure(&meta.checks) {
             return Err(e.into());
         }
         let relay = self.check_relay(&input.relay).await?;
-        if let Some(e) = first_failure(&relay.checks) {
-            return Err(e.into());
-        }
-        let slug = relay.workspace.clone();
-        if self.root().join("workspaces").join(&slug).exists() {
-            return Err(LiveError::AlreadyHere(slug).into());
-        }
+        let slug = self.new_slug(&relay)?;
         let ws = self.create(&slug, &name, WorkspaceKind::Live).await?;
         match set_up(&ws, &input, &relay.staff).await {
             Ok(()) => {
@@ -383,6 +369,19 @@ async fn set_up(ws: &Workspace, input: &GoLive, staff: &str) -> Result<()> {
     cx.set_relay(&input.relay.relay_url, Some(input.relay.token.clone()))
         .await?;
     Ok(())
+}
+
+/// The workspace's name as typed, which may not be empty.
+fn required_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(LiveError::Invalid {
+            field: "workspace name",
+            problem: "is required".into(),
+        }
+        .into());
+    }
+    Ok(name.to_owned())
 }
 
 /// The new workspace's owner here: the staff member the relay token names.

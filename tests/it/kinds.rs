@@ -1208,7 +1208,11 @@ async fn a_run_of_messages_applies_as_one_by_one_does() {
     let (bc, bm) = dump(&batched.ws).await;
     let (sc, sm) = dump(&single.ws).await;
     assert_eq!(bc.len(), 4, "{bc:?}");
-    assert_eq!(bm.len(), 42, "40 messages and the username-only customer's two");
+    assert_eq!(
+        bm.len(),
+        42,
+        "40 messages and the username-only customer's two"
+    );
     assert_eq!(bc, sc);
     assert_eq!(bm, sm);
     let leads = |ws: &crmconnect::Workspace| {

@@ -374,24 +374,16 @@ async fn set_webhook_settings(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let t = match authenticate_admin(&s, &headers).await {
-        Ok(t) => t,
+    let (t, input) = match admin_json::<super::webhooks::WebhookInput>(
+        &s,
+        &headers,
+        body,
+        "{app_secret, verify_token, waba_id?, phone_number_ids?}",
+    )
+    .await
+    {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let body = match read_body(&s, body, 64 * 1024).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let input: super::webhooks::WebhookInput = match serde_json::from_slice(&body) {
-        Ok(i) => i,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "the body must be {{app_secret, verify_token, waba_id?, phone_number_ids?}}: {e}"
-                ),
-            );
-        }
     };
     let by = format!("{} (token {})", t.staff, t.id);
     use super::webhooks::SetError;
@@ -445,24 +437,16 @@ async fn issue_token(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let t = match authenticate_admin(&s, &headers).await {
-        Ok(t) => t,
+    let (t, request) = match admin_json::<tokens::IssueRequest>(
+        &s,
+        &headers,
+        body,
+        "{staff, is_admin?, permissions?, label?, expires_in_days?}",
+    )
+    .await
+    {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let body = match read_body(&s, body, 64 * 1024).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let request: tokens::IssueRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "the body must be {{staff, is_admin?, permissions?, label?, expires_in_days?}}: {e}"
-                ),
-            );
-        }
     };
     let spec = match request.spec(&t.workspace) {
         Ok(spec) => spec,
@@ -528,6 +512,24 @@ async fn revoke_token(
         }
         Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
+}
+
+/// An administrator's request with a JSON body of `shape` (named in the refusal), at most 64 KiB.
+async fn admin_json<T: serde::de::DeserializeOwned>(
+    s: &RelayState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    shape: &str,
+) -> Result<(TokenRecord, T), Response> {
+    let t = authenticate_admin(s, headers).await?;
+    let body = read_body(s, body, 64 * 1024).await?;
+    let value = serde_json::from_slice(&body).map_err(|e| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            format!("the body must be {shape}: {e}"),
+        )
+    })?;
+    Ok((t, value))
 }
 
 /// The token, which must be an administrator's.

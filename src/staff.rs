@@ -45,6 +45,8 @@ pub enum StaffError {
     DeleteSelf,
     #[error("could not hash the passphrase: {0}")]
     Hash(String),
+    #[error("{0}")]
+    Locked(String),
 }
 
 impl crate::error::Coded for StaffError {
@@ -61,7 +63,7 @@ impl StaffError {
             | StaffError::EmptyName
             | StaffError::BadUsername(_)
             | StaffError::WeakPassphrase => ErrorCode::Invalid,
-            StaffError::Deactivated(_) => ErrorCode::PermissionDenied,
+            StaffError::Deactivated(_) | StaffError::Locked(_) => ErrorCode::PermissionDenied,
             StaffError::NotFound(_) => ErrorCode::NotFound,
             StaffError::NoOwner => ErrorCode::NotSignedIn,
             StaffError::DuplicateUsername(_)
@@ -311,7 +313,9 @@ impl Workspace {
 
     pub async fn sign_in(&self, username: &str, passphrase: Sensitive<String>) -> Result<Me> {
         // A desktop its team cut off (its relay token revoked) lets nobody in.
-        self.ensure_not_locked_out().await?;
+        if let Some(reason) = self.sign_in_lock() {
+            return Err(StaffError::Locked(reason).into());
+        }
         let mut conn = self.db().acquire().await?;
         if count_staff(&mut conn).await? == 0 {
             return Err(StaffError::NoOwner.into());

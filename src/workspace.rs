@@ -295,6 +295,9 @@ pub struct Workspace {
     records: tokio::sync::broadcast::Sender<crate::screens::Screen>,
     /// The folder's lock (see `lock_folder`), held until the workspace is closed or dropped.
     lock: Mutex<Option<std::fs::File>>,
+    /// Why nobody may sign in here now (the team cut this desktop off), as the module that knows
+    /// said; `None`: anyone with a passphrase may.
+    sign_in_lock: RwLock<Option<String>>,
 }
 
 impl Workspace {
@@ -315,6 +318,7 @@ impl Workspace {
             handlers: Default::default(),
             records: tokio::sync::broadcast::channel(64).0,
             lock: Mutex::new(Some(lock)),
+            sign_in_lock: RwLock::new(None),
         }
     }
 
@@ -438,6 +442,20 @@ impl Workspace {
             needs_owner: self.needs_owner().await?,
             me,
         })
+    }
+
+    /// Stops (with the reason) or allows signing in at this desktop; set by the module that
+    /// decides it (sync, when the team's relay refuses this desktop's token).
+    pub(crate) fn set_sign_in_lock(&self, reason: Option<String>) {
+        *self.sign_in_lock.write().unwrap_or_else(|e| e.into_inner()) = reason;
+    }
+
+    /// Why nobody may sign in here now, if so.
+    pub(crate) fn sign_in_lock(&self) -> Option<String> {
+        self.sign_in_lock
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Closes the database and lets another process open the folder.

@@ -136,6 +136,8 @@ pub fn start(ws: Arc<Workspace>, client: RelayClient) -> SyncHandle {
 
 /// Starts syncing with the relay configured for `ws`, if any.
 pub async fn start_configured(ws: Arc<Workspace>) -> crate::Result<Option<SyncHandle>> {
+    // A desktop the team cut off stays locked across restarts.
+    ws.load_lockout().await?;
     let settings = ws.relay_settings_unchecked().await?;
     let Some(token) = ws.relay_token().await? else {
         return Ok(None);

@@ -60,12 +60,11 @@ impl Workspace {
         }))
     }
 
-    /// Refuses while locked out (for signing in).
-    pub(crate) async fn ensure_not_locked_out(&self) -> Result<()> {
-        match self.team_lockout().await? {
-            Some(l) => Err(LockoutError::Locked(l.reason).into()),
-            None => Ok(()),
-        }
+    /// Stops signing in here while locked out (when sync starts: a restart keeps the lock).
+    pub(crate) async fn load_lockout(&self) -> Result<()> {
+        let lock = self.team_lockout().await?;
+        self.set_sign_in_lock(lock.map(|l| LockoutError::Locked(l.reason).to_string()));
+        Ok(())
     }
 
     /// The relay refused this desktop's token: a team workspace locks (once), ending the session.
@@ -98,6 +97,7 @@ impl Workspace {
         if changed == 1 {
             tracing::warn!("the relay refused this desktop's token: locked out");
         }
+        self.load_lockout().await?;
         self.set_session(None);
         Ok(())
     }
@@ -142,6 +142,7 @@ impl Workspace {
         )
         .await?;
         tx.commit().await?;
+        self.set_sign_in_lock(None);
         Ok(())
     }
 }

@@ -106,6 +106,23 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
     }
   });
 
+  await app.step("the linked lead shows the customer's WhatsApp username", async () => {
+    await openScreen(app, 'leads');
+    await app.browser.waitUntil(async () => (await app.texts('lead-row')).some((r) => r.includes('Dara')), {
+      timeout: 10000,
+      timeoutMsg: 'no lead for Dara',
+    });
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="lead-row"]'))
+        .find((r) => r.textContent.includes('Dara'))
+        .querySelector('[data-testid="lead-edit"]')
+        .click(),
+    );
+    await app.waitForText('lead-username', '@dara.sandbox', 10000);
+    await app.browser.keys('Escape');
+    await openScreen(app, 'chat');
+  });
+
   await app.step('a customer writes from an ad, edits it, orders, and deletes a message', async () => {
     await app.click('sandbox-panel-open');
     await app.waitFor('sandbox-panel');

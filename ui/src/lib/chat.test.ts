@@ -358,3 +358,17 @@ describe("customers known by username", () => {
     expect(customerHandle(conv(3, 0, { customer: "US.1", customer_name: "Sheena" }))).toBe("");
   });
 });
+
+describe("the username on a linked record", () => {
+  it("is the conversation's with that exact number, when Meta sent one", async () => {
+    const { usernameOf } = await import("./chat");
+    const list = [
+      { customer: "+16505551234", username: null },
+      { customer: "+16505551299", username: "dara.b" },
+      { customer: "US.1349", username: "other" },
+    ];
+    expect(usernameOf(list, "+16505551299")).toBe("dara.b");
+    expect(usernameOf(list, "+16505551234")).toBeNull();
+    expect(usernameOf(list, "+1650555129")).toBeNull();
+  });
+});

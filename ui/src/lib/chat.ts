@@ -527,3 +527,11 @@ export function takePendingOpen(): number | null {
   pendingOpen = null;
   return id;
 }
+
+/**
+ * The WhatsApp username of the customer behind `phone` (E.164), from their conversation, when
+ * Meta sent one; null when there is none or the chat cannot be read by this staff member.
+ */
+export function usernameOf(conversations: readonly Pick<Conversation, "customer" | "username">[], phone: string): string | null {
+  return conversations.find((c) => c.customer === phone && c.username)?.username ?? null;
+}

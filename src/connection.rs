@@ -288,6 +288,17 @@ impl Ctx<'_> {
         let allowed = actor.require_admin(Screen::Connection.label());
         let store = self.secrets().clone();
         let ws = self.info().slug.clone();
+        // A team workspace tells its other desktops the ids and the address (never the token).
+        let team = (self.info().kind == crate::workspace::WorkspaceKind::Live).then(|| {
+            serde_json::to_value(crmconnect_events::payloads::ConnectionChanged {
+                phone_number_id: phone.clone(),
+                waba_id: waba.clone(),
+                graph_base_url: base.clone(),
+                graph_version: version.clone(),
+            })
+            .expect("the payload serialises")
+        });
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -295,6 +306,10 @@ impl Ctx<'_> {
             allowed,
             Box::new(move |tx| {
                 Box::pin(async move {
+                    if let Some(payload) = &team {
+                        crate::outbox::emit(&mut *tx, &publisher, "connection.changed", payload)
+                            .await?;
+                    }
                     let now = crate::now_ms();
                     sqlx::query!(
                         "INSERT INTO connection (id, phone_number_id, waba_id, graph_base_url, graph_version, updated_at)
@@ -334,6 +349,7 @@ impl Ctx<'_> {
         )
         .await?;
         self.graph_slot().reset().await;
+        self.outbox_written();
         self.connection().await
     }
 
@@ -370,6 +386,85 @@ impl Ctx<'_> {
         }
         let ok = checks.iter().all(|c| c.ok);
         Ok(TestReport { ok, checks })
+    }
+}
+
+inventory::submit! { crate::handlers::DefaultHandler { order: 22, make: team_handler } }
+
+/// An administrator's `connection.changed` on another desktop of the team: this desktop takes the
+/// ids (and the Graph address when it keeps no token, which goes only to the address it was
+/// given for). The access token never travels: each desktop's own is typed on its Connection
+/// screen. The sandbox workspace's connection is its embedded sandbox's, and stays so.
+pub fn team_handler() -> Arc<dyn crate::handlers::Handler> {
+    fn apply<'a>(
+        ws: &'a Workspace,
+        e: &'a crate::relay::events::ReceivedEvent,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if e.kind == "connection.changed"
+                && ws.info().kind == crate::workspace::WorkspaceKind::Live
+            {
+                ws.apply_connection_changed(e).await?;
+            }
+            Ok(())
+        })
+    }
+    Arc::new(crate::handlers::FnHandler {
+        name: "team connection",
+        scope: crate::handlers::Scope::EveryReplica,
+        apply,
+    })
+}
+
+impl Workspace {
+    async fn apply_connection_changed(
+        &self,
+        e: &crate::relay::events::ReceivedEvent,
+    ) -> Result<()> {
+        let Ok(c) =
+            serde_json::from_str::<crmconnect_events::payloads::ConnectionChanged>(e.raw.get())
+        else {
+            return Ok(());
+        };
+        if let Some(problem) = c.problem() {
+            tracing::warn!(problem, "a connection change from the team was not taken");
+            return Ok(());
+        }
+        let has_token = self.secret(SecretName::AccessToken).await?.is_some();
+        let current = self.connection_row().await?;
+        let (base, version) = if has_token {
+            (
+                current.graph_base_url.clone(),
+                current.graph_version.clone(),
+            )
+        } else {
+            (c.graph_base_url.clone(), c.graph_version.clone())
+        };
+        if current.phone_number_id == c.phone_number_id
+            && current.waba_id == c.waba_id
+            && current.graph_base_url == base
+            && current.graph_version == version
+        {
+            return Ok(());
+        }
+        let now = self.now_ms();
+        sqlx::query!(
+            "INSERT INTO connection (id, phone_number_id, waba_id, graph_base_url, graph_version, updated_at)
+             VALUES (1, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET phone_number_id = excluded.phone_number_id,
+               waba_id = excluded.waba_id, graph_base_url = excluded.graph_base_url,
+               graph_version = excluded.graph_version, updated_at = excluded.updated_at",
+            c.phone_number_id,
+            c.waba_id,
+            base,
+            version,
+            now
+        )
+        .execute(self.db())
+        .await?;
+        self.graph_slot().reset().await;
+        self.records_changed(Screen::Connection);
+        Ok(())
     }
 }
 

@@ -533,3 +533,114 @@ async fn a_new_desktop_joins_the_team_and_catches_up() {
     admin_sync.stop().await;
     relay.stop().await;
 }
+
+/// The connection's ids are the team's: an administrator's save reaches the other desktops,
+/// never the access token; a desktop with its own token keeps its Graph address; a rep's token
+/// cannot publish a connection change.
+#[tokio::test]
+async fn the_connection_s_ids_reach_the_team_but_never_the_token() {
+    use crate::relay_support::WS;
+    use crmconnect::connection::ConnectionInput;
+    use crmconnect::relay::http::PublishedEvent;
+    use crmconnect::sync::engine::start_configured;
+    use crmconnect::sync::relay_client::RelayClient;
+
+    let relay = TestRelay::sqlite().await;
+    let mut desktops = Vec::new();
+    for (who, dir) in [
+        ("olivia", tempfile::tempdir().unwrap()),
+        ("rick", tempfile::tempdir().unwrap()),
+    ] {
+        let ws = Arc::new(
+            Workspaces::new(dir.path())
+                .create(WS, "Acme", WorkspaceKind::Live)
+                .await
+                .unwrap(),
+        );
+        ws.create_owner(crmconnect::staff::NewStaff {
+            name: who.into(),
+            username: who.into(),
+            role_id: 0,
+            passphrase: OWNER_PASS.into(),
+        })
+        .await
+        .unwrap();
+        ws.sign_in(who, OWNER_PASS.into()).await.unwrap();
+        let token = relay.token_for(who, true, &[]).await;
+        ws.cx()
+            .set_relay(&relay.handle.url(), Some(Sensitive::new(token)))
+            .await
+            .unwrap();
+        let sync = start_configured(ws.clone()).await.unwrap().unwrap();
+        desktops.push((ws, sync, dir));
+    }
+    let (a, b) = (&desktops[0].0, &desktops[1].0);
+    a.cx()
+        .save_connection(ConnectionInput {
+            phone_number_id: "106540352242922".into(),
+            waba_id: "102290129340398".into(),
+            graph_base_url: None,
+            graph_version: None,
+            access_token: Some(Sensitive::new("EAAG-olivias-token".into())),
+        })
+        .await
+        .unwrap();
+    let seen = eventually("the ids on rick's desktop", || async {
+        let v = b.cx().connection().await.unwrap();
+        (v.phone_number_id == "106540352242922").then_some(v)
+    })
+    .await;
+    assert_eq!(seen.waba_id, "102290129340398");
+    assert!(!seen.access_token_set, "the token never travels");
+
+    // Rick types his own token for a test server; Olivia then moves to another account:
+    // Rick takes the ids and keeps the address his token was given for.
+    b.cx()
+        .save_connection(ConnectionInput {
+            phone_number_id: "106540352242922".into(),
+            waba_id: "102290129340398".into(),
+            graph_base_url: Some("http://127.0.0.1:9".into()),
+            graph_version: None,
+            access_token: Some(Sensitive::new("ricks-token".into())),
+        })
+        .await
+        .unwrap();
+    a.cx()
+        .save_connection(ConnectionInput {
+            phone_number_id: "106540352242999".into(),
+            waba_id: "102290129340398".into(),
+            graph_base_url: None,
+            graph_version: None,
+            access_token: None,
+        })
+        .await
+        .unwrap();
+    let seen = eventually("the new id on rick's desktop", || async {
+        let v = b.cx().connection().await.unwrap();
+        (v.phone_number_id == "106540352242999").then_some(v)
+    })
+    .await;
+    assert_eq!(seen.graph_base_url, "http://127.0.0.1:9");
+    assert!(seen.access_token_set);
+
+    // A rep's token may not publish one.
+    let rep = RelayClient::new(
+        &relay.handle.url(),
+        Sensitive::new(relay.token_for("rep", false, &["whatsapp_chat:view"]).await),
+    )
+    .unwrap();
+    let results = rep
+        .publish(vec![PublishedEvent {
+            id: "tampered-1".into(),
+            kind: "connection.changed".into(),
+            payload: serde_json::json!({"phone_number_id": "1", "waba_id": "2",
+                "graph_base_url": "https://evil.example", "graph_version": "v23.0"}),
+        }])
+        .await
+        .unwrap();
+    assert!(results[0].refused.is_some(), "{:?}", results[0]);
+    for (_, sync, _) in desktops {
+        sync.stop().await;
+    }
+    relay.stop().await;
+}

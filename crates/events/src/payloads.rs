@@ -121,6 +121,37 @@ pub struct GroupState {
     pub description: String,
 }
 
+/// `connection.changed`: the connection's ids and Graph address as an administrator saved them
+/// (never the access token: secrets do not travel).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionChanged {
+    pub phone_number_id: String,
+    pub waba_id: String,
+    pub graph_base_url: String,
+    pub graph_version: String,
+}
+
+impl ConnectionChanged {
+    /// Why a teammate's desktop may not take these values, if so.
+    pub fn problem(&self) -> Option<String> {
+        let digits = |v: &str| v.len() <= 32 && v.chars().all(|c| c.is_ascii_digit());
+        if !digits(&self.phone_number_id) || !digits(&self.waba_id) {
+            return Some("the ids must be Meta's, digits only".into());
+        }
+        if !(self.graph_base_url.starts_with("https://")
+            || self.graph_base_url.starts_with("http://"))
+            || self.graph_base_url.len() > 200
+        {
+            return Some("the Graph address must be an http(s) URL".into());
+        }
+        if self.graph_version.len() > 16 || !self.graph_version.starts_with('v') {
+            return Some("the Graph version must look like v23.0".into());
+        }
+        None
+    }
+}
+
 /// The most records one event names: a bulk change of more is several events.
 pub const MAX_UIDS: usize = 200;
 
@@ -277,6 +308,19 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
         "lead.status_changed" => shape::<LeadStatusChanged>(kind, payload)?,
         "contact.created" | "contact.updated" => shape::<ContactState>(kind, payload)?,
         "group.created" | "group.updated" => shape::<GroupState>(kind, payload)?,
+        "connection.changed" => {
+            let c: ConnectionChanged =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            if let Some(reason) = c.problem() {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason,
+                });
+            }
+        }
         "contact.deleted" | "group.deleted" => {
             let d: Deleted =
                 serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
@@ -450,5 +494,28 @@ mod tests {
         let big = json!({"pad": "x".repeat(MAX_PAYLOAD_BYTES)});
         let e = checked("lead.created", big).unwrap_err();
         assert!(e.to_string().contains("over the 16384 bytes"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod connection_tests {
+    use super::check;
+    use serde_json::json;
+
+    #[test]
+    fn a_connection_change_carries_ids_and_an_address_and_never_a_token() {
+        let ok = json!({"phone_number_id": "106540352242922", "waba_id": "102290129340398",
+                        "graph_base_url": "https://graph.facebook.com", "graph_version": "v23.0"});
+        assert!(check("connection.changed", &ok, 200).is_ok());
+        let mut token = ok.clone();
+        token["access_token"] = json!("EAAG");
+        assert!(check("connection.changed", &token, 200).is_err(), "no secret field is accepted");
+        let mut ids = ok.clone();
+        ids["waba_id"] = json!("WABA-1");
+        let e = check("connection.changed", &ids, 200).unwrap_err().to_string();
+        assert!(e.contains("digits only"), "{e}");
+        let mut url = ok;
+        url["graph_base_url"] = json!("file:///etc/passwd");
+        assert!(check("connection.changed", &url, 200).is_err());
     }
 }

@@ -509,10 +509,15 @@ mod connection_tests {
         assert!(check("connection.changed", &ok, 200).is_ok());
         let mut token = ok.clone();
         token["access_token"] = json!("EAAG");
-        assert!(check("connection.changed", &token, 200).is_err(), "no secret field is accepted");
+        assert!(
+            check("connection.changed", &token, 200).is_err(),
+            "no secret field is accepted"
+        );
         let mut ids = ok.clone();
         ids["waba_id"] = json!("WABA-1");
-        let e = check("connection.changed", &ids, 200).unwrap_err().to_string();
+        let e = check("connection.changed", &ids, 200)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("digits only"), "{e}");
         let mut url = ok;
         url["graph_base_url"] = json!("file:///etc/passwd");

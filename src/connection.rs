@@ -130,6 +130,29 @@ pub(crate) fn checked_base_url(
     Ok(base)
 }
 
+/// Saves the connection's one row: phone number id, WABA id, Graph address and version.
+async fn write_row(
+    conn: &mut sqlx::SqliteConnection,
+    [phone, waba, base, version]: [&str; 4],
+    now: i64,
+) -> Result<()> {
+    sqlx::query!(
+        "INSERT INTO connection (id, phone_number_id, waba_id, graph_base_url, graph_version, updated_at)
+         VALUES (1, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET phone_number_id = excluded.phone_number_id,
+           waba_id = excluded.waba_id, graph_base_url = excluded.graph_base_url,
+           graph_version = excluded.graph_version, updated_at = excluded.updated_at",
+        phone,
+        waba,
+        base,
+        version,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 struct Row {
     phone_number_id: String,
     waba_id: String,
@@ -302,7 +325,11 @@ impl Ctx<'_> {
         audit::perform(
             self.db(),
             &actor,
-            Change::new(Screen::Connection, "connection.save", "Cloud API credentials"),
+            Change::new(
+                Screen::Connection,
+                "connection.save",
+                "Cloud API credentials",
+            ),
             allowed,
             Box::new(move |tx| {
                 Box::pin(async move {
@@ -310,21 +337,7 @@ impl Ctx<'_> {
                         crate::outbox::emit(&mut *tx, &publisher, "connection.changed", payload)
                             .await?;
                     }
-                    let now = crate::now_ms();
-                    sqlx::query!(
-                        "INSERT INTO connection (id, phone_number_id, waba_id, graph_base_url, graph_version, updated_at)
-                         VALUES (1, ?, ?, ?, ?, ?)
-                         ON CONFLICT (id) DO UPDATE SET phone_number_id = excluded.phone_number_id,
-                           waba_id = excluded.waba_id, graph_base_url = excluded.graph_base_url,
-                           graph_version = excluded.graph_version, updated_at = excluded.updated_at",
-                        phone,
-                        waba,
-                        base,
-                        version,
-                        now
-                    )
-                    .execute(&mut *tx)
-                    .await?;
+                    write_row(&mut *tx, [&phone, &waba, &base, &version], crate::now_ms()).await?;
                     // The keychain last, inside the transaction: if it fails, the ids roll back too.
                     tokio::task::spawn_blocking(move || {
                         // Only the relay uses these: a desktop keeps them no more.
@@ -447,20 +460,11 @@ impl Workspace {
         {
             return Ok(());
         }
-        let now = self.now_ms();
-        sqlx::query!(
-            "INSERT INTO connection (id, phone_number_id, waba_id, graph_base_url, graph_version, updated_at)
-             VALUES (1, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET phone_number_id = excluded.phone_number_id,
-               waba_id = excluded.waba_id, graph_base_url = excluded.graph_base_url,
-               graph_version = excluded.graph_version, updated_at = excluded.updated_at",
-            c.phone_number_id,
-            c.waba_id,
-            base,
-            version,
-            now
+        write_row(
+            &mut *self.db().acquire().await?,
+            [&c.phone_number_id, &c.waba_id, &base, &version],
+            self.now_ms(),
         )
-        .execute(self.db())
         .await?;
         self.graph_slot().reset().await;
         self.records_changed(Screen::Connection);
@@ -501,20 +505,16 @@ impl Workspace {
         .map_err(|e| ConnectionError::Join(e.to_string()))?
         .map_err(ConnectionError::from)?;
         let mut tx = crate::db::write_tx_in(self.db()).await?;
-        let now = crate::now_ms();
-        sqlx::query!(
-            "INSERT INTO connection (id, phone_number_id, waba_id, graph_base_url, graph_version, updated_at)
-             VALUES (1, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET phone_number_id = excluded.phone_number_id,
-               waba_id = excluded.waba_id, graph_base_url = excluded.graph_base_url,
-               graph_version = excluded.graph_version, updated_at = excluded.updated_at",
-            c.phone_number_id,
-            c.waba_id,
-            c.graph_base_url,
-            c.graph_version,
-            now
+        write_row(
+            &mut tx,
+            [
+                &c.phone_number_id,
+                &c.waba_id,
+                &c.graph_base_url,
+                &c.graph_version,
+            ],
+            crate::now_ms(),
         )
-        .execute(&mut *tx)
         .await?;
         let what = audit::Change::new(
             Screen::Connection,

@@ -21,6 +21,30 @@ const TEAM: &str = "northwind";
 const META_SECRET: &str = "second-sandbox-app-secret-0123456789";
 const META_TOKEN: &str = "second-sandbox-access-token";
 
+/// Team workspace "acme" (the test relay's) in `dir`, its owner `username` signed in.
+async fn live_workspace(
+    dir: &std::path::Path,
+    username: &str,
+    name: &str,
+) -> Arc<crmconnect::Workspace> {
+    let ws = Arc::new(
+        Workspaces::new(dir)
+            .create(crate::relay_support::WS, "Acme", WorkspaceKind::Live)
+            .await
+            .unwrap(),
+    );
+    ws.create_owner(crmconnect::staff::NewStaff {
+        name: name.into(),
+        username: username.into(),
+        role_id: 0,
+        passphrase: OWNER_PASS.into(),
+    })
+    .await
+    .unwrap();
+    ws.sign_in(username, OWNER_PASS.into()).await.unwrap();
+    ws
+}
+
 async fn token(relay: &TestRelay, staff: &str, admin: bool) -> Sensitive<String> {
     let (_, t) = tokens::issue(
         &relay.store,
@@ -347,21 +371,7 @@ async fn a_revoked_token_locks_the_desktop_out_until_a_new_one_is_entered() {
 
     let relay = TestRelay::sqlite().await;
     let dir = tempfile::tempdir().unwrap();
-    let ws = Arc::new(
-        Workspaces::new(dir.path())
-            .create(WS, "Acme", WorkspaceKind::Live)
-            .await
-            .unwrap(),
-    );
-    ws.create_owner(crmconnect::staff::NewStaff {
-        name: "Rick Rep".into(),
-        username: "rick".into(),
-        role_id: 0,
-        passphrase: OWNER_PASS.into(),
-    })
-    .await
-    .unwrap();
-    ws.sign_in("rick", OWNER_PASS.into()).await.unwrap();
+    let ws = live_workspace(dir.path(), "rick", "Rick Rep").await;
     let (record, token) = tokens::issue(
         &relay.store,
         TokenSpec {
@@ -539,7 +549,6 @@ async fn a_new_desktop_joins_the_team_and_catches_up() {
 /// cannot publish a connection change.
 #[tokio::test]
 async fn the_connection_s_ids_reach_the_team_but_never_the_token() {
-    use crate::relay_support::WS;
     use crmconnect::connection::ConnectionInput;
     use crmconnect::relay::http::PublishedEvent;
     use crmconnect::sync::engine::start_configured;
@@ -551,21 +560,7 @@ async fn the_connection_s_ids_reach_the_team_but_never_the_token() {
         ("olivia", tempfile::tempdir().unwrap()),
         ("rick", tempfile::tempdir().unwrap()),
     ] {
-        let ws = Arc::new(
-            Workspaces::new(dir.path())
-                .create(WS, "Acme", WorkspaceKind::Live)
-                .await
-                .unwrap(),
-        );
-        ws.create_owner(crmconnect::staff::NewStaff {
-            name: who.into(),
-            username: who.into(),
-            role_id: 0,
-            passphrase: OWNER_PASS.into(),
-        })
-        .await
-        .unwrap();
-        ws.sign_in(who, OWNER_PASS.into()).await.unwrap();
+        let ws = live_workspace(dir.path(), who, who).await;
         let token = relay.token_for(who, true, &[]).await;
         ws.cx()
             .set_relay(&relay.handle.url(), Some(Sensitive::new(token)))

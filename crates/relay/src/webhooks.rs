@@ -35,17 +35,8 @@ pub enum SetError {
     Store(#[from] StoreError),
 }
 
-/// What an admin sends.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookInput {
-    pub app_secret: Sensitive<String>,
-    pub verify_token: Sensitive<String>,
-    #[serde(default)]
-    pub waba_id: Option<String>,
-    #[serde(default)]
-    pub phone_number_ids: Vec<String>,
-}
+/// What an admin sends: the same fields as a workspace of the configuration file.
+pub type WebhookInput = WorkspaceConfig;
 
 /// What anyone may be told back: never a secret.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]

@@ -92,6 +92,12 @@ pub fn to_e164(raw: &str, default: Country) -> Result<String, PhoneError> {
     if trimmed.is_empty() {
         return Err(PhoneError::Missing);
     }
+    // The crate reads letters as a keypad's ("1-800-FLOWERS") and stops at the first it cannot
+    // place, so "016 9MX822" became +49 1696, another number. A list of customers has no vanity
+    // numbers: a letter is a typing or export mistake, to be shown, not guessed at.
+    if trimmed.chars().any(char::is_alphabetic) {
+        return Err(PhoneError::Unparsable(trimmed.into()));
+    }
     // "0040…" and "+40…" are international; bare digits with a leading country code and no "+"
     // (as WhatsApp ids are written) are tried as international when the default country fails.
     let international = trimmed.strip_prefix("00").map(|rest| format!("+{rest}"));
@@ -258,6 +264,27 @@ mod tests {
             Err(PhoneError::TooLong("+49 30 901820 901821".into()))
         );
         assert_eq!(to_e164("+49 30 901820", de).as_deref(), Ok("+4930901820"));
+    }
+
+    /// Found by the fuzz target `contacts_csv`: "016 9MX822" in Germany was kept as +491696, a
+    /// different (pager) number: the crate read the M as a keypad's 6 and stopped at the X.
+    #[test]
+    fn a_number_with_letters_is_refused_not_guessed() {
+        let de: Country = "DE".parse().unwrap();
+        for raw in [
+            "016 9MX822",
+            "1-800-FLOWERS",
+            "+49 30 1234567 ext 5",
+            "0301234567é",
+        ] {
+            assert_eq!(
+                to_e164(raw, de),
+                Err(PhoneError::Unparsable(raw.into())),
+                "{raw}"
+            );
+        }
+        // The same digits without the letters are a number the metadata knows (a German pager).
+        assert_eq!(to_e164("01696", de).as_deref(), Ok("+491696"));
     }
 
     #[test]

@@ -368,6 +368,8 @@ async fn set_up(ws: &Workspace, input: &GoLive, staff: &str) -> Result<()> {
     .await?;
     cx.set_relay(&input.relay.relay_url, Some(input.relay.token.clone()))
         .await?;
+    // The team's log names its owner, an administrator, and its roles first.
+    cx.share_team().await?;
     Ok(())
 }
 

@@ -65,15 +65,44 @@ pub async fn list_roles(conn: &mut SqliteConnection) -> Result<Vec<Role>, crate:
     Ok(roles)
 }
 
+/// The uid of the administrator role, the same on every desktop (it never travels).
+pub(crate) const ADMIN_ROLE_UID: &str = "administrator";
+
+/// A uid made from a name, the same on every desktop: the roles a workspace starts with, and the
+/// staff and roles from before the team's uids (see the migration `20261207000004_team_staff`).
+pub(crate) fn name_uid(prefix: &str, name: &str) -> String {
+    let mut uid = format!("{prefix}:{}", hex::encode(name.to_ascii_lowercase()));
+    uid.truncate(64);
+    uid
+}
+
+/// Where a new role's uid comes from.
+pub(crate) enum NewUid<'a> {
+    /// One of the roles every workspace starts with: made from its name.
+    Seeded,
+    /// Made here now: a UUIDv7.
+    Fresh,
+    /// A teammate's, from the log.
+    Given(&'a str),
+}
+
 pub(crate) async fn insert_role(
     conn: &mut SqliteConnection,
     input: &RoleInput,
     is_admin: bool,
+    uid: NewUid<'_>,
 ) -> Result<i64, crate::Error> {
     let name = validate(input)?;
     let now = crate::now_ms();
+    let uid = match uid {
+        _ if is_admin => ADMIN_ROLE_UID.to_owned(),
+        NewUid::Seeded => name_uid("name", &name),
+        NewUid::Fresh => uuid::Uuid::now_v7().simple().to_string(),
+        NewUid::Given(uid) => uid.to_owned(),
+    };
     let id = sqlx::query_scalar!(
-        "INSERT INTO roles (name, is_admin, created_at) VALUES (?, ?, ?) RETURNING id AS \"id!\"",
+        "INSERT INTO roles (uid, name, is_admin, created_at) VALUES (?, ?, ?, ?) RETURNING id AS \"id!\"",
+        uid,
         name,
         is_admin,
         now
@@ -164,6 +193,7 @@ impl Ctx<'_> {
 
     pub async fn create_role(&self, input: RoleInput) -> crate::Result<Role> {
         let actor = self.actor().await?;
+        let publisher = actor.clone();
         let what = Change::new(
             Screen::Settings,
             "role.create",
@@ -176,7 +206,8 @@ impl Ctx<'_> {
             actor.require_admin("Managing roles"),
             Box::new(move |tx| {
                 Box::pin(async move {
-                    let id = insert_role(tx, &input, false).await?;
+                    let id = insert_role(tx, &input, false, NewUid::Fresh).await?;
+                    staff::shared::emit_role(tx, &publisher, id).await?;
                     let role = load_role(tx, id).await?;
                     let detail = Some(format!("{} permission(s)", role.permissions.len()));
                     Ok((role, detail))
@@ -184,10 +215,12 @@ impl Ctx<'_> {
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     pub async fn update_role(&self, id: i64, input: RoleInput) -> crate::Result<Role> {
         let actor = self.actor().await?;
+        let publisher = actor.clone();
         let what = Change::new(Screen::Settings, "role.update", format!("role #{id}"));
         audit::perform(
             self.db(),
@@ -197,6 +230,7 @@ impl Ctx<'_> {
             Box::new(move |tx| {
                 Box::pin(async move {
                     update_role(tx, id, &input).await?;
+                    staff::shared::emit_role(tx, &publisher, id).await?;
                     let role = load_role(tx, id).await?;
                     let detail = Some(format!(
                         "“{}”, {} permission(s)",
@@ -208,10 +242,12 @@ impl Ctx<'_> {
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     pub async fn delete_role(&self, id: i64) -> crate::Result<()> {
         let actor = self.actor().await?;
+        let publisher = actor.clone();
         let what = Change::new(Screen::Settings, "role.delete", format!("role #{id}"));
         audit::perform(
             self.db(),
@@ -221,11 +257,15 @@ impl Ctx<'_> {
             Box::new(move |tx| {
                 Box::pin(async move {
                     let holders = staff::count_with_role(tx, id).await?;
+                    staff::shared::introduce(tx, &publisher).await?;
+                    let gone = staff::shared::role_deleted(tx, id).await?;
                     let role = delete_role(tx, id, holders).await?;
+                    crate::outbox::emit(tx, &publisher, "role.changed", &gone).await?;
                     Ok(((), Some(format!("was “{}”", role.name))))
                 })
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 }

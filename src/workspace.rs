@@ -218,7 +218,7 @@ impl Workspaces {
         .execute(&mut *tx)
         .await?;
         for (role, is_admin) in permissions::default_roles() {
-            permissions::insert_role(&mut tx, &role, is_admin).await?;
+            permissions::insert_role(&mut tx, &role, is_admin, permissions::NewUid::Seeded).await?;
         }
         let what = Change::new(
             Screen::Settings,

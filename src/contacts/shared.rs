@@ -399,9 +399,10 @@ fn parse(kind: &str, raw: &str) -> std::result::Result<Option<Op>, serde_json::E
     }))
 }
 
-/// The shape of an E.164 number (what every desktop stores; the relay checks shapes only).
+/// The shape of an E.164 number (what every desktop stores; the relay checks shapes only): "+"
+/// and at most 15 digits. Some valid numbers have six (+98 9601), so no more is asked for.
 fn is_e164(p: &str) -> bool {
-    p.len() >= 8
+    p.len() >= 2
         && p.len() <= 16
         && p.starts_with('+')
         && p[1..].bytes().all(|b| b.is_ascii_digit())

@@ -145,6 +145,8 @@ impl Ctx<'_> {
             label: input.label,
             expires_in_days: input.expires_in_days,
         };
+        // The log names who is who before the new desktop reads it (see `staff::shared`).
+        self.share_team().await?;
         let issued = relay.issue_token(&request).await.map_err(SyncError::from)?;
         let token = TeamToken::from(issued.token);
         self.log_team(

@@ -27,5 +27,6 @@ mod relay_processes;
 mod sandbox;
 mod staff;
 mod team_contacts;
+mod team_staff;
 mod templates;
 mod trust;

@@ -542,6 +542,9 @@ fn event(id: &str, kind: &str) -> PublishedEvent {
         "conversation.read" => {
             serde_json::json!({"customer": "16505551234", "phone_number_id": "1", "up_to": id})
         }
+        "staff.changed" => serde_json::json!({"uid": "user:rita", "username": "rita",
+            "name": "Rita", "role": "sales", "active": true,
+            "access": {"is_admin": false, "permissions": ["whatsapp_chat:view"]}}),
         _ => serde_json::json!({"n": id}),
     };
     PublishedEvent {

@@ -186,7 +186,11 @@ async fn a_stream_sends_a_token_only_what_it_may_read() {
         .publish(vec![
             published("l1", "lead.created", json!({"name": "Ana"})),
             published("s1", "message.sent", sent_payload("s1")),
-            published("r1", "role.changed", json!({"role": "Sales"})),
+            published(
+                "r1",
+                "role.changed",
+                json!({"uid": "sales", "name": "Sales", "permissions": ["leads:view"]}),
+            ),
         ])
         .await
         .unwrap();

@@ -152,6 +152,109 @@ impl ConnectionChanged {
     }
 }
 
+/// `role.changed`: a role as an administrator left it. The administrator role is fixed and
+/// never travels. `permissions` are `resource:action` each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleState {
+    pub uid: String,
+    pub name: String,
+    pub permissions: Vec<String>,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// What a staff member may do: their role's, as the relay sets it on their tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffAccess {
+    pub is_admin: bool,
+    /// `resource:action` each; empty for an administrator.
+    pub permissions: Vec<String>,
+}
+
+/// `staff.changed`: a staff member as an administrator left them, named by their username (what
+/// the relay's tokens name). `role` is the role's uid. Never a passphrase: each desktop keeps its
+/// own. The relay sets `access` on the member's tokens, and revokes them when the member is
+/// deactivated or deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffState {
+    pub uid: String,
+    pub username: String,
+    pub name: String,
+    pub role: String,
+    pub active: bool,
+    #[serde(default)]
+    pub deleted: bool,
+    pub access: StaffAccess,
+}
+
+/// Why a uid cannot name a record: 1 to 64 letters, digits, `-`, `_` or `:`.
+fn uid_problem(uid: &str) -> Option<String> {
+    let ok = !uid.is_empty()
+        && uid.len() <= 64
+        && uid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':'));
+    (!ok).then(|| {
+        format!(
+            "“{}” is not a uid",
+            uid.chars().take(70).collect::<String>()
+        )
+    })
+}
+
+/// Why `permissions` are not `resource:action` pairs the access crate knows, if so.
+fn permissions_problem(permissions: &[String]) -> Option<String> {
+    if permissions.len() > 200 {
+        return Some(format!(
+            "{} permissions, more than there are",
+            permissions.len()
+        ));
+    }
+    permissions.iter().find_map(|p| {
+        p.parse::<crmconnect_access::permissions::Permission>()
+            .err()
+            .map(|e| format!("permission “{p}”: {e}"))
+    })
+}
+
+impl RoleState {
+    /// Why no desktop of ours would publish this, if so.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(p) = uid_problem(&self.uid) {
+            return Some(p);
+        }
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Some("a role's name has 1 to 200 characters".into());
+        }
+        permissions_problem(&self.permissions)
+    }
+}
+
+impl StaffState {
+    /// Why no desktop of ours would publish this, if so.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(p) = uid_problem(&self.uid).or_else(|| uid_problem(&self.role)) {
+            return Some(p);
+        }
+        let u = &self.username;
+        if u.len() < 2 || u.len() > 64 || u.chars().any(char::is_whitespace) {
+            return Some("a username has 2 to 64 characters and no spaces".into());
+        }
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Some("a staff member's name has 1 to 200 characters".into());
+        }
+        if self.access.is_admin && !self.access.permissions.is_empty() {
+            return Some("an administrator's access lists no permissions".into());
+        }
+        permissions_problem(&self.access.permissions)
+    }
+}
+
 /// The most records one event names: a bulk change of more is several events.
 pub const MAX_UIDS: usize = 200;
 
@@ -321,6 +424,23 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
                 });
             }
         }
+        "role.changed" | "staff.changed" => {
+            let problem = if kind == "role.changed" {
+                serde_json::from_value::<RoleState>(payload.clone())
+                    .map_err(|e| e.to_string())
+                    .map(|r| r.problem())
+            } else {
+                serde_json::from_value::<StaffState>(payload.clone())
+                    .map_err(|e| e.to_string())
+                    .map(|s| s.problem())
+            };
+            if let Some(reason) = problem.unwrap_or_else(Some) {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason,
+                });
+            }
+        }
         "contact.deleted" | "group.deleted" => {
             let d: Deleted =
                 serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
@@ -382,6 +502,42 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
 mod contact_tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn staff_and_role_payloads_name_what_is_wrong() {
+        let role =
+            json!({"uid": "0193ab4c", "name": "Support", "permissions": ["whatsapp_chat:view"]});
+        assert!(check("role.changed", &role, 100).is_ok());
+        let mut bad = role.clone();
+        bad["permissions"] = json!(["whatsapp_chat:fly"]);
+        let err = check("role.changed", &bad, 100).unwrap_err().to_string();
+        assert!(err.contains("whatsapp_chat:fly"), "{err}");
+        let staff = json!({"uid": "user:7269636b", "username": "rick", "name": "Rick",
+            "role": "0193ab4c", "active": true,
+            "access": {"is_admin": false, "permissions": ["whatsapp_chat:view"]}});
+        assert!(check("staff.changed", &staff, 200).is_ok());
+        for (field, value, says) in [
+            ("username", json!("has space"), "username"),
+            ("uid", json!("not a uid!"), "uid"),
+            ("name", json!("  "), "name"),
+            (
+                "access",
+                json!({"is_admin": true, "permissions": ["whatsapp_chat:view"]}),
+                "administrator",
+            ),
+        ] {
+            let mut bad = staff.clone();
+            bad[field] = value;
+            let err = check("staff.changed", &bad, 200).unwrap_err().to_string();
+            assert!(err.contains(says), "{field}: {err}");
+        }
+        let mut passphrase = staff.clone();
+        passphrase["passphrase"] = json!("hunter22");
+        assert!(
+            check("staff.changed", &passphrase, 200).is_err(),
+            "no passphrase travels"
+        );
+    }
 
     #[test]
     fn contact_and_group_payloads_have_their_shape_and_a_bulk_change_its_limit() {

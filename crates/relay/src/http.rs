@@ -21,6 +21,7 @@ use super::events::{Fields, NewEvent, Source, split_webhook};
 use super::log::{Fetch, LogError, events_frame, take_frame};
 use super::store::TokenRecord;
 use super::tokens;
+use crmconnect_access::permissions::Permission;
 use crmconnect_events::kinds::{Read, Reader};
 use crmconnect_events::{kinds, payloads};
 use crmconnect_meta::signature;
@@ -662,6 +663,12 @@ async fn publish(
     for e in &req.events {
         match check_event(&t, e) {
             Ok(raw) => {
+                if e.kind == "staff.changed"
+                    && let Err(why) = staff_tokens(&s, &t, &e.payload).await
+                {
+                    verdicts.push(Err(why));
+                    continue;
+                }
                 verdicts.push(Ok(events.len()));
                 events.push(NewEvent {
                     key: format!("desktop:{}:{}", t.staff, e.id),
@@ -721,6 +728,54 @@ async fn publish(
             .collect(),
     })
     .into_response()
+}
+
+/// An administrator's `staff.changed` (already checked): the member's tokens take the access it
+/// gives, or are revoked when it deactivates or deletes them. Done before the event is stored,
+/// so that a failure here refuses the event and the desktop publishes it again.
+async fn staff_tokens(
+    s: &RelayState,
+    t: &TokenRecord,
+    payload: &serde_json::Value,
+) -> Result<(), String> {
+    let staff: payloads::StaffState =
+        serde_json::from_value(payload.clone()).map_err(|e| e.to_string())?;
+    let store = s.log.store();
+    let changed = if staff.deleted || !staff.active {
+        store
+            .revoke_staff_tokens(&t.workspace, &staff.username)
+            .await
+    } else {
+        let permissions: Vec<Permission> = staff
+            .access
+            .permissions
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        store
+            .set_staff_access(
+                &t.workspace,
+                &staff.username,
+                staff.access.is_admin,
+                &permissions,
+            )
+            .await
+    }
+    .map_err(|e| {
+        format!(
+            "the relay could not update {}'s tokens: {e}",
+            staff.username
+        )
+    })?;
+    tracing::info!(
+        workspace = t.workspace,
+        by = t.staff,
+        staff = staff.username,
+        tokens = changed,
+        revoked = staff.deleted || !staff.active,
+        "a staff member's tokens follow their role"
+    );
+    Ok(())
 }
 
 /// Whether `t` may publish `e` as it is: its kind is one desktops publish, the token holds the

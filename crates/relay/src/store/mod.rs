@@ -296,6 +296,69 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Gives every unrevoked token of `staff` in `workspace` this access (their role changed);
+    /// returns how many.
+    pub async fn set_staff_access(
+        &self,
+        workspace: &str,
+        staff: &str,
+        is_admin: bool,
+        permissions: &[Permission],
+    ) -> Result<u64, StoreError> {
+        let perms = permissions_text(permissions);
+        Ok(match self {
+            Store::Sqlite(p) => sqlx::query(
+                "UPDATE tokens SET is_admin = ?, permissions = ? WHERE workspace = ? AND staff = ? AND revoked_at IS NULL",
+            )
+            .bind(is_admin)
+            .bind(&perms)
+            .bind(workspace)
+            .bind(staff)
+            .execute(p)
+            .await?
+            .rows_affected(),
+            Store::Postgres(p) => sqlx::query(
+                "UPDATE tokens SET is_admin = $1, permissions = $2 WHERE workspace = $3 AND staff = $4 AND revoked_at IS NULL",
+            )
+            .bind(is_admin)
+            .bind(&perms)
+            .bind(workspace)
+            .bind(staff)
+            .execute(p)
+            .await?
+            .rows_affected(),
+        })
+    }
+
+    /// Revokes every token of `staff` in `workspace` (deactivated or deleted); returns how many.
+    pub async fn revoke_staff_tokens(
+        &self,
+        workspace: &str,
+        staff: &str,
+    ) -> Result<u64, StoreError> {
+        let now = now_ms();
+        Ok(match self {
+            Store::Sqlite(p) => sqlx::query(
+                "UPDATE tokens SET revoked_at = ? WHERE workspace = ? AND staff = ? AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(workspace)
+            .bind(staff)
+            .execute(p)
+            .await?
+            .rows_affected(),
+            Store::Postgres(p) => sqlx::query(
+                "UPDATE tokens SET revoked_at = $1 WHERE workspace = $2 AND staff = $3 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(workspace)
+            .bind(staff)
+            .execute(p)
+            .await?
+            .rows_affected(),
+        })
+    }
+
     /// Whether the token `id` is still valid.
     pub async fn token_active(&self, id: &str) -> Result<bool, StoreError> {
         let n: i64 = match self {

@@ -15,6 +15,8 @@ use crate::sensitive::Sensitive;
 use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
 
+pub(crate) mod shared;
+
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
@@ -258,9 +260,11 @@ async fn insert(
     let username = clean_username(&input.username)?;
     permissions::load_role(conn, role_id).await?; // the role must exist
     let now = crate::now_ms();
+    let uid = permissions::name_uid("user", &username);
     let id = sqlx::query_scalar!(
-        "INSERT INTO staff (name, username, role_id, passphrase_hash, active, created_at)
-         VALUES (?, ?, ?, ?, 1, ?) RETURNING id AS \"id!\"",
+        "INSERT INTO staff (uid, name, username, role_id, passphrase_hash, active, created_at)
+         VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING id AS \"id!\"",
+        uid,
         name,
         username,
         role_id,
@@ -434,6 +438,7 @@ impl Ctx<'_> {
             Ok(()) => hash_blocking(input.passphrase.clone()).await?,
             Err(_) => String::new(),
         };
+        let publisher = actor.clone();
         let what = Change::new(
             Screen::Settings,
             "staff.create",
@@ -447,16 +452,19 @@ impl Ctx<'_> {
             Box::new(move |tx| {
                 Box::pin(async move {
                     let member = insert(tx, &input, input.role_id, &hash).await?;
+                    shared::emit_staff(tx, &publisher, member.id).await?;
                     let role = permissions::load_role(tx, member.role_id).await?;
                     Ok((member, Some(format!("role: {}", role.name))))
                 })
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     pub async fn update_staff(&self, id: i64, input: StaffUpdate) -> Result<StaffMember> {
         let actor = self.actor().await?;
+        let publisher = actor.clone();
         let what = Change::new(
             Screen::Settings,
             "staff.update",
@@ -487,12 +495,14 @@ impl Ctx<'_> {
                     if active_admins(tx).await? == 0 {
                         return Err(StaffError::LastAdmin.into());
                     }
+                    shared::emit_staff(tx, &publisher, id).await?;
                     let detail = format!("role: {}, active: {}", role.name, input.active);
                     Ok((get(tx, id).await?, Some(detail)))
                 })
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     pub async fn delete_staff(&self, id: i64) -> Result<()> {
@@ -503,6 +513,7 @@ impl Ctx<'_> {
             format!("staff member #{id}"),
         );
         let me = actor.staff_id();
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -514,17 +525,21 @@ impl Ctx<'_> {
                         return Err(StaffError::DeleteSelf.into());
                     }
                     let member = get(tx, id).await?;
+                    shared::introduce(tx, &publisher).await?;
+                    let gone = shared::staff_deleted(tx, id).await?;
                     sqlx::query!("DELETE FROM staff WHERE id = ?", id)
                         .execute(&mut *tx)
                         .await?;
                     if active_admins(tx).await? == 0 {
                         return Err(StaffError::LastAdmin.into());
                     }
+                    crate::outbox::emit(tx, &publisher, "staff.changed", &gone).await?;
                     Ok(((), Some(format!("was “{}”", member.username))))
                 })
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     /// Sets a staff member's passphrase: an admin for anyone, anyone for themselves, giving their

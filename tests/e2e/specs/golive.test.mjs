@@ -5,8 +5,10 @@
 // the app secret from the app and Meta (the second sandbox) subscribes the relay as the account's
 // callback URL. A customer's message then travels sandbox → relay → the live workspace's chat.
 // Settings → Team issues and revokes tokens; a revoked token locks this window until a new one is
-// entered. Then a second window (its own data folder) is a rep's new computer: it joins with a
-// rep's token and catches up; a CSV import in the admin's window shows its contacts in the rep's;
+// entered. Then the admin adds Rick as a sales rep and issues his token from Settings → Team; a
+// second window (its own data folder) is Rick's new computer: it joins with that token, catches up
+// and takes his role from the team's log; a CSV import in the admin's window shows its contacts in
+// the rep's; the admin takes contacts away from the role and the rep's window loses the screen;
 // the admin revokes the rep's token and the rep's window locks. Switching back to the sandbox
 // workspace shows its own conversation, untouched.
 
@@ -204,13 +206,27 @@ test('a new user goes live against a separate sandbox and relay, then switches b
 
   // A second window (its own data folder) is a rep's new computer on the same relay.
   let second = null;
-  await app.step("a rep's new computer joins the team from its first screen and catches up", async () => {
-    const rep = execFileSync(RELAY, [
-      'token', 'issue', '--database-url', db, '--workspace', 'northwind', '--staff', 'rick', '--label', "Rick's laptop",
-      '--grant', 'whatsapp_chat:view,whatsapp_chat:send,whatsapp_contacts:view',
-    ])
-      .toString()
-      .trim();
+  let repToken = '';
+  await app.step("the admin adds Rick as a sales rep and issues his token in Settings → Team", async () => {
+    await openScreen(app, 'settings');
+    await app.type('staff-add-name', 'Rick Rep');
+    await app.type('staff-add-username', 'rick');
+    await (await app.waitFor('staff-add-role')).selectByVisibleText('Sales rep');
+    await app.type('staff-add-passphrase', 'a passphrase only olivia knows');
+    await app.click('staff-add-submit');
+    await app.browser.waitUntil(async () => (await app.texts('staff-row')).some((r) => r.includes('rick')), {
+      timeout: 10000,
+      timeoutMsg: 'rick never appeared in the staff list',
+    });
+    await app.waitFor('team-tokens', 20000);
+    await (await app.waitFor('team-token-staff')).selectByVisibleText('Rick Rep (rick)');
+    await app.type('team-token-label', "Rick's laptop");
+    await app.click('team-token-issue');
+    repToken = await app.text('team-token-secret');
+  });
+
+  await app.step("a rep's new computer joins the team from its first screen and takes his role", async () => {
+    const rep = repToken;
     second = await launch(t);
     t.after(() => (second ? second.quit() : undefined));
     await second.click('setup-join');
@@ -227,6 +243,11 @@ test('a new user goes live against a separate sandbox and relay, then switches b
     await second.browser.waitUntil(async () => (await second.texts('conversation-row')).join(' ').includes('Hello, live line'), {
       timeout: 30000,
       timeoutMsg: "the team's conversation never reached the rep's new computer",
+    });
+    // The log made him a sales rep on his own desktop: the Activity Log is locked.
+    await second.browser.waitUntil(async () => (await second.el('nav-activity_log').getAttribute('data-allowed')) === 'false', {
+      timeout: 20000,
+      timeoutMsg: "the rep's window still opens the Activity Log: it did not take his role",
     });
   });
 
@@ -249,6 +270,20 @@ test('a new user goes live against a separate sandbox and relay, then switches b
       timeout: 30000,
       timeoutMsg: "the imported contacts never reached the rep's window",
     });
+  });
+
+  await app.step("the admin takes contacts away from the sales rep role: the rep's window follows", async () => {
+    await openScreen(app, 'settings');
+    await app.browser.execute(() =>
+      document.querySelector('[data-testid="role-row"][data-role-name="Sales rep"] [data-testid="role-edit"]').click(),
+    );
+    await app.click('perm-whatsapp_contacts-view');
+    await app.click('role-save');
+    await second.browser.waitUntil(async () => (await second.el('nav-bulk_contacts').getAttribute('data-allowed')) === 'false', {
+      timeout: 30000,
+      timeoutMsg: "the rep's window still opens Bulk Contacts after his role lost it",
+    });
+    assert.equal(await second.el('nav-chat').getAttribute('data-allowed'), 'true', 'the rest of his role stays');
   });
 
   await app.step("the admin revokes the rep's token in Settings → Team: the rep's window locks", async () => {

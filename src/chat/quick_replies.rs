@@ -1,5 +1,12 @@
 //! Quick replies: named snippets a rep inserts with `/name` or the quick-reply icon. Permission
 //! `quickreplies` (view, create, edit, delete); every change is in the activity log.
+//!
+//! They are the team's: every change is a `quick_reply.*` event written in its transaction, and
+//! [`handler`] applies the log's on every desktop, checking the author's permission again. Names
+//! are unique: the quick reply the log gave a name first keeps it; a later one with the same name
+//! takes it with its uid's first eight characters (`prices-0193ab4c`), the same on every desktop;
+//! one made here and not back from the relay yet gives way until its own event places it. A
+//! deletion wins over an edit the log puts after it.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -9,7 +16,8 @@ use crate::Result;
 use crate::audit::{self, Change};
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::workspace::Ctx;
+use crate::workspace::{Ctx, Workspace};
+use crmconnect_events::payloads::QuickReplyState;
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
@@ -88,6 +96,7 @@ impl Ctx<'_> {
         let actor = self.actor().await?;
         let allowed = actor.require(Resource::Quickreplies, Action::Create);
         let (name, message) = check(&input)?;
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -96,10 +105,12 @@ impl Ctx<'_> {
             Box::new(move |tx| {
                 Box::pin(async move {
                     let now = crate::now_ms();
+                    let uid = uuid::Uuid::now_v7().simple().to_string();
                     let r = sqlx::query_as!(
                         QuickReply,
-                        r#"INSERT INTO quick_replies (name, message, created_at, updated_at) VALUES (?, ?, ?, ?)
+                        r#"INSERT INTO quick_replies (uid, name, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
                            RETURNING id AS "id!", name, message, updated_at"#,
+                        uid,
                         name,
                         message,
                         now,
@@ -108,17 +119,20 @@ impl Ctx<'_> {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| taken(e, &name))?;
+                    emit(tx, &publisher, "quick_reply.created", uid, &r, false).await?;
                     Ok((r, None))
                 })
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     pub async fn update_quick_reply(&self, id: i64, input: QuickReplyInput) -> Result<QuickReply> {
         let actor = self.actor().await?;
         let allowed = actor.require(Resource::Quickreplies, Action::Edit);
         let (name, message) = check(&input)?;
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -140,16 +154,20 @@ impl Ctx<'_> {
                     .await
                     .map_err(|e| taken(e, &name))?
                     .ok_or(ChatError::NoQuickReply(id))?;
+                    let uid = uid_of(tx, id).await?;
+                    emit(tx, &publisher, "quick_reply.updated", uid, &r, false).await?;
                     Ok((r, Some(format!("now /{name}"))))
                 })
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     pub async fn delete_quick_reply(&self, id: i64) -> Result<()> {
         let actor = self.actor().await?;
         let allowed = actor.require(Resource::Quickreplies, Action::Delete);
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -161,24 +179,221 @@ impl Ctx<'_> {
             allowed,
             Box::new(move |tx| {
                 Box::pin(async move {
-                    let name = sqlx::query_scalar!(
-                        "DELETE FROM quick_replies WHERE id = ? RETURNING name",
+                    let uid = uid_of(tx, id).await?;
+                    let r = sqlx::query_as!(
+                        QuickReply,
+                        r#"DELETE FROM quick_replies WHERE id = ? RETURNING id AS "id!", name, message, updated_at"#,
                         id
                     )
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(ChatError::NoQuickReply(id))?;
-                    Ok(((), Some(format!("/{name}"))))
+                    emit(tx, &publisher, "quick_reply.deleted", uid, &r, true).await?;
+                    Ok(((), Some(format!("/{}", r.name))))
                 })
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
+}
+
+// ---- the team's log -----------------------------------------------------------------------------
+
+async fn uid_of(conn: &mut sqlx::SqliteConnection, id: i64) -> Result<String> {
+    let uid = sqlx::query_scalar!("SELECT uid FROM quick_replies WHERE id = ?", id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(ChatError::NoQuickReply(id))?;
+    // Every row has one since the migration; a row without would be named by its name.
+    Ok(uid.unwrap_or_else(|| format!("name:{id}")))
+}
+
+async fn emit(
+    tx: &mut sqlx::SqliteConnection,
+    actor: &crate::permissions::Principal,
+    kind: &str,
+    uid: String,
+    r: &QuickReply,
+    deleted: bool,
+) -> Result<()> {
+    let state = QuickReplyState {
+        uid,
+        name: r.name.clone(),
+        message: r.message.clone(),
+        deleted,
+    };
+    let payload = serde_json::to_value(&state).expect("a quick reply serialises");
+    crate::outbox::emit(tx, actor, kind, &payload).await?;
+    Ok(())
+}
+
+/// `name` with `tag`'s first eight characters after a `-`, still a shortcut of at most 40.
+fn suffixed(name: &str, tag: &str) -> String {
+    let tail = tag.rsplit(':').next().unwrap_or(tag);
+    let tail: String = tail
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .take(8)
+        .collect();
+    let head: String = name.chars().take(40 - 1 - tail.chars().count()).collect();
+    format!("{head}-{tail}")
+}
+
+inventory::submit! { crate::handlers::DefaultHandler { order: 12, make: handler } }
+
+/// The team's quick replies, applied on every replica.
+pub fn handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
+    fn apply<'a>(
+        ws: &'a Workspace,
+        e: &'a crate::relay::events::ReceivedEvent,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(apply_event(ws, e))
+    }
+    std::sync::Arc::new(crate::handlers::FnHandler {
+        name: "quick replies",
+        scope: crate::handlers::Scope::EveryReplica,
+        apply,
+    })
+}
+
+async fn apply_event(ws: &Workspace, e: &crate::relay::events::ReceivedEvent) -> Result<()> {
+    if !e.kind.starts_with("quick_reply.") {
+        return Ok(());
+    }
+    let q: QuickReplyState = match serde_json::from_str(e.raw.get()) {
+        Ok(q) => q,
+        Err(err) => {
+            tracing::warn!(seq = e.seq, kind = %e.kind, error = %err, "a quick reply event that cannot be read is skipped");
+            return Ok(());
+        }
+    };
+    if let Some(problem) = q.problem() {
+        tracing::warn!(seq = e.seq, kind = %e.kind, problem, "a quick reply event no desktop could make is skipped");
+        return Ok(());
+    }
+    let author = e.staff.clone().unwrap_or_default();
+    let mut tx = crate::db::write_tx_in(ws.db()).await?;
+    let what = format!("quick reply /{}", q.name);
+    if !crate::staff::shared::author_allowed(&mut tx, e, Screen::QuickReplies, what).await? {
+        tx.commit().await?;
+        return Ok(());
+    }
+    apply_state(&mut tx, e.seq, &author, q).await?;
+    tx.commit().await?;
+    ws.records_changed(Screen::QuickReplies);
+    Ok(())
+}
+
+async fn apply_state(
+    conn: &mut sqlx::SqliteConnection,
+    seq: i64,
+    author: &str,
+    q: QuickReplyState,
+) -> Result<()> {
+    let gone = sqlx::query_scalar!(
+        "SELECT count(*) FROM quick_reply_tombstones WHERE uid = ?",
+        q.uid
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if gone > 0 {
+        return Ok(()); // deleted earlier in the log: a later edit does not bring it back
+    }
+    let existing = sqlx::query_scalar!("SELECT id FROM quick_replies WHERE uid = ?", q.uid)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if q.deleted {
+        sqlx::query!("DELETE FROM quick_replies WHERE uid = ?", q.uid)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query!(
+            "INSERT OR IGNORE INTO quick_reply_tombstones (uid) VALUES (?)",
+            q.uid
+        )
+        .execute(&mut *conn)
+        .await?;
+        return Ok(());
+    }
+    let holder = sqlx::query!(
+        "SELECT id, seq FROM quick_replies WHERE name = ? AND uid IS NOT ?",
+        q.name,
+        q.uid
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let mut name = q.name.clone();
+    if let Some(h) = holder {
+        if h.seq.is_none() {
+            let moved = suffixed(&q.name, &format!("local{}", h.id));
+            sqlx::query!(
+                "UPDATE quick_replies SET name = ? WHERE id = ?",
+                moved,
+                h.id
+            )
+            .execute(&mut *conn)
+            .await?;
+        } else {
+            name = suffixed(&q.name, &q.uid);
+            let detail = format!("{author}'s change came later in the team's log");
+            audit::insert(
+                conn,
+                &crate::permissions::Principal::system(crate::permissions::SystemTask::Sync),
+                &Change::new(
+                    Screen::QuickReplies,
+                    "team.clash",
+                    format!("quick reply /{} is /{name} here", q.name),
+                ),
+                audit::Outcome::Ok,
+                Some(&detail),
+            )
+            .await?;
+        }
+    }
+    let now = crate::now_ms();
+    match existing {
+        Some(id) => {
+            sqlx::query!(
+                "UPDATE quick_replies SET name = ?, message = ?, updated_at = ?, seq = ? WHERE id = ?",
+                name,
+                q.message,
+                now,
+                seq,
+                id
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
+        None => {
+            sqlx::query!(
+                "INSERT INTO quick_replies (uid, name, message, created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                q.uid,
+                name,
+                q.message,
+                now,
+                now,
+                seq
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_later_name_stays_a_shortcut() {
+        assert_eq!(suffixed("prices", "0193ab4c77aa"), "prices-0193ab4c");
+        assert_eq!(suffixed("prices", "name:7072696365"), "prices-70726963");
+        let long = "a".repeat(40);
+        let moved = suffixed(&long, "local12");
+        assert_eq!(moved.chars().count(), 40);
+        assert!(QuickReplyState::is_shortcut(&moved), "{moved}");
+    }
 
     #[test]
     fn a_name_is_a_shortcut_word() {

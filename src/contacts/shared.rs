@@ -362,6 +362,11 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
     };
     let author = e.staff.clone().unwrap_or_else(|| "someone".into());
     let mut tx = crate::db::write_tx_in(ws.db()).await?;
+    // Checked again on apply, as on the relay: a tampered desktop's change is ignored here too.
+    if !crate::staff::shared::author_allowed(&mut tx, e, screen, e.kind.clone()).await? {
+        tx.commit().await?;
+        return Ok(());
+    }
     let mut apply = Apply {
         tx: &mut tx,
         seq: e.seq,

@@ -288,6 +288,77 @@ async fn may_change_team(conn: &mut SqliteConnection, author: &str) -> Result<bo
     Ok(r.named == 0 || r.author > 0)
 }
 
+/// Whether `author` may have published an event that needs `required`, as far as this replica
+/// knows: the relay checked it on publish, and every desktop checks it again on apply, so a
+/// tampered desktop's event (should a relay let it through) is ignored everywhere. The author's
+/// role is the one the team's log gave them. While the log has named no administrator (a team
+/// from before staff were shared), the relay's word is taken, as for staff and roles.
+pub(crate) async fn author_may(
+    conn: &mut SqliteConnection,
+    author: &str,
+    required: crmconnect_events::kinds::Required,
+) -> Result<bool> {
+    use crmconnect_events::kinds::Required;
+    let named = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!: i64" FROM staff s JOIN roles r ON r.id = s.role_id
+           WHERE s.seq IS NOT NULL AND s.active = 1 AND r.is_admin = 1"#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if named == 0 {
+        return Ok(true);
+    }
+    let Some(role_id) = sqlx::query_scalar!(
+        "SELECT role_id FROM staff WHERE username = ? AND active = 1",
+        author
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(false);
+    };
+    let role = permissions::load_role(conn, role_id).await?;
+    Ok(match required {
+        Required::Admin => role.is_admin,
+        Required::Permission(p) => role.is_admin || role.permissions.contains(&p),
+    })
+}
+
+/// [`author_may`] for event `e` of a desktop kind, on `conn` (the applying transaction): when the
+/// author may not, the Activity Log says the event was ignored (under `screen`, naming `what`) and
+/// the caller commits and applies nothing.
+pub(crate) async fn author_allowed(
+    conn: &mut SqliteConnection,
+    e: &ReceivedEvent,
+    screen: Screen,
+    what: String,
+) -> Result<bool> {
+    let Some(required) = crmconnect_events::kinds::required(&e.kind) else {
+        return Ok(false);
+    };
+    let author = e.staff.as_deref().unwrap_or_default();
+    if author_may(conn, author, required).await? {
+        return Ok(true);
+    }
+    let action = crmconnect_events::kinds::DESKTOP_KINDS
+        .iter()
+        .map(|(k, _)| *k)
+        .find(|k| *k == e.kind)
+        .unwrap_or("event");
+    audit::insert(
+        conn,
+        &Principal::system(SystemTask::Sync),
+        &Change::new(screen, action, format!("{what} by “{author}”")),
+        Outcome::Denied,
+        Some(&format!(
+            "{author}'s role does not allow {required}: ignored"
+        )),
+    )
+    .await?;
+    tracing::warn!(seq = e.seq, kind = %e.kind, author, "an event its author's role does not allow is ignored");
+    Ok(false)
+}
+
 /// `name` with `uid`'s first eight characters: what a later record with a taken name is called.
 fn suffixed(name: &str, uid: &str) -> String {
     let tail = uid.rsplit(':').next().unwrap_or(uid);

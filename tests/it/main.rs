@@ -27,6 +27,7 @@ mod relay_processes;
 mod sandbox;
 mod staff;
 mod team_contacts;
+mod team_quick_replies;
 mod team_staff;
 mod templates;
 mod trust;

@@ -61,18 +61,18 @@ fn perm(resource: Resource, action: Action) -> Permission {
 
 /// The admin (the sandbox test workspace's owner, with an admin token) gives Rick a role, issues
 /// his token from Settings → Team, and Rick's new desktop joins with it.
-struct Team {
-    relay: TestRelay,
-    admin: TestWorkspace,
+pub(crate) struct Team {
+    pub relay: TestRelay,
+    pub admin: TestWorkspace,
     admin_sync: crmconnect::sync::engine::SyncHandle,
-    rick: Arc<Workspace>,
+    pub rick: Arc<Workspace>,
     rick_sync: crmconnect::sync::engine::SyncHandle,
-    rick_token: String,
-    role_id: i64,
+    pub rick_token: String,
+    pub role_id: i64,
     _dir: tempfile::TempDir,
 }
 
-async fn team() -> Team {
+pub(crate) async fn team() -> Team {
     let relay = TestRelay::sqlite().await;
     let admin = workspace().await;
     let admin_sync = relay
@@ -127,7 +127,7 @@ async fn team() -> Team {
 }
 
 impl Team {
-    async fn converged(&self) -> Vec<String> {
+    pub async fn converged(&self) -> Vec<String> {
         eventually("both desktops hold the same staff and roles", || async {
             let (a, b) = (dump(&self.admin.ws).await, dump(&self.rick).await);
             (self.admin.ws.outbox_len().await.unwrap() == 0 && a == b).then_some(a)
@@ -135,7 +135,7 @@ impl Team {
         .await
     }
 
-    async fn stop(self) {
+    pub async fn stop(self) {
         self.rick_sync.stop().await;
         self.admin_sync.stop().await;
         self.relay.stop().await;
@@ -415,4 +415,64 @@ async fn offline_team_changes_converge() {
     sync_a.stop().await;
     sync_b.stop().await;
     relay.stop().await;
+}
+
+/// Contacts too: a deletion by Rick, whose role may create contacts but not delete them, got
+/// into the log past the relay's check: every desktop ignores it and says so.
+#[tokio::test]
+async fn a_contact_change_the_author_s_role_does_not_allow_is_ignored_on_apply() {
+    let t = team().await;
+    let ana = t
+        .admin
+        .ws
+        .cx()
+        .create_contact(ContactInput {
+            phone: "+12015550121".into(),
+            name: "Ana".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let uid: String = sqlx::query_scalar("SELECT uid FROM contact_uids WHERE id = ?")
+        .bind(ana.id)
+        .fetch_one(t.admin.ws.db())
+        .await
+        .unwrap();
+    t.converged().await;
+    t.relay
+        .handle
+        .state
+        .log
+        .append(
+            WS,
+            vec![NewEvent {
+                key: "desktop:rick:forged-delete".into(),
+                kind: "contact.deleted".into(),
+                source: Source::Desktop,
+                staff: Some("rick".into()),
+                fields: Fields::default(),
+                raw: json!({ "uids": [uid] }).to_string(),
+            }],
+        )
+        .await
+        .unwrap();
+    for ws in [&t.admin.ws, &t.rick] {
+        eventually("the forged deletion noted as ignored", || async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM activity_log WHERE action = 'contact.deleted' AND outcome = 'denied'",
+            )
+            .fetch_one(ws.db())
+            .await
+            .unwrap();
+            (n == 1).then_some(())
+        })
+        .await;
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM contacts WHERE phone = '+12015550121'")
+                .fetch_one(ws.db())
+                .await
+                .unwrap();
+        assert_eq!(left, 1, "Ana is still there");
+    }
+    t.stop().await;
 }

@@ -84,6 +84,8 @@ pub enum Read {
     /// account's state): their effect decides what everyone may do or sees in the top bar.
     Anyone,
     Permission(Permission),
+    /// Either permission: quick replies are read by those who manage them and by those who chat.
+    Either(Permission, Permission),
     Admin,
 }
 
@@ -92,6 +94,14 @@ impl std::fmt::Display for Read {
         match self {
             Read::Anyone => f.write_str("anyone"),
             Read::Permission(p) => write!(f, "{}:{}", p.resource.key(), p.action.key()),
+            Read::Either(a, b) => write!(
+                f,
+                "{}:{} or {}:{}",
+                a.resource.key(),
+                a.action.key(),
+                b.resource.key(),
+                b.action.key()
+            ),
             Read::Admin => f.write_str("administrator"),
         }
     }
@@ -111,6 +121,9 @@ impl Reader {
             Read::Anyone => true,
             Read::Admin => self.is_admin,
             Read::Permission(p) => self.is_admin || self.permissions.contains(&p),
+            Read::Either(a, b) => {
+                self.is_admin || self.permissions.contains(&a) || self.permissions.contains(&b)
+            }
         }
     }
 
@@ -154,6 +167,13 @@ pub fn read_required(kind: &str) -> Read {
     ];
     if let Some((_, r)) = META.iter().find(|(k, _)| *k == kind) {
         return *r;
+    }
+    if kind.starts_with("quick_reply.") {
+        // A rep who may chat inserts quick replies without managing them (the core's rule).
+        return Read::Either(
+            Permission::new(Quickreplies, View),
+            Permission::new(WhatsappChat, Send),
+        );
     }
     match required(kind) {
         Some(Required::Admin) => Read::Anyone,

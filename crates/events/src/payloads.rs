@@ -255,6 +255,50 @@ impl StaffState {
     }
 }
 
+/// The longest quick reply: Meta's limit on a text message's body, in characters.
+pub const MAX_QUICK_REPLY_CHARS: usize = 4096;
+
+/// `quick_reply.created`, `quick_reply.updated`, `quick_reply.deleted`: a quick reply as its
+/// author left it. `name` is its shortcut, typed after `/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuickReplyState {
+    pub uid: String,
+    pub name: String,
+    pub message: String,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+impl QuickReplyState {
+    /// Whether `name` is a shortcut: one word of letters, digits, `-` and `_`, 1 to 40 long.
+    pub fn is_shortcut(name: &str) -> bool {
+        (1..=40).contains(&name.chars().count())
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+    }
+
+    /// Why no desktop of ours would publish this, if so.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(p) = uid_problem(&self.uid) {
+            return Some(p);
+        }
+        if !Self::is_shortcut(&self.name) {
+            return Some(
+                "a quick reply's name is one word of at most 40 letters, digits, - and _".into(),
+            );
+        }
+        let len = self.message.chars().count();
+        if !self.deleted && (self.message.trim().is_empty() || len > MAX_QUICK_REPLY_CHARS) {
+            return Some(format!(
+                "a quick reply's message has 1 to {MAX_QUICK_REPLY_CHARS} characters, not {len}"
+            ));
+        }
+        None
+    }
+}
+
 /// The most records one event names: a bulk change of more is several events.
 pub const MAX_UIDS: usize = 200;
 
@@ -373,7 +417,7 @@ fn longest_string(v: &Value) -> usize {
 /// Checks `payload` (whose compact JSON is `size` bytes) against `kind`'s cap and shape.
 pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadError> {
     let max = match kind {
-        "message.sent" => MAX_MESSAGE_BYTES,
+        "message.sent" | "quick_reply.created" | "quick_reply.updated" => MAX_MESSAGE_BYTES,
         "contacts.imported" => MAX_IMPORT_PAYLOAD_BYTES,
         _ => MAX_PAYLOAD_BYTES,
     };
@@ -423,6 +467,20 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
                     reason,
                 });
             }
+        }
+        "quick_reply.created" | "quick_reply.updated" | "quick_reply.deleted" => {
+            let q: QuickReplyState =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            if let Some(reason) = q.problem() {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason,
+                });
+            }
+            return Ok(()); // the message may be long; its checks are the ones above
         }
         "role.changed" | "staff.changed" => {
             let problem = if kind == "role.changed" {

@@ -29,5 +29,6 @@ mod staff;
 mod team_contacts;
 mod team_quick_replies;
 mod team_staff;
+mod team_templates;
 mod templates;
 mod trust;

@@ -255,6 +255,72 @@ impl StaffState {
     }
 }
 
+/// `template.created`, `template.loaded`, `template.updated`, `template.deleted`: a message
+/// template as Meta has it and as its author left it here (its variables' mapping), named by its
+/// name and language, which Meta keeps unique per account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateState {
+    pub name: String,
+    pub language: String,
+    pub meta_id: Option<String>,
+    pub status: String,
+    pub category: String,
+    /// `POSITIONAL` or `NAMED`.
+    pub parameter_format: String,
+    /// The template as Meta has it (its components).
+    pub definition: Value,
+    pub rejected_reason: Option<String>,
+    /// The template model it was loaded from, if any.
+    pub model: Option<String>,
+    /// The default bindings of its variables.
+    pub mapping: Value,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+impl TemplateState {
+    /// Why no desktop of ours would publish this, if so.
+    pub fn problem(&self) -> Option<String> {
+        let name_ok = (1..=512).contains(&self.name.len())
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !name_ok {
+            return Some("a template's name is lowercase letters, digits and _".into());
+        }
+        let language_ok = (2..=16).contains(&self.language.len())
+            && self
+                .language
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !language_ok {
+            return Some(format!("“{}” is not a language code", self.language));
+        }
+        if let Some(id) = &self.meta_id
+            && (id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Some("Meta's template id is digits only".into());
+        }
+        let word = |s: &str| {
+            !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+        };
+        if !word(&self.status) || !word(&self.category) {
+            return Some(
+                "a template's status and category are Meta's words (APPROVED, MARKETING…)".into(),
+            );
+        }
+        if !matches!(self.parameter_format.as_str(), "POSITIONAL" | "NAMED") {
+            return Some("parameter_format is POSITIONAL or NAMED".into());
+        }
+        if !self.definition.is_object() || !self.mapping.is_array() {
+            return Some("a template's definition is an object and its mapping a list".into());
+        }
+        None
+    }
+}
+
 /// The longest quick reply: Meta's limit on a text message's body, in characters.
 pub const MAX_QUICK_REPLY_CHARS: usize = 4096;
 
@@ -418,6 +484,9 @@ fn longest_string(v: &Value) -> usize {
 pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadError> {
     let max = match kind {
         "message.sent" | "quick_reply.created" | "quick_reply.updated" => MAX_MESSAGE_BYTES,
+        "template.created" | "template.loaded" | "template.updated" | "template.deleted" => {
+            MAX_MESSAGE_BYTES
+        }
         "contacts.imported" => MAX_IMPORT_PAYLOAD_BYTES,
         _ => MAX_PAYLOAD_BYTES,
     };
@@ -467,6 +536,20 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
                     reason,
                 });
             }
+        }
+        "template.created" | "template.loaded" | "template.updated" | "template.deleted" => {
+            let t: TemplateState =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            if let Some(reason) = t.problem() {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason,
+                });
+            }
+            return Ok(()); // a template's texts may be long; Meta's rules bound them
         }
         "quick_reply.created" | "quick_reply.updated" | "quick_reply.deleted" => {
             let q: QuickReplyState =

@@ -17,6 +17,8 @@ use crate::screens::Screen;
 use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
 
+pub(crate) mod shared;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TemplatesError {
     #[error("the template breaks Meta's rules")]
@@ -736,6 +738,7 @@ impl Ctx<'_> {
             "templates.create"
         };
         let target = format!("template “{}” ({})", def.name, def.language);
+        let publisher = actor.clone();
         let id = audit::perform(
             self.db(),
             actor,
@@ -793,11 +796,18 @@ impl Ctx<'_> {
                         .await?;
                         status = seen;
                     }
+                    let kind = if model.is_some() {
+                        "template.loaded"
+                    } else {
+                        "template.created"
+                    };
+                    shared::emit(tx, &publisher, kind, id).await?;
                     Ok((id, Some(format!("Meta id {}, {}", created.id, status))))
                 })
             }),
         )
         .await?;
+        self.outbox_written();
         self.template(id).await
     }
 
@@ -873,6 +883,15 @@ impl Ctx<'_> {
             }
             Err(_) => None,
         };
+        // What changed is shared with the team by those who may change templates: a rep who
+        // keeps no token sees Meta's templates through them.
+        let publisher = actor.clone();
+        let share_updates = actor
+            .require(Resource::WhatsappTemplate, Action::Edit)
+            .is_ok();
+        let share_deletes = actor
+            .require(Resource::WhatsappTemplate, Action::Delete)
+            .is_ok();
         audit::perform(
             self.db(),
             &actor,
@@ -885,6 +904,26 @@ impl Ctx<'_> {
                     let mut kept: Vec<String> = Vec::new();
                     for t in &remote {
                         let Some(meta_id) = t.id.clone() else { continue };
+                        let known = sqlx::query_scalar!(
+                            "SELECT id FROM templates WHERE name = ? AND language = ?",
+                            t.name,
+                            t.language
+                        )
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        // Shared again when Meta changed it, or when the team has not seen it yet.
+                        let before = match known {
+                            Some(id) if share_updates => {
+                                let seen = sqlx::query_scalar!("SELECT seq FROM templates WHERE id = ?", id)
+                                    .fetch_one(&mut *tx)
+                                    .await?;
+                                match seen {
+                                    Some(_) => Some(shared::state(tx, id).await?),
+                                    None => None,
+                                }
+                            }
+                            _ => None,
+                        };
                         let definition = serde_json::to_string(t).unwrap_or_default();
                         let status = t.status.clone().unwrap_or_else(|| "PENDING".into());
                         let format = match t.format() {
@@ -914,9 +953,36 @@ impl Ctx<'_> {
                         )
                         .execute(&mut *tx)
                         .await?;
+                        if share_updates {
+                            let id = sqlx::query_scalar!(
+                                "SELECT id FROM templates WHERE name = ? AND language = ?",
+                                t.name,
+                                t.language
+                            )
+                            .fetch_one(&mut *tx)
+                            .await?;
+                            let after = shared::state(tx, id).await?;
+                            if before.as_ref() != Some(&after) {
+                                shared::emit_state(tx, &publisher, "template.updated", &after).await?;
+                            }
+                        }
                         kept.push(meta_id);
                     }
                     let kept_json = serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into());
+                    if share_deletes {
+                        let gone = sqlx::query_scalar!(
+                            r#"SELECT id AS "id!" FROM templates WHERE meta_id IS NOT NULL
+                               AND meta_id NOT IN (SELECT value FROM json_each(?))"#,
+                            kept_json
+                        )
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        for id in gone {
+                            let mut state = shared::state(tx, id).await?;
+                            state.deleted = true;
+                            shared::emit_state(tx, &publisher, "template.deleted", &state).await?;
+                        }
+                    }
                     let removed = sqlx::query!(
                         "DELETE FROM templates WHERE meta_id IS NOT NULL
                            AND meta_id NOT IN (SELECT value FROM json_each(?))",
@@ -930,6 +996,7 @@ impl Ctx<'_> {
             }),
         )
         .await?;
+        self.outbox_written();
         self.templates(TemplateFilter::default()).await
     }
 
@@ -979,6 +1046,7 @@ impl Ctx<'_> {
                 .map_err(TemplatesError::from)?;
         }
         let target = format!("template “{}” ({})", row.name, row.language);
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -1012,11 +1080,13 @@ impl Ctx<'_> {
                     )
                     .execute(&mut *tx)
                     .await?;
+                    shared::emit(tx, &publisher, "template.updated", id).await?;
                     Ok(((), Some("resubmitted for review".into())))
                 })
             }),
         )
         .await?;
+        self.outbox_written();
         self.template(id).await
     }
 
@@ -1040,6 +1110,7 @@ impl Ctx<'_> {
             }
         }
         let target = format!("template “{}” ({})", row.name, row.language);
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -1047,6 +1118,9 @@ impl Ctx<'_> {
             allowed,
             Box::new(move |tx| {
                 Box::pin(async move {
+                    let mut gone = shared::state(tx, id).await?;
+                    gone.deleted = true;
+                    shared::emit_state(tx, &publisher, "template.deleted", &gone).await?;
                     sqlx::query!("DELETE FROM templates WHERE id = ?", id)
                         .execute(&mut *tx)
                         .await?;
@@ -1061,6 +1135,7 @@ impl Ctx<'_> {
             }),
         )
         .await
+        .inspect(|_| self.outbox_written())
     }
 
     /// Saves a template's default mapping of variables to merge fields; every variable must be
@@ -1077,6 +1152,7 @@ impl Ctx<'_> {
             .map_err(|e| TemplatesError::Corrupt(e.to_string()))?;
         check_mapping(&def, &bindings)?;
         let target = format!("template “{}” ({})", row.name, row.language);
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -1094,11 +1170,13 @@ impl Ctx<'_> {
                     )
                     .execute(&mut *tx)
                     .await?;
+                    shared::emit(tx, &publisher, "template.updated", id).await?;
                     Ok(((), Some(format!("{} variable(s)", bindings.len()))))
                 })
             }),
         )
         .await?;
+        self.outbox_written();
         self.template(id).await
     }
 }

@@ -94,6 +94,7 @@ pub(crate) async fn insert_role(
 ) -> Result<i64, crate::Error> {
     let name = validate(input)?;
     let now = crate::now_ms();
+    let seeded = is_admin || matches!(uid, NewUid::Seeded);
     let uid = match uid {
         _ if is_admin => ADMIN_ROLE_UID.to_owned(),
         NewUid::Seeded => name_uid("name", &name),
@@ -111,6 +112,12 @@ pub(crate) async fn insert_role(
     .await
     .map_err(|e| unique_violation(e, &name))?;
     write_permissions(conn, id, &input.permissions).await?;
+    if seeded {
+        // The same on every desktop: the log has nothing to say about its name yet.
+        sqlx::query!("UPDATE roles SET log_name = name WHERE id = ?", id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(id)
 }
 

@@ -315,46 +315,52 @@ async fn apply_state(
         .await?;
         return Ok(());
     }
-    let holder = sqlx::query!(
-        "SELECT id, seq FROM quick_replies WHERE name = ? AND uid IS NOT ?",
+    // The log decides who has a name: the quick reply it gave the name to keeps it.
+    let log_holder = sqlx::query_scalar!(
+        "SELECT id FROM quick_replies WHERE log_name = ? AND uid IS NOT ?",
         q.name,
         q.uid
     )
     .fetch_optional(&mut *conn)
     .await?;
     let mut name = q.name.clone();
-    if let Some(h) = holder {
-        if h.seq.is_none() {
-            let moved = suffixed(&q.name, &format!("local{}", h.id));
-            sqlx::query!(
-                "UPDATE quick_replies SET name = ? WHERE id = ?",
-                moved,
-                h.id
-            )
+    if log_holder.is_some() {
+        name = suffixed(&q.name, &q.uid);
+        let detail = format!("{author}'s change came later in the team's log");
+        audit::insert(
+            conn,
+            &crate::permissions::Principal::system(crate::permissions::SystemTask::Sync),
+            &Change::new(
+                Screen::QuickReplies,
+                "team.clash",
+                format!("quick reply /{} is /{name} here", q.name),
+            ),
+            audit::Outcome::Ok,
+            Some(&detail),
+        )
+        .await?;
+    }
+    // One that has the name here only (made or renamed here, not back yet) gives way until its
+    // own event places it.
+    let local = sqlx::query_scalar!(
+        "SELECT id FROM quick_replies WHERE name = ? AND uid IS NOT ?",
+        name,
+        q.uid
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = local {
+        let moved = suffixed(&name, &format!("local{id}"));
+        sqlx::query!("UPDATE quick_replies SET name = ? WHERE id = ?", moved, id)
             .execute(&mut *conn)
             .await?;
-        } else {
-            name = suffixed(&q.name, &q.uid);
-            let detail = format!("{author}'s change came later in the team's log");
-            audit::insert(
-                conn,
-                &crate::permissions::Principal::system(crate::permissions::SystemTask::Sync),
-                &Change::new(
-                    Screen::QuickReplies,
-                    "team.clash",
-                    format!("quick reply /{} is /{name} here", q.name),
-                ),
-                audit::Outcome::Ok,
-                Some(&detail),
-            )
-            .await?;
-        }
     }
     let now = crate::now_ms();
     match existing {
         Some(id) => {
             sqlx::query!(
-                "UPDATE quick_replies SET name = ?, message = ?, updated_at = ?, seq = ? WHERE id = ?",
+                "UPDATE quick_replies SET name = ?, log_name = ?, message = ?, updated_at = ?, seq = ? WHERE id = ?",
+                name,
                 name,
                 q.message,
                 now,
@@ -366,8 +372,9 @@ async fn apply_state(
         }
         None => {
             sqlx::query!(
-                "INSERT INTO quick_replies (uid, name, message, created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO quick_replies (uid, name, log_name, message, created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 q.uid,
+                name,
                 name,
                 q.message,
                 now,

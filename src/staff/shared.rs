@@ -10,10 +10,11 @@
 //! team, owner first among the staff ([`share_team`]), so a team's log names its administrators
 //! before anything else of theirs.
 //!
-//! **Clashes.** Role names and usernames are unique. A row the log has placed keeps its name; a
-//! later one that arrives with the same name takes it with its uid's first eight characters
-//! appended ("Support (0193ab4c)"), the same on every desktop. A row made here and not back yet
-//! gives way to the log's until its own event places it.
+//! **Clashes.** Role names and usernames are unique. The row the log gave a name to keeps it
+//! (`log_name`, `log_username`: what the log last said, never an edit made here and not back
+//! yet); a later one that arrives with the same name takes it with its uid's first eight
+//! characters appended ("Support (0193ab4c)"), the same on every desktop. A row that has the name
+//! here only gives way until its own event places it.
 
 use sqlx::SqliteConnection;
 
@@ -412,26 +413,33 @@ async fn apply_role(
         return Ok(());
     }
     let name = r.name.trim().to_owned();
-    // The name's holder, if another role has it.
-    let holder = sqlx::query!(
-        r#"SELECT id, uid, seq, is_admin AS "is_admin: bool" FROM roles WHERE name = ? AND uid IS NOT ?"#,
+    // The log decides who has a name: the role it gave the name to keeps it.
+    let log_holder = sqlx::query_scalar!(
+        "SELECT id FROM roles WHERE log_name = ? AND uid IS NOT ?",
         name,
         r.uid
     )
     .fetch_optional(&mut *conn)
     .await?;
     let mut name_here = name.clone();
-    if let Some(h) = holder {
-        if h.seq.is_none() && !h.is_admin {
-            // Made here, not back yet: it gives way until its own event places it.
-            let moved = suffixed(&name, h.uid.as_deref().unwrap_or("local"));
-            sqlx::query!("UPDATE roles SET name = ? WHERE id = ?", moved, h.id)
-                .execute(&mut *conn)
-                .await?;
-        } else {
-            name_here = suffixed(&name, &r.uid);
-            clash_noted(conn, author, format!("role “{name}” is “{name_here}” here")).await?;
-        }
+    if log_holder.is_some() {
+        name_here = suffixed(&name, &r.uid);
+        clash_noted(conn, author, format!("role “{name}” is “{name_here}” here")).await?;
+    }
+    // One that has the name here only (made or renamed here, not back yet) gives way until its
+    // own event places it.
+    let local = sqlx::query_scalar!(
+        "SELECT id FROM roles WHERE name = ? AND uid IS NOT ? AND is_admin = 0",
+        name_here,
+        r.uid
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = local {
+        let moved = suffixed(&name_here, &format!("local{id}"));
+        sqlx::query!("UPDATE roles SET name = ? WHERE id = ?", moved, id)
+            .execute(&mut *conn)
+            .await?;
     }
     let permissions: Vec<permissions::Permission> = r
         .permissions
@@ -449,9 +457,13 @@ async fn apply_role(
         }
         None => permissions::insert_role(conn, &input, false, NewUid::Given(&r.uid)).await?,
     };
-    sqlx::query!("UPDATE roles SET seq = ? WHERE id = ?", seq, id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE roles SET seq = ?, log_name = name WHERE id = ?",
+        seq,
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -496,37 +508,45 @@ async fn apply_staff(
         );
         return Ok(());
     };
-    let holder = sqlx::query!(
-        "SELECT id, seq FROM staff WHERE username = ? AND id IS NOT ?",
+    // The log decides who has a username: the member it gave it to keeps it.
+    let log_holder = sqlx::query_scalar!(
+        "SELECT id FROM staff WHERE log_username = ? AND uid IS NOT ?",
         s.username,
-        existing
+        s.uid
     )
     .fetch_optional(&mut *conn)
     .await?;
     let mut username = s.username.clone();
-    if let Some(h) = holder {
-        if h.seq.is_none() {
-            let moved = suffixed(&s.username, &format!("local{}", h.id));
-            sqlx::query!("UPDATE staff SET username = ? WHERE id = ?", moved, h.id)
-                .execute(&mut *conn)
-                .await?;
-        } else {
-            username = suffixed(&s.username, &s.uid);
-            clash_noted(
-                conn,
-                author,
-                format!("username “{}” is “{username}” here", s.username),
-            )
+    if log_holder.is_some() {
+        username = suffixed(&s.username, &s.uid);
+        clash_noted(
+            conn,
+            author,
+            format!("username “{}” is “{username}” here", s.username),
+        )
+        .await?;
+    }
+    let local = sqlx::query_scalar!(
+        "SELECT id FROM staff WHERE username = ? AND id IS NOT ?",
+        username,
+        existing
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = local {
+        let moved = suffixed(&username, &format!("local{id}"));
+        sqlx::query!("UPDATE staff SET username = ? WHERE id = ?", moved, id)
+            .execute(&mut *conn)
             .await?;
-        }
     }
     let name = s.name.trim();
     match existing {
         Some(id) => {
             sqlx::query!(
-                "UPDATE staff SET uid = ?, name = ?, username = ?, role_id = ?, active = ?, seq = ? WHERE id = ?",
+                "UPDATE staff SET uid = ?, name = ?, username = ?, log_username = ?, role_id = ?, active = ?, seq = ? WHERE id = ?",
                 s.uid,
                 name,
+                username,
                 username,
                 role_id,
                 s.active,
@@ -539,10 +559,11 @@ async fn apply_staff(
         None => {
             let now = crate::now_ms();
             sqlx::query!(
-                "INSERT INTO staff (uid, name, username, role_id, passphrase_hash, active, created_at, seq)
-                 VALUES (?, ?, ?, ?, '', ?, ?, ?)",
+                "INSERT INTO staff (uid, name, username, log_username, role_id, passphrase_hash, active, created_at, seq)
+                 VALUES (?, ?, ?, ?, ?, '', ?, ?, ?)",
                 s.uid,
                 name,
+                username,
                 username,
                 role_id,
                 s.active,

@@ -62,6 +62,30 @@ async fn dump(ws: &Workspace) -> Vec<String> {
         .into_iter()
         .map(|(c, g)| format!("member {c} {g}")),
     );
+    // The team's quick replies and roles, which the property's desktops change too.
+    out.extend(
+        sqlx::query_as::<_, (String, String, String)>(
+            "SELECT uid, name, message FROM quick_replies ORDER BY uid",
+        )
+        .fetch_all(ws.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(u, n, m)| format!("quick reply {u} /{n} {m:?}")),
+    );
+    out.extend(
+        sqlx::query_as::<_, (String, String, Option<String>)>(
+            "SELECT r.uid, r.name, group_concat(p.resource || ':' || p.action, ',')
+             FROM roles r LEFT JOIN (SELECT * FROM role_permissions ORDER BY resource, action) p
+               ON p.role_id = r.id
+             GROUP BY r.id ORDER BY r.uid",
+        )
+        .fetch_all(ws.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(u, n, p)| format!("role {u} {n:?} {}", p.unwrap_or_default())),
+    );
     out
 }
 
@@ -476,6 +500,15 @@ enum Op {
     /// Desktop, a CSV of three numbers from the pool (from the first), into its first group if
     /// it has one.
     Import(usize, u8, bool),
+    /// Desktop, a name from a small pool, a message.
+    QuickReply(usize, u8, u8),
+    /// Desktop, which of its quick replies, a new name, a new message.
+    EditQuickReply(usize, u8, u8, u8),
+    DeleteQuickReply(usize, u8),
+    /// Desktop, a role name from a small pool, which permissions (a bit each of three).
+    Role(usize, u8, u8),
+    /// Desktop, which of its roles (not the administrator's), a new name, new permissions.
+    EditRole(usize, u8, u8, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -489,17 +522,49 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (d.clone(), any::<u8>()).prop_map(|(d, g)| Op::DeleteGroup(d, g)),
         2 => (d.clone(), any::<u8>(), any::<u8>()).prop_map(|(d, c, g)| Op::Assign(d, c, g)),
         2 => d.clone().prop_map(Op::Toggle),
-        1 => (d, 0u8..8, any::<bool>()).prop_map(|(d, p, g)| Op::Import(d, p, g)),
+        1 => (d.clone(), 0u8..8, any::<bool>()).prop_map(|(d, p, g)| Op::Import(d, p, g)),
+        1 => (d.clone(), 0u8..4, any::<u8>()).prop_map(|(d, n, m)| Op::QuickReply(d, n, m)),
+        1 => (d.clone(), any::<u8>(), 0u8..4, any::<u8>()).prop_map(|(d, q, n, m)| Op::EditQuickReply(d, q, n, m)),
+        1 => (d.clone(), any::<u8>()).prop_map(|(d, q)| Op::DeleteQuickReply(d, q)),
+        1 => (d.clone(), 0u8..3, 1u8..8).prop_map(|(d, n, p)| Op::Role(d, n, p)),
+        1 => (d, any::<u8>(), 0u8..3, 1u8..8).prop_map(|(d, r, n, p)| Op::EditRole(d, r, n, p)),
     ]
+}
+
+fn reply(n: u8, m: u8) -> crmconnect::chat::quick_replies::QuickReplyInput {
+    crmconnect::chat::quick_replies::QuickReplyInput {
+        name: format!("q{n}"),
+        message: format!("message {m}"),
+    }
+}
+
+fn role(n: u8, bits: u8) -> crmconnect::permissions::RoleInput {
+    use crmconnect::permissions::{Action, Permission, Resource};
+    let all = [
+        Permission::new(Resource::WhatsappChat, Action::View),
+        Permission::new(Resource::Leads, Action::View),
+        Permission::new(Resource::Quickreplies, Action::View),
+    ];
+    crmconnect::permissions::RoleInput {
+        name: format!("role {n}"),
+        permissions: all
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, p)| p)
+            .collect(),
+    }
 }
 
 async fn run_ops(ops: Vec<Op>) {
     let relay = TestRelay::sqlite().await;
     let mut desktops: Vec<TestWorkspace> = Vec::new();
     let mut tokens = Vec::new();
-    for name in ["alice", "bob", "carol"] {
+    // The same administrator on three computers: each desktop's own staff member is the one its
+    // token names, as going live and joining make it.
+    for _ in 0..3 {
         desktops.push(common::workspace().await);
-        tokens.push(relay.token_for(name, true, &[]).await);
+        tokens.push(relay.token_for(common::OWNER, true, &[]).await);
     }
     let mut syncs: Vec<Option<SyncHandle>> = Vec::new();
     for (t, token) in desktops.iter().zip(&tokens) {
@@ -516,6 +581,11 @@ async fn run_ops(ops: Vec<Op>) {
             | Op::DeleteGroup(d, _)
             | Op::Assign(d, ..)
             | Op::Import(d, ..)
+            | Op::QuickReply(d, ..)
+            | Op::EditQuickReply(d, ..)
+            | Op::DeleteQuickReply(d, _)
+            | Op::Role(d, ..)
+            | Op::EditRole(d, ..)
             | Op::Toggle(d) => d,
         };
         let ws = desktops[d].ws.clone();
@@ -593,6 +663,39 @@ async fn run_ops(ops: Vec<Op>) {
                 let _ = cx
                     .import_contacts(&path, options, Cancel::default(), |_| {})
                     .await;
+            }
+            Op::QuickReply(_, n, m) => {
+                let _ = cx.create_quick_reply(reply(n, m)).await;
+            }
+            Op::EditQuickReply(_, q, n, m) => {
+                let replies = cx.quick_replies().await.unwrap();
+                if !replies.is_empty() {
+                    let q = &replies[q as usize % replies.len()];
+                    let _ = cx.update_quick_reply(q.id, reply(n, m)).await;
+                }
+            }
+            Op::DeleteQuickReply(_, q) => {
+                let replies = cx.quick_replies().await.unwrap();
+                if !replies.is_empty() {
+                    let q = &replies[q as usize % replies.len()];
+                    let _ = cx.delete_quick_reply(q.id).await;
+                }
+            }
+            Op::Role(_, n, p) => {
+                let _ = cx.create_role(role(n, p)).await;
+            }
+            Op::EditRole(_, r, n, p) => {
+                let roles: Vec<_> = cx
+                    .list_roles()
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|r| !r.is_admin)
+                    .collect();
+                if !roles.is_empty() {
+                    let r = &roles[r as usize % roles.len()];
+                    let _ = cx.update_role(r.id, role(n, p)).await;
+                }
             }
             Op::Toggle(_) => match syncs[d].take() {
                 Some(s) => s.stop().await,

@@ -10,6 +10,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::relay::events::ReceivedEvent;
 use crate::relay::http::{PublishRequest, PublishResponse, PublishResult, PublishedEvent};
+pub use crate::relay::lease::{LeaseClaim, LeaseView};
 pub use crate::relay::tokens::{IssueRequest, Issued, TokenView};
 pub use crate::relay::webhooks::WebhookView;
 use crate::sensitive::Sensitive;
@@ -203,6 +204,55 @@ impl RelayClient {
         json_of(resp).await
     }
 
+    /// Takes or renews the workspace's automation lease as `holder`; `granted` says whether it
+    /// holds it now (otherwise the answer names who does).
+    pub async fn acquire_lease(
+        &self,
+        holder: &str,
+        status: &str,
+    ) -> Result<LeaseView, RelayClientError> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/lease", self.base))
+            .header("authorization", self.bearer())
+            .json(&serde_json::json!({ "holder": holder, "status": status }))
+            .send()
+            .await
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        json_of(resp).await
+    }
+
+    /// Who holds the workspace's automation lease; `None` when no runner ever has.
+    pub async fn lease(&self) -> Result<Option<LeaseView>, RelayClientError> {
+        let resp = self
+            .http
+            .get(format!("{}/v1/lease", self.base))
+            .header("authorization", self.bearer())
+            .send()
+            .await
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        json_of(resp).await.map(Some)
+    }
+
+    /// Lets the lease go (a clean stop): a standby takes it at once.
+    pub async fn release_lease(&self, holder: &str) -> Result<(), RelayClientError> {
+        let resp = self
+            .http
+            .delete(format!("{}/v1/lease", self.base))
+            .header("authorization", self.bearer())
+            .json(&serde_json::json!({ "holder": holder }))
+            .send()
+            .await
+            .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(refusal(resp).await);
+        }
+        Ok(())
+    }
+
     /// The workspace's tokens (an admin's token).
     pub async fn tokens(&self) -> Result<Vec<TokenView>, RelayClientError> {
         let resp = self
@@ -248,11 +298,21 @@ impl RelayClient {
         &self,
         events: Vec<PublishedEvent>,
     ) -> Result<Vec<PublishResult>, RelayClientError> {
+        self.publish_under(events, None).await
+    }
+
+    /// Publishes under the automation lease `lease` (a runner's): the relay refuses the whole
+    /// request (409) when it is not the workspace's current lease.
+    pub async fn publish_under(
+        &self,
+        events: Vec<PublishedEvent>,
+        lease: Option<LeaseClaim>,
+    ) -> Result<Vec<PublishResult>, RelayClientError> {
         let resp = self
             .http
             .post(format!("{}/v1/events", self.base))
             .header("authorization", self.bearer())
-            .json(&PublishRequest { events })
+            .json(&PublishRequest { events, lease })
             .send()
             .await
             .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;

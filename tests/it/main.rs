@@ -18,6 +18,7 @@ mod import;
 mod kinds;
 mod leads;
 mod leads_import;
+mod lease;
 mod meta_client;
 mod outbox;
 mod pacing;

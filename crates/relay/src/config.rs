@@ -120,6 +120,9 @@ pub struct Limits {
     /// A client that has not sent a request's headers within this many milliseconds is
     /// disconnected (slowloris).
     pub header_timeout_ms: u64,
+    /// How long the automation lease lasts without a renewal: a runner renews it every third of
+    /// this, and a standby takes over within this (plus its own poll) when the holder dies.
+    pub lease_ttl_ms: u64,
 }
 
 impl Default for Limits {
@@ -138,6 +141,7 @@ impl Default for Limits {
             max_connections: 4096,
             max_connections_per_ip: 256,
             header_timeout_ms: 10_000,
+            lease_ttl_ms: 6_000,
         }
     }
 }
@@ -269,6 +273,13 @@ impl RelayConfig {
             return Err(ConfigError::Invalid(
                 "limits.max_batch and limits.frame_events must be at least 1".into(),
             ));
+        }
+        // A runner renews every third of the lease; under 300 ms a busy machine would lose it.
+        if !(300..=60_000).contains(&self.limits.lease_ttl_ms) {
+            return Err(ConfigError::Invalid(format!(
+                "limits.lease_ttl_ms is {}; it must be 300 to 60000 (a standby takes over within it)",
+                self.limits.lease_ttl_ms
+            )));
         }
         // A frame is at most `frame_bytes` plus one event, and an event at most a webhook body;
         // desktops read messages of up to MAX_FRAME_TEXT.

@@ -61,6 +61,12 @@ pub fn router(state: Arc<RelayState>) -> Router {
         )
         .route("/v1/tokens", get(list_tokens).post(issue_token))
         .route("/v1/tokens/{id}", axum::routing::delete(revoke_token))
+        .route(
+            "/v1/lease",
+            get(super::lease::view)
+                .post(super::lease::acquire)
+                .delete(super::lease::release),
+        )
         .with_state(state)
 }
 
@@ -126,7 +132,7 @@ async fn metrics(
         .into_response()
 }
 
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
@@ -289,7 +295,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-async fn authenticate(s: &RelayState, headers: &HeaderMap) -> Result<TokenRecord, Response> {
+pub(crate) async fn authenticate(
+    s: &RelayState,
+    headers: &HeaderMap,
+) -> Result<TokenRecord, Response> {
     let token = bearer(headers);
     let Some(token) = token else {
         s.metrics.reject("no_token");
@@ -562,6 +571,10 @@ pub struct PublishedEvent {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PublishRequest {
     pub events: Vec<PublishedEvent>,
+    /// Automation publishes under the lease it holds: the relay refuses the whole request when
+    /// that lease is not the workspace's current one (409, `stale lease`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<super::lease::LeaseClaim>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -588,7 +601,11 @@ pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30)
 
 /// A request's body, at most `max` bytes and within [`BODY_TIMEOUT`]: a client that sends its
 /// body slowly (or never) is answered 408 instead of holding the connection.
-async fn read_body(s: &RelayState, body: axum::body::Body, max: usize) -> Result<Bytes, Response> {
+pub(crate) async fn read_body(
+    s: &RelayState,
+    body: axum::body::Body,
+    max: usize,
+) -> Result<Bytes, Response> {
     match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, max)).await {
         Ok(Ok(b)) => Ok(b),
         Ok(Err(_)) => {
@@ -635,6 +652,11 @@ async fn publish(
             );
         }
     };
+    if let Some(claim) = &req.lease
+        && let Err(r) = super::lease::check_claim(&s, &t, claim).await
+    {
+        return r;
+    }
     if req.events.len() > MAX_PUBLISH {
         return refuse(
             StatusCode::BAD_REQUEST,

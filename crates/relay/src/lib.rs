@@ -11,6 +11,7 @@ pub mod config;
 pub mod conn;
 pub use crmconnect_events::events;
 pub mod http;
+pub mod lease;
 pub mod log;
 pub mod metrics;
 pub mod store;

@@ -56,6 +56,23 @@ pub struct TokenRecord {
     pub expires_at: Option<i64>,
 }
 
+/// A workspace's automation lease, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LeaseRecord {
+    pub workspace: String,
+    /// Who holds it: a runner's (or a desktop's) name for itself, e.g. `runner@host:pid`.
+    pub holder: String,
+    /// The staff member of the holder's token.
+    pub staff: String,
+    pub epoch: i64,
+    /// When the lease came to this holder (ms since the epoch).
+    pub since: i64,
+    pub heartbeat_at: i64,
+    pub expires_at: i64,
+    /// What the holder says it is doing (active bots, running campaigns).
+    pub status: String,
+}
+
 #[derive(Clone)]
 pub enum Store {
     Sqlite(sqlx::SqlitePool),
@@ -357,6 +374,124 @@ impl Store {
             .await?
             .rows_affected(),
         })
+    }
+
+    /// Grants workspace `workspace`'s automation lease to `holder` until `expires_at`, or renews
+    /// it: when nobody holds it, `holder` already does, or the holder's has expired (at `now`).
+    /// One statement, so that relays sharing a database agree on one holder. The lease as it is
+    /// afterwards, and whether `holder` has it.
+    pub async fn acquire_lease(
+        &self,
+        workspace: &str,
+        holder: &str,
+        staff: &str,
+        status: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(LeaseRecord, bool), StoreError> {
+        const SQLITE: &str = "INSERT INTO leases (workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status) \
+             VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5, ?6) \
+             ON CONFLICT (workspace) DO UPDATE SET \
+               epoch = CASE WHEN leases.holder = excluded.holder THEN leases.epoch ELSE leases.epoch + 1 END, \
+               since = CASE WHEN leases.holder = excluded.holder THEN leases.since ELSE excluded.since END, \
+               holder = excluded.holder, staff = excluded.staff, heartbeat_at = excluded.heartbeat_at, \
+               expires_at = excluded.expires_at, status = excluded.status \
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= excluded.heartbeat_at \
+             RETURNING epoch";
+        const POSTGRES: &str = "INSERT INTO leases (workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status) \
+             VALUES ($1, $2, $3, 1, $4, $4, $5, $6) \
+             ON CONFLICT (workspace) DO UPDATE SET \
+               epoch = CASE WHEN leases.holder = EXCLUDED.holder THEN leases.epoch ELSE leases.epoch + 1 END, \
+               since = CASE WHEN leases.holder = EXCLUDED.holder THEN leases.since ELSE EXCLUDED.since END, \
+               holder = EXCLUDED.holder, staff = EXCLUDED.staff, heartbeat_at = EXCLUDED.heartbeat_at, \
+               expires_at = EXCLUDED.expires_at, status = EXCLUDED.status \
+             WHERE leases.holder = EXCLUDED.holder OR leases.expires_at <= EXCLUDED.heartbeat_at \
+             RETURNING epoch";
+        let granted: Option<i64> = match self {
+            Store::Sqlite(p) => {
+                sqlx::query_scalar(SQLITE)
+                    .bind(workspace)
+                    .bind(holder)
+                    .bind(staff)
+                    .bind(now)
+                    .bind(expires_at)
+                    .bind(status)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Store::Postgres(p) => {
+                sqlx::query_scalar(POSTGRES)
+                    .bind(workspace)
+                    .bind(holder)
+                    .bind(staff)
+                    .bind(now)
+                    .bind(expires_at)
+                    .bind(status)
+                    .fetch_optional(p)
+                    .await?
+            }
+        };
+        let lease = self
+            .lease(workspace)
+            .await?
+            .ok_or_else(|| StoreError::Raw("the lease just written is not there".into()))?;
+        Ok((lease, granted.is_some()))
+    }
+
+    /// Workspace `workspace`'s automation lease, if anyone ever held it.
+    pub async fn lease(&self, workspace: &str) -> Result<Option<LeaseRecord>, StoreError> {
+        type Row = (String, String, String, i64, i64, i64, i64, String);
+        let row: Option<Row> = match self {
+            Store::Sqlite(p) => {
+                sqlx::query_as("SELECT workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status FROM leases WHERE workspace = ?")
+                    .bind(workspace)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Store::Postgres(p) => {
+                sqlx::query_as("SELECT workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status FROM leases WHERE workspace = $1")
+                    .bind(workspace)
+                    .fetch_optional(p)
+                    .await?
+            }
+        };
+        Ok(row.map(
+            |(workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status)| {
+                LeaseRecord {
+                    workspace,
+                    holder,
+                    staff,
+                    epoch,
+                    since,
+                    heartbeat_at,
+                    expires_at,
+                    status,
+                }
+            },
+        ))
+    }
+
+    /// `holder` lets the lease go (a clean stop): a standby takes it at once, with the next epoch.
+    pub async fn release_lease(&self, workspace: &str, holder: &str) -> Result<bool, StoreError> {
+        let n = match self {
+            Store::Sqlite(p) => {
+                sqlx::query("UPDATE leases SET expires_at = 0 WHERE workspace = ? AND holder = ?")
+                    .bind(workspace)
+                    .bind(holder)
+                    .execute(p)
+                    .await?
+                    .rows_affected()
+            }
+            Store::Postgres(p) => {
+                sqlx::query("UPDATE leases SET expires_at = 0 WHERE workspace = $1 AND holder = $2")
+                    .bind(workspace)
+                    .bind(holder)
+                    .execute(p)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        Ok(n == 1)
     }
 
     /// Whether the token `id` is still valid.

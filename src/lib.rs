@@ -52,6 +52,7 @@ pub mod live;
 pub mod numbers;
 pub mod outbox;
 pub mod permissions;
+pub mod runner;
 pub mod runtime;
 pub mod screens;
 pub mod secrets;

@@ -25,6 +25,7 @@ mod pacing;
 mod permissions;
 mod relay;
 mod relay_processes;
+mod runner;
 mod sandbox;
 mod staff;
 mod team_contacts;

@@ -14,8 +14,16 @@ use tracing_subscriber::prelude::*;
 /// How many daily files the desktop keeps.
 pub const KEEP_DAYS: usize = 14;
 
+/// `CRMCONNECT_LOG`, else `info`; whatever it says, a WebSocket handshake is never traced:
+/// tungstenite writes the whole request at TRACE, the relay token's `authorization` header with it
+/// (found by the runner's test, which looks for its token in its logs at TRACE).
 fn filter() -> EnvFilter {
-    EnvFilter::try_from_env("CRMCONNECT_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"))
+    let filter = EnvFilter::try_from_env("CRMCONNECT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    match "tungstenite::handshake=debug".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
 }
 
 /// Desktop: `crmconnect.log.YYYY-MM-DD` files in `dir`, one a day, the last [`KEEP_DAYS`] kept,

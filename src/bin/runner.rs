@@ -1,0 +1,174 @@
+//! `crmconnect-runner`: CRMConnect WhatsApp's runtime without a window. It joins its team's
+//! workspace through the relay and runs the workspace's automation (bots, campaigns) while it
+//! holds the relay's lease; a second runner waits as standby. Links no Tauri or WebKit crate.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crmconnect::runner::{Credentials, RunnerSetup, RunnerState};
+use crmconnect::sensitive::Sensitive;
+
+#[derive(Parser)]
+#[command(
+    name = "crmconnect-runner",
+    version,
+    about = "CRMConnect WhatsApp runner: runs a workspace's bots and campaigns without a window",
+    long_about = "CRMConnect WhatsApp runner: joins a team's workspace through its relay (a replica of \
+its own, built from the team's log) and runs its automation — bots and campaigns — while it holds the \
+workspace's automation lease. A second runner waits as standby and takes over within the lease's time \
+(6 s by default) when the active one dies.\n\nConfiguration comes from the TOML file given with --config \
+(see runner.example.toml), overridden by RUNNER_* environment variables (RUNNER_DATA_DIR, \
+RUNNER_RELAY_URL, RUNNER_HOLDER).\n\nCredentials never come from the configuration or the command line: \
+the relay token is read from $CREDENTIALS_DIRECTORY/relay-token (systemd's LoadCredential=) or the \
+RUNNER_RELAY_TOKEN variable; Meta's access token, when automation sends, from \
+$CREDENTIALS_DIRECTORY/meta-access-token or RUNNER_META_ACCESS_TOKEN. Logs are JSON lines on stdout \
+(CRMCONNECT_LOG sets the level) and never carry a token."
+)]
+struct Cli {
+    /// The TOML configuration file.
+    #[arg(long, short, env = "RUNNER_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+/// The configuration file's keys (a token in it is refused: see [`Cli`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Where the runner keeps its replica of the workspace.
+    data_dir: PathBuf,
+    /// The team's relay.
+    relay_url: String,
+    /// The runner's name in the lease; `runner@<host>:<pid>` when not given.
+    #[serde(default)]
+    holder: Option<String>,
+}
+
+const SECRET_KEYS: &[&str] = &["relay_token", "token", "meta_access_token", "access_token"];
+
+fn load(file: Option<&Path>) -> Result<Config, String> {
+    let mut figment = Figment::new();
+    if let Some(file) = file {
+        if !file.exists() {
+            return Err(format!(
+                "the configuration file {} does not exist",
+                file.display()
+            ));
+        }
+        let table: std::collections::BTreeMap<String, figment::value::Value> =
+            Figment::from(Toml::file(file))
+                .extract()
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+        if let Some(key) = SECRET_KEYS.iter().find(|k| table.contains_key(**k)) {
+            return Err(format!(
+                "{} holds “{key}”: a token never goes in the configuration; give it as $CREDENTIALS_DIRECTORY/relay-token (or meta-access-token) or in RUNNER_RELAY_TOKEN",
+                file.display()
+            ));
+        }
+        figment = figment.merge(Toml::file(file));
+    }
+    figment
+        .merge(Env::prefixed("RUNNER_").ignore(&["CONFIG", "RELAY_TOKEN", "META_ACCESS_TOKEN"]))
+        .extract()
+        .map_err(|e| format!("the configuration: {e}"))
+}
+
+/// A credential: `$CREDENTIALS_DIRECTORY/<file>`, else the environment variable `var`.
+fn credential(file: &str, var: &str) -> Result<Option<Sensitive<String>>, String> {
+    if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+        let path = Path::new(&dir).join(file);
+        if path.exists() {
+            let value = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read the credential {}: {e}", path.display()))?;
+            let value = value.trim().to_owned();
+            if value.is_empty() {
+                return Err(format!("the credential {} is empty", path.display()));
+            }
+            return Ok(Some(Sensitive::new(value)));
+        }
+    }
+    Ok(std::env::var(var)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .map(Sensitive::new))
+}
+
+fn default_holder() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    format!("runner@{host}:{}", std::process::id())
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let config = load(cli.config.as_deref())?;
+    let relay_token = credential("relay-token", "RUNNER_RELAY_TOKEN")?.ok_or(
+        "no relay token: give it as $CREDENTIALS_DIRECTORY/relay-token (systemd LoadCredential=) or in RUNNER_RELAY_TOKEN",
+    )?;
+    let meta_access_token = credential("meta-access-token", "RUNNER_META_ACCESS_TOKEN")?;
+    let setup = RunnerSetup {
+        data_dir: config.data_dir,
+        relay_url: config.relay_url,
+        holder: config.holder.unwrap_or_else(default_holder),
+    };
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        on_signal.cancel();
+    });
+    let (state, _) = watch::channel(RunnerState::Starting);
+    crmconnect::runner::run(
+        setup,
+        Credentials {
+            relay_token,
+            meta_access_token,
+        },
+        state,
+        stop,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = async {
+                match term.as_mut() {
+                    Some(t) => { t.recv().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    crmconnect::logging::init_relay();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crmconnect-runner: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The runner: the app's runtime without a window (issue 21). It joins its team's workspace as a
+//! desktop does — its own replica under its data folder, built from the relay's log by the same
+//! handlers — and competes for the workspace's automation lease ([`crate::relay::lease`]): the
+//! one that holds it runs bots and campaigns; the others wait as standby and take over within the
+//! lease's time when it dies. Everything automation publishes carries the lease's epoch, so a
+//! runner that was paused and wakes up after another took over is refused by the relay.
+//!
+//! Its credentials (the relay token, Meta's access token) are handed to [`run`] by its caller,
+//! which reads them from a credential file or the environment (`crmconnect-runner`): they are kept
+//! in memory only, never in its configuration, its database or its logs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::relay::lease::{LeaseClaim, LeaseView};
+use crate::secrets::SecretName;
+use crate::sensitive::Sensitive;
+use crate::sync::relay_client::RelayClient;
+use crate::workspace::{Workspace, WorkspaceKind, Workspaces};
+use crate::{ErrorCode, Result};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("the relay at {url} cannot be used: {problem}")]
+    Relay { url: String, problem: String },
+    #[error(
+        "the relay token is {staff}'s, which may not run automation: give the runner a token of an administrator or of a role with whatsapp_bot:edit or whatsapp_campaign:edit"
+    )]
+    NotAutomation { staff: String },
+    #[error("the runner's workspace folder {0} belongs to workspace “{1}”, not the token's “{2}”")]
+    OtherWorkspace(String, String, String),
+}
+
+impl crate::error::Coded for RunnerError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            RunnerError::Relay { .. } => ErrorCode::Internal,
+            RunnerError::NotAutomation { .. } => ErrorCode::PermissionDenied,
+            RunnerError::OtherWorkspace(..) => ErrorCode::Conflict,
+        }
+    }
+}
+
+/// What a runner is given to run.
+#[derive(Debug, Clone)]
+pub struct RunnerSetup {
+    /// Where its replica of the workspace lives.
+    pub data_dir: PathBuf,
+    pub relay_url: String,
+    /// Its name for itself in the lease (`runner@host:pid` by default).
+    pub holder: String,
+}
+
+/// Its credentials, read by its caller from a credential file or the environment.
+pub struct Credentials {
+    pub relay_token: Sensitive<String>,
+    pub meta_access_token: Option<Sensitive<String>>,
+}
+
+/// Where the runner stands, for its logs, its caller and (through the relay's lease) the desktops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunnerState {
+    Starting,
+    /// Another holds the lease.
+    Standby {
+        holder: String,
+        epoch: i64,
+    },
+    /// This runner holds the lease: automation runs under `claim`.
+    Active {
+        claim: LeaseClaim,
+        since: i64,
+    },
+}
+
+/// How often a standby asks for the lease again.
+const STANDBY_POLL: Duration = Duration::from_secs(1);
+
+/// Runs until `stop`: the replica's sync, and the lease (renewed every third of its time while
+/// held, asked for every second while another holds it). A clean stop lets the lease go, so a
+/// standby takes over at once.
+pub async fn run(
+    setup: RunnerSetup,
+    creds: Credentials,
+    state: watch::Sender<RunnerState>,
+    stop: CancellationToken,
+) -> Result<()> {
+    let relay =
+        RelayClient::new(&setup.relay_url, creds.relay_token).map_err(|e| RunnerError::Relay {
+            url: setup.relay_url.clone(),
+            problem: e.to_string(),
+        })?;
+    let who = relay.whoami().await.map_err(|e| RunnerError::Relay {
+        url: setup.relay_url.clone(),
+        problem: e.to_string(),
+    })?;
+    let may_automate = who.is_admin
+        || who
+            .permissions
+            .iter()
+            .flatten()
+            .any(|p| p == "whatsapp_bot:edit" || p == "whatsapp_campaign:edit");
+    if !may_automate {
+        return Err(RunnerError::NotAutomation { staff: who.staff }.into());
+    }
+    let ws = Arc::new(open_replica(&setup, &who.workspace).await?);
+    if let Some(token) = creds.meta_access_token {
+        // In this process's memory only (the workspaces' store here is not the keychain).
+        let store = ws.secrets().clone();
+        let slug = ws.info().slug.clone();
+        let stored =
+            tokio::task::spawn_blocking(move || store.set(&slug, SecretName::AccessToken, &token))
+                .await
+                .map_err(|e| RunnerError::Relay {
+                    url: setup.relay_url.clone(),
+                    problem: e.to_string(),
+                })?;
+        stored.map_err(crate::Error::from)?;
+    }
+    tracing::info!(
+        workspace = who.workspace,
+        staff = who.staff,
+        holder = setup.holder,
+        "the runner joined its workspace"
+    );
+    let sync = crate::sync::engine::start(ws.clone(), relay.clone());
+    hold_the_lease(&relay, &setup.holder, &state, &stop).await;
+    if matches!(*state.borrow(), RunnerState::Active { .. })
+        && let Err(e) = relay.release_lease(&setup.holder).await
+    {
+        tracing::warn!(error = %e, "the lease could not be let go: a standby takes it when it expires");
+    }
+    sync.stop().await;
+    ws.close().await;
+    tracing::info!("the runner stopped");
+    Ok(())
+}
+
+/// The runner's replica: the folder of the token's workspace under `data_dir`, created empty the
+/// first time (the log fills it).
+async fn open_replica(setup: &RunnerSetup, workspace: &str) -> Result<Workspace> {
+    let workspaces = Workspaces::new(&setup.data_dir);
+    match workspaces.open(workspace).await {
+        Ok(ws) => {
+            if ws.info().slug != workspace {
+                return Err(RunnerError::OtherWorkspace(
+                    ws.info().path.clone(),
+                    ws.info().slug.clone(),
+                    workspace.into(),
+                )
+                .into());
+            }
+            Ok(ws)
+        }
+        Err(e) if e.code() == ErrorCode::NotFound => {
+            workspaces
+                .create(workspace, workspace, WorkspaceKind::Live)
+                .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Asks for the lease and keeps it while this runner lives; says every change of hands.
+async fn hold_the_lease(
+    relay: &RelayClient,
+    holder: &str,
+    state: &watch::Sender<RunnerState>,
+    stop: &CancellationToken,
+) {
+    loop {
+        let status = match &*state.borrow() {
+            RunnerState::Active { .. } => "active",
+            _ => "standby",
+        };
+        let wait = match relay.acquire_lease(holder, status).await {
+            Ok(lease) => {
+                let wait = next_wait(&lease);
+                let next = if lease.granted {
+                    RunnerState::Active {
+                        claim: LeaseClaim {
+                            holder: holder.to_owned(),
+                            epoch: lease.epoch,
+                        },
+                        since: lease.since,
+                    }
+                } else {
+                    RunnerState::Standby {
+                        holder: lease.holder.clone(),
+                        epoch: lease.epoch,
+                    }
+                };
+                say_change(&state.borrow(), &next);
+                state.send_if_modified(|s| {
+                    let changed = *s != next;
+                    *s = next;
+                    changed
+                });
+                wait
+            }
+            Err(e) => {
+                // The relay cannot be reached: automation stops until it answers again, since a
+                // lease that cannot be renewed may already be another's.
+                if matches!(*state.borrow(), RunnerState::Active { .. }) {
+                    tracing::warn!(error = %e, "the lease cannot be renewed: automation pauses");
+                }
+                state.send_replace(RunnerState::Starting);
+                STANDBY_POLL
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// While held: renew every third of the lease's time; else ask again every second.
+fn next_wait(lease: &LeaseView) -> Duration {
+    if lease.granted {
+        Duration::from_millis((lease.ttl_ms / 3).max(100))
+    } else {
+        STANDBY_POLL
+    }
+}
+
+fn say_change(before: &RunnerState, after: &RunnerState) {
+    match (before, after) {
+        (RunnerState::Active { claim: was, .. }, RunnerState::Standby { holder, epoch }) => {
+            tracing::warn!(
+                epoch = was.epoch,
+                now_held_by = holder,
+                now_epoch = epoch,
+                "lost the lease: another runner took over (this one was paused or cut off); automation stops here"
+            );
+        }
+        (RunnerState::Active { claim: a, .. }, RunnerState::Active { claim: b, .. })
+            if a.epoch == b.epoch => {}
+        (_, RunnerState::Active { claim, .. }) => {
+            tracing::info!(epoch = claim.epoch, "holds the lease: automation runs here");
+        }
+        (RunnerState::Standby { holder: a, .. }, RunnerState::Standby { holder: b, .. })
+            if a == b => {}
+        (_, RunnerState::Standby { holder, epoch }) => {
+            tracing::info!(holder, epoch, "standby: another runner holds the lease");
+        }
+        _ => {}
+    }
+}

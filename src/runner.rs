@@ -75,10 +75,78 @@ pub enum RunnerState {
         claim: LeaseClaim,
         since: i64,
     },
+    /// The relay refuses this token the lease (its role has no automation permission).
+    Refused(String),
+}
+
+/// What the top bar shows of the workspace's automation: who runs it, since when, and whether
+/// this desktop is the one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct AutomationStatus {
+    /// `active` (this desktop runs it), `standby` (another does), `refused` (this desktop's token
+    /// may not), `unreachable` (the relay does not answer) or `off` (no relay).
+    pub here: String,
+    /// Whether anyone runs it now.
+    pub running: bool,
+    pub holder: Option<String>,
+    /// Held by a desktop working alone rather than a server runner.
+    pub desktop: bool,
+    pub since: Option<i64>,
+    pub heartbeat_at: Option<i64>,
+    /// What the holder says it is doing.
+    pub status: String,
+    /// In plain words, for the top bar.
+    pub message: String,
+}
+
+impl AutomationStatus {
+    pub fn of(here: &RunnerState, lease: Option<&LeaseView>, now: i64) -> Self {
+        let here_key = match here {
+            RunnerState::Starting => "unreachable",
+            RunnerState::Standby { .. } => "standby",
+            RunnerState::Active { .. } => "active",
+            RunnerState::Refused(_) => "refused",
+        };
+        let running = lease.is_some_and(|l| l.expires_at > now);
+        let message = match lease {
+            Some(_) if running && matches!(here, RunnerState::Active { .. }) => {
+                "Bots and campaigns run on this desktop while it is open".to_owned()
+            }
+            Some(l) if running => format!("Bots and campaigns run on {}", l.holder),
+            _ => "Bots and campaigns are paused: no runner is connected".to_owned(),
+        };
+        AutomationStatus {
+            here: here_key.into(),
+            running,
+            holder: lease.map(|l| l.holder.clone()),
+            desktop: lease.is_some_and(|l| l.desktop),
+            since: lease.map(|l| l.since),
+            heartbeat_at: lease.map(|l| l.heartbeat_at),
+            status: lease.map(|l| l.status.clone()).unwrap_or_default(),
+            message,
+        }
+    }
+
+    /// No relay: nothing runs automation.
+    pub fn off() -> Self {
+        AutomationStatus {
+            here: "off".into(),
+            running: false,
+            holder: None,
+            desktop: false,
+            since: None,
+            heartbeat_at: None,
+            status: String::new(),
+            message: "Bots and campaigns are paused: no runner is connected".into(),
+        }
+    }
 }
 
 /// How often a standby asks for the lease again.
 const STANDBY_POLL: Duration = Duration::from_secs(1);
+/// How often a token the relay refused the lease asks again (its role may change).
+const REFUSED_POLL: Duration = Duration::from_secs(30);
 
 /// Runs until `stop`: the replica's sync, and the lease (renewed every third of its time while
 /// held, asked for every second while another holds it). A clean stop lets the lease go, so a
@@ -128,7 +196,7 @@ pub async fn run(
         "the runner joined its workspace"
     );
     let sync = crate::sync::engine::start(ws.clone(), relay.clone());
-    hold_the_lease(&relay, &setup.holder, &state, &stop).await;
+    hold_lease(&relay, &setup.holder, false, &state, &stop).await;
     if matches!(*state.borrow(), RunnerState::Active { .. })
         && let Err(e) = relay.release_lease(&setup.holder).await
     {
@@ -165,10 +233,12 @@ async fn open_replica(setup: &RunnerSetup, workspace: &str) -> Result<Workspace>
     }
 }
 
-/// Asks for the lease and keeps it while this runner lives; says every change of hands.
-async fn hold_the_lease(
+/// Asks for the lease and keeps it until `stop`; says every change of hands. A desktop working
+/// alone asks as one (`desktop`): a server runner takes the lease from it.
+pub async fn hold_lease(
     relay: &RelayClient,
     holder: &str,
+    desktop: bool,
     state: &watch::Sender<RunnerState>,
     stop: &CancellationToken,
 ) {
@@ -177,7 +247,7 @@ async fn hold_the_lease(
             RunnerState::Active { .. } => "active",
             _ => "standby",
         };
-        let wait = match relay.acquire_lease(holder, status).await {
+        let wait = match relay.acquire_lease_as(holder, status, desktop).await {
             Ok(lease) => {
                 let wait = next_wait(&lease);
                 let next = if lease.granted {
@@ -201,6 +271,10 @@ async fn hold_the_lease(
                     changed
                 });
                 wait
+            }
+            Err(crate::sync::relay_client::RelayClientError::Forbidden(why)) => {
+                state.send_replace(RunnerState::Refused(why));
+                REFUSED_POLL
             }
             Err(e) => {
                 // The relay cannot be reached: automation stops until it answers again, since a

@@ -12,9 +12,12 @@ use tokio::task::JoinHandle;
 
 use crate::Result;
 use crate::embedded::Embedded;
+use crate::runner::{AutomationStatus, RunnerState};
 use crate::sandbox::SandboxConfig;
 use crate::sync::engine::{self, SyncHandle, SyncStatus};
+use crate::sync::relay_client::RelayClient;
 use crate::workspace::{Workspace, WorkspaceKind};
+use tokio_util::sync::CancellationToken;
 
 /// How a runtime starts.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +32,61 @@ pub struct Runtime {
     embedded: Option<Embedded>,
     sync: Mutex<Option<SyncHandle>>,
     sender: JoinHandle<()>,
+    automation: Mutex<Option<Automation>>,
+}
+
+/// This desktop's part in the workspace's automation lease: it holds the lease while no server
+/// runner does (the sandbox workspace, someone working alone), and gives it up to one at once.
+struct Automation {
+    relay: RelayClient,
+    state: watch::Receiver<RunnerState>,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Automation {
+    async fn start(ws: &Workspace) -> Option<Automation> {
+        let settings = ws.relay_settings_unchecked().await.ok()?;
+        let token = ws.relay_token().await.ok().flatten()?;
+        if settings.relay_url.is_empty() {
+            return None;
+        }
+        let relay = RelayClient::new(&settings.relay_url, token).ok()?;
+        let (tx, state) = watch::channel(RunnerState::Starting);
+        let stop = CancellationToken::new();
+        let holder = format!("desktop@{}:{}", host_name(), std::process::id());
+        let task = {
+            let (relay, stop) = (relay.clone(), stop.clone());
+            tokio::spawn(async move {
+                crate::runner::hold_lease(&relay, &holder, true, &tx, &stop).await;
+                let held = matches!(&*tx.borrow(), RunnerState::Active { .. });
+                if held {
+                    let _ = relay.release_lease(&holder).await;
+                }
+            })
+        };
+        Some(Automation {
+            relay,
+            state,
+            stop,
+            task,
+        })
+    }
+
+    async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "this-computer".into())
 }
 
 impl Runtime {
@@ -50,11 +108,13 @@ impl Runtime {
             Err(e) => return Err(e),
         };
         let sender = crate::chat::start_sender(ws.clone());
+        let automation = Automation::start(&ws).await;
         Ok(Runtime {
             ws,
             embedded,
             sync: Mutex::new(sync),
             sender,
+            automation: Mutex::new(automation),
         })
     }
 
@@ -98,10 +158,32 @@ impl Runtime {
             old.stop().await;
         }
         *slot = engine::start_configured(self.ws.clone()).await?;
+        let mut automation = self.automation.lock().await;
+        if let Some(old) = automation.take() {
+            old.stop().await;
+        }
+        *automation = Automation::start(&self.ws).await;
         Ok(slot.as_ref().map(SyncHandle::subscribe))
     }
 
+    /// Who runs the workspace's bots and campaigns, for the top bar: the relay's lease, and this
+    /// desktop's part in it.
+    pub async fn automation_status(&self) -> AutomationStatus {
+        let automation = self.automation.lock().await;
+        let Some(a) = automation.as_ref() else {
+            return AutomationStatus::off();
+        };
+        let here = a.state.borrow().clone();
+        match a.relay.lease().await {
+            Ok(lease) => AutomationStatus::of(&here, lease.as_ref(), crate::now_ms()),
+            Err(_) => AutomationStatus::of(&RunnerState::Starting, None, crate::now_ms()),
+        }
+    }
+
     pub async fn shutdown(self) {
+        if let Some(a) = self.automation.into_inner() {
+            a.stop().await;
+        }
         self.sender.abort();
         if let Some(sync) = self.sync.into_inner() {
             sync.stop().await;

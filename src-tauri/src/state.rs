@@ -225,6 +225,14 @@ impl AppState {
         }
     }
 
+    /// Who runs the workspace's bots and campaigns (the relay's automation lease).
+    pub async fn automation_status(&self) -> crmconnect::runner::AutomationStatus {
+        match &self.open.read().await.runtime {
+            Some(r) => r.automation_status().await,
+            None => crmconnect::runner::AutomationStatus::off(),
+        }
+    }
+
     /// Publish the outbox / reconnect now.
     pub async fn sync_now(&self) {
         if let Some(r) = &self.open.read().await.runtime {

@@ -211,11 +211,22 @@ impl RelayClient {
         holder: &str,
         status: &str,
     ) -> Result<LeaseView, RelayClientError> {
+        self.acquire_lease_as(holder, status, false).await
+    }
+
+    /// [`acquire_lease`](Self::acquire_lease), as a desktop working alone (`desktop`): a server
+    /// runner takes the lease from it.
+    pub async fn acquire_lease_as(
+        &self,
+        holder: &str,
+        status: &str,
+        desktop: bool,
+    ) -> Result<LeaseView, RelayClientError> {
         let resp = self
             .http
             .post(format!("{}/v1/lease", self.base))
             .header("authorization", self.bearer())
-            .json(&serde_json::json!({ "holder": holder, "status": status }))
+            .json(&serde_json::json!({ "holder": holder, "status": status, "desktop": desktop }))
             .send()
             .await
             .map_err(|e| RelayClientError::Unreachable(e.to_string()))?;

@@ -189,3 +189,75 @@ async fn only_automation_s_roles_may_hold_the_lease() {
     );
     r.stop().await;
 }
+
+/// A desktop working alone holds the lease; a server runner that asks takes it at once, and the
+/// desktop takes it back when the runner lets it go.
+#[tokio::test]
+async fn a_server_runner_takes_the_lease_from_a_desktop_and_gives_it_back() {
+    let r = TestRelay::sqlite_with(|c| c.limits.lease_ttl_ms = TTL_MS).await;
+    let desktop = r.client_for("olivia", true, &[]).await;
+    let server = r.client_for("automation", true, &[]).await;
+    let mine = desktop
+        .acquire_lease_as("desktop@laptop", "", true)
+        .await
+        .unwrap();
+    assert!(mine.granted && mine.desktop, "{mine:?}");
+    let taken = server.acquire_lease("runner@srv", "").await.unwrap();
+    assert!(taken.granted, "a runner comes before a desktop: {taken:?}");
+    assert_eq!(taken.epoch, mine.epoch + 1);
+    assert!(!taken.desktop);
+    let back = desktop
+        .acquire_lease_as("desktop@laptop", "", true)
+        .await
+        .unwrap();
+    assert!(!back.granted, "a desktop does not take it from a runner");
+    assert_eq!(back.holder, "runner@srv");
+    server.release_lease("runner@srv").await.unwrap();
+    let back = desktop
+        .acquire_lease_as("desktop@laptop", "", true)
+        .await
+        .unwrap();
+    assert!(back.granted);
+    assert_eq!(back.epoch, taken.epoch + 1);
+    r.stop().await;
+}
+
+/// The sandbox workspace's desktop runs its automation itself, through its in-process relay, and
+/// says so; a runner-less team workspace says it is paused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_desktop_holds_its_own_lease_and_says_so() {
+    use crmconnect::runtime::{Runtime, RuntimeOptions};
+    let t = crate::common::workspace().await;
+    let rt = Runtime::start(t.ws.clone(), RuntimeOptions::default())
+        .await
+        .unwrap();
+    let status = crate::common::eventually("the desktop holds the lease", || async {
+        let s = rt.automation_status().await;
+        (s.here == "active" && s.running).then_some(s)
+    })
+    .await;
+    assert!(status.desktop);
+    assert_eq!(
+        status.message,
+        "Bots and campaigns run on this desktop while it is open"
+    );
+    rt.shutdown().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let live = std::sync::Arc::new(
+        crmconnect::Workspaces::new(dir.path())
+            .create(WS, "Acme", crmconnect::workspace::WorkspaceKind::Live)
+            .await
+            .unwrap(),
+    );
+    let rt = Runtime::start(live, RuntimeOptions::default())
+        .await
+        .unwrap();
+    let off = rt.automation_status().await;
+    assert!(!off.running);
+    assert_eq!(
+        off.message,
+        "Bots and campaigns are paused: no runner is connected"
+    );
+    rt.shutdown().await;
+}

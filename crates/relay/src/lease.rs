@@ -12,6 +12,10 @@
 //! are stored: a runner that stalls between the two for longer than the lease lasts is not
 //! caught by it (see docs/relay.md).
 //!
+//! **Priority.** A desktop working alone (the sandbox workspace, a one-person team) holds the
+//! lease itself, asking with `desktop: true`; a server runner that asks takes it from the desktop
+//! at once (the next epoch), and the desktop gets it back only once no runner holds it.
+//!
 //! Who may hold it: an administrator's token, or one whose permissions include editing bots or
 //! campaigns (a service member of staff with automation's role); a desktop working alone takes
 //! it with its own token.
@@ -38,6 +42,10 @@ pub struct LeaseRequest {
     /// What it is doing, shown on the desktops ("2 bots, 1 campaign sending").
     #[serde(default)]
     pub status: String,
+    /// A desktop that runs automation because it works alone: a server runner that asks takes
+    /// the lease from it at once, and it takes it back only when no runner holds it.
+    #[serde(default)]
+    pub desktop: bool,
 }
 
 /// The lease a publish request is made under.
@@ -63,6 +71,9 @@ pub struct LeaseView {
     pub heartbeat_at: i64,
     pub expires_at: i64,
     pub status: String,
+    /// Held by a desktop working alone rather than a server runner.
+    #[serde(default)]
+    pub desktop: bool,
     /// How long a lease lasts without renewal, in milliseconds.
     pub ttl_ms: u64,
 }
@@ -79,6 +90,7 @@ impl LeaseView {
             heartbeat_at: lease.heartbeat_at,
             expires_at: lease.expires_at,
             status: lease.status,
+            desktop: lease.desktop,
             ttl_ms,
         }
     }
@@ -146,6 +158,7 @@ pub async fn acquire(
             &req.holder,
             &t.staff,
             &status,
+            if req.desktop { 0 } else { 1 },
             now,
             now + ttl as i64,
         )

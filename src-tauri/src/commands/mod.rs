@@ -62,6 +62,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         chat::document_send_preview,
         chat::send_document_on_whatsapp,
         sync::sync_status,
+        sync::automation_status,
         sync::sync_refused_events,
         sync::dismiss_sync_warning,
         sync::sync_now,

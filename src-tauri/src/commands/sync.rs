@@ -12,6 +12,13 @@ pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, ApiEr
 }
 
 #[tauri::command]
+pub async fn automation_status(
+    state: State<'_, AppState>,
+) -> Result<crmconnect::runner::AutomationStatus, ApiError> {
+    Ok(state.automation_status().await)
+}
+
+#[tauri::command]
 pub async fn sync_now(state: State<'_, AppState>) -> Result<(), ApiError> {
     state.sync_now().await;
     Ok(())

@@ -52,6 +52,7 @@ import type { LeadStatusInput } from "./bindings/LeadStatusInput";
 import type { StaffName } from "./bindings/StaffName";
 import type { RelaySettings } from "./bindings/RelaySettings";
 import type { SyncStatus } from "./bindings/SyncStatus";
+import type { AutomationStatus } from "./bindings/AutomationStatus";
 import type { RefusedEvent } from "./bindings/RefusedEvent";
 import type { ConnectionInput } from "./bindings/ConnectionInput";
 import type { ConnectionView } from "./bindings/ConnectionView";
@@ -334,6 +335,8 @@ export async function onImportProgress(callback: (progress: ImportProgress) => v
 // Team sync with the relay
 /** Where sync stands now; later changes arrive as `sync-status` events (see onSyncStatus). */
 export const syncStatus = () => call<SyncStatus>("sync_status");
+/** Who runs the workspace's bots and campaigns: a server runner, this desktop, or nobody. */
+export const automationStatus = () => call<AutomationStatus>("automation_status");
 /** Publish waiting events / reconnect now instead of waiting for the next attempt. */
 export const syncNow = () => call<void>("sync_now");
 /** This desktop's events the relay refused for good, newest first, with its reasons (administrators). */

@@ -71,6 +71,8 @@ pub struct LeaseRecord {
     pub expires_at: i64,
     /// What the holder says it is doing (active bots, running campaigns).
     pub status: String,
+    /// Held by a desktop working alone, which a server runner takes it from.
+    pub desktop: bool,
 }
 
 #[derive(Clone)]
@@ -380,32 +382,36 @@ impl Store {
     /// it: when nobody holds it, `holder` already does, or the holder's has expired (at `now`).
     /// One statement, so that relays sharing a database agree on one holder. The lease as it is
     /// afterwards, and whether `holder` has it.
+    #[allow(clippy::too_many_arguments)]
     pub async fn acquire_lease(
         &self,
         workspace: &str,
         holder: &str,
         staff: &str,
         status: &str,
+        priority: i64,
         now: i64,
         expires_at: i64,
     ) -> Result<(LeaseRecord, bool), StoreError> {
-        const SQLITE: &str = "INSERT INTO leases (workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status) \
-             VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5, ?6) \
+        const SQLITE: &str = "INSERT INTO leases (workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status, priority) \
+             VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5, ?6, ?7) \
              ON CONFLICT (workspace) DO UPDATE SET \
                epoch = CASE WHEN leases.holder = excluded.holder THEN leases.epoch ELSE leases.epoch + 1 END, \
                since = CASE WHEN leases.holder = excluded.holder THEN leases.since ELSE excluded.since END, \
                holder = excluded.holder, staff = excluded.staff, heartbeat_at = excluded.heartbeat_at, \
-               expires_at = excluded.expires_at, status = excluded.status \
+               expires_at = excluded.expires_at, status = excluded.status, priority = excluded.priority \
              WHERE leases.holder = excluded.holder OR leases.expires_at <= excluded.heartbeat_at \
+               OR excluded.priority > leases.priority \
              RETURNING epoch";
-        const POSTGRES: &str = "INSERT INTO leases (workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status) \
-             VALUES ($1, $2, $3, 1, $4, $4, $5, $6) \
+        const POSTGRES: &str = "INSERT INTO leases (workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status, priority) \
+             VALUES ($1, $2, $3, 1, $4, $4, $5, $6, $7) \
              ON CONFLICT (workspace) DO UPDATE SET \
                epoch = CASE WHEN leases.holder = EXCLUDED.holder THEN leases.epoch ELSE leases.epoch + 1 END, \
                since = CASE WHEN leases.holder = EXCLUDED.holder THEN leases.since ELSE EXCLUDED.since END, \
                holder = EXCLUDED.holder, staff = EXCLUDED.staff, heartbeat_at = EXCLUDED.heartbeat_at, \
-               expires_at = EXCLUDED.expires_at, status = EXCLUDED.status \
+               expires_at = EXCLUDED.expires_at, status = EXCLUDED.status, priority = EXCLUDED.priority \
              WHERE leases.holder = EXCLUDED.holder OR leases.expires_at <= EXCLUDED.heartbeat_at \
+               OR EXCLUDED.priority > leases.priority \
              RETURNING epoch";
         let granted: Option<i64> = match self {
             Store::Sqlite(p) => {
@@ -416,6 +422,7 @@ impl Store {
                     .bind(now)
                     .bind(expires_at)
                     .bind(status)
+                    .bind(priority)
                     .fetch_optional(p)
                     .await?
             }
@@ -427,6 +434,7 @@ impl Store {
                     .bind(now)
                     .bind(expires_at)
                     .bind(status)
+                    .bind(priority)
                     .fetch_optional(p)
                     .await?
             }
@@ -440,23 +448,33 @@ impl Store {
 
     /// Workspace `workspace`'s automation lease, if anyone ever held it.
     pub async fn lease(&self, workspace: &str) -> Result<Option<LeaseRecord>, StoreError> {
-        type Row = (String, String, String, i64, i64, i64, i64, String);
+        type Row = (String, String, String, i64, i64, i64, i64, String, i64);
         let row: Option<Row> = match self {
             Store::Sqlite(p) => {
-                sqlx::query_as("SELECT workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status FROM leases WHERE workspace = ?")
+                sqlx::query_as("SELECT workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status, priority FROM leases WHERE workspace = ?")
                     .bind(workspace)
                     .fetch_optional(p)
                     .await?
             }
             Store::Postgres(p) => {
-                sqlx::query_as("SELECT workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status FROM leases WHERE workspace = $1")
+                sqlx::query_as("SELECT workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status, priority FROM leases WHERE workspace = $1")
                     .bind(workspace)
                     .fetch_optional(p)
                     .await?
             }
         };
         Ok(row.map(
-            |(workspace, holder, staff, epoch, since, heartbeat_at, expires_at, status)| {
+            |(
+                workspace,
+                holder,
+                staff,
+                epoch,
+                since,
+                heartbeat_at,
+                expires_at,
+                status,
+                priority,
+            )| {
                 LeaseRecord {
                     workspace,
                     holder,
@@ -466,6 +484,7 @@ impl Store {
                     heartbeat_at,
                     expires_at,
                     status,
+                    desktop: priority == 0,
                 }
             },
         ))

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import type { AutomationStatus } from "./bindings/AutomationStatus";
+import { ago, describeAutomation } from "./automation";
+
+const base: AutomationStatus = {
+  here: "standby",
+  running: true,
+  holder: "runner@srv-1",
+  desktop: false,
+  since: 1_010_000,
+  heartbeat_at: 1_058_000,
+  status: "2 bots",
+  message: "Bots and campaigns run on runner@srv-1",
+};
+
+describe("describeAutomation", () => {
+  it("names the runner, since when and its last heartbeat", () => {
+    const v = describeAutomation(base, 1_060_000);
+    expect(v.tone).toBe("ok");
+    expect(v.lines).toContain("Runs on runner@srv-1 (runner)");
+    expect(v.lines).toContain("Since 50 s ago");
+    expect(v.lines).toContain("Last heartbeat 2 s ago");
+    expect(v.lines).toContain("Doing: 2 bots");
+  });
+
+  it("says plainly when nothing runs them", () => {
+    const v = describeAutomation({ ...base, running: false, here: "refused", message: "Bots and campaigns are paused: no runner is connected" }, 0);
+    expect(v.label).toBe("Automation paused");
+    expect(v.lines[0]).toBe("Bots and campaigns are paused: no runner is connected");
+    expect(v.lines[1]).toContain("role may not");
+  });
+
+  it("counts in seconds, minutes and hours", () => {
+    expect(ago(0, 59_000)).toBe("59 s ago");
+    expect(ago(0, 5 * 60_000)).toBe("5 min ago");
+    expect(ago(0, 3 * 3_600_000)).toBe("3 h ago");
+  });
+});

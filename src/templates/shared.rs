@@ -62,6 +62,21 @@ pub(crate) async fn emit_state(
     Ok(())
 }
 
+/// The template every desktop knows by `name` and `language`, if this one has it.
+pub(crate) async fn id_by_name(
+    conn: &mut SqliteConnection,
+    name: &str,
+    language: &str,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT id FROM templates WHERE name = ? AND language = ?",
+        name,
+        language
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 inventory::submit! { crate::handlers::DefaultHandler { order: 19, make: handler } }
 
 /// The team's templates, applied on every replica.

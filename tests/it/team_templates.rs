@@ -117,6 +117,31 @@ async fn templates_pulled_submitted_and_deleted_on_one_desktop_reach_one_without
     assert_eq!(seen.mapping.len(), invoice.mapping.len());
     assert!(!seen.mapping.is_empty());
 
+    // A's administrator sets it as the invoice's template in Settings → WhatsApp: B follows,
+    // with B's own row of the same template; cleared on A, cleared on B.
+    use crmconnect::documents::DocumentKind;
+    let on_b = |want: Option<i64>| {
+        let b = b.clone();
+        async move {
+            let list = b.cx().action_templates().await.unwrap();
+            let invoice = list
+                .iter()
+                .find(|a| a.action == DocumentKind::Invoice)
+                .unwrap();
+            (invoice.template_id == want).then_some(())
+        }
+    };
+    a.cx()
+        .set_action_template(DocumentKind::Invoice, Some(invoice.id))
+        .await
+        .unwrap();
+    eventually("the invoice's template on B", || on_b(Some(seen.id))).await;
+    a.cx()
+        .set_action_template(DocumentKind::Invoice, None)
+        .await
+        .unwrap();
+    eventually("no invoice template on B", || on_b(None)).await;
+
     // Deleted on A: gone on B.
     a.cx().delete_template(invoice.id).await.unwrap();
     eventually("the deletion on B", || async {

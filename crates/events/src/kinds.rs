@@ -73,6 +73,7 @@ pub const DESKTOP_KINDS: &[(&str, Required)] = &[
     ("quick_reply.deleted", p(Quickreplies, Delete)),
     // Administration
     ("connection.changed", Required::Admin),
+    ("action_template.set", Required::Admin),
     ("staff.changed", Required::Admin),
     ("role.changed", Required::Admin),
 ];

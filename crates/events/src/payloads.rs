@@ -321,6 +321,47 @@ impl TemplateState {
     }
 }
 
+/// A template named as every desktop knows it: by its name and language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateRef {
+    pub name: String,
+    pub language: String,
+}
+
+/// `action_template.set`: the template "Send on WhatsApp" sends for a document action (Settings
+/// → WhatsApp), or none. An administrator's setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionTemplateSet {
+    /// `proposal`, `estimate`, `invoice`, `proforma` or `credit_note`.
+    pub action: String,
+    pub template: Option<TemplateRef>,
+}
+
+impl ActionTemplateSet {
+    pub const ACTIONS: [&'static str; 5] =
+        ["proposal", "estimate", "invoice", "proforma", "credit_note"];
+
+    /// Why no desktop of ours would publish this, if so.
+    pub fn problem(&self) -> Option<String> {
+        if !Self::ACTIONS.contains(&self.action.as_str()) {
+            return Some(format!("“{}” is not a document action", self.action));
+        }
+        match &self.template {
+            Some(t)
+                if t.name.is_empty()
+                    || t.name.len() > 512
+                    || t.language.is_empty()
+                    || t.language.len() > 16 =>
+            {
+                Some("a template is named by its name and language".into())
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The longest quick reply: Meta's limit on a text message's body, in characters.
 pub const MAX_QUICK_REPLY_CHARS: usize = 4096;
 
@@ -564,6 +605,19 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
                 });
             }
             return Ok(()); // the message may be long; its checks are the ones above
+        }
+        "action_template.set" => {
+            let a: ActionTemplateSet =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            if let Some(reason) = a.problem() {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason,
+                });
+            }
         }
         "role.changed" | "staff.changed" => {
             let problem = if kind == "role.changed" {

@@ -29,6 +29,7 @@ use crate::screens::Screen;
 use crate::templates::{Binding, Value_};
 use crate::workspace::{Ctx, Workspace};
 use crate::{Result, sync, uploads};
+use crmconnect_events::payloads::{ActionTemplateSet, TemplateRef};
 
 mod fill;
 mod media;
@@ -441,6 +442,7 @@ impl Ctx<'_> {
             self.template_unchecked(id).await?;
         }
         let key = action.key();
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -448,6 +450,23 @@ impl Ctx<'_> {
             allowed,
             Box::new(move |tx| {
                 Box::pin(async move {
+                    // The team's setting: every desktop names the template by name and language.
+                    let template = match template_id {
+                        Some(t) => {
+                            let state = crate::templates::shared::state(tx, t).await?;
+                            Some(TemplateRef {
+                                name: state.name,
+                                language: state.language,
+                            })
+                        }
+                        None => None,
+                    };
+                    let event = ActionTemplateSet {
+                        action: key.to_owned(),
+                        template,
+                    };
+                    let payload = serde_json::to_value(&event).expect("a setting serialises");
+                    crate::outbox::emit(tx, &publisher, "action_template.set", &payload).await?;
                     match template_id {
                         Some(t) => {
                             sqlx::query!(
@@ -470,6 +489,7 @@ impl Ctx<'_> {
             }),
         )
         .await?;
+        self.outbox_written();
         self.action_templates().await
     }
 
@@ -606,4 +626,77 @@ impl Ctx<'_> {
         )
         .await
     }
+}
+
+inventory::submit! { crate::handlers::DefaultHandler { order: 23, make: action_templates_handler } }
+
+/// An administrator's template per action, set on another desktop of the team (or this one, back
+/// from the log): the same template, found here by its name and language. A template this desktop
+/// does not have (deleted since) leaves the action without one, as on every other desktop.
+pub fn action_templates_handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
+    fn apply<'a>(
+        ws: &'a crate::workspace::Workspace,
+        e: &'a crate::relay::events::ReceivedEvent,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if e.kind != "action_template.set" {
+                return Ok(());
+            }
+            let Ok(set) = serde_json::from_str::<ActionTemplateSet>(e.raw.get()) else {
+                tracing::warn!(
+                    seq = e.seq,
+                    "a template-per-action event that cannot be read is skipped"
+                );
+                return Ok(());
+            };
+            if let Some(problem) = set.problem() {
+                tracing::warn!(
+                    seq = e.seq,
+                    problem,
+                    "a template-per-action event no desktop could make is skipped"
+                );
+                return Ok(());
+            }
+            let mut tx = crate::db::write_tx_in(ws.db()).await?;
+            let what = format!("template for {}", set.action);
+            if !crate::staff::shared::author_allowed(&mut tx, e, Screen::Settings, what).await? {
+                tx.commit().await?;
+                return Ok(());
+            }
+            let template_id = match &set.template {
+                Some(t) => {
+                    crate::templates::shared::id_by_name(&mut tx, &t.name, &t.language).await?
+                }
+                None => None,
+            };
+            match template_id {
+                Some(t) => {
+                    sqlx::query!(
+                        "INSERT INTO chat_action_templates (action, template_id) VALUES (?, ?)
+                         ON CONFLICT (action) DO UPDATE SET template_id = excluded.template_id",
+                        set.action,
+                        t
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query!(
+                        "DELETE FROM chat_action_templates WHERE action = ?",
+                        set.action
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            ws.records_changed(Screen::Settings);
+            Ok(())
+        })
+    }
+    std::sync::Arc::new(crate::handlers::FnHandler {
+        name: "template per action",
+        scope: crate::handlers::Scope::EveryReplica,
+        apply,
+    })
 }

@@ -45,6 +45,18 @@ pub async fn load_role(conn: &mut SqliteConnection, role_id: i64) -> Result<Role
     })
 }
 
+/// The role named `name`, if any.
+pub(crate) async fn role_named(
+    conn: &mut SqliteConnection,
+    name: &str,
+) -> Result<Option<i64>, crate::Error> {
+    Ok(
+        sqlx::query_scalar!("SELECT id FROM roles WHERE name = ?", name)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
 /// The administrator role: there is exactly one, created with the workspace.
 pub async fn admin_role_id(conn: &mut SqliteConnection) -> Result<i64, crate::Error> {
     Ok(

@@ -218,7 +218,15 @@ impl Workspaces {
         .execute(&mut *tx)
         .await?;
         for (role, is_admin) in permissions::default_roles() {
-            permissions::insert_role(&mut tx, &role, is_admin, permissions::NewUid::Seeded).await?;
+            // A migration may have made it already (one added to the defaults later is given to
+            // older workspaces by one).
+            if permissions::role_named(&mut tx, &role.name)
+                .await?
+                .is_none()
+            {
+                permissions::insert_role(&mut tx, &role, is_admin, permissions::NewUid::Seeded)
+                    .await?;
+            }
         }
         let what = Change::new(
             Screen::Settings,

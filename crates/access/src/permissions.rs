@@ -523,6 +523,31 @@ pub fn default_roles() -> Vec<(RoleInput, bool)> {
             },
             false,
         ),
+        (
+            // The service member of staff whose token a server runner (`crmconnect-runner`)
+            // holds: exactly what bots and campaigns do — reply and send templates, read the
+            // audience, capture a lead, move campaigns and bots on — and nothing that deletes,
+            // imports or manages the team.
+            RoleInput {
+                name: "Automation (runner)".into(),
+                permissions: vec![
+                    p(WhatsappChat, View),
+                    p(WhatsappChat, Send),
+                    p(WhatsappBot, View),
+                    p(WhatsappBot, Edit),
+                    p(WhatsappCampaign, View),
+                    p(WhatsappCampaign, Edit),
+                    p(WhatsappContacts, View),
+                    p(WhatsappGroups, View),
+                    p(WhatsappTemplate, View),
+                    p(WhatsappNumbers, View),
+                    p(Quickreplies, View),
+                    p(Leads, View),
+                    p(Leads, Create),
+                ],
+            },
+            false,
+        ),
     ]
 }
 
@@ -583,6 +608,21 @@ mod tests {
         assert!(
             !rep.permissions
                 .contains(&Permission::new(Resource::Leads, Action::Delete))
+        );
+        let automation = &roles[3].0;
+        assert!(automation.permissions.iter().all(|p| p.is_defined()));
+        assert!(
+            automation
+                .permissions
+                .contains(&Permission::new(Resource::WhatsappCampaign, Action::Edit)),
+            "the relay's lease asks for bot or campaign edit"
+        );
+        assert!(
+            !automation
+                .permissions
+                .iter()
+                .any(|p| matches!(p.action, Action::Delete | Action::Import)),
+            "automation deletes and imports nothing"
         );
         let marketing = &roles[2].0;
         assert!(

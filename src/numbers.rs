@@ -11,6 +11,7 @@ use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
 use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
+use crmconnect_events::payloads::{NumberState, NumbersRefreshed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NumbersError {
@@ -145,6 +146,7 @@ impl Ctx<'_> {
             Ok(()) => Some(self.fetch_numbers().await?),
             Err(_) => None,
         };
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -153,6 +155,24 @@ impl Ctx<'_> {
             Box::new(move |tx| {
                 Box::pin(async move {
                     let fetched = fetched.unwrap_or_default();
+                    // The team sees what Meta said, desktops that keep no token included.
+                    let shared = NumbersRefreshed {
+                        numbers: fetched
+                            .iter()
+                            .map(|f| NumberState {
+                                phone_number_id: f.number.id.clone(),
+                                display_phone_number: f.number.display_phone_number.clone(),
+                                verified_name: f.number.verified_name.clone(),
+                                quality_rating: f.number.quality_rating.clone(),
+                                messaging_limit: f.number.messaging_limit(),
+                                status: f.number.status.clone(),
+                                throughput: f.number.throughput.as_ref().map(|t| t.level.clone()),
+                                profile: serde_json::to_value(&f.profile).unwrap_or_else(|_| serde_json::json!({})),
+                            })
+                            .collect(),
+                    };
+                    let payload = serde_json::to_value(&shared).expect("numbers serialise");
+                    crate::outbox::emit(tx, &publisher, "numbers.refreshed", &payload).await?;
                     sqlx::query!("DELETE FROM numbers").execute(&mut *tx).await?;
                     let now = crate::now_ms();
                     for f in &fetched {
@@ -188,6 +208,7 @@ impl Ctx<'_> {
             }),
         )
         .await?;
+        self.outbox_written();
         self.numbers().await
     }
 
@@ -235,6 +256,93 @@ fn sniff_image(bytes: &[u8]) -> &'static str {
     } else {
         "application/octet-stream"
     }
+}
+
+inventory::submit! { crate::handlers::DefaultHandler { order: 21, make: team_handler } }
+
+/// `numbers.refreshed` from a desktop of the team (or this one, back from the log): the cache
+/// becomes what Meta said. A picture stays where it was fetched; one kept here for a number that
+/// is still there stays too.
+pub fn team_handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
+    fn apply<'a>(
+        ws: &'a Workspace,
+        e: &'a crate::relay::events::ReceivedEvent,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if e.kind != "numbers.refreshed" {
+                return Ok(());
+            }
+            let Ok(refreshed) = serde_json::from_str::<NumbersRefreshed>(e.raw.get()) else {
+                tracing::warn!(
+                    seq = e.seq,
+                    "a numbers event that cannot be read is skipped"
+                );
+                return Ok(());
+            };
+            if let Some(problem) = refreshed.problem() {
+                tracing::warn!(
+                    seq = e.seq,
+                    problem,
+                    "a numbers event no desktop could make is skipped"
+                );
+                return Ok(());
+            }
+            let mut tx = crate::db::write_tx_in(ws.db()).await?;
+            let what = format!("{} number(s)", refreshed.numbers.len());
+            if !crate::staff::shared::author_allowed(&mut tx, e, Screen::Numbers, what).await? {
+                tx.commit().await?;
+                return Ok(());
+            }
+            let ids = serde_json::to_string(
+                &refreshed
+                    .numbers
+                    .iter()
+                    .map(|n| n.phone_number_id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .expect("ids serialise");
+            sqlx::query!(
+                "DELETE FROM numbers WHERE phone_number_id NOT IN (SELECT value FROM json_each(?))",
+                ids
+            )
+            .execute(&mut *tx)
+            .await?;
+            let now = crate::now_ms();
+            for n in &refreshed.numbers {
+                let profile = n.profile.to_string();
+                sqlx::query!(
+                    "INSERT INTO numbers (phone_number_id, display_phone_number, verified_name, quality_rating,
+                       messaging_limit, status, throughput, profile, fetched_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (phone_number_id) DO UPDATE SET
+                       display_phone_number = excluded.display_phone_number,
+                       verified_name = excluded.verified_name, quality_rating = excluded.quality_rating,
+                       messaging_limit = excluded.messaging_limit, status = excluded.status,
+                       throughput = excluded.throughput, profile = excluded.profile,
+                       fetched_at = excluded.fetched_at",
+                    n.phone_number_id,
+                    n.display_phone_number,
+                    n.verified_name,
+                    n.quality_rating,
+                    n.messaging_limit,
+                    n.status,
+                    n.throughput,
+                    profile,
+                    now
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            ws.records_changed(Screen::Numbers);
+            Ok(())
+        })
+    }
+    std::sync::Arc::new(crate::handlers::FnHandler {
+        name: "team numbers",
+        scope: crate::handlers::Scope::EveryReplica,
+        apply,
+    })
 }
 
 inventory::submit! { crate::handlers::DefaultHandler { order: 21, make: quality_handler } }

@@ -142,6 +142,32 @@ async fn templates_pulled_submitted_and_deleted_on_one_desktop_reach_one_without
         .unwrap();
     eventually("no invoice template on B", || on_b(None)).await;
 
+    // A refreshes the numbers from Meta: B, which cannot reach Meta, shows the same numbers and
+    // profiles (not the pictures, which stay where they were fetched).
+    let numbers = a.cx().refresh_numbers().await.unwrap();
+    assert!(!numbers.is_empty());
+    let shown = |list: Vec<crmconnect::numbers::NumberView>| -> Vec<String> {
+        list.into_iter()
+            .map(|n| {
+                format!(
+                    "{} {} {} {:?} {:?} {:?}",
+                    n.phone_number_id,
+                    n.display_phone_number,
+                    n.verified_name,
+                    n.messaging_limit,
+                    n.about,
+                    n.websites
+                )
+            })
+            .collect()
+    };
+    let want = shown(numbers);
+    eventually("A's numbers on B", || async {
+        let got = shown(b.cx().numbers().await.unwrap());
+        (got == want).then_some(())
+    })
+    .await;
+
     // Deleted on A: gone on B.
     a.cx().delete_template(invoice.id).await.unwrap();
     eventually("the deletion on B", || async {

@@ -61,6 +61,8 @@ pub const DESKTOP_KINDS: &[(&str, Required)] = &[
     ("template.updated", p(WhatsappTemplate, Edit)),
     ("template.deleted", p(WhatsappTemplate, Delete)),
     ("template.loaded", p(WhatsappTemplate, LoadTemplate)),
+    // Numbers: what Meta said of the account's numbers, fetched by a desktop that keeps a token
+    ("numbers.refreshed", p(WhatsappNumbers, View)),
     // Campaigns, bots, quick replies
     ("campaign.created", p(WhatsappCampaign, Create)),
     ("campaign.updated", p(WhatsappCampaign, Edit)),

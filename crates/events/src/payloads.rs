@@ -321,6 +321,53 @@ impl TemplateState {
     }
 }
 
+/// One number as Meta gave it to the desktop that refreshed them (never its picture, which stays
+/// on that desktop).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberState {
+    pub phone_number_id: String,
+    pub display_phone_number: String,
+    pub verified_name: String,
+    pub quality_rating: Option<String>,
+    pub messaging_limit: Option<String>,
+    pub status: Option<String>,
+    pub throughput: Option<String>,
+    /// The business profile as Meta gave it.
+    pub profile: Value,
+}
+
+/// `numbers.refreshed`: the account's numbers, all of them, as Meta gave them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumbersRefreshed {
+    pub numbers: Vec<NumberState>,
+}
+
+impl NumbersRefreshed {
+    /// Why no desktop of ours would publish this, if so.
+    pub fn problem(&self) -> Option<String> {
+        if self.numbers.len() > 200 {
+            return Some(format!(
+                "{} numbers: an account has far fewer",
+                self.numbers.len()
+            ));
+        }
+        self.numbers.iter().find_map(|n| {
+            let id_ok = !n.phone_number_id.is_empty()
+                && n.phone_number_id.len() <= 32
+                && n.phone_number_id.bytes().all(|b| b.is_ascii_digit());
+            if !id_ok {
+                Some("a phone number id is Meta's, digits only".to_owned())
+            } else if !n.profile.is_object() {
+                Some("a number's profile is an object".to_owned())
+            } else {
+                None
+            }
+        })
+    }
+}
+
 /// A template named as every desktop knows it: by its name and language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -524,7 +571,9 @@ fn longest_string(v: &Value) -> usize {
 /// Checks `payload` (whose compact JSON is `size` bytes) against `kind`'s cap and shape.
 pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadError> {
     let max = match kind {
-        "message.sent" | "quick_reply.created" | "quick_reply.updated" => MAX_MESSAGE_BYTES,
+        "message.sent" | "quick_reply.created" | "quick_reply.updated" | "numbers.refreshed" => {
+            MAX_MESSAGE_BYTES
+        }
         "template.created" | "template.loaded" | "template.updated" | "template.deleted" => {
             MAX_MESSAGE_BYTES
         }
@@ -605,6 +654,20 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
                 });
             }
             return Ok(()); // the message may be long; its checks are the ones above
+        }
+        "numbers.refreshed" => {
+            let n: NumbersRefreshed =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            if let Some(reason) = n.problem() {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason,
+                });
+            }
+            return Ok(()); // a profile's description may be long; Meta bounds it
         }
         "action_template.set" => {
             let a: ActionTemplateSet =

@@ -3,11 +3,11 @@
 //! relay and ignored on apply.
 
 use crate::common::*;
-use crate::relay_support::{TestRelay, WS};
+use crate::relay_support::{TestRelay, denied};
 use crate::team_staff::team;
 use crmconnect::Workspace;
 use crmconnect::chat::quick_replies::QuickReplyInput;
-use crmconnect::relay::events::{Fields, NewEvent, Source};
+
 use crmconnect::relay::http::PublishedEvent;
 use crmconnect::sensitive::Sensitive;
 use crmconnect::sync::relay_client::RelayClient;
@@ -145,32 +145,12 @@ async fn a_quick_reply_change_the_author_may_not_make_is_refused_and_ignored() {
     assert!(refused.contains("quickreplies:create"), "{refused}");
     // In the log anyway (a relay's check bypassed): both desktops ignore it and say so.
     t.relay
-        .handle
-        .state
-        .log
-        .append(
-            WS,
-            vec![NewEvent {
-                key: "desktop:rick:qr-forged".into(),
-                kind: "quick_reply.created".into(),
-                source: Source::Desktop,
-                staff: Some("rick".into()),
-                fields: Fields::default(),
-                raw: forged.to_string(),
-            }],
-        )
-        .await
-        .unwrap();
+        .forge("rick", "qr-forged", "quick_reply.created", &forged)
+        .await;
     // (Rick's own stream leaves quick replies out: his role may not read them.)
     let ws = &t.admin.ws;
     eventually("the forged quick reply noted as ignored", || async {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM activity_log WHERE action = 'quick_reply.created' AND outcome = 'denied'",
-        )
-        .fetch_one(ws.db())
-        .await
-        .unwrap();
-        (n == 1).then_some(())
+        (denied(ws, "quick_reply.created").await == 1).then_some(())
     })
     .await;
     assert!(dump(ws).await.is_empty(), "no quick reply was made");

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use crate::common::*;
-use crate::relay_support::{TestRelay, WS};
+use crate::relay_support::{TestRelay, WS, denied};
 use crmconnect::Workspace;
 use crmconnect::contacts::ContactInput;
 use crmconnect::live::{JoinTeam, RelayAccess};
 use crmconnect::permissions::{Action, Permission, Resource, RoleInput};
-use crmconnect::relay::events::{Fields, NewEvent, Source};
+
 use crmconnect::relay::http::PublishedEvent;
 use crmconnect::sensitive::Sensitive;
 use crmconnect::staff::StaffUpdate;
@@ -258,31 +258,11 @@ async fn a_team_change_from_a_non_administrator_is_refused_and_ignored() {
     assert!(refused.contains("administrator"), "{refused}");
     // Had it got into the log (a relay's check bypassed), every desktop ignores it.
     t.relay
-        .handle
-        .state
-        .log
-        .append(
-            WS,
-            vec![NewEvent {
-                key: "desktop:rick:forged".into(),
-                kind: "staff.changed".into(),
-                source: Source::Desktop,
-                staff: Some("rick".into()),
-                fields: Fields::default(),
-                raw: promote.to_string(),
-            }],
-        )
-        .await
-        .unwrap();
+        .forge("rick", "forged", "staff.changed", &promote)
+        .await;
     for ws in [&t.admin.ws, &t.rick] {
         eventually("the forged change noted as ignored", || async {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM activity_log WHERE action = 'staff.changed' AND outcome = 'denied'",
-            )
-            .fetch_one(ws.db())
-            .await
-            .unwrap();
-            (n == 1).then_some(())
+            (denied(ws, "staff.changed").await == 1).then_some(())
         })
         .await;
     }
@@ -440,31 +420,16 @@ async fn a_contact_change_the_author_s_role_does_not_allow_is_ignored_on_apply()
         .unwrap();
     t.converged().await;
     t.relay
-        .handle
-        .state
-        .log
-        .append(
-            WS,
-            vec![NewEvent {
-                key: "desktop:rick:forged-delete".into(),
-                kind: "contact.deleted".into(),
-                source: Source::Desktop,
-                staff: Some("rick".into()),
-                fields: Fields::default(),
-                raw: json!({ "uids": [uid] }).to_string(),
-            }],
+        .forge(
+            "rick",
+            "forged-delete",
+            "contact.deleted",
+            &json!({ "uids": [uid] }),
         )
-        .await
-        .unwrap();
+        .await;
     for ws in [&t.admin.ws, &t.rick] {
         eventually("the forged deletion noted as ignored", || async {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM activity_log WHERE action = 'contact.deleted' AND outcome = 'denied'",
-            )
-            .fetch_one(ws.db())
-            .await
-            .unwrap();
-            (n == 1).then_some(())
+            (denied(ws, "contact.deleted").await == 1).then_some(())
         })
         .await;
         let left: i64 =

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use crate::common::*;
-use crate::relay_support::{TestRelay, WS};
+use crate::relay_support::{TestRelay, WS, denied};
 use crate::team_staff::team;
 use crmconnect::connection::ConnectionInput;
-use crmconnect::relay::events::{Fields, NewEvent, Source};
+
 use crmconnect::relay::http::PublishedEvent;
 use crmconnect::sandbox::{Sandbox, SandboxConfig, WABA_ID};
 use crmconnect::sensitive::Sensitive;
@@ -204,31 +204,11 @@ async fn a_template_change_the_author_may_not_make_is_refused_and_ignored() {
     let refused = results[0].refused.clone().expect("refused by the relay");
     assert!(refused.contains("whatsapp_template:create"), "{refused}");
     t.relay
-        .handle
-        .state
-        .log
-        .append(
-            WS,
-            vec![NewEvent {
-                key: "desktop:rick:tpl-forged".into(),
-                kind: "template.created".into(),
-                source: Source::Desktop,
-                staff: Some("rick".into()),
-                fields: Fields::default(),
-                raw: forged.to_string(),
-            }],
-        )
-        .await
-        .unwrap();
+        .forge("rick", "tpl-forged", "template.created", &forged)
+        .await;
     let ws = &t.admin.ws;
     eventually("the forged template noted as ignored", || async {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM activity_log WHERE action = 'template.created' AND outcome = 'denied'",
-        )
-        .fetch_one(ws.db())
-        .await
-        .unwrap();
-        (n == 1).then_some(())
+        (denied(ws, "template.created").await == 1).then_some(())
     })
     .await;
     let made: i64 = sqlx::query_scalar("SELECT count(*) FROM templates WHERE name = 'free_money'")

@@ -132,6 +132,37 @@ impl TestRelay {
     pub async fn stop(self) {
         self.handle.shutdown().await.unwrap();
     }
+
+    /// A desktop event by `staff` put straight into the log, past the relay's checks: what a
+    /// relay that let a tampered desktop's event through would stream. Every desktop must still
+    /// refuse it on apply.
+    pub async fn forge(&self, staff: &str, id: &str, kind: &str, payload: &serde_json::Value) {
+        self.handle
+            .state
+            .log
+            .append(
+                WS,
+                vec![NewEvent {
+                    key: format!("desktop:{staff}:{id}"),
+                    kind: kind.into(),
+                    source: Source::Desktop,
+                    staff: Some(staff.into()),
+                    fields: Fields::default(),
+                    raw: payload.to_string(),
+                }],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// How many `action` entries the Activity Log of `ws` holds as denied (events ignored on apply).
+pub async fn denied(ws: &crmconnect::Workspace, action: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM activity_log WHERE action = ? AND outcome = 'denied'")
+        .bind(action)
+        .fetch_one(ws.db())
+        .await
+        .unwrap()
 }
 
 pub async fn post_signed_to(base: &str, body: &str) -> u16 {

@@ -112,6 +112,17 @@ fn holder_problem(holder: &str) -> Option<&'static str> {
     (!ok).then_some("holder is 1 to 128 printable characters, no spaces")
 }
 
+/// A lease request's body: `{holder, status?, desktop?}`, or the refusal that says so.
+async fn lease_request(s: &RelayState, body: axum::body::Body) -> Result<LeaseRequest, Response> {
+    let body = read_body(s, body, 16 * 1024).await?;
+    serde_json::from_slice(&body).map_err(|e| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            format!("the body must be {{holder, status?, desktop?}}: {e}"),
+        )
+    })
+}
+
 /// `POST /v1/lease`: takes or renews the lease; answers the lease as it is, and `granted`.
 pub async fn acquire(
     State(s): State<Arc<RelayState>>,
@@ -131,18 +142,9 @@ pub async fn acquire(
             ),
         );
     }
-    let body = match read_body(&s, body, 16 * 1024).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let req: LeaseRequest = match serde_json::from_slice(&body) {
+    let req = match lease_request(&s, body).await {
         Ok(r) => r,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("the body must be {{holder, status?}}: {e}"),
-            );
-        }
+        Err(r) => return r,
     };
     if let Some(problem) = holder_problem(&req.holder) {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, problem);
@@ -212,18 +214,9 @@ pub async fn release(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let body = match read_body(&s, body, 16 * 1024).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let req: LeaseRequest = match serde_json::from_slice(&body) {
+    let req = match lease_request(&s, body).await {
         Ok(r) => r,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("the body must be {{holder}}: {e}"),
-            );
-        }
+        Err(r) => return r,
     };
     match s.log.store().release_lease(&t.workspace, &req.holder).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),

@@ -106,15 +106,16 @@ export async function launch(t, { dataDir = freshDataDir(), env: extraEnv = {} }
     driver.kill();
     throw new Error(`could not start the app (${APP}): ${e.message}\n${driverLog.join('')}`);
   }
-  return new App(t, browser, driver, dataDir);
+  return new App(t, browser, driver, dataDir, driverLog);
 }
 
 export class App {
-  constructor(t, browser, driver, dataDir) {
+  constructor(t, browser, driver, dataDir, driverLog = []) {
     this.t = t;
     this.browser = browser;
     this.driver = driver;
     this.dataDir = dataDir;
+    this.driverLog = driverLog;
     this.stepNo = 0;
   }
 
@@ -131,6 +132,11 @@ export class App {
         e.message += `\n  (screenshot: ${file})`;
       } catch (shotError) {
         e.message += `\n  (no screenshot: ${shotError.message})`;
+      }
+      if (/page crash|invalid session/i.test(e.message)) {
+        // WebKit's web process died: what it and the app printed last is the only clue there is.
+        const tail = this.driverLog.join('').split('\n').slice(-40).join('\n  | ');
+        e.message += `\n  the driver's last output (WebKit and the app):\n  | ${tail}`;
       }
       throw e;
     }

@@ -1,0 +1,211 @@
+//! The editor's Drawflow export to a [`Flow`]. The export is untrusted data (a person may import
+//! any file): it is read, never rendered, and every problem is named with its node. A node's
+//! `html` is ignored: the editor draws each node from its kind.
+//!
+//! Drawflow numbers a node's output ports (`output_1`, `output_2`, …); the kind's branches give
+//! them meaning in order ([`NodeKind::branches`]), and the flow stores the meaning.
+
+use serde_json::{Map, Value};
+
+use crate::model::{Flow, KINDS, Node, NodeKind};
+
+/// The largest export read, in bytes.
+pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file is {0} bytes; a flow is at most 2 MiB")]
+    TooLarge(usize),
+    #[error("the file is not JSON: {0}")]
+    NotJson(String),
+    #[error("this is not a Drawflow export: {0}")]
+    NotDrawflow(String),
+    #[error("node {node}: {problem}")]
+    Node { node: String, problem: String },
+}
+
+/// Reads a Drawflow export (its `drawflow.Home.data`) into a flow.
+pub fn import(json: &str) -> Result<Flow, ImportError> {
+    if json.len() > MAX_BYTES {
+        return Err(ImportError::TooLarge(json.len()));
+    }
+    let root: Value =
+        serde_json::from_str(json).map_err(|e| ImportError::NotJson(e.to_string()))?;
+    let data = root
+        .get("drawflow")
+        .and_then(|d| d.get("Home"))
+        .and_then(|h| h.get("data"))
+        .and_then(Value::as_object)
+        .ok_or_else(|| ImportError::NotDrawflow("there is no drawflow.Home.data object".into()))?;
+    if data.len() > crate::compile::MAX_NODES {
+        return Err(ImportError::NotDrawflow(format!(
+            "{} nodes; a flow has at most {}",
+            data.len(),
+            crate::compile::MAX_NODES
+        )));
+    }
+
+    let mut nodes = Vec::with_capacity(data.len());
+    // Drawflow's keys are its node ids; the order of the file is kept.
+    for (key, raw) in data {
+        nodes.push(read_node(key, raw, data)?);
+    }
+    Ok(Flow { nodes })
+}
+
+fn read_node(key: &str, raw: &Value, all: &Map<String, Value>) -> Result<Node, ImportError> {
+    let problem = |problem: String| ImportError::Node {
+        node: key.to_string(),
+        problem,
+    };
+    let obj = raw
+        .as_object()
+        .ok_or_else(|| problem("is not an object".into()))?;
+    if let Some(id) = obj.get("id") {
+        let same = match id {
+            Value::Number(n) => n.to_string() == key,
+            Value::String(s) => s == key,
+            _ => false,
+        };
+        if !same {
+            return Err(problem(format!("its id {id} is not its key")));
+        }
+    }
+    let name = obj
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| problem("has no kind (name)".into()))?;
+    if !KINDS.contains(&name) {
+        return Err(problem(format!(
+            "“{}” is not a kind of node this editor has",
+            clip(name)
+        )));
+    }
+    let mut fields = match obj.get("data") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(problem("its data is not an object".into())),
+    };
+    fields.insert("kind".into(), Value::String(name.into()));
+    let kind: NodeKind = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| problem(format!("a {name} node: {e}")))?;
+
+    let branches = kind.branches();
+    let mut next = std::collections::BTreeMap::new();
+    if let Some(outputs) = obj.get("outputs") {
+        let outputs = outputs
+            .as_object()
+            .ok_or_else(|| problem("its outputs are not an object".into()))?;
+        for (port, out) in outputs {
+            let connections = out
+                .get("connections")
+                .and_then(Value::as_array)
+                .ok_or_else(|| problem(format!("output {} has no connections list", clip(port))))?;
+            if connections.is_empty() {
+                continue;
+            }
+            let n: usize = port
+                .strip_prefix("output_")
+                .and_then(|n| n.parse().ok())
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| problem(format!("“{}” is not an output port", clip(port))))?;
+            let branch = branches.get(n - 1).ok_or_else(|| {
+                problem(format!(
+                    "output {n} has no branch: a {name} node has {}",
+                    branches.len()
+                ))
+            })?;
+            if connections.len() > 1 {
+                return Err(problem(format!(
+                    "branch “{branch}” has {} edges; one is allowed",
+                    connections.len()
+                )));
+            }
+            let target = match connections[0].get("node") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => return Err(problem(format!("branch “{branch}” leads nowhere"))),
+            };
+            if !all.contains_key(&target) {
+                return Err(problem(format!(
+                    "branch “{branch}” leads to node “{}”, which is not in the flow",
+                    clip(&target)
+                )));
+            }
+            next.insert(branch.clone(), target);
+        }
+    }
+    Ok(Node {
+        id: key.to_string(),
+        kind,
+        next,
+    })
+}
+
+/// At most 40 characters of untrusted text in a message.
+fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if s.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MENU: &str = r#"{"drawflow":{"Home":{"data":{
+      "1":{"id":1,"name":"start","data":{},"html":"<b>x</b>","outputs":{"output_1":{"connections":[{"node":"2","output":"input_1"}]}}},
+      "2":{"id":2,"name":"ask_buttons","data":{"text":"Hi! What do you need?","buttons":[{"id":"price","title":"Prices"},{"id":"human","title":"A person"}]},
+           "outputs":{"output_1":{"connections":[{"node":"3","output":"input_1"}]},"output_2":{"connections":[{"node":"4","output":"input_1"}]},"output_3":{"connections":[]}}},
+      "3":{"id":3,"name":"send_text","data":{"text":"From 10 €"},"outputs":{"output_1":{"connections":[]}}},
+      "4":{"id":4,"name":"hand_off","data":{"to":{"to":"anyone"}},"outputs":{}}
+    }}}}"#;
+
+    #[test]
+    fn ports_become_named_branches() {
+        let flow = import(MENU).unwrap();
+        assert_eq!(flow.nodes.len(), 4);
+        let ask = &flow.nodes[1];
+        assert_eq!(ask.next.get("price").map(String::as_str), Some("3"));
+        assert_eq!(ask.next.get("human").map(String::as_str), Some("4"));
+        assert!(!ask.next.contains_key("other"));
+        crate::compile::compile(&flow).unwrap();
+    }
+
+    #[test]
+    fn problems_name_the_node() {
+        let bad_kind = MENU.replace("\"name\":\"send_text\"", "\"name\":\"<script>\"");
+        assert_eq!(
+            import(&bad_kind).unwrap_err().to_string(),
+            "node 3: “<script>” is not a kind of node this editor has"
+        );
+        let two_edges = MENU.replace(
+            r#""output_1":{"connections":[{"node":"3","output":"input_1"}]},"output_2""#,
+            r#""output_1":{"connections":[{"node":"3","output":"input_1"},{"node":"4","output":"input_1"}]},"output_2""#,
+        );
+        assert_eq!(
+            import(&two_edges).unwrap_err().to_string(),
+            "node 2: branch “price” has 2 edges; one is allowed"
+        );
+        let dangling = MENU.replace(
+            r#"[{"node":"3","output":"input_1"}]},"output_2""#,
+            r#"[{"node":"9","output":"input_1"}]},"output_2""#,
+        );
+        assert_eq!(
+            import(&dangling).unwrap_err().to_string(),
+            "node 2: branch “price” leads to node “9”, which is not in the flow"
+        );
+        let extra_port = MENU.replace(
+            r#""output_3":{"connections":[]}"#,
+            r#""output_7":{"connections":[{"node":"3"}]}"#,
+        );
+        assert_eq!(
+            import(&extra_port).unwrap_err().to_string(),
+            "node 2: output 7 has no branch: a ask_buttons node has 5"
+        );
+        assert!(matches!(import("[1,2"), Err(ImportError::NotJson(_))));
+        assert!(matches!(import("{}"), Err(ImportError::NotDrawflow(_))));
+    }
+}

@@ -35,6 +35,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod bots;
 pub mod chat;
 pub mod clients;
 pub mod connection;
@@ -63,6 +64,7 @@ pub mod uploads;
 pub mod workspace;
 
 pub use crmconnect_base::{clock, fault, logging, sensitive};
+pub use crmconnect_flow as flow;
 pub use crmconnect_meta as meta;
 pub use crmconnect_relay as relay;
 pub use crmconnect_sandbox as sandbox;

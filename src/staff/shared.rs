@@ -367,7 +367,17 @@ fn suffixed(name: &str, uid: &str) -> String {
 }
 
 async fn clash_noted(conn: &mut SqliteConnection, author: &str, what: String) -> Result<()> {
-    let change = Change::new(Screen::Settings, "team.clash", what);
+    clash_noted_in(conn, Screen::Settings, author, what).await
+}
+
+/// A clash the log decided, in `screen`'s part of the Activity Log, naming the author who lost.
+pub(crate) async fn clash_noted_in(
+    conn: &mut SqliteConnection,
+    screen: Screen,
+    author: &str,
+    what: String,
+) -> Result<()> {
+    let change = Change::new(screen, "team.clash", what);
     let detail = format!("{author}'s change came later in the team's log");
     audit::insert(
         conn,

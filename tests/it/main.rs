@@ -9,6 +9,7 @@ mod common;
 mod relay_support;
 
 mod audit;
+mod bots;
 mod chat;
 mod clients;
 mod contacts;

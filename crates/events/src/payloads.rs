@@ -453,6 +453,86 @@ impl QuickReplyState {
     }
 }
 
+/// The largest bot event: its draft and the version it publishes (the editor's exports).
+pub const MAX_BOT_BYTES: usize = 2 << 20;
+
+/// `bot.created`, `bot.updated`, `bot.deleted`: a bot as its author left it. `trigger` and
+/// `binding` are the flow crate's JSON, checked again (and compiled) by every desktop that applies
+/// it. `published` is the version this event publishes, if it does: versions never change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotState {
+    pub uid: String,
+    pub name: String,
+    /// `keyword`, `menu`, `ai` or `fallback`.
+    pub kind: String,
+    pub trigger: Value,
+    #[serde(default)]
+    pub number_id: Option<String>,
+    #[serde(default)]
+    pub binding: Option<Value>,
+    #[serde(default)]
+    pub media: Option<Value>,
+    pub active: bool,
+    /// The editor's Drawflow export.
+    pub draft: String,
+    /// The version it runs (0: never published).
+    pub version: i64,
+    #[serde(default)]
+    pub published: Option<BotVersionState>,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotVersionState {
+    pub version: i64,
+    pub drawflow: String,
+    pub flow: Value,
+    pub published_at: i64,
+}
+
+impl BotState {
+    pub const KINDS: [&str; 4] = ["keyword", "menu", "ai", "fallback"];
+
+    /// Why no desktop of ours would publish this, if so.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(p) = uid_problem(&self.uid) {
+            return Some(p);
+        }
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Some("a bot's name has 1 to 80 characters".into());
+        }
+        if !Self::KINDS.contains(&self.kind.as_str()) {
+            return Some(format!(
+                "“{}” is not a kind of bot",
+                self.kind.chars().take(20).collect::<String>()
+            ));
+        }
+        if !self.trigger.is_object() {
+            return Some("a bot's trigger is an object".into());
+        }
+        if self.version < 0
+            || self
+                .published
+                .as_ref()
+                .is_some_and(|p| p.version != self.version || p.version < 1)
+        {
+            return Some("a published version is the bot's version, 1 or more".into());
+        }
+        if self
+            .number_id
+            .as_ref()
+            .is_some_and(|n| n.is_empty() || n.len() > 64)
+        {
+            return Some("a bot's number is a phone number id".into());
+        }
+        None
+    }
+}
+
 /// The most records one event names: a bulk change of more is several events.
 pub const MAX_UIDS: usize = 200;
 
@@ -578,6 +658,7 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
             MAX_MESSAGE_BYTES
         }
         "contacts.imported" => MAX_IMPORT_PAYLOAD_BYTES,
+        "bot.created" | "bot.updated" | "bot.deleted" => MAX_BOT_BYTES,
         _ => MAX_PAYLOAD_BYTES,
     };
     if size > max {
@@ -654,6 +735,20 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
                 });
             }
             return Ok(()); // the message may be long; its checks are the ones above
+        }
+        "bot.created" | "bot.updated" | "bot.deleted" => {
+            let b: BotState =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            if let Some(reason) = b.problem() {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason,
+                });
+            }
+            return Ok(()); // texts of a flow may be long; the flow's compiler bounds them
         }
         "numbers.refreshed" => {
             let n: NumbersRefreshed =

@@ -5,12 +5,14 @@ use std::collections::{HashMap, HashSet};
 
 use crmconnect_meta::messages::limits;
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::model::{Flow, HandOffTarget, Node, NodeKind, Operand, Timeout};
 use crate::text::is_var_name;
 
 /// A problem in a flow: the node it is in (none for the flow as a whole) and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, rename = "FlowError")]
 pub struct CompileError {
     pub node: Option<String>,
     pub message: String,

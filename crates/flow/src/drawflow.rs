@@ -142,6 +142,63 @@ fn read_node(key: &str, raw: &Value, all: &Map<String, Value>) -> Result<Node, I
     })
 }
 
+/// The flow as a Drawflow export, each node at `pos(index)`: the form the editor loads. Every edge
+/// is written at both of its ends, as Drawflow keeps them. Node ids must be Drawflow's (numbers).
+pub fn export(flow: &Flow, pos: impl Fn(usize) -> (f64, f64)) -> Value {
+    let mut data = Map::new();
+    let mut inputs: std::collections::HashMap<&str, Vec<Value>> = std::collections::HashMap::new();
+    for node in &flow.nodes {
+        for (k, branch) in node.kind.branches().iter().enumerate() {
+            if let Some(target) = node.next.get(branch) {
+                inputs.entry(target.as_str()).or_default().push(
+                    serde_json::json!({ "node": node.id, "input": format!("output_{}", k + 1) }),
+                );
+            }
+        }
+    }
+    for (i, node) in flow.nodes.iter().enumerate() {
+        let mut fields = serde_json::to_value(&node.kind).expect("a node kind serialises");
+        fields.as_object_mut().map(|o| o.remove("kind"));
+        let outputs: Map<String, Value> = node
+            .kind
+            .branches()
+            .iter()
+            .enumerate()
+            .map(|(k, branch)| {
+                let connections: Vec<Value> = node
+                    .next
+                    .get(branch)
+                    .map(|t| serde_json::json!({ "node": t, "output": "input_1" }))
+                    .into_iter()
+                    .collect();
+                (
+                    format!("output_{}", k + 1),
+                    serde_json::json!({ "connections": connections }),
+                )
+            })
+            .collect();
+        let input_list = if matches!(node.kind, NodeKind::Start) {
+            serde_json::json!({})
+        } else {
+            serde_json::json!({ "input_1": { "connections": inputs.remove(node.id.as_str()).unwrap_or_default() } })
+        };
+        let (x, y) = pos(i);
+        let id: Value = node
+            .id
+            .parse::<u64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(node.id.clone()));
+        data.insert(
+            node.id.clone(),
+            serde_json::json!({
+                "id": id, "name": node.kind.name(), "data": fields, "class": node.kind.name(), "html": "",
+                "typenode": false, "inputs": input_list, "outputs": outputs, "pos_x": x, "pos_y": y,
+            }),
+        );
+    }
+    serde_json::json!({ "drawflow": { "Home": { "data": data } } })
+}
+
 /// At most 40 characters of untrusted text in a message.
 fn clip(s: &str) -> String {
     let mut out: String = s.chars().take(40).collect();
@@ -172,6 +229,18 @@ mod tests {
         assert_eq!(ask.next.get("human").map(String::as_str), Some("4"));
         assert!(!ask.next.contains_key("other"));
         crate::compile::compile(&flow).unwrap();
+    }
+
+    #[test]
+    fn an_export_imports_as_the_same_flow() {
+        let flow = import(MENU).unwrap();
+        let exported = export(&flow, |i| (i as f64 * 200.0, 0.0));
+        assert_eq!(import(&exported.to_string()).unwrap(), flow);
+        // Both ends of an edge are written.
+        assert_eq!(
+            exported["drawflow"]["Home"]["data"]["3"]["inputs"]["input_1"]["connections"][0]["node"],
+            "2"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! one the session waits for, changes nothing and does nothing.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::compile::Program;
 use crate::model::{
@@ -92,7 +93,8 @@ pub enum State {
 }
 
 /// Why a session ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "BotEnd")]
 #[serde(tag = "end", content = "detail", rename_all = "snake_case")]
 pub enum End {
     /// It reached the end of the flow, or a branch with nothing drawn.
@@ -149,7 +151,8 @@ pub enum Input<'a> {
     PersonActive,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "AiResult")]
 #[serde(tag = "result", content = "reply", rename_all = "snake_case")]
 pub enum AiResult {
     Answered(String),
@@ -160,7 +163,8 @@ pub enum AiResult {
 }
 
 /// What the runner is to do.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export, rename = "BotAction")]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     Send {
@@ -203,7 +207,8 @@ pub enum Action {
 }
 
 /// A message in WhatsApp's terms, its text already filled in.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export, rename = "BotMessage")]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Message {
     Text {

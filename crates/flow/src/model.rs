@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// A flow as saved: the draft a person edits, or a published version.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -22,7 +23,8 @@ pub struct Node {
     pub next: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "FlowNodeKind")]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NodeKind {
     Start,
@@ -138,7 +140,8 @@ fn http_timeout() -> u32 {
     10_000
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "FlowMediaKind")]
 #[serde(rename_all = "snake_case")]
 pub enum MediaKind {
     Image,
@@ -148,7 +151,8 @@ pub enum MediaKind {
 }
 
 /// A reply button or a list row: its id names the branch it leads to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "FlowChoice")]
 pub struct Choice {
     pub id: String,
     pub title: String,
@@ -157,7 +161,8 @@ pub struct Choice {
 }
 
 /// How long an ask waits for the customer, and the reminder it sends before giving up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "FlowTimeout")]
 pub struct Timeout {
     pub seconds: u64,
     /// Seconds before the timeout at which the reminder goes (0: no reminder).
@@ -177,7 +182,8 @@ impl Default for Timeout {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "FlowInputKind")]
 #[serde(rename_all = "snake_case")]
 pub enum InputKind {
     Text,
@@ -188,7 +194,8 @@ pub enum InputKind {
     Date,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "FlowRule")]
 pub struct Rule {
     pub left: Operand,
     pub op: Op,
@@ -196,7 +203,8 @@ pub struct Rule {
     pub right: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "RuleOperand")]
 #[serde(tag = "of", content = "name", rename_all = "snake_case")]
 pub enum Operand {
     /// A flow variable.
@@ -209,7 +217,8 @@ pub enum Operand {
     WindowOpen,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "RuleOp")]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     Equals,
@@ -223,7 +232,8 @@ pub enum Op {
     IsFalse,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "HandOffTarget")]
 #[serde(tag = "to", content = "id", rename_all = "snake_case")]
 pub enum HandOffTarget {
     /// A staff member by uid.
@@ -234,7 +244,8 @@ pub enum HandOffTarget {
     Anyone,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "BotContactChange")]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum ContactChange {
     AddToGroup {

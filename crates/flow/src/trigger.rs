@@ -4,8 +4,10 @@
 
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export, rename = "BotTrigger")]
 #[serde(tag = "on", rename_all = "snake_case")]
 pub enum Trigger {
     /// The message is exactly this (case and surrounding spaces aside).
@@ -90,8 +92,11 @@ impl Trigger {
             (Exact { text: a }, Exact { text: b }) => norm(a) == norm(b),
             (Exact { text: e }, Contains { text: c })
             | (Contains { text: c }, Exact { text: e }) => norm(e).contains(&norm(c)),
-            // Some message contains both words.
-            (Contains { .. }, Contains { .. }) => true,
+            // One's words inside the other's: every message that has the longer has the shorter.
+            // (Two unrelated words can meet in one message; the first bot in the list answers it.)
+            (Contains { text: a }, Contains { text: b }) => {
+                norm(a).contains(&norm(b)) || norm(b).contains(&norm(a))
+            }
             (Regex { pattern }, Exact { text }) | (Exact { text }, Regex { pattern }) => {
                 compile(pattern)
                     .map(|r| r.is_match(text.trim()))
@@ -231,6 +236,8 @@ mod tests {
         assert!(!exact("hi").overlaps(&exact("hello")));
         assert!(exact("price list").overlaps(&contains("price")));
         assert!(!exact("hello").overlaps(&contains("price")));
+        assert!(contains("price").overlaps(&contains("Price list")));
+        assert!(!contains("price").overlaps(&contains("open")));
         assert!(
             Trigger::Regex {
                 pattern: "^pri".into()

@@ -636,9 +636,8 @@ pub fn starter(kind: BotKind) -> serde_json::Value {
     };
     let flow: crmconnect_flow::Flow =
         serde_json::from_value(json!({ "nodes": nodes })).expect("the starters are flows");
-    drawflow::export(&flow, |i| {
-        (80.0 + 300.0 * i as f64, 120.0 + 40.0 * (i % 2) as f64)
-    })
+    let at = drawflow::layout(&flow);
+    drawflow::export(&flow, |i| at[i])
 }
 
 #[cfg(test)]

@@ -125,6 +125,7 @@ impl Screen {
         matches!(
             self,
             Screen::Chat
+                | Screen::Bots
                 | Screen::QuickReplies
                 | Screen::ActivityLog
                 | Screen::Settings

@@ -199,6 +199,54 @@ pub fn export(flow: &Flow, pos: impl Fn(usize) -> (f64, f64)) -> Value {
     serde_json::json!({ "drawflow": { "Home": { "data": data } } })
 }
 
+/// Positions for [`export`] that read left to right: each node one column after the node that
+/// first reaches it from the start, nodes of a column one under the other.
+pub fn layout(flow: &Flow) -> Vec<(f64, f64)> {
+    let index: std::collections::HashMap<&str, usize> = flow
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    let mut depth = vec![usize::MAX; flow.nodes.len()];
+    let mut queue = std::collections::VecDeque::new();
+    if let Some(start) = flow
+        .nodes
+        .iter()
+        .position(|n| matches!(n.kind, NodeKind::Start))
+    {
+        depth[start] = 0;
+        queue.push_back(start);
+    }
+    while let Some(i) = queue.pop_front() {
+        let node = &flow.nodes[i];
+        for branch in node.kind.branches() {
+            if let Some(&t) = node.next.get(&branch).and_then(|t| index.get(t.as_str()))
+                && depth[t] == usize::MAX
+            {
+                depth[t] = depth[i] + 1;
+                queue.push_back(t);
+            }
+        }
+    }
+    let deepest = depth
+        .iter()
+        .filter(|&&d| d != usize::MAX)
+        .max()
+        .copied()
+        .unwrap_or(0);
+    let mut rows = vec![0usize; deepest + 2];
+    depth
+        .iter()
+        .map(|&d| {
+            let column = if d == usize::MAX { deepest + 1 } else { d };
+            let row = rows[column];
+            rows[column] += 1;
+            (40.0 + 260.0 * column as f64, 40.0 + 150.0 * row as f64)
+        })
+        .collect()
+}
+
 /// At most 40 characters of untrusted text in a message.
 fn clip(s: &str) -> String {
     let mut out: String = s.chars().take(40).collect();
@@ -234,7 +282,13 @@ mod tests {
     #[test]
     fn an_export_imports_as_the_same_flow() {
         let flow = import(MENU).unwrap();
-        let exported = export(&flow, |i| (i as f64 * 200.0, 0.0));
+        let at = layout(&flow);
+        // start, then the question, then its two answers one under the other.
+        assert_eq!(
+            at,
+            vec![(40.0, 40.0), (300.0, 40.0), (560.0, 40.0), (560.0, 190.0)]
+        );
+        let exported = export(&flow, |i| at[i]);
         assert_eq!(import(&exported.to_string()).unwrap(), flow);
         // Both ends of an edge are written.
         assert_eq!(

@@ -1,6 +1,7 @@
 //! Tauri commands: each is one call into the core, returning `Result<T, ApiError>`.
 
 mod audit;
+mod bots;
 mod chat;
 mod clients;
 mod connection;
@@ -136,6 +137,17 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         connection::get_connection,
         connection::save_connection,
         connection::test_connection,
+        bots::list_bots,
+        bots::get_bot,
+        bots::create_bot,
+        bots::update_bot,
+        bots::save_bot_draft,
+        bots::publish_bot,
+        bots::restore_bot_version,
+        bots::set_bot_active,
+        bots::duplicate_bot,
+        bots::delete_bot,
+        bots::simulate_bot,
         numbers::list_numbers,
         numbers::refresh_numbers,
         numbers::number_picture,

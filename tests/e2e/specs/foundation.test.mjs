@@ -55,8 +55,8 @@ test('owner and a restricted staff member, in the sandbox workspace', async (t) 
     await app.el('log-entry').waitForExist({ reverse: true, timeout: 5000 });
   });
 
-  await app.step('Bots says plainly it is not built yet', async () => {
-    await openScreen(app, 'bots');
+  await app.step('Campaigns says plainly it is not built yet', async () => {
+    await openScreen(app, 'campaigns');
     assert.match(await app.text('not-built'), /not built yet/i);
   });
 

@@ -14,6 +14,11 @@ import type { ConversationPage } from "./bindings/ConversationPage";
 import type { DocumentKind } from "./bindings/DocumentKind";
 import type { LinkInput } from "./bindings/LinkInput";
 import type { MediaFile } from "./bindings/MediaFile";
+import type { Bot } from "./bindings/Bot";
+import type { BotDraft } from "./bindings/BotDraft";
+import type { BotInput } from "./bindings/BotInput";
+import type { SimRequest } from "./bindings/SimRequest";
+import type { SimTurn } from "./bindings/SimTurn";
 import type { QuickReply } from "./bindings/QuickReply";
 import type { QuickReplyInput } from "./bindings/QuickReplyInput";
 import type { SearchHit } from "./bindings/SearchHit";
@@ -477,6 +482,19 @@ export const onChatOpen = (handler: (conversationId: number) => void): Promise<U
   listen<number>("chat-open", (e) => handler(e.payload));
 
 // Quick replies
+// ---- bots ----
+export const listBots = () => call<Bot[]>("list_bots");
+export const getBot = (id: number) => call<BotDraft>("get_bot", { id });
+export const createBot = (input: BotInput) => call<Bot>("create_bot", { input });
+export const updateBot = (id: number, input: BotInput) => call<Bot>("update_bot", { id, input });
+export const saveBotDraft = (id: number, drawflow: string) => call<Bot>("save_bot_draft", { id, drawflow });
+export const publishBot = (id: number) => call<Bot>("publish_bot", { id });
+export const restoreBotVersion = (id: number, version: number) => call<Bot>("restore_bot_version", { id, version });
+export const setBotActive = (id: number, active: boolean) => call<Bot>("set_bot_active", { id, active });
+export const duplicateBot = (id: number) => call<Bot>("duplicate_bot", { id });
+export const deleteBot = (id: number) => call<void>("delete_bot", { id });
+export const simulateBot = (request: SimRequest) => call<SimTurn>("simulate_bot", { request });
+
 export const listQuickReplies = () => call<QuickReply[]>("list_quick_replies");
 export const createQuickReply = (input: QuickReplyInput) => call<QuickReply>("create_quick_reply", { input });
 export const updateQuickReply = (id: number, input: QuickReplyInput) =>

@@ -1,0 +1,180 @@
+// Bots in the window (issue 22): a menu bot made from the list opens in the flow editor on its
+// starter flow; a button title over WhatsApp's 20 characters is refused on save with its node
+// highlighted; the simulator runs the draft (buttons, the chosen branch's answer, the hand-off);
+// removing the middle button keeps the other branches' edges; publish, turn on; a second bot on
+// the same words is refused naming both. Screenshots of the editor in tests/e2e/artifacts/.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { ARTIFACTS, launch, openScreen, ownerSignedIn } from '../lib/harness.mjs';
+
+/** The canvas's nodes: kind, the editor's id, and each output port's branch label and edge count. */
+function canvasNodes() {
+  return Array.from(document.querySelectorAll('[data-testid="flow-node"]')).map((n) => ({
+    id: n.id.replace('node-', ''),
+    kind: n.dataset.kind,
+    problem: n.classList.contains('fn-problem'),
+    here: n.classList.contains('fn-here'),
+    ports: Array.from(n.querySelectorAll('.outputs .output')).map((p) => p.dataset.branch),
+  }));
+}
+
+/** Edges as "from:port→to" from Drawflow's SVG connections. */
+function canvasEdges() {
+  return Array.from(document.querySelectorAll('.drawflow .connection')).map((c) => {
+    const cls = Array.from(c.classList);
+    const from = cls.find((x) => x.startsWith('node_out_')).replace('node_out_node-', '');
+    const to = cls.find((x) => x.startsWith('node_in_')).replace('node_in_node-', '');
+    const port = cls.find((x) => /^output_\d+$/.test(x));
+    return `${from}:${port}→${to}`;
+  });
+}
+
+/** Closes the toasts: they sit over the simulator's controls in the window's corner. */
+async function dismissToasts(app) {
+  await app.browser.execute(() => document.querySelectorAll('.toast .dismiss').forEach((b) => b.click()));
+}
+
+test('bots: draw, simulate, publish and turn on a menu bot', async (t) => {
+  const app = await launch(t);
+  t.after(() => app.quit());
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await app.step('sign in as the owner', () => ownerSignedIn(app));
+
+  await app.step('the Bots screen is empty and offers to make the first bot', async () => {
+    await openScreen(app, 'bots');
+    await app.waitFor('bots-empty');
+  });
+
+  await app.step('a menu bot opens in the editor on its starter flow', async () => {
+    await app.click('bot-add');
+    await app.type('bot-name', 'Prices menu');
+    await (await app.waitFor('bot-kind')).selectByAttribute('value', 'menu');
+    await app.type('bot-trigger-words', 'price');
+    await app.click('bot-save');
+    await app.waitFor('bot-editor');
+    await app.browser.waitUntil(async () => (await app.browser.execute(canvasNodes)).length === 4, {
+      timeout: 10000,
+      timeoutMsg: 'the starter flow did not appear',
+    });
+    const nodes = await app.browser.execute(canvasNodes);
+    assert.deepEqual(nodes.map((n) => n.kind).sort(), ['ask_buttons', 'hand_off', 'send_text', 'start']);
+    const ask = nodes.find((n) => n.kind === 'ask_buttons');
+    assert.deepEqual(ask.ports, ['Prices', 'Talk to a person', 'anything else', 'no answer', 'send failed']);
+  });
+
+  await app.step('a button title over 20 characters is refused on save, its node highlighted', async () => {
+    const ask = (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'ask_buttons');
+    await app.browser.$(`#node-${ask.id}`).click();
+    await app.waitFor('node-inspector');
+    const titles = await app.els('node-choice-title');
+    await titles[0].clearValue();
+    await titles[0].setValue('Prices and packages 2027');
+    await app.click('bot-save-draft');
+    await app.waitFor('flow-problems');
+    assert.match(await app.text('flow-problems'), /24 characters long; WhatsApp allows at most 20/);
+    const again = (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'ask_buttons');
+    assert.ok(again.problem, 'the node is highlighted');
+    await app.browser.saveScreenshot(join(ARTIFACTS, 'bot-editor-refused.png'));
+    const fixed = await app.els('node-choice-title');
+    await fixed[0].clearValue();
+    await fixed[0].setValue('Prices');
+    await app.click('bot-save-draft');
+    await app.el('flow-problems').waitForExist({ reverse: true, timeout: 10000 });
+  });
+
+  await app.step('the simulator runs the draft: buttons, the branch, the hand-off', async () => {
+    await dismissToasts(app);
+    await app.click('tab-simulator');
+    await app.type('sim-first', 'what is the price?');
+    await app.click('sim-start');
+    await app.browser.waitUntil(async () => (await app.texts('sim-button')).length === 2, { timeout: 10000, timeoutMsg: 'no buttons' });
+    assert.deepEqual(await app.texts('sim-button'), ['Prices', 'Talk to a person']);
+    const here = (await app.browser.execute(canvasNodes)).find((n) => n.here);
+    assert.equal(here?.kind, 'ask_buttons', 'the canvas shows where the customer is');
+    await app.browser.execute(() => document.querySelectorAll('[data-testid="sim-button"]')[0].click());
+    await app.browser.waitUntil(async () => (await app.texts('sim-bot')).some((x) => x.startsWith('Our prices start at')), {
+      timeout: 10000,
+      timeoutMsg: 'the Prices branch did not answer',
+    });
+    assert.match((await app.texts('sim-note')).join(' | '), /The flow ended/);
+    await app.click('sim-start');
+    // A new conversation: one customer line, the question's two buttons.
+    await app.browser.waitUntil(async () => (await app.texts('sim-customer')).length === 1 && (await app.texts('sim-button')).length === 2, {
+      timeout: 10000,
+      timeoutMsg: 'the simulation did not start again',
+    });
+    await app.browser.execute(() => {
+      const buttons = document.querySelectorAll('[data-testid="sim-button"]');
+      buttons[buttons.length - 1].click();
+    });
+    await app.browser.waitUntil(async () => (await app.texts('sim-note')).some((x) => x.includes('Handed off to a person')), {
+      timeout: 10000,
+      timeoutMsg: 'no hand-off',
+    });
+    await app.browser.saveScreenshot(join(ARTIFACTS, 'bot-editor-simulator.png'));
+  });
+
+  await app.step('removing the middle of three buttons keeps the other branches where they were', async () => {
+    await app.click('tab-node');
+    const ask = (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'ask_buttons');
+    await app.browser.$(`#node-${ask.id}`).click();
+    await app.click('node-choice-add');
+    await app.browser.waitUntil(async () => (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'ask_buttons').ports.length === 6);
+    const before = await app.browser.execute(canvasEdges);
+    const handOff = (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'hand_off');
+    assert.ok(before.includes(`${ask.id}:output_2→${handOff.id}`), `${before}`);
+    // Remove "Talk to a person" (the middle of three) and put the new third button where it was.
+    await (await app.els('node-choice-remove'))[1].click();
+    await app.browser.waitUntil(async () => (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'ask_buttons').ports.length === 5);
+    const after = await app.browser.execute(canvasEdges);
+    const text = (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'send_text');
+    assert.ok(after.includes(`${ask.id}:output_1→${text.id}`), `Prices keeps its edge: ${after}`);
+    assert.ok(!after.some((e) => e.startsWith(`${ask.id}:output_2→`)), `the removed button's edge is gone: ${after}`);
+    // Undo brings the middle button and its edge back.
+    await app.click('flow-undo');
+    await app.browser.waitUntil(async () => (await app.browser.execute(canvasEdges)).includes(`${ask.id}:output_2→${handOff.id}`), {
+      timeout: 5000,
+      timeoutMsg: 'undo did not bring the edge back',
+    });
+    await app.click('flow-undo');
+    await app.browser.waitUntil(async () => (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'ask_buttons').ports.length === 5);
+  });
+
+  await app.step('publish, back to the list, turn it on', async () => {
+    await dismissToasts(app);
+    await app.click('bot-publish');
+    await app.waitForText('bot-editor-version', 'v1 published', 10000);
+    await app.click('bot-editor-back');
+    await app.waitFor('bots-list');
+    await app.waitForText('bot-version', 'v1');
+    await app.click('bot-active');
+    await app.browser.waitUntil(async () => (await app.texts('toast')).some((x) => x.includes('is on')), { timeout: 10000, timeoutMsg: 'not on' });
+    await app.browser.saveScreenshot(join(ARTIFACTS, 'bots-list.png'));
+  });
+
+  await app.step('a second bot on the same words is refused, naming both', async () => {
+    await app.click('bot-add');
+    await app.type('bot-name', 'Price list');
+    await app.type('bot-trigger-words', 'price list');
+    await app.click('bot-save');
+    await app.waitFor('bot-editor');
+    await app.click('bot-publish');
+    await app.waitForText('bot-editor-version', 'v1 published', 10000);
+    await app.click('bot-editor-back');
+    await app.browser.waitUntil(async () => (await app.texts('bot-row')).length === 2, { timeout: 10000 });
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="bot-row"]'))
+        .find((r) => r.dataset.name === 'Price list')
+        .querySelector('[data-testid="bot-active"]')
+        .click(),
+    );
+    await app.browser.waitUntil(async () => (await app.texts('toast-error')).some((x) => x.includes('would answer the same messages as “Prices menu”')), {
+      timeout: 10000,
+      timeoutMsg: 'the overlap was not refused',
+    });
+  });
+});

@@ -196,7 +196,9 @@ pub async fn run(
         "the runner joined its workspace"
     );
     let sync = crate::sync::engine::start(ws.clone(), relay.clone());
+    let automation = automate(ws.clone(), state.subscribe(), stop.clone());
     hold_lease(&relay, &setup.holder, false, &state, &stop).await;
+    let _ = automation.await;
     if matches!(*state.borrow(), RunnerState::Active { .. })
         && let Err(e) = relay.release_lease(&setup.holder).await
     {
@@ -231,6 +233,31 @@ async fn open_replica(setup: &RunnerSetup, workspace: &str) -> Result<Workspace>
         }
         Err(e) => Err(e),
     }
+}
+
+/// While this replica holds the lease it runs automation: the automation handlers (the bots) apply
+/// what arrives, and the bots' timers fire. Automation is off again at `stop`.
+pub fn automate(
+    ws: Arc<Workspace>,
+    mut state: watch::Receiver<RunnerState>,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let timers = tokio::spawn(crate::bots::host::run_timers(ws.clone(), stop.clone()));
+        loop {
+            let active = matches!(*state.borrow_and_update(), RunnerState::Active { .. });
+            if active != ws.handlers().runs_automation() {
+                tracing::info!(active, "automation on this replica");
+            }
+            ws.handlers().set_automation(active);
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                changed = state.changed() => if changed.is_err() { break },
+            }
+        }
+        ws.handlers().set_automation(false);
+        let _ = timers.await;
+    })
 }
 
 /// Asks for the lease and keeps it until `stop`; says every change of hands. A desktop working

@@ -42,10 +42,12 @@ struct Automation {
     state: watch::Receiver<RunnerState>,
     stop: CancellationToken,
     task: JoinHandle<()>,
+    /// Runs the bots while the lease is this desktop's.
+    automate: JoinHandle<()>,
 }
 
 impl Automation {
-    async fn start(ws: &Workspace) -> Option<Automation> {
+    async fn start(ws: &Arc<Workspace>) -> Option<Automation> {
         let settings = ws.relay_settings_unchecked().await.ok()?;
         let token = ws.relay_token().await.ok().flatten()?;
         if settings.relay_url.is_empty() {
@@ -65,17 +67,20 @@ impl Automation {
                 }
             })
         };
+        let automate = crate::runner::automate(ws.clone(), state.clone(), stop.clone());
         Some(Automation {
             relay,
             state,
             stop,
             task,
+            automate,
         })
     }
 
     async fn stop(self) {
         self.stop.cancel();
         let _ = self.task.await;
+        let _ = self.automate.await;
     }
 }
 

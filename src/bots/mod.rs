@@ -19,6 +19,7 @@ use crmconnect_events::payloads::{BotState, BotVersionState};
 use crmconnect_flow::trigger::Trigger;
 use crmconnect_flow::{CompileError, drawflow};
 
+pub mod host;
 pub(crate) mod shared;
 mod simulate;
 

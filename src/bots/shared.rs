@@ -215,8 +215,43 @@ pub(crate) async fn emit(
     state: &BotState,
 ) -> Result<()> {
     let payload = serde_json::to_value(state).expect("a bot serialises");
-    crate::outbox::emit(tx, actor, kind, &payload).await?;
+    let event_id = crate::outbox::emit(tx, actor, kind, &payload).await?;
+    sqlx::query!(
+        "INSERT INTO bot_pending (event_id, uid) VALUES (?, ?)",
+        event_id,
+        state.uid
+    )
+    .execute(&mut *tx)
+    .await?;
     Ok(())
+}
+
+/// Whether `e` is one of this desktop's own bot events coming back while a later one of the same
+/// bot is still on its way (then the bot here is already newer than the event).
+async fn superseded_here(
+    conn: &mut SqliteConnection,
+    e: &ReceivedEvent,
+    uid: &str,
+) -> Result<bool> {
+    let Some(event_id) = e.key.rsplit(':').next() else {
+        return Ok(false);
+    };
+    let own = sqlx::query!(
+        "DELETE FROM bot_pending WHERE event_id = ? AND uid = ?",
+        event_id,
+        uid
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        > 0;
+    if !own {
+        return Ok(false);
+    }
+    let later = sqlx::query_scalar!("SELECT count(*) FROM bot_pending WHERE uid = ?", uid)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(later > 0)
 }
 
 inventory::submit! { crate::handlers::DefaultHandler { order: 14, make: handler } }
@@ -262,6 +297,34 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
     let mut tx = crate::db::write_tx_in(ws.db()).await?;
     let what = format!("bot “{}”", b.name);
     if !crate::staff::shared::author_allowed(&mut tx, e, Screen::Bots, what).await? {
+        tx.commit().await?;
+        return Ok(());
+    }
+    if superseded_here(&mut tx, e, &b.uid).await? {
+        // Only what the log now says is kept: where it is, whether it is active there, and the
+        // version it published.
+        sqlx::query!(
+            "UPDATE bots SET seq = ?, log_active = ? WHERE uid = ?",
+            e.seq,
+            b.active,
+            b.uid
+        )
+        .execute(&mut *tx)
+        .await?;
+        if let Some(p) = &b.published {
+            let flow = p.flow.to_string();
+            sqlx::query!(
+                "INSERT OR IGNORE INTO bot_versions (bot_uid, version, drawflow, flow, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?)",
+                b.uid,
+                p.version,
+                p.drawflow,
+                flow,
+                p.published_at,
+                author
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         return Ok(());
     }

@@ -156,6 +156,16 @@ pub enum MessageContent {
         body: String,
         header_document: Option<MediaRef>,
     },
+    /// An interactive message we sent (a bot's question): its text and what the customer can tap.
+    Interactive {
+        /// `buttons`, `list`, `cta_url` or `request_contact_info`.
+        style: String,
+        body: String,
+        /// The buttons' or rows' titles, or the link button's label.
+        options: Vec<String>,
+        /// The link of a `cta_url` message.
+        url: Option<String>,
+    },
     /// A type this version does not show; its name is kept and shown.
     Unsupported {
         kind: String,
@@ -214,6 +224,7 @@ impl MessageContent {
             MessageContent::System { .. } => "system",
             MessageContent::Reaction { .. } => "reaction",
             MessageContent::Template { .. } => "template",
+            MessageContent::Interactive { .. } => "interactive",
             MessageContent::Unsupported { .. } => "unsupported",
         }
     }
@@ -250,6 +261,7 @@ impl MessageContent {
             } => join(&[Some(title), description.as_deref()]),
             MessageContent::TemplateButton { text, .. } => text.clone(),
             MessageContent::Template { body, .. } => body.clone(),
+            MessageContent::Interactive { body, .. } => body.clone(),
             MessageContent::Order { note, .. } => note.clone().unwrap_or_default(),
             MessageContent::System { body, .. } => body.clone(),
             MessageContent::FlowReply { answers, .. } => answers

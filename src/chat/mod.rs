@@ -10,6 +10,7 @@
 //! Tables: `chat_conversations`, `chat_messages` (+ `chat_messages_fts`), `chat_statuses`,
 //! `chat_sends`, `chat_preferences`, `chat_action_templates`, `quick_replies`.
 
+pub mod automation;
 pub mod content;
 pub(crate) mod projection;
 pub use projection::PHONE_SENDER;
@@ -336,6 +337,8 @@ pub struct ChatMessage {
     pub their_reaction: Option<String>,
     pub our_reaction: Option<String>,
     pub staff_name: Option<String>,
+    /// The bot that sent it, by name: the thread marks it as the bot's.
+    pub bot: Option<String>,
     pub sent_at: i64,
     pub status: MessageStatus,
     /// Why it failed or was refused (Meta's reason).
@@ -532,7 +535,7 @@ impl Workspace {
         let before = before.unwrap_or(i64::MAX);
         let rows = sqlx::query!(
             r#"SELECT m.id AS "id!", m.conversation_id, m.wamid, m.direction, m.content, m.reply_to,
-                      m.their_reaction, m.our_reaction, m.staff_name, m.sent_at, m.local_status,
+                      m.their_reaction, m.our_reaction, m.staff_name, m.bot, m.sent_at, m.local_status,
                       COALESCE(st.error, m.error) AS error, st.status AS "status?",
                       q.content AS "quoted?", q.direction AS "quoted_direction?",
                       s.uncertain_at AS "uncertain_at?", s.last_error AS "send_error?",
@@ -595,6 +598,7 @@ impl Workspace {
                 their_reaction: r.their_reaction,
                 our_reaction: r.our_reaction,
                 staff_name: r.staff_name,
+                bot: r.bot,
                 sent_at: r.sent_at,
                 error: if status == MessageStatus::Uncertain {
                     Some(r.send_error.unwrap_or_else(|| {

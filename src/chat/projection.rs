@@ -299,6 +299,8 @@ pub(crate) struct NewMessage<'a> {
     pub content: &'a MessageContent,
     pub reply_to: Option<&'a str>,
     pub staff_name: Option<&'a str>,
+    /// The bot that sent it, by name (none: a person, or the customer).
+    pub bot: Option<&'a str>,
     pub sent_at: i64,
     pub local_status: &'a str,
     pub error: Option<&'a str>,
@@ -319,8 +321,8 @@ pub(crate) async fn insert_message(
         .map(|k| serde_json::to_string(k).expect("marks serialise"));
     let id = sqlx::query_scalar!(
         r#"INSERT INTO chat_messages (conversation_id, wamid, client_id, direction, kind, body, content,
-                reply_to, staff_name, sent_at, local_status, error, marks)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                reply_to, staff_name, bot, sent_at, local_status, error, marks)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT DO NOTHING RETURNING id AS "id!""#,
         m.conversation_id,
         m.wamid,
@@ -331,6 +333,7 @@ pub(crate) async fn insert_message(
         json,
         m.reply_to,
         m.staff_name,
+        m.bot,
         m.sent_at,
         m.local_status,
         m.error,
@@ -401,6 +404,7 @@ async fn insert_received(
             content,
             reply_to: None,
             staff_name: None,
+            bot: None,
             sent_at: at,
             local_status: "accepted",
             error: None,
@@ -983,6 +987,7 @@ impl Workspace {
                 content,
                 reply_to: m["context"]["id"].as_str(),
                 staff_name: None,
+                bot: None,
                 sent_at: at,
                 local_status: "accepted",
                 error: None,
@@ -1107,6 +1112,7 @@ impl Workspace {
                 content: &content,
                 reply_to: m["context"]["id"].as_str(),
                 staff_name: Some(PHONE_SENDER),
+                bot: None,
                 sent_at: at,
                 local_status: "accepted",
                 error: None,
@@ -1448,6 +1454,7 @@ impl Workspace {
                 content: &content,
                 reply_to: str_of(raw, "reply_to"),
                 staff_name: staff_name.as_deref(),
+                bot: str_of(raw, "bot").filter(|b| !b.is_empty()),
                 sent_at: at,
                 local_status: "accepted",
                 error: None,

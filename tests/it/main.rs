@@ -10,6 +10,7 @@ mod relay_support;
 
 mod audit;
 mod bots;
+mod bots_at_work;
 mod chat;
 mod clients;
 mod contacts;

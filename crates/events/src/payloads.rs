@@ -46,6 +46,9 @@ pub struct MessageSent {
     pub reply_to: Option<String>,
     /// Milliseconds since the epoch (clamped by the receiver to when the relay stored it).
     pub sent_at: i64,
+    /// The bot that sent it, by name (none: a person).
+    #[serde(default)]
+    pub bot: Option<String>,
 }
 
 /// `message.reacted`: our reaction to a message (an empty emoji removes it).

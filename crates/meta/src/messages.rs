@@ -129,6 +129,70 @@ pub enum Interactive {
         footer: Option<TextObject>,
         action: ListAction,
     },
+    /// A message with one button that opens a web page.
+    CtaUrl {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        header: Option<InteractiveHeader>,
+        body: TextObject,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        footer: Option<TextObject>,
+        action: CtaUrlAction,
+    },
+    /// Asks a customer who writes by username to share their phone number: the answer is a
+    /// `contacts` message whose card's origin is `contact_request`.
+    RequestContactInfo {
+        body: TextObject,
+        action: NamedAction,
+    },
+}
+
+/// `{"name": "cta_url", "parameters": {"display_text", "url"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CtaUrlAction {
+    pub name: String,
+    pub parameters: CtaUrlParameters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CtaUrlParameters {
+    pub display_text: String,
+    pub url: String,
+}
+
+/// An action that is only its name (`request_contact_info`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedAction {
+    pub name: String,
+}
+
+impl Interactive {
+    pub fn cta_url(
+        body: impl Into<String>,
+        display_text: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        Interactive::CtaUrl {
+            header: None,
+            body: TextObject { text: body.into() },
+            footer: None,
+            action: CtaUrlAction {
+                name: "cta_url".into(),
+                parameters: CtaUrlParameters {
+                    display_text: display_text.into(),
+                    url: url.into(),
+                },
+            },
+        }
+    }
+
+    pub fn request_contact_info(body: impl Into<String>) -> Self {
+        Interactive::RequestContactInfo {
+            body: TextObject { text: body.into() },
+            action: NamedAction {
+                name: "request_contact_info".into(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -514,6 +578,35 @@ fn validate_interactive(i: &Interactive) -> Result<(), Invalid> {
                 }
             }
             Ok(())
+        }
+        Interactive::CtaUrl {
+            header,
+            body,
+            action,
+            ..
+        } => {
+            validate_header(header)?;
+            check_nonempty("interactive.body.text", &body.text)?;
+            let p = &action.parameters;
+            check_nonempty(
+                "interactive.action.parameters.display_text",
+                &p.display_text,
+            )?;
+            check_len(
+                "interactive.action.parameters.display_text",
+                &p.display_text,
+                limits::BUTTON_TITLE,
+            )?;
+            if !(p.url.starts_with("https://") || p.url.starts_with("http://")) {
+                return Err(Invalid {
+                    field: "interactive.action.parameters.url".into(),
+                    problem: "is not an http(s) address".into(),
+                });
+            }
+            Ok(())
+        }
+        Interactive::RequestContactInfo { body, .. } => {
+            check_nonempty("interactive.body.text", &body.text)
         }
     }
 }

@@ -138,6 +138,10 @@ enum RequestBody {
         texts: BTreeMap<String, String>,
         pdf: Option<(PathBuf, String)>,
     },
+    /// A message made whole by its author (a bot): sent as it is.
+    Prepared {
+        body: Body,
+    },
 }
 
 impl Workspace {
@@ -206,6 +210,35 @@ impl Ctx<'_> {
             phone_number_id: c.phone_number_id.clone(),
             reply_to,
             body: RequestBody::Text { body: text },
+        };
+        self.queue_send(&c, content, request).await
+    }
+
+    /// Sends a message made whole by its author (a bot's question, link button or template), after
+    /// checking Meta's limits; free-form messages only while the window is open.
+    pub async fn send_prepared(&self, conversation_id: i64, body: Body) -> Result<ChatMessage> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappChat, Action::Send)?;
+        let c = match &body {
+            Body::Template { .. } => self.conversation(conversation_id).await?.conversation,
+            _ => self.open_window_or_refuse(conversation_id).await?,
+        };
+        let to = projection::recipient(&c.customer);
+        Outbound {
+            to: to.clone(),
+            body: body.clone(),
+            context: None,
+            biz_opaque_callback_data: None,
+        }
+        .validate()
+        .map_err(|e| ChatError::Invalid(e.to_string()))?;
+        let content = prepared_content(&body);
+        let request = SendRequest {
+            to,
+            phone_number_id: c.phone_number_id.clone(),
+            reply_to: None,
+            body: RequestBody::Prepared { body },
         };
         self.queue_send(&c, content, request).await
     }
@@ -699,4 +732,96 @@ pub fn action_templates_handler() -> std::sync::Arc<dyn crate::handlers::Handler
         scope: crate::handlers::Scope::EveryReplica,
         apply,
     })
+}
+
+/// How a prepared message reads in the thread.
+fn prepared_content(body: &Body) -> MessageContent {
+    use messages::Interactive;
+    let media = |m: &Media| MediaRef {
+        media_id: m.id.clone(),
+        mime_type: None,
+        filename: m.filename.clone().or_else(|| m.link.clone()),
+        caption: m.caption.clone(),
+        local_path: None,
+    };
+    match body {
+        Body::Text { text } => MessageContent::Text {
+            body: text.body.clone(),
+        },
+        Body::Image { image } => MessageContent::Image {
+            media: media(image),
+        },
+        Body::Video { video } => MessageContent::Video {
+            media: media(video),
+        },
+        Body::Audio { audio } => MessageContent::Audio {
+            media: media(audio),
+            voice: false,
+        },
+        Body::Document { document } => MessageContent::Document {
+            media: media(document),
+        },
+        Body::Template { template } => MessageContent::Template {
+            name: template.name.clone(),
+            language: template.language.code.clone(),
+            body: template
+                .components
+                .iter()
+                .flat_map(|c| c.parameters.iter())
+                .filter_map(|p| {
+                    serde_json::to_value(p).ok()?["text"]
+                        .as_str()
+                        .map(str::to_owned)
+                })
+                .collect::<Vec<_>>()
+                .join(" · "),
+            header_document: None,
+        },
+        Body::Interactive { interactive } => {
+            let (style, body, options, url) = match interactive {
+                Interactive::Button { body, action, .. } => (
+                    "buttons",
+                    body.text.clone(),
+                    action
+                        .buttons
+                        .iter()
+                        .map(|b| b.reply.title.clone())
+                        .collect(),
+                    None,
+                ),
+                Interactive::List { body, action, .. } => (
+                    "list",
+                    body.text.clone(),
+                    action
+                        .sections
+                        .iter()
+                        .flat_map(|s| s.rows.iter().map(|r| r.title.clone()))
+                        .collect(),
+                    None,
+                ),
+                Interactive::CtaUrl { body, action, .. } => (
+                    "cta_url",
+                    body.text.clone(),
+                    vec![action.parameters.display_text.clone()],
+                    Some(action.parameters.url.clone()),
+                ),
+                Interactive::RequestContactInfo { body, .. } => {
+                    ("request_contact_info", body.text.clone(), Vec::new(), None)
+                }
+            };
+            MessageContent::Interactive {
+                style: style.into(),
+                body,
+                options,
+                url,
+            }
+        }
+        other => MessageContent::Unsupported {
+            kind: serde_json::to_value(other)
+                .ok()
+                .and_then(|v| v["type"].as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            detail: None,
+        },
+    }
 }

@@ -277,6 +277,10 @@ impl Ctx<'_> {
         let json = serde_json::to_string(&request).expect("request serialises");
         let kind = content.kind().to_owned();
         let staff = actor.name.clone();
+        let bot = match &actor.actor {
+            crate::permissions::Actor::Bot { name, .. } => Some(name.clone()),
+            _ => None,
+        };
         let target = if c.customer_name.is_empty() {
             format!("conversation with {}", c.customer)
         } else {
@@ -300,6 +304,7 @@ impl Ctx<'_> {
                             content: &content,
                             reply_to: reply_to.as_deref(),
                             staff_name: Some(&staff),
+                            bot: bot.as_deref(),
                             sent_at: at,
                             local_status: "queued",
                             error: None,
@@ -334,7 +339,7 @@ async fn sent_event(
     message_id: i64,
 ) -> Result<serde_json::Value> {
     let m = sqlx::query!(
-        r#"SELECT m.client_id, m.wamid, m.content, m.reply_to, m.sent_at,
+        r#"SELECT m.client_id, m.wamid, m.content, m.reply_to, m.sent_at, m.bot,
                   c.customer, c.customer_name, c.phone_number_id
            FROM chat_messages m JOIN chat_conversations c ON c.id = m.conversation_id
            WHERE m.id = ?"#,
@@ -353,6 +358,7 @@ async fn sent_event(
         "content": content.without_local_path(),
         "reply_to": m.reply_to,
         "sent_at": m.sent_at,
+        "bot": m.bot,
     }))
 }
 
@@ -395,6 +401,7 @@ pub(super) async fn deliver(
         })
     };
     let body = match &request.body {
+        RequestBody::Prepared { body } => body.clone(),
         RequestBody::Text { body } => Body::Text {
             text: Text {
                 body: body.clone(),

@@ -48,6 +48,7 @@ function msg(id: number, patch: Partial<ChatMessage> = {}): ChatMessage {
     their_reaction: null,
     our_reaction: null,
     staff_name: null,
+    bot: null,
     sent_at: id * 1000,
     status: "received",
     error: null,

@@ -470,6 +470,8 @@ export function messagePreview(content: MessageContent): string {
       return `Reacted ${content.emoji}`;
     case "template":
       return content.body || content.name;
+    case "interactive":
+      return content.body;
     case "unsupported":
       return `Unsupported message (${content.kind})`;
     case "order": {

@@ -409,6 +409,7 @@ const INTERACTIVE_TYPES: &[&str] = &[
     "order_status",
     "call_permission_request",
     "voice_call",
+    "request_contact_info",
 ];
 
 fn interactive(m: &Map<String, Value>) -> Checked<(ReplyHint, Option<MediaRef>)> {
@@ -465,6 +466,7 @@ fn interactive(m: &Map<String, Value>) -> Checked<(ReplyHint, Option<MediaRef>)>
             | "catalog_message"
             | "location_request_message"
             | "product_list"
+            | "request_contact_info"
     );
     if needs_body && body.is_none() {
         return Err(Problem::Missing("interactive.body".into()));

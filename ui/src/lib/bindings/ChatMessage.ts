@@ -4,7 +4,11 @@ import type { MessageMarks } from "./MessageMarks";
 import type { MessageStatus } from "./MessageStatus";
 import type { Quoted } from "./Quoted";
 
-export type ChatMessage = { id: number, conversation_id: number, wamid: string | null, outbound: boolean, content: MessageContent, reply_to: Quoted | null, their_reaction: string | null, our_reaction: string | null, staff_name: string | null, sent_at: number, status: MessageStatus, 
+export type ChatMessage = { id: number, conversation_id: number, wamid: string | null, outbound: boolean, content: MessageContent, reply_to: Quoted | null, their_reaction: string | null, our_reaction: string | null, staff_name: string | null, 
+/**
+ * The bot that sent it, by name: the thread marks it as the bot's.
+ */
+bot: string | null, sent_at: number, status: MessageStatus, 
 /**
  * Why it failed or was refused (Meta's reason).
  */

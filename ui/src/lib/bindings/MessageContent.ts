@@ -32,4 +32,16 @@ source: string | null, } | { "type": "system",
 /**
  * `user_changed_number`, `user_changed_user_id`…
  */
-kind: string, body: string, } | { "type": "reaction", message_id: string, emoji: string, } | { "type": "template", name: string, language: string, body: string, header_document: MediaRef | null, } | { "type": "unsupported", kind: string, detail: string | null, };
+kind: string, body: string, } | { "type": "reaction", message_id: string, emoji: string, } | { "type": "template", name: string, language: string, body: string, header_document: MediaRef | null, } | { "type": "interactive", 
+/**
+ * `buttons`, `list`, `cta_url` or `request_contact_info`.
+ */
+style: string, body: string, 
+/**
+ * The buttons' or rows' titles, or the link button's label.
+ */
+options: Array<string>, 
+/**
+ * The link of a `cta_url` message.
+ */
+url: string | null, } | { "type": "unsupported", kind: string, detail: string | null, };

@@ -1,0 +1,692 @@
+//! Bots at work: the automation handler. It runs only on the replica that holds the workspace's
+//! automation lease (the runner, or a desktop working alone), so five desktops that receive one
+//! message answer it once.
+//!
+//! For each customer message the chat applied: the conversation's live session takes it, or the
+//! first active bot whose trigger matches starts one (pinned to its published version), or the
+//! fallback bot when nothing else answers. The engine's actions are carried out here: messages go
+//! through the chat as the bot, timers are stored (and fired by [`run_timers`]), a hand-off
+//! assigns or notifies and stops the bot. A person writing (from a desktop or the phone) or taking
+//! the conversation ends its session: a bot never talks over a person.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::SqliteConnection;
+
+use super::shared;
+use crate::Result;
+use crate::audit::{self, Change, Outcome};
+use crate::chat::ChatNotice;
+use crate::chat::automation::{ChatActivity, CustomerMessage};
+use crate::meta::messages::{Body, Interactive, Language, Media, Template, Text};
+use crate::permissions::{Actor, Principal, SystemTask};
+use crate::relay::events::ReceivedEvent;
+use crate::screens::Screen;
+use crate::workspace::Workspace;
+use crmconnect_flow::engine::{self, End, Inbound, Input, Limits, Message, Session};
+use crmconnect_flow::model::{ContactChange, HandOffTarget, MediaKind};
+use crmconnect_flow::trigger::Incoming;
+use crmconnect_flow::{Action, Program, World};
+
+/// Customer messages older than this (a replica catching up) are history: no bot answers them.
+const ANSWER_WITHIN_MS: i64 = 10 * 60 * 1000;
+/// After a person wrote to the customer, no bot starts for this long.
+const PERSON_QUIET_MS: i64 = 24 * 3600 * 1000;
+
+inventory::submit! { crate::handlers::DefaultHandler { order: 90, make: handler } }
+
+/// The bots' handler: automation only, after the chat's projection.
+pub fn handler() -> Arc<dyn crate::handlers::Handler> {
+    fn apply<'a>(
+        ws: &'a Workspace,
+        e: &'a ReceivedEvent,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(apply_event(ws, e))
+    }
+    Arc::new(crate::handlers::FnHandler {
+        name: "bot host",
+        scope: crate::handlers::Scope::AutomationOnly,
+        apply,
+    })
+}
+
+/// A live session as stored.
+struct Live {
+    id: i64,
+    bot_uid: String,
+    version: i64,
+    session: Session,
+    conversation_id: i64,
+    started_at: i64,
+}
+
+async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
+    let Some(activity) = ws.chat_activity(e).await? else {
+        return Ok(());
+    };
+    let _turn = ws.ext::<TurnLock>().0.clone().lock_owned().await;
+    match activity {
+        ChatActivity::Person { conversation_id } => {
+            if let Some(live) = live_session(ws, conversation_id).await? {
+                run(ws, live, Input::PersonActive).await?;
+            }
+        }
+        ChatActivity::Customer(m) => customer(ws, *m).await?,
+    }
+    Ok(())
+}
+
+/// One turn at a time in the workspace (the handler, timers and results take turns).
+#[derive(Default)]
+struct TurnLock(Arc<tokio::sync::Mutex<()>>);
+
+async fn customer(ws: &Workspace, m: CustomerMessage) -> Result<()> {
+    if ws.now_ms() - m.at > ANSWER_WITHIN_MS {
+        return Ok(());
+    }
+    let live = live_session(ws, m.conversation_id).await?;
+    if m.assigned {
+        // A person has the conversation: the bot stays silent (and stops, if it was on).
+        if let Some(live) = live {
+            run(ws, live, Input::PersonActive).await?;
+        }
+        return Ok(());
+    }
+    let person_at = ws.last_person_message_at(m.conversation_id).await?;
+    let inbound = [Inbound {
+        id: m.wamid.clone(),
+        text: m.text.clone(),
+        reply: m.reply.clone(),
+        phone: m.phone.clone(),
+    }];
+    if let Some(live) = live {
+        // A person wrote since the bot started (their message may not be in the log yet).
+        if person_at.is_some_and(|at| at >= live.started_at) {
+            return run(ws, live, Input::PersonActive).await;
+        }
+        return run(ws, live, Input::Inbound(&inbound)).await;
+    }
+    // A person spoke here lately: no bot starts over them (until a day of quiet).
+    if person_at.is_some_and(|at| ws.now_ms() - at < PERSON_QUIET_MS) {
+        return Ok(());
+    }
+    let Some(bot) = pick(ws, &m).await? else {
+        return Ok(());
+    };
+    let live = start(ws, &bot, m.conversation_id).await?;
+    run(ws, live, Input::Begin(&inbound)).await
+}
+
+/// The bot that answers `m`: the first active one (by name) whose trigger matches on its number,
+/// else the fallback.
+async fn pick(ws: &Workspace, m: &CustomerMessage) -> Result<Option<super::Stored>> {
+    let mut conn = ws.db().acquire().await?;
+    let bots: Vec<super::Stored> = shared::all(&mut conn)
+        .await?
+        .into_iter()
+        .filter(|b| b.state.active && b.state.version > 0)
+        .filter(|b| {
+            b.state
+                .number_id
+                .as_ref()
+                .is_none_or(|n| *n == m.phone_number_id)
+        })
+        .collect();
+    drop(conn);
+    let incoming = Incoming {
+        text: &m.text,
+        payload: m.payload.as_deref(),
+        ad: m.ad.as_deref(),
+        first: m.first,
+    };
+    for b in bots.iter().filter(|b| b.state.kind != "fallback") {
+        let Ok(trigger) =
+            serde_json::from_value::<crmconnect_flow::trigger::Trigger>(b.state.trigger.clone())
+        else {
+            continue;
+        };
+        if trigger.matcher().is_ok_and(|t| t.matches(&incoming)) {
+            return Ok(Some(b.clone()));
+        }
+    }
+    Ok(bots.into_iter().find(|b| b.state.kind == "fallback"))
+}
+
+async fn start(ws: &Workspace, bot: &super::Stored, conversation_id: i64) -> Result<Live> {
+    let now = ws.now_ms();
+    let session = Session::new();
+    let state = serde_json::to_string(&session).expect("a session serialises");
+    let mut tx = crate::db::write_tx_in(ws.db()).await?;
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO bot_sessions (conversation_id, bot_uid, version, state, started_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+        conversation_id,
+        bot.state.uid,
+        bot.state.version,
+        state,
+        now,
+        now
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::insert(
+        &mut tx,
+        &Principal::bot(bot.id, &bot.state.name),
+        &Change::new(
+            Screen::Bots,
+            "bots.triggered",
+            format!("bot “{}”", bot.state.name),
+        ),
+        Outcome::Ok,
+        Some(&format!(
+            "conversation #{conversation_id}, version {}",
+            bot.state.version
+        )),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Live {
+        id,
+        bot_uid: bot.state.uid.clone(),
+        version: bot.state.version,
+        session,
+        conversation_id,
+        started_at: now,
+    })
+}
+
+async fn live_session(ws: &Workspace, conversation_id: i64) -> Result<Option<Live>> {
+    let row = sqlx::query!(
+        r#"SELECT id AS "id!", bot_uid, version, state, started_at FROM bot_sessions WHERE conversation_id = ? AND ended IS NULL"#,
+        conversation_id
+    )
+    .fetch_optional(ws.db())
+    .await?;
+    Ok(row.and_then(|r| {
+        let session = serde_json::from_str(&r.state).ok()?;
+        Some(Live {
+            id: r.id,
+            bot_uid: r.bot_uid,
+            version: r.version,
+            session,
+            conversation_id,
+            started_at: r.started_at,
+        })
+    }))
+}
+
+async fn session_by_id(ws: &Workspace, id: i64) -> Result<Option<Live>> {
+    let row = sqlx::query!(
+        r#"SELECT conversation_id, bot_uid, version, state, started_at FROM bot_sessions WHERE id = ? AND ended IS NULL"#,
+        id
+    )
+    .fetch_optional(ws.db())
+    .await?;
+    Ok(row.and_then(|r| {
+        let session = serde_json::from_str(&r.state).ok()?;
+        Some(Live {
+            id,
+            bot_uid: r.bot_uid,
+            version: r.version,
+            session,
+            conversation_id: r.conversation_id,
+            started_at: r.started_at,
+        })
+    }))
+}
+
+/// The program of a bot's published version, and the bot (by uid) as stored now.
+async fn program_of(
+    conn: &mut SqliteConnection,
+    uid: &str,
+    version: i64,
+) -> Result<Option<(Program, i64, String)>> {
+    let Some(row) = sqlx::query!(
+        r#"SELECT b.id AS "id!", b.name, v.flow FROM bot_versions v JOIN bots b ON b.uid = v.bot_uid
+           WHERE v.bot_uid = ? AND v.version = ?"#,
+        uid,
+        version
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let Ok(flow) = serde_json::from_str::<crmconnect_flow::Flow>(&row.flow) else {
+        return Ok(None);
+    };
+    Ok(crmconnect_flow::compile(&flow)
+        .ok()
+        .map(|p| (p, row.id, row.name)))
+}
+
+/// What the engine reads of the conversation.
+struct Conversation {
+    now: u64,
+    window_open: bool,
+    fields: Vec<(String, String)>,
+}
+
+impl World for Conversation {
+    fn now_ms(&self) -> u64 {
+        self.now
+    }
+    fn window_open(&self) -> bool {
+        self.window_open
+    }
+    fn business_hours(&self) -> bool {
+        // Monday to Friday, 9:00 to 17:00 UTC (the workspace's own hours are a later setting).
+        let secs = self.now / 1000;
+        let day = (secs / 86_400 + 3) % 7; // 0 = Monday (1970-01-01 was a Thursday)
+        let hour = secs % 86_400 / 3600;
+        day < 5 && (9..17).contains(&hour)
+    }
+    fn field(&self, name: &str) -> Option<String> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// Runs `input` on the session, carries out the actions (feeding back what they answer at once),
+/// and stores the session.
+async fn run(ws: &Workspace, mut live: Live, input: Input<'_>) -> Result<()> {
+    let mut conn = ws.db().acquire().await?;
+    let Some((program, bot_id, bot_name)) =
+        program_of(&mut conn, &live.bot_uid, live.version).await?
+    else {
+        // The bot or its version is gone (deleted by a teammate): the session ends quietly.
+        end_row(&mut conn, live.id, &End::Finished, 0).await?;
+        return Ok(());
+    };
+    drop(conn);
+    let limits = Limits::default();
+    let mut sent = 0i64;
+    let mut pending: Vec<Input<'static>> = Vec::new();
+    let mut first = Some(input);
+    loop {
+        let world = Conversation {
+            now: ws.now_ms().max(0) as u64,
+            window_open: ws.window_open(live.conversation_id).await?,
+            fields: ws.conversation_fields(live.conversation_id).await?,
+        };
+        let actions = match first.take() {
+            Some(input) => engine::turn(&program, &limits, &mut live.session, input, &world),
+            None => match pending.pop() {
+                Some(input) => engine::turn(&program, &limits, &mut live.session, input, &world),
+                None => break,
+            },
+        };
+        let bot = ws.as_actor(Actor::Bot {
+            id: bot_id,
+            name: bot_name.clone(),
+        });
+        for action in actions {
+            match action {
+                Action::Send {
+                    send,
+                    node,
+                    message,
+                } => match bot
+                    .send_prepared(live.conversation_id, body_of(message))
+                    .await
+                {
+                    Ok(_) => sent += 1,
+                    Err(e) => {
+                        tracing::info!(bot = %bot_name, error = %e, "a bot's message was refused");
+                        let code = if e.to_string().contains("24-hour") {
+                            131047
+                        } else {
+                            0
+                        };
+                        pending.push(Input::SendFailed {
+                            send,
+                            node,
+                            code,
+                            reason: e.to_string(),
+                        });
+                    }
+                },
+                Action::Timer { token, at_ms } => {
+                    let due = at_ms as i64;
+                    sqlx::query!("INSERT OR REPLACE INTO bot_timers (session_id, token, due_at) VALUES (?, ?, ?)", live.id, token, due)
+                        .execute(ws.db())
+                        .await?;
+                }
+                Action::Http { token, .. } => {
+                    // Calling out from a bot waits for its guard (private addresses refused); until
+                    // then the node takes its failure branch, and the Activity Log says why.
+                    note(ws, bot_id, &bot_name, "bots.http", "an HTTP request node is not carried out by this version: its failure branch is taken").await?;
+                    pending.push(Input::Http {
+                        token,
+                        ok: false,
+                        values: Vec::new(),
+                    });
+                }
+                Action::Ai { token, .. } => {
+                    note(ws, bot_id, &bot_name, "bots.ai", "no AI endpoint is set up for this workspace: the node's error branch is taken").await?;
+                    pending.push(Input::Ai {
+                        token,
+                        result: engine::AiResult::Error,
+                    });
+                }
+                Action::HandOff { to } => {
+                    hand_off(ws, &bot, &bot_name, live.conversation_id, &to).await?
+                }
+                Action::UpdateContact { change } => {
+                    update_contact(ws, &bot, bot_id, &bot_name, live.conversation_id, change)
+                        .await?
+                }
+                Action::GoToBot { bot: other } => {
+                    note(
+                        ws,
+                        bot_id,
+                        &bot_name,
+                        "bots.go_to_bot",
+                        &format!("went on in bot “{other}”"),
+                    )
+                    .await?;
+                }
+                Action::Ended { .. } => {}
+            }
+        }
+    }
+    let state = serde_json::to_string(&live.session).expect("a session serialises");
+    let now = ws.now_ms();
+    let ended = match &live.session.state {
+        engine::State::Ended { why } => {
+            Some(serde_json::to_string(why).expect("an end serialises"))
+        }
+        _ => None,
+    };
+    sqlx::query!(
+        "UPDATE bot_sessions SET state = ?, ended = ?, messages = messages + ?, updated_at = ? WHERE id = ?",
+        state,
+        ended,
+        sent,
+        now,
+        live.id
+    )
+    .execute(ws.db())
+    .await?;
+    if ended.is_some() {
+        sqlx::query!("DELETE FROM bot_timers WHERE session_id = ?", live.id)
+            .execute(ws.db())
+            .await?;
+    }
+    Ok(())
+}
+
+async fn end_row(conn: &mut SqliteConnection, id: i64, why: &End, sent: i64) -> Result<()> {
+    let why = serde_json::to_string(why).expect("an end serialises");
+    let now = crate::now_ms();
+    sqlx::query!(
+        "UPDATE bot_sessions SET ended = ?, messages = messages + ?, updated_at = ? WHERE id = ?",
+        why,
+        sent,
+        now,
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("DELETE FROM bot_timers WHERE session_id = ?", id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+async fn note(
+    ws: &Workspace,
+    bot_id: i64,
+    bot_name: &str,
+    action: &'static str,
+    detail: &str,
+) -> Result<()> {
+    let mut conn = ws.db().acquire().await?;
+    audit::insert(
+        &mut conn,
+        &Principal::bot(bot_id, bot_name),
+        &Change::new(Screen::Bots, action, format!("bot “{bot_name}”")),
+        Outcome::Ok,
+        Some(detail),
+    )
+    .await
+}
+
+async fn hand_off(
+    ws: &Workspace,
+    bot: &crate::workspace::Ctx<'_>,
+    bot_name: &str,
+    conversation_id: i64,
+    to: &HandOffTarget,
+) -> Result<()> {
+    if let HandOffTarget::Staff(username) = to
+        && bot
+            .assign_conversation(conversation_id, Some(username.clone()))
+            .await
+            .is_ok()
+    {
+        return Ok(());
+    }
+    // Whoever picks it up: every desktop's list shows the bot's last words; this one notifies.
+    ws.chat_notice(ChatNotice {
+        conversation_id,
+        inbound: true,
+        sender: Some(format!("🤖 {bot_name}")),
+        preview: Some("The customer asks for a person".into()),
+    });
+    let mut conn = ws.db().acquire().await?;
+    audit::insert(
+        &mut conn,
+        &Principal::system(SystemTask::Sync),
+        &Change::new(
+            Screen::Chat,
+            "bots.handed_off",
+            format!("conversation #{conversation_id}"),
+        ),
+        Outcome::Ok,
+        Some(&format!(
+            "bot “{bot_name}” handed the conversation to a person"
+        )),
+    )
+    .await
+}
+
+async fn update_contact(
+    ws: &Workspace,
+    bot: &crate::workspace::Ctx<'_>,
+    bot_id: i64,
+    bot_name: &str,
+    conversation_id: i64,
+    change: ContactChange,
+) -> Result<()> {
+    match change {
+        ContactChange::LeadStatus { status } => {
+            let statuses = ws.as_system(SystemTask::Sync).lead_statuses().await?;
+            match statuses
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(&status))
+            {
+                Some(s) => {
+                    if let Err(e) = bot
+                        .set_conversation_lead_status(conversation_id, s.id)
+                        .await
+                    {
+                        note(
+                            ws,
+                            bot_id,
+                            bot_name,
+                            "bots.update_contact",
+                            &format!("the lead status was not set: {e}"),
+                        )
+                        .await?;
+                    }
+                }
+                None => {
+                    note(
+                        ws,
+                        bot_id,
+                        bot_name,
+                        "bots.update_contact",
+                        &format!("there is no lead status “{status}”"),
+                    )
+                    .await?
+                }
+            }
+        }
+        other => {
+            note(
+                ws,
+                bot_id,
+                bot_name,
+                "bots.update_contact",
+                &format!("not carried out by this version: {other:?}"),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The engine's message in Meta's shape.
+fn body_of(message: Message) -> Body {
+    match message {
+        Message::Text { body } => Body::Text {
+            text: Text {
+                preview_url: body.contains("https://"),
+                body,
+            },
+        },
+        Message::Buttons { body, buttons } => Body::Interactive {
+            interactive: Interactive::Button {
+                header: None,
+                body: crate::meta::messages::TextObject { text: body },
+                footer: None,
+                action: crate::meta::messages::ButtonAction {
+                    buttons: buttons
+                        .into_iter()
+                        .map(|(id, title)| crate::meta::messages::ReplyButton::new(id, title))
+                        .collect(),
+                },
+            },
+        },
+        Message::List { body, button, rows } => Body::Interactive {
+            interactive: Interactive::List {
+                header: None,
+                body: crate::meta::messages::TextObject { text: body },
+                footer: None,
+                action: crate::meta::messages::ListAction {
+                    button,
+                    sections: vec![crate::meta::messages::Section {
+                        title: None,
+                        rows: rows
+                            .into_iter()
+                            .map(|(id, title, description)| crate::meta::messages::Row {
+                                id,
+                                title,
+                                description: (!description.is_empty()).then_some(description),
+                            })
+                            .collect(),
+                    }],
+                },
+            },
+        },
+        Message::CtaUrl { body, display, url } => Body::Interactive {
+            interactive: Interactive::cta_url(body, display, url),
+        },
+        Message::RequestPhone { body } => Body::Interactive {
+            interactive: Interactive::request_contact_info(body),
+        },
+        Message::Template {
+            name,
+            language,
+            params,
+        } => Body::Template {
+            template: Template {
+                name,
+                language: Language {
+                    code: language,
+                    policy: None,
+                },
+                components: if params.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![crate::meta::messages::Component {
+                        kind: crate::meta::messages::ComponentKind::Body,
+                        sub_type: None,
+                        index: None,
+                        parameters: params
+                            .into_iter()
+                            .map(crate::meta::messages::Parameter::text)
+                            .collect(),
+                    }]
+                },
+            },
+        },
+        Message::Media {
+            media,
+            source,
+            caption,
+        } => {
+            let mut m = if source.starts_with("https://") || source.starts_with("http://") {
+                Media::link(source)
+            } else {
+                Media::id(source)
+            };
+            m.caption = (!caption.is_empty() && media != MediaKind::Audio).then_some(caption);
+            match media {
+                MediaKind::Image => Body::Image { image: m },
+                MediaKind::Video => Body::Video { video: m },
+                MediaKind::Audio => Body::Audio { audio: m },
+                MediaKind::Document => Body::Document { document: m },
+            }
+        }
+    }
+}
+
+/// Fires the sessions' due timers, on the replica that runs automation, until `stop`.
+pub async fn run_timers(ws: Arc<Workspace>, stop: tokio_util::sync::CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        if !ws.handlers().runs_automation() {
+            continue;
+        }
+        if let Err(e) = fire_due(&ws).await {
+            tracing::warn!(error = %e, "the bots' timers could not be fired");
+        }
+    }
+}
+
+/// Fires every timer due now; returns how many fired.
+pub async fn fire_due(ws: &Workspace) -> Result<usize> {
+    let now = ws.now_ms();
+    let due = sqlx::query!(r#"SELECT session_id AS "session_id!", token AS "token!" FROM bot_timers WHERE due_at <= ? ORDER BY due_at LIMIT 200"#, now)
+        .fetch_all(ws.db())
+        .await?;
+    let _turn = ws.ext::<TurnLock>().0.clone().lock_owned().await;
+    for t in &due {
+        sqlx::query!(
+            "DELETE FROM bot_timers WHERE session_id = ? AND token = ?",
+            t.session_id,
+            t.token
+        )
+        .execute(ws.db())
+        .await?;
+        if let Some(live) = session_by_id(ws, t.session_id).await? {
+            run(
+                ws,
+                live,
+                Input::Timer {
+                    token: t.token as u32,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(due.len())
+}

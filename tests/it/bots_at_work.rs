@@ -1,0 +1,250 @@
+//! Bots at work (issue 22) against the sandbox: the desktop that holds the automation lease runs
+//! an active bot; a customer triggers it, taps a button, gets that branch's answer, asks for a
+//! person; a person writing silences the bot; the thread marks the bot's messages.
+
+use std::time::Duration;
+
+use crate::common::*;
+use crmconnect::Workspace;
+use crmconnect::bots::{BotInput, BotKind};
+use crmconnect::chat::content::MessageContent;
+use crmconnect::chat::{ChatMessage, ConversationFilter};
+use crmconnect::flow::trigger::Trigger;
+use crmconnect::runtime::{Runtime, RuntimeOptions};
+use crmconnect::sandbox::{CustomerMessage, SandboxConfig};
+
+async fn desktop() -> (TestWorkspace, Runtime) {
+    let t = workspace().await;
+    let config = SandboxConfig {
+        delivery_delay: Duration::from_millis(50),
+        read_delay: Duration::from_millis(50),
+        template_approval_delay: Duration::ZERO,
+        ..SandboxConfig::default()
+    };
+    let e = Runtime::start(t.ws.clone(), RuntimeOptions { sandbox: config })
+        .await
+        .expect("embedded sandbox");
+    (t, e)
+}
+
+/// A menu bot on "price": the starter menu (Prices → a text; Talk to a person → hand-off).
+async fn menu_bot(ws: &Workspace) -> i64 {
+    let cx = ws.cx();
+    let bot = cx
+        .create_bot(BotInput {
+            name: "Prices".into(),
+            kind: BotKind::Menu,
+            trigger: Trigger::Contains {
+                text: "price".into(),
+            },
+            number_id: None,
+        })
+        .await
+        .unwrap();
+    cx.publish_bot(bot.id).await.unwrap();
+    cx.set_bot_active(bot.id, true).await.unwrap();
+    bot.id
+}
+
+async fn thread(ws: &Workspace) -> Vec<ChatMessage> {
+    let Some(c) = ws
+        .cx()
+        .conversations(ConversationFilter::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .next()
+    else {
+        return Vec::new();
+    };
+    ws.cx()
+        .thread(c.id, None, Some(500))
+        .await
+        .unwrap()
+        .messages
+}
+
+/// The thread as lines: `> text` from the customer, `bot: …` from a bot, `person: …` from a person.
+async fn lines(ws: &Workspace) -> Vec<String> {
+    thread(ws)
+        .await
+        .into_iter()
+        .map(|m| {
+            let text = match &m.content {
+                MessageContent::Text { body } => body.clone(),
+                MessageContent::Interactive { body, options, .. } => {
+                    format!("{body} [{}]", options.join(" | "))
+                }
+                MessageContent::ButtonReply { title, .. } => format!("tapped {title}"),
+                other => other.preview(),
+            };
+            match (m.outbound, &m.bot) {
+                (false, _) => format!("> {text}"),
+                (true, Some(bot)) => format!("{bot}: {text}"),
+                (true, None) => format!("person: {text}"),
+            }
+        })
+        .collect()
+}
+
+async fn until_lines(ws: &Workspace, n: usize) -> Vec<String> {
+    eventually(&format!("{n} lines in the thread"), || async {
+        let l = lines(ws).await;
+        if std::env::var("BOTS_DEBUG").is_ok() {
+            let log: Vec<(String, String, String)> = sqlx::query_as("SELECT action, outcome, coalesce(detail, '') FROM activity_log ORDER BY id DESC LIMIT 5").fetch_all(ws.db()).await.unwrap();
+            let sessions: Vec<(String, Option<String>)> = sqlx::query_as("SELECT state, ended FROM bot_sessions").fetch_all(ws.db()).await.unwrap();
+            eprintln!("{l:?}\n{log:?}\n{sessions:?}\n{:?} {}", ws.handlers().names(), ws.handlers().runs_automation());
+        }
+        (l.len() >= n).then_some(l)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_triggers_a_menu_bot_picks_a_branch_and_asks_for_a_person() {
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    menu_bot(ws).await;
+    eventually("this desktop runs automation", || async {
+        ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+    let sandbox = e.embedded().unwrap().sandbox();
+
+    sandbox
+        .customer_sends(
+            "ana",
+            CustomerMessage::text("Hi, what is the price of a roof check?"),
+        )
+        .unwrap();
+    let l = until_lines(ws, 2).await;
+    assert_eq!(
+        l[1], "Prices: Hi Ana! How can we help? [Prices | Talk to a person]",
+        "{l:#?}"
+    );
+
+    sandbox
+        .customer_sends(
+            "ana",
+            CustomerMessage::ButtonReply {
+                id: "prices".into(),
+                title: "Prices".into(),
+            },
+        )
+        .unwrap();
+    let l = until_lines(ws, 4).await;
+    assert_eq!(
+        l[2..],
+        [
+            "> tapped Prices".to_owned(),
+            "Prices: Our prices start at …".to_owned()
+        ],
+        "{l:#?}"
+    );
+    let meta_saw = eventually("Meta accepted the bot's messages", || async {
+        let t = thread(ws).await;
+        t.iter()
+            .filter(|m| m.bot.is_some())
+            .all(|m| m.wamid.is_some())
+            .then_some(t.len())
+    })
+    .await;
+    assert_eq!(meta_saw, 4);
+
+    // Again: this time the customer asks for a person. The bot hands over and stops.
+    let mut notices = ws.chat_notices();
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("price again please"))
+        .unwrap();
+    until_lines(ws, 6).await;
+    sandbox
+        .customer_sends(
+            "ana",
+            CustomerMessage::ButtonReply {
+                id: "person".into(),
+                title: "Talk to a person".into(),
+            },
+        )
+        .unwrap();
+    let notice = eventually("the hand-off notice", || {
+        let n = notices.try_recv().ok();
+        async move { n.filter(|n| n.inbound && n.sender.as_deref() == Some("🤖 Prices")) }
+    })
+    .await;
+    assert_eq!(
+        notice.preview.as_deref(),
+        Some("The customer asks for a person")
+    );
+    assert!(
+        t.log_of("bots.handed_off")
+            .await
+            .iter()
+            .any(|(o, _)| o == "ok")
+    );
+    assert_eq!(t.log_of("bots.triggered").await.len(), 2, "triggered twice");
+
+    // A message that matches no trigger, with no live session: no bot answers.
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("hello? anyone?"))
+        .unwrap();
+    let l = until_lines(ws, 8).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(lines(ws).await, l, "nobody answered “hello?”");
+    assert_eq!(l.last().unwrap(), "> hello? anyone?");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_writing_silences_the_bot() {
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    menu_bot(ws).await;
+    eventually("this desktop runs automation", || async {
+        ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+    let sandbox = e.embedded().unwrap().sandbox();
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("price?"))
+        .unwrap();
+    until_lines(ws, 2).await;
+    // The owner answers in person while the bot waits for a button.
+    let c = ws
+        .cx()
+        .conversations(ConversationFilter::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    ws.cx()
+        .send_text(c.id, text("I'll call you in five minutes, Ana."))
+        .await
+        .unwrap();
+    until_lines(ws, 3).await;
+    sandbox
+        .customer_sends(
+            "ana",
+            CustomerMessage::ButtonReply {
+                id: "prices".into(),
+                title: "Prices".into(),
+            },
+        )
+        .unwrap();
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("and the price of gutters?"))
+        .unwrap();
+    let l = until_lines(ws, 5).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let l2 = lines(ws).await;
+    assert_eq!(l2, l, "the bot stayed silent");
+    assert_eq!(
+        l2,
+        vec![
+            "> price?".to_owned(),
+            "Prices: Hi Ana! How can we help? [Prices | Talk to a person]".to_owned(),
+            "person: I'll call you in five minutes, Ana.".to_owned(),
+            "> tapped Prices".to_owned(),
+            "> and the price of gutters?".to_owned(),
+        ]
+    );
+}

@@ -134,6 +134,11 @@ pub struct Bot {
     /// Whether the draft differs from the published version.
     pub unpublished_changes: bool,
     pub updated_at: i64,
+    /// When it last wrote to a customer (none: never).
+    pub last_active_at: Option<i64>,
+    /// Conversations it wrote in this month (UTC), and the messages it sent.
+    pub conversations_this_month: i64,
+    pub messages_this_month: i64,
 }
 
 /// A bot with its draft and its versions: what the editor opens.
@@ -191,6 +196,9 @@ impl Stored {
             version: s.version,
             unpublished_changes: published_drawflow.is_none_or(|p| p != s.draft),
             updated_at: self.updated_at,
+            last_active_at: None,
+            conversations_this_month: 0,
+            messages_this_month: 0,
         })
     }
 }
@@ -273,13 +281,20 @@ impl Ctx<'_> {
         self.actor()
             .await?
             .require(Resource::WhatsappBot, Action::View)?;
+        let figures = self.bot_figures(month_start(self.now_ms())).await?;
         let mut conn = self.db().acquire().await?;
         let mut out = Vec::new();
         for stored in shared::all(&mut conn).await? {
             let published =
                 shared::version_drawflow(&mut conn, &stored.state.uid, stored.state.version)
                     .await?;
-            out.push(stored.view(published.as_deref())?);
+            let mut bot = stored.view(published.as_deref())?;
+            if let Some(f) = figures.iter().find(|f| f.bot == bot.name) {
+                bot.last_active_at = Some(f.last_at);
+                bot.conversations_this_month = f.conversations;
+                bot.messages_this_month = f.messages;
+            }
+            out.push(bot);
         }
         Ok(out)
     }
@@ -608,6 +623,20 @@ impl Ctx<'_> {
     }
 }
 
+/// The first millisecond of the month (UTC) that `now_ms` is in.
+pub fn month_start(now_ms: i64) -> i64 {
+    let days = now_ms.div_euclid(86_400_000);
+    // Civil from days (Howard Hinnant's algorithm), then back to the 1st of that month.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day_of_month = doy - (153 * mp + 2) / 5; // 0-based
+    (days - day_of_month) * 86_400_000
+}
+
 /// What a new bot of each kind starts with, so the editor never opens empty.
 pub fn starter(kind: BotKind) -> serde_json::Value {
     use serde_json::json;
@@ -644,6 +673,14 @@ pub fn starter(kind: BotKind) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_month_starts_on_the_first() {
+        // 2026-12-07 11:00 UTC → 2026-12-01; 2024-03-01 00:00 → itself; 2024-02-29 → 2024-02-01.
+        assert_eq!(month_start(1_796_641_200_000), 1_796_083_200_000);
+        assert_eq!(month_start(1_709_251_200_000), 1_709_251_200_000);
+        assert_eq!(month_start(1_709_164_800_000), 1_706_745_600_000);
+    }
 
     #[test]
     fn every_starter_compiles() {

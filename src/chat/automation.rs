@@ -34,6 +34,15 @@ pub struct CustomerMessage {
     pub at: i64,
 }
 
+/// What a bot did in the chat (see [`Workspace::bot_figures`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotFigures {
+    pub bot: String,
+    pub conversations: i64,
+    pub messages: i64,
+    pub last_at: i64,
+}
+
 /// What automation makes of an event the chat applied.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChatActivity {
@@ -201,6 +210,22 @@ impl Workspace {
             conversation_id
         )
         .fetch_one(self.db())
+        .await?)
+    }
+
+    /// Per bot (by name): conversations it wrote in, messages it sent (both since `since`), and
+    /// when it last wrote. Read from the team's chat, so every desktop shows the same figures.
+    pub async fn bot_figures(&self, since: i64) -> Result<Vec<BotFigures>> {
+        Ok(sqlx::query_as!(
+            BotFigures,
+            r#"SELECT bot AS "bot!",
+                      count(DISTINCT CASE WHEN sent_at >= ?1 THEN conversation_id END) AS "conversations!: i64",
+                      sum(sent_at >= ?1) AS "messages!: i64",
+                      max(sent_at) AS "last_at!: i64"
+               FROM chat_messages WHERE bot IS NOT NULL GROUP BY bot"#,
+            since
+        )
+        .fetch_all(self.db())
         .await?)
     }
 

@@ -248,3 +248,61 @@ async fn a_person_writing_silences_the_bot() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_reminds_then_times_out_on_durable_timers() {
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    let cx = ws.cx();
+    let bot = cx
+        .create_bot(BotInput {
+            name: "Patient".into(),
+            kind: BotKind::Menu,
+            trigger: Trigger::Contains {
+                text: "price".into(),
+            },
+            number_id: None,
+        })
+        .await
+        .unwrap();
+    let flow: crmconnect::flow::Flow = serde_json::from_value(serde_json::json!({ "nodes": [
+        { "id": "1", "kind": "start", "next": { "next": "2" } },
+        { "id": "2", "kind": "ask_buttons", "text": "Roof or gutters?",
+          "buttons": [ { "id": "roof", "title": "Roof" }, { "id": "gutters", "title": "Gutters" } ],
+          "wait": { "seconds": 3600, "remind_before": 600, "reminder": "Still there, {{first_name}}?" },
+          "next": { "timeout": "3" } },
+        { "id": "3", "kind": "send_text", "text": "Bye for now: write “price” any time." }
+    ]}))
+    .unwrap();
+    let at = crmconnect::flow::drawflow::layout(&flow);
+    cx.save_bot_draft(
+        bot.id,
+        crmconnect::flow::drawflow::export(&flow, |i| at[i]).to_string(),
+    )
+    .await
+    .unwrap();
+    cx.publish_bot(bot.id).await.unwrap();
+    cx.set_bot_active(bot.id, true).await.unwrap();
+    eventually("this desktop runs automation", || async {
+        ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+    let sandbox = e.embedded().unwrap().sandbox();
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("price for a roof?"))
+        .unwrap();
+    until_lines(ws, 2).await;
+    sandbox.clock().advance(Duration::from_secs(3001));
+    let l = until_lines(ws, 3).await;
+    assert_eq!(l[2], "Patient: Still there, Ana?");
+    sandbox.clock().advance(Duration::from_secs(601));
+    let l = until_lines(ws, 4).await;
+    assert_eq!(l[3], "Patient: Bye for now: write “price” any time.");
+    // The figures of the list: one conversation, three messages this month.
+    let listed = cx.bots().await.unwrap().remove(0);
+    assert_eq!(
+        (listed.conversations_this_month, listed.messages_this_month),
+        (1, 3)
+    );
+    assert!(listed.last_active_at.is_some());
+}

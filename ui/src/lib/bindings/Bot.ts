@@ -21,4 +21,12 @@ version: number,
 /**
  * Whether the draft differs from the published version.
  */
-unpublished_changes: boolean, updated_at: number, };
+unpublished_changes: boolean, updated_at: number, 
+/**
+ * When it last wrote to a customer (none: never).
+ */
+last_active_at: number | null, 
+/**
+ * Conversations it wrote in this month (UTC), and the messages it sent.
+ */
+conversations_this_month: number, messages_this_month: number, };

@@ -2,7 +2,9 @@
 // starter flow; a button title over WhatsApp's 20 characters is refused on save with its node
 // highlighted; the simulator runs the draft (buttons, the chosen branch's answer, the hand-off);
 // removing the middle button keeps the other branches' edges; publish, turn on; a second bot on
-// the same words is refused naming both. Screenshots of the editor in tests/e2e/artifacts/.
+// the same words is refused naming both. Then at work: a simulated customer triggers it, taps a
+// button and gets that branch's answer, asks for a person; the rep takes over and the bot stays
+// silent. Screenshots in tests/e2e/artifacts/.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -176,5 +178,75 @@ test('bots: draw, simulate, publish and turn on a menu bot', async (t) => {
       timeout: 10000,
       timeoutMsg: 'the overlap was not refused',
     });
+  });
+  /** A simulated customer (the sandbox panel) writes or taps; the panel closes again. */
+  const customer = async (kind, words) => {
+    await dismissToasts(app);
+    await app.click('sandbox-panel-open');
+    await app.waitFor('sandbox-panel');
+    await app.click('sandbox-customer-eve');
+    await (await app.waitFor('sandbox-kind')).selectByAttribute('value', kind);
+    await app.type('sandbox-text', words);
+    await app.click('sandbox-write');
+    await app.click('sandbox-close');
+  };
+  /** The open thread's messages, bot lines marked. */
+  const thread = () =>
+    app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="message"]')).map((m) => {
+        const bot = m.querySelector('[data-testid="message-bot"]');
+        const text = m.textContent.replace(/\s+/g, ' ').trim();
+        return bot ? `BOT ${text}` : text;
+      }),
+    );
+  const until = async (what, test) => {
+    let last = [];
+    await app.browser.waitUntil(
+      async () => {
+        last = await thread();
+        return test(last);
+      },
+      { timeout: 20000, timeoutMsg: `${what}: ${last.join(' | ')}` },
+    );
+    return last;
+  };
+
+  await app.step('at work: a customer writes “price”, the bot asks with its buttons', async () => {
+    await openScreen(app, 'chat');
+    await customer('text', 'Hello, what is the price of a roof check?');
+    await app.browser.waitUntil(async () => (await app.texts('conversation-row')).some((x) => x.includes('Eve')), {
+      timeout: 20000,
+      timeoutMsg: 'Eve’s conversation never appeared',
+    });
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="conversation-row"]'))
+        .find((e) => e.textContent.includes('Eve'))
+        .click(),
+    );
+    const lines = await until('the bot never asked', (l) => l.some((x) => x.startsWith('BOT') && x.includes('How can we help?')));
+    const question = lines.find((x) => x.startsWith('BOT'));
+    assert.ok(question.includes('Prices menu') && question.includes('Prices') && question.includes('Talk to a person'), question);
+  });
+
+  await app.step('she taps Prices and gets that branch’s answer', async () => {
+    await customer('button_reply', 'Prices');
+    await until('no answer to the tap', (l) => l.some((x) => x.startsWith('BOT') && x.includes('Our prices start at')));
+  });
+
+  await app.step('she asks for a person: the bot hands over; the rep takes over and the bot stays silent', async () => {
+    await customer('text', 'price again, please');
+    await until('the bot did not ask again', (l) => l.filter((x) => x.startsWith('BOT') && x.includes('How can we help?')).length === 2);
+    await customer('button_reply', 'Talk to a person');
+    await until('the tap did not arrive', (l) => l.filter((x) => x.includes('Talk to a person')).length >= 3);
+    const input = await app.waitFor('composer-input');
+    await input.setValue('Hi Eve, this is Olivia. I can come on Monday.');
+    await app.browser.keys('Enter');
+    await until('the rep’s reply did not show', (l) => l.some((x) => !x.startsWith('BOT') && x.includes('I can come on Monday')));
+    const bots = (await thread()).filter((x) => x.startsWith('BOT')).length;
+    await customer('text', 'Great. And the price for gutters?');
+    await until('her question did not arrive', (l) => l.some((x) => x.includes('price for gutters')));
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal((await thread()).filter((x) => x.startsWith('BOT')).length, bots, 'the bot stayed silent after the rep wrote');
+    await app.browser.saveScreenshot(join(ARTIFACTS, 'bot-at-work.png'));
   });
 });

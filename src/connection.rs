@@ -161,6 +161,15 @@ struct Row {
 }
 
 impl Workspace {
+    /// The sandbox's address, for a sandbox workspace (its other stand-ins live there too).
+    pub async fn sandbox_base_url(&self) -> Result<Option<String>> {
+        if self.info().kind != crate::workspace::WorkspaceKind::Sandbox {
+            return Ok(None);
+        }
+        let url = self.connection_row().await?.graph_base_url;
+        Ok((url != crate::meta::META_BASE_URL).then_some(url))
+    }
+
     async fn connection_row(&self) -> Result<Row> {
         let row = sqlx::query!("SELECT phone_number_id, waba_id, graph_base_url, graph_version FROM connection WHERE id = 1")
             .fetch_optional(self.db())

@@ -53,12 +53,16 @@ pub struct RunnerSetup {
     pub relay_url: String,
     /// Its name for itself in the lease (`runner@host:pid` by default).
     pub holder: String,
+    /// The OpenAI-compatible endpoint its AI bots ask, and the model (base URL, model).
+    pub ai: Option<(String, String)>,
 }
 
 /// Its credentials, read by its caller from a credential file or the environment.
 pub struct Credentials {
     pub relay_token: Sensitive<String>,
     pub meta_access_token: Option<Sensitive<String>>,
+    /// The AI endpoint's key.
+    pub ai_key: Option<Sensitive<String>>,
 }
 
 /// Where the runner stands, for its logs, its caller and (through the relay's lease) the desktops.
@@ -188,6 +192,17 @@ pub async fn run(
                     problem: e.to_string(),
                 })?;
         stored.map_err(crate::Error::from)?;
+    }
+    if let Some((base_url, model)) = setup.ai.clone() {
+        // The key in this process's memory only, like Meta's token.
+        let input = crate::bots::AiSettingsInput {
+            base_url,
+            model,
+            key: creds.ai_key.as_ref().map(|k| k.expose().clone()),
+        };
+        ws.as_system(crate::permissions::SystemTask::Runner)
+            .set_ai_settings(input)
+            .await?;
     }
     tracing::info!(
         workspace = who.workspace,

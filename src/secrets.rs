@@ -33,6 +33,9 @@ pub enum SecretName {
     /// the Connection screen, so it is not part of the UI's type).
     #[ts(skip)]
     RelayToken,
+    /// The key of the OpenAI-compatible endpoint AI bots ask (Settings → AI for bots).
+    #[ts(skip)]
+    AiKey,
 }
 
 impl SecretName {
@@ -45,6 +48,7 @@ impl SecretName {
             SecretName::AppSecret => "app_secret",
             SecretName::VerifyToken => "webhook_verify_token",
             SecretName::RelayToken => "relay_token",
+            SecretName::AiKey => "ai_key",
         }
     }
 
@@ -54,6 +58,7 @@ impl SecretName {
             SecretName::AppSecret => "app secret",
             SecretName::VerifyToken => "webhook verify token",
             SecretName::RelayToken => "relay token",
+            SecretName::AiKey => "AI endpoint key",
         }
     }
 }

@@ -28,7 +28,8 @@ workspace's automation lease. A second runner waits as standby and takes over wi
 RUNNER_RELAY_URL, RUNNER_HOLDER).\n\nCredentials never come from the configuration or the command line: \
 the relay token is read from $CREDENTIALS_DIRECTORY/relay-token (systemd's LoadCredential=) or the \
 RUNNER_RELAY_TOKEN variable; Meta's access token, when automation sends, from \
-$CREDENTIALS_DIRECTORY/meta-access-token or RUNNER_META_ACCESS_TOKEN. Logs are JSON lines on stdout \
+$CREDENTIALS_DIRECTORY/meta-access-token or RUNNER_META_ACCESS_TOKEN; the AI endpoint's key (ai_base_url and \
+ai_model in the configuration) from $CREDENTIALS_DIRECTORY/ai-key or RUNNER_AI_KEY. Logs are JSON lines on stdout \
 (CRMCONNECT_LOG sets the level) and never carry a token."
 )]
 struct Cli {
@@ -48,9 +49,21 @@ struct Config {
     /// The runner's name in the lease; `runner@<host>:<pid>` when not given.
     #[serde(default)]
     holder: Option<String>,
+    /// The OpenAI-compatible endpoint AI bots ask (`https://api.openai.com/v1`), and its model.
+    #[serde(default)]
+    ai_base_url: Option<String>,
+    #[serde(default)]
+    ai_model: Option<String>,
 }
 
-const SECRET_KEYS: &[&str] = &["relay_token", "token", "meta_access_token", "access_token"];
+const SECRET_KEYS: &[&str] = &[
+    "relay_token",
+    "token",
+    "meta_access_token",
+    "access_token",
+    "ai_key",
+    "api_key",
+];
 
 fn load(file: Option<&Path>) -> Result<Config, String> {
     let mut figment = Figment::new();
@@ -74,7 +87,12 @@ fn load(file: Option<&Path>) -> Result<Config, String> {
         figment = figment.merge(Toml::file(file));
     }
     figment
-        .merge(Env::prefixed("RUNNER_").ignore(&["CONFIG", "RELAY_TOKEN", "META_ACCESS_TOKEN"]))
+        .merge(Env::prefixed("RUNNER_").ignore(&[
+            "CONFIG",
+            "RELAY_TOKEN",
+            "META_ACCESS_TOKEN",
+            "AI_KEY",
+        ]))
         .extract()
         .map_err(|e| format!("the configuration: {e}"))
 }
@@ -116,10 +134,17 @@ async fn run(cli: Cli) -> Result<(), String> {
         "no relay token: give it as $CREDENTIALS_DIRECTORY/relay-token (systemd LoadCredential=) or in RUNNER_RELAY_TOKEN",
     )?;
     let meta_access_token = credential("meta-access-token", "RUNNER_META_ACCESS_TOKEN")?;
+    let ai_key = credential("ai-key", "RUNNER_AI_KEY")?;
+    let ai = match (config.ai_base_url, config.ai_model) {
+        (Some(url), Some(model)) => Some((url, model)),
+        (None, None) => None,
+        _ => return Err("ai_base_url and ai_model go together: give both, or neither".into()),
+    };
     let setup = RunnerSetup {
         data_dir: config.data_dir,
         relay_url: config.relay_url,
         holder: config.holder.unwrap_or_else(default_holder),
+        ai,
     };
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
@@ -133,6 +158,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Credentials {
             relay_token,
             meta_access_token,
+            ai_key,
         },
         state,
         stop,

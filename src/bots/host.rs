@@ -365,12 +365,20 @@ async fn run(ws: &Workspace, mut live: Live, input: Input<'_>) -> Result<()> {
                         values: Vec::new(),
                     });
                 }
-                Action::Ai { token, .. } => {
-                    note(ws, bot_id, &bot_name, "bots.ai", "no AI endpoint is set up for this workspace: the node's error branch is taken").await?;
-                    pending.push(Input::Ai {
-                        token,
-                        result: engine::AiResult::Error,
-                    });
+                Action::Ai {
+                    token,
+                    system,
+                    knowledge,
+                    only_knowledge,
+                    question,
+                } => {
+                    let (result, problem) = ws
+                        .ask_ai(&system, &knowledge, only_knowledge, &question)
+                        .await;
+                    if let Some(problem) = problem {
+                        note(ws, bot_id, &bot_name, "bots.ai", &problem).await?;
+                    }
+                    pending.push(Input::Ai { token, result });
                 }
                 Action::HandOff { to } => {
                     hand_off(ws, &bot, &bot_name, live.conversation_id, &to).await?

@@ -19,9 +19,12 @@ use crmconnect_events::payloads::{BotState, BotVersionState};
 use crmconnect_flow::trigger::Trigger;
 use crmconnect_flow::{CompileError, drawflow};
 
+mod ai;
 pub mod host;
 pub(crate) mod shared;
 mod simulate;
+
+pub use ai::{AI_TIMEOUT, AiSettings, AiSettingsInput};
 
 pub use simulate::{SimInput, SimRequest, SimTurn};
 

@@ -306,3 +306,103 @@ async fn a_question_reminds_then_times_out_on_durable_timers() {
     );
     assert!(listed.last_active_at.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ai_bot_answers_from_its_knowledge_text_through_the_sandbox_stand_in() {
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    let cx = ws.cx();
+    let settings = cx.ai_settings().await.unwrap();
+    assert!(
+        settings.sandbox_stand_in && settings.base_url.is_empty(),
+        "{settings:?}"
+    );
+    let bot = cx
+        .create_bot(BotInput {
+            name: "Assistant".into(),
+            kind: BotKind::Ai,
+            trigger: Trigger::FirstMessage,
+            number_id: None,
+        })
+        .await
+        .unwrap();
+    let flow: crmconnect::flow::Flow = serde_json::from_value(serde_json::json!({ "nodes": [
+        { "id": "1", "kind": "start", "next": { "next": "2" } },
+        { "id": "2", "kind": "ai_reply", "system": "You answer for Roofs & Co.",
+          "knowledge": "We open at 9 and close at 18. Roof checks cost 80 euros. Gutters are cleaned in spring.",
+          "only_knowledge": true, "next": { "answered": "3", "person": "4", "unanswered": "5" } },
+        { "id": "3", "kind": "ask_input", "text": "Anything else?", "input": "text", "var": "q", "next": { "valid": "2" } },
+        { "id": "4", "kind": "hand_off", "to": { "to": "anyone" } },
+        { "id": "5", "kind": "send_text", "text": "Let me ask a colleague." }
+    ]}))
+    .unwrap();
+    let at = crmconnect::flow::drawflow::layout(&flow);
+    cx.save_bot_draft(
+        bot.id,
+        crmconnect::flow::drawflow::export(&flow, |i| at[i]).to_string(),
+    )
+    .await
+    .unwrap();
+    cx.publish_bot(bot.id).await.unwrap();
+    cx.set_bot_active(bot.id, true).await.unwrap();
+    eventually("this desktop runs automation", || async {
+        ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+    let sandbox = e.embedded().unwrap().sandbox();
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("Hi! When do you open?"))
+        .unwrap();
+    let l = until_lines(ws, 3).await;
+    assert_eq!(
+        l[1..],
+        [
+            "Assistant: We open at 9 and close at 18.".to_owned(),
+            "Assistant: Anything else?".to_owned()
+        ],
+        "{l:#?}"
+    );
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("How much is a roof check?"))
+        .unwrap();
+    let l = until_lines(ws, 6).await;
+    assert_eq!(
+        l[4..],
+        [
+            "Assistant: Roof checks cost 80 euros.".to_owned(),
+            "Assistant: Anything else?".to_owned()
+        ],
+        "{l:#?}"
+    );
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("Do you sell bikes?"))
+        .unwrap();
+    let l = until_lines(ws, 8).await;
+    assert_eq!(l[7], "Assistant: Let me ask a colleague.", "{l:#?}");
+
+    // Without an endpoint a live workspace's AI node takes its error branch, and the log says why.
+    let bad = cx
+        .set_ai_settings(crmconnect::bots::AiSettingsInput {
+            base_url: "ftp://x".into(),
+            model: "m".into(),
+            key: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad.to_string(),
+        "“ftp://x” is not a web address (https://…/v1)"
+    );
+    let set = cx
+        .set_ai_settings(crmconnect::bots::AiSettingsInput {
+            base_url: "http://127.0.0.1:9/v1/".into(),
+            model: "llama3.1".into(),
+            key: Some("sk-test".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (set.base_url.as_str(), set.has_key, set.sandbox_stand_in),
+        ("http://127.0.0.1:9/v1", true, false)
+    );
+}

@@ -54,6 +54,10 @@ mod customers;
 mod engine;
 mod error;
 mod handlers;
+
+/// Where the knowledge text starts in an AI bot's system message: the sandbox's stand-in model
+/// answers from what follows it.
+pub use handlers::ai::KNOWLEDGE_MARK as AI_KNOWLEDGE_MARK;
 mod limits;
 pub use limits::{JITTER_BURST, SendRate};
 mod picture;

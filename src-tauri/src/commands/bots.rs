@@ -1,5 +1,5 @@
 use crmconnect::ApiError;
-use crmconnect::bots::{Bot, BotDraft, BotInput, SimRequest, SimTurn};
+use crmconnect::bots::{AiSettings, AiSettingsInput, Bot, BotDraft, BotInput, SimRequest, SimTurn};
 use tauri::State;
 
 use crate::state::AppState;
@@ -76,4 +76,17 @@ pub async fn simulate_bot(
     request: SimRequest,
 ) -> Result<SimTurn, ApiError> {
     Ok(state.ws()?.cx().simulate_bot(request).await?)
+}
+
+#[tauri::command]
+pub async fn ai_settings(state: State<'_, AppState>) -> Result<AiSettings, ApiError> {
+    Ok(state.ws()?.cx().ai_settings().await?)
+}
+
+#[tauri::command]
+pub async fn set_ai_settings(
+    state: State<'_, AppState>,
+    input: AiSettingsInput,
+) -> Result<AiSettings, ApiError> {
+    Ok(state.ws()?.cx().set_ai_settings(input).await?)
 }

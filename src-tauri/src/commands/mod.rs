@@ -148,6 +148,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         bots::duplicate_bot,
         bots::delete_bot,
         bots::simulate_bot,
+        bots::ai_settings,
+        bots::set_ai_settings,
         numbers::list_numbers,
         numbers::refresh_numbers,
         numbers::number_picture,

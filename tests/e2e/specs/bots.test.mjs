@@ -180,11 +180,11 @@ test('bots: draw, simulate, publish and turn on a menu bot', async (t) => {
     });
   });
   /** A simulated customer (the sandbox panel) writes or taps; the panel closes again. */
-  const customer = async (kind, words) => {
+  const customer = async (kind, words, who = 'eve') => {
     await dismissToasts(app);
     await app.click('sandbox-panel-open');
     await app.waitFor('sandbox-panel');
-    await app.click('sandbox-customer-eve');
+    await app.click(`sandbox-customer-${who}`);
     await (await app.waitFor('sandbox-kind')).selectByAttribute('value', kind);
     await app.type('sandbox-text', words);
     await app.click('sandbox-write');
@@ -248,5 +248,40 @@ test('bots: draw, simulate, publish and turn on a menu bot', async (t) => {
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal((await thread()).filter((x) => x.startsWith('BOT')).length, bots, 'the bot stayed silent after the rep wrote');
     await app.browser.saveScreenshot(join(ARTIFACTS, 'bot-at-work.png'));
+  });
+  await app.step('an AI bot answers from its knowledge text through the sandbox stand-in', async () => {
+    await openScreen(app, 'bots');
+    await app.click('bot-add');
+    await app.type('bot-name', 'Opening hours');
+    await (await app.waitFor('bot-kind')).selectByAttribute('value', 'ai');
+    await app.type('bot-trigger-words', 'open');
+    await app.click('bot-save');
+    await app.waitFor('bot-editor');
+    await app.browser.waitUntil(async () => (await app.browser.execute(canvasNodes)).some((n) => n.kind === 'ai_reply'), { timeout: 10000 });
+    const ai = (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'ai_reply');
+    await app.browser.$(`#node-${ai.id}`).click();
+    await app.type('node-knowledge', 'We open at 9 and close at 18. Roof checks cost 80 euros.');
+    await app.click('bot-publish');
+    await app.waitForText('bot-editor-version', 'v1 published', 10000);
+    await app.click('bot-editor-back');
+    await app.browser.waitUntil(async () => (await app.texts('bot-row')).length === 3, { timeout: 10000 });
+    await dismissToasts(app);
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="bot-row"]'))
+        .find((r) => r.dataset.name === 'Opening hours')
+        .querySelector('[data-testid="bot-active"]')
+        .click(),
+    );
+    await app.browser.waitUntil(async () => (await app.texts('toast')).some((x) => x.includes('“Opening hours” is on')), { timeout: 10000 });
+    await openScreen(app, 'chat');
+    await customer('text', 'Hello! When do you open tomorrow?', 'ben');
+    await app.browser.waitUntil(async () => (await app.texts('conversation-row')).some((x) => x.includes('Ben')), { timeout: 20000 });
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="conversation-row"]'))
+        .find((e) => e.textContent.includes('Ben'))
+        .click(),
+    );
+    await until('the AI bot did not answer', (l) => l.some((x) => x.startsWith('BOT') && x.includes('We open at 9 and close at 18.') && x.includes('Opening hours')));
+    await app.browser.saveScreenshot(join(ARTIFACTS, 'bot-ai-answer.png'));
   });
 });

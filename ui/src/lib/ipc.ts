@@ -14,6 +14,8 @@ import type { ConversationPage } from "./bindings/ConversationPage";
 import type { DocumentKind } from "./bindings/DocumentKind";
 import type { LinkInput } from "./bindings/LinkInput";
 import type { MediaFile } from "./bindings/MediaFile";
+import type { AiSettings } from "./bindings/AiSettings";
+import type { AiSettingsInput } from "./bindings/AiSettingsInput";
 import type { Bot } from "./bindings/Bot";
 import type { BotDraft } from "./bindings/BotDraft";
 import type { BotInput } from "./bindings/BotInput";
@@ -493,6 +495,8 @@ export const restoreBotVersion = (id: number, version: number) => call<Bot>("res
 export const setBotActive = (id: number, active: boolean) => call<Bot>("set_bot_active", { id, active });
 export const duplicateBot = (id: number) => call<Bot>("duplicate_bot", { id });
 export const deleteBot = (id: number) => call<void>("delete_bot", { id });
+export const aiSettings = () => call<AiSettings>("ai_settings");
+export const setAiSettings = (input: AiSettingsInput) => call<AiSettings>("set_ai_settings", { input });
 export const simulateBot = (request: SimRequest) => call<SimTurn>("simulate_bot", { request });
 
 export const listQuickReplies = () => call<QuickReply[]>("list_quick_replies");

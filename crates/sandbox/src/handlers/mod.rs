@@ -2,6 +2,7 @@
 //! guard that checks the version segment and the access token, Meta's CDN stand-in under
 //! `/sandbox/lookaside/…`, and the control endpoints under `/sandbox/…`.
 
+pub mod ai;
 mod control;
 mod media;
 mod messages;
@@ -60,6 +61,7 @@ pub(crate) fn router(shared: AppState) -> Router {
     Router::new()
         .merge(graph)
         .merge(control::router())
+        .route("/sandbox/ai/v1/chat/completions", post(ai::completions))
         .route("/sandbox/lookaside/media/{id}", get(media::download))
         .route("/sandbox/lookaside/profile/{file}", get(profile::picture))
         .fallback(unknown_path)

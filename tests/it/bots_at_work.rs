@@ -406,3 +406,142 @@ async fn an_ai_bot_answers_from_its_knowledge_text_through_the_sandbox_stand_in(
         ("http://127.0.0.1:9/v1", true, false)
     );
 }
+
+/// A customer's message as Meta's webhook carries it, sent now.
+fn inbound_now(wamid: &str, from: &str, text: &str) -> String {
+    let now = (crmconnect::now_ms() / 1000).to_string();
+    serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Customer"}, "wa_id": from}],
+            "messages": [{"from": from, "id": wamid, "timestamp": now, "type": "text", "text": {"body": text}}]}}]}]
+    })
+    .to_string()
+}
+
+/// Each desktop's bot messages (its own sends: another desktop's reach it only once Meta took them).
+async fn bot_sends(ws: &Workspace) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE bot IS NOT NULL")
+        .fetch_one(ws.db())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_desktops_on_one_relay_answer_once_and_the_other_takes_over() {
+    use crate::relay_support::TestRelay;
+    use crmconnect::runner::{RunnerState, automate, hold_lease};
+    use tokio::sync::watch;
+    use tokio_util::sync::CancellationToken;
+
+    let relay = TestRelay::sqlite_with(|c| c.limits.lease_ttl_ms = 1500).await;
+    let a = workspace().await;
+    let b = workspace().await;
+    let (ta, tb) = (
+        relay.token_for(OWNER, true, &[]).await,
+        relay.token_for("second", true, &[]).await,
+    );
+    let sync_a = relay.online(&a.ws, &ta).await;
+    let sync_b = relay.online(&b.ws, &tb).await;
+    menu_bot(&a.ws).await;
+    eventually("the bot active on B too", || async {
+        b.ws.cx()
+            .bots()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|x| x.active && x.version == 1)
+            .map(|_| ())
+    })
+    .await;
+
+    // Both desktops ask for the lease; each runs automation only while it holds it.
+    let lease = |ws: std::sync::Arc<Workspace>, token: String, holder: &'static str| {
+        let client = crmconnect::sync::relay_client::RelayClient::new(
+            &relay.handle.url(),
+            crmconnect::sensitive::Sensitive::new(token),
+        )
+        .unwrap();
+        let (tx, rx) = watch::channel(RunnerState::Starting);
+        let stop = CancellationToken::new();
+        let auto = automate(ws, rx, stop.clone());
+        let s = stop.clone();
+        let task = tokio::spawn(async move {
+            hold_lease(&client, holder, true, &tx, &s).await;
+            if matches!(*tx.borrow(), RunnerState::Active { .. }) {
+                let _ = client.release_lease(holder).await;
+            }
+        });
+        (stop, task, auto)
+    };
+    let (stop_a, task_a, auto_a) = lease(a.ws.clone(), ta.clone(), "desktop@a");
+    eventually("A holds the lease", || async {
+        a.ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+    let (stop_b, task_b, auto_b) = lease(b.ws.clone(), tb.clone(), "desktop@b");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(!b.ws.handlers().runs_automation(), "one holder at a time");
+
+    for (i, from) in ["16505550001", "16505550002", "16505550003"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            relay
+                .post_signed(&inbound_now(
+                    &format!("wamid.q{i}"),
+                    from,
+                    "what is the price?"
+                ))
+                .await
+                .0,
+            200
+        );
+    }
+    eventually("A's bot answered the three", || async {
+        (bot_sends(&a.ws).await == 3).then_some(())
+    })
+    .await;
+    eventually("B has the three messages", || async {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE direction = 'in'")
+                .fetch_one(b.ws.db())
+                .await
+                .unwrap();
+        (n == 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(bot_sends(&b.ws).await, 0, "B did not answer too");
+
+    // A stops (its lease let go): B takes over and answers the next one.
+    stop_a.cancel();
+    let _ = task_a.await;
+    let _ = auto_a.await;
+    eventually("B holds the lease", || async {
+        b.ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+    assert_eq!(
+        relay
+            .post_signed(&inbound_now("wamid.q9", "16505550009", "a price please"))
+            .await
+            .0,
+        200
+    );
+    eventually("B's bot answered", || async {
+        (bot_sends(&b.ws).await == 1).then_some(())
+    })
+    .await;
+    assert_eq!(bot_sends(&a.ws).await, 3);
+
+    stop_b.cancel();
+    let _ = task_b.await;
+    let _ = auto_b.await;
+    sync_a.stop().await;
+    sync_b.stop().await;
+    relay.stop().await;
+}

@@ -8,7 +8,6 @@
 use std::time::Instant;
 
 use crmconnect_flow::engine::{Inbound, Input, Limits, Session, World, turn};
-use crmconnect_flow::model::{Choice, Flow, Node, NodeKind, Op, Operand, Rule, Timeout};
 
 struct Fixed;
 impl World for Fixed {
@@ -26,79 +25,6 @@ impl World for Fixed {
     }
 }
 
-/// start → 47 nodes (variables, conditions, texts, a contact update) → a question with two
-/// buttons: "again" runs the 47 again, "stop" ends.
-fn flow() -> Flow {
-    let mut nodes = vec![node("start", NodeKind::Start, &[("next", "n1")])];
-    for i in 1..=47 {
-        let next = if i == 47 {
-            "ask".to_string()
-        } else {
-            format!("n{}", i + 1)
-        };
-        let kind = match i % 4 {
-            0 => NodeKind::SetVariable {
-                var: format!("v{i}"),
-                value: "{{first_name}} {{last_message}}".into(),
-            },
-            1 => NodeKind::Condition {
-                rules: vec![Rule {
-                    left: Operand::Field("first_name".into()),
-                    op: Op::Equals,
-                    right: "ana".into(),
-                }],
-                any: false,
-            },
-            2 => NodeKind::SetVariable {
-                var: "count".into(),
-                value: "{{v4}}".into(),
-            },
-            _ => NodeKind::SendText {
-                text: format!("Step {i} for {{{{first_name}}}}"),
-            },
-        };
-        let branches: Vec<(&str, &str)> = if i % 4 == 1 {
-            vec![("true", &next), ("false", &next)]
-        } else {
-            vec![("next", &next)]
-        };
-        nodes.push(node(&format!("n{i}"), kind, &branches));
-    }
-    nodes.push(node(
-        "ask",
-        NodeKind::AskButtons {
-            text: "Again, {{first_name}}?".into(),
-            buttons: vec![
-                Choice {
-                    id: "again".into(),
-                    title: "Again".into(),
-                    description: String::new(),
-                },
-                Choice {
-                    id: "stop".into(),
-                    title: "Stop".into(),
-                    description: String::new(),
-                },
-            ],
-            wait: Timeout::default(),
-        },
-        &[("again", "n1"), ("stop", "end")],
-    ));
-    nodes.push(node("end", NodeKind::End, &[]));
-    Flow { nodes }
-}
-
-fn node(id: &str, kind: NodeKind, next: &[(&str, &str)]) -> Node {
-    Node {
-        id: id.into(),
-        kind,
-        next: next
-            .iter()
-            .map(|(b, t)| (b.to_string(), t.to_string()))
-            .collect(),
-    }
-}
-
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -107,7 +33,7 @@ fn env(name: &str, default: usize) -> usize {
 }
 
 fn main() {
-    let flow = flow();
+    let flow = crmconnect_flow::fixtures::fifty_nodes();
     let program = crmconnect_flow::compile(&flow).expect("the bench flow compiles");
     assert_eq!(program.nodes.len(), 50);
     let limits = Limits {

@@ -10,6 +10,8 @@
 pub mod compile;
 pub mod drawflow;
 pub mod engine;
+#[doc(hidden)]
+pub mod fixtures;
 pub mod model;
 pub mod text;
 pub mod trigger;

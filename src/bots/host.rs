@@ -355,15 +355,28 @@ async fn run(ws: &Workspace, mut live: Live, input: Input<'_>) -> Result<()> {
                         .execute(ws.db())
                         .await?;
                 }
-                Action::Http { token, .. } => {
-                    // Calling out from a bot waits for its guard (private addresses refused); until
-                    // then the node takes its failure branch, and the Activity Log says why.
-                    note(ws, bot_id, &bot_name, "bots.http", "an HTTP request node is not carried out by this version: its failure branch is taken").await?;
-                    pending.push(Input::Http {
-                        token,
-                        ok: false,
-                        values: Vec::new(),
-                    });
+                Action::Http {
+                    token,
+                    method,
+                    url,
+                    headers,
+                    body,
+                    map,
+                    timeout_ms,
+                } => {
+                    let request = super::http::Request {
+                        method: &method,
+                        url: &url,
+                        headers: &headers,
+                        body: &body,
+                        map: &map,
+                        timeout_ms,
+                    };
+                    let (ok, values, problem) = ws.bot_http(request).await;
+                    if let Some(problem) = problem {
+                        note(ws, bot_id, &bot_name, "bots.http", &problem).await?;
+                    }
+                    pending.push(Input::Http { token, ok, values });
                 }
                 Action::Ai {
                     token,

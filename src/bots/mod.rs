@@ -21,10 +21,12 @@ use crmconnect_flow::{CompileError, drawflow};
 
 mod ai;
 pub mod host;
+mod http;
 pub(crate) mod shared;
 mod simulate;
 
 pub use ai::{AI_TIMEOUT, AiSettings, AiSettingsInput};
+pub use http::internal as internal_address;
 
 pub use simulate::{SimInput, SimRequest, SimTurn};
 

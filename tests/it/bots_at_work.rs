@@ -545,3 +545,92 @@ async fn two_desktops_on_one_relay_answer_once_and_the_other_takes_over() {
     sync_b.stop().await;
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_node_never_reaches_inside_the_network_unless_an_admin_allows_the_host() {
+    // The shop's order service, on this machine.
+    let app = axum::Router::new().route(
+        "/orders/{id}",
+        axum::routing::get(
+            |axum::extract::Path(id): axum::extract::Path<String>| async move {
+                axum::Json(serde_json::json!({ "order": { "id": id, "status": "shipped" } }))
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    let cx = ws.cx();
+    let bot = cx
+        .create_bot(BotInput {
+            name: "Orders".into(),
+            kind: BotKind::Keyword,
+            trigger: Trigger::Regex {
+                pattern: r"^A\d+$".into(),
+            },
+            number_id: None,
+        })
+        .await
+        .unwrap();
+    let flow: crmconnect::flow::Flow = serde_json::from_value(serde_json::json!({ "nodes": [
+        { "id": "1", "kind": "start", "next": { "next": "2" } },
+        { "id": "2", "kind": "http", "method": "GET", "url": format!("http://127.0.0.1:{port}/orders/{{{{last_message}}}}"),
+          "map": [["status", "/order/status"]], "timeout_ms": 2000, "next": { "success": "3", "failure": "4" } },
+        { "id": "3", "kind": "send_text", "text": "Your order {{last_message}} is {{status}}." },
+        { "id": "4", "kind": "send_text", "text": "Sorry, our shop is not answering." }
+    ]}))
+    .unwrap();
+    let at = crmconnect::flow::drawflow::layout(&flow);
+    cx.save_bot_draft(
+        bot.id,
+        crmconnect::flow::drawflow::export(&flow, |i| at[i]).to_string(),
+    )
+    .await
+    .unwrap();
+    cx.publish_bot(bot.id).await.unwrap();
+    cx.set_bot_active(bot.id, true).await.unwrap();
+    eventually("this desktop runs automation", || async {
+        ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+    let sandbox = e.embedded().unwrap().sandbox();
+
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("A17"))
+        .unwrap();
+    let l = until_lines(ws, 2).await;
+    assert_eq!(
+        l[1], "Orders: Sorry, our shop is not answering.",
+        "127.0.0.1 is inside the network: {l:#?}"
+    );
+    let why: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM activity_log WHERE action = 'bots.http'")
+            .fetch_all(ws.db())
+            .await
+            .unwrap();
+    assert!(
+        why[0].starts_with("127.0.0.1 is an address inside the network"),
+        "{why:?}"
+    );
+
+    let hosts = cx
+        .set_bot_http_hosts(vec![" 127.0.0.1 ".into()])
+        .await
+        .unwrap();
+    assert_eq!(hosts, ["127.0.0.1"]);
+    assert!(
+        cx.set_bot_http_hosts(vec!["http://x/".into()])
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("is not a host name")
+    );
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("A18"))
+        .unwrap();
+    let l = until_lines(ws, 4).await;
+    assert_eq!(l[3], "Orders: Your order A18 is shipped.", "{l:#?}");
+}

@@ -90,3 +90,16 @@ pub async fn set_ai_settings(
 ) -> Result<AiSettings, ApiError> {
     Ok(state.ws()?.cx().set_ai_settings(input).await?)
 }
+
+#[tauri::command]
+pub async fn bot_http_hosts(state: State<'_, AppState>) -> Result<Vec<String>, ApiError> {
+    Ok(state.ws()?.cx().bot_http_hosts().await?)
+}
+
+#[tauri::command]
+pub async fn set_bot_http_hosts(
+    state: State<'_, AppState>,
+    hosts: Vec<String>,
+) -> Result<Vec<String>, ApiError> {
+    Ok(state.ws()?.cx().set_bot_http_hosts(hosts).await?)
+}

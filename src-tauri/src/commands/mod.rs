@@ -150,6 +150,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         bots::simulate_bot,
         bots::ai_settings,
         bots::set_ai_settings,
+        bots::bot_http_hosts,
+        bots::set_bot_http_hosts,
         numbers::list_numbers,
         numbers::refresh_numbers,
         numbers::number_picture,

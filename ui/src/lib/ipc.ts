@@ -497,6 +497,8 @@ export const duplicateBot = (id: number) => call<Bot>("duplicate_bot", { id });
 export const deleteBot = (id: number) => call<void>("delete_bot", { id });
 export const aiSettings = () => call<AiSettings>("ai_settings");
 export const setAiSettings = (input: AiSettingsInput) => call<AiSettings>("set_ai_settings", { input });
+export const botHttpHosts = () => call<string[]>("bot_http_hosts");
+export const setBotHttpHosts = (hosts: string[]) => call<string[]>("set_bot_http_hosts", { hosts });
 export const simulateBot = (request: SimRequest) => call<SimTurn>("simulate_bot", { request });
 
 export const listQuickReplies = () => call<QuickReply[]>("list_quick_replies");

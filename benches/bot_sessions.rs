@@ -11,24 +11,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use crmconnect::flow::engine::{Inbound, Input, Limits, Session, World, turn};
+use crmconnect::flow::engine::{Inbound, Input, Limits, Session, turn};
+use crmconnect::flow::fixtures::FixedWorld;
 use crmconnect::flow::{Program, compile};
-
-struct Fixed;
-impl World for Fixed {
-    fn now_ms(&self) -> u64 {
-        1_800_000_000_000
-    }
-    fn window_open(&self) -> bool {
-        true
-    }
-    fn business_hours(&self) -> bool {
-        true
-    }
-    fn field(&self, name: &str) -> Option<String> {
-        (name == "first_name").then(|| "Ana".to_string())
-    }
-}
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -60,7 +45,7 @@ async fn durable_turn(
         .await
         .unwrap();
     let mut s: Session = serde_json::from_str(&state).unwrap();
-    let out = turn(program, limits, &mut s, Input::Inbound(m), &Fixed);
+    let out = turn(program, limits, &mut s, Input::Inbound(m), &FixedWorld);
     let state = serde_json::to_string(&s).unwrap();
     sqlx::query(
         "UPDATE bot_sessions SET state = ?, messages = messages + ?, updated_at = ? WHERE id = ?",
@@ -117,7 +102,7 @@ async fn main() {
             text: "hi".into(),
             ..Default::default()
         }];
-        turn(&program, &limits, &mut s, Input::Begin(&first), &Fixed);
+        turn(&program, &limits, &mut s, Input::Begin(&first), &FixedWorld);
         let state = serde_json::to_string(&s).unwrap();
         json_bytes += state.len();
         sqlx::query("INSERT INTO bot_sessions (conversation_id, bot_uid, version, state, started_at, updated_at) VALUES (?, 'bench', 1, ?, 0, 0)")
@@ -175,7 +160,7 @@ async fn main() {
                 &limits,
                 &mut s,
                 Input::Inbound(&answer(i, 2 * turns + k)),
-                &Fixed,
+                &FixedWorld,
             );
             sqlx::query("UPDATE bot_sessions SET state = ?, messages = messages + ?, updated_at = ? WHERE id = ?")
                 .bind(serde_json::to_string(&s).unwrap())
@@ -228,7 +213,7 @@ async fn main() {
                 text: "hi".into(),
                 ..Default::default()
             }];
-            turn(&program, &limits, &mut s, Input::Begin(&first), &Fixed);
+            turn(&program, &limits, &mut s, Input::Begin(&first), &FixedWorld);
             s
         })
         .collect();
@@ -240,7 +225,7 @@ async fn main() {
             &limits,
             &mut mem[i],
             Input::Inbound(&answer(i, t)),
-            &Fixed,
+            &FixedWorld,
         );
     }
     println!(

@@ -46,6 +46,42 @@ async fn menu_bot(ws: &Workspace) -> i64 {
     bot.id
 }
 
+/// A bot with this flow (its nodes as stored), published and on; returns once this desktop runs
+/// automation.
+async fn bot_with_flow(
+    ws: &Workspace,
+    name: &str,
+    kind: BotKind,
+    trigger: Trigger,
+    nodes: serde_json::Value,
+) {
+    let cx = ws.cx();
+    let bot = cx
+        .create_bot(BotInput {
+            name: name.into(),
+            kind,
+            trigger,
+            number_id: None,
+        })
+        .await
+        .unwrap();
+    let flow: crmconnect::flow::Flow =
+        serde_json::from_value(serde_json::json!({ "nodes": nodes })).unwrap();
+    let at = crmconnect::flow::drawflow::layout(&flow);
+    cx.save_bot_draft(
+        bot.id,
+        crmconnect::flow::drawflow::export(&flow, |i| at[i]).to_string(),
+    )
+    .await
+    .unwrap();
+    cx.publish_bot(bot.id).await.unwrap();
+    cx.set_bot_active(bot.id, true).await.unwrap();
+    eventually("this desktop runs automation", || async {
+        ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+}
+
 async fn thread(ws: &Workspace) -> Vec<ChatMessage> {
     let Some(c) = ws
         .cx()
@@ -254,38 +290,22 @@ async fn a_question_reminds_then_times_out_on_durable_timers() {
     let (t, e) = desktop().await;
     let ws = &t.ws;
     let cx = ws.cx();
-    let bot = cx
-        .create_bot(BotInput {
-            name: "Patient".into(),
-            kind: BotKind::Menu,
-            trigger: Trigger::Contains {
+    bot_with_flow(
+        ws,
+        "Patient",
+        BotKind::Menu,
+        Trigger::Contains {
                 text: "price".into(),
             },
-            number_id: None,
-        })
-        .await
-        .unwrap();
-    let flow: crmconnect::flow::Flow = serde_json::from_value(serde_json::json!({ "nodes": [
+        serde_json::json!([
         { "id": "1", "kind": "start", "next": { "next": "2" } },
         { "id": "2", "kind": "ask_buttons", "text": "Roof or gutters?",
           "buttons": [ { "id": "roof", "title": "Roof" }, { "id": "gutters", "title": "Gutters" } ],
           "wait": { "seconds": 3600, "remind_before": 600, "reminder": "Still there, {{first_name}}?" },
           "next": { "timeout": "3" } },
         { "id": "3", "kind": "send_text", "text": "Bye for now: write “price” any time." }
-    ]}))
-    .unwrap();
-    let at = crmconnect::flow::drawflow::layout(&flow);
-    cx.save_bot_draft(
-        bot.id,
-        crmconnect::flow::drawflow::export(&flow, |i| at[i]).to_string(),
+        ]),
     )
-    .await
-    .unwrap();
-    cx.publish_bot(bot.id).await.unwrap();
-    cx.set_bot_active(bot.id, true).await.unwrap();
-    eventually("this desktop runs automation", || async {
-        ws.handlers().runs_automation().then_some(())
-    })
     .await;
     let sandbox = e.embedded().unwrap().sandbox();
     sandbox
@@ -317,16 +337,12 @@ async fn an_ai_bot_answers_from_its_knowledge_text_through_the_sandbox_stand_in(
         settings.sandbox_stand_in && settings.base_url.is_empty(),
         "{settings:?}"
     );
-    let bot = cx
-        .create_bot(BotInput {
-            name: "Assistant".into(),
-            kind: BotKind::Ai,
-            trigger: Trigger::FirstMessage,
-            number_id: None,
-        })
-        .await
-        .unwrap();
-    let flow: crmconnect::flow::Flow = serde_json::from_value(serde_json::json!({ "nodes": [
+    bot_with_flow(
+        ws,
+        "Assistant",
+        BotKind::Ai,
+        Trigger::FirstMessage,
+        serde_json::json!([
         { "id": "1", "kind": "start", "next": { "next": "2" } },
         { "id": "2", "kind": "ai_reply", "system": "You answer for Roofs & Co.",
           "knowledge": "We open at 9 and close at 18. Roof checks cost 80 euros. Gutters are cleaned in spring.",
@@ -334,20 +350,8 @@ async fn an_ai_bot_answers_from_its_knowledge_text_through_the_sandbox_stand_in(
         { "id": "3", "kind": "ask_input", "text": "Anything else?", "input": "text", "var": "q", "next": { "valid": "2" } },
         { "id": "4", "kind": "hand_off", "to": { "to": "anyone" } },
         { "id": "5", "kind": "send_text", "text": "Let me ask a colleague." }
-    ]}))
-    .unwrap();
-    let at = crmconnect::flow::drawflow::layout(&flow);
-    cx.save_bot_draft(
-        bot.id,
-        crmconnect::flow::drawflow::export(&flow, |i| at[i]).to_string(),
+        ]),
     )
-    .await
-    .unwrap();
-    cx.publish_bot(bot.id).await.unwrap();
-    cx.set_bot_active(bot.id, true).await.unwrap();
-    eventually("this desktop runs automation", || async {
-        ws.handlers().runs_automation().then_some(())
-    })
     .await;
     let sandbox = e.embedded().unwrap().sandbox();
     sandbox
@@ -564,37 +568,21 @@ async fn an_http_node_never_reaches_inside_the_network_unless_an_admin_allows_th
     let (t, e) = desktop().await;
     let ws = &t.ws;
     let cx = ws.cx();
-    let bot = cx
-        .create_bot(BotInput {
-            name: "Orders".into(),
-            kind: BotKind::Keyword,
-            trigger: Trigger::Regex {
+    bot_with_flow(
+        ws,
+        "Orders",
+        BotKind::Keyword,
+        Trigger::Regex {
                 pattern: r"^A\d+$".into(),
             },
-            number_id: None,
-        })
-        .await
-        .unwrap();
-    let flow: crmconnect::flow::Flow = serde_json::from_value(serde_json::json!({ "nodes": [
+        serde_json::json!([
         { "id": "1", "kind": "start", "next": { "next": "2" } },
         { "id": "2", "kind": "http", "method": "GET", "url": format!("http://127.0.0.1:{port}/orders/{{{{last_message}}}}"),
           "map": [["status", "/order/status"]], "timeout_ms": 2000, "next": { "success": "3", "failure": "4" } },
         { "id": "3", "kind": "send_text", "text": "Your order {{last_message}} is {{status}}." },
         { "id": "4", "kind": "send_text", "text": "Sorry, our shop is not answering." }
-    ]}))
-    .unwrap();
-    let at = crmconnect::flow::drawflow::layout(&flow);
-    cx.save_bot_draft(
-        bot.id,
-        crmconnect::flow::drawflow::export(&flow, |i| at[i]).to_string(),
+        ]),
     )
-    .await
-    .unwrap();
-    cx.publish_bot(bot.id).await.unwrap();
-    cx.set_bot_active(bot.id, true).await.unwrap();
-    eventually("this desktop runs automation", || async {
-        ws.handlers().runs_automation().then_some(())
-    })
     .await;
     let sandbox = e.embedded().unwrap().sandbox();
 

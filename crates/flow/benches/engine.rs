@@ -7,23 +7,8 @@
 
 use std::time::Instant;
 
-use crmconnect_flow::engine::{Inbound, Input, Limits, Session, World, turn};
-
-struct Fixed;
-impl World for Fixed {
-    fn now_ms(&self) -> u64 {
-        1_800_000_000_000
-    }
-    fn window_open(&self) -> bool {
-        true
-    }
-    fn business_hours(&self) -> bool {
-        true
-    }
-    fn field(&self, name: &str) -> Option<String> {
-        (name == "first_name").then(|| "Ana".to_string())
-    }
-}
+use crmconnect_flow::engine::{Inbound, Input, Limits, Session, turn};
+use crmconnect_flow::fixtures::FixedWorld;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -53,7 +38,7 @@ fn main() {
             text: "hi".into(),
             ..Default::default()
         }];
-        turn(&program, &limits, s, Input::Begin(&first), &Fixed);
+        turn(&program, &limits, s, Input::Begin(&first), &FixedWorld);
     }
     let begin_s = begin.elapsed().as_secs_f64();
 
@@ -72,7 +57,7 @@ fn main() {
             }];
             let before = s.visits.iter().map(|&v| v as u64).sum::<u64>();
             let t0 = Instant::now();
-            let out = turn(&program, &limits, s, Input::Inbound(&m), &Fixed);
+            let out = turn(&program, &limits, s, Input::Inbound(&m), &FixedWorld);
             latencies.push(t0.elapsed().as_nanos() as u64);
             steps += s.visits.iter().map(|&v| v as u64).sum::<u64>() - before;
             actions += out.len() as u64;

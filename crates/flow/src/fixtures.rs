@@ -1,6 +1,7 @@
 //! Flows for the benchmarks (the engine's and the runner's durable sessions): the same flow
 //! measured in both.
 
+use crate::engine::World;
 use crate::model::{Choice, Flow, Node, NodeKind, Op, Operand, Rule, Timeout};
 
 /// start → 47 nodes (variables, conditions, texts, a contact update) → a question with two
@@ -73,5 +74,23 @@ fn node(id: &str, kind: NodeKind, next: &[(&str, &str)]) -> Node {
             .iter()
             .map(|(b, t)| (b.to_string(), t.to_string()))
             .collect(),
+    }
+}
+
+/// The benches' world: a fixed clock, the window open, business hours, a first name.
+pub struct FixedWorld;
+
+impl World for FixedWorld {
+    fn now_ms(&self) -> u64 {
+        1_800_000_000_000
+    }
+    fn window_open(&self) -> bool {
+        true
+    }
+    fn business_hours(&self) -> bool {
+        true
+    }
+    fn field(&self, name: &str) -> Option<String> {
+        (name == "first_name").then(|| "Ana".to_string())
     }
 }

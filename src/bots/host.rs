@@ -120,19 +120,9 @@ async fn customer(ws: &Workspace, m: CustomerMessage) -> Result<()> {
 
 /// The bot that answers `m`: the first active one (by name) whose trigger matches on its number,
 /// else the fallback.
-async fn pick(ws: &Workspace, m: &CustomerMessage) -> Result<Option<super::Stored>> {
+async fn pick(ws: &Workspace, m: &CustomerMessage) -> Result<Option<shared::ActiveBot>> {
     let mut conn = ws.db().acquire().await?;
-    let bots: Vec<super::Stored> = shared::all(&mut conn)
-        .await?
-        .into_iter()
-        .filter(|b| b.state.active && b.state.version > 0)
-        .filter(|b| {
-            b.state
-                .number_id
-                .as_ref()
-                .is_none_or(|n| *n == m.phone_number_id)
-        })
-        .collect();
+    let bots = shared::active_on(&mut conn, &m.phone_number_id).await?;
     drop(conn);
     let incoming = Incoming {
         text: &m.text,
@@ -140,9 +130,8 @@ async fn pick(ws: &Workspace, m: &CustomerMessage) -> Result<Option<super::Store
         ad: m.ad.as_deref(),
         first: m.first,
     };
-    for b in bots.iter().filter(|b| b.state.kind != "fallback") {
-        let Ok(trigger) =
-            serde_json::from_value::<crmconnect_flow::trigger::Trigger>(b.state.trigger.clone())
+    for b in bots.iter().filter(|b| b.kind != "fallback") {
+        let Ok(trigger) = serde_json::from_str::<crmconnect_flow::trigger::Trigger>(&b.trigger)
         else {
             continue;
         };
@@ -150,10 +139,10 @@ async fn pick(ws: &Workspace, m: &CustomerMessage) -> Result<Option<super::Store
             return Ok(Some(b.clone()));
         }
     }
-    Ok(bots.into_iter().find(|b| b.state.kind == "fallback"))
+    Ok(bots.into_iter().find(|b| b.kind == "fallback"))
 }
 
-async fn start(ws: &Workspace, bot: &super::Stored, conversation_id: i64) -> Result<Live> {
+async fn start(ws: &Workspace, bot: &shared::ActiveBot, conversation_id: i64) -> Result<Live> {
     let now = ws.now_ms();
     let session = Session::new();
     let state = serde_json::to_string(&session).expect("a session serialises");
@@ -162,8 +151,8 @@ async fn start(ws: &Workspace, bot: &super::Stored, conversation_id: i64) -> Res
         r#"INSERT INTO bot_sessions (conversation_id, bot_uid, version, state, started_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
         conversation_id,
-        bot.state.uid,
-        bot.state.version,
+        bot.uid,
+        bot.version,
         state,
         now,
         now
@@ -172,24 +161,24 @@ async fn start(ws: &Workspace, bot: &super::Stored, conversation_id: i64) -> Res
     .await?;
     audit::insert(
         &mut tx,
-        &Principal::bot(bot.id, &bot.state.name),
+        &Principal::bot(bot.id, &bot.name),
         &Change::new(
             Screen::Bots,
             "bots.triggered",
-            format!("bot “{}”", bot.state.name),
+            format!("bot “{}”", bot.name),
         ),
         Outcome::Ok,
         Some(&format!(
             "conversation #{conversation_id}, version {}",
-            bot.state.version
+            bot.version
         )),
     )
     .await?;
     tx.commit().await?;
     Ok(Live {
         id,
-        bot_uid: bot.state.uid.clone(),
-        version: bot.state.version,
+        bot_uid: bot.uid.clone(),
+        version: bot.version,
         session,
         conversation_id,
         started_at: now,

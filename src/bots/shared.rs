@@ -93,6 +93,34 @@ pub(crate) async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Stored>
     .stored()
 }
 
+/// An active bot, as the host matches messages against it (no draft read).
+#[derive(Debug, Clone)]
+pub(crate) struct ActiveBot {
+    pub id: i64,
+    pub uid: String,
+    pub name: String,
+    pub kind: String,
+    /// The trigger's JSON.
+    pub trigger: String,
+    pub version: i64,
+}
+
+/// The published, active bots that answer on `phone_number_id` (or on every number), by name.
+pub(crate) async fn active_on(
+    conn: &mut SqliteConnection,
+    phone_number_id: &str,
+) -> Result<Vec<ActiveBot>> {
+    Ok(sqlx::query_as!(
+        ActiveBot,
+        r#"SELECT id AS "id!", uid, name, kind, trigger, version FROM bots
+           WHERE active = 1 AND version > 0 AND (number_id IS NULL OR number_id = ?)
+           ORDER BY name COLLATE NOCASE"#,
+        phone_number_id
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// The editor export of a published version (none for version 0 or one not here).
 pub(crate) async fn version_drawflow(
     conn: &mut SqliteConnection,

@@ -56,6 +56,12 @@ pub enum ChatActivity {
 impl Workspace {
     /// The chat activity in `e`, once the chat's projection has applied it (handlers run in order).
     pub async fn chat_activity(&self, e: &ReceivedEvent) -> Result<Option<ChatActivity>> {
+        if !matches!(
+            e.kind.as_str(),
+            "message" | "message.sent" | "conversation.assigned" | "message_echo"
+        ) {
+            return Ok(None);
+        }
         let raw: Value = match serde_json::from_str(e.raw.get()) {
             Ok(v) => v,
             Err(_) => return Ok(None),

@@ -73,6 +73,29 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
             }
         }
         ChatActivity::Customer(m) => customer(ws, *m).await?,
+        ChatActivity::BotMessageFailed {
+            message_id,
+            code,
+            reason,
+        } => {
+            let sent = sqlx::query!(
+                "SELECT session_id, send, node FROM bot_sends WHERE message_id = ?",
+                message_id
+            )
+            .fetch_optional(ws.db())
+            .await?;
+            if let Some(s) = sent
+                && let Some(live) = session_by_id(ws, s.session_id).await?
+            {
+                let input = Input::SendFailed {
+                    send: s.send as u32,
+                    node: s.node as u16,
+                    code: code as u32,
+                    reason,
+                };
+                run(ws, live, input).await?;
+            }
+        }
     }
     Ok(())
 }
@@ -293,6 +316,7 @@ async fn run(ws: &Workspace, mut live: Live, input: Input<'_>) -> Result<()> {
     drop(conn);
     let limits = Limits::default();
     let mut sent = 0i64;
+    let mut go_to: Option<String> = None;
     let mut pending: Vec<Input<'static>> = Vec::new();
     let mut first = Some(input);
     loop {
@@ -322,7 +346,18 @@ async fn run(ws: &Workspace, mut live: Live, input: Input<'_>) -> Result<()> {
                     .send_prepared(live.conversation_id, body_of(message))
                     .await
                 {
-                    Ok(_) => sent += 1,
+                    Ok(m) => {
+                        sent += 1;
+                        sqlx::query!(
+                            "INSERT OR IGNORE INTO bot_sends (message_id, session_id, send, node) VALUES (?, ?, ?, ?)",
+                            m.id,
+                            live.id,
+                            send,
+                            node
+                        )
+                        .execute(ws.db())
+                        .await?;
+                    }
                     Err(e) => {
                         tracing::info!(bot = %bot_name, error = %e, "a bot's message was refused");
                         let code = if e.to_string().contains("24-hour") {
@@ -389,16 +424,7 @@ async fn run(ws: &Workspace, mut live: Live, input: Input<'_>) -> Result<()> {
                     update_contact(ws, &bot, bot_id, &bot_name, live.conversation_id, change)
                         .await?
                 }
-                Action::GoToBot { bot: other } => {
-                    note(
-                        ws,
-                        bot_id,
-                        &bot_name,
-                        "bots.go_to_bot",
-                        &format!("went on in bot “{other}”"),
-                    )
-                    .await?;
-                }
+                Action::GoToBot { bot: other } => go_to = Some(other),
                 Action::Ended { .. } => {}
             }
         }
@@ -426,8 +452,79 @@ async fn run(ws: &Workspace, mut live: Live, input: Input<'_>) -> Result<()> {
             .execute(ws.db())
             .await?;
     }
+    if let Some(target) = go_to {
+        let last = live
+            .session
+            .var(engine::LAST_MESSAGE)
+            .unwrap_or_default()
+            .to_owned();
+        Box::pin(go_to_bot(ws, bot_id, &bot_name, &live, &target, last)).await?;
+    }
     Ok(())
 }
+
+/// How many bots one message may pass through (a go-to chain that loops stops here).
+const GO_TO_DEPTH: usize = 3;
+
+/// The flow went on in another bot: its published version starts on the same message.
+async fn go_to_bot(
+    ws: &Workspace,
+    from_id: i64,
+    from: &str,
+    live: &Live,
+    target: &str,
+    last: String,
+) -> Result<()> {
+    let mut conn = ws.db().acquire().await?;
+    let Some(bot) = shared::published(&mut conn, target).await? else {
+        drop(conn);
+        return note(
+            ws,
+            from_id,
+            from,
+            "bots.go_to_bot",
+            &format!("there is no published bot “{target}” to go on in"),
+        )
+        .await;
+    };
+    drop(conn);
+    let depth = ws.ext::<GoToDepth>();
+    if depth.0.load(std::sync::atomic::Ordering::SeqCst) >= GO_TO_DEPTH {
+        return note(
+            ws,
+            from_id,
+            from,
+            "bots.go_to_bot",
+            &format!(
+                "not going on in “{}”: {GO_TO_DEPTH} bots in a row already",
+                bot.name
+            ),
+        )
+        .await;
+    }
+    depth.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    note(
+        ws,
+        from_id,
+        from,
+        "bots.go_to_bot",
+        &format!("went on in bot “{}”", bot.name),
+    )
+    .await?;
+    let next = start(ws, &bot, live.conversation_id).await?;
+    let inbound = [Inbound {
+        id: format!("go-to.{}.{}", live.id, bot.uid),
+        text: last,
+        reply: None,
+        phone: None,
+    }];
+    let result = run(ws, next, Input::Begin(&inbound)).await;
+    depth.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    result
+}
+
+#[derive(Default)]
+struct GoToDepth(std::sync::atomic::AtomicUsize);
 
 async fn end_row(conn: &mut SqliteConnection, id: i64, why: &End, sent: i64) -> Result<()> {
     let why = serde_json::to_string(why).expect("an end serialises");

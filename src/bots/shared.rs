@@ -121,6 +121,18 @@ pub(crate) async fn active_on(
     .await?)
 }
 
+/// A published bot by uid or by name (active or not): where a flow's "go to another bot" goes.
+pub(crate) async fn published(conn: &mut SqliteConnection, key: &str) -> Result<Option<ActiveBot>> {
+    Ok(sqlx::query_as!(
+        ActiveBot,
+        r#"SELECT id AS "id!", uid, name, kind, trigger, version FROM bots
+           WHERE version > 0 AND (uid = ?1 OR name = ?1 COLLATE NOCASE)"#,
+        key
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// The editor export of a published version (none for version 0 or one not here).
 pub(crate) async fn version_drawflow(
     conn: &mut SqliteConnection,

@@ -51,6 +51,12 @@ pub enum ChatActivity {
     Person {
         conversation_id: i64,
     },
+    /// Meta reports that one of a bot's messages failed (our message id, Meta's code and reason).
+    BotMessageFailed {
+        message_id: i64,
+        code: i64,
+        reason: String,
+    },
 }
 
 impl Workspace {
@@ -58,7 +64,7 @@ impl Workspace {
     pub async fn chat_activity(&self, e: &ReceivedEvent) -> Result<Option<ChatActivity>> {
         if !matches!(
             e.kind.as_str(),
-            "message" | "message.sent" | "conversation.assigned" | "message_echo"
+            "message" | "message.sent" | "conversation.assigned" | "message_echo" | "status"
         ) {
             return Ok(None);
         }
@@ -172,6 +178,29 @@ impl Workspace {
                 .fetch_optional(&mut *conn)
                 .await?;
                 Ok(id.map(|conversation_id| ChatActivity::Person { conversation_id }))
+            }
+            // A status: only a failure of a bot's message matters here.
+            "status" if e.status.as_deref() == Some("failed") => {
+                let Some(wamid) = &e.message_id else {
+                    return Ok(None);
+                };
+                let id = sqlx::query_scalar!(
+                    r#"SELECT id AS "id!" FROM chat_messages WHERE wamid = ? AND bot IS NOT NULL"#,
+                    wamid
+                )
+                .fetch_optional(&mut *conn)
+                .await?;
+                let error = &raw["value"]["statuses"][0]["errors"][0];
+                let reason = error["title"]
+                    .as_str()
+                    .or(error["message"].as_str())
+                    .unwrap_or("failed")
+                    .to_owned();
+                Ok(id.map(|message_id| ChatActivity::BotMessageFailed {
+                    message_id,
+                    code: e.error_codes.first().copied().unwrap_or(0),
+                    reason,
+                }))
             }
             _ => Ok(None),
         }

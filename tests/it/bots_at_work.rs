@@ -622,3 +622,99 @@ async fn an_http_node_never_reaches_inside_the_network_unless_an_admin_allows_th
     let l = until_lines(ws, 4).await;
     assert_eq!(l[3], "Orders: Your order A18 is shipped.", "{l:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_meta_reports_later_takes_the_nodes_failure_branch() {
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    bot_with_flow(
+        ws,
+        "Careful",
+        BotKind::Menu,
+        Trigger::Contains { text: "price".into() },
+        serde_json::json!([
+            { "id": "1", "kind": "start", "next": { "next": "2" } },
+            { "id": "2", "kind": "send_text", "text": "Hello!", "next": { "next": "3", "failed": "4" } },
+            { "id": "3", "kind": "ask_buttons", "text": "Roof or gutters?",
+              "buttons": [ { "id": "roof", "title": "Roof" }, { "id": "gutters", "title": "Gutters" } ],
+              "next": { "failed": "4" } },
+            { "id": "4", "kind": "hand_off", "to": { "to": "anyone" } }
+        ]),
+    )
+    .await;
+    let sandbox = e.embedded().unwrap().sandbox();
+    // Meta takes every message, then reports it failed (131026) in a status webhook.
+    sandbox.set_failure_rate(1.0);
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("price?"))
+        .unwrap();
+    until_lines(ws, 3).await;
+    eventually("the failure branch's hand-off", || async {
+        t.log_of("bots.handed_off")
+            .await
+            .into_iter()
+            .find(|(o, _)| o == "ok")
+    })
+    .await;
+    let ended: Vec<String> = sqlx::query_scalar("SELECT ended FROM bot_sessions")
+        .fetch_all(ws.db())
+        .await
+        .unwrap();
+    assert_eq!(ended, [r#"{"end":"handed_off"}"#]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_goes_on_in_another_bot() {
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    // "Prices" is published but off: only the router starts it.
+    let prices = ws
+        .cx()
+        .create_bot(BotInput {
+            name: "Prices".into(),
+            kind: BotKind::Menu,
+            trigger: Trigger::Exact {
+                text: "menu".into(),
+            },
+            number_id: None,
+        })
+        .await
+        .unwrap();
+    ws.cx().publish_bot(prices.id).await.unwrap();
+    bot_with_flow(
+        ws,
+        "Router",
+        BotKind::Keyword,
+        Trigger::Contains { text: "help".into() },
+        serde_json::json!([
+            { "id": "1", "kind": "start", "next": { "next": "2" } },
+            { "id": "2", "kind": "send_text", "text": "Let me pass you on.", "next": { "next": "3" } },
+            { "id": "3", "kind": "go_to_bot", "bot": "Prices" }
+        ]),
+    )
+    .await;
+    let sandbox = e.embedded().unwrap().sandbox();
+    sandbox
+        .customer_sends("ana", CustomerMessage::text("help with prices"))
+        .unwrap();
+    let l = until_lines(ws, 3).await;
+    assert_eq!(
+        l[1..],
+        [
+            "Router: Let me pass you on.".to_owned(),
+            "Prices: Hi Ana! How can we help? [Prices | Talk to a person]".to_owned()
+        ],
+        "{l:#?}"
+    );
+    sandbox
+        .customer_sends(
+            "ana",
+            CustomerMessage::ButtonReply {
+                id: "prices".into(),
+                title: "Prices".into(),
+            },
+        )
+        .unwrap();
+    let l = until_lines(ws, 5).await;
+    assert_eq!(l[4], "Prices: Our prices start at …");
+}

@@ -20,12 +20,14 @@ use crmconnect_flow::trigger::Trigger;
 use crmconnect_flow::{CompileError, drawflow};
 
 mod ai;
+mod figures;
 pub mod host;
 mod http;
 pub(crate) mod shared;
 mod simulate;
 
 pub use ai::{AI_TIMEOUT, AiSettings, AiSettingsInput};
+pub use figures::{BotFiguresByNode, NodeFigures, Stranded};
 pub use http::internal as internal_address;
 
 pub use simulate::{SimInput, SimRequest, SimTurn};

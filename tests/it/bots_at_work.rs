@@ -228,6 +228,19 @@ async fn a_customer_triggers_a_menu_bot_picks_a_branch_and_asks_for_a_person() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(lines(ws).await, l, "nobody answered “hello?”");
     assert_eq!(l.last().unwrap(), "> hello? anyone?");
+
+    // The figures by node: two sessions went through the question; one took Prices, one a person.
+    let bot = ws.cx().bots().await.unwrap().remove(0);
+    let f = ws.cx().bot_figures_by_node(bot.id).await.unwrap();
+    let row = |id: &str| {
+        let n = f.nodes.iter().find(|n| n.node == id).unwrap();
+        (n.visits, n.waiting, n.timeouts, n.handoffs, n.messages)
+    };
+    assert_eq!((f.version, f.sessions), (1, 2));
+    assert_eq!(row("2"), (2, 0, 0, 0, 2), "the question");
+    assert_eq!(row("3"), (1, 0, 0, 0, 1), "the prices");
+    assert_eq!(row("4"), (1, 0, 0, 1, 0), "the hand-off");
+    assert!(f.stranded.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -717,4 +730,45 @@ async fn a_flow_goes_on_in_another_bot() {
         .unwrap();
     let l = until_lines(ws, 5).await;
     assert_eq!(l[4], "Prices: Our prices start at …");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_publishing_the_sessions_waiting_at_a_removed_node_are_counted() {
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    let id = menu_bot(ws).await;
+    eventually("this desktop runs automation", || async {
+        ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+    e.embedded()
+        .unwrap()
+        .sandbox()
+        .customer_sends("ana", CustomerMessage::text("price?"))
+        .unwrap();
+    until_lines(ws, 2).await;
+    // A draft without the question the customer is waiting at.
+    let flow: crmconnect::flow::Flow = serde_json::from_value(serde_json::json!({ "nodes": [
+        { "id": "1", "kind": "start", "next": { "next": "9" } },
+        { "id": "9", "kind": "send_text", "text": "Our prices: see the website." }
+    ]}))
+    .unwrap();
+    let at = crmconnect::flow::drawflow::layout(&flow);
+    ws.cx()
+        .save_bot_draft(
+            id,
+            crmconnect::flow::drawflow::export(&flow, |i| at[i]).to_string(),
+        )
+        .await
+        .unwrap();
+    let f = ws.cx().bot_figures_by_node(id).await.unwrap();
+    assert_eq!(
+        f.stranded,
+        vec![crmconnect::bots::Stranded {
+            node: "2".into(),
+            version: 1,
+            sessions: 1
+        }]
+    );
+    assert_eq!(f.nodes.iter().find(|n| n.node == "2").unwrap().waiting, 1);
 }

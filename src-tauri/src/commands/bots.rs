@@ -1,5 +1,7 @@
 use crmconnect::ApiError;
-use crmconnect::bots::{AiSettings, AiSettingsInput, Bot, BotDraft, BotInput, SimRequest, SimTurn};
+use crmconnect::bots::{
+    AiSettings, AiSettingsInput, Bot, BotDraft, BotFiguresByNode, BotInput, SimRequest, SimTurn,
+};
 use tauri::State;
 
 use crate::state::AppState;
@@ -102,4 +104,12 @@ pub async fn set_bot_http_hosts(
     hosts: Vec<String>,
 ) -> Result<Vec<String>, ApiError> {
     Ok(state.ws()?.cx().set_bot_http_hosts(hosts).await?)
+}
+
+#[tauri::command]
+pub async fn bot_figures_by_node(
+    state: State<'_, AppState>,
+    id: i64,
+) -> Result<BotFiguresByNode, ApiError> {
+    Ok(state.ws()?.cx().bot_figures_by_node(id).await?)
 }

@@ -152,6 +152,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         bots::set_ai_settings,
         bots::bot_http_hosts,
         bots::set_bot_http_hosts,
+        bots::bot_figures_by_node,
         numbers::list_numbers,
         numbers::refresh_numbers,
         numbers::number_picture,

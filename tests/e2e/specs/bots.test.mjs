@@ -21,6 +21,7 @@ function canvasNodes() {
     problem: n.classList.contains('fn-problem'),
     here: n.classList.contains('fn-here'),
     ports: Array.from(n.querySelectorAll('.outputs .output')).map((p) => p.dataset.branch),
+    figures: n.dataset.figures ?? '',
   }));
 }
 
@@ -249,6 +250,29 @@ test('bots: draw, simulate, publish and turn on a menu bot', async (t) => {
     assert.equal((await thread()).filter((x) => x.startsWith('BOT')).length, bots, 'the bot stayed silent after the rep wrote');
     await app.browser.saveScreenshot(join(ARTIFACTS, 'bot-at-work.png'));
   });
+  await app.step('the editor shows each node’s figures: entered, handed off, messages sent', async () => {
+    await openScreen(app, 'bots');
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="bot-row"]'))
+        .find((r) => r.dataset.name === 'Prices menu')
+        .querySelector('[data-testid="bot-open"]')
+        .click(),
+    );
+    await app.waitFor('bot-editor');
+    let nodes = [];
+    await app.browser.waitUntil(
+      async () => {
+        nodes = await app.browser.execute(canvasNodes);
+        const ask = nodes.find((n) => n.kind === 'ask_buttons');
+        const handOff = nodes.find((n) => n.kind === 'hand_off');
+        return ask?.figures.includes('2 in') && ask.figures.includes('2 sent') && handOff?.figures.includes('1 handed off');
+      },
+      { timeout: 10000, timeoutMsg: `no figures on the canvas: ${JSON.stringify(nodes.map((n) => [n.kind, n.figures]))}` },
+    );
+    await app.browser.saveScreenshot(join(ARTIFACTS, 'bot-editor-figures.png'));
+    await app.click('bot-editor-back');
+  });
+
   await app.step('an AI bot answers from its knowledge text through the sandbox stand-in', async () => {
     await openScreen(app, 'bots');
     await app.click('bot-add');

@@ -18,6 +18,7 @@ import type { AiSettings } from "./bindings/AiSettings";
 import type { AiSettingsInput } from "./bindings/AiSettingsInput";
 import type { Bot } from "./bindings/Bot";
 import type { BotDraft } from "./bindings/BotDraft";
+import type { BotFiguresByNode } from "./bindings/BotFiguresByNode";
 import type { BotInput } from "./bindings/BotInput";
 import type { SimRequest } from "./bindings/SimRequest";
 import type { SimTurn } from "./bindings/SimTurn";
@@ -499,6 +500,7 @@ export const aiSettings = () => call<AiSettings>("ai_settings");
 export const setAiSettings = (input: AiSettingsInput) => call<AiSettings>("set_ai_settings", { input });
 export const botHttpHosts = () => call<string[]>("bot_http_hosts");
 export const setBotHttpHosts = (hosts: string[]) => call<string[]>("set_bot_http_hosts", { hosts });
+export const botFiguresByNode = (id: number) => call<BotFiguresByNode>("bot_figures_by_node", { id });
 export const simulateBot = (request: SimRequest) => call<SimTurn>("simulate_bot", { request });
 
 export const listQuickReplies = () => call<QuickReply[]>("list_quick_replies");

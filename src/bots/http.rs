@@ -195,7 +195,8 @@ impl Workspace {
             Err(e) if e.is_timeout() => {
                 return refuse(format!("no answer within {} ms", r.timeout_ms));
             }
-            Err(e) => return refuse(format!("the request failed: {e}")),
+            // Without its URL: the address may carry what the customer wrote.
+            Err(e) => return refuse(format!("the request failed: {}", e.without_url())),
         };
         let status = response.status();
         let text = response.text().await.unwrap_or_default();

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use sqlx::SqliteConnection;
 
-use super::shared;
+use super::{BotsError, shared};
 use crate::Result;
 use crate::audit::{self, Change, Outcome};
 use crate::chat::ChatNotice;
@@ -644,16 +644,108 @@ async fn update_contact(
             }
         }
         other => {
-            note(
-                ws,
-                bot_id,
-                bot_name,
-                "bots.update_contact",
-                &format!("not carried out by this version: {other:?}"),
-            )
-            .await?;
+            if let Err(e) = change_bulk_contact(ws, bot, conversation_id, other).await {
+                note(ws, bot_id, bot_name, "bots.update_contact", &e.to_string()).await?;
+            }
         }
     }
+    Ok(())
+}
+
+/// A group or a field of the customer's Bulk Contact (made with the customer's number when there
+/// is none yet).
+async fn change_bulk_contact(
+    ws: &Workspace,
+    bot: &crate::workspace::Ctx<'_>,
+    conversation_id: i64,
+    change: ContactChange,
+) -> Result<()> {
+    use crate::contacts::ContactInput;
+    let fields = ws.conversation_fields(conversation_id).await?;
+    let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let Some(phone) = field("phone") else {
+        return Err(BotsError::Invalid(
+            "the customer writes by username: there is no number for a Bulk Contact".into(),
+        )
+        .into());
+    };
+    let group_id = |name: &str| {
+        let name = name.to_owned();
+        async move {
+            let groups = bot.groups().await?;
+            groups
+                .into_iter()
+                .find(|g| g.name.eq_ignore_ascii_case(&name))
+                .map(|g| g.id)
+                .ok_or_else(|| {
+                    crate::Error::from(BotsError::Invalid(format!("there is no group “{name}”")))
+                })
+        }
+    };
+    let existing = {
+        let mut conn = ws.db().acquire().await?;
+        crate::contacts::id_by_phone(&mut conn, &phone).await?
+    };
+    let Some(id) = existing else {
+        let mut input = ContactInput {
+            phone,
+            name: field("name").unwrap_or_default(),
+            ..Default::default()
+        };
+        match change {
+            ContactChange::AddToGroup { group } => input.group_ids = vec![group_id(&group).await?],
+            ContactChange::Field { field, value } => set_field(&mut input, &field, value)?,
+            _ => return Ok(()), // not in a group it is not in
+        }
+        bot.create_contact(input).await?;
+        return Ok(());
+    };
+    if let ContactChange::AddToGroup { group } = &change {
+        bot.assign_groups(vec![id], vec![group_id(group).await?])
+            .await?;
+        return Ok(());
+    }
+    let c = bot.contact(id).await?;
+    let mut input = ContactInput {
+        phone: c.phone,
+        name: c.name,
+        company: c.company,
+        address: c.address,
+        city: c.city,
+        state: c.state,
+        country: c.country,
+        description: c.description,
+        group_ids: c.group_ids,
+    };
+    match change {
+        ContactChange::RemoveFromGroup { group } => {
+            let gid = group_id(&group).await?;
+            input.group_ids.retain(|g| *g != gid);
+        }
+        ContactChange::Field { field, value } => set_field(&mut input, &field, value)?,
+        _ => {}
+    }
+    bot.update_contact(id, input).await?;
+    Ok(())
+}
+
+fn set_field(input: &mut crate::contacts::ContactInput, field: &str, value: String) -> Result<()> {
+    let slot = match field.trim().to_lowercase().as_str() {
+        "name" => &mut input.name,
+        "company" => &mut input.company,
+        "address" => &mut input.address,
+        "city" => &mut input.city,
+        "state" => &mut input.state,
+        "country" => &mut input.country,
+        "description" | "notes" => &mut input.description,
+        other => {
+            return Err(BotsError::Invalid(format!(
+                "“{other}” is not a contact field a bot may set (name, company, address, city, state, country, description)"
+            ))
+            .into());
+        }
+    };
+    *slot = value;
     Ok(())
 }
 

@@ -127,11 +127,6 @@ async fn lines(ws: &Workspace) -> Vec<String> {
 async fn until_lines(ws: &Workspace, n: usize) -> Vec<String> {
     eventually(&format!("{n} lines in the thread"), || async {
         let l = lines(ws).await;
-        if std::env::var("BOTS_DEBUG").is_ok() {
-            let log: Vec<(String, String, String)> = sqlx::query_as("SELECT action, outcome, coalesce(detail, '') FROM activity_log ORDER BY id DESC LIMIT 5").fetch_all(ws.db()).await.unwrap();
-            let sessions: Vec<(String, Option<String>)> = sqlx::query_as("SELECT state, ended FROM bot_sessions").fetch_all(ws.db()).await.unwrap();
-            eprintln!("{l:?}\n{log:?}\n{sessions:?}\n{:?} {}", ws.handlers().names(), ws.handlers().runs_automation());
-        }
         (l.len() >= n).then_some(l)
     })
     .await
@@ -446,12 +441,40 @@ async fn bot_sends(ws: &Workspace) -> i64 {
         .unwrap()
 }
 
+/// `ws` asks `relay` for the automation lease (as a desktop) and runs automation while it holds
+/// it: the stop, the lease task and the automation task.
+fn automation_through(
+    relay: &crate::relay_support::TestRelay,
+    ws: std::sync::Arc<Workspace>,
+    token: String,
+    holder: &'static str,
+) -> (
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    use crmconnect::runner::{RunnerState, automate, hold_lease};
+    let client = crmconnect::sync::relay_client::RelayClient::new(
+        &relay.handle.url(),
+        crmconnect::sensitive::Sensitive::new(token),
+    )
+    .unwrap();
+    let (tx, rx) = tokio::sync::watch::channel(RunnerState::Starting);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let auto = automate(ws, rx, stop.clone());
+    let s = stop.clone();
+    let task = tokio::spawn(async move {
+        hold_lease(&client, holder, true, &tx, &s).await;
+        if matches!(*tx.borrow(), RunnerState::Active { .. }) {
+            let _ = client.release_lease(holder).await;
+        }
+    });
+    (stop, task, auto)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_desktops_on_one_relay_answer_once_and_the_other_takes_over() {
     use crate::relay_support::TestRelay;
-    use crmconnect::runner::{RunnerState, automate, hold_lease};
-    use tokio::sync::watch;
-    use tokio_util::sync::CancellationToken;
 
     let relay = TestRelay::sqlite_with(|c| c.limits.lease_ttl_ms = 1500).await;
     let a = workspace().await;
@@ -475,30 +498,14 @@ async fn two_desktops_on_one_relay_answer_once_and_the_other_takes_over() {
     .await;
 
     // Both desktops ask for the lease; each runs automation only while it holds it.
-    let lease = |ws: std::sync::Arc<Workspace>, token: String, holder: &'static str| {
-        let client = crmconnect::sync::relay_client::RelayClient::new(
-            &relay.handle.url(),
-            crmconnect::sensitive::Sensitive::new(token),
-        )
-        .unwrap();
-        let (tx, rx) = watch::channel(RunnerState::Starting);
-        let stop = CancellationToken::new();
-        let auto = automate(ws, rx, stop.clone());
-        let s = stop.clone();
-        let task = tokio::spawn(async move {
-            hold_lease(&client, holder, true, &tx, &s).await;
-            if matches!(*tx.borrow(), RunnerState::Active { .. }) {
-                let _ = client.release_lease(holder).await;
-            }
-        });
-        (stop, task, auto)
-    };
-    let (stop_a, task_a, auto_a) = lease(a.ws.clone(), ta.clone(), "desktop@a");
+    let (stop_a, task_a, auto_a) =
+        automation_through(&relay, a.ws.clone(), ta.clone(), "desktop@a");
     eventually("A holds the lease", || async {
         a.ws.handlers().runs_automation().then_some(())
     })
     .await;
-    let (stop_b, task_b, auto_b) = lease(b.ws.clone(), tb.clone(), "desktop@b");
+    let (stop_b, task_b, auto_b) =
+        automation_through(&relay, b.ws.clone(), tb.clone(), "desktop@b");
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(!b.ws.handlers().runs_automation(), "one holder at a time");
 
@@ -771,4 +778,67 @@ async fn before_publishing_the_sessions_waiting_at_a_removed_node_are_counted() 
         }]
     );
     assert_eq!(f.nodes.iter().find(|n| n.node == "2").unwrap().waiting, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_files_the_customer_in_a_group_and_sets_a_field() {
+    // A customer with a real number (the sandbox's are 555 numbers, which no Bulk Contact takes).
+    let relay = crate::relay_support::TestRelay::sqlite().await;
+    let t = workspace().await;
+    let ws = &t.ws;
+    let token = relay.token_for(OWNER, true, &[]).await;
+    let sync = relay.online(ws, &token).await;
+    let (stop, task, auto) = automation_through(&relay, ws.clone(), token, "desktop@filer");
+    let vip = ws
+        .cx()
+        .create_group(crmconnect::contacts::GroupInput {
+            name: "VIP".into(),
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+    bot_with_flow(
+        ws,
+        "Filer",
+        BotKind::Keyword,
+        Trigger::Contains { text: "lyon".into() },
+        serde_json::json!([
+            { "id": "1", "kind": "start", "next": { "next": "2" } },
+            { "id": "2", "kind": "update_contact", "change": { "change": "add_to_group", "group": "vip" }, "next": { "next": "3" } },
+            { "id": "3", "kind": "update_contact", "change": { "change": "field", "field": "city", "value": "Lyon" }, "next": { "next": "4" } },
+            { "id": "4", "kind": "update_contact", "change": { "change": "field", "field": "shoe size", "value": "42" }, "next": { "next": "5" } },
+            { "id": "5", "kind": "send_text", "text": "Noted." }
+        ]),
+    )
+    .await;
+    let hello = inbound_now("wamid.lyon", "33612345678", "Hello from Lyon");
+    assert_eq!(relay.post_signed(&hello).await.0, 200);
+    eventually("the bot's answer", || async {
+        (bot_sends(ws).await == 1).then_some(())
+    })
+    .await;
+    let contacts = ws.cx().contacts(Default::default()).await.unwrap().contacts;
+    let customer = contacts
+        .iter()
+        .find(|c| c.phone == "+33612345678")
+        .expect("a Bulk Contact for the customer");
+    assert_eq!(
+        (customer.group_ids.clone(), customer.city.as_str()),
+        (vec![vip.id], "Lyon")
+    );
+    let why: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM activity_log WHERE action = 'bots.update_contact'")
+            .fetch_all(ws.db())
+            .await
+            .unwrap();
+    assert!(
+        why.iter()
+            .any(|w| w.starts_with("“shoe size” is not a contact field")),
+        "{why:?}"
+    );
+    stop.cancel();
+    let _ = task.await;
+    let _ = auto.await;
+    sync.stop().await;
+    relay.stop().await;
 }

@@ -116,6 +116,27 @@ impl Handlers {
     }
 }
 
+/// A team event's payload, read and checked. One this version cannot read, or one no desktop of
+/// ours would make (`problem` says why), is skipped with a warning naming it, not retried for
+/// ever: `None`.
+pub fn read_payload<T: serde::de::DeserializeOwned>(
+    e: &ReceivedEvent,
+    problem: impl FnOnce(&T) -> Option<String>,
+) -> Option<T> {
+    let payload = match serde_json::from_str::<T>(e.raw.get()) {
+        Ok(p) => p,
+        Err(err) => {
+            tracing::warn!(seq = e.seq, kind = %e.kind, error = %err, "a team event that cannot be read is skipped");
+            return None;
+        }
+    };
+    if let Some(problem) = problem(&payload) {
+        tracing::warn!(seq = e.seq, kind = %e.kind, problem, "a team event no desktop could make is skipped");
+        return None;
+    }
+    Some(payload)
+}
+
 /// A handler from a function, for the common case of a module's `apply` function.
 pub struct FnHandler<F> {
     pub name: &'static str,

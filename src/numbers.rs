@@ -272,21 +272,11 @@ pub fn team_handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
             if e.kind != "numbers.refreshed" {
                 return Ok(());
             }
-            let Ok(refreshed) = serde_json::from_str::<NumbersRefreshed>(e.raw.get()) else {
-                tracing::warn!(
-                    seq = e.seq,
-                    "a numbers event that cannot be read is skipped"
-                );
+            let Some(refreshed) =
+                crate::handlers::read_payload::<NumbersRefreshed>(e, NumbersRefreshed::problem)
+            else {
                 return Ok(());
             };
-            if let Some(problem) = refreshed.problem() {
-                tracing::warn!(
-                    seq = e.seq,
-                    problem,
-                    "a numbers event no desktop could make is skipped"
-                );
-                return Ok(());
-            }
             let mut tx = crate::db::write_tx_in(ws.db()).await?;
             let what = format!("{} number(s)", refreshed.numbers.len());
             if !crate::staff::shared::author_allowed(&mut tx, e, Screen::Numbers, what).await? {

@@ -315,17 +315,9 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
     if !e.kind.starts_with("bot.") {
         return Ok(());
     }
-    let b: BotState = match serde_json::from_str(e.raw.get()) {
-        Ok(b) => b,
-        Err(err) => {
-            tracing::warn!(seq = e.seq, kind = %e.kind, error = %err, "a bot event that cannot be read is skipped");
-            return Ok(());
-        }
-    };
-    if let Some(problem) = b.problem() {
-        tracing::warn!(seq = e.seq, kind = %e.kind, problem, "a bot event no desktop could make is skipped");
+    let Some(b) = crate::handlers::read_payload::<BotState>(e, BotState::problem) else {
         return Ok(());
-    }
+    };
     // What a desktop of ours publishes compiles: one that does not is skipped, not run.
     if let Some(p) = &b.published
         && let Err(err) = super::compile_draft(&p.drawflow)

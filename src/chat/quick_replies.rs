@@ -261,17 +261,10 @@ async fn apply_event(ws: &Workspace, e: &crate::relay::events::ReceivedEvent) ->
     if !e.kind.starts_with("quick_reply.") {
         return Ok(());
     }
-    let q: QuickReplyState = match serde_json::from_str(e.raw.get()) {
-        Ok(q) => q,
-        Err(err) => {
-            tracing::warn!(seq = e.seq, kind = %e.kind, error = %err, "a quick reply event that cannot be read is skipped");
-            return Ok(());
-        }
-    };
-    if let Some(problem) = q.problem() {
-        tracing::warn!(seq = e.seq, kind = %e.kind, problem, "a quick reply event no desktop could make is skipped");
+    let Some(q) = crate::handlers::read_payload::<QuickReplyState>(e, QuickReplyState::problem)
+    else {
         return Ok(());
-    }
+    };
     let author = e.staff.clone().unwrap_or_default();
     let mut tx = crate::db::write_tx_in(ws.db()).await?;
     let what = format!("quick reply /{}", q.name);

@@ -98,17 +98,9 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
     if !e.kind.starts_with("template.") {
         return Ok(());
     }
-    let t: TemplateState = match serde_json::from_str(e.raw.get()) {
-        Ok(t) => t,
-        Err(err) => {
-            tracing::warn!(seq = e.seq, kind = %e.kind, error = %err, "a template event that cannot be read is skipped");
-            return Ok(());
-        }
-    };
-    if let Some(problem) = t.problem() {
-        tracing::warn!(seq = e.seq, kind = %e.kind, problem, "a template event no desktop could make is skipped");
+    let Some(t) = crate::handlers::read_payload::<TemplateState>(e, TemplateState::problem) else {
         return Ok(());
-    }
+    };
     let mut tx = crate::db::write_tx_in(ws.db()).await?;
     let what = format!("template “{}” ({})", t.name, t.language);
     if !crate::staff::shared::author_allowed(&mut tx, e, Screen::Templates, what).await? {

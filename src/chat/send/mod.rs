@@ -675,21 +675,11 @@ pub fn action_templates_handler() -> std::sync::Arc<dyn crate::handlers::Handler
             if e.kind != "action_template.set" {
                 return Ok(());
             }
-            let Ok(set) = serde_json::from_str::<ActionTemplateSet>(e.raw.get()) else {
-                tracing::warn!(
-                    seq = e.seq,
-                    "a template-per-action event that cannot be read is skipped"
-                );
+            let Some(set) =
+                crate::handlers::read_payload::<ActionTemplateSet>(e, ActionTemplateSet::problem)
+            else {
                 return Ok(());
             };
-            if let Some(problem) = set.problem() {
-                tracing::warn!(
-                    seq = e.seq,
-                    problem,
-                    "a template-per-action event no desktop could make is skipped"
-                );
-                return Ok(());
-            }
             let mut tx = crate::db::write_tx_in(ws.db()).await?;
             let what = format!("template for {}", set.action);
             if !crate::staff::shared::author_allowed(&mut tx, e, Screen::Settings, what).await? {

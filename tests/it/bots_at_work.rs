@@ -327,7 +327,12 @@ async fn a_question_reminds_then_times_out_on_durable_timers() {
     let l = until_lines(ws, 4).await;
     assert_eq!(l[3], "Patient: Bye for now: write “price” any time.");
     // The figures of the list: one conversation, three messages this month.
-    let listed = cx.bots().await.unwrap().remove(0);
+    // (A message reaches the thread just before its session is stored.)
+    let listed = eventually("the list counts the third message", || async {
+        let b = cx.bots().await.unwrap().remove(0);
+        (b.messages_this_month == 3).then_some(b)
+    })
+    .await;
     assert_eq!(
         (listed.conversations_this_month, listed.messages_this_month),
         (1, 3)
@@ -768,7 +773,12 @@ async fn before_publishing_the_sessions_waiting_at_a_removed_node_are_counted() 
         )
         .await
         .unwrap();
-    let f = ws.cx().bot_figures_by_node(id).await.unwrap();
+    // The bot's question reaches the thread just before its session is stored.
+    let f = eventually("the session waiting at the question", || async {
+        let f = ws.cx().bot_figures_by_node(id).await.unwrap();
+        (!f.stranded.is_empty()).then_some(f)
+    })
+    .await;
     assert_eq!(
         f.stranded,
         vec![crmconnect::bots::Stranded {

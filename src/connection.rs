@@ -214,6 +214,11 @@ impl Workspace {
         Ok(built)
     }
 
+    /// How fast this workspace's numbers send now (what the Graph client paces by).
+    pub fn send_pacing(&self) -> SendPacing {
+        self.graph_slot().pacing()
+    }
+
     /// How fast this workspace's numbers may send: the next Graph client paces by it.
     pub async fn set_send_pacing(&self, pacing: SendPacing) {
         let slot = self.graph_slot();

@@ -4,6 +4,7 @@
 //! and the headless `relay` binary are thin transports over it. One module per concept:
 //!
 //! - [`workspace`]: where a workspace's data lives, opening it, the sandbox workspace of first launch.
+//! - [`campaigns`]: a template to leads, contacts or a group: a frozen audience, a paced dispatcher.
 //! - [`chat`]: conversations, messages, sends through an outbox, quick replies, Send on WhatsApp.
 //! - [`connection`]: the Cloud API credentials and "Test connection" (admins only).
 //! - [`contacts`]: Bulk Contacts (unique E.164 numbers) and their groups; CSV import.
@@ -36,6 +37,7 @@
 pub mod account;
 pub mod audit;
 pub mod bots;
+pub mod campaigns;
 pub mod chat;
 pub mod clients;
 pub mod connection;

@@ -99,6 +99,39 @@ impl Workspace {
     }
 }
 
+/// The business portfolio's messaging limit (unique recipients outside a window in 24 hours,
+/// shared by all its numbers) as the cached numbers say it: the highest tier any reports, `None`
+/// when unknown or unlimited.
+pub(crate) async fn messaging_limit(conn: &mut sqlx::SqliteConnection) -> Result<Option<i64>> {
+    let tiers = sqlx::query_scalar!(
+        r#"SELECT messaging_limit AS "limit!" FROM numbers WHERE messaging_limit IS NOT NULL"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut best: Option<i64> = None;
+    for t in tiers {
+        match tier_size(&t) {
+            Some(n) => best = Some(best.map_or(n, |b| b.max(n))),
+            None if t.eq_ignore_ascii_case("TIER_UNLIMITED") => return Ok(None),
+            None => {}
+        }
+    }
+    Ok(best)
+}
+
+/// `TIER_250` → 250, `TIER_1K` → 1,000, `TIER_100K` → 100,000.
+pub fn tier_size(tier: &str) -> Option<i64> {
+    let t = tier.strip_prefix("TIER_")?;
+    let (digits, factor) = match t.strip_suffix('K') {
+        Some(d) => (d, 1000),
+        None => match t.strip_suffix('M') {
+            Some(d) => (d, 1_000_000),
+            None => (t, 1),
+        },
+    };
+    digits.parse::<i64>().ok().map(|n| n * factor)
+}
+
 impl Ctx<'_> {
     /// The cached numbers (no call to Meta). `whatsapp_numbers` view.
     pub async fn numbers(&self) -> Result<Vec<NumberView>> {

@@ -251,7 +251,7 @@ async fn open_replica(setup: &RunnerSetup, workspace: &str) -> Result<Workspace>
 }
 
 /// While this replica holds the lease it runs automation: the automation handlers (the bots) apply
-/// what arrives, and the bots' timers fire. Automation is off again at `stop`.
+/// what arrives, the bots' timers fire, and the campaign dispatcher sends. Automation is off again at `stop`.
 pub fn automate(
     ws: Arc<Workspace>,
     mut state: watch::Receiver<RunnerState>,
@@ -259,6 +259,7 @@ pub fn automate(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let timers = tokio::spawn(crate::bots::host::run_timers(ws.clone(), stop.clone()));
+        let dispatcher = tokio::spawn(crate::campaigns::run_dispatcher(ws.clone(), stop.clone()));
         loop {
             let active = matches!(*state.borrow_and_update(), RunnerState::Active { .. });
             if active != ws.handlers().runs_automation() {
@@ -272,6 +273,7 @@ pub fn automate(
         }
         ws.handlers().set_automation(false);
         let _ = timers.await;
+        let _ = dispatcher.await;
     })
 }
 

@@ -264,6 +264,18 @@ impl Workspace {
         .await?)
     }
 
+    /// The customers (a conversation's `customer`: digits, or a user id) who asked Meta to stop
+    /// marketing messages from this business: campaigns leave them out.
+    pub async fn marketing_stopped(&self) -> Result<std::collections::HashSet<String>> {
+        Ok(sqlx::query_scalar!(
+            "SELECT customer FROM chat_conversations WHERE marketing_stopped_at IS NOT NULL"
+        )
+        .fetch_all(self.db())
+        .await?
+        .into_iter()
+        .collect())
+    }
+
     /// Whether the customer's 24-hour window is open now.
     pub async fn window_open(&self, conversation_id: i64) -> Result<bool> {
         let last = sqlx::query_scalar!(

@@ -341,6 +341,69 @@ impl Ctx<'_> {
         Ok(q.build_query_scalar().fetch_all(self.db()).await?)
     }
 
+    /// Contacts as a campaign's audience, with their merge fields, in name order: a group's
+    /// members (`group_id`), or the contacts picked by id (`ids`), or both. Also returns how many
+    /// contacts there are in all.
+    pub async fn contact_audience(
+        &self,
+        group_id: Option<i64>,
+        ids: &[i64],
+    ) -> Result<(Vec<crate::templates::AudienceMember>, i64)> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappCampaign, Action::Create)?;
+        if let Some(g) = group_id {
+            let known = sqlx::query_scalar!("SELECT count(*) FROM contact_groups WHERE id = ?", g)
+                .fetch_one(self.db())
+                .await?;
+            if known == 0 {
+                return Err(ContactsError::NoGroup(g).into());
+            }
+        }
+        let mut conn = self.db().acquire().await?;
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT c.id, c.phone, c.name, c.company FROM contacts c WHERE ");
+        match group_id {
+            Some(g) => {
+                q.push("c.id IN (SELECT contact_id FROM contact_group_members WHERE group_id = ")
+                    .push_bind(g)
+                    .push(")");
+            }
+            None => {
+                q.push("0");
+            }
+        }
+        for chunk in ids.chunks(500) {
+            q.push(" OR c.id IN (");
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(")");
+        }
+        q.push(" ORDER BY c.name COLLATE NOCASE, c.id");
+        let rows = q.build().fetch_all(&mut *conn).await?;
+        let total = sqlx::query_scalar!("SELECT count(*) FROM contacts")
+            .fetch_one(&mut *conn)
+            .await?;
+        let members = rows
+            .iter()
+            .map(|r| {
+                let id: i64 = r.try_get("id")?;
+                let phone: String = r.try_get("phone")?;
+                let name: String = r.try_get("name")?;
+                let company: String = r.try_get("company")?;
+                Ok(crate::templates::AudienceMember::new(
+                    format!("contact:{id}"),
+                    name,
+                    Some(phone).filter(|p| !p.is_empty()),
+                    &company,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((members, total))
+    }
+
     pub async fn contacts(&self, filter: ContactFilter) -> Result<ContactPage> {
         self.actor()
             .await?

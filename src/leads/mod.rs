@@ -135,7 +135,7 @@ pub struct LeadInput {
 }
 
 /// Which leads: every criterion given must hold. Used by the Leads list and by campaigns.
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct LeadFilter {
     /// Matches name, company, phone or email.
@@ -506,6 +506,53 @@ impl Ctx<'_> {
                 })
             })
             .collect()
+    }
+
+    /// Every lead matching `filter` (paging ignored) with its merge fields, in the order a
+    /// campaign freezes them: the audience of a campaign to leads. Leads without a number
+    /// WhatsApp can reach come with none (the plan counts them).
+    /// Also returns how many leads there are in all.
+    pub async fn lead_audience(
+        &self,
+        filter: LeadFilter,
+    ) -> Result<(Vec<crate::templates::AudienceMember>, i64)> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappCampaign, Action::Create)?;
+        check_range(&filter)?;
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT l.id, l.name, l.company, l.phone, l.whatsapp, l.email, s.name AS status
+             FROM leads l JOIN lead_statuses s ON s.id = l.status_id",
+        );
+        push_filter(&mut q, &filter);
+        q.push(" ORDER BY l.created_at, l.id");
+        let rows = q.build().fetch_all(self.db()).await?;
+        let total = sqlx::query_scalar!("SELECT count(*) FROM leads")
+            .fetch_one(self.db())
+            .await?;
+        let members = rows
+            .iter()
+            .map(|r| {
+                let id: i64 = r.try_get("id")?;
+                let whatsapp: bool = r.try_get("whatsapp")?;
+                let phone: Option<String> = r.try_get("phone")?;
+                let name: String = r.try_get("name")?;
+                let company: String = r.try_get("company")?;
+                let email: String = r.try_get("email")?;
+                let status: String = r.try_get("status")?;
+                Ok(crate::templates::AudienceMember::new(
+                    format!("lead:{id}"),
+                    name.clone(),
+                    phone.filter(|_| whatsapp),
+                    &company,
+                )
+                .with("lead.name", &name)
+                .with("lead.company", &company)
+                .with("lead.email", &email)
+                .with("lead.status", &status))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((members, total))
     }
 
     /// The sources leads already have, most used first: suggestions for the source field.

@@ -127,6 +127,50 @@ const MERGE_FIELDS: &[(&str, &str, bool)] = &[
     ("business.name", "Our business name", false),
 ];
 
+/// One member of a campaign's audience with the merge fields of their record (`contact.name`,
+/// `lead.status`…; empty values left out): what leads and contacts give a campaign to plan with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudienceMember {
+    /// `lead:12`, `contact:4`.
+    pub record: String,
+    pub name: String,
+    /// E.164 (`+15550100101`); `None` when the record has no number WhatsApp can reach.
+    pub phone: Option<String>,
+    pub fields: Vec<(String, String)>,
+}
+
+impl AudienceMember {
+    /// A member with the fields every record has (name, first name, phone, company).
+    pub fn new(record: String, name: String, phone: Option<String>, company: &str) -> Self {
+        let mut fields = Vec::with_capacity(6);
+        if !name.is_empty() {
+            let first = name.split_whitespace().next().unwrap_or(&name).to_owned();
+            fields.push(("contact.name".to_owned(), name.clone()));
+            fields.push(("contact.first_name".to_owned(), first));
+        }
+        if let Some(p) = &phone {
+            fields.push(("contact.phone".to_owned(), p.clone()));
+        }
+        if !company.is_empty() {
+            fields.push(("contact.company".to_owned(), company.to_owned()));
+        }
+        AudienceMember {
+            record,
+            name,
+            phone,
+            fields,
+        }
+    }
+
+    /// Adds a field unless its value is empty.
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        if !value.is_empty() {
+            self.fields.push((key.to_owned(), value.to_owned()));
+        }
+        self
+    }
+}
+
 pub fn merge_fields() -> Vec<MergeField> {
     MERGE_FIELDS
         .iter()
@@ -314,6 +358,32 @@ pub fn fill(
         });
     }
     Ok(out)
+}
+
+/// The template's body as the customer reads it, with the values in place (`field` gives a merge
+/// field's value; one without a value shows empty).
+pub fn render_body<'a>(
+    def: &TemplateDef,
+    bindings: &[Binding],
+    field: impl Fn(&str) -> Option<&'a str>,
+) -> String {
+    let Some(mut body) = def.components.iter().find_map(|c| match c {
+        ComponentDef::Body { text, .. } => Some(text.clone()),
+        _ => None,
+    }) else {
+        return String::new();
+    };
+    for b in bindings {
+        if b.variable.place != VariablePlace::Body {
+            continue;
+        }
+        let value = match &b.source {
+            Source::Text { value } => value.as_str(),
+            Source::Field { key } => field(key).unwrap_or_default(),
+        };
+        body = body.replace(&format!("{{{{{}}}}}", b.variable.key), value);
+    }
+    body
 }
 
 // ---- template models --------------------------------------------------------------------------
@@ -673,6 +743,21 @@ impl Workspace {
     /// permission.
     pub(crate) async fn template_unchecked(&self, id: i64) -> Result<TemplateView> {
         view(self.template_row(id).await?)
+    }
+
+    /// The status of the template of this name and language here (APPROVED, PAUSED…), if any.
+    pub(crate) async fn template_status_of(
+        &self,
+        name: &str,
+        language: &str,
+    ) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar!(
+            "SELECT status FROM templates WHERE name = ? AND language = ?",
+            name,
+            language
+        )
+        .fetch_optional(self.db())
+        .await?)
     }
 
     /// Applies a `message_template_status_update` from Meta (APPROVED, REJECTED…).

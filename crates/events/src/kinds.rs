@@ -67,6 +67,10 @@ pub const DESKTOP_KINDS: &[(&str, Required)] = &[
     ("campaign.created", p(WhatsappCampaign, Create)),
     ("campaign.updated", p(WhatsappCampaign, Edit)),
     ("campaign.deleted", p(WhatsappCampaign, Delete)),
+    // A campaign's frozen audience, in parts, when it is planned.
+    ("campaign.recipients", p(WhatsappCampaign, Edit)),
+    // What the dispatcher did with recipients (taken, accepted, refused by Meta), in batches.
+    ("campaign.progress", p(WhatsappCampaign, Edit)),
     ("bot.created", p(WhatsappBot, Create)),
     ("bot.updated", p(WhatsappBot, Edit)),
     ("bot.deleted", p(WhatsappBot, Delete)),

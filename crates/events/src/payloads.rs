@@ -592,31 +592,171 @@ pub const MAX_IMPORT_PAYLOAD_BYTES: usize = 2 << 20;
 impl ContactsImported {
     /// Compresses `json` (an array of [`ImportEntry`]) into `data`.
     pub fn pack(json: &[u8]) -> String {
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode(lz4_flex::compress_prepend_size(json))
+        pack_rows(json)
     }
 
     /// The entries of `data`, refused when it claims more than [`MAX_IMPORT_PART_BYTES`] or is
     /// not what [`ContactsImported::pack`] makes.
     pub fn entries(&self) -> Result<Vec<ImportEntry>, String> {
-        use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&self.data)
-            .map_err(|e| format!("data is not base64: {e}"))?;
-        let claimed = bytes
-            .get(..4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-            .ok_or("data is too short")?;
-        if claimed > MAX_IMPORT_PART_BYTES {
-            return Err(format!(
-                "data of {claimed} bytes, over the {MAX_IMPORT_PART_BYTES} a part may hold"
-            ));
-        }
-        let json = lz4_flex::decompress_size_prepended(&bytes)
-            .map_err(|e| format!("data does not decompress: {e}"))?;
-        serde_json::from_slice(&json).map_err(|e| format!("data is not a list of rows: {e}"))
+        unpack_rows(&self.data)
     }
 }
+
+/// Compresses `json` (an array of rows) by `lz4_flex::compress_prepend_size`, in standard base64:
+/// the `data` of the kinds that carry many rows (an import's part, a campaign's audience).
+pub fn pack_rows(json: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(lz4_flex::compress_prepend_size(json))
+}
+
+/// The rows of a [`pack_rows`] `data`, refused when it claims more than
+/// [`MAX_IMPORT_PART_BYTES`] or is not what `pack_rows` makes.
+pub fn unpack_rows<T: DeserializeOwned>(data: &str) -> Result<Vec<T>, String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| format!("data is not base64: {e}"))?;
+    let claimed = bytes
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or("data is too short")?;
+    if claimed > MAX_IMPORT_PART_BYTES {
+        return Err(format!(
+            "data of {claimed} bytes, over the {MAX_IMPORT_PART_BYTES} a part may hold"
+        ));
+    }
+    let json = lz4_flex::decompress_size_prepended(&bytes)
+        .map_err(|e| format!("data does not decompress: {e}"))?;
+    serde_json::from_slice(&json).map_err(|e| format!("data is not a list of rows: {e}"))
+}
+
+/// `campaign.created`, `campaign.updated`, `campaign.deleted`: a campaign's whole state (its frozen
+/// audience travels apart, in `campaign.recipients`). `version` counts the campaign's changes: a
+/// desktop's own earlier change coming back from the log does not undo a later one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignState {
+    pub uid: String,
+    pub name: String,
+    #[serde(default)]
+    pub number_id: Option<String>,
+    pub template_name: String,
+    pub template_language: String,
+    pub template_category: String,
+    /// Who it goes to, as chosen (the core's `campaigns::Audience`).
+    pub audience: Value,
+    #[serde(default)]
+    pub start_at: Option<i64>,
+    /// One of [`CampaignState::STATUSES`].
+    pub status: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The plan's figures, once planned (the core's `campaigns::PlanFigures`).
+    #[serde(default)]
+    pub plan: Option<Value>,
+    pub version: i64,
+    #[serde(default)]
+    pub started_at: Option<i64>,
+    #[serde(default)]
+    pub finished_at: Option<i64>,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+impl CampaignState {
+    pub const STATUSES: [&str; 7] = [
+        "draft",
+        "planned",
+        "scheduled",
+        "running",
+        "paused",
+        "completed",
+        "stopped",
+    ];
+
+    /// Why no desktop of ours would publish this, if so.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(p) = uid_problem(&self.uid) {
+            return Some(p);
+        }
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Some("a campaign's name has 1 to 120 characters".into());
+        }
+        if !Self::STATUSES.contains(&self.status.as_str()) {
+            return Some(format!(
+                "“{}” is not a campaign status",
+                self.status.chars().take(20).collect::<String>()
+            ));
+        }
+        if self.version < 1 {
+            return Some("a campaign's version is 1 or more".into());
+        }
+        if !self.audience.is_object() {
+            return Some("a campaign's audience is an object".into());
+        }
+        None
+    }
+}
+
+/// `campaign.recipients`: one part of a campaign's frozen audience, the rows from index `first`
+/// on ([`RecipientEntry`]s, packed by [`pack_rows`]). 100,000 recipients are a few dozen events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignRecipients {
+    pub campaign: String,
+    pub first: i64,
+    pub data: String,
+}
+
+/// One recipient as planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecipientEntry {
+    /// E.164 digits without `+`, or a business-scoped user id; empty when it has none.
+    pub phone: String,
+    pub name: String,
+    #[serde(default)]
+    pub record: Option<String>,
+    /// The template's components for this recipient (Meta's JSON); none when skipped.
+    #[serde(default)]
+    pub components: Option<Value>,
+    /// Why it is left out, when it is (no number, opted out…).
+    #[serde(default)]
+    pub skipped: Option<String>,
+}
+
+/// `campaign.progress`: what the active runner's dispatcher did with some recipients (taken for
+/// sending, accepted by Meta, refused, deferred, needing attention), at most
+/// [`MAX_PROGRESS_ROWS`] at a time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignProgress {
+    pub campaign: String,
+    pub rows: Vec<ProgressRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressRow {
+    pub idx: i64,
+    /// `sending`, `accepted`, `failed`, `deferred`, `attention`, `planned` (taken back), `sent`
+    /// (marked as sent by a person).
+    pub state: String,
+    /// The attempt this is about (1 for the first send).
+    pub attempt: i64,
+    pub at: i64,
+    #[serde(default)]
+    pub code: Option<i64>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub wamid: Option<String>,
+    /// A deferred recipient's next try.
+    #[serde(default)]
+    pub next_at: Option<i64>,
+}
+
+pub const MAX_PROGRESS_ROWS: usize = 2000;
 
 fn shape<T: DeserializeOwned>(kind: &str, payload: &Value) -> Result<(), PayloadError> {
     T::deserialize(payload)
@@ -662,6 +802,8 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
         }
         "contacts.imported" => MAX_IMPORT_PAYLOAD_BYTES,
         "bot.created" | "bot.updated" | "bot.deleted" => MAX_BOT_BYTES,
+        "campaign.created" | "campaign.updated" | "campaign.deleted" => MAX_MESSAGE_BYTES,
+        "campaign.recipients" | "campaign.progress" => MAX_IMPORT_PAYLOAD_BYTES,
         _ => MAX_PAYLOAD_BYTES,
     };
     if size > max {
@@ -823,6 +965,55 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
                 return Err(PayloadError::Shape {
                     kind: kind.into(),
                     reason: format!("a created row of {bad} fields, not 8"),
+                });
+            }
+            return Ok(());
+        }
+        "campaign.created" | "campaign.updated" | "campaign.deleted" => {
+            let c: CampaignState =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            if let Some(reason) = c.problem() {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason,
+                });
+            }
+            return Ok(()); // a reason or a filter's search may be long; all is under the cap
+        }
+        "campaign.recipients" => {
+            let part: CampaignRecipients =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            if let Some(reason) = uid_problem(&part.campaign) {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason,
+                });
+            }
+            unpack_rows::<RecipientEntry>(&part.data).map_err(|reason| PayloadError::Shape {
+                kind: kind.into(),
+                reason,
+            })?;
+            return Ok(());
+        }
+        "campaign.progress" => {
+            let p: CampaignProgress =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            if p.rows.len() > MAX_PROGRESS_ROWS {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: format!(
+                        "{} recipients in one event, over the {MAX_PROGRESS_ROWS} accepted",
+                        p.rows.len()
+                    ),
                 });
             }
             return Ok(());

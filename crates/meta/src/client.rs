@@ -134,6 +134,28 @@ impl ClientError {
         matches!(self, ClientError::Graph { error, .. } if matches!(error.code, 1 | 2 | 131000))
     }
 
+    /// Meta certainly did not act on the request: it can be sent again without a duplicate.
+    pub fn certainly_not_sent(&self) -> bool {
+        if self.ambiguous() {
+            return false;
+        }
+        match self {
+            ClientError::Transport { connect, .. } => *connect,
+            ClientError::Graph { .. } => matches!(self.retry(), Retry::Soon | Retry::Later),
+            ClientError::Http { status, .. } => *status == 429 || *status == 503,
+            _ => false,
+        }
+    }
+
+    /// Meta may have acted on the request though it answered with an error (131000 "something
+    /// went wrong", the unknown and service errors 1 and 2, a 5xx, a connection cut after the
+    /// request left): such a send is neither retried nor called refused.
+    pub fn maybe_sent(&self) -> bool {
+        self.ambiguous()
+            || matches!(self, ClientError::Transport { connect: false, .. })
+            || matches!(self, ClientError::Http { status, .. } if *status >= 500 && *status != 503)
+    }
+
     /// Whether trying again cannot send a message twice: Meta refused it, or it never left.
     fn safe_to_repeat(&self) -> bool {
         match self {

@@ -281,6 +281,16 @@ impl SandboxHandle {
             .collect()
     }
 
+    /// How many messages the business sent each recipient (by wa_id, or user id), from the
+    /// sandbox's own log of what it accepted: what a test checks "sent exactly once" against.
+    pub fn sent_per_recipient(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut out = std::collections::BTreeMap::new();
+        for o in self.shared.store().outbound.values() {
+            *out.entry(o.recipient.key()).or_insert(0) += 1;
+        }
+        out
+    }
+
     /// The simulated customers (one of them username-only).
     pub fn customers(&self) -> Vec<CustomerInfo> {
         self.shared

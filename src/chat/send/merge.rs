@@ -111,28 +111,3 @@ pub(super) fn lookup(
     }
     texts.get(key).map(|v| Value_::Text(v.clone()))
 }
-
-/// The template's body as the customer reads it, with the values in place.
-pub(super) fn render_body(
-    def: &TemplateDef,
-    bindings: &[Binding],
-    texts: &BTreeMap<String, String>,
-) -> String {
-    let Some(mut body) = def.components.iter().find_map(|c| match c {
-        ComponentDef::Body { text, .. } => Some(text.clone()),
-        _ => None,
-    }) else {
-        return String::new();
-    };
-    for b in bindings {
-        if b.variable.place != VariablePlace::Body {
-            continue;
-        }
-        let value = match &b.source {
-            crate::templates::Source::Text { value } => value.clone(),
-            crate::templates::Source::Field { key } => texts.get(key).cloned().unwrap_or_default(),
-        };
-        body = body.replace(&format!("{{{{{}}}}}", b.variable.key), &value);
-    }
-    body
-}

@@ -21,7 +21,6 @@ use super::{ChatError, ChatMessage, ChatNotice, MessageStatus};
 use crate::audit::{self, Change};
 use crate::documents::DocumentKind;
 use crate::meta::client::ClientError;
-use crate::meta::error::Retry;
 use crate::meta::messages::{self, Body, Context, Language, Media, Outbound, Template, Text};
 use crate::meta::templates::{ComponentDef, TemplateDef, VariablePlace};
 use crate::permissions::{Action, Principal, Resource, SystemTask};
@@ -38,7 +37,7 @@ mod outbox;
 
 pub use fill::{FillValue, REPEAT_WINDOW_MS, TemplateFill};
 pub use merge::MergeTarget;
-use merge::{lookup, render_body};
+use merge::lookup;
 pub use outbox::{run_sender, start_sender};
 
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -340,7 +339,8 @@ impl Ctx<'_> {
             .into());
         }
         crate::templates::fill(&def, &bindings, |key| lookup(&texts, &pdf, key, "pending"))?;
-        let body = render_body(&def, &bindings, &texts);
+        let body =
+            crate::templates::render_body(&def, &bindings, |k| texts.get(k).map(String::as_str));
         let header_document = pdf.as_ref().map(|(path, name)| MediaRef {
             media_id: None,
             mime_type: Some("application/pdf".into()),

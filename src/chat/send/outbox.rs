@@ -164,7 +164,7 @@ impl Workspace {
                     self.outbox_written();
                     sent += 1;
                 }
-                Err(e) if certainly_not_sent(&e) => {
+                Err(e) if e.certainly_not_sent() => {
                     tracing::info!(error = %e, "send kept in the outbox");
                     sqlx::query!(
                         "UPDATE chat_sends SET in_flight_at = NULL WHERE id = ?",
@@ -177,7 +177,7 @@ impl Workspace {
                     self.chat_notice(ChatNotice::changed(row.conversation_id));
                     return Ok(sent);
                 }
-                Err(e) if maybe_sent(&e) => {
+                Err(e) if e.maybe_sent() => {
                     // Meta may have acted on it: sending again could reach the customer twice.
                     tracing::warn!(error = %e, "ambiguous answer to a send; not retried");
                     let reason = format!(
@@ -360,28 +360,6 @@ async fn sent_event(
         "sent_at": m.sent_at,
         "bot": m.bot,
     }))
-}
-
-/// Meta certainly did not act on the request: it can be sent again without a duplicate.
-pub(super) fn certainly_not_sent(e: &ClientError) -> bool {
-    if e.ambiguous() {
-        return false;
-    }
-    match e {
-        ClientError::Transport { connect, .. } => *connect,
-        ClientError::Graph { .. } => matches!(e.retry(), Retry::Soon | Retry::Later),
-        ClientError::Http { status, .. } => *status == 429 || *status == 503,
-        _ => false,
-    }
-}
-
-/// Meta may have acted on the request though it answered with an error (131000 "something went
-/// wrong", the unknown and service errors 1 and 2, a 5xx, a connection cut after the request
-/// left): the send is neither retried nor called refused.
-pub(super) fn maybe_sent(e: &ClientError) -> bool {
-    e.ambiguous()
-        || matches!(e, ClientError::Transport { connect: false, .. })
-        || matches!(e, ClientError::Http { status, .. } if *status >= 500 && *status != 503)
 }
 
 /// Uploads what needs uploading and sends; returns Meta's message id.

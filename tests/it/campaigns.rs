@@ -1,0 +1,355 @@
+//! Campaigns against the embedded sandbox: planning freezes the audience and says who is left
+//! out; the dispatcher (on the desktop that holds the lease) sends each recipient exactly once,
+//! as the sandbox's own log shows; statuses move the report; pause holds the sends; the failed
+//! can be retargeted.
+
+use std::time::Duration;
+
+use crate::common::*;
+use crmconnect::Workspace;
+use crmconnect::campaigns::{
+    Audience, CampaignInput, CampaignStatus, DispatchTuning, RecipientFilter, RecipientState,
+    Retarget,
+};
+use crmconnect::contacts::{ContactInput, GroupInput};
+use crmconnect::runtime::{Runtime, RuntimeOptions};
+use crmconnect::sandbox::SandboxConfig;
+use crmconnect::templates::{Binding, Source};
+
+async fn desktop(config: SandboxConfig) -> (TestWorkspace, Runtime) {
+    let t = workspace().await;
+    let e = Runtime::start(t.ws.clone(), RuntimeOptions { sandbox: config })
+        .await
+        .expect("embedded sandbox");
+    eventually("this desktop runs automation", || async {
+        t.ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+    (t, e)
+}
+
+fn quick() -> SandboxConfig {
+    SandboxConfig {
+        delivery_delay: Duration::from_millis(30),
+        read_delay: Duration::from_millis(30),
+        template_approval_delay: Duration::ZERO,
+        ..SandboxConfig::default()
+    }
+}
+
+/// `sample_issue_resolution` ("Hi {{1}}, were we able to solve…"), its {{1}} mapped to the
+/// contact's first name: its id here.
+async fn template(ws: &Workspace) -> i64 {
+    let t = ws
+        .cx()
+        .sync_templates()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "sample_issue_resolution")
+        .expect("the sandbox's template");
+    let bindings = t
+        .variables
+        .iter()
+        .map(|v| Binding {
+            variable: v.clone(),
+            source: Source::Field {
+                key: "contact.first_name".into(),
+            },
+        })
+        .collect();
+    ws.cx().set_template_mapping(t.id, bindings).await.unwrap();
+    t.id
+}
+
+/// A group of `n` contacts with Romanian mobile numbers; returns its id.
+async fn group_of(ws: &Workspace, name: &str, n: usize) -> i64 {
+    let cx = ws.cx();
+    let g = cx
+        .create_group(GroupInput {
+            name: name.into(),
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+    for i in 0..n {
+        cx.create_contact(ContactInput {
+            phone: format!("+40 722 {:03} {:03}", i / 1000, i % 1000),
+            name: format!("Client{i} Popescu"),
+            group_ids: vec![g.id],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    g.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_to_a_group_is_planned_sent_once_each_and_reported() {
+    let (t, e) = desktop(quick()).await;
+    let ws = &t.ws;
+    let sandbox = e.embedded().unwrap().sandbox();
+    let template_id = template(ws).await;
+    let group = group_of(ws, "Spring", 30).await;
+    // One contact picked by hand besides the group, one of the group picked again.
+    let extra = ws
+        .cx()
+        .create_contact(ContactInput {
+            phone: "+40 723 000 001".into(),
+            name: String::new(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let cx = ws.cx();
+    let draft = cx
+        .create_campaign(CampaignInput {
+            name: "Spring follow-up".into(),
+            number_id: None,
+            template_id,
+            audience: Audience::Contacts {
+                group_id: Some(group),
+                ids: vec![extra.id],
+            },
+            start_at: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(draft.status, CampaignStatus::Draft);
+    // Not started before it is planned.
+    assert!(cx.start_campaign(draft.id).await.is_err());
+
+    let planned = cx.plan_campaign(draft.id).await.unwrap();
+    let plan = planned.plan.clone().unwrap();
+    assert_eq!(planned.status, CampaignStatus::Planned);
+    assert_eq!((plan.selected, plan.in_crm), (31, 31));
+    // The extra contact has no name: {{1}} has no value for it.
+    assert_eq!((plan.recipients, plan.missing_values), (30, 1));
+    assert_eq!(plan.missing_fields[0].field, "Contact first name");
+    let sample = plan.sample.clone().unwrap();
+    assert!(
+        sample
+            .body
+            .starts_with("Hi Client0, were we able to solve the issue"),
+        "{}",
+        sample.body
+    );
+    assert_eq!(planned.figures.waiting, 30);
+    assert_eq!(planned.figures.skipped, 1);
+    let skipped = cx
+        .campaign_recipients(
+            draft.id,
+            RecipientFilter {
+                state: Some(RecipientState::Skipped),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(skipped.total, 1);
+    assert_eq!(
+        skipped.rows[0].reason.as_deref(),
+        Some("No value for “Contact first name”")
+    );
+
+    // The audience is frozen: a contact added to the group now is not in this campaign.
+    cx.create_contact(ContactInput {
+        phone: "+40 724 000 001".into(),
+        name: "Late Comer".into(),
+        group_ids: vec![group],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+
+    cx.start_campaign(draft.id).await.unwrap();
+    let done = eventually_within(
+        Duration::from_secs(60),
+        "the campaign completes and is read",
+        || async {
+            let c = ws.cx().campaign(draft.id).await.unwrap();
+            (c.status == CampaignStatus::Completed && c.figures.read == 30).then_some(c)
+        },
+    )
+    .await;
+    let f = &done.figures;
+    assert_eq!((f.sent, f.delivered, f.read, f.failed), (30, 30, 30, 0));
+    assert_eq!((f.delivered_pct, f.read_pct), (100.0, 100.0));
+    assert!(done.started_at.is_some() && done.finished_at.is_some());
+
+    // The sandbox saw each recipient exactly once, and nobody else.
+    let sent = sandbox.sent_per_recipient();
+    assert_eq!(sent.len(), 30, "{sent:?}");
+    assert!(sent.values().all(|n| *n == 1), "{sent:?}");
+    assert!(
+        !sent.contains_key("40724000001"),
+        "the late comer was not frozen in"
+    );
+
+    // The report: a timeline ending at everything read, the log as CSV.
+    let timeline = cx.campaign_timeline(draft.id).await.unwrap();
+    let last = timeline.points.last().unwrap();
+    assert_eq!((last.sent, last.delivered, last.read), (30, 30, 30));
+    let csv = t.dir.path().join("report.csv");
+    assert_eq!(
+        cx.export_campaign_csv(draft.id, None, &csv).await.unwrap(),
+        31
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.lines().next().unwrap().starts_with("#,phone,name"));
+    assert!(text.contains("+40722000000,Client0 Popescu,contact:"));
+    assert_eq!(text.lines().count(), 32);
+
+    // Every step is in the Activity Log, the dispatcher's as the system.
+    for action in [
+        "campaigns.create",
+        "campaigns.plan",
+        "campaigns.start",
+        "campaigns.complete",
+    ] {
+        assert_eq!(t.log_of(action).await.len(), 1, "{action}");
+    }
+    // A running or finished campaign cannot be edited; a finished one can be deleted.
+    assert!(
+        cx.update_campaign(
+            draft.id,
+            CampaignInput {
+                name: "x".into(),
+                number_id: None,
+                template_id,
+                audience: Audience::Contacts {
+                    group_id: Some(group),
+                    ids: vec![],
+                },
+                start_at: None,
+            }
+        )
+        .await
+        .is_err()
+    );
+    cx.delete_campaign(draft.id).await.unwrap();
+    assert!(cx.campaigns().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_campaign_sends_nothing_until_resumed_and_the_failed_can_be_retargeted() {
+    let config = SandboxConfig {
+        failure_rate: 0.25,
+        ..quick()
+    };
+    let (t, e) = desktop(config).await;
+    let ws = &t.ws;
+    ws.set_dispatch_tuning(DispatchTuning {
+        budget_per_sec: Some(25),
+        ..DispatchTuning::default()
+    });
+    let sandbox = e.embedded().unwrap().sandbox();
+    let template_id = template(ws).await;
+    let group = group_of(ws, "Autumn", 80).await;
+    let cx = ws.cx();
+    let c = cx
+        .create_campaign(CampaignInput {
+            name: "Autumn".into(),
+            number_id: None,
+            template_id,
+            audience: Audience::Contacts {
+                group_id: Some(group),
+                ids: vec![],
+            },
+            start_at: None,
+        })
+        .await
+        .unwrap();
+    cx.plan_campaign(c.id).await.unwrap();
+    cx.start_campaign(c.id).await.unwrap();
+    eventually("some sent", || async {
+        let n: u64 = sandbox.sent_per_recipient().values().sum();
+        (n >= 10).then_some(())
+    })
+    .await;
+    let paused = cx.pause_campaign(c.id).await.unwrap();
+    assert_eq!(paused.status, CampaignStatus::Paused);
+    // Within a second nothing new leaves.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let at_pause: u64 = sandbox.sent_per_recipient().values().sum();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let later: u64 = sandbox.sent_per_recipient().values().sum();
+    assert_eq!(at_pause, later, "nothing sent while paused");
+    assert!(later < 80, "paused before the end ({later})");
+
+    cx.resume_campaign(c.id).await.unwrap();
+    let done = eventually_within(
+        Duration::from_secs(60),
+        "the campaign completes",
+        || async {
+            let c = ws.cx().campaign(c.id).await.unwrap();
+            (c.status == CampaignStatus::Completed
+                && c.figures.delivered + c.figures.failed == 80
+                && c.figures.read == c.figures.delivered)
+                .then_some(c)
+        },
+    )
+    .await;
+    let sent = sandbox.sent_per_recipient();
+    assert_eq!(sent.len(), 80);
+    assert!(sent.values().all(|n| *n == 1), "{sent:?}");
+    let f = &done.figures;
+    assert!(f.failed > 0 && f.failed < 80, "{f:?}");
+    let failures = cx.campaign_failures(c.id).await.unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].code, Some(131026));
+    assert_eq!(failures[0].recipients, f.failed);
+
+    // Retarget the failed: a new draft with exactly them, with the same template.
+    let again = cx.retarget_campaign(c.id, Retarget::Failed).await.unwrap();
+    assert_eq!(again.name, "Autumn · failed");
+    assert_eq!(again.template_name, "sample_issue_resolution");
+    let planned = cx.plan_campaign(again.id).await.unwrap();
+    assert_eq!(planned.plan.unwrap().recipients, f.failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_campaign_input_is_refused_naming_the_problem() {
+    let (t, _e) = desktop(quick()).await;
+    let ws = &t.ws;
+    let template_id = template(ws).await;
+    let cx = ws.cx();
+    let input = |name: &str, template_id: i64, audience: Audience| CampaignInput {
+        name: name.into(),
+        number_id: None,
+        template_id,
+        audience,
+        start_at: None,
+    };
+    let everybody = || Audience::Contacts {
+        group_id: None,
+        ids: vec![],
+    };
+    let e = cx
+        .create_campaign(input("  ", template_id, everybody()))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("name"), "{e}");
+    let e = cx
+        .create_campaign(input("Empty", template_id, everybody()))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("choose a group"), "{e}");
+    let e = cx
+        .create_campaign(input(
+            "No such template",
+            999_999,
+            Audience::Contacts {
+                group_id: Some(1),
+                ids: vec![],
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("template 999999 does not exist"),
+        "{e}"
+    );
+    assert!(cx.campaigns().await.unwrap().is_empty(), "nothing stored");
+}

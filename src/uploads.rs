@@ -205,3 +205,31 @@ impl Ctx<'_> {
         Ok(len + bytes.len() as u64)
     }
 }
+
+/// Creates `name` in `folder` (made if missing) for writing, or `stem (2).ext`, `stem (3).ext`…
+/// when the name is taken: a file saved for the person (a report, a media file) never replaces
+/// one already there. Returns the file and its path.
+pub fn create_new_file(folder: &Path, name: &str) -> std::io::Result<(std::fs::File, PathBuf)> {
+    std::fs::create_dir_all(folder)?;
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
+        _ => (name.to_owned(), String::new()),
+    };
+    for n in 1.. {
+        let candidate = if n == 1 {
+            folder.join(name)
+        } else {
+            folder.join(format!("{stem} ({n}){ext}"))
+        };
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(f) => return Ok((f, candidate)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("1.. never ends")
+}

@@ -245,15 +245,36 @@ impl Ctx<'_> {
         })
     }
 
-    /// Writes the per-recipient log (all of it, or one state) as CSV to `path`; returns how many
-    /// rows it wrote.
+    /// Saves the per-recipient log (all of it, or one state) as a CSV file in `folder`, named
+    /// after the campaign; returns its path.
     pub async fn export_campaign_csv(
         &self,
         id: i64,
         state: Option<RecipientState>,
-        path: &std::path::Path,
-    ) -> Result<i64> {
-        let uid = self.campaign_uid(id).await?;
+        folder: &std::path::Path,
+    ) -> Result<String> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappCampaign, Action::View)?;
+        let c = shared::load(&mut *self.db().acquire().await?, id)
+            .await?
+            .state;
+        let uid = c.uid;
+        let safe: String = c
+            .name
+            .chars()
+            .map(|ch| {
+                if ch.is_alphanumeric() || ch == ' ' || ch == '-' {
+                    ch
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let name = match state {
+            Some(s) => format!("{} - {}.csv", safe.trim(), s.key()),
+            None => format!("{} - recipients.csv", safe.trim()),
+        };
         let key = state.map(|s| s.key());
         let rows = sqlx::query!(
             r#"SELECT idx, phone, name, record, state, code, reason, attempts, sent_at, delivered_at, read_at
@@ -264,10 +285,12 @@ impl Ctx<'_> {
         .fetch_all(self.db())
         .await?;
         let problem = |e: &dyn std::fmt::Display| CampaignsError::Invalid {
-            field: "path",
-            problem: format!("{} cannot be written: {e}", path.display()),
+            field: "folder",
+            problem: format!("{} cannot be written: {e}", folder.display()),
         };
-        let mut w = csv::Writer::from_path(path).map_err(|e| problem(&e))?;
+        let (file, path) =
+            crate::uploads::create_new_file(folder, &name).map_err(|e| problem(&e))?;
+        let mut w = csv::Writer::from_writer(file);
         w.write_record([
             "#",
             "phone",
@@ -292,7 +315,6 @@ impl Ctx<'_> {
             })
             .unwrap_or_default()
         };
-        let n = rows.len() as i64;
         for r in rows {
             w.write_record([
                 (r.idx + 1).to_string(),
@@ -310,7 +332,7 @@ impl Ctx<'_> {
             .map_err(|e| problem(&e))?;
         }
         w.flush().map_err(|e| problem(&e))?;
-        Ok(n)
+        Ok(path.display().to_string())
     }
 
     /// A recipient that needs attention: `retry` sends it again (the person checked that it did

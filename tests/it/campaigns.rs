@@ -191,10 +191,19 @@ async fn a_campaign_to_a_group_is_planned_sent_once_each_and_reported() {
     let timeline = cx.campaign_timeline(draft.id).await.unwrap();
     let last = timeline.points.last().unwrap();
     assert_eq!((last.sent, last.delivered, last.read), (30, 30, 30));
-    let csv = t.dir.path().join("report.csv");
-    assert_eq!(
-        cx.export_campaign_csv(draft.id, None, &csv).await.unwrap(),
-        31
+    let folder = t.dir.path().join("downloads");
+    let csv = cx
+        .export_campaign_csv(draft.id, None, &folder)
+        .await
+        .unwrap();
+    assert!(csv.ends_with("Spring follow-up - recipients.csv"), "{csv}");
+    let again = cx
+        .export_campaign_csv(draft.id, None, &folder)
+        .await
+        .unwrap();
+    assert!(
+        again.ends_with("Spring follow-up - recipients (2).csv"),
+        "{again}"
     );
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.lines().next().unwrap().starts_with("#,phone,name"));

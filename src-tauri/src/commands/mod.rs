@@ -2,6 +2,7 @@
 
 mod audit;
 mod bots;
+mod campaigns;
 mod chat;
 mod clients;
 mod connection;
@@ -137,6 +138,24 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         connection::get_connection,
         connection::save_connection,
         connection::test_connection,
+        campaigns::list_campaigns,
+        campaigns::get_campaign,
+        campaigns::create_campaign,
+        campaigns::update_campaign,
+        campaigns::plan_campaign,
+        campaigns::start_campaign,
+        campaigns::pause_campaign,
+        campaigns::resume_campaign,
+        campaigns::stop_campaign,
+        campaigns::delete_campaign,
+        campaigns::retarget_campaign,
+        campaigns::campaign_recipients,
+        campaigns::campaign_failures,
+        campaigns::campaign_timeline,
+        campaigns::export_campaign_csv,
+        campaigns::resolve_campaign_recipient,
+        campaigns::campaign_stop_word,
+        campaigns::set_campaign_stop_word,
         bots::list_bots,
         bots::get_bot,
         bots::create_bot,

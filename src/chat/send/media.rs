@@ -33,32 +33,10 @@ impl Ctx<'_> {
         let io = |e: std::io::Error| {
             ChatError::Media(format!("cannot save into {}: {e}", folder.display()))
         };
-        std::fs::create_dir_all(folder).map_err(io)?;
-        let (stem, ext) = match name.rsplit_once('.') {
-            Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
-            _ => (name.clone(), String::new()),
-        };
-        for n in 1.. {
-            let candidate = if n == 1 {
-                folder.join(&name)
-            } else {
-                folder.join(format!("{stem} ({n}){ext}"))
-            };
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&candidate)
-            {
-                Ok(mut f) => {
-                    use std::io::Write as _;
-                    f.write_all(&bytes).map_err(io)?;
-                    return Ok(candidate.display().to_string());
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io(e).into()),
-            }
-        }
-        unreachable!("1.. never ends")
+        let (mut f, path) = crate::uploads::create_new_file(folder, &name).map_err(io)?;
+        use std::io::Write as _;
+        f.write_all(&bytes).map_err(io)?;
+        Ok(path.display().to_string())
     }
     /// A message's media and its bytes: the local copy, the cache, or Meta (with the token).
     pub(super) async fn media_bytes(&self, message_id: i64) -> Result<(MediaRef, Vec<u8>)> {

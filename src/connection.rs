@@ -444,6 +444,33 @@ pub fn team_handler() -> Arc<dyn crate::handlers::Handler> {
 }
 
 impl Workspace {
+    /// Where this replica's Graph calls go, set by whoever holds its token (the runner's own
+    /// configuration): the team's ids still come from the log, never another address for it.
+    pub async fn set_graph_base_url(&self, url: &str) -> Result<()> {
+        let url = url.trim().trim_end_matches('/');
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConnectionError::Invalid {
+                field: "Graph API address",
+                problem: format!("an http(s) URL; “{url}” is not"),
+            }
+            .into());
+        }
+        let current = self.connection_row().await?;
+        write_row(
+            &mut *self.db().acquire().await?,
+            [
+                &current.phone_number_id,
+                &current.waba_id,
+                url,
+                &current.graph_version,
+            ],
+            self.now_ms(),
+        )
+        .await?;
+        self.graph_slot().reset().await;
+        Ok(())
+    }
+
     async fn apply_connection_changed(
         &self,
         e: &crate::relay::events::ReceivedEvent,

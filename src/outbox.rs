@@ -54,3 +54,27 @@ pub async fn emit(
     .await?;
     Ok(event_id)
 }
+
+/// Whether the events `event_ids` left the outbox accepted by the relay: `Some(true)` when every
+/// one was published, `Some(false)` when the relay refused one (a stale lease, a permission),
+/// `None` while some still wait.
+pub async fn published(
+    conn: &mut sqlx::SqliteConnection,
+    event_ids: &[String],
+) -> Result<Option<bool>> {
+    let mut waiting = false;
+    for id in event_ids {
+        let refused = sqlx::query_scalar!(
+            r#"SELECT refused_at IS NOT NULL AS "refused!: bool" FROM sync_outbox WHERE event_id = ?"#,
+            id
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        match refused {
+            None => {}
+            Some(true) => return Ok(Some(false)),
+            Some(false) => waiting = true,
+        }
+    }
+    Ok(if waiting { None } else { Some(true) })
+}

@@ -55,6 +55,13 @@ pub struct RunnerSetup {
     pub holder: String,
     /// The OpenAI-compatible endpoint its AI bots ask, and the model (base URL, model).
     pub ai: Option<(String, String)>,
+    /// Meta's Graph API address its token goes to (Meta's own when not given; a sandbox's in
+    /// tests). Never taken from the team's log: a token goes only where it was given for.
+    pub graph_base_url: Option<String>,
+    /// The business number's messages per second (Meta's tier); 80 when not given.
+    pub throughput_per_sec: Option<u32>,
+    /// How long a campaign send left unanswered by a crash waits for its status.
+    pub campaign_grace: Option<std::time::Duration>,
 }
 
 /// Its credentials, read by its caller from a credential file or the environment.
@@ -210,6 +217,22 @@ pub async fn run(
         holder = setup.holder,
         "the runner joined its workspace"
     );
+    if let Some(url) = &setup.graph_base_url {
+        ws.set_graph_base_url(url).await?;
+    }
+    if let Some(rate) = setup.throughput_per_sec {
+        let pacing = crate::connection::SendPacing {
+            throughput_per_sec: rate.max(1),
+            ..ws.send_pacing()
+        };
+        ws.set_send_pacing(pacing).await;
+    }
+    if let Some(grace) = setup.campaign_grace {
+        ws.set_dispatch_tuning(crate::campaigns::DispatchTuning {
+            grace,
+            ..crate::campaigns::DispatchTuning::default()
+        });
+    }
     let sync = crate::sync::engine::start(ws.clone(), relay.clone());
     let automation = automate(ws.clone(), state.subscribe(), stop.clone());
     hold_lease(&relay, &setup.holder, false, &state, &stop).await;

@@ -25,7 +25,7 @@ its own, built from the team's log) and runs its automation — bots and campaig
 workspace's automation lease. A second runner waits as standby and takes over within the lease's time \
 (6 s by default) when the active one dies.\n\nConfiguration comes from the TOML file given with --config \
 (see runner.example.toml), overridden by RUNNER_* environment variables (RUNNER_DATA_DIR, \
-RUNNER_RELAY_URL, RUNNER_HOLDER).\n\nCredentials never come from the configuration or the command line: \
+RUNNER_RELAY_URL, RUNNER_HOLDER, RUNNER_THROUGHPUT_PER_SEC…).\n\nCredentials never come from the configuration or the command line: \
 the relay token is read from $CREDENTIALS_DIRECTORY/relay-token (systemd's LoadCredential=) or the \
 RUNNER_RELAY_TOKEN variable; Meta's access token, when automation sends, from \
 $CREDENTIALS_DIRECTORY/meta-access-token or RUNNER_META_ACCESS_TOKEN; the AI endpoint's key (ai_base_url and \
@@ -54,6 +54,17 @@ struct Config {
     ai_base_url: Option<String>,
     #[serde(default)]
     ai_model: Option<String>,
+    /// Meta's Graph API address (https://graph.facebook.com when not given).
+    #[serde(default)]
+    graph_base_url: Option<String>,
+    /// Messages per second the business number may send (Meta: 80, or 1,000 after its
+    /// throughput upgrade); campaigns take this minus the reserve for people chatting.
+    #[serde(default)]
+    throughput_per_sec: Option<u32>,
+    /// Seconds a campaign send left unanswered by a crash waits for Meta's status before it
+    /// needs a person's attention (120 by default).
+    #[serde(default)]
+    campaign_grace_secs: Option<u64>,
 }
 
 const SECRET_KEYS: &[&str] = &[
@@ -145,6 +156,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         relay_url: config.relay_url,
         holder: config.holder.unwrap_or_else(default_holder),
         ai,
+        graph_base_url: config.graph_base_url,
+        throughput_per_sec: config.throughput_per_sec,
+        campaign_grace: config
+            .campaign_grace_secs
+            .map(std::time::Duration::from_secs),
     };
     let stop = CancellationToken::new();
     let on_signal = stop.clone();

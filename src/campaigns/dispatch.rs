@@ -19,8 +19,6 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
@@ -46,6 +44,8 @@ const PAIR_RETRY_MS: i64 = 60 * 1000;
 /// Most sends waiting for their answer on the outbox before the dispatcher stops taking more: a
 /// runner cut off from the relay stops sending (a standby could not know what it took).
 const MAX_UNPUBLISHED: i64 = 5_000;
+/// How long taken recipients wait for the relay to take their attempts before they are taken back.
+const PUBLISH_WITHIN: Duration = Duration::from_secs(5);
 
 /// How the dispatcher runs; the defaults suit a real number.
 #[derive(Debug, Clone, Copy)]
@@ -341,8 +341,9 @@ async fn reconcile(ws: &Workspace, s: &CampaignState) -> Result<bool> {
     Ok(true)
 }
 
-/// Writes progress rows here and for the team, in one transaction.
-async fn record(ws: &Workspace, campaign: &str, rows: &[ProgressRow]) -> Result<()> {
+/// Writes progress rows here and for the team, in one transaction; returns the events' ids.
+async fn record(ws: &Workspace, campaign: &str, rows: &[ProgressRow]) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
     let mut tx = crate::db::write_tx_in(ws.db()).await?;
     let sender = Principal::system(SystemTask::CampaignDispatcher);
     for chunk in rows.chunks(MAX_PROGRESS_ROWS) {
@@ -353,18 +354,20 @@ async fn record(ws: &Workspace, campaign: &str, rows: &[ProgressRow]) -> Result<
             campaign: campaign.to_owned(),
             rows: chunk.to_vec(),
         };
-        crate::outbox::emit(
-            &mut tx,
-            &sender,
-            "campaign.progress",
-            &serde_json::to_value(&p).expect("progress serialises"),
-        )
-        .await?;
+        ids.push(
+            crate::outbox::emit(
+                &mut tx,
+                &sender,
+                "campaign.progress",
+                &serde_json::to_value(&p).expect("progress serialises"),
+            )
+            .await?,
+        );
     }
     tx.commit().await?;
     ws.outbox_written();
     ws.records_changed(Screen::Campaigns);
-    Ok(())
+    Ok(ids)
 }
 
 /// A change of a campaign's state made by the dispatcher, in the Activity Log as the system.
@@ -429,8 +432,8 @@ enum Verdict {
     SlowDown,
     Pause(String),
     Stop(String),
-    /// Meta cannot be reached: stop for now, try later.
-    Unreachable,
+    /// Meta cannot be reached (why): stop for now, try later.
+    Unreachable(String),
 }
 
 /// Sends the campaign's next recipients for up to two seconds (then the others get a turn and
@@ -452,7 +455,7 @@ async fn send(
     let deadline = Instant::now() + Duration::from_secs(2);
     let group = pacer.group();
     let most_in_flight = (group * 2).max(8);
-    let mut flying = FuturesUnordered::new();
+    let mut flying = tokio::task::JoinSet::new();
     let mut answers: Vec<Answer> = Vec::new();
     let mut last_flush = Instant::now();
     let mut taking = true;
@@ -472,7 +475,7 @@ async fn send(
                 }
                 for t in taken {
                     worked = true;
-                    flying.push(send_one(
+                    flying.spawn(send_one(
                         client.clone(),
                         number.clone(),
                         s,
@@ -488,8 +491,11 @@ async fn send(
             }
             continue;
         }
-        if let Some(a) = flying.next().await {
-            answers.push(a);
+        if let Some(joined) = flying.join_next().await {
+            match joined {
+                Ok(a) => answers.push(a),
+                Err(e) => tracing::error!(error = %e, "a campaign send task failed"),
+            }
         }
         if answers.len() >= 500 || last_flush.elapsed() > Duration::from_millis(100) {
             let v = settle(ws, s, std::mem::take(&mut answers)).await?;
@@ -540,7 +546,8 @@ async fn send(
             })
             .await?
         }
-        Verdict::Unreachable => {
+        Verdict::Unreachable(why) => {
+            tracing::warn!(error = %why, "campaigns cannot reach Meta: they try again shortly");
             tokio::select! {
                 _ = stop.cancelled() => {}
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
@@ -633,8 +640,42 @@ async fn take(ws: &Workspace, s: &CampaignState, n: usize) -> Result<Vec<Taken>>
             flying.insert((s.uid.clone(), t.idx));
         }
     }
-    record(ws, &s.uid, &progress).await?;
+    let events = record(ws, &s.uid, &progress).await?;
     crate::fault::point("campaign_after_take");
+    // Sent only once the team's log has the attempts: a standby taking over after a crash
+    // knows these recipients may have been sent, and a runner whose lease is stale is refused
+    // here, before it sends anything.
+    let deadline = Instant::now() + PUBLISH_WITHIN;
+    let published = loop {
+        match crate::outbox::published(&mut *ws.db().acquire().await?, &events).await? {
+            Some(ok) => break ok,
+            None if Instant::now() > deadline => break false,
+            None => tokio::time::sleep(Duration::from_millis(2)).await,
+        }
+    };
+    if !published {
+        tracing::warn!(campaign = %s.uid, "the relay did not take the campaign's next attempts: they are taken back, not sent");
+        let back: Vec<ProgressRow> = taken
+            .iter()
+            .map(|t| ProgressRow {
+                idx: t.idx,
+                state: "planned".into(),
+                attempt: t.attempt,
+                at: now,
+                code: None,
+                reason: None,
+                wamid: None,
+                next_at: None,
+            })
+            .collect();
+        record(ws, &s.uid, &back).await?;
+        let dispatch = ws.dispatch();
+        let mut flying = dispatch.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        for t in &taken {
+            flying.remove(&(s.uid.clone(), t.idx));
+        }
+        return Ok(Vec::new());
+    }
     Ok(taken)
 }
 
@@ -758,7 +799,7 @@ async fn settle(ws: &Workspace, s: &CampaignState, answers: Vec<Answer>) -> Resu
                     _ if e.certainly_not_sent() => {
                         rows.push(row("planned"));
                         if matches!(e, ClientError::Transport { .. }) {
-                            verdict = Verdict::Unreachable;
+                            verdict = Verdict::Unreachable(e.to_string());
                         }
                     }
                     _ => rows.push(ProgressRow {

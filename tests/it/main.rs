@@ -11,6 +11,7 @@ mod relay_support;
 mod audit;
 mod bots;
 mod bots_at_work;
+mod campaign_crash;
 mod campaigns;
 mod chat;
 mod clients;

@@ -13,10 +13,10 @@ use crmconnect::relay::http::PublishedEvent;
 use crmconnect::sensitive::Sensitive;
 use crmconnect::sync::relay_client::{LeaseClaim, LeaseView, RelayClient, RelayClientError};
 
-const RUNNER: &str = env!("CARGO_BIN_EXE_crmconnect-runner");
-const RELAY: &str = env!("CARGO_BIN_EXE_relay");
+pub(crate) const RUNNER: &str = env!("CARGO_BIN_EXE_crmconnect-runner");
+pub(crate) const RELAY: &str = env!("CARGO_BIN_EXE_relay");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -24,15 +24,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Relay {
-    child: Child,
-    config: PathBuf,
-    log: PathBuf,
-    url: String,
+pub(crate) struct Relay {
+    pub child: Child,
+    pub config: PathBuf,
+    pub log: PathBuf,
+    pub url: String,
 }
 
 impl Relay {
-    fn start(dir: &Path) -> Relay {
+    pub fn start(dir: &Path) -> Relay {
         let port = free_port();
         let config = dir.join("relay.toml");
         std::fs::write(
@@ -61,7 +61,7 @@ impl Relay {
         }
     }
 
-    fn issue(&self, staff: &str) -> String {
+    pub fn issue(&self, staff: &str) -> String {
         let out = Command::new(RELAY)
             .args([
                 "token", "issue", "-w", "acme", "-s", staff, "--admin", "--config",
@@ -86,26 +86,42 @@ fn wait_for_port(port: u16) {
     }
 }
 
-struct Runner {
-    name: String,
-    child: Child,
-    dir: PathBuf,
-    log: PathBuf,
+pub(crate) struct Runner {
+    pub name: String,
+    pub child: Child,
+    pub dir: PathBuf,
+    pub log: PathBuf,
 }
 
 impl Runner {
     /// A runner with its configuration in `dir` and its relay token in a credential file, the
     /// way systemd's LoadCredential= hands it over.
     fn start(root: &Path, n: usize, relay: &Relay, token: &str) -> Runner {
+        Runner::start_with(root, n, relay, token, None, "", "trace")
+    }
+
+    /// A runner with Meta's access token too (as `meta-access-token`), and more configuration.
+    pub fn start_with(
+        root: &Path,
+        n: usize,
+        relay: &Relay,
+        token: &str,
+        meta_token: Option<&str>,
+        more_config: &str,
+        log_level: &str,
+    ) -> Runner {
         let dir = root.join(format!("runner-{n}"));
         let credentials = dir.join("credentials");
         std::fs::create_dir_all(&credentials).unwrap();
         std::fs::write(credentials.join("relay-token"), token).unwrap();
+        if let Some(meta) = meta_token {
+            std::fs::write(credentials.join("meta-access-token"), meta).unwrap();
+        }
         let config = dir.join("runner.toml");
         std::fs::write(
             &config,
             format!(
-                "data_dir = \"{}\"\nrelay_url = \"{}\"\nholder = \"runner@{n}\"\n",
+                "data_dir = \"{}\"\nrelay_url = \"{}\"\nholder = \"runner@{n}\"\n{more_config}",
                 dir.join("data").display(),
                 relay.url
             ),
@@ -116,7 +132,7 @@ impl Runner {
             .arg("--config")
             .arg(&config)
             .env("CREDENTIALS_DIRECTORY", &credentials)
-            .env("CRMCONNECT_LOG", "trace")
+            .env("CRMCONNECT_LOG", log_level)
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::create(dir.join("runner.err")).unwrap())
             .spawn()
@@ -129,7 +145,7 @@ impl Runner {
         }
     }
 
-    fn said(&self, what: &str) -> bool {
+    pub fn said(&self, what: &str) -> bool {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .contains(what)
@@ -145,7 +161,7 @@ impl Runner {
     }
 }
 
-async fn wait_until<T, F, Fut>(within: Duration, what: &str, mut f: F) -> (T, Duration)
+pub(crate) async fn wait_until<T, F, Fut>(within: Duration, what: &str, mut f: F) -> (T, Duration)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,

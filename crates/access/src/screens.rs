@@ -126,6 +126,7 @@ impl Screen {
             self,
             Screen::Chat
                 | Screen::Bots
+                | Screen::Campaigns
                 | Screen::QuickReplies
                 | Screen::ActivityLog
                 | Screen::Settings

@@ -63,6 +63,10 @@ export const ICONS = {
   double_check: ["M2.5 12.5 7 17 16.5 7.5", "M11.5 16l1 1L22 7.5"],
   chevron: ["M6 9l6 6 6-6"],
   sidebar: [rect(3.5, 4.5, 17, 15, 2), "M9.5 4.5v15"],
+  pause: [rect(6.5, 5, 3.5, 14, 1), rect(14, 5, 3.5, 14, 1)],
+  play: ["M7.5 5.2v13.6a.8.8 0 0 0 1.2.7l10.5-6.8a.8.8 0 0 0 0-1.4L8.7 4.5a.8.8 0 0 0-1.2.7z"],
+  stop: [rect(5.5, 5.5, 13, 13, 2)],
+  target: [circle(12, 12, 8.5), circle(12, 12, 4.5), "M12 12h.01"],
 } satisfies Record<string, string[]>;
 
 export type IconName = keyof typeof ICONS;

@@ -11,6 +11,10 @@ import {
   appendUpload,
   assignGroups,
   beginUpload,
+  campaignRecipients,
+  exportCampaignCsv,
+  resolveCampaignRecipient,
+  retargetCampaign,
   cancelImport,
   createContact,
   createGroup,
@@ -254,5 +258,23 @@ describe("contacts, groups and import commands", () => {
     expect(seen).toEqual([1]);
     stop();
     expect(unlisten).toHaveBeenCalled();
+  });
+});
+
+describe("campaign commands", () => {
+  it("send the argument names the core expects, a missing state as null", async () => {
+    invoke.mockResolvedValue(null);
+    await exportCampaignCsv(4);
+    await exportCampaignCsv(4, "failed");
+    await campaignRecipients(4, { state: "attention", offset: 200, limit: 200 });
+    await resolveCampaignRecipient(4, 17, false);
+    await retargetCampaign(4, "unread");
+    expect(invoke.mock.calls).toEqual([
+      ["export_campaign_csv", { id: 4, recipientState: null }],
+      ["export_campaign_csv", { id: 4, recipientState: "failed" }],
+      ["campaign_recipients", { id: 4, filter: { state: "attention", offset: 200, limit: 200 } }],
+      ["resolve_campaign_recipient", { id: 4, idx: 17, retry: false }],
+      ["retarget_campaign", { id: 4, which: "unread" }],
+    ]);
   });
 });

@@ -108,6 +108,14 @@ import type { IssuedTeamToken } from "./bindings/IssuedTeamToken";
 import type { NewTeamToken } from "./bindings/NewTeamToken";
 import type { TeamToken } from "./bindings/TeamToken";
 import type { Lockout } from "./bindings/Lockout";
+import type { Campaign } from "./bindings/Campaign";
+import type { CampaignFailure } from "./bindings/CampaignFailure";
+import type { CampaignInput } from "./bindings/CampaignInput";
+import type { CampaignRecipientFilter } from "./bindings/CampaignRecipientFilter";
+import type { CampaignRecipientPage } from "./bindings/CampaignRecipientPage";
+import type { CampaignRecipientState } from "./bindings/CampaignRecipientState";
+import type { CampaignRetarget } from "./bindings/CampaignRetarget";
+import type { CampaignTimeline } from "./bindings/CampaignTimeline";
 
 const ERROR_CODES: readonly ErrorCode[] = [
   "not_signed_in",
@@ -502,6 +510,41 @@ export const botHttpHosts = () => call<string[]>("bot_http_hosts");
 export const setBotHttpHosts = (hosts: string[]) => call<string[]>("set_bot_http_hosts", { hosts });
 export const botFiguresByNode = (id: number) => call<BotFiguresByNode>("bot_figures_by_node", { id });
 export const simulateBot = (request: SimRequest) => call<SimTurn>("simulate_bot", { request });
+
+// Campaigns
+export const listCampaigns = () => call<Campaign[]>("list_campaigns");
+export const getCampaign = (id: number) => call<Campaign>("get_campaign", { id });
+export const createCampaign = (input: CampaignInput) => call<Campaign>("create_campaign", { input });
+/** Only a draft or a planned campaign; a planned one becomes a draft again (plan it again). */
+export const updateCampaign = (id: number, input: CampaignInput) => call<Campaign>("update_campaign", { id, input });
+/** Freezes the audience (again, for a planned one); `plan` then holds what planning found. */
+export const planCampaign = (id: number) => call<Campaign>("plan_campaign", { id });
+/** A planned campaign starts now, or is scheduled when its start time is still ahead. */
+export const startCampaign = (id: number) => call<Campaign>("start_campaign", { id });
+export const pauseCampaign = (id: number) => call<Campaign>("pause_campaign", { id });
+export const resumeCampaign = (id: number) => call<Campaign>("resume_campaign", { id });
+/** Stops for good: who was not sent to yet is not. */
+export const stopCampaign = (id: number) => call<Campaign>("stop_campaign", { id });
+/** Refused while it is running or scheduled (pause or stop it first). */
+export const deleteCampaign = (id: number) => call<void>("delete_campaign", { id });
+/** A new draft to the failed, unread or deferred recipients of this campaign. */
+export const retargetCampaign = (id: number, which: CampaignRetarget) =>
+  call<Campaign>("retarget_campaign", { id, which });
+/** A page of the per-recipient log, in the audience's order. */
+export const campaignRecipients = (id: number, filter: CampaignRecipientFilter) =>
+  call<CampaignRecipientPage>("campaign_recipients", { id, filter });
+export const campaignFailures = (id: number) => call<CampaignFailure[]>("campaign_failures", { id });
+export const campaignTimeline = (id: number) => call<CampaignTimeline>("campaign_timeline", { id });
+/** Saves the log (every recipient, or those in one state) as a CSV in Downloads; answers its path. */
+export const exportCampaignCsv = (id: number, recipientState: CampaignRecipientState | null = null) =>
+  call<string>("export_campaign_csv", { id, recipientState });
+/** A recipient that needs attention: `retry` sends again, else it is marked as sent. */
+export const resolveCampaignRecipient = (id: number, idx: number, retry: boolean) =>
+  call<void>("resolve_campaign_recipient", { id, idx, retry });
+/** The STOP keyword ("" when none). */
+export const campaignStopWord = () => call<string>("campaign_stop_word");
+/** Administrators only; answers the word as saved. */
+export const setCampaignStopWord = (word: string) => call<string>("set_campaign_stop_word", { word });
 
 export const listQuickReplies = () => call<QuickReply[]>("list_quick_replies");
 export const createQuickReply = (input: QuickReplyInput) => call<QuickReply>("create_quick_reply", { input });

@@ -77,6 +77,7 @@ export function shortcutHelp(navigation: readonly { screen: Screen; label: strin
   help.push({ keys: "Enter", what: "Open the focused sidebar entry" });
   help.push({ keys: "?", what: "Show or hide this list" });
   help.push({ keys: "Esc", what: "Close a dialog or this list" });
+  help.push({ keys: "N", what: "New campaign (on Campaigns)" });
   return help;
 }
 

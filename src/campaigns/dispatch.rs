@@ -248,7 +248,8 @@ async fn tick(ws: &Arc<Workspace>, pacer: &mut Pacer, stop: &CancellationToken) 
                 worked |= reconcile(ws, s).await?;
                 worked |= send(ws, s, pacer, stop).await?;
                 let left = sqlx::query_scalar!(
-                    "SELECT count(*) FROM campaign_recipients WHERE campaign_uid = ? AND state IN ('planned', 'sending', 'deferred')",
+                    "SELECT count(*) FROM campaign_recipients INDEXED BY campaign_recipients_waiting
+                     WHERE campaign_uid = ? AND state IN ('planned', 'deferred', 'sending')",
                     s.uid
                 )
                 .fetch_one(ws.db())
@@ -282,7 +283,8 @@ async fn reconcile(ws: &Workspace, s: &CampaignState) -> Result<bool> {
     let grace = ws.dispatch_tuning().grace.as_millis() as i64;
     let before = now - grace;
     let stale = sqlx::query!(
-        "SELECT idx, attempts FROM campaign_recipients WHERE campaign_uid = ? AND state = 'sending' AND attempt_at < ?",
+        "SELECT idx, attempts FROM campaign_recipients INDEXED BY campaign_recipients_waiting
+         WHERE campaign_uid = ? AND state IN ('planned', 'deferred', 'sending') AND state = 'sending' AND attempt_at < ?",
         s.uid,
         before
     )
@@ -314,7 +316,8 @@ async fn reconcile(ws: &Workspace, s: &CampaignState) -> Result<bool> {
     let expired = s.started_at.is_some_and(|at| now - at > DEFER_LIMIT_MS);
     if expired {
         let late = sqlx::query!(
-            "SELECT idx, attempts FROM campaign_recipients WHERE campaign_uid = ? AND state = 'deferred' AND next_at <= ?",
+            "SELECT idx, attempts FROM campaign_recipients INDEXED BY campaign_recipients_waiting
+             WHERE campaign_uid = ? AND state IN ('planned', 'deferred', 'sending') AND state = 'deferred' AND next_at <= ?",
             s.uid,
             now
         )
@@ -451,6 +454,26 @@ async fn send(
             return Ok(false);
         }
     };
+    if ws
+        .template_def_of(&s.template_name, &s.template_language)
+        .await?
+        .is_none()
+    {
+        let reason = format!(
+            "The template “{}” ({}) is not known where the campaign runs: sync the templates, then resume",
+            s.template_name, s.template_language
+        );
+        change(ws, &s.uid, "campaigns.paused_no_template", |c| {
+            (status_of(&c) == CampaignStatus::Running).then(|| CampaignState {
+                status: "paused".into(),
+                reason: Some(reason),
+                version: c.version + 1,
+                ..c
+            })
+        })
+        .await?;
+        return Ok(false);
+    }
     let number = s.number_id.clone().unwrap_or(ids.phone_number_id);
     let deadline = Instant::now() + Duration::from_secs(2);
     let group = pacer.group();
@@ -581,12 +604,25 @@ async fn take(ws: &Workspace, s: &CampaignState, n: usize) -> Result<Vec<Taken>>
         );
         return Ok(Vec::new());
     }
+    let Some(def) = ws
+        .template_def_of(&s.template_name, &s.template_language)
+        .await?
+    else {
+        return Err(super::CampaignsError::Invalid {
+            field: "template_id",
+            problem: format!(
+                "the template “{}” ({}) is not on this replica yet",
+                s.template_name, s.template_language
+            ),
+        }
+        .into());
+    };
     let now = ws.now_ms();
     let limit = n as i64;
     let rows = sqlx::query!(
-        r#"SELECT idx, phone, components AS "components!", attempts FROM campaign_recipients
-           WHERE campaign_uid = ?1 AND components IS NOT NULL
-             AND (state = 'planned' OR (state = 'deferred' AND next_at <= ?2))
+        r#"SELECT idx, phone, params AS "params!", attempts FROM campaign_recipients INDEXED BY campaign_recipients_waiting
+           WHERE campaign_uid = ?1 AND state IN ('planned', 'deferred', 'sending')
+             AND (state = 'planned' OR (state = 'deferred' AND next_at <= ?2)) AND params IS NOT NULL
            ORDER BY idx LIMIT ?3"#,
         s.uid,
         now,
@@ -600,7 +636,12 @@ async fn take(ws: &Workspace, s: &CampaignState, n: usize) -> Result<Vec<Taken>>
     let mut taken = Vec::with_capacity(rows.len());
     let mut progress = Vec::with_capacity(rows.len());
     for r in rows {
-        let components: Vec<Component> = match serde_json::from_str(&r.components) {
+        let components = serde_json::from_str::<Vec<String>>(&r.params)
+            .map_err(|e| e.to_string())
+            .and_then(|values| {
+                crate::templates::fill_values(&def, &values).map_err(|e| e.to_string())
+            });
+        let components: Vec<Component> = match components {
             Ok(c) => c,
             Err(e) => {
                 progress.push(ProgressRow {
@@ -609,7 +650,7 @@ async fn take(ws: &Workspace, s: &CampaignState, n: usize) -> Result<Vec<Taken>>
                     attempt: r.attempts,
                     at: now,
                     code: None,
-                    reason: Some(format!("its parameters are unreadable: {e}")),
+                    reason: Some(format!("its values do not fit the template: {e}")),
                     wamid: None,
                     next_at: None,
                 });

@@ -14,7 +14,7 @@ use crate::audit::{self, Change};
 use crate::meta::messages::is_user_id;
 use crate::permissions::{Action, Resource};
 use crate::screens::Screen;
-use crate::templates::{AudienceMember, Source, Value_};
+use crate::templates::{AudienceMember, Source};
 use crate::workspace::Ctx;
 use crmconnect_events::payloads::{CampaignRecipients, CampaignState, RecipientEntry};
 
@@ -226,6 +226,7 @@ impl Ctx<'_> {
             }
             .into());
         }
+        let recipe = recipe(&def, &template.mapping);
         let audience: Audience = serde_json::from_value(s.audience.clone())
             .map_err(|e| CampaignsError::Corrupt(s.name.clone(), format!("audience: {e}")))?;
         let labels: Vec<(String, String)> = crate::templates::merge_fields()
@@ -262,7 +263,7 @@ impl Ctx<'_> {
         let mut take = |phone: String,
                         name: String,
                         record: Option<String>,
-                        render: &dyn Fn() -> std::result::Result<serde_json::Value, String>,
+                        render: &dyn Fn() -> std::result::Result<Vec<String>, String>,
                         f: &mut PlanFigures| {
             f.selected += 1;
             let skipped = if phone.is_empty() {
@@ -283,7 +284,7 @@ impl Ctx<'_> {
             } else {
                 None
             };
-            let (components, skipped) = match skipped {
+            let (params, skipped) = match skipped {
                 Some(why) => (None, Some(why)),
                 None => match render() {
                     Ok(c) => (Some(c), None),
@@ -309,7 +310,7 @@ impl Ctx<'_> {
                 phone,
                 name,
                 record,
-                components,
+                params,
                 skipped,
             });
             sent
@@ -321,7 +322,7 @@ impl Ctx<'_> {
                 f.in_crm = total;
                 for m in members {
                     let phone = m.phone.as_deref().map(digits).unwrap_or_default();
-                    let render = || render(&def, &template.mapping, &m, &business);
+                    let render = || render(&recipe, &m, &business);
                     let sent = take(
                         phone,
                         m.name.clone(),
@@ -339,7 +340,7 @@ impl Ctx<'_> {
                 f.in_crm = total;
                 for m in members {
                     let phone = m.phone.as_deref().map(digits).unwrap_or_default();
-                    let render = || render(&def, &template.mapping, &m, &business);
+                    let render = || render(&recipe, &m, &business);
                     let sent = take(
                         phone,
                         m.name.clone(),
@@ -379,8 +380,8 @@ impl Ctx<'_> {
                     Retarget::Deferred => &["deferred"],
                 };
                 let all = sqlx::query!(
-                    "SELECT phone, name, record, components, state FROM campaign_recipients
-                     WHERE campaign_uid = ? AND components IS NOT NULL ORDER BY idx",
+                    "SELECT phone, name, record, params, state FROM campaign_recipients
+                     WHERE campaign_uid = ? AND params IS NOT NULL ORDER BY idx",
                     campaign_uid
                 )
                 .fetch_all(&mut *conn)
@@ -390,11 +391,11 @@ impl Ctx<'_> {
                     .into_iter()
                     .filter(|r| states.contains(&r.state.as_str()))
                 {
-                    let c: Option<serde_json::Value> = r
-                        .components
+                    let p: Option<Vec<String>> = r
+                        .params
                         .as_deref()
-                        .and_then(|c| serde_json::from_str(c).ok());
-                    let render = || c.clone().ok_or_else(|| "components".to_owned());
+                        .and_then(|p| serde_json::from_str(p).ok());
+                    let render = || p.clone().ok_or_else(|| "params".to_owned());
                     take(r.phone, r.name, r.record, &render, &mut f);
                 }
             }
@@ -434,28 +435,45 @@ fn digits(phone: &str) -> String {
     phone.trim_start_matches('+').to_owned()
 }
 
-/// The template's components for one member, or the merge field that has no value.
-fn render(
+/// Where each of a template's variables (in its order) takes its value from: the same text for
+/// everybody, or a merge field.
+fn recipe(
     def: &crate::meta::templates::TemplateDef,
     mapping: &[crate::templates::Binding],
+) -> Vec<Source> {
+    def.variables()
+        .into_iter()
+        .map(|v| {
+            mapping
+                .iter()
+                .find(|b| b.variable == v)
+                .map(|b| b.source.clone())
+                .unwrap_or(Source::Text {
+                    value: String::new(),
+                })
+        })
+        .collect()
+}
+
+/// The values of the template's variables for one member, or the merge field that has none.
+fn render(
+    recipe: &[Source],
     m: &AudienceMember,
     business: &str,
-) -> std::result::Result<serde_json::Value, String> {
-    let value = |key: &str| {
-        m.fields
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| Value_::Text(v.clone()))
-            .or_else(|| (key == "business.name").then(|| Value_::Text(business.to_owned())))
-    };
-    if let Some(key) = mapping.iter().find_map(|b| match &b.source {
-        Source::Field { key } if value(key).is_none() => Some(key.clone()),
-        _ => None,
-    }) {
-        return Err(key);
-    }
-    let components = crate::templates::fill(def, mapping, value).map_err(|e| e.to_string())?;
-    Ok(serde_json::to_value(components).expect("components serialise"))
+) -> std::result::Result<Vec<String>, String> {
+    recipe
+        .iter()
+        .map(|source| match source {
+            Source::Text { value } => Ok(value.clone()),
+            Source::Field { key } => m
+                .fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .or_else(|| (key == "business.name").then(|| business.to_owned()))
+                .ok_or_else(|| key.clone()),
+        })
+        .collect()
 }
 
 /// The rows in parts of at most [`PART_BYTES`] of JSON: (first index, packed data).
@@ -494,7 +512,7 @@ mod tests {
                 phone: format!("1555{i:07}"),
                 name: "x".repeat(300),
                 record: Some(format!("lead:{i}")),
-                components: None,
+                params: None,
                 skipped: None,
             })
             .collect();

@@ -324,7 +324,7 @@ pub(crate) async fn insert_recipients(
     for (c, chunk) in rows.chunks(2000).enumerate() {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT OR IGNORE INTO campaign_recipients
-               (campaign_uid, idx, phone, name, record, components, state, rank, reason, updated_at) ",
+               (campaign_uid, idx, phone, name, record, params, state, rank, reason, updated_at) ",
         );
         q.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
             let (state, reason) = match &r.skipped {
@@ -336,7 +336,11 @@ pub(crate) async fn insert_recipients(
                 .push_bind(&r.phone)
                 .push_bind(&r.name)
                 .push_bind(&r.record)
-                .push_bind(r.components.as_ref().map(Value::to_string))
+                .push_bind(
+                    r.params
+                        .as_ref()
+                        .map(|p| serde_json::to_string(p).expect("strings serialise")),
+                )
                 .push_bind(state.key())
                 .push_bind(state.rank())
                 .push_bind(reason)
@@ -478,7 +482,7 @@ fn parse_tag(tag: &str) -> Option<(&str, i64, i64)> {
 }
 
 /// A Meta status of a campaign message, on every replica.
-async fn apply_status(ws: &Workspace, e: &ReceivedEvent, raw: &Value) -> Result<bool> {
+async fn apply_status(tx: &mut SqliteConnection, e: &ReceivedEvent, raw: &Value) -> Result<bool> {
     let s = &raw["value"]["statuses"][0];
     let Some((campaign, idx, attempt)) = s["biz_opaque_callback_data"].as_str().and_then(parse_tag)
     else {
@@ -489,7 +493,6 @@ async fn apply_status(ws: &Workspace, e: &ReceivedEvent, raw: &Value) -> Result<
     };
     let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
     let wamid = e.message_id.as_deref();
-    let mut tx = crate::db::write_tx_in(ws.db()).await?;
     match status {
         "sent" => {
             sqlx::query!(
@@ -605,16 +608,14 @@ async fn apply_status(ws: &Workspace, e: &ReceivedEvent, raw: &Value) -> Result<
         }
         _ => {}
     }
-    tx.commit().await?;
-    ws.records_changed(Screen::Campaigns);
     Ok(true)
 }
 
 /// A customer's message: it answers the campaign messages they had (replied), and the STOP
 /// keyword leaves them out of later campaigns.
-async fn apply_inbound(ws: &Workspace, e: &ReceivedEvent, raw: &Value) -> Result<()> {
+async fn apply_inbound(tx: &mut SqliteConnection, e: &ReceivedEvent, raw: &Value) -> Result<bool> {
     let Some(customer) = e.customer.as_deref() else {
-        return Ok(());
+        return Ok(false);
     };
     let m = &raw["value"]["messages"][0];
     let text = m["text"]["body"]
@@ -624,8 +625,7 @@ async fn apply_inbound(ws: &Workspace, e: &ReceivedEvent, raw: &Value) -> Result
         .unwrap_or_default()
         .trim();
     let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
-    let mut tx = crate::db::write_tx_in(ws.db()).await?;
-    let word = stop_word(&mut tx).await?;
+    let word = stop_word(tx).await?;
     if !word.is_empty() && text.eq_ignore_ascii_case(&word) {
         sqlx::query!(
             "INSERT OR IGNORE INTO campaign_optouts (phone, at) VALUES (?, ?)",
@@ -644,23 +644,17 @@ async fn apply_inbound(ws: &Workspace, e: &ReceivedEvent, raw: &Value) -> Result
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    tx.commit().await?;
-    if replied > 0 {
-        ws.records_changed(Screen::Campaigns);
-    }
-    Ok(())
+    Ok(replied > 0)
 }
 
 /// A `campaign.*` event.
-async fn apply_campaign(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
-    let now = ws.now_ms();
+async fn apply_campaign(tx: &mut SqliteConnection, e: &ReceivedEvent, now: i64) -> Result<bool> {
     match e.kind.as_str() {
         "campaign.created" | "campaign.updated" | "campaign.deleted" => {
             let Some(c) = crate::handlers::read_payload::<CampaignState>(e, CampaignState::problem)
             else {
-                return Ok(());
+                return Ok(false);
             };
-            let mut tx = crate::db::write_tx_in(ws.db()).await?;
             let gone = sqlx::query_scalar!(
                 "SELECT count(*) FROM campaign_tombstones WHERE uid = ?",
                 c.uid
@@ -673,17 +667,15 @@ async fn apply_campaign(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
             // Deleted earlier in the log, or an earlier change of ours coming back after a later
             // one: nothing to do.
             if gone > 0 || here.is_some_and(|v| v > c.version) {
-                tx.commit().await?;
-                return Ok(());
+                return Ok(false);
             }
             let by = e.staff.clone().unwrap_or_else(|| "System".into());
-            write(&mut tx, &c, &by, now).await?;
-            tx.commit().await?;
+            write(tx, &c, &by, now).await?;
         }
         "campaign.recipients" => {
             let Some(part) = crate::handlers::read_payload::<CampaignRecipients>(e, |_| None)
             else {
-                return Ok(());
+                return Ok(false);
             };
             let Ok(rows) = crmconnect_events::payloads::unpack_rows::<RecipientEntry>(&part.data)
             else {
@@ -691,67 +683,99 @@ async fn apply_campaign(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
                     seq = e.seq,
                     "a campaign's recipients that do not unpack are skipped"
                 );
-                return Ok(());
+                return Ok(false);
             };
-            let mut tx = crate::db::write_tx_in(ws.db()).await?;
-            let planned = load_uid(&mut tx, &part.campaign).await?;
+            let planned = load_uid(tx, &part.campaign).await?;
             // The part of the plan the campaign has here (a later re-plan or edit replaced it).
             // (Planning anew passes through a draft, which lets the old rows go; our own plan
             // coming back finds its rows here and changes none.)
             if planned.is_some_and(|c| status_of(&c.state) != CampaignStatus::Draft) {
-                insert_recipients(&mut tx, &part.campaign, part.first, &rows, now).await?;
+                insert_recipients(tx, &part.campaign, part.first, &rows, now).await?;
             }
-            tx.commit().await?;
         }
         "campaign.progress" => {
             let Some(p) = crate::handlers::read_payload::<CampaignProgress>(e, |_| None) else {
-                return Ok(());
+                return Ok(false);
             };
-            let mut tx = crate::db::write_tx_in(ws.db()).await?;
             for row in &p.rows {
-                apply_progress(&mut tx, &p.campaign, row).await?;
+                apply_progress(tx, &p.campaign, row).await?;
             }
-            tx.commit().await?;
         }
-        _ => return Ok(()),
+        _ => return Ok(false),
     }
-    ws.records_changed(Screen::Campaigns);
-    Ok(())
+    Ok(true)
 }
 
-async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
+/// One event on `tx`; whether it changed anything of the campaigns.
+async fn apply_on(tx: &mut SqliteConnection, e: &ReceivedEvent, now: i64) -> Result<bool> {
     if e.kind.starts_with("campaign.") {
-        return apply_campaign(ws, e).await;
+        return apply_campaign(tx, e, now).await;
     }
-    match e.kind.as_str() {
-        "status" => {
-            let raw: Value = serde_json::from_str(e.raw.get()).unwrap_or(Value::Null);
-            apply_status(ws, e, &raw).await?;
-        }
-        "message" => {
-            let raw: Value = serde_json::from_str(e.raw.get()).unwrap_or(Value::Null);
-            apply_inbound(ws, e, &raw).await?;
-        }
-        _ => {}
+    if !matches!(e.kind.as_str(), "status" | "message") {
+        return Ok(false);
+    }
+    let raw: Value = serde_json::from_str(e.raw.get()).unwrap_or(Value::Null);
+    if e.kind == "status" {
+        apply_status(tx, e, &raw).await
+    } else {
+        apply_inbound(tx, e, &raw).await
+    }
+}
+
+/// Events in one transaction (a run of them when catching up or when Meta's statuses pour in).
+async fn apply_all(ws: &Workspace, events: &[&ReceivedEvent]) -> Result<()> {
+    if !events
+        .iter()
+        .any(|e| e.kind.starts_with("campaign.") || matches!(e.kind.as_str(), "status" | "message"))
+    {
+        return Ok(());
+    }
+    let now = ws.now_ms();
+    let mut tx = crate::db::write_tx_in(ws.db()).await?;
+    let mut changed = false;
+    for e in events {
+        changed |= apply_on(&mut tx, e, now).await?;
+    }
+    tx.commit().await?;
+    if changed {
+        ws.records_changed(Screen::Campaigns);
     }
     Ok(())
 }
 
 inventory::submit! { crate::handlers::DefaultHandler { order: 16, make: handler } }
 
-/// The team's campaigns, applied on every replica.
+/// The team's campaigns, applied on every replica; a run of events in one transaction.
 pub fn handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
+    std::sync::Arc::new(CampaignsHandler)
+}
+
+struct CampaignsHandler;
+
+impl crate::handlers::Handler for CampaignsHandler {
+    fn name(&self) -> &'static str {
+        "campaigns"
+    }
+
+    fn scope(&self) -> crate::handlers::Scope {
+        crate::handlers::Scope::EveryReplica
+    }
+
     fn apply<'a>(
+        &'a self,
         ws: &'a Workspace,
         e: &'a ReceivedEvent,
     ) -> futures::future::BoxFuture<'a, Result<()>> {
-        Box::pin(apply_event(ws, e))
+        Box::pin(async move { apply_all(ws, &[e]).await })
     }
-    std::sync::Arc::new(crate::handlers::FnHandler {
-        name: "campaigns",
-        scope: crate::handlers::Scope::EveryReplica,
-        apply,
-    })
+
+    fn apply_run<'a>(
+        &'a self,
+        ws: &'a Workspace,
+        run: &'a [&'a ReceivedEvent],
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(apply_all(ws, run))
+    }
 }
 
 #[cfg(test)]

@@ -68,6 +68,9 @@ impl Workspace {
         ) {
             return Ok(None);
         }
+        if e.kind == "status" && e.status.as_deref() != Some("failed") {
+            return Ok(None); // only a failure says anything to automation
+        }
         let raw: Value = match serde_json::from_str(e.raw.get()) {
             Ok(v) => v,
             Err(_) => return Ok(None),

@@ -712,6 +712,12 @@ impl InboundBatch {
     }
 }
 
+/// Whether `tag` (a status's `biz_opaque_callback_data`) is a chat message's client id (32 hex
+/// digits): other modules tag their messages otherwise.
+fn chat_tag(tag: &str) -> bool {
+    tag.len() == 32 && tag.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// A status of one of our messages, on `conn` (alone or inside a run's transaction).
 async fn status_in(
     conn: &mut SqliteConnection,
@@ -1021,9 +1027,13 @@ impl Workspace {
                 Ok(v) => v,
                 Err(_) => continue,
             };
+            let tag = raw["value"]["statuses"][0]["biz_opaque_callback_data"].as_str();
+            if e.kind == "status" && tag.is_some_and(|t| !chat_tag(t)) {
+                continue; // another module's message (a campaign's)
+            }
             let batchable = match e.kind.as_str() {
                 "message" => plain_inbound(&raw),
-                "status" => raw["value"]["statuses"][0]["biz_opaque_callback_data"].is_null(),
+                "status" => tag.is_none(),
                 _ => false,
             };
             if !batchable {
@@ -1408,8 +1418,12 @@ impl Workspace {
         let (Some(wamid), Some(_)) = (&e.message_id, &e.status) else {
             return Ok(None);
         };
-        // A send of ours whose answer was lost (see `settle_send`): its tag names it.
+        // A send of ours whose answer was lost (see `settle_send`): its tag names it. A tag that
+        // is not a chat message's is another module's message (a campaign's): not the chat's.
         if let Some(tag) = raw["value"]["statuses"][0]["biz_opaque_callback_data"].as_str() {
+            if !chat_tag(tag) {
+                return Ok(None);
+            }
             self.settle_send(tag, wamid).await?;
         }
         let mut conn = self.db().acquire().await?;

@@ -341,7 +341,7 @@ impl Ctx<'_> {
         Ok(q.build_query_scalar().fetch_all(self.db()).await?)
     }
 
-    /// Contacts as a campaign's audience, with their merge fields, in name order: a group's
+    /// Contacts as a campaign's audience, with their merge fields, in the order they were added: a group's
     /// members (`group_id`), or the contacts picked by id (`ids`), or both. Also returns how many
     /// contacts there are in all.
     pub async fn contact_audience(
@@ -381,7 +381,7 @@ impl Ctx<'_> {
             }
             sep.push_unseparated(")");
         }
-        q.push(" ORDER BY c.name COLLATE NOCASE, c.id");
+        q.push(" ORDER BY c.id");
         let rows = q.build().fetch_all(&mut *conn).await?;
         let total = sqlx::query_scalar!("SELECT count(*) FROM contacts")
             .fetch_one(&mut *conn)
@@ -389,10 +389,10 @@ impl Ctx<'_> {
         let members = rows
             .iter()
             .map(|r| {
-                let id: i64 = r.try_get("id")?;
-                let phone: String = r.try_get("phone")?;
-                let name: String = r.try_get("name")?;
-                let company: String = r.try_get("company")?;
+                let id: i64 = r.try_get(0)?;
+                let phone: String = r.try_get(1)?;
+                let name: String = r.try_get(2)?;
+                let company: String = r.try_get(3)?;
                 Ok(crate::templates::AudienceMember::new(
                     format!("contact:{id}"),
                     name,

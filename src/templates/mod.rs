@@ -273,6 +273,35 @@ pub enum Value_ {
     },
 }
 
+/// A template's components from the values of its variables in the template's order (what a
+/// campaign froze for a recipient).
+pub fn fill_values(
+    def: &TemplateDef,
+    values: &[String],
+) -> std::result::Result<Vec<Component>, TemplatesError> {
+    let vars = def.variables();
+    if vars.len() != values.len() {
+        return Err(TemplatesError::NoValue {
+            field: format!(
+                "{} values for the template's {} variables",
+                values.len(),
+                vars.len()
+            ),
+        });
+    }
+    let bindings: Vec<Binding> = vars
+        .into_iter()
+        .zip(values)
+        .map(|(variable, value)| Binding {
+            variable,
+            source: Source::Text {
+                value: value.clone(),
+            },
+        })
+        .collect();
+    fill(def, &bindings, |_| None)
+}
+
 /// Fills a template's variables for one recipient: the `components` of a template message.
 pub fn fill(
     def: &TemplateDef,
@@ -743,6 +772,25 @@ impl Workspace {
     /// permission.
     pub(crate) async fn template_unchecked(&self, id: i64) -> Result<TemplateView> {
         view(self.template_row(id).await?)
+    }
+
+    /// The definition of the template of this name and language here, if any.
+    pub(crate) async fn template_def_of(
+        &self,
+        name: &str,
+        language: &str,
+    ) -> Result<Option<TemplateDef>> {
+        let def = sqlx::query_scalar!(
+            "SELECT definition FROM templates WHERE name = ? AND language = ?",
+            name,
+            language
+        )
+        .fetch_optional(self.db())
+        .await?;
+        def.map(|d| {
+            serde_json::from_str(&d).map_err(|e| TemplatesError::Corrupt(e.to_string()).into())
+        })
+        .transpose()
     }
 
     /// The status of the template of this name and language here (APPROVED, PAUSED…), if any.

@@ -717,9 +717,10 @@ pub struct RecipientEntry {
     pub name: String,
     #[serde(default)]
     pub record: Option<String>,
-    /// The template's components for this recipient (Meta's JSON); none when skipped.
+    /// The values of the template's variables for this recipient, in the template's order;
+    /// none when skipped.
     #[serde(default)]
-    pub components: Option<Value>,
+    pub params: Option<Vec<String>>,
     /// Why it is left out, when it is (no number, opted out…).
     #[serde(default)]
     pub skipped: Option<String>,

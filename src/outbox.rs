@@ -78,3 +78,55 @@ pub async fn published(
     }
     Ok(if waiting { None } else { Some(true) })
 }
+
+/// [`emit`], remembering that the event changes `subject` (`template:<name>:<language>`): see
+/// [`superseded_here`].
+pub async fn emit_about(
+    conn: &mut sqlx::SqliteConnection,
+    actor: &Principal,
+    kind: &str,
+    payload: &serde_json::Value,
+    subject: &str,
+) -> Result<String> {
+    let event_id = emit(conn, actor, kind, payload).await?;
+    sqlx::query!(
+        "INSERT INTO outbox_pending (event_id, subject) VALUES (?, ?)",
+        event_id,
+        subject
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(event_id)
+}
+
+/// Whether the received event `key` (the relay's `…:<event id>`) is one of this desktop's own
+/// events about `subject` coming back while a later one about it is still on its way: then the
+/// change here is already newer than the event, which must not undo it.
+pub async fn superseded_here(
+    conn: &mut sqlx::SqliteConnection,
+    key: &str,
+    subject: &str,
+) -> Result<bool> {
+    let Some(event_id) = key.rsplit(':').next() else {
+        return Ok(false);
+    };
+    let own = sqlx::query!(
+        "DELETE FROM outbox_pending WHERE event_id = ? AND subject = ?",
+        event_id,
+        subject
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        > 0;
+    if !own {
+        return Ok(false);
+    }
+    let later = sqlx::query_scalar!(
+        "SELECT count(*) FROM outbox_pending WHERE subject = ?",
+        subject
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(later > 0)
+}

@@ -415,10 +415,20 @@ impl Ctx<'_> {
                 body,
             });
         } else if let Some(r) = rows.iter().find(|r| r.skipped.is_none()) {
+            // Recipients of an earlier campaign: their frozen values fill the body.
+            let values: Vec<crate::templates::Binding> = def
+                .variables()
+                .into_iter()
+                .zip(r.params.clone().unwrap_or_default())
+                .map(|(variable, value)| crate::templates::Binding {
+                    variable,
+                    source: Source::Text { value },
+                })
+                .collect();
             f.sample = Some(Sample {
                 name: r.name.clone(),
                 phone: format!("+{}", r.phone),
-                body: String::new(),
+                body: crate::templates::render_body(&def, &values, |_| None),
             });
         }
         f.messaging_limit = crate::numbers::messaging_limit(&mut conn).await?;

@@ -58,8 +58,20 @@ pub(crate) async fn emit_state(
     state: &TemplateState,
 ) -> Result<()> {
     let payload = serde_json::to_value(state).expect("a template serialises");
-    crate::outbox::emit(tx, actor, kind, &payload).await?;
+    crate::outbox::emit_about(
+        tx,
+        actor,
+        kind,
+        &payload,
+        &subject(&state.name, &state.language),
+    )
+    .await?;
     Ok(())
+}
+
+/// What a template's events change, for [`crate::outbox::superseded_here`].
+fn subject(name: &str, language: &str) -> String {
+    format!("template:{name}:{language}")
 }
 
 /// The template every desktop knows by `name` and `language`, if this one has it.
@@ -104,6 +116,12 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
     let mut tx = crate::db::write_tx_in(ws.db()).await?;
     let what = format!("template “{}” ({})", t.name, t.language);
     if !crate::staff::shared::author_allowed(&mut tx, e, Screen::Templates, what).await? {
+        tx.commit().await?;
+        return Ok(());
+    }
+    // An earlier change of ours coming back while a later one is on its way: the template here
+    // is already newer.
+    if crate::outbox::superseded_here(&mut tx, &e.key, &subject(&t.name, &t.language)).await? {
         tx.commit().await?;
         return Ok(());
     }

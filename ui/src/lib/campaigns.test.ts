@@ -23,6 +23,7 @@ import {
   stateCount,
   statusTone,
   throttle,
+  timeLabel,
 } from "./campaigns";
 
 function figures(over: Partial<CampaignFigures> = {}): CampaignFigures {
@@ -377,5 +378,14 @@ describe("matchesSearch", () => {
     expect(matchesSearch(c, "paused")).toBe(true);
     expect(matchesSearch(c, "winter")).toBe(false);
     expect(matchesSearch(c, "  ")).toBe(true);
+  });
+});
+
+describe("timeLabel", () => {
+  it("says the seconds on a chart of a few minutes, the day on one of several days", () => {
+    const at = new Date(2026, 11, 7, 15, 15, 42).getTime();
+    expect(timeLabel(at, 90_000)).toBe("15:15:42");
+    expect(timeLabel(at, 3 * 3600 * 1000)).toBe("15:15");
+    expect(timeLabel(at, 3 * 24 * 3600 * 1000)).toBe("12-07 15:15");
   });
 });

@@ -495,6 +495,8 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 export function timeLabel(at: number, spanMs: number): string {
   const d = new Date(at);
   const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  // Under two minutes the three labels would read "15:15 15:15 15:15": they say the seconds too.
+  if (spanMs < 2 * 60 * 1000) return `${hm}:${pad(d.getSeconds())}`;
   return spanMs < 24 * 3600 * 1000 ? hm : `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
 }
 

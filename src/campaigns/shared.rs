@@ -320,34 +320,33 @@ pub(crate) async fn insert_recipients(
     rows: &[RecipientEntry],
     now: i64,
 ) -> Result<()> {
-    // Multi-row inserts: a 100,000-recipient plan is a few dozen statements.
-    for (c, chunk) in rows.chunks(2000).enumerate() {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT OR IGNORE INTO campaign_recipients
-               (campaign_uid, idx, phone, name, record, params, state, rank, reason, updated_at) ",
-        );
-        q.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
-            let (state, reason) = match &r.skipped {
-                Some(why) => (RecipientState::Skipped, Some(why.clone())),
-                None => (RecipientState::Planned, None),
-            };
-            b.push_bind(campaign)
-                .push_bind(first + (c * 2000 + i) as i64)
-                .push_bind(&r.phone)
-                .push_bind(&r.name)
-                .push_bind(&r.record)
-                .push_bind(
-                    r.params
-                        .as_ref()
-                        .map(|p| serde_json::to_string(p).expect("strings serialise")),
-                )
-                .push_bind(state.key())
-                .push_bind(state.rank())
-                .push_bind(reason)
-                .push_bind(now);
-        });
-        q.build().execute(&mut *conn).await?;
-    }
+    // One statement over the rows as JSON (SQLite's json_each): a 100,000-recipient plan binds
+    // one text, not a million values.
+    let json = serde_json::to_string(rows).expect("rows serialise");
+    let planned = RecipientState::Planned.key();
+    let skipped = RecipientState::Skipped.key();
+    let planned_rank = RecipientState::Planned.rank();
+    let skipped_rank = RecipientState::Skipped.rank();
+    sqlx::query!(
+        r#"INSERT OR IGNORE INTO campaign_recipients
+             (campaign_uid, idx, phone, name, record, params, state, rank, reason, updated_at)
+           SELECT ?1, ?2 + j.key, j.value ->> 'phone', j.value ->> 'name', j.value ->> 'record',
+                  CASE json_type(j.value, '$.params') WHEN 'array' THEN j.value -> 'params' END,
+                  CASE WHEN j.value ->> 'skipped' IS NULL THEN ?3 ELSE ?4 END,
+                  CASE WHEN j.value ->> 'skipped' IS NULL THEN ?5 ELSE ?6 END,
+                  j.value ->> 'skipped', ?7
+           FROM json_each(?8) AS j"#,
+        campaign,
+        first,
+        planned,
+        skipped,
+        planned_rank,
+        skipped_rank,
+        now,
+        json
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

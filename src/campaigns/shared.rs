@@ -493,49 +493,25 @@ async fn apply_status(tx: &mut SqliteConnection, e: &ReceivedEvent, raw: &Value)
     let at = e.timestamp.map(|t| t * 1000).unwrap_or(e.received_at);
     let wamid = e.message_id.as_deref();
     match status {
-        "sent" => {
+        // A later step stands for the earlier ones (read was delivered and sent); a step never
+        // moves a recipient back.
+        "sent" | "delivered" | "read" => {
+            let reached = match status {
+                "sent" => RecipientState::Sent,
+                "delivered" => RecipientState::Delivered,
+                _ => RecipientState::Read,
+            };
+            let (key, rank) = (reached.key(), reached.rank());
             sqlx::query!(
-                "UPDATE campaign_recipients SET wamid = coalesce(wamid, ?), sent_at = coalesce(sent_at, ?),
-                        state = CASE WHEN rank < 3 THEN 'sent' ELSE state END, rank = max(rank, 3), updated_at = ?
-                 WHERE campaign_uid = ? AND idx = ? AND attempts <= ? AND state <> 'skipped'",
+                "UPDATE campaign_recipients SET wamid = coalesce(wamid, ?1), sent_at = coalesce(sent_at, ?2),
+                        delivered_at = CASE WHEN ?3 >= 5 THEN coalesce(delivered_at, ?2) ELSE delivered_at END,
+                        read_at = CASE WHEN ?3 >= 6 THEN coalesce(read_at, ?2) ELSE read_at END,
+                        state = CASE WHEN rank < ?3 THEN ?4 ELSE state END, rank = max(rank, ?3), updated_at = ?2
+                 WHERE campaign_uid = ?5 AND idx = ?6 AND attempts <= ?7 AND state <> 'skipped'",
                 wamid,
                 at,
-                at,
-                campaign,
-                idx,
-                attempt
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        "delivered" => {
-            sqlx::query!(
-                "UPDATE campaign_recipients SET wamid = coalesce(wamid, ?), sent_at = coalesce(sent_at, ?),
-                        delivered_at = coalesce(delivered_at, ?),
-                        state = CASE WHEN rank < 5 THEN 'delivered' ELSE state END, rank = max(rank, 5), updated_at = ?
-                 WHERE campaign_uid = ? AND idx = ? AND attempts <= ? AND state <> 'skipped'",
-                wamid,
-                at,
-                at,
-                at,
-                campaign,
-                idx,
-                attempt
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        "read" => {
-            sqlx::query!(
-                "UPDATE campaign_recipients SET wamid = coalesce(wamid, ?), sent_at = coalesce(sent_at, ?),
-                        delivered_at = coalesce(delivered_at, ?), read_at = coalesce(read_at, ?),
-                        state = CASE WHEN rank < 6 THEN 'read' ELSE state END, rank = max(rank, 6), updated_at = ?
-                 WHERE campaign_uid = ? AND idx = ? AND attempts <= ? AND state <> 'skipped'",
-                wamid,
-                at,
-                at,
-                at,
-                at,
+                rank,
+                key,
                 campaign,
                 idx,
                 attempt

@@ -195,10 +195,12 @@ impl Pacer {
         self.slowed_until = Some(Instant::now() + Duration::from_secs(30));
     }
 
-    /// Rows taken at a time: about 200 ms of sending, so that the next group is taken (and the
-    /// relay has its attempts) while this one goes out.
+    /// Rows taken at a time: 100 ms of sending. Taking a group (the relay has its attempts
+    /// before any is sent) takes a few milliseconds: each must bring enough to keep the pace.
+    /// At most two groups are taken and not yet sent, which is what a crash can leave needing a
+    /// person.
     fn group(&self) -> usize {
-        (self.budget as usize / 5).clamp(1, 400)
+        (self.budget as usize / 10).clamp(1, 200)
     }
 }
 
@@ -251,6 +253,29 @@ async fn tick(ws: &Arc<Workspace>, pacer: &mut Pacer, stop: &CancellationToken) 
                         (status_of(&s) == CampaignStatus::Paused).then(|| CampaignState {
                             status: "running".into(),
                             reason: None,
+                            version: s.version + 1,
+                            ..s
+                        })
+                    })
+                    .await?;
+                    worked = true;
+                }
+            }
+            // A person chose Retry for recipients of a finished campaign (their change may have
+            // crossed the campaign's completion in the log): it sends them.
+            CampaignStatus::Completed => {
+                let waiting = sqlx::query_scalar!(
+                    "SELECT count(*) FROM campaign_recipients INDEXED BY campaign_recipients_waiting
+                     WHERE campaign_uid = ? AND state IN ('planned', 'deferred', 'sending') AND state = 'planned'",
+                    s.uid
+                )
+                .fetch_one(ws.db())
+                .await?;
+                if waiting > 0 {
+                    change(ws, &s.uid, "campaigns.resume", |s| {
+                        (status_of(&s) == CampaignStatus::Completed).then(|| CampaignState {
+                            status: "running".into(),
+                            finished_at: None,
                             version: s.version + 1,
                             ..s
                         })

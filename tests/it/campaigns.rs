@@ -374,9 +374,9 @@ async fn bad_campaign_input_is_refused_naming_the_problem() {
 
 /// The dispatcher keeps to its budget as Meta (the sandbox's meter) counts it: never more than
 /// the budget in any one second (beyond a few sends bunched by timers), and within 5% of it
-/// over the run.
+/// over the run. It measures a pace, so scripts/test runs it alone (`alone_`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dispatcher_sends_at_its_budget_as_meta_measures_it() {
+async fn alone_the_dispatcher_sends_at_its_budget_as_meta_measures_it() {
     const BUDGET: u32 = 100;
     const N: usize = 600;
     let config = SandboxConfig {

@@ -37,6 +37,20 @@ function canvasEdges() {
 }
 
 /** Closes the toasts: they sit over the simulator's controls in the window's corner. */
+/**
+ * Selects a node on the canvas and waits for its inspector field. The canvas is fitted to its
+ * nodes in the frame after it loads, so a click aimed before that lands beside the node: aim again.
+ */
+async function openNode(app, id, field) {
+  await app.browser.waitUntil(
+    async () => {
+      await app.browser.$(`#node-${id}`).click();
+      return app.browser.$(`[data-testid="${field}"]`).isDisplayed();
+    },
+    { timeout: 10000, interval: 500, timeoutMsg: `node ${id} did not open its inspector (${field})` },
+  );
+}
+
 async function dismissToasts(app) {
   await app.browser.execute(() => document.querySelectorAll('.toast .dismiss').forEach((b) => b.click()));
 }
@@ -71,8 +85,7 @@ test('bots: draw, simulate, publish and turn on a menu bot', async (t) => {
 
   await app.step('a button title over 20 characters is refused on save, its node highlighted', async () => {
     const ask = (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'ask_buttons');
-    await app.browser.$(`#node-${ask.id}`).click();
-    await app.waitFor('node-inspector');
+    await openNode(app, ask.id, 'node-inspector');
     const titles = await app.els('node-choice-title');
     await titles[0].clearValue();
     await titles[0].setValue('Prices and packages 2027');
@@ -124,7 +137,7 @@ test('bots: draw, simulate, publish and turn on a menu bot', async (t) => {
   await app.step('removing the middle of three buttons keeps the other branches where they were', async () => {
     await app.click('tab-node');
     const ask = (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'ask_buttons');
-    await app.browser.$(`#node-${ask.id}`).click();
+    await openNode(app, ask.id, 'node-choice-add');
     await app.click('node-choice-add');
     await app.browser.waitUntil(async () => (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'ask_buttons').ports.length === 6);
     const before = await app.browser.execute(canvasEdges);
@@ -283,7 +296,7 @@ test('bots: draw, simulate, publish and turn on a menu bot', async (t) => {
     await app.waitFor('bot-editor');
     await app.browser.waitUntil(async () => (await app.browser.execute(canvasNodes)).some((n) => n.kind === 'ai_reply'), { timeout: 10000 });
     const ai = (await app.browser.execute(canvasNodes)).find((n) => n.kind === 'ai_reply');
-    await app.browser.$(`#node-${ai.id}`).click();
+    await openNode(app, ai.id, 'node-knowledge');
     await app.type('node-knowledge', 'We open at 9 and close at 18. Roof checks cost 80 euros.');
     await app.click('bot-publish');
     await app.waitForText('bot-editor-version', 'v1 published', 10000);

@@ -124,6 +124,7 @@ impl Embedded {
         // Sends are paced at the sandbox's limits, as at Meta's.
         ws.set_send_pacing(crate::connection::SendPacing {
             throughput_per_sec: config.throughput_mps,
+            high_throughput_per_sec: config.high_throughput_mps,
             pair_burst: config.pair_burst,
             pair_period: config.pair_interval,
         })

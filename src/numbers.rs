@@ -242,6 +242,7 @@ impl Ctx<'_> {
         )
         .await?;
         self.outbox_written();
+        self.load_throughput_levels().await?;
         self.numbers().await
     }
 
@@ -358,6 +359,7 @@ pub fn team_handler() -> std::sync::Arc<dyn crate::handlers::Handler> {
             }
             tx.commit().await?;
             ws.records_changed(Screen::Numbers);
+            ws.load_throughput_levels().await?;
             Ok(())
         })
     }
@@ -398,9 +400,20 @@ impl Workspace {
         let Some(number) = v["display_phone_number"].as_str() else {
             return Ok(());
         };
-        let limit = ["max_daily_conversations_per_business", "current_limit"]
-            .iter()
-            .find_map(|k| v[k].as_str().filter(|t| !t.is_empty()));
+        // Meta's throughput upgrade: the number sends at the high level from now on. Its
+        // `current_limit` (TIER_UNLIMITED) speaks of throughput, not of the messaging limit.
+        let upgraded = v["event"].as_str() == Some("THROUGHPUT_UPGRADE");
+        let limit = (!upgraded)
+            .then(|| {
+                ["max_daily_conversations_per_business", "current_limit"]
+                    .iter()
+                    .find_map(|k| {
+                        v[k].as_str()
+                            .filter(|t| !t.is_empty() && *t != "TIER_UNLIMITED")
+                    })
+            })
+            .flatten();
+        let throughput = upgraded.then_some("HIGH");
         let flagged = match v["event"].as_str() {
             Some("FLAGGED") => Some("RED"),
             Some("UNFLAGGED") => Some("GREEN"),
@@ -410,10 +423,12 @@ impl Workspace {
         let digits: String = number.chars().filter(char::is_ascii_digit).collect();
         let changed = sqlx::query!(
             "UPDATE numbers SET messaging_limit = COALESCE(?, messaging_limit),
-                                quality_rating = COALESCE(?, quality_rating)
+                                quality_rating = COALESCE(?, quality_rating),
+                                throughput = COALESCE(?, throughput)
              WHERE replace(replace(replace(replace(replace(display_phone_number, '+', ''), ' ', ''), '-', ''), '(', ''), ')', '') = ?",
             limit,
             flagged,
+            throughput,
             digits
         )
         .execute(self.db())
@@ -421,7 +436,30 @@ impl Workspace {
         .rows_affected();
         if changed > 0 {
             self.records_changed(Screen::Numbers);
+            if upgraded {
+                self.load_throughput_levels().await?;
+            }
         }
+        Ok(())
+    }
+
+    /// The numbers at Meta's high throughput level, as Meta last said.
+    pub(crate) async fn high_throughput_numbers(
+        &self,
+    ) -> Result<std::collections::HashSet<String>> {
+        Ok(
+            sqlx::query_scalar!("SELECT phone_number_id FROM numbers WHERE throughput = 'HIGH'")
+                .fetch_all(self.db())
+                .await?
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    /// Sends follow the numbers' throughput levels (the Graph client and automation's budget).
+    pub(crate) async fn load_throughput_levels(&self) -> Result<()> {
+        let high = self.high_throughput_numbers().await?;
+        self.set_high_throughput_numbers(high).await;
         Ok(())
     }
 }

@@ -15,16 +15,15 @@
 //! marketing message), 131056 tries the recipient again a minute later.
 
 use std::collections::HashSet;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
 use super::{CampaignStatus, shared, status_of};
 use crate::Result;
 use crate::audit::{self, Change, Outcome as Logged};
+use crate::connection::{AutomationPacer, AutomationShare};
 use crate::meta::ClientError;
 use crate::meta::client::GraphClient;
 use crate::meta::messages::{Body, Component, Language, Outbound, Template};
@@ -90,6 +89,10 @@ impl Workspace {
 
     /// Sets how the dispatcher runs (tests, the runner's configuration).
     pub fn set_dispatch_tuning(&self, tuning: DispatchTuning) {
+        self.set_automation_share(AutomationShare {
+            chat_reserve_pct: tuning.chat_reserve_pct,
+            per_sec: tuning.budget_per_sec,
+        });
         *self
             .dispatch()
             .tuning
@@ -110,29 +113,18 @@ impl Workspace {
     pub fn campaigns_wake(&self) {
         self.dispatch().wake.notify_one();
     }
-
-    /// The messages per second campaigns send at on one number.
-    pub fn campaign_budget(&self) -> u32 {
-        let t = self.dispatch_tuning();
-        t.budget_per_sec.unwrap_or_else(|| {
-            let rate = self.send_pacing().throughput_per_sec;
-            (rate - rate * t.chat_reserve_pct.min(90) / 100).max(1)
-        })
-    }
 }
 
 /// Runs the dispatcher until `stop`; it sends only while this replica runs automation.
 pub async fn run_dispatcher(ws: Arc<Workspace>, stop: CancellationToken) {
     let dispatch = ws.dispatch();
-    let mut pacer = Pacer::new(ws.campaign_budget());
     loop {
         if stop.is_cancelled() {
             break;
         }
         let idle = ws.dispatch_tuning().idle;
         let worked = if ws.handlers().runs_automation() {
-            pacer.set_budget(ws.campaign_budget());
-            match tick(&ws, &mut pacer, &stop).await {
+            match tick(&ws, &stop).await {
                 Ok(w) => w,
                 Err(e) => {
                     tracing::warn!(error = %e, "the campaign dispatcher stumbled; it tries again");
@@ -156,72 +148,17 @@ pub async fn run_dispatcher(ws: Arc<Workspace>, stop: CancellationToken) {
     }
 }
 
-/// The dispatcher's rate: evenly spaced at the budget, halved for a while after a 130429.
-struct Pacer {
-    budget: u32,
-    limiter: Arc<DefaultDirectRateLimiter>,
-    /// The sends' turn at the limiter, first come first served.
-    turn: Arc<tokio::sync::Mutex<()>>,
-    slowed_until: Option<Instant>,
+/// Rows taken at a time: 100 ms of sending at the budget. Taking a group (the relay has its
+/// attempts before any is sent) takes a few milliseconds: each must bring enough to keep the pace.
+/// At most two groups are taken and not yet sent, which is what a crash can leave needing a
+/// person.
+fn group_size(budget: u32) -> usize {
+    (budget as usize / 10).clamp(1, 200)
 }
-
-impl Pacer {
-    fn new(budget: u32) -> Self {
-        Pacer {
-            budget,
-            limiter: Arc::new(limiter(budget)),
-            turn: Arc::default(),
-            slowed_until: None,
-        }
-    }
-
-    fn set_budget(&mut self, budget: u32) {
-        if self.slowed_until.is_some_and(|t| t <= Instant::now()) {
-            self.slowed_until = None;
-            self.limiter = Arc::new(limiter(budget));
-        }
-        if budget != self.budget && self.slowed_until.is_none() {
-            self.limiter = Arc::new(limiter(budget));
-        }
-        self.budget = budget;
-    }
-
-    fn slow_down(&mut self) {
-        tracing::info!(
-            budget = self.budget,
-            "Meta said the number sends too fast (130429): campaigns slow down for 30 s"
-        );
-        self.limiter = Arc::new(limiter((self.budget / 2).max(1)));
-        self.slowed_until = Some(Instant::now() + Duration::from_secs(30));
-    }
-
-    /// Rows taken at a time: 100 ms of sending. Taking a group (the relay has its attempts
-    /// before any is sent) takes a few milliseconds: each must bring enough to keep the pace.
-    /// At most two groups are taken and not yet sent, which is what a crash can leave needing a
-    /// person.
-    fn group(&self) -> usize {
-        (self.budget as usize / 10).clamp(1, 200)
-    }
-}
-
-/// Evenly spaced at `per_sec`, with a burst of a few sends so that a timer waking late does not
-/// lose the time (the sandbox's meter allows the same jitter: `JITTER_BURST`).
-fn limiter(per_sec: u32) -> DefaultDirectRateLimiter {
-    let per_sec = NonZeroU32::new(per_sec.max(1)).expect("max(1) is non-zero");
-    let burst = NonZeroU32::new(JITTER.min(per_sec.get())).expect("at least 1");
-    RateLimiter::direct(
-        Quota::with_period(Duration::from_secs(1) / per_sec.get())
-            .expect("a non-zero period")
-            .allow_burst(burst),
-    )
-}
-
-/// Sends that may bunch up after a late timer.
-const JITTER: u32 = 5;
 
 /// One look at every campaign: schedules due, paused ones Meta allows again, running ones sent
 /// for a while. Whether it did anything.
-async fn tick(ws: &Arc<Workspace>, pacer: &mut Pacer, stop: &CancellationToken) -> Result<bool> {
+async fn tick(ws: &Arc<Workspace>, stop: &CancellationToken) -> Result<bool> {
     let now = ws.now_ms();
     let campaigns = shared::all(&mut *ws.db().acquire().await?).await?;
     let mut worked = false;
@@ -286,7 +223,7 @@ async fn tick(ws: &Arc<Workspace>, pacer: &mut Pacer, stop: &CancellationToken) 
             }
             CampaignStatus::Running => {
                 worked |= reconcile(ws, s).await?;
-                worked |= send(ws, s, pacer, stop).await?;
+                worked |= send(ws, s, stop).await?;
                 let left = sqlx::query_scalar!(
                     "SELECT count(*) FROM campaign_recipients INDEXED BY campaign_recipients_waiting
                      WHERE campaign_uid = ? AND state IN ('planned', 'deferred', 'sending')",
@@ -480,12 +417,7 @@ enum Verdict {
 }
 
 /// Sends the campaign's next recipients for up to [`SLICE`]. Whether it sent anything.
-async fn send(
-    ws: &Arc<Workspace>,
-    s: &CampaignState,
-    pacer: &mut Pacer,
-    stop: &CancellationToken,
-) -> Result<bool> {
+async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) -> Result<bool> {
     let (client, ids) = match ws.graph_client().await {
         Ok(c) => c,
         Err(e) => {
@@ -515,8 +447,6 @@ async fn send(
     }
     let number = s.number_id.clone().unwrap_or(ids.phone_number_id);
     let deadline = Instant::now() + SLICE;
-    let group = pacer.group();
-    let most_in_flight = (group * 2).max(8);
     let mut flying = tokio::task::JoinSet::new();
     let mut answers: Vec<Answer> = Vec::new();
     let mut last_flush = Instant::now();
@@ -527,7 +457,10 @@ async fn send(
         if taking && (Instant::now() > deadline || stop.is_cancelled()) {
             taking = false;
         }
-        if taking && flying.len() + group <= most_in_flight {
+        // The budget may change while sending (Meta raised the number's throughput).
+        let pacer = ws.automation_pacer(&number);
+        let group = group_size(pacer.budget());
+        if taking && flying.len() + group <= (group * 2).max(8) {
             if !still_running(ws, &s.uid).await? {
                 taking = false;
             } else {
@@ -542,8 +475,7 @@ async fn send(
                         number.clone(),
                         s,
                         t,
-                        pacer.limiter.clone(),
-                        pacer.turn.clone(),
+                        pacer.clone(),
                     ));
                 }
             }
@@ -565,7 +497,7 @@ async fn send(
             last_flush = Instant::now();
             match v {
                 Verdict::Go => {}
-                Verdict::SlowDown => pacer.slow_down(),
+                Verdict::SlowDown => ws.automation_pacer(&number).slow_down(),
                 other => {
                     verdict = other;
                     taking = false;
@@ -576,7 +508,7 @@ async fn send(
     if !answers.is_empty() {
         match settle(ws, s, answers).await? {
             Verdict::Go => {}
-            Verdict::SlowDown => pacer.slow_down(),
+            Verdict::SlowDown => ws.automation_pacer(&number).slow_down(),
             other => verdict = other,
         }
     }
@@ -765,8 +697,7 @@ fn send_one(
     number: String,
     s: &CampaignState,
     t: Taken,
-    limiter: Arc<DefaultDirectRateLimiter>,
-    turn: Arc<tokio::sync::Mutex<()>>,
+    pacer: Arc<AutomationPacer>,
 ) -> impl std::future::Future<Output = Answer> + use<> {
     let message = Outbound {
         to: t.phone.clone(),
@@ -784,12 +715,7 @@ fn send_one(
         biz_opaque_callback_data: Some(shared::tag(&s.uid, t.idx, t.attempt)),
     };
     async move {
-        {
-            // One waiter at a time, in the order taken: many tasks polling the limiter together
-            // would wake in bunches and lose time.
-            let _turn = turn.lock().await;
-            limiter.until_ready().await;
-        }
+        pacer.until_ready().await;
         let result = client.send(&number, &message).await.and_then(|r| {
             r.messages
                 .into_iter()

@@ -130,15 +130,20 @@ impl ChatNotice {
     }
 }
 
-/// The chat's per-workspace runtime: change notices, the send lock.
+/// The chat's per-workspace runtime: change notices, the send locks.
 pub struct ChatRuntime {
     notices: broadcast::Sender<ChatNotice>,
+    /// One drain at a time in each lane: people's sends, and automated ones (bots), which wait
+    /// for the number's automation budget without holding people's up.
     sending: tokio::sync::Mutex<()>,
+    sending_automated: tokio::sync::Mutex<()>,
     /// Held while a template send is checked against a repeat and queued.
     queueing: tokio::sync::Mutex<()>,
     wake: tokio::sync::Notify,
-    /// Sends left in flight by an earlier run were looked for (once per open workspace).
-    orphans_checked: std::sync::atomic::AtomicBool,
+    wake_automated: tokio::sync::Notify,
+    /// Sends left in flight by an earlier run were looked for (once per open workspace, before
+    /// either lane sends anything).
+    orphans_checked: tokio::sync::OnceCell<()>,
 }
 
 impl Default for ChatRuntime {
@@ -146,9 +151,11 @@ impl Default for ChatRuntime {
         ChatRuntime {
             notices: broadcast::channel(1024).0,
             sending: tokio::sync::Mutex::new(()),
+            sending_automated: tokio::sync::Mutex::new(()),
             queueing: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
-            orphans_checked: Default::default(),
+            wake_automated: tokio::sync::Notify::new(),
+            orphans_checked: tokio::sync::OnceCell::new(),
         }
     }
 }

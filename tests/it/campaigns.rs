@@ -436,3 +436,222 @@ async fn alone_the_dispatcher_sends_at_its_budget_as_meta_measures_it() {
         "{rate:.1}/s is not within 5% of {BUDGET}/s"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alone_meta_upgrading_a_numbers_throughput_raises_a_running_campaigns_pace() {
+    const STANDARD: u32 = 20;
+    const HIGH: u32 = 100;
+    const N: usize = 600;
+    let config = SandboxConfig {
+        throughput_mps: STANDARD,
+        high_throughput_mps: HIGH,
+        pair_burst: 100_000,
+        // Fewer statuses back: this debug build applies them beside the sends.
+        read_receipts: false,
+        ..quick()
+    };
+    let (t, e) = desktop(config).await;
+    let ws = &t.ws;
+    let sandbox = e.embedded().unwrap().sandbox();
+    let number = sandbox.phone_numbers()[0].id.clone();
+    let cx = ws.cx();
+    let numbers = cx.refresh_numbers().await.unwrap();
+    let level = |views: &[crmconnect::numbers::NumberView]| {
+        views
+            .iter()
+            .find(|n| n.phone_number_id == number)
+            .and_then(|n| n.throughput.clone())
+    };
+    assert_eq!(level(&numbers).as_deref(), Some("STANDARD"));
+    // The number's rate minus the tenth kept for people chatting.
+    assert_eq!(ws.automation_budget(&number), STANDARD - STANDARD / 10);
+    let template_id = template(ws).await;
+    let group = group_of(ws, "Upgraded", N).await;
+    let c = cx
+        .create_campaign(CampaignInput {
+            name: "Upgraded".into(),
+            number_id: None,
+            template_id,
+            audience: Audience::Contacts {
+                group_id: Some(group),
+                ids: vec![],
+            },
+            start_at: None,
+        })
+        .await
+        .unwrap();
+    cx.plan_campaign(c.id).await.unwrap();
+    cx.start_campaign(c.id).await.unwrap();
+    eventually_within(
+        Duration::from_secs(30),
+        "three seconds of sends",
+        || async { (sandbox.send_rate(&number).accepted >= 3 * 18).then_some(()) },
+    )
+    .await;
+    let standard = sandbox.send_rate(&number);
+    assert!(
+        standard.max_in_one_second <= 18 + u64::from(crmconnect::sandbox::JITTER_BURST),
+        "{standard:?}: over 18/s before the upgrade"
+    );
+
+    sandbox.account_event(crmconnect::sandbox::AccountEvent::UpgradeThroughput);
+    eventually_within(
+        Duration::from_secs(10),
+        "the upgrade reached the workspace",
+        || async { (ws.number_throughput(&number) == HIGH).then_some(()) },
+    )
+    .await;
+    assert_eq!(ws.automation_budget(&number), HIGH - HIGH / 10);
+    assert_eq!(level(&cx.numbers().await.unwrap()).as_deref(), Some("HIGH"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (from, at) = (
+        sandbox.send_rate(&number).accepted,
+        std::time::Instant::now(),
+    );
+    eventually_within(
+        Duration::from_secs(30),
+        "three seconds of sends at the high level",
+        || async { (sandbox.send_rate(&number).accepted >= from + 3 * 90).then_some(()) },
+    )
+    .await;
+    let raised = (sandbox.send_rate(&number).accepted - from) as f64 / at.elapsed().as_secs_f64();
+    eprintln!("before the upgrade {standard:?}; after it {raised:.1}/s");
+    assert!(
+        raised >= 60.0,
+        "{raised:.1}/s after the upgrade: the pace stayed near the standard {STANDARD}/s"
+    );
+    eventually_within(Duration::from_secs(60), "every recipient sent", || async {
+        (sandbox.send_rate(&number).accepted >= N as u64).then_some(())
+    })
+    .await;
+    let m = sandbox.send_rate(&number);
+    assert_eq!(m.refused, 0, "Meta never refused for throughput: {m:?}");
+    assert!(
+        m.max_in_one_second <= u64::from(HIGH),
+        "{m:?}: over the high level in one second"
+    );
+    let sent = sandbox.sent_per_recipient();
+    assert_eq!(sent.len(), N);
+    assert!(sent.values().all(|n| *n == 1));
+}
+
+/// Bots' replies and campaigns take turns in one automation budget per number, and a person's
+/// message never waits behind them (the reserve for people chatting).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alone_bots_and_a_campaign_share_one_budget_and_people_do_not_wait_behind_them() {
+    use crmconnect::bots::{BotInput, BotKind};
+    use crmconnect::flow::trigger::Trigger;
+    use crmconnect::sandbox::CustomerMessage;
+    const BUDGET: u32 = 2;
+    const N: usize = 16;
+    let config = SandboxConfig {
+        throughput_mps: 400,
+        pair_burst: 100_000,
+        ..quick()
+    };
+    let (t, e) = desktop(config).await;
+    let ws = &t.ws;
+    ws.set_dispatch_tuning(DispatchTuning {
+        budget_per_sec: Some(BUDGET),
+        ..DispatchTuning::default()
+    });
+    let sandbox = e.embedded().unwrap().sandbox();
+    let number = sandbox.phone_numbers()[0].id.clone();
+    let cx = ws.cx();
+    let bot = cx
+        .create_bot(BotInput {
+            name: "Prices".into(),
+            kind: BotKind::Menu,
+            trigger: Trigger::Contains {
+                text: "price".into(),
+            },
+            number_id: None,
+        })
+        .await
+        .unwrap();
+    cx.publish_bot(bot.id).await.unwrap();
+    cx.set_bot_active(bot.id, true).await.unwrap();
+    let template_id = template(ws).await;
+    let group = group_of(ws, "Shared", N).await;
+    let c = cx
+        .create_campaign(CampaignInput {
+            name: "Shared".into(),
+            number_id: None,
+            template_id,
+            audience: Audience::Contacts {
+                group_id: Some(group),
+                ids: vec![],
+            },
+            start_at: None,
+        })
+        .await
+        .unwrap();
+    cx.plan_campaign(c.id).await.unwrap();
+    cx.start_campaign(c.id).await.unwrap();
+    eventually_within(Duration::from_secs(20), "the campaign sends", || async {
+        (sandbox.send_rate(&number).accepted >= 3).then_some(())
+    })
+    .await;
+
+    // Every sandbox customer asks for the price at once: five bot replies.
+    let customers = sandbox.customers();
+    for c in &customers {
+        sandbox
+            .customer_sends(&c.key, CustomerMessage::text("What is the price?"))
+            .unwrap();
+    }
+    let count = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(ws.db())
+            .await
+            .unwrap()
+    };
+    eventually_within(Duration::from_secs(20), "the bot answered each", || async {
+        (count("SELECT count(*) FROM chat_messages WHERE bot IS NOT NULL").await
+            == customers.len() as i64)
+            .then_some(())
+    })
+    .await;
+    // A person writes now: the message goes out at once, ahead of the bots' queued replies.
+    let conversation = first_conversation(ws).await.unwrap();
+    let m = cx
+        .send_text(conversation.id, text("Hello, Olivia here: I can help."))
+        .await
+        .unwrap();
+    let waiting =
+        count("SELECT count(*) FROM chat_messages WHERE bot IS NOT NULL AND wamid IS NULL").await;
+    let taken: Option<String> = sqlx::query_scalar("SELECT wamid FROM chat_messages WHERE id = ?")
+        .bind(m.id)
+        .fetch_one(ws.db())
+        .await
+        .unwrap();
+    assert!(taken.is_some(), "Meta took the person's message at once");
+    assert!(
+        waiting > 0,
+        "the person's message went out while bots' replies still waited for their turn"
+    );
+
+    eventually_within(Duration::from_secs(60), "every bot reply sent", || async {
+        (count("SELECT count(*) FROM chat_messages WHERE bot IS NOT NULL AND wamid IS NULL").await
+            == 0)
+            .then_some(())
+    })
+    .await;
+    eventually_within(
+        Duration::from_secs(60),
+        "the campaign completed",
+        || async {
+            let c = cx.campaign(c.id).await.unwrap();
+            (c.status == CampaignStatus::Completed).then_some(())
+        },
+    )
+    .await;
+    let m = sandbox.send_rate(&number);
+    eprintln!("bots and a campaign at a budget of {BUDGET}/s: {m:?}");
+    // The budget, a burst of at most the budget after a late timer, and the person's one message.
+    assert!(
+        m.max_in_one_second <= u64::from(2 * BUDGET + 1),
+        "{m:?}: bots and the campaign together went over the budget of {BUDGET}/s"
+    );
+    assert_eq!(m.accepted, (N + customers.len() + 1) as u64);
+}

@@ -2,11 +2,12 @@
 //! and version are configuration). Sends are paced per sender number (throughput) and per
 //! recipient (pair rate); transient refusals are retried with exponential backoff and jitter.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -27,7 +28,8 @@ pub struct GraphConfig {
     pub version: String,
     pub timeout: Duration,
     pub retry: RetryPolicy,
-    /// Messages per second per sender number (Meta: 80 by default, 1,000 after the upgrade).
+    /// Messages per second per sender number (Meta: 80 by default, 1,000 after the upgrade;
+    /// [`GraphClient::set_throughput`] sets one number's own).
     pub throughput_per_sec: u32,
     /// Pair rate to one recipient: a burst, then one message per `pair_period`.
     pub pair_burst: u32,
@@ -173,8 +175,40 @@ pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 pub const MAX_TEMPLATE_PAGES: usize = 100;
 
 struct Pacing {
-    per_sender: DefaultKeyedRateLimiter<String>,
+    /// Each sender number's limiter, made at its rate when it first sends.
+    per_sender: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
+    /// A number's rate when none was set for it.
+    default_rate: u32,
+    /// Rates set for numbers (Meta's throughput level of each).
+    rates: Mutex<HashMap<String, u32>>,
     per_pair: DefaultKeyedRateLimiter<(String, String)>,
+}
+
+impl Pacing {
+    /// The number's limiter: evenly spaced, no burst, so a number never sends more than its rate
+    /// in any second.
+    fn sender(&self, phone_number_id: &str) -> Arc<DefaultDirectRateLimiter> {
+        let rate = self
+            .rates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(phone_number_id)
+            .copied()
+            .unwrap_or(self.default_rate)
+            .max(1);
+        let mut senders = self.per_sender.lock().unwrap_or_else(|e| e.into_inner());
+        match senders.get(phone_number_id) {
+            Some((r, limiter)) if *r == rate => limiter.clone(),
+            _ => {
+                let period = Duration::from_secs(1) / rate;
+                let limiter = Arc::new(RateLimiter::direct(
+                    Quota::with_period(period).expect("non-zero period"),
+                ));
+                senders.insert(phone_number_id.to_owned(), (rate, limiter.clone()));
+                limiter
+            }
+        }
+    }
 }
 
 /// A client for one set of credentials. Cheap to clone; clones share their pacing.
@@ -237,16 +271,33 @@ impl GraphClient {
             token: Arc::new(token),
             retry: config.retry,
             pacing: Arc::new(Pacing {
-                // Evenly spaced, no burst: a number never sends more than its rate in any second.
-                per_sender: RateLimiter::keyed(
-                    Quota::with_period(
-                        Duration::from_secs(1) / nz(config.throughput_per_sec).get(),
-                    )
-                    .expect("non-zero period"),
-                ),
+                per_sender: Mutex::default(),
+                default_rate: nz(config.throughput_per_sec).get(),
+                rates: Mutex::default(),
                 per_pair: RateLimiter::keyed(pair),
             }),
         })
+    }
+
+    /// Sets one sender number's messages per second (Meta raised its throughput level, or the
+    /// number is a coexistence number); the clients sharing this one's pacing follow.
+    pub fn set_throughput(&self, phone_number_id: &str, per_sec: u32) {
+        self.pacing
+            .rates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(phone_number_id.to_owned(), per_sec.max(1));
+    }
+
+    /// The messages per second one sender number sends at.
+    pub fn throughput(&self, phone_number_id: &str) -> u32 {
+        self.pacing
+            .rates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(phone_number_id)
+            .copied()
+            .unwrap_or(self.pacing.default_rate)
     }
 
     /// `https://graph.facebook.com/v23.0` (or the sandbox's equivalent).
@@ -348,10 +399,7 @@ impl GraphClient {
     /// Sends one message from `phone_number_id`, paced for the number and the recipient.
     pub async fn send(&self, phone_number_id: &str, message: &Outbound) -> Result<SendResponse> {
         message.validate()?;
-        self.pacing
-            .per_sender
-            .until_key_ready(&phone_number_id.to_owned())
-            .await;
+        self.pacing.sender(phone_number_id).until_ready().await;
         self.pacing
             .per_pair
             .until_key_ready(&(phone_number_id.to_owned(), message.to.clone()))
@@ -381,10 +429,7 @@ impl GraphClient {
     ) -> Result<()> {
         // A read receipt is a call on the number's messages endpoint: Meta counts it against the
         // number's throughput like a message.
-        self.pacing
-            .per_sender
-            .until_key_ready(&phone_number_id.to_owned())
-            .await;
+        self.pacing.sender(phone_number_id).until_ready().await;
         let mut body =
             json!({"messaging_product": "whatsapp", "status": "read", "message_id": message_id});
         if typing {
@@ -694,6 +739,33 @@ mod tests {
                 fbtrace_id: None,
             }),
         }
+    }
+
+    #[test]
+    fn a_number_raised_to_a_higher_throughput_sends_at_its_own_rate() {
+        let config = GraphConfig {
+            throughput_per_sec: 1,
+            ..GraphConfig::default()
+        };
+        let client = GraphClient::new(&config, Sensitive::new("t".into())).unwrap();
+        let standard = client.pacing.sender("p1");
+        assert!(standard.check().is_ok());
+        assert!(
+            standard.check().is_err(),
+            "one a second at the default rate"
+        );
+        client.set_throughput("p1", 1000);
+        assert_eq!(client.throughput("p1"), 1000);
+        assert_eq!(client.throughput("p2"), 1, "the other numbers keep theirs");
+        let raised = client.pacing.sender("p1");
+        let mut passed = 0;
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(2));
+            passed += usize::from(raised.check().is_ok());
+        }
+        assert_eq!(passed, 20, "a send every 2 ms passes at 1,000 a second");
+        assert!(client.pacing.sender("p2").check().is_ok());
+        assert!(client.pacing.sender("p2").check().is_err());
     }
 
     #[test]

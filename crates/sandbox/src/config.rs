@@ -51,6 +51,8 @@ pub struct SandboxConfig {
     pub failure_rate: f64,
     /// Messages per second per phone number before error 130429 (token bucket). Default 80.
     pub throughput_mps: u32,
+    /// The same for a number after its throughput upgrade (level HIGH). Default 1,000.
+    pub high_throughput_mps: u32,
     /// Messages one number may send one recipient in a burst before error 131056. Default 45.
     pub pair_burst: u32,
     /// After the burst, one message per this interval to the same recipient. Default 6 s.
@@ -103,6 +105,7 @@ impl Default for SandboxConfig {
             read_receipts: true,
             failure_rate: 0.0,
             throughput_mps: 80,
+            high_throughput_mps: 1000,
             pair_burst: 45,
             pair_interval: Duration::from_secs(6),
             window_enforcement: WindowEnforcement::Webhook,

@@ -767,6 +767,7 @@ impl Shared {
                 match event {
                     A::FlagNumber => n.quality_rating = "RED".into(),
                     A::UnflagNumber => n.quality_rating = "GREEN".into(),
+                    A::UpgradeThroughput => self.limits.upgrade(&n.id),
                     _ => {}
                 }
                 n.digits()
@@ -806,6 +807,14 @@ impl Shared {
                 "phone_number_quality_update",
                 json!({"display_phone_number": number, "event": "DOWNGRADE", "old_limit": "TIER_10K",
                        "max_daily_conversations_per_business": "TIER_2K"}),
+            ),
+            // As Meta sends it: `current_limit` says the throughput, the business's messaging
+            // limit is unchanged.
+            A::UpgradeThroughput => (
+                "phone_number_quality_update",
+                json!({"display_phone_number": number, "event": "THROUGHPUT_UPGRADE",
+                       "current_limit": "TIER_UNLIMITED",
+                       "max_daily_conversations_per_business": "TIER_1K"}),
             ),
         };
         let summary = format!("{field} {}", value["event"].as_str().unwrap_or(""));

@@ -108,6 +108,9 @@ pub enum AccountEvent {
     UnflagNumber,
     /// `phone_number_quality_update` DOWNGRADE from 10K to 2K customers a day.
     LowerLimit,
+    /// `phone_number_quality_update` THROUGHPUT_UPGRADE for the first number: from then on it
+    /// may send at the high level (`high_throughput_mps`, 1,000 a second by default).
+    UpgradeThroughput,
 }
 pub use webhooks::{Attempt, Delivery, DeliveryState, WebhookTarget};
 

@@ -1,8 +1,11 @@
 //! Meta's two sending limits, as GCRA token buckets (`governor`) counted on the sandbox clock:
-//! throughput per phone number (error 130429, default 80 messages/s) and the pair rate from one
-//! number to one recipient (error 131056, default a burst of 45 then one per 6 s).
+//! throughput per phone number (error 130429, default 80 messages/s, 1,000 after the number's
+//! throughput upgrade) and the pair rate from one number to one recipient (error 131056, default
+//! a burst of 45 then one per 6 s).
 
+use std::collections::HashSet;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use governor::clock::Clock;
@@ -20,7 +23,11 @@ type Keyed<K> = RateLimiter<K, HashMapStateStore<K>, SandboxClock, NoOpMiddlewar
 pub(crate) struct Limits {
     clock: SandboxClock,
     mps: u32,
+    high_mps: u32,
     throughput: Keyed<String>,
+    /// The numbers Meta moved to its high throughput level, and their bucket.
+    upgraded: Mutex<HashSet<String>>,
+    high: Keyed<String>,
     pair: Keyed<(String, String)>,
     meter: Meter,
 }
@@ -50,6 +57,7 @@ pub const JITTER_BURST: u32 = 5;
 struct Meter {
     start: std::time::Instant,
     strict: governor::DefaultKeyedRateLimiter<String>,
+    strict_high: governor::DefaultKeyedRateLimiter<String>,
     log: std::sync::Mutex<std::collections::HashMap<String, NumberLog>>,
 }
 
@@ -64,19 +72,28 @@ struct NumberLog {
 const METER_KEEP: usize = 200_000;
 
 impl Meter {
-    fn new(mps: NonZeroU32) -> Self {
-        Meter {
-            start: std::time::Instant::now(),
-            strict: RateLimiter::keyed(
+    fn new(mps: NonZeroU32, high_mps: NonZeroU32) -> Self {
+        let strict = |mps| {
+            RateLimiter::keyed(
                 Quota::per_second(mps)
                     .allow_burst(NonZeroU32::new(JITTER_BURST).expect("non-zero")),
-            ),
+            )
+        };
+        Meter {
+            start: std::time::Instant::now(),
+            strict: strict(mps),
+            strict_high: strict(high_mps),
             log: Default::default(),
         }
     }
 
-    fn record(&self, number: &str, accepted: bool) {
-        let over = accepted && self.strict.check_key(&number.to_owned()).is_err();
+    fn record(&self, number: &str, accepted: bool, high: bool) {
+        let strict = if high {
+            &self.strict_high
+        } else {
+            &self.strict
+        };
+        let over = accepted && strict.check_key(&number.to_owned()).is_err();
         let at = self.start.elapsed().as_micros() as u64;
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         let n = log.entry(number.to_owned()).or_default();
@@ -127,30 +144,55 @@ impl Meter {
 impl Limits {
     pub fn new(config: &SandboxConfig, clock: SandboxClock) -> Self {
         let mps = NonZeroU32::new(config.throughput_mps).unwrap_or(NonZeroU32::MIN);
+        let high_mps = NonZeroU32::new(config.high_throughput_mps).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.pair_burst).unwrap_or(NonZeroU32::MIN);
         let pair_quota = Quota::with_period(config.pair_interval)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(burst);
         Limits {
             throughput: RateLimiter::hashmap_with_clock(Quota::per_second(mps), clock.clone()),
+            upgraded: Mutex::default(),
+            high: RateLimiter::hashmap_with_clock(Quota::per_second(high_mps), clock.clone()),
             pair: RateLimiter::hashmap_with_clock(pair_quota, clock.clone()),
             mps: mps.get(),
-            meter: Meter::new(mps),
+            high_mps: high_mps.get(),
+            meter: Meter::new(mps, high_mps),
             clock,
         }
     }
 
+    /// Moves a number to the high throughput level (Meta's throughput upgrade).
+    pub fn upgrade(&self, phone_number_id: &str) {
+        self.upgraded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(phone_number_id.to_owned());
+    }
+
+    /// Whether the number is at the high throughput level.
+    pub fn is_high(&self, phone_number_id: &str) -> bool {
+        self.upgraded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(phone_number_id)
+    }
+
     /// Takes one message from the number's throughput bucket, or refuses with 130429.
     pub fn throughput(&self, phone_number_id: &str) -> Result<(), Refusal> {
-        let checked = self.throughput.check_key(&phone_number_id.to_owned());
-        self.meter.record(phone_number_id, checked.is_ok());
+        let high = self.is_high(phone_number_id);
+        let (bucket, mps) = if high {
+            (&self.high, self.high_mps)
+        } else {
+            (&self.throughput, self.mps)
+        };
+        let checked = bucket.check_key(&phone_number_id.to_owned());
+        self.meter.record(phone_number_id, checked.is_ok(), high);
         checked.map_err(|not_until| {
                 let wait = not_until.wait_time_from(Clock::now(&self.clock));
                 Refusal::new(
                     130429,
                     format!(
-                        "phone number {phone_number_id} reached its throughput limit of {} messages per second; retry in {} ms",
-                        self.mps,
+                        "phone number {phone_number_id} reached its throughput limit of {mps} messages per second; retry in {} ms",
                         ceil_ms(wait)
                     ),
                 )
@@ -215,6 +257,35 @@ mod tests {
             .expect("another number has its own bucket");
         clock.advance(Duration::from_secs(1));
         l.throughput("p1").expect("refilled");
+    }
+
+    #[test]
+    fn an_upgraded_number_sends_at_the_high_throughput() {
+        let (l, _) = limits(3, 45);
+        for _ in 0..3 {
+            l.throughput("p1").unwrap();
+        }
+        assert_eq!(l.throughput("p1").unwrap_err().code(), 130429);
+        l.upgrade("p1");
+        assert!(l.is_high("p1") && !l.is_high("p2"));
+        // The default high level is 1,000 a second: the frozen clock's second has room for it.
+        for _ in 0..1_000 {
+            l.throughput("p1").expect("within the high level");
+        }
+        let e = l.throughput("p1").unwrap_err();
+        assert!(
+            e.error.message.contains("1000 messages per second"),
+            "{}",
+            e.error.message
+        );
+        for _ in 0..3 {
+            l.throughput("p2").unwrap();
+        }
+        assert_eq!(
+            l.throughput("p2").unwrap_err().code(),
+            130429,
+            "the others keep theirs"
+        );
     }
 
     #[test]

@@ -62,42 +62,64 @@ impl Workspace {
     }
     /// Makes the outbox due now (the connection is back) and wakes the sender.
     pub fn chat_retry_now(&self) {
-        self.chat_runtime().wake.notify_one();
+        let chat = self.chat_runtime();
+        chat.wake.notify_one();
+        chat.wake_automated.notify_one();
     }
-    /// Sends what waits in the outbox, oldest first, until it is empty or Meta cannot be reached.
-    /// Returns how many went out.
+
+    /// Sends people's messages waiting in the outbox, oldest first, until none is left or Meta
+    /// cannot be reached. Returns how many went out.
     ///
     /// Each attempt is committed as in flight before Meta is called. Only one drain runs at a
-    /// time in a process, and only one process opens a workspace folder, so an attempt in flight
-    /// when the first drain of this run starts was left by a run that died before learning
-    /// Meta's answer: it is marked "may have been sent", never sent again by itself (a status
-    /// webhook settles it).
+    /// time in each lane of a process, and only one process opens a workspace folder, so an
+    /// attempt in flight when this run's first drain starts was left by a run that died before
+    /// learning Meta's answer: it is marked "may have been sent", never sent again by itself (a
+    /// status webhook settles it).
     pub async fn drain_chat_sends(&self) -> Result<usize> {
+        self.drain_lane(Lane::People).await
+    }
+
+    /// Sends bots' messages waiting in the outbox, each at its turn in the number's automation
+    /// budget (shared with campaigns). Returns how many went out.
+    pub async fn drain_automated_sends(&self) -> Result<usize> {
+        self.drain_lane(Lane::Automated).await
+    }
+
+    /// Marks the attempts an earlier run left in flight, once per open workspace, before either
+    /// lane sends: later attempts in flight are this run's own, settled by it.
+    async fn orphans_once(&self) -> Result<()> {
         let chat = self.chat_runtime();
-        let _one_at_a_time = chat.sending.lock().await;
-        let sender = Principal::system(SystemTask::ChatSender);
-        // Once per open workspace: later attempts in flight are this run's own, settled by it.
-        let first = !chat
-            .orphans_checked
-            .swap(true, std::sync::atomic::Ordering::SeqCst);
-        let orphaned = if first {
-            let now = self.now_ms();
-            sqlx::query!(
-                "UPDATE chat_sends SET uncertain_at = ? WHERE in_flight_at IS NOT NULL AND uncertain_at IS NULL",
-                now
-            )
-            .execute(self.db())
-            .await?
-            .rows_affected()
-        } else {
-            0
+        chat.orphans_checked
+            .get_or_try_init(|| async {
+                let now = self.now_ms();
+                let orphaned = sqlx::query!(
+                    "UPDATE chat_sends SET uncertain_at = ? WHERE in_flight_at IS NOT NULL AND uncertain_at IS NULL",
+                    now
+                )
+                .execute(self.db())
+                .await?
+                .rows_affected();
+                if orphaned > 0 {
+                    tracing::warn!(
+                        sends = orphaned,
+                        "sends left in flight by an earlier run: waiting for Meta's status, not sending again"
+                    );
+                }
+                Ok::<(), crate::Error>(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn drain_lane(&self, lane: Lane) -> Result<usize> {
+        let chat = self.chat_runtime();
+        let _one_at_a_time = match lane {
+            Lane::People => chat.sending.lock().await,
+            Lane::Automated => chat.sending_automated.lock().await,
         };
-        if orphaned > 0 {
-            tracing::warn!(
-                sends = orphaned,
-                "sends left in flight by an earlier run: waiting for Meta's status, not sending again"
-            );
-        }
+        self.orphans_once().await?;
+        let sender = Principal::system(SystemTask::ChatSender);
+        let automated = lane == Lane::Automated;
         let mut sent = 0;
         loop {
             let now = self.now_ms();
@@ -106,8 +128,10 @@ impl Workspace {
                           m.client_id, m.sent_at, m.reply_to, c.customer_name
                    FROM chat_sends s JOIN chat_messages m ON m.id = s.message_id
                    JOIN chat_conversations c ON c.id = m.conversation_id
-                   WHERE s.next_at <= ? AND s.in_flight_at IS NULL ORDER BY s.id LIMIT 1"#,
-                now
+                   WHERE s.next_at <= ? AND s.in_flight_at IS NULL AND (m.bot IS NOT NULL) = ?
+                   ORDER BY s.id LIMIT 1"#,
+                now,
+                automated
             )
             .fetch_optional(self.db())
             .await?
@@ -135,7 +159,18 @@ impl Workspace {
             .execute(self.db())
             .await?;
             let tag = row.client_id.clone().unwrap_or_default();
+            // A bot's reply is automated sending: it takes its turn in the number's automation
+            // budget with campaigns, leaving the reserve to people chatting.
+            let automated = automated.then(|| self.automation_pacer(&request.phone_number_id));
+            if let Some(pacer) = &automated {
+                pacer.until_ready().await;
+            }
             let outcome = deliver(&client, &request, &mut content, &tag).await;
+            if let (Some(pacer), Err(e)) = (&automated, &outcome)
+                && e.graph_code() == Some(130429)
+            {
+                pacer.slow_down();
+            }
             if outcome.is_ok() {
                 crate::fault::point("after_meta_accepted");
             }
@@ -254,6 +289,7 @@ impl Ctx<'_> {
         )
         .await?;
         self.chat_notice(ChatNotice::changed(m.conversation_id));
+        self.chat_runtime().wake_automated.notify_one();
         self.drain_chat_sends().await?;
         self.chat_message(message_id).await
     }
@@ -281,6 +317,7 @@ impl Ctx<'_> {
             crate::permissions::Actor::Bot { name, .. } => Some(name.clone()),
             _ => None,
         };
+        let is_bot = bot.is_some();
         let target = if c.customer_name.is_empty() {
             format!("conversation with {}", c.customer)
         } else {
@@ -327,7 +364,13 @@ impl Ctx<'_> {
         )
         .await?;
         self.chat_notice(ChatNotice::changed(conversation_id));
-        self.drain_chat_sends().await?;
+        if is_bot {
+            // A bot's message waits its turn in the automation budget on the sender's own lane:
+            // the bot goes on with the next conversation meanwhile.
+            self.chat_runtime().wake_automated.notify_one();
+        } else {
+            self.drain_chat_sends().await?;
+        }
         self.chat_message(message_id).await
     }
 }
@@ -483,16 +526,35 @@ pub fn start_sender(ws: Arc<Workspace>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(run_sender(ws))
 }
 
-/// The sender's loop: drains the outbox when woken and every few seconds, forever.
+/// A lane of the outbox: people's sends, or automated ones paced by the automation budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    People,
+    Automated,
+}
+
+/// The sender's loops, one per lane: each drains its sends when woken and every few seconds,
+/// forever.
 pub async fn run_sender(ws: Arc<Workspace>) {
+    tokio::join!(
+        run_lane(ws.clone(), Lane::People),
+        run_lane(ws, Lane::Automated)
+    );
+}
+
+async fn run_lane(ws: Arc<Workspace>, lane: Lane) {
     loop {
         let clock = ws.clock();
         let chat = ws.chat_runtime();
-        if let Err(e) = ws.drain_chat_sends().await {
-            tracing::warn!(error = %e, "the chat outbox could not be drained");
+        if let Err(e) = ws.drain_lane(lane).await {
+            tracing::warn!(error = %e, ?lane, "the chat outbox could not be drained");
         }
+        let wake = match lane {
+            Lane::People => &chat.wake,
+            Lane::Automated => &chat.wake_automated,
+        };
         tokio::select! {
-            _ = chat.wake.notified() => {
+            _ = wake.notified() => {
                 let now = ws.now_ms();
                 let _ = sqlx::query!("UPDATE chat_sends SET next_at = ?", now)
                     .execute(ws.db())

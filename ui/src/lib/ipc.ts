@@ -572,6 +572,6 @@ export const sandboxAdvanceClock = (hours: number) => call<SandboxPanel>("sandbo
 /** 0 to 1: the share of accepted sends that fail later. */
 export const sandboxSetFailureRate = (rate: number) => call<SandboxPanel>("sandbox_set_failure_rate", { rate });
 /** One of Meta's notices about the sandbox's account (see `AccountEvent` in the sandbox crate). */
-export type SandboxAccountEvent = "restrict" | "reinstate" | "violation" | "flag_number" | "unflag_number" | "lower_limit";
+export type SandboxAccountEvent = "restrict" | "reinstate" | "violation" | "flag_number" | "unflag_number" | "lower_limit" | "upgrade_throughput";
 export const sandboxAccountEvent = (event: SandboxAccountEvent) =>
   call<SandboxPanel>("sandbox_account_event", { event });

@@ -32,7 +32,7 @@ const LIST_FIELDS: &[&str] = &[
 ];
 const NODE: &str = "WhatsAppBusinessPhoneNumber";
 
-fn number_json(n: &PhoneNumber, webhook: Option<&str>) -> Value {
+fn number_json(n: &PhoneNumber, webhook: Option<&str>, high: bool) -> Value {
     let mut v = json!({
         "id": n.id,
         "display_phone_number": n.display_phone_number,
@@ -42,7 +42,7 @@ fn number_json(n: &PhoneNumber, webhook: Option<&str>) -> Value {
         "name_status": "APPROVED",
         "new_name_status": "NONE",
         "status": "CONNECTED",
-        "throughput": { "level": "STANDARD" },
+        "throughput": { "level": if high { "HIGH" } else { "STANDARD" } },
         "platform_type": "CLOUD_API",
         "messaging_limit_tier": "TIER_1K",
         "whatsapp_business_manager_messaging_limit": "TIER_1K",
@@ -79,7 +79,8 @@ pub(super) fn get(
     let n = store
         .number(id)
         .ok_or_else(|| Refusal::unknown_object("get", id))?;
-    shape(&number_json(n, webhook.as_deref()), q, DEFAULT_FIELDS).map(Json)
+    let high = shared.limits.is_high(&n.id);
+    shape(&number_json(n, webhook.as_deref(), high), q, DEFAULT_FIELDS).map(Json)
 }
 
 pub(super) async fn list(
@@ -97,7 +98,10 @@ pub(super) async fn list(
         store
             .numbers
             .iter()
-            .map(|n| shape(&number_json(n, webhook.as_deref()), &q, LIST_FIELDS))
+            .map(|n| {
+                let high = shared.limits.is_high(&n.id);
+                shape(&number_json(n, webhook.as_deref(), high), &q, LIST_FIELDS)
+            })
             .collect::<Result<Vec<_>, _>>()?
     };
     let page_url = format!("{}/{version}/{id}/phone_numbers", shared.base_url);

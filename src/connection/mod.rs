@@ -14,6 +14,9 @@ use crate::workspace::{Ctx, Workspace};
 use crate::{ErrorCode, Result};
 use std::sync::Arc;
 
+mod pacing;
+pub use pacing::{AutomationPacer, AutomationShare};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     #[error(transparent)]
@@ -210,8 +213,20 @@ impl Workspace {
             return Ok(c.clone());
         }
         let built = self.build_graph_client(slot.pacing()).await?;
+        self.levels()
+            .replace_high(self.high_throughput_numbers().await?);
+        for id in self.levels().high() {
+            built.0.set_throughput(&id, self.number_throughput(&id));
+        }
         *current = Some(built.clone());
         Ok(built)
+    }
+
+    /// The Graph client if one is built (nothing is read or built for it).
+    async fn built_graph_client(&self) -> Option<GraphClient> {
+        let slot = self.graph_slot();
+        let current = slot.client.lock().await;
+        current.as_ref().map(|(c, _)| c.clone())
     }
 
     /// How fast this workspace's numbers send now (what the Graph client paces by).
@@ -576,11 +591,16 @@ impl Workspace {
     }
 }
 
+/// Meta's messages per second for a number at its high throughput level.
+pub const HIGH_THROUGHPUT_PER_SEC: u32 = 1000;
+
 /// How fast a workspace's numbers send (Meta's throughput and pair rate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendPacing {
-    /// Messages (and read receipts) per second per business number.
+    /// Messages (and read receipts) per second per business number at Meta's standard level.
     pub throughput_per_sec: u32,
+    /// The same after Meta's throughput upgrade (level HIGH).
+    pub high_throughput_per_sec: u32,
     /// To one recipient: a burst, then one message per `pair_period`.
     pub pair_burst: u32,
     pub pair_period: std::time::Duration,
@@ -591,6 +611,7 @@ impl Default for SendPacing {
         let g = GraphConfig::default();
         SendPacing {
             throughput_per_sec: g.throughput_per_sec,
+            high_throughput_per_sec: HIGH_THROUGHPUT_PER_SEC,
             pair_burst: g.pair_burst,
             pair_period: g.pair_period,
         }

@@ -380,3 +380,106 @@ fn a_token_in_the_configuration_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("CREDENTIALS_DIRECTORY/relay-token"), "{err}");
 }
+
+/// Where a server has a keychain (a desktop used as the team's server, a Mac mini): the runner's
+/// relay token goes into it on standard input and the runner reads it from there, never from its
+/// configuration, its command line or the environment.
+#[cfg(feature = "keychain")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_keeps_its_relay_token_in_the_os_keychain() {
+    use std::io::Write;
+    let root = tempfile::tempdir().unwrap();
+    let mut relay = Relay::start(root.path());
+    let token = relay.issue("automation");
+    let watcher = RelayClient::new(&relay.url, Sensitive::new(relay.issue("olivia"))).unwrap();
+    // This run's own entries: never a real user's.
+    let namespace = format!("test-{}", uuid::Uuid::now_v7().simple());
+    let dir = root.path().join("runner-kc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("runner.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\nrelay_url = \"{}\"\nholder = \"runner@kc\"\nkeychain_name = \"acme\"\n",
+            dir.join("data").display(),
+            relay.url
+        ),
+    )
+    .unwrap();
+    let runner = |args: &[&str]| {
+        let mut c = Command::new(RUNNER);
+        c.arg("--config")
+            .arg(&config)
+            .args(args)
+            .env(crmconnect::secrets::NAMESPACE_ENV, &namespace)
+            .env_remove("RUNNER_RELAY_TOKEN")
+            .env_remove("CREDENTIALS_DIRECTORY");
+        c
+    };
+
+    let mut store = runner(&["store-credential", "relay-token"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    store
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{token}\n").as_bytes())
+        .unwrap();
+    let out = store.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("in the OS keychain as runner.acme"));
+
+    let log = dir.join("runner.log");
+    let mut child = runner(&[])
+        .env("CRMCONNECT_LOG", "trace")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(dir.join("runner.err")).unwrap())
+        .spawn()
+        .unwrap();
+    wait_until(
+        Duration::from_secs(30),
+        "the runner with its token from the keychain holds the lease",
+        || async { held_by(&watcher, "runner@kc").await },
+    )
+    .await;
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(!contains(&cmdline, &token) && !contains(&environ, &token));
+    assert!(
+        !contains(&std::fs::read(&log).unwrap(), &token),
+        "its log at TRACE"
+    );
+    assert!(!contains(
+        &std::fs::read_to_string(&config).unwrap().into_bytes(),
+        &token
+    ));
+
+    // Forgotten, it is gone: the runner says where a token goes instead of starting.
+    let out = runner(&["forget-credential", "relay-token"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = runner(&[]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no relay token"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = relay.child.kill();
+    let _ = relay.child.wait();
+}

@@ -109,6 +109,10 @@ pub struct AutomationStatus {
     pub status: String,
     /// In plain words, for the top bar.
     pub message: String,
+    /// The bots that are on: what answers customers while automation runs.
+    pub bots_on: Vec<String>,
+    /// The campaigns sending now (or waiting for a runner to send them).
+    pub campaigns_running: Vec<String>,
 }
 
 impl AutomationStatus {
@@ -136,6 +140,8 @@ impl AutomationStatus {
             heartbeat_at: lease.map(|l| l.heartbeat_at),
             status: lease.map(|l| l.status.clone()).unwrap_or_default(),
             message,
+            bots_on: Vec::new(),
+            campaigns_running: Vec::new(),
         }
     }
 
@@ -150,6 +156,8 @@ impl AutomationStatus {
             heartbeat_at: None,
             status: String::new(),
             message: "Bots and campaigns are paused: no runner is connected".into(),
+            bots_on: Vec::new(),
+            campaigns_running: Vec::new(),
         }
     }
 }

@@ -174,15 +174,25 @@ impl Runtime {
     /// Who runs the workspace's bots and campaigns, for the top bar: the relay's lease, and this
     /// desktop's part in it.
     pub async fn automation_status(&self) -> AutomationStatus {
-        let automation = self.automation.lock().await;
-        let Some(a) = automation.as_ref() else {
-            return AutomationStatus::off();
+        let mut status = {
+            let automation = self.automation.lock().await;
+            match automation.as_ref() {
+                None => AutomationStatus::off(),
+                Some(a) => {
+                    let here = a.state.borrow().clone();
+                    match a.relay.lease().await {
+                        Ok(lease) => AutomationStatus::of(&here, lease.as_ref(), crate::now_ms()),
+                        Err(_) => {
+                            AutomationStatus::of(&RunnerState::Starting, None, crate::now_ms())
+                        }
+                    }
+                }
+            }
         };
-        let here = a.state.borrow().clone();
-        match a.relay.lease().await {
-            Ok(lease) => AutomationStatus::of(&here, lease.as_ref(), crate::now_ms()),
-            Err(_) => AutomationStatus::of(&RunnerState::Starting, None, crate::now_ms()),
-        }
+        // What it does (or would do), from this replica of the team's bots and campaigns.
+        status.bots_on = self.ws.active_bot_names().await.unwrap_or_default();
+        status.campaigns_running = self.ws.running_campaign_names().await.unwrap_or_default();
+        status
     }
 
     pub async fn shutdown(self) {

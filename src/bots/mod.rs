@@ -677,6 +677,18 @@ pub fn starter(kind: BotKind) -> serde_json::Value {
     drawflow::export(&flow, |i| at[i])
 }
 
+impl crate::workspace::Workspace {
+    /// The names of the bots that are on, for the top bar's word on automation (no permission:
+    /// it names what runs, as the lease does).
+    pub async fn active_bot_names(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar!(
+            "SELECT name FROM bots WHERE active = 1 ORDER BY name COLLATE NOCASE"
+        )
+        .fetch_all(self.db())
+        .await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -820,3 +820,14 @@ fn only_in(s: &CampaignState, allowed: &[CampaignStatus], what: &str) -> Result<
         .into())
     }
 }
+
+impl crate::workspace::Workspace {
+    /// The names of the campaigns sending now, for the top bar's word on automation.
+    pub async fn running_campaign_names(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar!(
+            "SELECT name FROM campaigns WHERE status = 'running' ORDER BY name COLLATE NOCASE"
+        )
+        .fetch_all(self.db())
+        .await?)
+    }
+}

@@ -31,6 +31,7 @@ test('the lease moves from the desktop to a server runner and back', async (t) =
     assert.equal(await app.el('automation-indicator').getAttribute('data-running'), 'true');
     await app.click('automation-indicator');
     await app.waitForText('automation-panel', 'run on this desktop');
+    await app.waitForText('automation-panel', 'No bot is on and no campaign is sending');
     await app.click('automation-indicator');
   });
 

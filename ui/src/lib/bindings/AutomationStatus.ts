@@ -25,4 +25,12 @@ status: string,
 /**
  * In plain words, for the top bar.
  */
-message: string, };
+message: string, 
+/**
+ * The bots that are on: what answers customers while automation runs.
+ */
+bots_on: Array<string>, 
+/**
+ * The campaigns sending now (or waiting for a runner to send them).
+ */
+campaigns_running: Array<string>, };

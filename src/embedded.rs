@@ -227,6 +227,10 @@ pub enum SandboxWrite {
     FlowReply,
     /// Allows the business to call them.
     CallPermission,
+    /// Calls the business on WhatsApp; answered, they talk for a minute and five seconds.
+    Calls,
+    /// Calls the business on WhatsApp and hangs up before anyone answers.
+    MissedCall,
     /// Edits their last message to this number into `body`.
     EditLast {
         body: String,
@@ -324,6 +328,13 @@ impl Embedded {
                 );
             }
             SandboxWrite::PhoneDeletesLast => return self.echo(customer, Echo::DeleteLast),
+            SandboxWrite::Calls | SandboxWrite::MissedCall => {
+                let talked = matches!(message, SandboxWrite::Calls).then_some(65);
+                return Ok(self
+                    .sandbox
+                    .customer_calls(customer, talked)
+                    .map_err(PanelError::from)?);
+            }
             SandboxWrite::Next => {
                 return Ok(self
                     .sandbox

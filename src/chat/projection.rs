@@ -828,6 +828,7 @@ impl Workspace {
             "lead.status_changed",
             "user_preferences",
             "message_echo",
+            "calls",
         ];
         if !CHAT_KINDS.contains(&e.kind.as_str()) {
             return Ok(());
@@ -845,6 +846,7 @@ impl Workspace {
             "conversation.read" => self.apply_read(&raw).await?,
             "user_preferences" => self.apply_preferences(e, &raw).await?,
             "message_echo" => self.apply_echo(e, &raw).await?,
+            "calls" => self.apply_calls(e, &raw).await?,
             "lead.status_changed" => {
                 if let (Some(phone), Some(status)) = (str_of(&raw, "phone"), str_of(&raw, "status"))
                 {
@@ -1380,6 +1382,60 @@ impl Workspace {
         Ok(last)
     }
 
+    /// Meta's Calling API: a call's start (`connect`) and end (`terminate`, with its status and
+    /// duration) become notes in the customer's thread, without an unread. A call the business
+    /// placed is the customer's by its `to`.
+    async fn apply_calls(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
+        let value = &raw["value"];
+        let Some(pnid) = value["metadata"]["phone_number_id"].as_str() else {
+            return Ok(None);
+        };
+        let mut last = None;
+        for call in value["calls"].as_array().into_iter().flatten() {
+            let Some(call_id) = call["id"].as_str() else {
+                continue;
+            };
+            let event = call["event"].as_str().unwrap_or("");
+            let ours = call["direction"].as_str() == Some("BUSINESS_INITIATED");
+            // The customer's side of the call, in the shape of an inbound message.
+            let customer = if ours {
+                serde_json::json!({ "from": call["to"], "from_user_id": call["to_user_id"] })
+            } else {
+                serde_json::json!({ "from": call["from"], "from_user_id": call["from_user_id"] })
+            };
+            let who = Identity::of_inbound(value, &customer);
+            let number = |k: &str| {
+                call[k]
+                    .as_i64()
+                    .or_else(|| call[k].as_str().and_then(|t| t.parse().ok()))
+            };
+            let at = number("timestamp")
+                .or_else(|| number("end_time"))
+                .map_or(e.received_at, |t| t * 1000);
+            let body = call_words(event, call["status"].as_str(), number("duration"), ours);
+            let Some(body) = body else {
+                continue;
+            };
+            let name = value["contacts"][0]["profile"]["name"]
+                .as_str()
+                .unwrap_or("");
+            let mut tx = crate::db::write_tx_in(self.db()).await?;
+            let Some(id) = conversation_for(&mut tx, &who, pnid, name, "WhatsApp call", at).await?
+            else {
+                continue;
+            };
+            let content = MessageContent::System {
+                kind: format!("call_{event}"),
+                body,
+            };
+            let note_id = format!("call:{call_id}:{event}");
+            insert_received(&mut tx, id, Some(&note_id), &content, at).await?;
+            tx.commit().await?;
+            last = Some(ChatNotice::changed(id));
+        }
+        Ok(last)
+    }
+
     /// A customer deleted a message for everyone: it shows "This message was deleted"; what it
     /// said is kept in its versions, out of search. No bubble, no unread.
     async fn apply_revoke(&self, m: &Value, at: i64, side: Side) -> Result<Option<ChatNotice>> {
@@ -1543,6 +1599,39 @@ impl Workspace {
         drop(conn);
         set_read_up_to(&mut *self.db().acquire().await?, id, message).await?;
         Ok(Some(ChatNotice::changed(id)))
+    }
+}
+
+/// What a call event says in the thread; none for an event that says nothing to a person.
+fn call_words(
+    event: &str,
+    status: Option<&str>,
+    duration: Option<i64>,
+    ours: bool,
+) -> Option<String> {
+    let who = if ours {
+        "Call to the customer"
+    } else {
+        "Call from the customer"
+    };
+    let length = |secs: i64| match (secs / 60, secs % 60) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    };
+    match event {
+        "connect" => Some(if ours {
+            "Calling the customer on WhatsApp…".to_owned()
+        } else {
+            "The customer is calling on WhatsApp".to_owned()
+        }),
+        "terminate" => Some(match (status, duration) {
+            (Some("COMPLETED"), Some(d)) if d > 0 => format!("{who} ended after {}", length(d)),
+            (Some("COMPLETED"), _) => format!("{who} ended"),
+            _ if ours => "Call to the customer not answered".to_owned(),
+            _ => "Missed call from the customer".to_owned(),
+        }),
+        _ => None,
     }
 }
 

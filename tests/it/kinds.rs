@@ -2,7 +2,7 @@
 //! them, split by the relay's own splitter, stored and sent on as the relay does, applied by the
 //! desktop's sync into what the chat shows.
 
-use crate::common::{first_conversation, workspace};
+use crate::common::{eventually, first_conversation, workspace};
 use crmconnect::Workspace;
 use crmconnect::chat::{ChatMessage, MessageContent, MessageStatus};
 use crmconnect::relay::events::{ReceivedEvent, StoredEvent, split_webhook};
@@ -1225,4 +1225,116 @@ async fn a_run_of_messages_applies_as_one_by_one_does() {
         }
     };
     assert_eq!(leads(&batched.ws).await, leads(&single.ws).await);
+}
+
+/// Meta's Calling API events (`calls`): a customer's call that was answered, one that was
+/// missed, and one the business placed, each a note in the customer's thread (once, however often
+/// Meta sends it), none an unread.
+#[tokio::test]
+async fn calls_are_notes_in_the_customer_s_thread() {
+    let t = workspace().await;
+    let mut feed = Feed { ws: &t.ws, seq: 0 };
+    feed.post(message(
+        "wamid.IN",
+        1_750_000_000,
+        json!({"type": "text", "text": {"body": "Can I call you?"}}),
+    ))
+    .await;
+    let call = |c: Value| {
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+            "field": "calls",
+            "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+                "contacts": [{"wa_id": CUSTOMER, "profile": {"name": "Sheena Nelson"}}],
+                "calls": [c]
+            }
+        }]}]})
+    };
+    let connect = call(
+        json!({"id": "wacid.A", "from": CUSTOMER, "to": "15550783881",
+        "event": "connect", "timestamp": "1750000100", "direction": "USER_INITIATED",
+        "session": {"sdp_type": "offer", "sdp": "v=0"}}),
+    );
+    feed.post(connect.clone()).await;
+    feed.post(connect).await; // Meta retried it
+    feed.post(call(json!({"id": "wacid.A", "from": CUSTOMER, "to": "15550783881",
+        "event": "terminate", "timestamp": "1750000225", "direction": "USER_INITIATED",
+        "status": "COMPLETED", "start_time": "1750000100", "end_time": "1750000225", "duration": 125})))
+        .await;
+    feed.post(call(
+        json!({"id": "wacid.B", "from": CUSTOMER, "to": "15550783881",
+        "event": "terminate", "timestamp": "1750000300", "direction": "USER_INITIATED",
+        "status": "FAILED", "duration": 0}),
+    ))
+    .await;
+    feed.post(call(json!({"id": "wacid.C", "from": "15550783881", "to": CUSTOMER,
+        "event": "terminate", "timestamp": "1750000400", "direction": "BUSINESS_INITIATED",
+        "status": "COMPLETED", "start_time": "1750000390", "end_time": "1750000400", "duration": 10})))
+        .await;
+    let notes: Vec<String> = feed
+        .thread()
+        .await
+        .into_iter()
+        .filter_map(|m| match m.content {
+            MessageContent::System { body, .. } => Some(body),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "The customer is calling on WhatsApp",
+            "Call from the customer ended after 2 min 5 s",
+            "Missed call from the customer",
+            "Call to the customer ended after 10 s",
+        ]
+    );
+    let c = first_conversation(&t.ws).await.unwrap();
+    assert_eq!(c.unread, 1, "calls are not messages to read");
+}
+
+/// The sandbox plays a customer's call, answered and missed, into the sandbox workspace's chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_plays_a_customer_s_calls() {
+    use crmconnect::runtime::{Runtime, RuntimeOptions};
+    use crmconnect::sandbox::SandboxConfig;
+    let t = workspace().await;
+    let e = Runtime::start(
+        t.ws.clone(),
+        RuntimeOptions {
+            sandbox: SandboxConfig::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let sandbox = e.embedded().unwrap().sandbox();
+    sandbox.customer_calls("ana", Some(61)).unwrap();
+    sandbox.customer_calls("ana", None).unwrap();
+    let notes = eventually("the calls are in Ana's thread", || async {
+        let c = first_conversation(&t.ws).await?;
+        let notes: Vec<String> =
+            t.ws.cx()
+                .thread(c.id, None, None)
+                .await
+                .unwrap()
+                .messages
+                .into_iter()
+                .filter_map(|m| match m.content {
+                    MessageContent::System { body, .. } => Some(body),
+                    _ => None,
+                })
+                .collect();
+        (notes.len() == 4).then_some(notes)
+    })
+    .await;
+    assert!(
+        notes.contains(&"Call from the customer ended after 1 min 1 s".to_owned()),
+        "{notes:?}"
+    );
+    assert!(
+        notes.contains(&"Missed call from the customer".to_owned()),
+        "{notes:?}"
+    );
+    e.shutdown().await;
 }

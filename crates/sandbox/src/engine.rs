@@ -680,6 +680,72 @@ impl Shared {
     }
 
     /// See [`crate::SandboxHandle::business_app_sends`].
+    /// The customer calls the first number on WhatsApp (Meta's Calling API): a `connect` call
+    /// event, then its `terminate` — answered and `talked` seconds long, or missed when none.
+    /// Returns the call's id.
+    pub fn customer_calls(&self, who: &str, talked: Option<u64>) -> Result<String, SandboxError> {
+        let now = self.clock.unix_secs();
+        let (waba, pnid, digits, contact, from, from_user_id, call_id) = {
+            let mut store = self.store();
+            let call_id = format!("wacid.{}", store.numeric_id());
+            let customer = store
+                .customer(who)
+                .ok_or_else(|| SandboxError::UnknownCustomer(who.to_owned()))?;
+            let (wa_id, user_id, contact) = customer.shown(crate::customers::Shown::Usual);
+            let number = store
+                .numbers
+                .first()
+                .ok_or_else(|| SandboxError::UnknownPhoneNumber(String::new()))?;
+            (
+                store.waba.id.clone(),
+                number.id.clone(),
+                number.digits(),
+                contact,
+                wa_id,
+                user_id,
+                call_id,
+            )
+        };
+        let base = json!({
+            "id": call_id, "from": from, "from_user_id": from_user_id, "to": digits,
+            "direction": "USER_INITIATED",
+        });
+        let with = |extra: Value| {
+            let mut c = base.clone();
+            if let (Some(o), Value::Object(extra)) = (c.as_object_mut(), extra) {
+                o.extend(extra);
+            }
+            c
+        };
+        let end = now + talked.unwrap_or(0);
+        let events = [
+            (
+                "connect",
+                with(json!({"event": "connect", "timestamp": now.to_string(),
+                            "session": {"sdp_type": "offer", "sdp": "v=0 (sandbox)"}})),
+            ),
+            (
+                "terminate",
+                with(json!({"event": "terminate", "timestamp": end.to_string(),
+                            "status": if talked.is_some() { "COMPLETED" } else { "FAILED" },
+                            "start_time": now.to_string(), "end_time": end.to_string(),
+                            "duration": talked.unwrap_or(0)})),
+            ),
+        ];
+        for (event, call) in events {
+            let mut envelope = messages_envelope(
+                &waba,
+                &digits,
+                &pnid,
+                json!({ "contacts": [contact.clone()], "calls": [call] }),
+            );
+            envelope["entry"][0]["changes"][0]["field"] = json!("calls");
+            self.webhooks
+                .enqueue("calls", format!("call {event} from {who}"), envelope);
+        }
+        Ok(call_id)
+    }
+
     pub fn business_app_sends(&self, who: &str, echo: crate::Echo) -> Result<String, SandboxError> {
         let now = self.clock.now();
         let mut store = self.store();

@@ -342,6 +342,16 @@ impl SandboxHandle {
         self.shared.business_app_sends(customer, echo)
     }
 
+    /// `customer` calls the first number on WhatsApp: Meta's `calls` webhooks for the call's
+    /// start and end, answered and `talked` seconds long, or missed when `None`.
+    pub fn customer_calls(
+        &self,
+        customer: &str,
+        talked: Option<u64>,
+    ) -> Result<String, SandboxError> {
+        self.shared.customer_calls(customer, talked)
+    }
+
     /// Plays one of Meta's notices about the account or its first number (a restriction, a
     /// reinstatement, a flagged number, a lowered limit, a policy violation), as Meta would send
     /// it, and changes the number's quality rating to match.

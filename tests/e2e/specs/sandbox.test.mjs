@@ -123,7 +123,7 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
     await openScreen(app, 'chat');
   });
 
-  await app.step('a customer writes from an ad, edits it, orders, and deletes a message', async () => {
+  await app.step('a customer writes from an ad, edits it, orders, deletes a message and calls', async () => {
     await app.click('sandbox-panel-open');
     await app.waitFor('sandbox-panel');
     await app.click('sandbox-customer-eve');
@@ -143,6 +143,8 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
     await write('order');
     await write('text', 'Oops, wrong chat');
     await write('delete_last');
+    await write('calls');
+    await write('missed_call');
     await app.click('sandbox-close');
     await app.browser.waitUntil(async () => (await app.texts('conversation-row')).some((x) => x.includes('Eve')), {
       timeout: 20000,
@@ -155,6 +157,13 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
     );
     await app.waitForText('message-ad', 'Spring offer', 20000);
     await app.waitForText('message-deleted', 'This message was deleted', 20000);
+    await app.browser.waitUntil(
+      async () => {
+        const notes = await app.texts('message-system');
+        return notes.some((x) => x.includes('Call from the customer ended after 1 min 5 s')) && notes.some((x) => x.includes('Missed call from the customer'));
+      },
+      { timeout: 20000, timeoutMsg: 'the calls are not in the thread' },
+    );
     const texts = (await app.texts('message')).join(' | ');
     assert.ok(texts.includes('Is the 20% offer still on?'), `the edit shows: ${texts}`);
     assert.ok(!texts.includes('Oops, wrong chat'), `the deleted message's words are gone: ${texts}`);

@@ -103,6 +103,12 @@ async fn link_for(
         if lead.is_none() && person.is_none() && contact.is_none() {
             lead = Some(leads::create_from_whatsapp(conn, customer, name, source).await?);
         }
+    } else if !customer.is_empty() {
+        // Known only by their WhatsApp user id (a username, no phone): a lead all the same.
+        lead = match leads::id_by_user(conn, customer).await? {
+            Some(id) => Some(id),
+            None => Some(leads::create_from_whatsapp_user(conn, customer, name, source).await?),
+        };
     }
     Ok((lead, person, contact))
 }
@@ -185,6 +191,9 @@ pub(crate) async fn conversation_for(
     let id = match (by_phone, by_user) {
         (Some(keep), Some(gone)) if keep != gone => {
             merge_conversations(conn, keep, gone).await?;
+            if let Some(phone) = &who.phone {
+                lead_takes_phone(conn, keep, phone).await?;
+            }
             keep
         }
         (Some(id), _) => id,
@@ -246,6 +255,27 @@ async fn follow_number(
         )
         .execute(&mut *conn)
         .await?;
+    } else {
+        lead_takes_phone(conn, id, phone).await?;
+    }
+    Ok(())
+}
+
+/// The conversation's lead, made when the customer was known only by user id, takes the number
+/// now known (unless another lead has it).
+async fn lead_takes_phone(
+    conn: &mut SqliteConnection,
+    conversation: i64,
+    phone: &str,
+) -> Result<()> {
+    let lead = sqlx::query_scalar!(
+        "SELECT lead_id FROM chat_conversations WHERE id = ?",
+        conversation
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if let Some(lead) = lead {
+        leads::give_phone(conn, lead, phone).await?;
     }
     Ok(())
 }
@@ -253,6 +283,14 @@ async fn follow_number(
 /// Two conversations of one person become `keep`: every message moves over, the link and the
 /// assignment of `keep` win (else `gone`'s are taken), and `gone` is removed.
 async fn merge_conversations(conn: &mut SqliteConnection, keep: i64, gone: i64) -> Result<()> {
+    let leads_of = sqlx::query!(
+        "SELECT k.lead_id AS keep_lead, g.lead_id AS gone_lead
+         FROM chat_conversations k, chat_conversations g WHERE k.id = ? AND g.id = ?",
+        keep,
+        gone
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     sqlx::query!(
         "UPDATE chat_messages SET conversation_id = ? WHERE conversation_id = ?",
         keep,
@@ -285,6 +323,21 @@ async fn merge_conversations(conn: &mut SqliteConnection, keep: i64, gone: i64) 
     sqlx::query!("DELETE FROM chat_conversations WHERE id = ?", gone)
         .execute(&mut *conn)
         .await?;
+    // The lead made for the user id alone, when the number had its own: one person, one lead
+    // (a lead with documents, or anything typed into it, stays).
+    if let (Some(k), Some(g)) = (leads_of.keep_lead, leads_of.gone_lead)
+        && k != g
+        && crate::documents::count_for_lead(conn, g).await? == 0
+        && sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!: i64" FROM chat_conversations WHERE lead_id = ?"#,
+            g
+        )
+        .fetch_one(&mut *conn)
+        .await?
+            == 0
+    {
+        leads::absorb_bare(conn, k, g).await?;
+    }
     refresh_preview(conn, keep).await?;
     set_read_up_to(conn, keep, 0).await?;
     Ok(())

@@ -240,6 +240,86 @@ mod tests {
         open(&path).await.unwrap().close().await;
     }
 
+    /// The leads table is rebuilt (its CHECK relaxed for leads known by WhatsApp user id) in a
+    /// file with leads and documents: every row, and the documents' reference, survive.
+    #[tokio::test]
+    async fn rebuilding_the_leads_table_keeps_its_rows_and_the_documents_pointing_at_them() {
+        const REBUILD: i64 = 20261207000019;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let before = sqlx::migrate::Migrator::with_migrations(
+            MIGRATOR
+                .iter()
+                .filter(|m| m.version < REBUILD)
+                .cloned()
+                .collect(),
+        );
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        before.run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO leads (id, name, phone, whatsapp, email, source, status_id, created_at, updated_at)
+             VALUES (7, 'Ana', '+12015550123', 1, '', 'web', (SELECT min(id) FROM lead_statuses), 1, 2)",
+            "INSERT INTO leads (id, name, email, status_id, created_at, updated_at)
+             VALUES (8, 'Ben', 'ben@example.com', (SELECT min(id) FROM lead_statuses), 3, 4)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        let document_columns: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM pragma_table_info('documents')")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert!(document_columns.contains(&"lead_id".to_owned()));
+        pool.close().await;
+
+        let pool = open(&path).await.unwrap();
+        let rows: Vec<(i64, String, Option<String>, String)> =
+            sqlx::query_as("SELECT id, name, phone, email FROM leads ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (7, "Ana".into(), Some("+12015550123".into()), String::new()),
+                (8, "Ben".into(), None, "ben@example.com".into())
+            ]
+        );
+        let fk: Vec<String> =
+            sqlx::query_scalar("SELECT \"table\" FROM pragma_foreign_key_list('documents')")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert!(fk.contains(&"leads".to_owned()), "{fk:?}");
+        let broken: Vec<(String,)> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert!(broken.is_empty(), "{broken:?}");
+        // A lead known by user id alone is allowed now; one reachable by nothing is still refused.
+        sqlx::query("INSERT INTO leads (name, wa_user_id, status_id, created_at, updated_at) VALUES ('Dara', 'US.1', (SELECT min(id) FROM lead_statuses), 5, 5)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert!(
+            sqlx::query("INSERT INTO leads (name, status_id, created_at, updated_at) VALUES ('Nobody', (SELECT min(id) FROM lead_statuses), 5, 5)")
+                .execute(&pool)
+                .await
+                .is_err()
+        );
+        let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(on, 1, "foreign keys are on again");
+        pool.close().await;
+    }
+
     /// New files get [`PAGE_SIZE`]; a file made with another page size keeps it, and its rows.
     #[tokio::test]
     async fn new_files_get_16k_pages_and_an_older_file_keeps_its_own() {

@@ -358,11 +358,34 @@ async fn checked_input(
     except: Option<i64>,
 ) -> Result<(Checked, i64)> {
     let country = contacts::default_country(conn).await?;
-    let c = check_fields(&input.name, &input.phone, &input.email, country)?;
+    let c = match check_fields(&input.name, &input.phone, &input.email, country) {
+        // A lead reached on WhatsApp by its user id needs no phone or email.
+        Err(LeadsError::Unreachable) if on_whatsapp(conn, except).await? => Checked {
+            name: input.name.trim().to_owned(),
+            phone: None,
+            whatsapp: false,
+            email: String::new(),
+        },
+        other => other?,
+    };
     check_unique(conn, &c, except).await?;
     let status = status_or_default(conn, input.status_id).await?;
     check_staff(conn, input.assigned_staff_id).await?;
     Ok((c, status))
+}
+
+/// Whether the lead being edited is reached on WhatsApp by its user id.
+async fn on_whatsapp(conn: &mut SqliteConnection, lead: Option<i64>) -> Result<bool> {
+    let Some(id) = lead else {
+        return Ok(false);
+    };
+    Ok(sqlx::query_scalar!(
+        r#"SELECT wa_user_id IS NOT NULL AS "yes!: bool" FROM leads WHERE id = ?"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .unwrap_or(false))
 }
 
 /// The WHERE clause of a filter (shared by the list, its count and the campaign filter).
@@ -975,6 +998,94 @@ pub(crate) async fn id_by_phone(conn: &mut SqliteConnection, e164: &str) -> Resu
             .fetch_optional(&mut *conn)
             .await?,
     )
+}
+
+/// The lead made for this business-scoped WhatsApp user id (a customer known without a phone).
+pub(crate) async fn id_by_user(conn: &mut SqliteConnection, user_id: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM leads WHERE wa_user_id = ?"#,
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// A new lead for a customer who wrote known only by their WhatsApp user id (a username, no
+/// phone): reached through WhatsApp alone until a number or an email is known.
+pub(crate) async fn create_from_whatsapp_user(
+    conn: &mut SqliteConnection,
+    user_id: &str,
+    name: &str,
+    source: &str,
+) -> Result<i64> {
+    let status = status_or_default(conn, None).await?;
+    let name = if name.trim().is_empty() {
+        "WhatsApp customer"
+    } else {
+        name.trim()
+    };
+    let now = crate::now_ms();
+    sqlx::query!(
+        "INSERT INTO leads (name, wa_user_id, source, status_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (wa_user_id) WHERE wa_user_id IS NOT NULL DO NOTHING",
+        name,
+        user_id,
+        source,
+        status,
+        now,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    id_by_user(conn, user_id)
+        .await?
+        .ok_or_else(|| LeadsError::NoLead(0).into())
+}
+
+/// The customer's number is known now: a lead without a phone takes it, unless another lead has
+/// it already.
+pub(crate) async fn give_phone(conn: &mut SqliteConnection, lead: i64, e164: &str) -> Result<()> {
+    let whatsapp = phone::whatsapp_capable(e164);
+    let now = crate::now_ms();
+    sqlx::query!(
+        "UPDATE leads SET phone = ?1, whatsapp = ?2, updated_at = ?3
+         WHERE id = ?4 AND phone IS NULL AND NOT EXISTS (SELECT 1 FROM leads WHERE phone = ?1)",
+        e164,
+        whatsapp,
+        now,
+        lead
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Two leads turned out to be one WhatsApp customer (their two conversations were one person's):
+/// `bare`, made from a conversation and never changed since (by a person or otherwise), is
+/// removed and `keep` takes its user id. A lead anyone changed is left as it is. Whether it goes.
+pub(crate) async fn absorb_bare(conn: &mut SqliteConnection, keep: i64, bare: i64) -> Result<bool> {
+    let Some(user_id) = sqlx::query_scalar!(
+        r#"SELECT wa_user_id AS "wa_user_id!" FROM leads
+           WHERE id = ? AND phone IS NULL AND email = '' AND wa_user_id IS NOT NULL
+             AND updated_at = created_at"#,
+        bare
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(false);
+    };
+    sqlx::query!("DELETE FROM leads WHERE id = ?", bare)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "UPDATE leads SET wa_user_id = COALESCE(wa_user_id, ?) WHERE id = ?",
+        user_id,
+        keep
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
 }
 
 /// A new lead for a number that wrote to us and matched no record: source WhatsApp, the first

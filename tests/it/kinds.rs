@@ -1338,3 +1338,113 @@ async fn the_sandbox_plays_a_customer_s_calls() {
     );
     e.shutdown().await;
 }
+
+/// A customer known only by username is a lead all the same (no phone, no email): listed,
+/// linked, editable. When the same person writes from their number (a second conversation, a
+/// second lead) and then with both, the two become one conversation and one lead, with the phone.
+#[tokio::test]
+async fn a_username_only_customer_becomes_a_lead_and_one_with_their_number() {
+    use crmconnect::chat::LinkedRecord;
+    use crmconnect::leads::{LeadFilter, LeadInput};
+    let t = workspace().await;
+    let ws = &t.ws;
+    let mut feed = Feed { ws, seq: 0 };
+    let leads = || async { ws.cx().leads(LeadFilter::default()).await.unwrap().leads };
+
+    feed.post(from_customer(
+        "wamid.U1",
+        1_750_000_000,
+        None,
+        Some("US.13491208655302741918"),
+        Some("sheena.n"),
+        said("Hi, I only show my username"),
+    ))
+    .await;
+    let c = first_conversation(ws).await.unwrap();
+    let linked = ws.cx().conversation(c.id).await.unwrap().linked;
+    let Some(LinkedRecord::Lead(lead)) = linked else {
+        panic!("the username-only conversation is linked to a lead: {linked:?}");
+    };
+    assert_eq!(lead.phone, None);
+    let all = leads().await;
+    assert_eq!(all.len(), 1, "listed: {all:?}");
+    assert_eq!(
+        (
+            all[0].name.as_str(),
+            all[0].phone.as_deref(),
+            all[0].email.as_str()
+        ),
+        ("Sheena Nelson", None, "")
+    );
+    assert_eq!(all[0].source, "WhatsApp");
+    // The same person from their number alone: Meta shows no link, so a second conversation and lead.
+    feed.post(from_customer(
+        "wamid.U2",
+        1_750_000_100,
+        Some(CUSTOMER),
+        None,
+        None,
+        said("From my phone"),
+    ))
+    .await;
+    assert_eq!(leads().await.len(), 2);
+    // Then with both: one conversation, one lead, which has the phone and keeps the person.
+    feed.post(from_customer(
+        "wamid.U3",
+        1_750_000_200,
+        Some(CUSTOMER),
+        Some("US.13491208655302741918"),
+        Some("sheena.n"),
+        said("Both now"),
+    ))
+    .await;
+    let page = ws
+        .cx()
+        .conversations(crmconnect::chat::ConversationFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    let all = leads().await;
+    assert_eq!(all.len(), 1, "one person, one lead: {all:?}");
+    assert_eq!(all[0].phone.as_deref(), Some("+16505551234"));
+    let linked = ws.cx().conversation(page.items[0].id).await.unwrap().linked;
+    assert!(
+        matches!(&linked, Some(LinkedRecord::Lead(l)) if l.id == all[0].id),
+        "{linked:?}"
+    );
+    // Another username-only customer's lead is editable with neither phone nor email (WhatsApp
+    // reaches them); a lead typed in still needs a way to reach it.
+    feed.post(from_customer(
+        "wamid.V1",
+        1_750_000_300,
+        None,
+        Some("US.2"),
+        Some("omar.k"),
+        said("Hello"),
+    ))
+    .await;
+    let all = leads().await;
+    let omar = all.iter().find(|l| l.phone.is_none()).expect("Omar's lead");
+    let edited = ws
+        .cx()
+        .update_lead(
+            omar.id,
+            LeadInput {
+                name: "Omar K.".into(),
+                status_id: Some(omar.status_id),
+                ..LeadInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.name, "Omar K.");
+    assert!(
+        ws.cx()
+            .create_lead(LeadInput {
+                name: "Nobody".into(),
+                ..LeadInput::default()
+            })
+            .await
+            .is_err()
+    );
+}

@@ -68,6 +68,9 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
       { timeout: 10000, timeoutMsg: 'the sticker never loaded' },
     );
     assert.deepEqual(size, [512, 512], 'the sticker decoded');
+    // Known by username alone, the customer is a new lead all the same.
+    const linked = await app.waitFor('linked-record', 10000);
+    assert.equal(await linked.getAttribute('data-kind'), 'lead');
   });
 
   await app.step('the username-only customer writes once from their number, then with both: one conversation again', async () => {

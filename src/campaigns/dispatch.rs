@@ -222,6 +222,16 @@ async fn tick(ws: &Arc<Workspace>, stop: &CancellationToken) -> Result<bool> {
                 }
             }
             CampaignStatus::Running => {
+                // Meta's template webhook said it first (PAUSED for quality, DISABLED): the
+                // campaign stops taking recipients before a send is refused for it.
+                let status = ws
+                    .template_status_of(&s.template_name, &s.template_language)
+                    .await?;
+                if let Some(verdict) = template_verdict(s, status.as_deref()) {
+                    settle_verdict(ws, s, verdict).await?;
+                    worked = true;
+                    continue;
+                }
                 worked |= reconcile(ws, s).await?;
                 worked |= send(ws, s, stop).await?;
                 let left = sqlx::query_scalar!(
@@ -252,6 +262,21 @@ async fn tick(ws: &Arc<Workspace>, stop: &CancellationToken) -> Result<bool> {
 }
 
 const META_PAUSED: &str = "Meta paused the template";
+
+/// What the template's status at Meta means for a running campaign, if anything.
+fn template_verdict(s: &CampaignState, status: Option<&str>) -> Option<Verdict> {
+    match status {
+        Some("PAUSED") => Some(Verdict::Pause(format!(
+            "{META_PAUSED} “{}” for its quality: the campaign resumes by itself when Meta approves it again",
+            s.template_name
+        ))),
+        Some("DISABLED") => Some(Verdict::Stop(format!(
+            "Meta disabled the template “{}”: the campaign cannot go on",
+            s.template_name
+        ))),
+        _ => None,
+    }
+}
 
 /// Rows left in `sending` by an earlier run with no status within the grace period need
 /// attention; deferred ones past the campaign's limit fail.
@@ -463,6 +488,15 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
         if taking && flying.len() + group <= (group * 2).max(8) {
             if !still_running(ws, &s.uid).await? {
                 taking = false;
+            } else if let Some(v) = template_verdict(
+                s,
+                ws.template_status_of(&s.template_name, &s.template_language)
+                    .await?
+                    .as_deref(),
+            ) {
+                // Meta's webhook paused or disabled the template meanwhile.
+                verdict = v;
+                taking = false;
             } else {
                 let taken = take(ws, s, group).await?;
                 if taken.is_empty() {
@@ -512,6 +546,20 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
             other => verdict = other,
         }
     }
+    let unreachable = matches!(verdict, Verdict::Unreachable(_));
+    settle_verdict(ws, s, verdict).await?;
+    if unreachable {
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+    }
+    Ok(worked)
+}
+
+/// Carries out what Meta's answers or the template's status mean for the campaign: paused
+/// (resumed by itself when Meta approves the template again) or stopped, with the reason.
+async fn settle_verdict(ws: &Workspace, s: &CampaignState, verdict: Verdict) -> Result<()> {
     match verdict {
         Verdict::Pause(reason) => {
             change(ws, &s.uid, "campaigns.paused_by_meta", |c| {
@@ -543,14 +591,10 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
         }
         Verdict::Unreachable(why) => {
             tracing::warn!(error = %why, "campaigns cannot reach Meta: they try again shortly");
-            tokio::select! {
-                _ = stop.cancelled() => {}
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-            }
         }
         Verdict::Go | Verdict::SlowDown => {}
     }
-    Ok(worked)
+    Ok(())
 }
 
 async fn still_running(ws: &Workspace, uid: &str) -> Result<bool> {
@@ -781,19 +825,12 @@ async fn settle(ws: &Workspace, s: &CampaignState, answers: Vec<Answer>) -> Resu
                             verdict = Verdict::SlowDown;
                         }
                     }
-                    Some(132015) => {
+                    Some(c @ (132015 | 132016)) => {
                         rows.push(row("planned"));
-                        verdict = Verdict::Pause(format!(
-                            "{META_PAUSED} “{}” for its quality: the campaign resumes by itself when Meta approves it again",
-                            s.template_name
-                        ));
-                    }
-                    Some(132016) => {
-                        rows.push(row("planned"));
-                        verdict = Verdict::Stop(format!(
-                            "Meta disabled the template “{}”: the campaign cannot go on",
-                            s.template_name
-                        ));
+                        let status = if c == 132015 { "PAUSED" } else { "DISABLED" };
+                        if let Some(v) = template_verdict(s, Some(status)) {
+                            verdict = v;
+                        }
                     }
                     Some(c @ (132000 | 132001 | 132005 | 132007 | 132012)) => {
                         rows.push(ProgressRow {

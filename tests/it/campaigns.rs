@@ -655,3 +655,151 @@ async fn alone_bots_and_a_campaign_share_one_budget_and_people_do_not_wait_behin
     );
     assert_eq!(m.accepted, (N + customers.len() + 1) as u64);
 }
+
+/// Meta pauses the template (its PAUSED webhook, before any send is refused for it): the
+/// campaign pauses with the reason, sends nothing meanwhile, and resumes by itself when Meta
+/// approves the template again; everyone gets it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_pausing_the_template_pauses_the_campaign_until_it_is_approved_again() {
+    const N: usize = 60;
+    let (t, e) = desktop(SandboxConfig {
+        pair_burst: 100_000,
+        ..quick()
+    })
+    .await;
+    let ws = &t.ws;
+    ws.set_dispatch_tuning(DispatchTuning {
+        budget_per_sec: Some(10),
+        ..DispatchTuning::default()
+    });
+    let sandbox = e.embedded().unwrap().sandbox();
+    let template_id = template(ws).await;
+    let group = group_of(ws, "Paused by Meta", N).await;
+    let cx = ws.cx();
+    let c = cx
+        .create_campaign(CampaignInput {
+            name: "Paused by Meta".into(),
+            number_id: None,
+            template_id,
+            audience: Audience::Contacts {
+                group_id: Some(group),
+                ids: vec![],
+            },
+            start_at: None,
+        })
+        .await
+        .unwrap();
+    cx.plan_campaign(c.id).await.unwrap();
+    cx.start_campaign(c.id).await.unwrap();
+    eventually("a few sent", || async {
+        (sandbox.sent_per_recipient().len() >= 5).then_some(())
+    })
+    .await;
+    let at_meta = sandbox
+        .template_id("sample_issue_resolution", "en_US")
+        .expect("the sandbox's template");
+    sandbox
+        .set_template_status(&at_meta, "PAUSED", Some("low quality"))
+        .unwrap();
+    let paused = eventually("the campaign paused", || async {
+        let c = cx.campaign(c.id).await.unwrap();
+        (c.status == CampaignStatus::Paused).then_some(c)
+    })
+    .await;
+    assert!(
+        paused
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("Meta paused the template"),
+        "{:?}",
+        paused.reason
+    );
+    let sent = sandbox.sent_per_recipient().len();
+    assert!(sent < N, "paused before the end: {sent}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        sandbox.sent_per_recipient().len(),
+        sent,
+        "nothing sent while the template is paused"
+    );
+    sandbox
+        .set_template_status(&at_meta, "APPROVED", None)
+        .unwrap();
+    eventually_within(Duration::from_secs(60), "resumed and completed", || async {
+        let c = cx.campaign(c.id).await.unwrap();
+        (c.status == CampaignStatus::Completed).then_some(())
+    })
+    .await;
+    let sent = sandbox.sent_per_recipient();
+    assert_eq!(sent.len(), N);
+    assert!(sent.values().all(|n| *n == 1));
+
+    let second = cx
+        .create_campaign(CampaignInput {
+            name: "Second".into(),
+            number_id: None,
+            template_id,
+            audience: Audience::Contacts {
+                group_id: Some(group),
+                ids: vec![],
+            },
+            start_at: None,
+        })
+        .await
+        .unwrap();
+    cx.plan_campaign(second.id).await.unwrap();
+    // Paused again, and known here before a second campaign starts: it pauses before trying
+    // anyone (Meta would refuse each with 132015), then sends each once when Meta approves.
+    sandbox
+        .set_template_status(&at_meta, "PAUSED", Some("low quality"))
+        .unwrap();
+    eventually("the pause is known here", || async {
+        ws.cx()
+            .templates(Default::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .any(|t| t.name == "sample_issue_resolution" && t.status == "PAUSED")
+            .then_some(())
+    })
+    .await;
+    cx.start_campaign(second.id).await.unwrap();
+    eventually("the second campaign paused", || async {
+        let c = cx.campaign(second.id).await.unwrap();
+        (c.status == CampaignStatus::Paused).then_some(())
+    })
+    .await;
+    let attempts = |id: i64| async move {
+        ws.cx()
+            .campaign_recipients(
+                id,
+                RecipientFilter {
+                    limit: Some(500),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| r.attempts)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        attempts(second.id).await.iter().all(|a| *a == 0),
+        "nobody tried"
+    );
+    sandbox
+        .set_template_status(&at_meta, "APPROVED", None)
+        .unwrap();
+    eventually_within(Duration::from_secs(60), "the second completed", || async {
+        let c = cx.campaign(second.id).await.unwrap();
+        (c.status == CampaignStatus::Completed).then_some(())
+    })
+    .await;
+    let tries = attempts(second.id).await;
+    assert_eq!(tries.len(), N);
+    assert!(tries.iter().all(|a| *a == 1), "each tried once: {tries:?}");
+    assert!(sandbox.sent_per_recipient().values().all(|n| *n == 2));
+}

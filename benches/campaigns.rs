@@ -152,6 +152,7 @@ fn main() {
                 ids: vec![],
             },
             start_at: None,
+            pilot: None,
         };
 
         // Planning.

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{CampaignStatus, shared, status_of};
+use super::{CampaignStatus, PILOT_SENT, shared, status_of};
 use crate::Result;
 use crate::audit::{self, Change, Outcome as Logged};
 use crate::connection::{AutomationPacer, AutomationShare};
@@ -436,6 +436,8 @@ enum Verdict {
     Go,
     SlowDown,
     Pause(String),
+    /// The pilot went out: paused for a person (never resumed by itself).
+    Pilot(String),
     Stop(String),
     /// Meta cannot be reached (why): stop for now, try later.
     Unreachable(String),
@@ -472,6 +474,20 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
     }
     let number = s.number_id.clone().unwrap_or(ids.phone_number_id);
     let deadline = Instant::now() + SLICE;
+    // A pilot not yet passed: only its first recipients are taken, then the campaign pauses.
+    let mut pilot_left: Option<usize> = match s.pilot {
+        Some(n) if !s.pilot_passed => {
+            let tried = sqlx::query_scalar!(
+                "SELECT count(*) FROM campaign_recipients WHERE campaign_uid = ? AND attempts > 0",
+                s.uid
+            )
+            .fetch_one(ws.db())
+            .await?;
+            Some((n as usize).saturating_sub(tried as usize))
+        }
+        _ => None,
+    };
+    let mut pilot_done = false;
     let mut flying = tokio::task::JoinSet::new();
     let mut answers: Vec<Answer> = Vec::new();
     let mut last_flush = Instant::now();
@@ -485,6 +501,10 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
         // The budget may change while sending (Meta raised the number's throughput).
         let pacer = ws.automation_pacer(&number);
         let group = group_size(pacer.budget());
+        if taking && pilot_left == Some(0) {
+            taking = false;
+            pilot_done = true;
+        }
         if taking && flying.len() + group <= (group * 2).max(8) {
             if !still_running(ws, &s.uid).await? {
                 taking = false;
@@ -498,9 +518,13 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
                 verdict = v;
                 taking = false;
             } else {
-                let taken = take(ws, s, group).await?;
+                let want = pilot_left.map_or(group, |left| left.min(group));
+                let taken = take(ws, s, want).await?;
                 if taken.is_empty() {
                     taking = false;
+                }
+                if let Some(left) = pilot_left.as_mut() {
+                    *left = left.saturating_sub(taken.len());
                 }
                 for t in taken {
                     worked = true;
@@ -546,6 +570,21 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
             other => verdict = other,
         }
     }
+    if pilot_done && matches!(verdict, Verdict::Go | Verdict::SlowDown) {
+        let rest = sqlx::query_scalar!(
+            "SELECT count(*) FROM campaign_recipients INDEXED BY campaign_recipients_waiting
+             WHERE campaign_uid = ? AND state IN ('planned', 'deferred', 'sending') AND state = 'planned'",
+            s.uid
+        )
+        .fetch_one(ws.db())
+        .await?;
+        if rest > 0 {
+            verdict = Verdict::Pilot(format!(
+                "{PILOT_SENT} to {} recipients: look at the report, then resume to send the other {rest}",
+                s.pilot.unwrap_or(0)
+            ));
+        }
+    }
     let unreachable = matches!(verdict, Verdict::Unreachable(_));
     settle_verdict(ws, s, verdict).await?;
     if unreachable {
@@ -561,6 +600,17 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
 /// (resumed by itself when Meta approves the template again) or stopped, with the reason.
 async fn settle_verdict(ws: &Workspace, s: &CampaignState, verdict: Verdict) -> Result<()> {
     match verdict {
+        Verdict::Pilot(reason) => {
+            change(ws, &s.uid, "campaigns.pilot_sent", |c| {
+                (status_of(&c) == CampaignStatus::Running).then(|| CampaignState {
+                    status: "paused".into(),
+                    reason: Some(reason),
+                    version: c.version + 1,
+                    ..c
+                })
+            })
+            .await?
+        }
         Verdict::Pause(reason) => {
             change(ws, &s.uid, "campaigns.paused_by_meta", |c| {
                 (status_of(&c) == CampaignStatus::Running).then(|| CampaignState {

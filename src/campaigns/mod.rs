@@ -294,7 +294,14 @@ pub struct Campaign {
     pub updated_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// The first this many recipients go out, then the campaign pauses for a look at the report.
+    pub pilot: Option<u32>,
+    /// The pilot went out and a person resumed the campaign for the rest.
+    pub pilot_passed: bool,
 }
+
+/// How the reason of a campaign paused after its pilot begins.
+pub const PILOT_SENT: &str = "The pilot went out";
 
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
@@ -310,6 +317,10 @@ pub struct CampaignInput {
     #[serde(default)]
     #[ts(optional)]
     pub start_at: Option<i64>,
+    /// A pilot of this many recipients first: the campaign pauses after them until resumed.
+    #[serde(default)]
+    #[ts(optional)]
+    pub pilot: Option<u32>,
 }
 
 impl Ctx<'_> {
@@ -365,6 +376,7 @@ impl Ctx<'_> {
                         template_category: t.category,
                         audience,
                         start_at: input.start_at,
+                        pilot: input.pilot,
                         status: "draft".into(),
                         version: s.version + 1,
                         ..s
@@ -422,6 +434,8 @@ impl Ctx<'_> {
                         template_category: t.category,
                         audience,
                         start_at: input.start_at,
+                        pilot: input.pilot,
+                        pilot_passed: false,
                         status: "draft".into(),
                         plan: None,
                         version: s.version + 1,
@@ -521,10 +535,16 @@ impl Ctx<'_> {
                     "only a paused campaign can be resumed",
                 )?;
                 let later = s.start_at.is_some_and(|at| at > now) && s.started_at.is_none();
+                // Resumed after its pilot: the rest goes out.
+                let pilot_passed = s.pilot_passed
+                    || s.reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with(PILOT_SENT));
                 Ok((
                     CampaignState {
                         status: if later { "scheduled" } else { "running" }.into(),
                         started_at: s.started_at.or((!later).then_some(now)),
+                        pilot_passed,
                         reason: None,
                         version: s.version + 1,
                         ..s
@@ -716,6 +736,13 @@ impl Ctx<'_> {
             return Err(CampaignsError::Invalid {
                 field: "name",
                 problem: "a campaign's name has 1 to 120 characters".into(),
+            }
+            .into());
+        }
+        if input.pilot == Some(0) {
+            return Err(CampaignsError::Invalid {
+                field: "pilot",
+                problem: "a pilot goes to at least 1 recipient (leave it out for none)".into(),
             }
             .into());
         }

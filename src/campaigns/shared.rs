@@ -46,6 +46,8 @@ struct Row {
     updated_at: i64,
     started_at: Option<i64>,
     finished_at: Option<i64>,
+    pilot: Option<i64>,
+    pilot_passed: bool,
 }
 
 impl Row {
@@ -74,6 +76,8 @@ impl Row {
                 started_at: self.started_at,
                 finished_at: self.finished_at,
                 deleted: false,
+                pilot: self.pilot.and_then(|n| u32::try_from(n).ok()),
+                pilot_passed: self.pilot_passed,
             },
             created_by: self.created_by,
             created_at: self.created_at,
@@ -100,6 +104,8 @@ pub(crate) fn blank() -> CampaignState {
         started_at: None,
         finished_at: None,
         deleted: false,
+        pilot: None,
+        pilot_passed: false,
     }
 }
 
@@ -108,7 +114,7 @@ pub(crate) async fn all(conn: &mut SqliteConnection) -> Result<Vec<Stored>> {
         Row,
         r#"SELECT id AS "id!", uid, name, number_id, template_name, template_language, template_category,
                   audience, start_at, status, reason, plan, version, created_by, created_at, updated_at,
-                  started_at, finished_at
+                  started_at, finished_at, pilot, pilot_passed AS "pilot_passed: bool"
            FROM campaigns ORDER BY created_at DESC, id DESC"#
     )
     .fetch_all(&mut *conn)
@@ -121,7 +127,7 @@ pub(crate) async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Stored>
         Row,
         r#"SELECT id AS "id!", uid, name, number_id, template_name, template_language, template_category,
                   audience, start_at, status, reason, plan, version, created_by, created_at, updated_at,
-                  started_at, finished_at
+                  started_at, finished_at, pilot, pilot_passed AS "pilot_passed: bool"
            FROM campaigns WHERE id = ?"#,
         id
     )
@@ -136,7 +142,7 @@ pub(crate) async fn load_uid(conn: &mut SqliteConnection, uid: &str) -> Result<O
         Row,
         r#"SELECT id AS "id!", uid, name, number_id, template_name, template_language, template_category,
                   audience, start_at, status, reason, plan, version, created_by, created_at, updated_at,
-                  started_at, finished_at
+                  started_at, finished_at, pilot, pilot_passed AS "pilot_passed: bool"
            FROM campaigns WHERE uid = ?"#,
         uid
     )
@@ -177,14 +183,15 @@ pub(crate) async fn write(
     let id = sqlx::query_scalar!(
         r#"INSERT INTO campaigns (uid, name, number_id, template_name, template_language, template_category,
                                  audience, start_at, status, reason, plan, version, created_by, created_at,
-                                 updated_at, started_at, finished_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16)
+                                 updated_at, started_at, finished_at, pilot, pilot_passed)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16, ?17, ?18)
            ON CONFLICT (uid) DO UPDATE SET name = excluded.name, number_id = excluded.number_id,
                template_name = excluded.template_name, template_language = excluded.template_language,
                template_category = excluded.template_category, audience = excluded.audience,
                start_at = excluded.start_at, status = excluded.status, reason = excluded.reason,
                plan = excluded.plan, version = excluded.version, updated_at = excluded.updated_at,
-               started_at = excluded.started_at, finished_at = excluded.finished_at
+               started_at = excluded.started_at, finished_at = excluded.finished_at,
+               pilot = excluded.pilot, pilot_passed = excluded.pilot_passed
            RETURNING id AS "id!""#,
         state.uid,
         state.name,
@@ -201,7 +208,9 @@ pub(crate) async fn write(
         by,
         now,
         state.started_at,
-        state.finished_at
+        state.finished_at,
+        state.pilot,
+        state.pilot_passed
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -253,6 +262,8 @@ pub(crate) async fn view(conn: &mut SqliteConnection, s: Stored) -> Result<Campa
         updated_at: s.updated_at,
         started_at: s.state.started_at,
         finished_at: s.state.finished_at,
+        pilot: s.state.pilot,
+        pilot_passed: s.state.pilot_passed,
     })
 }
 

@@ -183,6 +183,7 @@ async fn a_campaign_survives_twenty_kill_9s_of_its_runner_and_reaches_everyone_o
                 ids: vec![],
             },
             start_at: None,
+            pilot: None,
         })
         .await
         .unwrap();

@@ -113,6 +113,7 @@ async fn a_campaign_to_a_group_is_planned_sent_once_each_and_reported() {
                 ids: vec![extra.id],
             },
             start_at: None,
+            pilot: None,
         })
         .await
         .unwrap();
@@ -232,6 +233,7 @@ async fn a_campaign_to_a_group_is_planned_sent_once_each_and_reported() {
                     ids: vec![],
                 },
                 start_at: None,
+                pilot: None,
             }
         )
         .await
@@ -267,6 +269,7 @@ async fn a_paused_campaign_sends_nothing_until_resumed_and_the_failed_can_be_ret
                 ids: vec![],
             },
             start_at: None,
+            pilot: None,
         })
         .await
         .unwrap();
@@ -339,6 +342,7 @@ async fn bad_campaign_input_is_refused_naming_the_problem() {
         template_id,
         audience,
         start_at: None,
+        pilot: None,
     };
     let everybody = || Audience::Contacts {
         group_id: None,
@@ -405,6 +409,7 @@ async fn alone_the_dispatcher_sends_at_its_budget_as_meta_measures_it() {
                 ids: vec![],
             },
             start_at: None,
+            pilot: None,
         })
         .await
         .unwrap();
@@ -477,6 +482,7 @@ async fn alone_meta_upgrading_a_numbers_throughput_raises_a_running_campaigns_pa
                 ids: vec![],
             },
             start_at: None,
+            pilot: None,
         })
         .await
         .unwrap();
@@ -583,6 +589,7 @@ async fn alone_bots_and_a_campaign_share_one_budget_and_people_do_not_wait_behin
                 ids: vec![],
             },
             start_at: None,
+            pilot: None,
         })
         .await
         .unwrap();
@@ -686,6 +693,7 @@ async fn meta_pausing_the_template_pauses_the_campaign_until_it_is_approved_agai
                 ids: vec![],
             },
             start_at: None,
+            pilot: None,
         })
         .await
         .unwrap();
@@ -745,6 +753,7 @@ async fn meta_pausing_the_template_pauses_the_campaign_until_it_is_approved_agai
                 ids: vec![],
             },
             start_at: None,
+            pilot: None,
         })
         .await
         .unwrap();
@@ -802,4 +811,69 @@ async fn meta_pausing_the_template_pauses_the_campaign_until_it_is_approved_agai
     assert_eq!(tries.len(), N);
     assert!(tries.iter().all(|a| *a == 1), "each tried once: {tries:?}");
     assert!(sandbox.sent_per_recipient().values().all(|n| *n == 2));
+}
+
+/// A pilot of 5 out of 20: the first 5 go out, the campaign pauses and says so; it stays paused
+/// (never resumed by itself) until a person resumes it, then the other 15 go, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pilot_goes_out_first_then_the_campaign_waits_for_a_person() {
+    const N: usize = 20;
+    let (t, e) = desktop(SandboxConfig {
+        pair_burst: 100_000,
+        ..quick()
+    })
+    .await;
+    let ws = &t.ws;
+    let sandbox = e.embedded().unwrap().sandbox();
+    let template_id = template(ws).await;
+    let group = group_of(ws, "Pilot", N).await;
+    let cx = ws.cx();
+    let input = |pilot| CampaignInput {
+        name: "Pilot".into(),
+        number_id: None,
+        template_id,
+        audience: Audience::Contacts {
+            group_id: Some(group),
+            ids: vec![],
+        },
+        start_at: None,
+        pilot,
+    };
+    let refused = cx.create_campaign(input(Some(0))).await.unwrap_err();
+    assert!(refused.to_string().contains("pilot"), "{refused}");
+    let c = cx.create_campaign(input(Some(5))).await.unwrap();
+    assert_eq!(c.pilot, Some(5));
+    cx.plan_campaign(c.id).await.unwrap();
+    cx.start_campaign(c.id).await.unwrap();
+    let paused = eventually("paused after the pilot", || async {
+        let c = cx.campaign(c.id).await.unwrap();
+        (c.status == CampaignStatus::Paused).then_some(c)
+    })
+    .await;
+    let reason = paused.reason.clone().unwrap_or_default();
+    assert!(
+        reason.starts_with("The pilot went out to 5 recipients") && reason.contains("other 15"),
+        "{reason}"
+    );
+    assert_eq!(sandbox.sent_per_recipient().len(), 5);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let still = cx.campaign(c.id).await.unwrap();
+    assert_eq!(
+        still.status,
+        CampaignStatus::Paused,
+        "a pilot waits for a person"
+    );
+    assert_eq!(sandbox.sent_per_recipient().len(), 5);
+    assert_eq!(t.log_of("campaigns.pilot_sent").await.len(), 1);
+
+    let resumed = cx.resume_campaign(c.id).await.unwrap();
+    assert!(resumed.pilot_passed);
+    eventually_within(Duration::from_secs(60), "the rest went out", || async {
+        let c = cx.campaign(c.id).await.unwrap();
+        (c.status == CampaignStatus::Completed).then_some(())
+    })
+    .await;
+    let sent = sandbox.sent_per_recipient();
+    assert_eq!(sent.len(), N);
+    assert!(sent.values().all(|n| *n == 1));
 }

@@ -661,6 +661,13 @@ pub struct CampaignState {
     pub finished_at: Option<i64>,
     #[serde(default)]
     pub deleted: bool,
+    /// A pilot: the first this many recipients are sent, then the campaign pauses for a person
+    /// to look at the report before the rest.
+    #[serde(default)]
+    pub pilot: Option<u32>,
+    /// The pilot went out and a person resumed the campaign for the rest.
+    #[serde(default)]
+    pub pilot_passed: bool,
 }
 
 impl CampaignState {

@@ -16,4 +16,12 @@ template_id: number | null, audience: CampaignAudience, start_at: number | null,
 /**
  * Why it is paused or stopped, in plain words; null when a person paused it.
  */
-reason: string | null, plan: PlanFigures | null, figures: CampaignFigures, created_by: string, created_at: number, updated_at: number, started_at: number | null, finished_at: number | null, };
+reason: string | null, plan: PlanFigures | null, figures: CampaignFigures, created_by: string, created_at: number, updated_at: number, started_at: number | null, finished_at: number | null, 
+/**
+ * The first this many recipients go out, then the campaign pauses for a look at the report.
+ */
+pilot: number | null, 
+/**
+ * The pilot went out and a person resumed the campaign for the rest.
+ */
+pilot_passed: boolean, };

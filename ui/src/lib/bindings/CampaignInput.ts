@@ -9,4 +9,8 @@ template_id: number, audience: CampaignAudience,
 /**
  * When it starts (ms); absent: when it is started.
  */
-start_at?: number, };
+start_at?: number, 
+/**
+ * A pilot of this many recipients first: the campaign pauses after them until resumed.
+ */
+pilot?: number, };

@@ -79,6 +79,9 @@ struct Dispatch {
     tuning: Mutex<DispatchTuning>,
     /// This process's sends with Meta now, by (campaign, idx): never "needs attention".
     in_flight: Mutex<HashSet<(String, i64)>>,
+    /// Campaigns spread over days that used this 24 hours' share: at which version of the
+    /// campaign, and when the next may go (ms). A change of the campaign ends the rest.
+    resting: Mutex<std::collections::HashMap<String, (i64, i64)>>,
     wake: tokio::sync::Notify,
 }
 
@@ -488,6 +491,41 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
         _ => None,
     };
     let mut pilot_done = false;
+    // Spread over days: what is left of this 24 hours' share; none left, it rests until the
+    // oldest attempt of the day is a day old.
+    let now = ws.now_ms();
+    let resting = |uid: &str| {
+        ws.dispatch()
+            .resting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(uid)
+            .copied()
+    };
+    if s.daily_cap.is_some()
+        && resting(&s.uid).is_some_and(|(version, until)| version == s.version && until > now)
+    {
+        return Ok(false);
+    }
+    let mut day_left: Option<usize> = match s.daily_cap {
+        Some(cap) => {
+            let mut conn = ws.db().acquire().await?;
+            let left = shared::left_today(&mut conn, &s.uid, cap, now).await?;
+            if left == 0 {
+                let until = shared::next_batch_at(&mut conn, &s.uid, cap, now)
+                    .await?
+                    .unwrap_or(now + 60_000);
+                ws.dispatch()
+                    .resting
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(s.uid.clone(), (s.version, until));
+                return Ok(false);
+            }
+            Some(left)
+        }
+        None => None,
+    };
     let mut flying = tokio::task::JoinSet::new();
     let mut answers: Vec<Answer> = Vec::new();
     let mut last_flush = Instant::now();
@@ -505,6 +543,9 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
             taking = false;
             pilot_done = true;
         }
+        if taking && day_left == Some(0) {
+            taking = false;
+        }
         if taking && flying.len() + group <= (group * 2).max(8) {
             if !still_running(ws, &s.uid).await? {
                 taking = false;
@@ -518,12 +559,18 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
                 verdict = v;
                 taking = false;
             } else {
-                let want = pilot_left.map_or(group, |left| left.min(group));
+                let want = [pilot_left, day_left]
+                    .into_iter()
+                    .flatten()
+                    .fold(group, usize::min);
                 let taken = take(ws, s, want).await?;
                 if taken.is_empty() {
                     taking = false;
                 }
-                if let Some(left) = pilot_left.as_mut() {
+                for left in [pilot_left.as_mut(), day_left.as_mut()]
+                    .into_iter()
+                    .flatten()
+                {
                     *left = left.saturating_sub(taken.len());
                 }
                 for t in taken {

@@ -298,6 +298,10 @@ pub struct Campaign {
     pub pilot: Option<u32>,
     /// The pilot went out and a person resumed the campaign for the rest.
     pub pilot_passed: bool,
+    /// Spread over days: at most this many recipients tried in any 24 hours.
+    pub daily_cap: Option<u32>,
+    /// Spread over days and today's share tried: when the next recipients may go (ms).
+    pub next_batch_at: Option<i64>,
 }
 
 /// How the reason of a campaign paused after its pilot begins.
@@ -329,11 +333,12 @@ impl Ctx<'_> {
         self.actor()
             .await?
             .require(Resource::WhatsappCampaign, Action::View)?;
+        let now = self.workspace().now_ms();
         let mut conn = self.db().acquire().await?;
         let stored = shared::all(&mut conn).await?;
         let mut out = Vec::with_capacity(stored.len());
         for s in stored {
-            out.push(shared::view(&mut conn, s).await?);
+            out.push(shared::view(&mut conn, s, now).await?);
         }
         Ok(out)
     }
@@ -342,9 +347,10 @@ impl Ctx<'_> {
         self.actor()
             .await?
             .require(Resource::WhatsappCampaign, Action::View)?;
+        let now = self.workspace().now_ms();
         let mut conn = self.db().acquire().await?;
         let s = shared::load(&mut conn, id).await?;
-        shared::view(&mut conn, s).await
+        shared::view(&mut conn, s, now).await
     }
 
     /// A new draft.
@@ -550,6 +556,54 @@ impl Ctx<'_> {
                         ..s
                     },
                     None,
+                ))
+            },
+        )
+        .await?
+        .ok_or_else(|| CampaignsError::NotFound(id).into())
+    }
+
+    /// Spreads a campaign over days: at most `per_day` recipients tried in any 24 hours (Meta's
+    /// messaging limit, when it does not fit in one); `None` sends at full pace again.
+    pub async fn spread_campaign(&self, id: i64, per_day: Option<u32>) -> Result<Campaign> {
+        let actor = self.actor().await?;
+        let allowed = actor.require(Resource::WhatsappCampaign, Action::Edit);
+        if per_day == Some(0) {
+            return Err(CampaignsError::Invalid {
+                field: "per_day",
+                problem: "a campaign spread over days sends to at least 1 recipient a day".into(),
+            }
+            .into());
+        }
+        let detail = match per_day {
+            Some(n) => format!("at most {n} recipients a day"),
+            None => "at full pace".to_owned(),
+        };
+        self.change_campaign(
+            "campaigns.spread",
+            format!("campaign #{id}"),
+            allowed,
+            Some(id),
+            "campaign.updated",
+            move |s| {
+                only_in(
+                    &s,
+                    &[
+                        CampaignStatus::Draft,
+                        CampaignStatus::Planned,
+                        CampaignStatus::Scheduled,
+                        CampaignStatus::Running,
+                        CampaignStatus::Paused,
+                    ],
+                    "a finished campaign sends nothing more",
+                )?;
+                Ok((
+                    CampaignState {
+                        daily_cap: per_day,
+                        version: s.version + 1,
+                        ..s
+                    },
+                    Some(detail),
                 ))
             },
         )
@@ -815,7 +869,7 @@ impl Ctx<'_> {
                     )
                     .await?;
                     let view = match stored {
-                        Some(s) => Some(shared::view(tx, s).await?),
+                        Some(s) => Some(shared::view(tx, s, now).await?),
                         None => None,
                     };
                     Ok((view, detail))

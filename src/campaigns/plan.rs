@@ -156,7 +156,7 @@ impl Ctx<'_> {
                         )
                         .await?;
                     }
-                    Ok((shared::view(tx, stored).await?, Some(detail)))
+                    Ok((shared::view(tx, stored, now).await?, Some(detail)))
                 })
             }),
         )

@@ -48,6 +48,7 @@ struct Row {
     finished_at: Option<i64>,
     pilot: Option<i64>,
     pilot_passed: bool,
+    daily_cap: Option<i64>,
 }
 
 impl Row {
@@ -78,6 +79,7 @@ impl Row {
                 deleted: false,
                 pilot: self.pilot.and_then(|n| u32::try_from(n).ok()),
                 pilot_passed: self.pilot_passed,
+                daily_cap: self.daily_cap.and_then(|n| u32::try_from(n).ok()),
             },
             created_by: self.created_by,
             created_at: self.created_at,
@@ -106,6 +108,7 @@ pub(crate) fn blank() -> CampaignState {
         deleted: false,
         pilot: None,
         pilot_passed: false,
+        daily_cap: None,
     }
 }
 
@@ -114,7 +117,7 @@ pub(crate) async fn all(conn: &mut SqliteConnection) -> Result<Vec<Stored>> {
         Row,
         r#"SELECT id AS "id!", uid, name, number_id, template_name, template_language, template_category,
                   audience, start_at, status, reason, plan, version, created_by, created_at, updated_at,
-                  started_at, finished_at, pilot, pilot_passed AS "pilot_passed: bool"
+                  started_at, finished_at, pilot, pilot_passed AS "pilot_passed: bool", daily_cap
            FROM campaigns ORDER BY created_at DESC, id DESC"#
     )
     .fetch_all(&mut *conn)
@@ -127,7 +130,7 @@ pub(crate) async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Stored>
         Row,
         r#"SELECT id AS "id!", uid, name, number_id, template_name, template_language, template_category,
                   audience, start_at, status, reason, plan, version, created_by, created_at, updated_at,
-                  started_at, finished_at, pilot, pilot_passed AS "pilot_passed: bool"
+                  started_at, finished_at, pilot, pilot_passed AS "pilot_passed: bool", daily_cap
            FROM campaigns WHERE id = ?"#,
         id
     )
@@ -142,7 +145,7 @@ pub(crate) async fn load_uid(conn: &mut SqliteConnection, uid: &str) -> Result<O
         Row,
         r#"SELECT id AS "id!", uid, name, number_id, template_name, template_language, template_category,
                   audience, start_at, status, reason, plan, version, created_by, created_at, updated_at,
-                  started_at, finished_at, pilot, pilot_passed AS "pilot_passed: bool"
+                  started_at, finished_at, pilot, pilot_passed AS "pilot_passed: bool", daily_cap
            FROM campaigns WHERE uid = ?"#,
         uid
     )
@@ -183,15 +186,16 @@ pub(crate) async fn write(
     let id = sqlx::query_scalar!(
         r#"INSERT INTO campaigns (uid, name, number_id, template_name, template_language, template_category,
                                  audience, start_at, status, reason, plan, version, created_by, created_at,
-                                 updated_at, started_at, finished_at, pilot, pilot_passed)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16, ?17, ?18)
+                                 updated_at, started_at, finished_at, pilot, pilot_passed, daily_cap)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16, ?17, ?18, ?19)
            ON CONFLICT (uid) DO UPDATE SET name = excluded.name, number_id = excluded.number_id,
                template_name = excluded.template_name, template_language = excluded.template_language,
                template_category = excluded.template_category, audience = excluded.audience,
                start_at = excluded.start_at, status = excluded.status, reason = excluded.reason,
                plan = excluded.plan, version = excluded.version, updated_at = excluded.updated_at,
                started_at = excluded.started_at, finished_at = excluded.finished_at,
-               pilot = excluded.pilot, pilot_passed = excluded.pilot_passed
+               pilot = excluded.pilot, pilot_passed = excluded.pilot_passed,
+               daily_cap = excluded.daily_cap
            RETURNING id AS "id!""#,
         state.uid,
         state.name,
@@ -210,7 +214,8 @@ pub(crate) async fn write(
         state.started_at,
         state.finished_at,
         state.pilot,
-        state.pilot_passed
+        state.pilot_passed,
+        state.daily_cap
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -226,7 +231,7 @@ pub(crate) async fn write(
 }
 
 /// What the screens see of a stored campaign.
-pub(crate) async fn view(conn: &mut SqliteConnection, s: Stored) -> Result<Campaign> {
+pub(crate) async fn view(conn: &mut SqliteConnection, s: Stored, now: i64) -> Result<Campaign> {
     let audience: Audience = serde_json::from_value(s.state.audience.clone())
         .map_err(|e| CampaignsError::Corrupt(s.state.name.clone(), format!("audience: {e}")))?;
     let plan: Option<PlanFigures> = s
@@ -242,6 +247,10 @@ pub(crate) async fn view(conn: &mut SqliteConnection, s: Stored) -> Result<Campa
     .fetch_optional(&mut *conn)
     .await?;
     let figures = figures(conn, &s.state.uid).await?;
+    let next_batch_at = match s.state.daily_cap {
+        Some(cap) => next_batch_at(conn, &s.state.uid, cap, now).await?,
+        None => None,
+    };
     Ok(Campaign {
         id: s.id,
         uid: s.state.uid,
@@ -264,7 +273,51 @@ pub(crate) async fn view(conn: &mut SqliteConnection, s: Stored) -> Result<Campa
         finished_at: s.state.finished_at,
         pilot: s.state.pilot,
         pilot_passed: s.state.pilot_passed,
+        daily_cap: s.state.daily_cap,
+        next_batch_at,
     })
+}
+
+/// A campaign spread over days that has tried `cap` recipients in the last 24 hours: when the
+/// oldest of those attempts is a day old, and the next may go. None while it may send now.
+pub(crate) async fn next_batch_at(
+    conn: &mut SqliteConnection,
+    uid: &str,
+    cap: u32,
+    now: i64,
+) -> Result<Option<i64>> {
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+    let since = now - DAY_MS;
+    let row = sqlx::query!(
+        r#"SELECT count(*) AS "n!: i64", min(attempt_at) AS "oldest: i64" FROM campaign_recipients
+           WHERE campaign_uid = ? AND attempt_at > ?"#,
+        uid,
+        since
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((row.n >= i64::from(cap))
+        .then_some(row.oldest)
+        .flatten()
+        .map(|t| t + DAY_MS))
+}
+
+/// How many recipients a campaign spread over days may still try in this 24 hours.
+pub(crate) async fn left_today(
+    conn: &mut SqliteConnection,
+    uid: &str,
+    cap: u32,
+    now: i64,
+) -> Result<usize> {
+    let since = now - 24 * 3600 * 1000;
+    let tried = sqlx::query_scalar!(
+        "SELECT count(*) FROM campaign_recipients WHERE campaign_uid = ? AND attempt_at > ?",
+        uid,
+        since
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((cap as usize).saturating_sub(tried as usize))
 }
 
 /// The report's figures of one campaign (one pass over its rows, by the state index).

@@ -877,3 +877,82 @@ async fn a_pilot_goes_out_first_then_the_campaign_waits_for_a_person() {
     assert_eq!(sent.len(), N);
     assert!(sent.values().all(|n| *n == 1));
 }
+
+/// Spread over days: at most 5 of 12 a day. The first 5 go, the campaign waits (still running)
+/// and says when the next go; a day later (sandbox clock) the next 5, then the last 2; each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_spread_over_days_sends_a_day_s_share_then_waits_for_the_next_day() {
+    const N: usize = 12;
+    let (t, e) = desktop(SandboxConfig {
+        pair_burst: 100_000,
+        ..quick()
+    })
+    .await;
+    let ws = &t.ws;
+    let sandbox = e.embedded().unwrap().sandbox();
+    let template_id = template(ws).await;
+    let group = group_of(ws, "Spread", N).await;
+    let cx = ws.cx();
+    let c = cx
+        .create_campaign(CampaignInput {
+            name: "Spread".into(),
+            number_id: None,
+            template_id,
+            audience: Audience::Contacts {
+                group_id: Some(group),
+                ids: vec![],
+            },
+            start_at: None,
+            pilot: None,
+        })
+        .await
+        .unwrap();
+    cx.plan_campaign(c.id).await.unwrap();
+    assert!(
+        cx.spread_campaign(c.id, Some(0)).await.is_err(),
+        "0 a day is refused"
+    );
+    let spread = cx.spread_campaign(c.id, Some(5)).await.unwrap();
+    assert_eq!(spread.daily_cap, Some(5));
+    assert_eq!(t.log_of("campaigns.spread").await.len(), 1);
+    cx.start_campaign(c.id).await.unwrap();
+    for (day, total) in [(1, 5), (2, 10)] {
+        let waiting = eventually_within(
+            Duration::from_secs(30),
+            "a day's share went out",
+            || async {
+                let c = cx.campaign(c.id).await.unwrap();
+                (sandbox.sent_per_recipient().len() == total && c.next_batch_at.is_some())
+                    .then_some(c)
+            },
+        )
+        .await;
+        assert_eq!(
+            waiting.status,
+            CampaignStatus::Running,
+            "day {day}: it waits, running"
+        );
+        let next = waiting.next_batch_at.unwrap();
+        let now = ws.now_ms();
+        assert!(
+            next > now + 23 * 3600 * 1000 && next <= now + 24 * 3600 * 1000,
+            "day {day}: the next go a day after the first of today's: {next} vs {now}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            sandbox.sent_per_recipient().len(),
+            total,
+            "nothing more today"
+        );
+        sandbox.clock().advance(Duration::from_secs(24 * 3600 + 60));
+        cx.campaign(c.id).await.unwrap();
+    }
+    eventually_within(Duration::from_secs(30), "the last 2, and done", || async {
+        let c = cx.campaign(c.id).await.unwrap();
+        (c.status == CampaignStatus::Completed).then_some(())
+    })
+    .await;
+    let sent = sandbox.sent_per_recipient();
+    assert_eq!(sent.len(), N);
+    assert!(sent.values().all(|n| *n == 1));
+}

@@ -668,6 +668,10 @@ pub struct CampaignState {
     /// The pilot went out and a person resumed the campaign for the rest.
     #[serde(default)]
     pub pilot_passed: bool,
+    /// Spread over days: at most this many recipients tried in any 24 hours (Meta's messaging
+    /// limit, when the campaign does not fit in one day).
+    #[serde(default)]
+    pub daily_cap: Option<u32>,
 }
 
 impl CampaignState {

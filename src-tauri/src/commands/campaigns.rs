@@ -49,6 +49,16 @@ pub async fn pause_campaign(state: State<'_, AppState>, id: i64) -> Result<Campa
     Ok(state.ws()?.cx().pause_campaign(id).await?)
 }
 
+/// Spreads a campaign over days (`per_day` recipients at most in 24 hours), or back to full pace.
+#[tauri::command]
+pub async fn spread_campaign(
+    state: State<'_, AppState>,
+    id: i64,
+    per_day: Option<u32>,
+) -> Result<Campaign, ApiError> {
+    Ok(state.ws()?.cx().spread_campaign(id, per_day).await?)
+}
+
 #[tauri::command]
 pub async fn resume_campaign(state: State<'_, AppState>, id: i64) -> Result<Campaign, ApiError> {
     Ok(state.ws()?.cx().resume_campaign(id).await?)

@@ -145,6 +145,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         campaigns::plan_campaign,
         campaigns::start_campaign,
         campaigns::pause_campaign,
+        campaigns::spread_campaign,
         campaigns::resume_campaign,
         campaigns::stop_campaign,
         campaigns::delete_campaign,

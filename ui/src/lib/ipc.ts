@@ -522,6 +522,8 @@ export const planCampaign = (id: number) => call<Campaign>("plan_campaign", { id
 /** A planned campaign starts now, or is scheduled when its start time is still ahead. */
 export const startCampaign = (id: number) => call<Campaign>("start_campaign", { id });
 export const pauseCampaign = (id: number) => call<Campaign>("pause_campaign", { id });
+/** At most `perDay` recipients tried in any 24 hours; null sends at full pace again. */
+export const spreadCampaign = (id: number, perDay: number | null) => call<Campaign>("spread_campaign", { id, perDay });
 export const resumeCampaign = (id: number) => call<Campaign>("resume_campaign", { id });
 /** Stops for good: who was not sent to yet is not. */
 export const stopCampaign = (id: number) => call<Campaign>("stop_campaign", { id });

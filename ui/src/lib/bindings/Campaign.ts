@@ -24,4 +24,12 @@ pilot: number | null,
 /**
  * The pilot went out and a person resumed the campaign for the rest.
  */
-pilot_passed: boolean, };
+pilot_passed: boolean, 
+/**
+ * Spread over days: at most this many recipients tried in any 24 hours.
+ */
+daily_cap: number | null, 
+/**
+ * Spread over days and today's share tried: when the next recipients may go (ms).
+ */
+next_batch_at: number | null, };

@@ -647,19 +647,13 @@ async fn send(ws: &Arc<Workspace>, s: &CampaignState, stop: &CancellationToken) 
 /// (resumed by itself when Meta approves the template again) or stopped, with the reason.
 async fn settle_verdict(ws: &Workspace, s: &CampaignState, verdict: Verdict) -> Result<()> {
     match verdict {
-        Verdict::Pilot(reason) => {
-            change(ws, &s.uid, "campaigns.pilot_sent", |c| {
-                (status_of(&c) == CampaignStatus::Running).then(|| CampaignState {
-                    status: "paused".into(),
-                    reason: Some(reason),
-                    version: c.version + 1,
-                    ..c
-                })
-            })
-            .await?
-        }
-        Verdict::Pause(reason) => {
-            change(ws, &s.uid, "campaigns.paused_by_meta", |c| {
+        Verdict::Pilot(reason) | Verdict::Pause(reason) => {
+            let action = if reason.starts_with(PILOT_SENT) {
+                "campaigns.pilot_sent"
+            } else {
+                "campaigns.paused_by_meta"
+            };
+            change(ws, &s.uid, action, |c| {
                 (status_of(&c) == CampaignStatus::Running).then(|| CampaignState {
                     status: "paused".into(),
                     reason: Some(reason),

@@ -990,13 +990,14 @@ impl Ctx<'_> {
                             (None, None, Some(id))
                         }
                         LinkInput::NewLead => {
-                            if !customer.starts_with('+') {
-                                return Err(ChatError::NoPhone {
-                                    what: "a username-only customer".into(),
-                                }
-                                .into());
-                            }
-                            let lead = leads::create_from_whatsapp(tx, &customer, &name, "WhatsApp").await?;
+                            // A username-only customer is a lead by their user id.
+                            let who = if customer.starts_with('+') {
+                                leads::Reached::Phone(&customer)
+                            } else {
+                                leads::Reached::UserId(&customer)
+                            };
+                            let lead =
+                                leads::create_from_whatsapp(tx, who, &name, "WhatsApp").await?;
                             (Some(lead), None, None)
                         }
                     };

@@ -101,13 +101,19 @@ async fn link_for(
             contact = contacts::id_by_phone(conn, customer).await?;
         }
         if lead.is_none() && person.is_none() && contact.is_none() {
-            lead = Some(leads::create_from_whatsapp(conn, customer, name, source).await?);
+            lead = Some(
+                leads::create_from_whatsapp(conn, leads::Reached::Phone(customer), name, source)
+                    .await?,
+            );
         }
     } else if !customer.is_empty() {
         // Known only by their WhatsApp user id (a username, no phone): a lead all the same.
         lead = match leads::id_by_user(conn, customer).await? {
             Some(id) => Some(id),
-            None => Some(leads::create_from_whatsapp_user(conn, customer, name, source).await?),
+            None => Some(
+                leads::create_from_whatsapp(conn, leads::Reached::UserId(customer), name, source)
+                    .await?,
+            ),
         };
     }
     Ok((lead, person, contact))

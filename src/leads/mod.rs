@@ -1010,38 +1010,6 @@ pub(crate) async fn id_by_user(conn: &mut SqliteConnection, user_id: &str) -> Re
     .await?)
 }
 
-/// A new lead for a customer who wrote known only by their WhatsApp user id (a username, no
-/// phone): reached through WhatsApp alone until a number or an email is known.
-pub(crate) async fn create_from_whatsapp_user(
-    conn: &mut SqliteConnection,
-    user_id: &str,
-    name: &str,
-    source: &str,
-) -> Result<i64> {
-    let status = status_or_default(conn, None).await?;
-    let name = if name.trim().is_empty() {
-        "WhatsApp customer"
-    } else {
-        name.trim()
-    };
-    let now = crate::now_ms();
-    sqlx::query!(
-        "INSERT INTO leads (name, wa_user_id, source, status_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (wa_user_id) WHERE wa_user_id IS NOT NULL DO NOTHING",
-        name,
-        user_id,
-        source,
-        status,
-        now,
-        now
-    )
-    .execute(&mut *conn)
-    .await?;
-    id_by_user(conn, user_id)
-        .await?
-        .ok_or_else(|| LeadsError::NoLead(0).into())
-}
-
 /// The customer's number is known now: a lead without a phone takes it, unless another lead has
 /// it already.
 pub(crate) async fn give_phone(conn: &mut SqliteConnection, lead: i64, e164: &str) -> Result<()> {
@@ -1088,28 +1056,42 @@ pub(crate) async fn absorb_bare(conn: &mut SqliteConnection, keep: i64, bare: i6
     Ok(true)
 }
 
-/// A new lead for a number that wrote to us and matched no record: source WhatsApp, the first
-/// status. Returns the existing lead if another path created it meanwhile.
+/// How a customer who wrote is known: their number (E.164), or only their WhatsApp user id (a
+/// username and no phone).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Reached<'a> {
+    Phone(&'a str),
+    UserId(&'a str),
+}
+
+/// A new lead for a customer who wrote to us and matched no record: source `source`, the first
+/// status; known by number, or by user id alone (reached through WhatsApp until a number or an
+/// email is known). Returns the existing lead if another path created it meanwhile.
 pub(crate) async fn create_from_whatsapp(
     conn: &mut SqliteConnection,
-    e164: &str,
+    who: Reached<'_>,
     name: &str,
     source: &str,
 ) -> Result<i64> {
     let status = status_or_default(conn, None).await?;
-    let name = if name.trim().is_empty() {
-        e164
-    } else {
-        name.trim()
+    let (phone, user_id) = match who {
+        Reached::Phone(p) => (Some(p), None),
+        Reached::UserId(u) => (None, Some(u)),
     };
-    let whatsapp = phone::whatsapp_capable(e164);
+    let name = match (name.trim(), phone) {
+        ("", Some(p)) => p,
+        ("", None) => "WhatsApp customer",
+        (n, _) => n,
+    };
+    let whatsapp = phone.is_some_and(phone::whatsapp_capable);
     let now = crate::now_ms();
     sqlx::query!(
-        "INSERT INTO leads (name, phone, whatsapp, source, status_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (phone) WHERE phone IS NOT NULL DO NOTHING",
+        "INSERT INTO leads (name, phone, whatsapp, wa_user_id, source, status_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         name,
-        e164,
+        phone,
         whatsapp,
+        user_id,
         source,
         status,
         now,
@@ -1117,9 +1099,11 @@ pub(crate) async fn create_from_whatsapp(
     )
     .execute(&mut *conn)
     .await?;
-    id_by_phone(conn, e164)
-        .await?
-        .ok_or_else(|| LeadsError::NoLead(0).into())
+    match who {
+        Reached::Phone(p) => id_by_phone(conn, p).await?,
+        Reached::UserId(u) => id_by_user(conn, u).await?,
+    }
+    .ok_or_else(|| LeadsError::NoLead(0).into())
 }
 
 /// Sets a lead's status; returns the status's name. Refuses an unknown status.

@@ -28,7 +28,7 @@ async fn desktop() -> (TestWorkspace, Runtime) {
 }
 
 /// A menu bot on "price": the starter menu (Prices → a text; Talk to a person → hand-off).
-async fn menu_bot(ws: &Workspace) -> i64 {
+pub(crate) async fn menu_bot(ws: &Workspace) -> i64 {
     let cx = ws.cx();
     let bot = cx
         .create_bot(BotInput {
@@ -681,11 +681,15 @@ async fn a_failure_meta_reports_later_takes_the_nodes_failure_branch() {
             .find(|(o, _)| o == "ok")
     })
     .await;
-    let ended: Vec<String> = sqlx::query_scalar("SELECT ended FROM bot_sessions")
-        .fetch_all(ws.db())
-        .await
-        .unwrap();
-    assert_eq!(ended, [r#"{"end":"handed_off"}"#]);
+    // The log entry and the session's end are written in turn: wait for the end.
+    eventually("the session ended by the hand-off", || async {
+        let ended: Vec<Option<String>> = sqlx::query_scalar("SELECT ended FROM bot_sessions")
+            .fetch_all(ws.db())
+            .await
+            .unwrap();
+        (ended == [Some(r#"{"end":"handed_off"}"#.to_owned())]).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

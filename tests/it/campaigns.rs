@@ -85,6 +85,21 @@ async fn group_of(ws: &Workspace, name: &str, n: usize) -> i64 {
     g.id
 }
 
+/// A campaign of `template_id` to everyone in `group`, sent when started.
+fn to_group(name: &str, template_id: i64, group: i64) -> CampaignInput {
+    CampaignInput {
+        name: name.into(),
+        number_id: None,
+        template_id,
+        audience: Audience::Contacts {
+            group_id: Some(group),
+            ids: vec![],
+        },
+        start_at: None,
+        pilot: None,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campaign_to_a_group_is_planned_sent_once_each_and_reported() {
     let (t, e) = desktop(quick()).await;
@@ -222,22 +237,9 @@ async fn a_campaign_to_a_group_is_planned_sent_once_each_and_reported() {
     }
     // A running or finished campaign cannot be edited; a finished one can be deleted.
     assert!(
-        cx.update_campaign(
-            draft.id,
-            CampaignInput {
-                name: "x".into(),
-                number_id: None,
-                template_id,
-                audience: Audience::Contacts {
-                    group_id: Some(group),
-                    ids: vec![],
-                },
-                start_at: None,
-                pilot: None,
-            }
-        )
-        .await
-        .is_err()
+        cx.update_campaign(draft.id, to_group("x", template_id, group))
+            .await
+            .is_err()
     );
     cx.delete_campaign(draft.id).await.unwrap();
     assert!(cx.campaigns().await.unwrap().is_empty());
@@ -260,17 +262,7 @@ async fn a_paused_campaign_sends_nothing_until_resumed_and_the_failed_can_be_ret
     let group = group_of(ws, "Autumn", 80).await;
     let cx = ws.cx();
     let c = cx
-        .create_campaign(CampaignInput {
-            name: "Autumn".into(),
-            number_id: None,
-            template_id,
-            audience: Audience::Contacts {
-                group_id: Some(group),
-                ids: vec![],
-            },
-            start_at: None,
-            pilot: None,
-        })
+        .create_campaign(to_group("Autumn", template_id, group))
         .await
         .unwrap();
     cx.plan_campaign(c.id).await.unwrap();
@@ -400,17 +392,7 @@ async fn alone_the_dispatcher_sends_at_its_budget_as_meta_measures_it() {
     let group = group_of(ws, "Paced", N).await;
     let cx = ws.cx();
     let c = cx
-        .create_campaign(CampaignInput {
-            name: "Paced".into(),
-            number_id: None,
-            template_id,
-            audience: Audience::Contacts {
-                group_id: Some(group),
-                ids: vec![],
-            },
-            start_at: None,
-            pilot: None,
-        })
+        .create_campaign(to_group("Paced", template_id, group))
         .await
         .unwrap();
     cx.plan_campaign(c.id).await.unwrap();
@@ -473,17 +455,7 @@ async fn alone_meta_upgrading_a_numbers_throughput_raises_a_running_campaigns_pa
     let template_id = template(ws).await;
     let group = group_of(ws, "Upgraded", N).await;
     let c = cx
-        .create_campaign(CampaignInput {
-            name: "Upgraded".into(),
-            number_id: None,
-            template_id,
-            audience: Audience::Contacts {
-                group_id: Some(group),
-                ids: vec![],
-            },
-            start_at: None,
-            pilot: None,
-        })
+        .create_campaign(to_group("Upgraded", template_id, group))
         .await
         .unwrap();
     cx.plan_campaign(c.id).await.unwrap();
@@ -545,8 +517,6 @@ async fn alone_meta_upgrading_a_numbers_throughput_raises_a_running_campaigns_pa
 /// message never waits behind them (the reserve for people chatting).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alone_bots_and_a_campaign_share_one_budget_and_people_do_not_wait_behind_them() {
-    use crmconnect::bots::{BotInput, BotKind};
-    use crmconnect::flow::trigger::Trigger;
     use crmconnect::sandbox::CustomerMessage;
     const BUDGET: u32 = 2;
     const N: usize = 16;
@@ -564,33 +534,11 @@ async fn alone_bots_and_a_campaign_share_one_budget_and_people_do_not_wait_behin
     let sandbox = e.embedded().unwrap().sandbox();
     let number = sandbox.phone_numbers()[0].id.clone();
     let cx = ws.cx();
-    let bot = cx
-        .create_bot(BotInput {
-            name: "Prices".into(),
-            kind: BotKind::Menu,
-            trigger: Trigger::Contains {
-                text: "price".into(),
-            },
-            number_id: None,
-        })
-        .await
-        .unwrap();
-    cx.publish_bot(bot.id).await.unwrap();
-    cx.set_bot_active(bot.id, true).await.unwrap();
+    crate::bots_at_work::menu_bot(ws).await;
     let template_id = template(ws).await;
     let group = group_of(ws, "Shared", N).await;
     let c = cx
-        .create_campaign(CampaignInput {
-            name: "Shared".into(),
-            number_id: None,
-            template_id,
-            audience: Audience::Contacts {
-                group_id: Some(group),
-                ids: vec![],
-            },
-            start_at: None,
-            pilot: None,
-        })
+        .create_campaign(to_group("Shared", template_id, group))
         .await
         .unwrap();
     cx.plan_campaign(c.id).await.unwrap();
@@ -684,17 +632,7 @@ async fn meta_pausing_the_template_pauses_the_campaign_until_it_is_approved_agai
     let group = group_of(ws, "Paused by Meta", N).await;
     let cx = ws.cx();
     let c = cx
-        .create_campaign(CampaignInput {
-            name: "Paused by Meta".into(),
-            number_id: None,
-            template_id,
-            audience: Audience::Contacts {
-                group_id: Some(group),
-                ids: vec![],
-            },
-            start_at: None,
-            pilot: None,
-        })
+        .create_campaign(to_group("Paused by Meta", template_id, group))
         .await
         .unwrap();
     cx.plan_campaign(c.id).await.unwrap();
@@ -744,17 +682,7 @@ async fn meta_pausing_the_template_pauses_the_campaign_until_it_is_approved_agai
     assert!(sent.values().all(|n| *n == 1));
 
     let second = cx
-        .create_campaign(CampaignInput {
-            name: "Second".into(),
-            number_id: None,
-            template_id,
-            audience: Audience::Contacts {
-                group_id: Some(group),
-                ids: vec![],
-            },
-            start_at: None,
-            pilot: None,
-        })
+        .create_campaign(to_group("Second", template_id, group))
         .await
         .unwrap();
     cx.plan_campaign(second.id).await.unwrap();
@@ -894,17 +822,7 @@ async fn a_campaign_spread_over_days_sends_a_day_s_share_then_waits_for_the_next
     let group = group_of(ws, "Spread", N).await;
     let cx = ws.cx();
     let c = cx
-        .create_campaign(CampaignInput {
-            name: "Spread".into(),
-            number_id: None,
-            template_id,
-            audience: Audience::Contacts {
-                group_id: Some(group),
-                ids: vec![],
-            },
-            start_at: None,
-            pilot: None,
-        })
+        .create_campaign(to_group("Spread", template_id, group))
         .await
         .unwrap();
     cx.plan_campaign(c.id).await.unwrap();

@@ -831,15 +831,15 @@ async fn a_bot_files_the_customer_in_a_group_and_sets_a_field() {
         (bot_sends(ws).await == 1).then_some(())
     })
     .await;
-    let contacts = ws.cx().contacts(Default::default()).await.unwrap().contacts;
-    let customer = contacts
-        .iter()
-        .find(|c| c.phone == "+33612345678")
-        .expect("a Bulk Contact for the customer");
-    assert_eq!(
-        (customer.group_ids.clone(), customer.city.as_str()),
-        (vec![vip.id], "Lyon")
-    );
+    // The bot's changes are this desktop's own events too: while the first (the contact made,
+    // no city yet) comes back from the relay it shows for a moment over the later one (issue 17
+    // still has this flicker for Bulk Contacts). What counts is where it settles.
+    eventually("the customer filed in VIP, in Lyon", || async {
+        let contacts = ws.cx().contacts(Default::default()).await.unwrap().contacts;
+        let customer = contacts.into_iter().find(|c| c.phone == "+33612345678")?;
+        (customer.group_ids == [vip.id] && customer.city == "Lyon").then_some(())
+    })
+    .await;
     let why: Vec<String> =
         sqlx::query_scalar("SELECT detail FROM activity_log WHERE action = 'bots.update_contact'")
             .fetch_all(ws.db())

@@ -99,6 +99,14 @@ pub async fn emit_about(
     Ok(event_id)
 }
 
+/// The relay refused event `event_id` for good: it never comes back, so it supersedes nothing.
+pub(crate) async fn refused(conn: &mut sqlx::SqliteConnection, event_id: &str) -> Result<()> {
+    sqlx::query!("DELETE FROM outbox_pending WHERE event_id = ?", event_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Whether the received event `key` (the relay's `…:<event id>`) is one of this desktop's own
 /// events about `subject` coming back while a later one about it is still on its way: then the
 /// change here is already newer than the event, which must not undo it.

@@ -255,43 +255,13 @@ pub(crate) async fn emit(
     state: &BotState,
 ) -> Result<()> {
     let payload = serde_json::to_value(state).expect("a bot serialises");
-    let event_id = crate::outbox::emit(tx, actor, kind, &payload).await?;
-    sqlx::query!(
-        "INSERT INTO bot_pending (event_id, uid) VALUES (?, ?)",
-        event_id,
-        state.uid
-    )
-    .execute(&mut *tx)
-    .await?;
+    crate::outbox::emit_about(tx, actor, kind, &payload, &subject(&state.uid)).await?;
     Ok(())
 }
 
-/// Whether `e` is one of this desktop's own bot events coming back while a later one of the same
-/// bot is still on its way (then the bot here is already newer than the event).
-async fn superseded_here(
-    conn: &mut SqliteConnection,
-    e: &ReceivedEvent,
-    uid: &str,
-) -> Result<bool> {
-    let Some(event_id) = e.key.rsplit(':').next() else {
-        return Ok(false);
-    };
-    let own = sqlx::query!(
-        "DELETE FROM bot_pending WHERE event_id = ? AND uid = ?",
-        event_id,
-        uid
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        > 0;
-    if !own {
-        return Ok(false);
-    }
-    let later = sqlx::query_scalar!("SELECT count(*) FROM bot_pending WHERE uid = ?", uid)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(later > 0)
+/// What a bot's events change, for [`crate::outbox::superseded_here`].
+fn subject(uid: &str) -> String {
+    format!("bot:{uid}")
 }
 
 inventory::submit! { crate::handlers::DefaultHandler { order: 14, make: handler } }
@@ -332,7 +302,7 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
         tx.commit().await?;
         return Ok(());
     }
-    if superseded_here(&mut tx, e, &b.uid).await? {
+    if crate::outbox::superseded_here(&mut tx, &e.key, &subject(&b.uid)).await? {
         // Only what the log now says is kept: where it is, whether it is active there, and the
         // version it published.
         sqlx::query!(

@@ -501,7 +501,9 @@ impl Ctx<'_> {
                     .map_err(|e| unique_phone(e, &phone))?;
                     add_memberships(tx, id, &input.group_ids).await?;
                     let state = shared::contact_state(tx, id).await?;
-                    crate::outbox::emit(tx, &publisher, "contact.created", &json(&state)).await?;
+                    let subject = shared::subject(&state.uid);
+                    crate::outbox::emit_about(tx, &publisher, "contact.created", &json(&state), &subject)
+                        .await?;
                     Ok((get(tx, id).await?, Some(phone)))
                 })
             }),
@@ -553,7 +555,9 @@ impl Ctx<'_> {
                         .await?;
                     add_memberships(tx, id, &input.group_ids).await?;
                     let state = shared::contact_state(tx, id).await?;
-                    crate::outbox::emit(tx, &publisher, "contact.updated", &json(&state)).await?;
+                    let subject = shared::subject(&state.uid);
+                    crate::outbox::emit_about(tx, &publisher, "contact.updated", &json(&state), &subject)
+                        .await?;
                     Ok((get(tx, id).await?, Some(phone)))
                 })
             }),

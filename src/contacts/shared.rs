@@ -189,6 +189,14 @@ pub(crate) fn import_range_sql() -> &'static str {
     "INSERT INTO contact_import_ranges (base, first_n, first_id, count) VALUES (?1, ?2, ?3, ?4)"
 }
 
+/// What a contact's whole-state events (created, updated) change, for
+/// [`crate::outbox::superseded_here`]: a later change made here is not undone, for a moment, by
+/// an earlier one of this desktop coming back. Only events that set every field count: the later
+/// one then sets, when it arrives, all that the contact shows meanwhile.
+pub(crate) fn subject(uid: &str) -> String {
+    format!("contact:{uid}")
+}
+
 /// The contact with row id `id` as its event carries it.
 pub(crate) async fn contact_state(conn: &mut SqliteConnection, id: i64) -> Result<ContactState> {
     let uid = ensure_uid(conn, id).await?;
@@ -367,6 +375,18 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
         tx.commit().await?;
         return Ok(());
     }
+    // This desktop's own change coming back while a later one of the same contact is on its way:
+    // applied for the log's sake (its place, its phone), while the contact shows the later change.
+    let shown_here = match &op {
+        Op::ContactCreated(s) | Op::ContactUpdated(s) => {
+            if crate::outbox::superseded_here(&mut tx, &e.key, &subject(&s.uid)).await? {
+                shown(&mut tx, &s.uid).await?
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
     let mut apply = Apply {
         tx: &mut tx,
         seq: e.seq,
@@ -382,10 +402,120 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
         Op::GroupUpdated(s) => apply.group_updated(s).await?,
         Op::GroupsDeleted(d) => apply.groups_deleted(d).await?,
     }
+    if let Some(shown) = shown_here {
+        show_again(&mut tx, shown).await?;
+    }
     tx.commit().await?;
     ws.records_changed(screen);
     if screen == Screen::Groups {
         ws.records_changed(Screen::BulkContacts); // its group names and filter
+    }
+    Ok(())
+}
+
+/// A contact as this desktop shows it, with changes made here that the log does not have yet.
+struct Shown {
+    id: i64,
+    phone: String,
+    fields: ContactState,
+    groups: Vec<i64>,
+}
+
+async fn shown(conn: &mut SqliteConnection, uid: &str) -> Result<Option<Shown>> {
+    let mut uid = uid.to_owned();
+    for _ in 0..16 {
+        let next = sqlx::query_scalar!(
+            "SELECT into_uid FROM contact_aliases WHERE kind = 'contact' AND uid = ?",
+            uid
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        match next {
+            Some(n) if n != uid => uid = n,
+            _ => break,
+        }
+    }
+    let Some(id) = sqlx::query_scalar!(r#"SELECT id AS "id!" FROM contacts WHERE uid = ?"#, uid)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let fields = contact_state(conn, id).await?;
+    let groups = sqlx::query_scalar!(
+        "SELECT group_id FROM contact_group_members WHERE contact_id = ?",
+        id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Some(Shown {
+        id,
+        phone: fields.phone.clone(),
+        fields,
+        groups,
+    }))
+}
+
+/// After an earlier own event was applied for the log's sake: the contact shows again what it
+/// showed (its later change here), its phone too when no other contact has taken it meanwhile;
+/// the log's phone stays in `log_phone` until the later change comes back. A contact the event
+/// merged into another is left as the log says.
+async fn show_again(conn: &mut SqliteConnection, v: Shown) -> Result<()> {
+    let Some(phone) = sqlx::query_scalar!("SELECT phone FROM contacts WHERE id = ?", v.id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let f = &v.fields;
+    sqlx::query!(
+        "UPDATE contacts SET name = ?2, company = ?3, address = ?4, city = ?5, state = ?6,
+             country = ?7, description = ?8
+         WHERE id = ?1",
+        v.id,
+        f.name,
+        f.company,
+        f.address,
+        f.city,
+        f.state,
+        f.country,
+        f.description
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM contact_group_members WHERE contact_id = ?",
+        v.id
+    )
+    .execute(&mut *conn)
+    .await?;
+    for g in &v.groups {
+        sqlx::query!(
+            "INSERT OR IGNORE INTO contact_group_members (contact_id, group_id)
+             SELECT ?, id FROM contact_groups WHERE id = ?",
+            v.id,
+            g
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    if v.phone != phone && !v.phone.starts_with('~') {
+        let taken = sqlx::query_scalar!(
+            "SELECT count(*) FROM contacts WHERE phone = ? AND id <> ?",
+            v.phone,
+            v.id
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if taken == 0 {
+            sqlx::query!(
+                "UPDATE contacts SET log_phone = coalesce(log_phone, phone), phone = ? WHERE id = ?",
+                v.phone,
+                v.id
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     Ok(())
 }

@@ -364,14 +364,18 @@ impl Workspace {
         let now = crate::now_ms();
         let mut tx = crate::db::write_tx_in(self.db()).await?;
         for (id, reason) in refused {
-            sqlx::query!(
-                "UPDATE sync_outbox SET refused_at = ?, last_error = ?, attempts = attempts + 1 WHERE id = ?",
+            let event_id = sqlx::query_scalar!(
+                "UPDATE sync_outbox SET refused_at = ?, last_error = ?, attempts = attempts + 1 WHERE id = ?
+                 RETURNING event_id",
                 now,
                 reason,
                 id
             )
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            if let Some(event_id) = event_id {
+                crate::outbox::refused(&mut tx, &event_id).await?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -226,6 +226,85 @@ async fn a_contact_or_group_changed_on_one_desktop_changes_on_the_other() {
     assert_eq!(dump(&a.ws).await, dump(&b.ws).await);
 }
 
+/// A contact changed here twice in a row never shows the first change for a moment: while the
+/// second is on its way, the first coming back from the log is applied for the log's sake only
+/// (its place, its phone), and the contact keeps showing the second; the second then settles it.
+#[tokio::test]
+async fn an_earlier_change_coming_back_does_not_undo_a_later_one_even_for_a_moment() {
+    let t = common::workspace().await;
+    let ws = &t.ws;
+    let vip = ws
+        .cx()
+        .create_group(GroupInput {
+            name: "VIP".into(),
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+    let ana = ws
+        .cx()
+        .create_contact(contact("+33612345678", "Ana", vec![]))
+        .await
+        .unwrap();
+    let mut later = contact("+33612345679", "Ana", vec![vip.id]);
+    later.city = "Lyon".into();
+    ws.cx().update_contact(ana.id, later).await.unwrap();
+    // The relay gives back this desktop's own events in order, each keyed by its event id.
+    let own: Vec<crmconnect::relay::events::ReceivedEvent> =
+        sqlx::query_as::<_, (String, String, String)>(
+            "SELECT event_id, kind, payload FROM sync_outbox ORDER BY id",
+        )
+        .fetch_all(ws.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, kind, payload))| {
+            serde_json::from_value(serde_json::json!({
+                "seq": i + 1, "key": format!("desktop:{}:{id}", common::OWNER), "kind": kind,
+                "source": "desktop", "staff": common::OWNER, "received_at": 1_800_000_000_000i64,
+                "raw": serde_json::from_str::<serde_json::Value>(&payload).unwrap(),
+            }))
+            .unwrap()
+        })
+        .collect();
+    let kinds: Vec<&str> = own.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["group.created", "contact.created", "contact.updated"]
+    );
+    let shown = |c: crmconnect::contacts::Contact| (c.phone, c.city, c.group_ids);
+    let second = ("+33612345679".to_owned(), "Lyon".to_owned(), vec![vip.id]);
+
+    ws.apply_synced(&own[..2]).await.unwrap();
+    let now = ws.cx().contact(ana.id).await.unwrap();
+    assert_eq!(
+        shown(now),
+        second,
+        "the first change came back over the second"
+    );
+    // The log's phone is still the first's until the second arrives: a teammate's contact with
+    // the new number in between would be the one to keep it.
+    let log_phone: Option<String> =
+        sqlx::query_scalar("SELECT log_phone FROM contacts WHERE id = ?")
+            .bind(ana.id)
+            .fetch_one(ws.db())
+            .await
+            .unwrap();
+    assert_eq!(log_phone.as_deref(), Some("+33612345678"));
+
+    ws.apply_synced(&own[2..]).await.unwrap();
+    let now = ws.cx().contact(ana.id).await.unwrap();
+    assert_eq!(shown(now), second);
+    let (log_phone, seq): (Option<String>, Option<i64>) =
+        sqlx::query_as("SELECT log_phone, seq FROM contacts WHERE id = ?")
+            .bind(ana.id)
+            .fetch_one(ws.db())
+            .await
+            .unwrap();
+    assert_eq!((log_phone, seq), (None, Some(3)));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_changes_on_two_desktops_converge_and_a_clash_is_merged_into_the_first() {
     let relay = TestRelay::sqlite().await;

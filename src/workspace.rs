@@ -166,7 +166,13 @@ impl Workspaces {
         if !path.exists() {
             return Err(WorkspaceError::NotFound(slug.into()).into());
         }
-        let lock = lock_folder(path.parent().expect("db path has a parent"))?;
+        let lock = lock_folder(path.parent().expect("db path has a parent")).await?;
+        self.open_locked(slug, lock).await
+    }
+
+    /// [`Workspaces::open`] with the folder's lock already taken.
+    async fn open_locked(&self, slug: &str, lock: std::fs::File) -> Result<Workspace> {
+        let path = self.db_path(slug);
         let pool = db::open(&path).await?;
         let row =
             sqlx::query!(r#"SELECT slug, name, kind, created_at FROM workspace WHERE id = 1"#)
@@ -200,7 +206,7 @@ impl Workspaces {
             path: dir.into(),
             source,
         })?;
-        let lock = lock_folder(dir)?;
+        let lock = lock_folder(dir).await?;
         let pool = db::open(&path).await?;
         let mut tx = db::write_tx_in(&pool).await?;
         let kind_key = match kind {
@@ -237,16 +243,17 @@ impl Workspaces {
         audit::insert(&mut tx, &setup, &what, Outcome::Ok, None).await?;
         tx.commit().await?;
         pool.close().await;
-        drop(lock);
         tracing::info!(workspace = slug, "created workspace");
-        self.open(slug).await
+        // Opened under the same lock: let go and taken again, it could be found held by a child
+        // process this one is starting at that moment (see `lock_folder`).
+        self.open_locked(slug, lock).await
     }
 }
 
 /// Takes the workspace folder's lock (`workspace.lock`, an OS file lock released when the
 /// process ends however it ends): one process at a time opens a workspace, so two windows on one
 /// data folder cannot both send what the outbox holds. The file says who holds it.
-fn lock_folder(dir: &Path) -> Result<std::fs::File> {
+async fn lock_folder(dir: &Path) -> Result<std::fs::File> {
     use std::io::{Read as _, Seek as _, Write as _};
     let path = dir.join("workspace.lock");
     let io = |source| WorkspaceError::Lock {
@@ -260,22 +267,35 @@ fn lock_folder(dir: &Path) -> Result<std::fs::File> {
         .truncate(false)
         .open(&path)
         .map_err(io)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = match holder.trim() {
-                "" => "another process".to_owned(),
-                h => h.chars().take(100).collect(),
-            };
-            return Err(WorkspaceError::InUse {
-                path: dir.into(),
-                holder,
+    // The lock belongs to the open file, and a child process the holder starts shares its open
+    // files from fork to exec (when they close): a workspace closed and opened again at that
+    // moment finds the lock held for a few milliseconds. So a held lock is tried again, for a
+    // second, before it is reported.
+    let mut tries = 0;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                file.rewind().map_err(io)?;
+                let _ = file.read_to_string(&mut holder);
+                let holder = match holder.trim() {
+                    "" => "another process".to_owned(),
+                    h => h.chars().take(100).collect(),
+                };
+                if tries < 50 {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+                return Err(WorkspaceError::InUse {
+                    path: dir.into(),
+                    holder,
+                }
+                .into());
             }
-            .into());
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e).into()),
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io(e).into()),
     }
     file.set_len(0).map_err(io)?;
     file.rewind().map_err(io)?;

@@ -659,6 +659,50 @@ async fn child_replies_and_dies_after_meta_accepted() {
     panic!("the fault point did not stop the process");
 }
 
+/// A workspace's lock found held for a moment when it is opened (a child process that another
+/// part of this process starts shares the lock from fork to exec) is waited for, not reported as
+/// another window; one held for good still is.
+#[tokio::test]
+async fn a_lock_held_for_a_moment_is_waited_for_and_one_held_for_good_is_reported() {
+    let t = crate::common::workspace().await;
+    t.ws.close().await;
+    let path = std::path::Path::new(&t.ws.info().path)
+        .parent()
+        .unwrap()
+        .join("workspace.lock");
+    let held = || {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        f.lock().unwrap();
+        f
+    };
+    let moment = held();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(moment);
+    });
+    let ws = crmconnect::Workspaces::new(t.dir.path())
+        .open("sandbox")
+        .await
+        .expect("opened once the lock is let go");
+    ws.close().await;
+
+    let _for_good = held();
+    let e = crmconnect::Workspaces::new(t.dir.path())
+        .open("sandbox")
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("already open in another CRMConnect window"),
+        "{e}"
+    );
+}
+
 /// A desktop that dies between Meta's acceptance of a reply and its own record of it does not
 /// send the reply again when it runs again: the send shows "may have been sent", and the status
 /// webhook Meta sends for it (tagged with the send's id) settles it. A second window on the same

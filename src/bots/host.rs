@@ -663,12 +663,7 @@ async fn change_bulk_contact(
     use crate::contacts::ContactInput;
     let fields = ws.conversation_fields(conversation_id).await?;
     let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let Some(phone) = field("phone") else {
-        return Err(BotsError::Invalid(
-            "the customer writes by username: there is no number for a Bulk Contact".into(),
-        )
-        .into());
-    };
+    let phone = field("phone");
     let group_id = |name: &str| {
         let name = name.to_owned();
         async move {
@@ -681,6 +676,11 @@ async fn change_bulk_contact(
                     crate::Error::from(BotsError::Invalid(format!("there is no group “{name}”")))
                 })
         }
+    };
+    let Some(phone) = phone else {
+        // A customer who writes by username: their contact is by WhatsApp user id.
+        let id = bot.customer_contact(conversation_id).await?;
+        return change_contact(bot, id, change, group_id).await;
     };
     let existing = {
         let mut conn = ws.db().acquire().await?;
@@ -700,6 +700,21 @@ async fn change_bulk_contact(
         bot.create_contact(input).await?;
         return Ok(());
     };
+    change_contact(bot, id, change, group_id).await
+}
+
+/// A change of the customer's existing contact `id`.
+async fn change_contact<F, Fut>(
+    bot: &crate::workspace::Ctx<'_>,
+    id: i64,
+    change: ContactChange,
+    group_id: F,
+) -> Result<()>
+where
+    F: Fn(&str) -> Fut,
+    Fut: std::future::Future<Output = Result<i64>>,
+{
+    use crate::contacts::ContactInput;
     if let ContactChange::AddToGroup { group } = &change {
         bot.assign_groups(vec![id], vec![group_id(group).await?])
             .await?;

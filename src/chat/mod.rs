@@ -397,6 +397,9 @@ pub enum LinkInput {
     },
     /// A new lead from the conversation's number and name.
     NewLead,
+    /// The customer's Bulk Contact: the one with their number or WhatsApp user id, or a new one
+    /// (by user id alone for a customer who writes by username).
+    NewContact,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -963,6 +966,8 @@ impl Ctx<'_> {
         let target = format!("conversation with {}", display(&row));
         let customer = row.customer.clone();
         let name = row.customer_name.clone();
+        let (user_id, username) = (row.user_id.clone(), row.username.clone());
+        let publisher = actor.clone();
         audit::perform(
             self.db(),
             &actor,
@@ -1000,6 +1005,21 @@ impl Ctx<'_> {
                                 leads::create_from_whatsapp(tx, who, &name, "WhatsApp").await?;
                             (Some(lead), None, None)
                         }
+                        LinkInput::NewContact => {
+                            let phone = customer.starts_with('+').then_some(customer.as_str());
+                            let user_id = user_id
+                                .as_deref()
+                                .or((!customer.starts_with('+')).then_some(customer.as_str()))
+                                .filter(|u| !u.is_empty());
+                            let who = contacts::WhatsappCustomer {
+                                phone,
+                                user_id,
+                                name: &name,
+                                username: username.as_deref().unwrap_or_default(),
+                            };
+                            let contact = contacts::from_whatsapp(tx, &publisher, who).await?;
+                            (None, None, Some(contact))
+                        }
                     };
                     sqlx::query!(
                         "UPDATE chat_conversations SET lead_id = ?, client_contact_id = ?, contact_id = ?
@@ -1016,7 +1036,50 @@ impl Ctx<'_> {
             }),
         )
         .await?;
+        self.outbox_written(); // a new contact's event
         self.conversation(id).await
+    }
+
+    /// The Bulk Contact of a conversation's customer, made when there is none (by WhatsApp user
+    /// id alone for a customer who writes by username); the conversation's link is left as it is.
+    pub async fn customer_contact(&self, conversation_id: i64) -> Result<i64> {
+        let actor = self.actor().await?;
+        let row = self.conversation_row(conversation_id).await?;
+        let phone = row
+            .customer
+            .starts_with('+')
+            .then_some(row.customer.clone());
+        let user_id = row
+            .user_id
+            .clone()
+            .or((!row.customer.starts_with('+')).then(|| row.customer.clone()))
+            .filter(|u| !u.is_empty());
+        let (name, username) = (row.customer_name.clone(), row.username.clone());
+        let publisher = actor.clone();
+        let id = audit::perform(
+            self.db(),
+            &actor,
+            Change::new(
+                Screen::BulkContacts,
+                "contacts.create",
+                format!("contact for the {}", display(&row)),
+            ),
+            actor.require(Resource::WhatsappContacts, Action::View),
+            Box::new(move |tx| {
+                Box::pin(async move {
+                    let who = contacts::WhatsappCustomer {
+                        phone: phone.as_deref(),
+                        user_id: user_id.as_deref(),
+                        name: &name,
+                        username: username.as_deref().unwrap_or_default(),
+                    };
+                    Ok((contacts::from_whatsapp(tx, &publisher, who).await?, None))
+                })
+            }),
+        )
+        .await?;
+        self.outbox_written();
+        Ok(id)
     }
 
     pub async fn chat_preferences(&self) -> Result<ChatPreferences> {

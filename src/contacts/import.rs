@@ -379,7 +379,7 @@ impl WriteState {
         let mut insert = db.prepare(
             "INSERT INTO contacts (phone, name, company, address, city, state, country, description, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
-             ON CONFLICT (phone) DO NOTHING",
+             ON CONFLICT (phone) WHERE phone IS NOT NULL DO NOTHING",
         )?;
         let mut find = db.prepare("SELECT id FROM contacts WHERE phone = ?1")?;
         // Memberships are written once per batch and group. The batch's new contacts are the ids

@@ -34,6 +34,8 @@ pub enum ContactsError {
     NothingSelected,
     #[error(transparent)]
     Import(#[from] import::ImportError),
+    #[error("the export failed: {0}")]
+    Export(String),
     /// The team's contacts could not be applied as the log says (a bug, logged).
     #[error("contacts replica: {0}")]
     Replica(String),
@@ -56,7 +58,7 @@ impl ContactsError {
             }
             ContactsError::NoContact(_) | ContactsError::NoGroup(_) => ErrorCode::NotFound,
             ContactsError::Import(e) => e.code(),
-            ContactsError::Replica(_) => ErrorCode::Internal,
+            ContactsError::Replica(_) | ContactsError::Export(_) => ErrorCode::Internal,
         }
     }
 }
@@ -65,8 +67,12 @@ impl ContactsError {
 #[ts(export)]
 pub struct Contact {
     pub id: i64,
-    /// E.164, e.g. +15550100101.
+    /// E.164, e.g. +15550100101; empty for a customer reached only by WhatsApp user id.
     pub phone: String,
+    /// The customer's business-scoped WhatsApp user id, for a contact made from a conversation.
+    pub wa_user_id: Option<String>,
+    /// Their WhatsApp username, when they have one.
+    pub username: String,
     pub name: String,
     pub company: String,
     pub address: String,
@@ -81,7 +87,8 @@ pub struct Contact {
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 #[ts(export)]
 pub struct ContactInput {
-    /// As typed: parsed to E.164 with the workspace's default country.
+    /// As typed: parsed to E.164 with the workspace's default country. May be left empty for a
+    /// contact reached by WhatsApp user id (made from a conversation).
     pub phone: String,
     #[serde(default)]
     pub name: String,
@@ -104,7 +111,7 @@ pub struct ContactInput {
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 #[ts(export)]
 pub struct ContactFilter {
-    /// Matches name, phone or company.
+    /// Matches name, phone, company or WhatsApp username.
     #[ts(optional)]
     pub search: Option<String>,
     #[ts(optional)]
@@ -182,6 +189,8 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, filter: &ContactFilter) {
             .push(" ESCAPE '\\' OR c.phone LIKE ")
             .push_bind(l.clone())
             .push(" ESCAPE '\\' OR c.company LIKE ")
+            .push_bind(l.clone())
+            .push(" ESCAPE '\\' OR c.username LIKE ")
             .push_bind(l)
             .push(" ESCAPE '\\'");
         if let Some(digits) = filter.search.as_deref().and_then(phone::search_digits) {
@@ -202,7 +211,8 @@ async fn groups_of(conn: &mut SqliteConnection, contact_id: i64) -> Result<Vec<i
 
 async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Contact> {
     let r = sqlx::query!(
-        "SELECT id, phone, name, company, address, city, state, country, description, created_at
+        "SELECT id, phone, name, company, address, city, state, country, description, created_at,
+                wa_user_id, username
          FROM contacts WHERE id = ?",
         id
     )
@@ -212,7 +222,9 @@ async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Contact> {
     Ok(Contact {
         group_ids: groups_of(conn, id).await?,
         id: r.id,
-        phone: r.phone,
+        phone: r.phone.unwrap_or_default(),
+        wa_user_id: r.wa_user_id,
+        username: r.username,
         name: r.name,
         company: r.company,
         address: r.address,
@@ -390,18 +402,74 @@ impl Ctx<'_> {
             .iter()
             .map(|r| {
                 let id: i64 = r.try_get(0)?;
-                let phone: String = r.try_get(1)?;
+                let phone: Option<String> = r.try_get(1)?;
                 let name: String = r.try_get(2)?;
                 let company: String = r.try_get(3)?;
                 Ok(crate::templates::AudienceMember::new(
                     format!("contact:{id}"),
                     name,
-                    Some(phone).filter(|p| !p.is_empty()),
+                    phone.filter(|p| !p.is_empty()),
                     &company,
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok((members, total))
+    }
+
+    /// Saves every contact the filter matches (its offset and limit aside), those reached only by
+    /// WhatsApp user id too, as a CSV file in `folder`; returns its path. The columns start with
+    /// the import's own order, so the file can be imported again.
+    pub async fn export_contacts_csv(
+        &self,
+        filter: ContactFilter,
+        folder: &std::path::Path,
+    ) -> Result<String> {
+        self.actor()
+            .await?
+            .require(Resource::WhatsappContacts, Action::View)?;
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT coalesce(c.phone, '') AS phone, c.name, c.company, c.address, c.city, c.state,
+                    c.country, c.description, coalesce(c.wa_user_id, '') AS whatsapp_user_id, c.username,
+                    coalesce((SELECT group_concat(g.name, '; ') FROM contact_group_members m
+                              JOIN contact_groups g ON g.id = m.group_id WHERE m.contact_id = c.id), '')
+                      AS groups
+             FROM contacts c",
+        );
+        push_filter(&mut q, &filter);
+        q.push(" ORDER BY c.name COLLATE NOCASE, c.id");
+        let rows = q.build().fetch_all(self.db()).await?;
+        let problem = |e: &dyn std::fmt::Display| {
+            crate::Error::from(ContactsError::Export(format!(
+                "{} cannot be written: {e}",
+                folder.display()
+            )))
+        };
+        let (file, path) =
+            crate::uploads::create_new_file(folder, "contacts.csv").map_err(|e| problem(&e))?;
+        let mut w = csv::Writer::from_writer(file);
+        const COLUMNS: [&str; 11] = [
+            "phone",
+            "name",
+            "company",
+            "address",
+            "city",
+            "state",
+            "country",
+            "description",
+            "whatsapp_user_id",
+            "username",
+            "groups",
+        ];
+        w.write_record(COLUMNS).map_err(|e| problem(&e))?;
+        for r in rows {
+            let mut record = Vec::with_capacity(COLUMNS.len());
+            for c in COLUMNS {
+                record.push(r.try_get::<String, _>(c)?);
+            }
+            w.write_record(&record).map_err(|e| problem(&e))?;
+        }
+        w.flush().map_err(|e| problem(&e))?;
+        Ok(path.display().to_string())
     }
 
     pub async fn contacts(&self, filter: ContactFilter) -> Result<ContactPage> {
@@ -417,6 +485,7 @@ impl Ctx<'_> {
 
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "SELECT c.id, c.phone, c.name, c.company, c.address, c.city, c.state, c.country, c.description, c.created_at,
+                    c.wa_user_id, c.username,
                     (SELECT group_concat(group_id) FROM contact_group_members m WHERE m.contact_id = c.id) AS groups
              FROM contacts c",
         );
@@ -431,7 +500,9 @@ impl Ctx<'_> {
             let groups: Option<String> = r.try_get("groups")?;
             contacts.push(Contact {
                 id: r.try_get("id")?,
-                phone: r.try_get("phone")?,
+                phone: r.try_get::<Option<String>, _>("phone")?.unwrap_or_default(),
+                wa_user_id: r.try_get("wa_user_id")?,
+                username: r.try_get("username")?,
                 name: r.try_get("name")?,
                 company: r.try_get("company")?,
                 address: r.try_get("address")?,
@@ -528,9 +599,16 @@ impl Ctx<'_> {
             actor.require(Resource::WhatsappContacts, Action::Edit),
             Box::new(move |tx| {
                 Box::pin(async move {
-                    get(tx, id).await?;
-                    let phone = checked_phone(tx, &input, Some(id)).await?;
-                    shared::keep_log_phone(tx, id, &phone).await?;
+                    let before = get(tx, id).await?;
+                    // A contact reached by WhatsApp user id may stay without a number.
+                    let phone = if input.phone.trim().is_empty() && before.wa_user_id.is_some() {
+                        ensure_groups(tx, &input.group_ids).await?;
+                        None
+                    } else {
+                        let phone = checked_phone(tx, &input, Some(id)).await?;
+                        shared::keep_log_phone(tx, id, &phone).await?;
+                        Some(phone)
+                    };
                     let now = crate::now_ms();
                     let i = &input;
                     sqlx::query!(
@@ -549,7 +627,7 @@ impl Ctx<'_> {
                     )
                     .execute(&mut *tx)
                     .await
-                    .map_err(|e| unique_phone(e, &phone))?;
+                    .map_err(|e| unique_phone(e, phone.as_deref().unwrap_or_default()))?;
                     sqlx::query!("DELETE FROM contact_group_members WHERE contact_id = ?", id)
                         .execute(&mut *tx)
                         .await?;
@@ -558,7 +636,7 @@ impl Ctx<'_> {
                     let subject = shared::subject(&state.uid);
                     crate::outbox::emit_about(tx, &publisher, "contact.updated", &json(&state), &subject)
                         .await?;
-                    Ok((get(tx, id).await?, Some(phone)))
+                    Ok((get(tx, id).await?, phone))
                 })
             }),
         )
@@ -827,11 +905,72 @@ pub struct ContactBrief {
 pub(crate) async fn brief(conn: &mut SqliteConnection, id: i64) -> Result<Option<ContactBrief>> {
     Ok(sqlx::query_as!(
         ContactBrief,
-        r#"SELECT id AS "id!", name, company, phone FROM contacts WHERE id = ?"#,
+        r#"SELECT id AS "id!", name, company, coalesce(phone, '') AS "phone!: String" FROM contacts WHERE id = ?"#,
         id
     )
     .fetch_optional(&mut *conn)
     .await?)
+}
+
+/// The contact of a customer known by their WhatsApp user id.
+pub(crate) async fn id_by_user(conn: &mut SqliteConnection, user_id: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM contacts WHERE wa_user_id = ? ORDER BY phone IS NULL, id LIMIT 1"#,
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// A conversation's customer as they are known on WhatsApp: their number, their user id, or
+/// both; their profile name and username.
+pub struct WhatsappCustomer<'a> {
+    pub phone: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub name: &'a str,
+    pub username: &'a str,
+}
+
+/// The customer's Bulk Contact: the one with their number or their user id, or one made now
+/// (with the user id alone when they write by username), its event written in the caller's
+/// transaction. Call [`crate::workspace::Workspace::outbox_written`] after the commit.
+pub(crate) async fn from_whatsapp(
+    conn: &mut SqliteConnection,
+    actor: &crate::permissions::Principal,
+    who: WhatsappCustomer<'_>,
+) -> Result<i64> {
+    if let Some(p) = who.phone
+        && let Some(id) = id_by_phone(conn, p).await?
+    {
+        return Ok(id);
+    }
+    if let Some(u) = who.user_id
+        && let Some(id) = id_by_user(conn, u).await?
+    {
+        return Ok(id);
+    }
+    actor.require(Resource::WhatsappContacts, Action::Create)?;
+    if who.phone.is_none() && who.user_id.is_none() {
+        return Err(ContactsError::Phone(PhoneError::Missing).into());
+    }
+    let (uid, now) = (shared::new_uid(), crate::now_ms());
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO contacts (uid, phone, wa_user_id, username, name, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+        uid,
+        who.phone,
+        who.user_id,
+        who.username,
+        who.name,
+        now,
+        now
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let state = shared::contact_state(conn, id).await?;
+    let subject = shared::subject(&state.uid);
+    crate::outbox::emit_about(conn, actor, "contact.created", &json(&state), &subject).await?;
+    Ok(id)
 }
 
 pub(crate) async fn id_by_phone(conn: &mut SqliteConnection, e164: &str) -> Result<Option<i64>> {

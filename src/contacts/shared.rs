@@ -201,7 +201,8 @@ pub(crate) fn subject(uid: &str) -> String {
 pub(crate) async fn contact_state(conn: &mut SqliteConnection, id: i64) -> Result<ContactState> {
     let uid = ensure_uid(conn, id).await?;
     let r = sqlx::query!(
-        r#"SELECT phone, name, company, address, city, state, country, description
+        r#"SELECT phone, name, company, address, city, state, country, description, wa_user_id,
+                  username
            FROM contacts WHERE id = ?"#,
         id
     )
@@ -216,7 +217,9 @@ pub(crate) async fn contact_state(conn: &mut SqliteConnection, id: i64) -> Resul
     .await?;
     Ok(ContactState {
         uid,
-        phone: r.phone,
+        phone: r.phone.unwrap_or_default(),
+        wa_user_id: r.wa_user_id,
+        username: r.username,
         name: r.name,
         company: r.company,
         address: r.address,
@@ -311,7 +314,7 @@ pub(crate) async fn tombstone_contact(conn: &mut SqliteConnection, id: i64) -> R
     ensure_uid(conn, id).await?;
     sqlx::query!(
         "INSERT OR REPLACE INTO contact_tombstones (kind, uid, key)
-         SELECT 'contact', uid, coalesce(log_phone, phone) FROM contacts WHERE id = ? AND seq IS NOT NULL",
+         SELECT 'contact', uid, coalesce(log_phone, phone, 'user:' || wa_user_id) FROM contacts WHERE id = ? AND seq IS NOT NULL",
         id
     )
     .execute(&mut *conn)
@@ -416,7 +419,7 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
 /// A contact as this desktop shows it, with changes made here that the log does not have yet.
 struct Shown {
     id: i64,
-    phone: String,
+    phone: Option<String>,
     fields: ContactState,
     groups: Vec<i64>,
 }
@@ -450,7 +453,7 @@ async fn shown(conn: &mut SqliteConnection, uid: &str) -> Result<Option<Shown>> 
     .await?;
     Ok(Some(Shown {
         id,
-        phone: fields.phone.clone(),
+        phone: Some(fields.phone.clone()).filter(|p| !p.is_empty()),
         fields,
         groups,
     }))
@@ -499,10 +502,13 @@ async fn show_again(conn: &mut SqliteConnection, v: Shown) -> Result<()> {
         .execute(&mut *conn)
         .await?;
     }
-    if v.phone != phone && !v.phone.starts_with('~') {
+    if let Some(shown_phone) = v.phone
+        && Some(&shown_phone) != phone.as_ref()
+        && !shown_phone.starts_with('~')
+    {
         let taken = sqlx::query_scalar!(
             "SELECT count(*) FROM contacts WHERE phone = ? AND id <> ?",
-            v.phone,
+            shown_phone,
             v.id
         )
         .fetch_one(&mut *conn)
@@ -510,7 +516,7 @@ async fn show_again(conn: &mut SqliteConnection, v: Shown) -> Result<()> {
         if taken == 0 {
             sqlx::query!(
                 "UPDATE contacts SET log_phone = coalesce(log_phone, phone), phone = ? WHERE id = ?",
-                v.phone,
+                shown_phone,
                 v.id
             )
             .execute(&mut *conn)
@@ -543,12 +549,45 @@ fn is_e164(p: &str) -> bool {
         && p[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
+/// What makes a contact one person in the log: its phone, or, for a customer reached only by
+/// WhatsApp user id, `user:<id>` (the key its tombstone keeps too).
+fn key(c: &ContactState) -> Option<String> {
+    if !c.phone.is_empty() {
+        return Some(c.phone.clone());
+    }
+    c.wa_user_id
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .map(|u| format!("user:{u}"))
+}
+
+/// [`key`], for a state [`Op::check`] let through.
+fn log_key(c: &ContactState) -> String {
+    key(c).unwrap_or_default()
+}
+
+/// A contact as the Activity Log names it: its number, else its username or user id.
+fn shown_as(c: &ContactState) -> String {
+    if !c.phone.is_empty() {
+        c.phone.clone()
+    } else if !c.username.is_empty() {
+        format!("@{}", c.username)
+    } else {
+        format!(
+            "WhatsApp user {}",
+            c.wa_user_id.as_deref().unwrap_or_default()
+        )
+    }
+}
+
 impl Op {
     /// What a desktop of ours never publishes (a tampered one might): refused on apply.
     fn check(&self) -> std::result::Result<(), &'static str> {
         match self {
-            Op::ContactCreated(c) | Op::ContactUpdated(c) if !is_e164(&c.phone) => {
-                Err("a phone that is not in E.164")
+            Op::ContactCreated(c) | Op::ContactUpdated(c)
+                if !(is_e164(&c.phone) || c.phone.is_empty() && key(c).is_some()) =>
+            {
+                Err("neither a phone in E.164 nor a WhatsApp user id")
             }
             Op::GroupCreated(g) | Op::GroupUpdated(g) if g.name.trim().is_empty() => {
                 Err("a group without a name")
@@ -661,6 +700,27 @@ impl Apply<'_, '_> {
         .await?)
     }
 
+    /// The contact the log gives `s`'s key to (see [`key`]), other than `except`.
+    async fn holder(&mut self, s: &ContactState, except: Option<i64>) -> Result<Option<i64>> {
+        if !s.phone.is_empty() {
+            return self.log_holder(&s.phone, except).await;
+        }
+        let Some(user) = s.wa_user_id.as_deref() else {
+            return Ok(None);
+        };
+        let except = except.unwrap_or(0);
+        Ok(sqlx::query_scalar!(
+            r#"SELECT id AS "id!" FROM contacts
+               WHERE wa_user_id = ?1 AND phone IS NULL AND log_phone IS NULL AND id <> ?2
+                 AND seq IS NOT NULL
+               LIMIT 1"#,
+            user,
+            except
+        )
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
     /// The contact the log gives `phone` to, other than `except`: one whose phone a change made
     /// here moved away from it, or one that shows it and agrees with the log.
     async fn log_holder(&mut self, phone: &str, except: Option<i64>) -> Result<Option<i64>> {
@@ -755,7 +815,9 @@ impl Apply<'_, '_> {
                  city = CASE WHEN city = '' THEN ?5 ELSE city END,
                  state = CASE WHEN state = '' THEN ?6 ELSE state END,
                  country = CASE WHEN country = '' THEN ?7 ELSE country END,
-                 description = CASE WHEN description = '' THEN ?8 ELSE description END
+                 description = CASE WHEN description = '' THEN ?8 ELSE description END,
+                 wa_user_id = coalesce(wa_user_id, ?9),
+                 username = CASE WHEN username = '' THEN ?10 ELSE username END
              WHERE id = ?1",
             id,
             s.name,
@@ -764,7 +826,9 @@ impl Apply<'_, '_> {
             s.city,
             s.state,
             s.country,
-            s.description
+            s.description,
+            s.wa_user_id,
+            s.username
         )
         .execute(self.conn())
         .await?;
@@ -788,11 +852,15 @@ impl Apply<'_, '_> {
 
     /// Every field, the phone and the groups of row `id` as the log now says, and its place in it.
     async fn set_contact(&mut self, id: i64, phone: &str, s: &ContactState) -> Result<()> {
-        self.make_room(id, phone, 0).await?;
+        let phone = (!phone.is_empty()).then_some(phone);
+        if let Some(phone) = phone {
+            self.make_room(id, phone, 0).await?;
+        }
         let (now, seq) = (crate::now_ms(), self.seq);
         sqlx::query!(
             "UPDATE contacts SET phone = ?2, log_phone = NULL, seq = ?3, name = ?4, company = ?5,
-                 address = ?6, city = ?7, state = ?8, country = ?9, description = ?10, updated_at = ?11
+                 address = ?6, city = ?7, state = ?8, country = ?9, description = ?10, updated_at = ?11,
+                 wa_user_id = coalesce(?12, wa_user_id), username = ?13
              WHERE id = ?1",
             id,
             phone,
@@ -804,7 +872,9 @@ impl Apply<'_, '_> {
             s.state,
             s.country,
             s.description,
-            now
+            now,
+            s.wa_user_id,
+            s.username
         )
         .execute(self.conn())
         .await?;
@@ -832,19 +902,21 @@ impl Apply<'_, '_> {
         let name = sqlx::query_scalar!("SELECT name FROM contacts WHERE id = ?", into)
             .fetch_one(self.conn())
             .await?;
-        let shown = if name.is_empty() {
-            s.phone.clone()
-        } else {
-            name
-        };
+        let who = shown_as(s);
+        let shown = if name.is_empty() { who.clone() } else { name };
         let detail = format!(
-            "{}'s new contact {} was merged into “{shown}”, which had the number first",
-            self.author, s.phone
+            "{}'s new contact {who} was merged into “{shown}”, which had {} first",
+            self.author,
+            if s.phone.is_empty() {
+                "the WhatsApp user"
+            } else {
+                "the number"
+            }
         );
         self.note(
             Screen::BulkContacts,
             "contacts.merged",
-            format!("contact {}", s.phone),
+            format!("contact {who}"),
             detail,
         )
         .await
@@ -853,14 +925,15 @@ impl Apply<'_, '_> {
     /// Merged into a record the log still has and this desktop deleted (its deletion is on its
     /// way): the deletion takes this one too, as everywhere.
     async fn merged_into_gone(&mut self, s: &ContactState) -> Result<()> {
+        let who = shown_as(s);
         let detail = format!(
-            "{}'s new contact {} was merged into the contact that had the number first",
-            self.author, s.phone
+            "{}'s new contact {who} was merged into the contact that had it first",
+            self.author
         );
         self.note(
             Screen::BulkContacts,
             "contacts.merged",
-            format!("contact {}", s.phone),
+            format!("contact {who}"),
             detail,
         )
         .await
@@ -897,11 +970,11 @@ impl Apply<'_, '_> {
             if uid == s.uid {
                 // Made here: its own event, at its place in the log, where another record may
                 // have had the number first. Then it is merged into that one, as everywhere.
-                if let Some(holder) = self.log_holder(&s.phone, Some(row.id)).await? {
+                if let Some(holder) = self.holder(&s, Some(row.id)).await? {
                     self.fold_contact(row.id, holder).await?;
                     return self.merged_contact(holder, &s).await;
                 }
-                if let Some(gone) = self.gone_holder("contact", &s.phone).await? {
+                if let Some(gone) = self.gone_holder("contact", &log_key(&s)).await? {
                     self.alias("contact", &s.uid, &gone).await?;
                     sqlx::query!("DELETE FROM contacts WHERE id = ?", row.id)
                         .execute(self.conn())
@@ -913,12 +986,12 @@ impl Apply<'_, '_> {
             // Folded here into the record the log gave its phone to; merged like everywhere.
             return self.merged_contact(row.id, &s).await;
         }
-        if let Some(holder) = self.log_holder(&s.phone, None).await? {
+        if let Some(holder) = self.holder(&s, None).await? {
             let survivor = ensure_uid(self.conn(), holder).await?;
             self.alias("contact", &s.uid, &survivor).await?;
             return self.merged_contact(holder, &s).await;
         }
-        if let Some(gone) = self.gone_holder("contact", &s.phone).await? {
+        if let Some(gone) = self.gone_holder("contact", &log_key(&s)).await? {
             self.alias("contact", &s.uid, &gone).await?;
             return self.merged_into_gone(&s).await;
         }
@@ -941,15 +1014,16 @@ impl Apply<'_, '_> {
         let Some(row) = self.contact_by_uid(&uid).await? else {
             // Deleted earlier in the log, or here with the deletion on its way: then the log
             // still has it, with the number this change gives it unless another has that.
-            let free = self.log_holder(&s.phone, None).await?.is_none()
+            let key = log_key(&s);
+            let free = self.holder(&s, None).await?.is_none()
                 && self
-                    .gone_holder_except("contact", &s.phone, &uid)
+                    .gone_holder_except("contact", &key, &uid)
                     .await?
                     .is_none();
             if free {
                 sqlx::query!(
                     "UPDATE contact_tombstones SET key = ? WHERE kind = 'contact' AND uid = ?",
-                    s.phone,
+                    key,
                     uid
                 )
                 .execute(self.conn())
@@ -961,18 +1035,24 @@ impl Apply<'_, '_> {
             return Ok(());
         }
         let mut phone = s.phone.clone();
-        let holder = match self.log_holder(&s.phone, Some(row.id)).await? {
-            Some(h) => Some(Some(h)),
-            None => self.gone_holder("contact", &s.phone).await?.map(|_| None),
+        let holder = if s.phone.is_empty() {
+            None // its user id is not changed by an edit
+        } else {
+            match self.log_holder(&s.phone, Some(row.id)).await? {
+                Some(h) => Some(Some(h)),
+                None => self.gone_holder("contact", &s.phone).await?.map(|_| None),
+            }
         };
         if let Some(holder) = holder {
-            // The phone is another's in the log: this record keeps the log's phone.
+            // The phone is another's in the log: this record keeps the log's phone (none, for
+            // one reached by user id).
             let current = sqlx::query_scalar!(
-                r#"SELECT coalesce(log_phone, phone) AS "p!: String" FROM contacts WHERE id = ?"#,
+                r#"SELECT coalesce(log_phone, phone) AS "p: String" FROM contacts WHERE id = ?"#,
                 row.id
             )
             .fetch_one(self.conn())
-            .await?;
+            .await?
+            .unwrap_or_default();
             let other = match holder {
                 Some(h) => {
                     sqlx::query_scalar!("SELECT name FROM contacts WHERE id = ?", h)
@@ -982,8 +1062,13 @@ impl Apply<'_, '_> {
                 None => String::new(), // deleted here, not yet in the log
             };
             let detail = format!(
-                "{}'s change of {current} to {} was kept without the number: {} has it",
+                "{}'s change of {} to {} was kept without the number: {} has it",
                 self.author,
+                if current.is_empty() {
+                    shown_as(&s)
+                } else {
+                    current.clone()
+                },
                 s.phone,
                 if other.is_empty() {
                     "another contact".to_owned()
@@ -1175,6 +1260,8 @@ impl Apply<'_, '_> {
                             country,
                             description,
                             groups: part.groups.clone(),
+                            wa_user_id: None,
+                            username: String::new(),
                         }),
                     }
                 }

@@ -320,6 +320,96 @@ mod tests {
         pool.close().await;
     }
 
+    /// The contacts table is rebuilt (its phone made optional for contacts known by WhatsApp
+    /// user id) in a file with contacts, a group and an import's range: rows keep their ids,
+    /// memberships and the uid view still point at them, and phones stay unique.
+    #[tokio::test]
+    async fn rebuilding_the_contacts_table_keeps_its_rows_memberships_and_uids() {
+        const REBUILD: i64 = 20261207000023;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let before = sqlx::migrate::Migrator::with_migrations(
+            MIGRATOR
+                .iter()
+                .filter(|m| m.version < REBUILD)
+                .cloned()
+                .collect(),
+        );
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        before.run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO contacts (id, phone, name, created_at, updated_at, uid, seq)
+             VALUES (3, '+12015550123', 'Ana', 1, 2, 'u-ana', 4)",
+            "INSERT INTO contacts (id, phone, name, created_at, updated_at) VALUES (9, '+12015550124', 'Ben', 3, 4)",
+            "INSERT INTO contact_import_ranges (base, first_n, first_id, count) VALUES ('imp', 0, 9, 1)",
+            "INSERT INTO contact_groups (id, name, created_at, uid) VALUES (1, 'VIP', 1, 'g-vip')",
+            "INSERT INTO contact_group_members (contact_id, group_id) VALUES (3, 1), (9, 1)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+
+        let pool = open(&path).await.unwrap();
+        let rows: Vec<(i64, Option<String>, String, String)> = sqlx::query_as(
+            "SELECT c.id, c.phone, c.name, u.uid FROM contacts c JOIN contact_uids u ON u.id = c.id
+             ORDER BY c.id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (3, Some("+12015550123".into()), "Ana".into(), "u-ana".into()),
+                (
+                    9,
+                    Some("+12015550124".into()),
+                    "Ben".into(),
+                    "imp00000000".into()
+                )
+            ]
+        );
+        let members: i64 = sqlx::query_scalar("SELECT count(*) FROM contact_group_members")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(members, 2);
+        let broken: Vec<(String,)> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert!(broken.is_empty(), "{broken:?}");
+        // Known by user id alone: allowed now; by nothing: refused; a phone twice: refused.
+        sqlx::query("INSERT INTO contacts (name, wa_user_id, created_at, updated_at) VALUES ('Dara', 'US.1', 5, 5)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for refused in [
+            "INSERT INTO contacts (name, created_at, updated_at) VALUES ('Nobody', 5, 5)",
+            "INSERT INTO contacts (phone, created_at, updated_at) VALUES ('+12015550123', 5, 5)",
+        ] {
+            assert!(
+                sqlx::query(refused).execute(&pool).await.is_err(),
+                "{refused}"
+            );
+        }
+        sqlx::query("DELETE FROM contacts WHERE id = 3")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let members: i64 = sqlx::query_scalar("SELECT count(*) FROM contact_group_members")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(members, 1, "a deleted contact's memberships go with it");
+        pool.close().await;
+    }
+
     /// New files get [`PAGE_SIZE`]; a file made with another page size keeps it, and its rows.
     #[tokio::test]
     async fn new_files_get_16k_pages_and_an_older_file_keeps_its_own() {

@@ -829,6 +829,135 @@ async fn a_reply_to_a_username_only_customer_is_delivered() {
     rt.shutdown().await;
 }
 
+/// A customer who writes by username, with no phone, is a Bulk Contact by their WhatsApp user
+/// id: made from the conversation by hand (once, however often asked), listed with their
+/// username, found by it, edited without a number, exported with the user id, and given the
+/// number later like any contact.
+#[tokio::test]
+async fn a_username_only_customer_is_a_bulk_contact_listed_found_edited_and_exported() {
+    use crmconnect::chat::LinkInput;
+    use crmconnect::contacts::{ContactFilter, ContactInput};
+    let t = workspace().await;
+    let ws = &t.ws;
+    let mut feed = Feed { ws, seq: 0 };
+    feed.post(from_customer(
+        "wamid.U1",
+        1_750_000_000,
+        None,
+        Some("US.13491208655302741918"),
+        Some("sheena.n"),
+        said("hello, by username"),
+    ))
+    .await;
+    let c = first_conversation(ws).await.unwrap();
+    let linked = ws
+        .cx()
+        .link_conversation(c.id, LinkInput::NewContact)
+        .await
+        .unwrap();
+    let contact_id = match linked.linked {
+        Some(crmconnect::chat::LinkedRecord::Contact(b)) => b.id,
+        other => panic!("linked to {other:?}"),
+    };
+    // Asked again (a bot filing the customer, the button twice): the same contact.
+    assert_eq!(ws.cx().customer_contact(c.id).await.unwrap(), contact_id);
+    ws.cx()
+        .link_conversation(c.id, LinkInput::NewContact)
+        .await
+        .unwrap();
+
+    let listed = ws.cx().contacts(ContactFilter::default()).await.unwrap();
+    assert_eq!(listed.total, 1);
+    let sheena = &listed.contacts[0];
+    assert_eq!(
+        (
+            sheena.phone.as_str(),
+            sheena.wa_user_id.as_deref(),
+            sheena.username.as_str(),
+            sheena.name.as_str()
+        ),
+        (
+            "",
+            Some("US.13491208655302741918"),
+            "sheena.n",
+            "Sheena Nelson"
+        )
+    );
+    let found = ws
+        .cx()
+        .contacts(ContactFilter {
+            search: Some("sheena.n".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.total, 1, "found by username");
+
+    // Edited without a number: kept by user id. A contact typed by hand still needs one.
+    let edited = ws
+        .cx()
+        .update_contact(
+            contact_id,
+            ContactInput {
+                name: "Sheena Nelson".into(),
+                city: "Austin".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (edited.phone.as_str(), edited.city.as_str()),
+        ("", "Austin")
+    );
+    let typed = ws
+        .cx()
+        .create_contact(ContactInput {
+            name: "No number".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        typed.to_string().contains("no phone number given"),
+        "{typed}"
+    );
+
+    let folder = t.dir.path().join("exports");
+    let path = ws
+        .cx()
+        .export_contacts_csv(ContactFilter::default(), &folder)
+        .await
+        .unwrap();
+    let csv = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "phone,name,company,address,city,state,country,description,whatsapp_user_id,username,groups",
+            ",Sheena Nelson,,,Austin,,,,US.13491208655302741918,sheena.n,"
+        ]
+    );
+
+    // The number, once known, is the contact's like any other's.
+    let numbered = ws
+        .cx()
+        .update_contact(
+            contact_id,
+            ContactInput {
+                phone: "+12015550123".into(),
+                name: "Sheena Nelson".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (numbered.phone.as_str(), numbered.wa_user_id.as_deref()),
+        ("+12015550123", Some("US.13491208655302741918"))
+    );
+}
+
 /// An account-level webhook (`field`) as Meta posts it.
 fn account_webhook(field: &str, time: i64, value: Value) -> Value {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "time": time,

@@ -32,7 +32,9 @@ fn contact(phone: &str, name: &str, groups: Vec<i64>) -> ContactInput {
 /// desktop must agree on.
 async fn dump(ws: &Workspace) -> Vec<String> {
     let mut out: Vec<String> = sqlx::query_as::<_, (String, String, String, String)>(
-        "SELECT u.uid, c.phone, c.name, c.company FROM contacts c JOIN contact_uids u ON u.id = c.id ORDER BY 1",
+        "SELECT u.uid, coalesce(c.phone, '') || coalesce(' ' || c.wa_user_id, '') || ' @' || c.username,
+                c.name, c.company
+         FROM contacts c JOIN contact_uids u ON u.id = c.id ORDER BY 1",
     )
     .fetch_all(ws.db())
     .await
@@ -303,6 +305,61 @@ async fn an_earlier_change_coming_back_does_not_undo_a_later_one_even_for_a_mome
             .await
             .unwrap();
     assert_eq!((log_phone, seq), (None, Some(3)));
+}
+
+/// A contact reached only by WhatsApp user id (a customer who writes by username) is the team's
+/// like any other: made on A from a conversation, it shows on B with its user id and username,
+/// never hidden for having no number; edited on B, the change comes back to A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_without_a_phone_reaches_the_other_desktop_and_back() {
+    let relay = TestRelay::sqlite().await;
+    let [(a, ta), (b, tb)] = two_desktops(&relay).await;
+    let _sa = online(&a.ws, &relay, &ta).await;
+    let _sb = online(&b.ws, &relay, &tb).await;
+    let payload = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550100100", "phone_number_id": "PN1"},
+            "contacts": [{"user_id": "US.99887766554433221100", "profile": {"name": "Dara", "username": "dara.k"}}],
+            "messages": [{"from_user_id": "US.99887766554433221100", "id": "wamid.D1",
+                          "timestamp": "1750000000", "type": "text", "text": {"body": "hi"}}]}}]}]});
+    let (status, body) = relay.post_signed(&payload.to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    let conversation = eventually_within(Duration::from_secs(20), "Dara writes", || {
+        common::first_conversation(&a.ws)
+    })
+    .await;
+    let id = a.ws.cx().customer_contact(conversation.id).await.unwrap();
+
+    let on_b = eventually_within(Duration::from_secs(20), "Dara on B", || async {
+        let page = b.ws.cx().contacts(ContactFilter::default()).await.unwrap();
+        page.contacts.into_iter().find(|c| c.username == "dara.k")
+    })
+    .await;
+    assert_eq!(
+        (
+            on_b.phone.as_str(),
+            on_b.wa_user_id.as_deref(),
+            on_b.name.as_str()
+        ),
+        ("", Some("US.99887766554433221100"), "Dara")
+    );
+    b.ws.cx()
+        .update_contact(
+            on_b.id,
+            ContactInput {
+                name: "Dara K.".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    eventually_within(Duration::from_secs(20), "B's edit on A", || async {
+        let c = a.ws.cx().contact(id).await.unwrap();
+        (c.name == "Dara K." && c.wa_user_id.is_some()).then_some(())
+    })
+    .await;
+    settled(&[&a.ws, &b.ws]).await;
+    assert_eq!(dump(&a.ws).await, dump(&b.ws).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

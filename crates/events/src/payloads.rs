@@ -94,8 +94,15 @@ pub struct LeadStatusChanged {
 #[serde(deny_unknown_fields)]
 pub struct ContactState {
     pub uid: String,
-    /// E.164.
+    /// E.164; empty for a customer reached only by WhatsApp user id.
     pub phone: String,
+    /// The customer's business-scoped WhatsApp user id, for a contact made from a conversation
+    /// (the one way to reach a customer who writes by username, with no phone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wa_user_id: Option<String>,
+    /// Their WhatsApp username, when they have one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub username: String,
     #[serde(default)]
     pub name: String,
     #[serde(default)]

@@ -17,6 +17,21 @@ pub async fn list_contacts(
     Ok(state.ws()?.cx().contacts(filter).await?)
 }
 
+/// Every contact the filter matches as a CSV file in Downloads; answers its path.
+#[tauri::command]
+pub async fn export_contacts_csv(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    filter: ContactFilter,
+) -> Result<String, ApiError> {
+    let folder = downloads(&app);
+    Ok(state
+        .ws()?
+        .cx()
+        .export_contacts_csv(filter, &folder)
+        .await?)
+}
+
 /// Every contact the filter matches, as ids: "select all" over all the matches.
 #[tauri::command]
 pub async fn contact_ids(

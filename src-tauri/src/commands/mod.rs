@@ -93,6 +93,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         audit::activity_log,
         contacts::list_contacts,
         contacts::contact_ids,
+        contacts::export_contacts_csv,
         contacts::get_contact,
         contacts::create_contact,
         contacts::update_contact,

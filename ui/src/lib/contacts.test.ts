@@ -25,6 +25,8 @@ function contact(id: number, extra: Partial<Contact> = {}): Contact {
   return {
     id,
     phone: `+1555010${String(id).padStart(4, "0")}`,
+    wa_user_id: null,
+    username: "",
     name: `C${id}`,
     company: "",
     address: "",

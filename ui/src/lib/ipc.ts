@@ -322,6 +322,8 @@ export const deleteGroup = (id: number) => call<void>("delete_group", { id });
 export const listContacts = (filter: ContactFilter) => call<ContactPage>("list_contacts", { filter });
 /** The ids of every contact the filter matches (its offset and limit aside). */
 export const contactIds = (filter: ContactFilter) => call<number[]>("contact_ids", { filter });
+/** Saves every contact the filter matches as a CSV in Downloads; answers its path. */
+export const exportContactsCsv = (filter: ContactFilter) => call<string>("export_contacts_csv", { filter });
 export const getContact = (id: number) => call<Contact>("get_contact", { id });
 export const createContact = (input: ContactInput) => call<Contact>("create_contact", { input });
 /** `input.group_ids` replaces the contact's memberships. */

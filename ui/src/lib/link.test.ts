@@ -43,6 +43,8 @@ const client = (id: number, company: string, contacts: Client["contacts"]): Clie
 const contact = (id: number, name: string, phone: string): Contact => ({
   id,
   phone,
+  wa_user_id: null,
+  username: "",
   name,
   company: "Acme",
   address: "",

@@ -2,6 +2,14 @@
 
 export type Contact = { id: number, 
 /**
- * E.164, e.g. +15550100101.
+ * E.164, e.g. +15550100101; empty for a customer reached only by WhatsApp user id.
  */
-phone: string, name: string, company: string, address: string, city: string, state: string, country: string, description: string, group_ids: Array<number>, created_at: number, };
+phone: string, 
+/**
+ * The customer's business-scoped WhatsApp user id, for a contact made from a conversation.
+ */
+wa_user_id: string | null, 
+/**
+ * Their WhatsApp username, when they have one.
+ */
+username: string, name: string, company: string, address: string, city: string, state: string, country: string, description: string, group_ids: Array<number>, created_at: number, };

@@ -2,7 +2,7 @@
 
 export type ContactFilter = { 
 /**
- * Matches name, phone or company.
+ * Matches name, phone, company or WhatsApp username.
  */
 search?: string, group_id?: number, offset?: number, 
 /**

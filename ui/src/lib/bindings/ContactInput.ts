@@ -2,6 +2,7 @@
 
 export type ContactInput = { 
 /**
- * As typed: parsed to E.164 with the workspace's default country.
+ * As typed: parsed to E.164 with the workspace's default country. May be left empty for a
+ * contact reached by WhatsApp user id (made from a conversation).
  */
 phone: string, name: string, company: string, address: string, city: string, state: string, country: string, description: string, group_ids: Array<number>, };

@@ -73,6 +73,27 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
     assert.equal(await linked.getAttribute('data-kind'), 'lead');
   });
 
+  await app.step('the username-only customer is added to Bulk Contacts, shown there by username', async () => {
+    await app.click('link-menu');
+    await app.click('link-new-contact');
+    await app.browser.waitUntil(async () => (await (await app.waitFor('linked-record')).getAttribute('data-kind')) === 'contact', {
+      timeout: 10000,
+      timeoutMsg: 'the conversation was not linked to a new contact',
+    });
+    await openScreen(app, 'bulk_contacts');
+    await app.browser.waitUntil(async () => (await app.texts('contact-username')).some((x) => x.includes('@dara.sandbox')), {
+      timeout: 10000,
+      timeoutMsg: `the contact without a number is not listed by username: ${await app.texts('contact-row')}`,
+    });
+    await openScreen(app, 'chat');
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="conversation-row"]'))
+        .find((e) => e.textContent.includes('Dara'))
+        .click(),
+    );
+    await app.waitFor('linked-record', 10000);
+  });
+
   await app.step('the username-only customer writes once from their number, then with both: one conversation again', async () => {
     const rows = async () => (await app.texts('conversation-row')).filter((x) => x.includes('Dara'));
     assert.equal((await rows()).length, 1, 'Dara has one conversation');

@@ -12,8 +12,10 @@ import {
   pagesInRange,
   pagesToEvict,
   placeOf,
+  reachOf,
   rowsOf,
   selectAllState,
+  whoOf,
   toContactInput,
   headerCheckbox,
   toggleGroup,
@@ -152,5 +154,16 @@ describe("display and form", () => {
     expect(toggleGroup([1, 2], 3, true)).toEqual([1, 2, 3]);
     expect(toggleGroup([1, 2], 1, false)).toEqual([2]);
     expect(toggleGroup([1, 2], 2, true)).toEqual([1, 2]);
+  });
+});
+
+describe("a contact reached by WhatsApp username", () => {
+  it("is named by its username where a number would be, never by an empty string", () => {
+    const dara = contact(7, { phone: "", wa_user_id: "US.1", username: "dara.k", name: "" });
+    expect(reachOf(dara)).toBe("@dara.k");
+    expect(whoOf(dara)).toBe("@dara.k");
+    expect(reachOf({ ...dara, username: "" })).toBe("WhatsApp user");
+    expect(whoOf({ ...dara, name: "Dara" })).toBe("Dara");
+    expect(reachOf(contact(8), (p) => `formatted ${p}`)).toBe("formatted +15550100008");
   });
 });

@@ -126,6 +126,22 @@ export function withoutIds(selected: ReadonlySet<number>, gone: readonly number[
 // ---------------------------------------------------------------------------------------------
 // Display
 
+/** How a contact is reached: its number as written for people, or, for a customer who writes by
+ *  username (no number), "@username" or "WhatsApp user". */
+export function reachOf(
+  contact: Pick<Contact, "phone" | "username" | "wa_user_id">,
+  format: (e164: string) => string = (p) => p,
+): string {
+  if (contact.phone !== "") return format(contact.phone);
+  if (contact.username !== "") return `@${contact.username}`;
+  return contact.wa_user_id ? "WhatsApp user" : "—";
+}
+
+/** A contact as a sentence names it: its name, else how it is reached. */
+export function whoOf(contact: Pick<Contact, "name" | "phone" | "username" | "wa_user_id">): string {
+  return contact.name || reachOf(contact);
+}
+
 /** "Austin, TX · US"-like: city and state, then country; "—" when none is known. */
 export function placeOf(contact: Pick<Contact, "city" | "state" | "country">): string {
   const local = [contact.city, contact.state].map((s) => s.trim()).filter(Boolean).join(", ");

@@ -1,6 +1,7 @@
 // Linking a conversation to a CRM record by hand: what the link dialog lists for each kind of
 // record (a lead, a client's contact person, a bulk contact) and how its keyboard moves.
 
+import { reachOf } from "./contacts";
 import type { Client } from "./bindings/Client";
 import type { Contact } from "./bindings/Contact";
 import type { Lead } from "./bindings/Lead";
@@ -60,9 +61,9 @@ export function contactCandidates(contacts: readonly Contact[], linked: LinkedRe
   return contacts.map((c) => ({
     kind: "contact",
     id: c.id,
-    name: c.name.trim() !== "" ? c.name : c.phone,
-    detail: c.company,
-    phone: c.phone,
+    name: c.name.trim() !== "" ? c.name : reachOf(c),
+    detail: c.company || (c.phone === "" && c.username ? `@${c.username}` : ""),
+    phone: c.phone === "" ? null : c.phone,
     current: isCurrent(linked, "contact", c.id),
   }));
 }

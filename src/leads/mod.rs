@@ -70,6 +70,8 @@ pub enum LeadsError {
     NothingSelected,
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
+    #[error("the export failed: {0}")]
+    Export(String),
 }
 
 impl crate::error::Coded for LeadsError {
@@ -92,6 +94,7 @@ impl LeadsError {
             | HasDocuments { .. } => ErrorCode::Conflict,
             NoLead(_) | NoStatus(_) | NoStaff(_) => ErrorCode::NotFound,
             Import(e) => e.code(),
+            Export(_) => ErrorCode::Internal,
         }
     }
 }
@@ -493,6 +496,73 @@ impl Ctx<'_> {
             offset,
             leads,
         })
+    }
+
+    /// Saves every lead the filter matches (its paging aside), those reached only by WhatsApp
+    /// user id too, as a CSV file in `folder`, newest first as listed; returns its path.
+    pub async fn export_leads_csv(
+        &self,
+        filter: LeadFilter,
+        folder: &std::path::Path,
+    ) -> Result<String> {
+        self.actor().await?.require(Resource::Leads, Action::View)?;
+        check_range(&filter)?;
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT l.name, l.company, coalesce(l.phone, '') AS phone, l.email,
+                    coalesce(l.wa_user_id, '') AS whatsapp_user_id, l.source, s.name AS status,
+                    l.assigned_staff_id,
+                    strftime('%Y-%m-%dT%H:%M:%SZ', l.created_at / 1000, 'unixepoch') AS created_at
+             FROM leads l JOIN lead_statuses s ON s.id = l.status_id",
+        );
+        push_filter(&mut q, &filter);
+        q.push(" ORDER BY l.created_at DESC, l.id DESC");
+        let mut conn = self.db().acquire().await?;
+        let rows = q.build().fetch_all(&mut *conn).await?;
+        let mut names: std::collections::HashMap<i64, String> = Default::default();
+        for r in &rows {
+            if let Some(id) = r.try_get::<Option<i64>, _>("assigned_staff_id")?
+                && !names.contains_key(&id)
+            {
+                let name = crate::staff::name_of(&mut conn, id).await?;
+                names.insert(id, name.unwrap_or_default());
+            }
+        }
+        let problem = |e: &dyn std::fmt::Display| {
+            crate::Error::from(LeadsError::Export(format!(
+                "{} cannot be written: {e}",
+                folder.display()
+            )))
+        };
+        let (file, path) =
+            crate::uploads::create_new_file(folder, "leads.csv").map_err(|e| problem(&e))?;
+        let mut w = csv::Writer::from_writer(file);
+        const COLUMNS: [&str; 9] = [
+            "name",
+            "company",
+            "phone",
+            "email",
+            "whatsapp_user_id",
+            "source",
+            "status",
+            "assigned_to",
+            "created_at",
+        ];
+        w.write_record(COLUMNS).map_err(|e| problem(&e))?;
+        for r in rows {
+            let mut record = Vec::with_capacity(COLUMNS.len());
+            for c in COLUMNS {
+                record.push(match c {
+                    "assigned_to" => r
+                        .try_get::<Option<i64>, _>("assigned_staff_id")?
+                        .and_then(|id| names.get(&id).cloned())
+                        .unwrap_or_default(),
+                    c => r.try_get::<String, _>(c)?,
+                });
+            }
+            w.write_record(&record).map_err(|e| problem(&e))?;
+        }
+        w.flush().map_err(|e| problem(&e))?;
+        Ok(path.display().to_string())
     }
 
     pub async fn lead(&self, id: i64) -> Result<Lead> {

@@ -956,6 +956,25 @@ async fn a_username_only_customer_is_a_bulk_contact_listed_found_edited_and_expo
         (numbered.phone.as_str(), numbered.wa_user_id.as_deref()),
         ("+12015550123", Some("US.13491208655302741918"))
     );
+
+    // The lead made for the customer when they first wrote is exported with its user id too.
+    let path = ws
+        .cx()
+        .export_leads_csv(Default::default(), &folder)
+        .await
+        .unwrap();
+    let csv = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert_eq!(
+        lines[0],
+        "name,company,phone,email,whatsapp_user_id,source,status,assigned_to,created_at"
+    );
+    assert!(
+        lines[1].starts_with("Sheena Nelson,,,,US.13491208655302741918,WhatsApp,"),
+        "{}",
+        lines[1]
+    );
 }
 
 /// An account-level webhook (`field`) as Meta posts it.

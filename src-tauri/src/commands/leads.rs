@@ -17,6 +17,17 @@ pub async fn list_leads(
     Ok(state.ws()?.cx().leads(filter).await?)
 }
 
+/// Every lead the filter matches as a CSV file in Downloads; answers its path.
+#[tauri::command]
+pub async fn export_leads_csv(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    filter: LeadFilter,
+) -> Result<String, ApiError> {
+    let folder = super::contacts::downloads(&app);
+    Ok(state.ws()?.cx().export_leads_csv(filter, &folder).await?)
+}
+
 #[tauri::command]
 pub async fn get_lead(state: State<'_, AppState>, id: i64) -> Result<Lead, ApiError> {
     Ok(state.ws()?.cx().lead(id).await?)

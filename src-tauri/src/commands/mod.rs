@@ -107,6 +107,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         contacts::cancel_import,
         contacts::save_refused_rows,
         leads::list_leads,
+        leads::export_leads_csv,
         leads::get_lead,
         leads::create_lead,
         leads::update_lead,

@@ -392,6 +392,8 @@ export async function onRecordsChanged(screen: string, callback: () => void): Pr
 
 // Leads (CRM)
 export const listLeads = (filter: LeadFilter) => call<LeadPage>("list_leads", { filter });
+/** Saves every lead the filter matches as a CSV in Downloads; answers its path. */
+export const exportLeadsCsv = (filter: LeadFilter) => call<string>("export_leads_csv", { filter });
 export const getLead = (id: number) => call<Lead>("get_lead", { id });
 export const createLead = (input: LeadInput) => call<Lead>("create_lead", { input });
 export const updateLead = (id: number, input: LeadInput) => call<Lead>("update_lead", { id, input });

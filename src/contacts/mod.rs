@@ -373,8 +373,9 @@ impl Ctx<'_> {
             }
         }
         let mut conn = self.db().acquire().await?;
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT c.id, c.phone, c.name, c.company FROM contacts c WHERE ");
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT c.id, coalesce(c.phone, c.wa_user_id), c.name, c.company FROM contacts c WHERE ",
+        );
         match group_id {
             Some(g) => {
                 q.push("c.id IN (SELECT contact_id FROM contact_group_members WHERE group_id = ")

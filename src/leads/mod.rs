@@ -614,7 +614,8 @@ impl Ctx<'_> {
             .require(Resource::WhatsappCampaign, Action::Create)?;
         check_range(&filter)?;
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT l.id, l.name, l.company, l.phone, l.whatsapp, l.email, s.name AS status
+            "SELECT l.id, l.name, l.company, l.phone, l.whatsapp, l.email, s.name AS status,
+                    l.wa_user_id
              FROM leads l JOIN lead_statuses s ON s.id = l.status_id",
         );
         push_filter(&mut q, &filter);
@@ -633,10 +634,13 @@ impl Ctx<'_> {
                 let company: String = r.try_get("company")?;
                 let email: String = r.try_get("email")?;
                 let status: String = r.try_get("status")?;
+                let user_id: Option<String> = r.try_get("wa_user_id")?;
+                // A lead with no number WhatsApp reaches is still reached by its user id.
+                let reach = phone.filter(|_| whatsapp).or(user_id);
                 Ok(crate::templates::AudienceMember::new(
                     format!("lead:{id}"),
                     name.clone(),
-                    phone.filter(|_| whatsapp),
+                    reach,
                     &company,
                 )
                 .with("lead.name", &name)

@@ -134,7 +134,8 @@ pub struct AudienceMember {
     /// `lead:12`, `contact:4`.
     pub record: String,
     pub name: String,
-    /// E.164 (`+15550100101`); `None` when the record has no number WhatsApp can reach.
+    /// E.164 (`+15550100101`), or the business-scoped user id of a customer who writes by
+    /// username (`US.1349…`); `None` when WhatsApp cannot reach the record.
     pub phone: Option<String>,
     pub fields: Vec<(String, String)>,
 }
@@ -148,7 +149,8 @@ impl AudienceMember {
             fields.push(("contact.name".to_owned(), name.clone()));
             fields.push(("contact.first_name".to_owned(), first));
         }
-        if let Some(p) = &phone {
+        // A customer reached by WhatsApp user id has no number to show in a message.
+        if let Some(p) = phone.as_ref().filter(|p| p.starts_with('+')) {
             fields.push(("contact.phone".to_owned(), p.clone()));
         }
         if !company.is_empty() {

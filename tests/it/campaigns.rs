@@ -245,6 +245,60 @@ async fn a_campaign_to_a_group_is_planned_sent_once_each_and_reported() {
     assert!(cx.campaigns().await.unwrap().is_empty());
 }
 
+/// A contact reached only by WhatsApp user id (a customer who writes by username) is in a
+/// campaign's audience like any other: counted as a recipient, not as "no number", and sent to
+/// by user id (Meta's `recipient` field), once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_reaches_a_contact_known_only_by_username() {
+    let (t, e) = desktop(quick()).await;
+    let ws = &t.ws;
+    let sandbox = e.embedded().unwrap().sandbox();
+    let template_id = template(ws).await;
+    let group = group_of(ws, "Usernames", 2).await;
+    sandbox
+        .customer_sends(
+            "dara",
+            crmconnect::sandbox::CustomerMessage::text("hello from a username"),
+        )
+        .unwrap();
+    let conversation = eventually_within(Duration::from_secs(30), "Dara writes", || {
+        crate::common::first_conversation(ws)
+    })
+    .await;
+    let user_id = conversation.customer.clone();
+    assert!(user_id.starts_with("US."), "{user_id}");
+    let dara = ws.cx().customer_contact(conversation.id).await.unwrap();
+    ws.cx()
+        .assign_groups(vec![dara], vec![group])
+        .await
+        .unwrap();
+
+    let cx = ws.cx();
+    let draft = cx
+        .create_campaign(to_group("To usernames too", template_id, group))
+        .await
+        .unwrap();
+    let plan = cx.plan_campaign(draft.id).await.unwrap().plan.unwrap();
+    assert_eq!(
+        (plan.selected, plan.recipients, plan.no_number),
+        (3, 3, 0),
+        "{plan:?}"
+    );
+    cx.start_campaign(draft.id).await.unwrap();
+    eventually_within(
+        Duration::from_secs(60),
+        "the campaign completes",
+        || async {
+            let c = ws.cx().campaign(draft.id).await.unwrap();
+            (c.status == CampaignStatus::Completed && c.figures.delivered == 3).then_some(())
+        },
+    )
+    .await;
+    let sent = sandbox.sent_per_recipient();
+    assert_eq!(sent.get(&user_id), Some(&1), "{sent:?}");
+    assert_eq!(sent.len(), 3, "{sent:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_campaign_sends_nothing_until_resumed_and_the_failed_can_be_retargeted() {
     let config = SandboxConfig {

@@ -64,7 +64,13 @@ impl Workspace {
     pub async fn chat_activity(&self, e: &ReceivedEvent) -> Result<Option<ChatActivity>> {
         if !matches!(
             e.kind.as_str(),
-            "message" | "message.sent" | "conversation.assigned" | "message_echo" | "status"
+            "message"
+                | "message.sent"
+                | "conversation.assigned"
+                | "message_echo"
+                | "status"
+                | "standby"
+                | "handover"
         ) {
             return Ok(None);
         }
@@ -177,6 +183,36 @@ impl Workspace {
                 let id = sqlx::query_scalar!(
                     "SELECT conversation_id FROM chat_messages WHERE wamid = ?",
                     wamid
+                )
+                .fetch_optional(&mut *conn)
+                .await?;
+                Ok(id.map(|conversation_id| ChatActivity::Person { conversation_id }))
+            }
+            // Meta's AI agent (or another app) answers the customer, or took the conversation:
+            // a bot of ours stops as it does for a person.
+            "standby" => {
+                let value = &raw["value"];
+                let Some(wamid) = value["messages"][0]["id"]
+                    .as_str()
+                    .or(value["message_echoes"][0]["id"].as_str())
+                else {
+                    return Ok(None);
+                };
+                let id = sqlx::query_scalar!(
+                    "SELECT conversation_id FROM chat_messages WHERE wamid = ?",
+                    wamid
+                )
+                .fetch_optional(&mut *conn)
+                .await?;
+                Ok(id.map(|conversation_id| ChatActivity::Person { conversation_id }))
+            }
+            "handover" => {
+                let note = format!("handover:{}", e.key);
+                let id = sqlx::query_scalar!(
+                    "SELECT m.conversation_id FROM chat_messages m
+                     JOIN chat_conversations c ON c.id = m.conversation_id
+                     WHERE m.wamid = ? AND c.agent_holds_at IS NOT NULL",
+                    note
                 )
                 .fetch_optional(&mut *conn)
                 .await?;

@@ -230,6 +230,9 @@ pub struct Conversation {
     pub username: Option<String>,
     /// When the customer asked to stop marketing messages (null: they did not, or resumed).
     pub marketing_stopped_at: Option<i64>,
+    /// Since when Meta's AI agent (or another app on the number) answers this customer: our
+    /// bots stay silent; a person who writes takes the conversation back. Null: this app holds it.
+    pub agent_holds_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -427,6 +430,7 @@ struct ConversationRow {
     user_id: Option<String>,
     username: Option<String>,
     marketing_stopped_at: Option<i64>,
+    agent_holds_at: Option<i64>,
 }
 
 impl From<ConversationRow> for Conversation {
@@ -454,13 +458,15 @@ impl From<ConversationRow> for Conversation {
             user_id: r.user_id,
             username: r.username,
             marketing_stopped_at: r.marketing_stopped_at,
+            agent_holds_at: r.agent_holds_at,
         }
     }
 }
 
 const CONVERSATION_COLUMNS: &str = "id, customer, customer_name, phone_number_id, lead_id, \
     client_contact_id, contact_id, assigned_username, assigned_name, last_activity_at, \
-    last_preview, last_direction, unread, last_inbound_at, user_id, username, marketing_stopped_at";
+    last_preview, last_direction, unread, last_inbound_at, user_id, username, marketing_stopped_at, \
+    agent_holds_at";
 
 /// Turns what a person typed into an FTS5 query: every word must appear, the last one as a prefix.
 pub(crate) fn fts_query(input: &str) -> Option<String> {

@@ -750,6 +750,8 @@ impl InboundBatch {
                 ..notice
             });
         }
+        // Messages on `messages` reach this app: it holds these conversations (what arrives on
+        // `standby` in Meta's agent's time is never batched: see `apply_standby`).
         for (id, (at, preview, unread)) in per {
             sqlx::query!(
                 "UPDATE chat_conversations SET
@@ -757,7 +759,8 @@ impl InboundBatch {
                      last_preview = CASE WHEN ?1 >= last_activity_at THEN ?2 ELSE last_preview END,
                      last_direction = CASE WHEN ?1 >= last_activity_at THEN 'in' ELSE last_direction END,
                      unread = unread + ?3,
-                     last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?1)
+                     last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?1),
+                     agent_holds_at = NULL
                  WHERE id = ?4",
                 at,
                 preview,
@@ -874,6 +877,9 @@ impl Side {
 /// Who sent what the business wrote from the WhatsApp Business app on the same number.
 pub const PHONE_SENDER: &str = "the phone (WhatsApp Business app)";
 
+/// Who wrote a message that Meta's own AI agent (Meta Business Agent) sent on the number.
+pub const META_AGENT_SENDER: &str = "Meta's AI agent";
+
 impl Workspace {
     /// Applies one event of the log to the chat, if it is a chat event.
     pub(crate) async fn apply_chat_event(&self, e: &ReceivedEvent) -> Result<()> {
@@ -888,6 +894,8 @@ impl Workspace {
             "user_preferences",
             "message_echo",
             "calls",
+            "standby",
+            "handover",
         ];
         if !CHAT_KINDS.contains(&e.kind.as_str()) {
             return Ok(());
@@ -897,9 +905,43 @@ impl Workspace {
             Err(_) => return Ok(()),
         };
         let changed = match e.kind.as_str() {
-            "message" => self.apply_inbound(e, &raw).await?,
+            "message" => {
+                let notice = self.apply_inbound(e, &raw).await?;
+                // A message on `messages` reaches this app: it holds the conversation again
+                // (Meta's agent released it, or never had it).
+                if let Some(wamid) = &e.message_id {
+                    sqlx::query!(
+                        "UPDATE chat_conversations SET agent_holds_at = NULL
+                         WHERE agent_holds_at IS NOT NULL AND id =
+                           (SELECT conversation_id FROM chat_messages WHERE wamid = ? AND direction = 'in')",
+                        wamid
+                    )
+                    .execute(self.db())
+                    .await?;
+                }
+                notice
+            }
+            "standby" => self.apply_standby(e, &raw).await?,
+            "handover" => self.apply_handover(e, &raw).await?,
             "status" => self.apply_status(e, &raw).await?,
-            "message.sent" => self.apply_sent(e, &raw).await?,
+            "message.sent" => {
+                let notice = self.apply_sent(e, &raw).await?;
+                // A person's message takes the conversation back from Meta's agent (as Meta has
+                // it: a service message by the listening app takes control).
+                if raw["bot"].as_str().is_none_or(str::is_empty)
+                    && let Some(client_id) = raw["client_id"].as_str()
+                {
+                    sqlx::query!(
+                        "UPDATE chat_conversations SET agent_holds_at = NULL
+                         WHERE agent_holds_at IS NOT NULL AND id =
+                           (SELECT conversation_id FROM chat_messages WHERE client_id = ?)",
+                        client_id
+                    )
+                    .execute(self.db())
+                    .await?;
+                }
+                notice
+            }
             "message.reacted" => self.apply_reacted(&raw).await?,
             "conversation.assigned" => self.apply_assigned(&raw).await?,
             "conversation.read" => self.apply_read(&raw).await?,
@@ -1130,6 +1172,183 @@ impl Workspace {
     /// `smb_message_echoes`): an outbound message of the thread, sent by [`PHONE_SENDER`], with
     /// no unread; its edits and deletions change it as a customer's do.
     async fn apply_echo(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
+        self.apply_echo_as(e, raw, PHONE_SENDER).await
+    }
+
+    /// `standby`: Meta's AI agent (or another app on the number) holds the conversation, and this
+    /// app listens. The customer's messages (`messages`, shaped as on the `messages` field) and
+    /// the agent's replies (`message_echoes`) are shown in the thread, the replies as sent by the
+    /// agent; the conversation is marked as held by it. Automation reads only `messages`, so no
+    /// bot of ours answers what arrives here.
+    async fn apply_standby(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
+        let value = &raw["value"];
+        let Some(fields) = value.as_object() else {
+            return Ok(None);
+        };
+        let part = |keep: &[&str], drop: &[&str]| {
+            let mut v = fields.clone();
+            v.retain(|k, _| !drop.contains(&k.as_str()));
+            keep.iter()
+                .any(|k| v.get(*k).is_some_and(Value::is_array))
+                .then(|| Value::Object(v))
+        };
+        let mut changes = Vec::new();
+        if let Some(v) = part(&["messages", "statuses"], &["message_echoes"]) {
+            changes.push(serde_json::json!({ "field": "messages", "value": v }));
+        }
+        if let Some(v) = part(&["message_echoes"], &["messages", "statuses"]) {
+            changes.push(serde_json::json!({ "field": "smb_message_echoes", "value": v }));
+        }
+        // Split as the relay splits Meta's `messages`, then applied as those are.
+        let body = serde_json::json!({ "entry": [{ "changes": changes }] });
+        let inner =
+            crate::relay::events::split_webhook(body.to_string().as_bytes()).unwrap_or_default();
+        let mut last = None;
+        for event in inner {
+            let stored = crate::relay::events::StoredEvent {
+                seq: e.seq,
+                received_at: e.received_at,
+                event,
+            };
+            let Ok(inner) = serde_json::from_str::<ReceivedEvent>(&stored.to_json()) else {
+                continue;
+            };
+            let Ok(raw) = serde_json::from_str::<Value>(inner.raw.get()) else {
+                continue;
+            };
+            let (notice, wamid) = match inner.kind.as_str() {
+                "message" => (
+                    self.apply_inbound(&inner, &raw).await?,
+                    inner.message_id.clone(),
+                ),
+                "status" => (self.apply_status(&inner, &raw).await?, None),
+                "message_echo" => (
+                    self.apply_echo_as(&inner, &raw, META_AGENT_SENDER).await?,
+                    raw["value"]["message_echoes"][0]["id"]
+                        .as_str()
+                        .map(str::to_owned),
+                ),
+                _ => (None, None),
+            };
+            if let Some(wamid) = wamid {
+                let at = inner.timestamp.map_or(inner.received_at, |t| t * 1000);
+                sqlx::query!(
+                    "UPDATE chat_conversations SET agent_holds_at = coalesce(agent_holds_at, ?)
+                     WHERE id = (SELECT conversation_id FROM chat_messages WHERE wamid = ?)",
+                    at,
+                    wamid
+                )
+                .execute(self.db())
+                .await?;
+            }
+            last = notice.or(last);
+        }
+        Ok(last)
+    }
+
+    /// `messaging_handovers`: the owner of the conversation changed under Meta's Conversation
+    /// Routing. `control_passed` reaches the new owner (this app holds it now); `control_taken`
+    /// reaches the previous one (Meta's AI agent, or the escalation partner, took it from this
+    /// app). A note in the thread says which; while another holds it no bot of ours answers.
+    async fn apply_handover(&self, e: &ReceivedEvent, raw: &Value) -> Result<Option<ChatNotice>> {
+        let value = &raw["value"];
+        let kind = value["type"].as_str();
+        let passed = kind == Some("control_passed") || value.get("control_passed").is_some();
+        let taken = kind == Some("control_taken") || value.get("control_taken").is_some();
+        if passed == taken {
+            return Ok(None); // neither (or both): nothing this app can read into it
+        }
+        let detail = if passed {
+            &value["control_passed"]
+        } else {
+            &value["control_taken"]
+        };
+        let Some(pnid) = value["recipient"]["phone_number_id"]
+            .as_str()
+            .or(value["metadata"]["phone_number_id"].as_str())
+        else {
+            return Ok(None);
+        };
+        let sender = &value["sender"];
+        let phone = sender["phone_number"]
+            .as_str()
+            .or(sender["wa_id"].as_str())
+            .map(|p| p.chars().filter(char::is_ascii_digit).collect::<String>());
+        let customer = serde_json::json!({
+            "from": phone,
+            "from_user_id": sender["user_id"].as_str(),
+        });
+        let who = Identity::of_inbound(value, &customer);
+        if who.key().is_none() {
+            return Ok(None);
+        }
+        let at = value["timestamp"]
+            .as_str()
+            .and_then(|t| t.parse::<i64>().ok())
+            .or(value["timestamp"].as_i64())
+            .map_or(e.received_at, |t| t * 1000);
+        let role = |r: &Value| match r.as_str() {
+            Some("ai_agent") => Some("Meta's AI agent"),
+            Some("app") => Some("this app"),
+            Some(_) => Some("another app"),
+            None => None,
+        };
+        let body = if passed {
+            match role(&detail["previous_owner"]).or(role(&value["previous_owner"])) {
+                Some(from) => format!("{from} handed this conversation to this app"),
+                None => "This conversation was handed to this app".to_owned(),
+            }
+        } else {
+            let by = role(&detail["new_owner"])
+                .or(role(&value["new_owner"]))
+                .or(role(&detail["owner"]))
+                .unwrap_or("Another responder");
+            let by = if by == "this app" {
+                "Another responder"
+            } else {
+                by
+            };
+            format!("{by} took this conversation over: bots here stay silent until it comes back")
+        };
+        let mut tx = crate::db::write_tx_in(self.db()).await?;
+        let Some(id) = conversation_for(&mut tx, &who, pnid, "", "WhatsApp", at).await? else {
+            return Ok(None);
+        };
+        let held = taken.then_some(at);
+        sqlx::query!(
+            "UPDATE chat_conversations SET agent_holds_at = ? WHERE id = ?",
+            held,
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
+        let content = MessageContent::System {
+            kind: if passed {
+                "control_passed"
+            } else {
+                "control_taken"
+            }
+            .to_owned(),
+            body,
+        };
+        insert_received(
+            &mut tx,
+            id,
+            Some(&format!("handover:{}", e.key)),
+            &content,
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(ChatNotice::changed(id)))
+    }
+
+    async fn apply_echo_as(
+        &self,
+        e: &ReceivedEvent,
+        raw: &Value,
+        sender: &'static str,
+    ) -> Result<Option<ChatNotice>> {
         let value = &raw["value"];
         let Some(m) = value["message_echoes"].get(0) else {
             return Ok(None);
@@ -1182,7 +1401,7 @@ impl Workspace {
                 outbound: true,
                 content: &content,
                 reply_to: m["context"]["id"].as_str(),
-                staff_name: Some(PHONE_SENDER),
+                staff_name: Some(sender),
                 bot: None,
                 sent_at: at,
                 local_status: "accepted",

@@ -1596,3 +1596,123 @@ async fn a_username_only_customer_becomes_a_lead_and_one_with_their_number() {
             .is_err()
     );
 }
+
+/// Meta's own AI agent on the number (Conversation Routing, 2026): `messaging_handovers` says
+/// who took the conversation, `standby` carries what the customer and the agent say while this
+/// app only listens. Both are shown in the thread (the agent's replies as its own); while the
+/// agent holds the conversation automation treats it as a person's (a bot stops); a message on
+/// `messages` again, or the conversation handed back, and this app holds it once more.
+#[tokio::test]
+async fn meta_s_ai_agent_taking_a_conversation_is_shown_and_keeps_bots_silent() {
+    let t = workspace().await;
+    let ws = &t.ws;
+    let mut feed = Feed { ws, seq: 0 };
+    feed.post(message("wamid.H1", 1_750_000_000, said("I need help")))
+        .await;
+    let held = || async { first_conversation(ws).await.unwrap().agent_holds_at };
+    assert_eq!(held().await, None);
+
+    // Meta's agent takes the thread from this app: delivered to the previous owner.
+    let handover = |kind: &str, detail: Value| {
+        let mut value = json!({
+            "messaging_product": "whatsapp",
+            "recipient": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "sender": {"phone_number": CUSTOMER},
+            "timestamp": "1750000060",
+            "type": kind,
+        });
+        value[kind] = detail;
+        account_webhook("messaging_handovers", 1_750_000_060, value)
+    };
+    let taken = handover(
+        "control_taken",
+        json!({"previous_owner": "app", "new_owner": "ai_agent", "metadata": "escalated"}),
+    );
+    let events = through_relay(&mut feed.seq, &taken);
+    assert_eq!(events[0].kind, "handover");
+    ws.apply_synced(&events).await.unwrap();
+    assert_eq!(held().await, Some(1_750_000_060_000));
+    let c = first_conversation(ws).await.unwrap();
+    assert_eq!(
+        ws.chat_activity(&events[0]).await.unwrap(),
+        Some(crmconnect::chat::automation::ChatActivity::Person {
+            conversation_id: c.id
+        }),
+        "a bot stops as for a person"
+    );
+    // The same notification twice leaves one note.
+    ws.apply_synced(&events).await.unwrap();
+
+    // While it holds the thread, the customer's words and the agent's replies come on standby.
+    let standby = account_webhook(
+        "standby",
+        1_750_000_070,
+        json!({
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": CUSTOMER}],
+            "messages": [{"from": CUSTOMER, "id": "wamid.S1", "timestamp": "1750000070",
+                          "type": "text", "text": {"body": "where is my order?"}}],
+            "message_echoes": [{"from": "15550783881", "to": CUSTOMER, "id": "wamid.A1",
+                                "timestamp": "1750000071", "type": "text",
+                                "text": {"body": "It ships tomorrow."}}]
+        }),
+    );
+    let events = through_relay(&mut feed.seq, &standby);
+    assert_eq!(events[0].kind, "standby");
+    ws.apply_synced(&events).await.unwrap();
+    let thread = feed.thread().await;
+    let shown: Vec<(String, Option<String>, String)> = thread
+        .iter()
+        .map(|m| {
+            (
+                if m.outbound { "Out" } else { "In" }.to_owned(),
+                m.staff_name.clone(),
+                m.content.searchable(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        &shown[1..],
+        [
+            (
+                "In".to_owned(),
+                None,
+                "Meta's AI agent took this conversation over: bots here stay silent until it comes back".to_owned()
+            ),
+            ("In".to_owned(), None, "where is my order?".to_owned()),
+            (
+                "Out".to_owned(),
+                Some("Meta's AI agent".to_owned()),
+                "It ships tomorrow.".to_owned()
+            ),
+        ],
+        "{shown:?}"
+    );
+    assert_eq!(held().await, Some(1_750_000_060_000));
+    assert!(matches!(
+        ws.chat_activity(&events[0]).await.unwrap(),
+        Some(crmconnect::chat::automation::ChatActivity::Person { .. })
+    ));
+
+    // The agent released it (no notification): the next message comes on `messages` again.
+    feed.post(message("wamid.H2", 1_750_000_200, said("thanks!")))
+        .await;
+    assert_eq!(held().await, None);
+
+    // Handed back explicitly: a note, and this app holds it.
+    feed.post(handover("control_taken", json!({"new_owner": "ai_agent"})))
+        .await;
+    assert!(held().await.is_some());
+    feed.post(handover(
+        "control_passed",
+        json!({"previous_owner": "ai_agent"}),
+    ))
+    .await;
+    assert_eq!(held().await, None);
+    let last = feed.thread().await.pop().unwrap();
+    assert_eq!(
+        last.content.searchable(),
+        "Meta's AI agent handed this conversation to this app"
+    );
+}

@@ -79,6 +79,7 @@ function conv(id: number, at: number, patch: Partial<Conversation> = {}): Conver
     user_id: null,
     username: null,
     marketing_stopped_at: null,
+    agent_holds_at: null,
     ...patch,
   };
 }

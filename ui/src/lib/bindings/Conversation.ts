@@ -17,4 +17,9 @@ user_id: string | null, username: string | null,
 /**
  * When the customer asked to stop marketing messages (null: they did not, or resumed).
  */
-marketing_stopped_at: number | null, };
+marketing_stopped_at: number | null, 
+/**
+ * Since when Meta's AI agent (or another app on the number) answers this customer: our
+ * bots stay silent; a person who writes takes the conversation back. Null: this app holds it.
+ */
+agent_holds_at: number | null, };

@@ -1190,7 +1190,7 @@ impl Workspace {
             v.retain(|k, _| !drop.contains(&k.as_str()));
             keep.iter()
                 .any(|k| v.get(*k).is_some_and(Value::is_array))
-                .then(|| Value::Object(v))
+                .then_some(Value::Object(v))
         };
         let mut changes = Vec::new();
         if let Some(v) = part(&["messages", "statuses"], &["message_echoes"]) {

@@ -277,6 +277,7 @@ async fn program_of(
 struct Conversation {
     now: u64,
     window_open: bool,
+    hours: super::BusinessHours,
     fields: Vec<(String, String)>,
 }
 
@@ -288,11 +289,8 @@ impl World for Conversation {
         self.window_open
     }
     fn business_hours(&self) -> bool {
-        // Monday to Friday, 9:00 to 17:00 UTC (the workspace's own hours are a later setting).
-        let secs = self.now / 1000;
-        let day = (secs / 86_400 + 3) % 7; // 0 = Monday (1970-01-01 was a Thursday)
-        let hour = secs % 86_400 / 3600;
-        day < 5 && (9..17).contains(&hour)
+        // The workspace's hours (Settings → Bots), in its time zone.
+        self.hours.open_at(self.now as i64)
     }
     fn field(&self, name: &str) -> Option<String> {
         self.fields
@@ -319,10 +317,12 @@ async fn run(ws: &Workspace, mut live: Live, input: Input<'_>) -> Result<()> {
     let mut go_to: Option<String> = None;
     let mut pending: Vec<Input<'static>> = Vec::new();
     let mut first = Some(input);
+    let hours = super::hours::load(&mut *ws.db().acquire().await?).await?;
     loop {
         let world = Conversation {
             now: ws.now_ms().max(0) as u64,
             window_open: ws.window_open(live.conversation_id).await?,
+            hours: hours.clone(),
             fields: ws.conversation_fields(live.conversation_id).await?,
         };
         let actions = match first.take() {

@@ -22,12 +22,14 @@ use crmconnect_flow::{CompileError, drawflow};
 mod ai;
 mod figures;
 pub mod host;
+pub mod hours;
 mod http;
 pub(crate) mod shared;
 mod simulate;
 
 pub use ai::{AI_TIMEOUT, AiSettings, AiSettingsInput};
 pub use figures::{BotFiguresByNode, NodeFigures, Stranded};
+pub use hours::{BusinessHours, DayHours};
 pub use http::internal as internal_address;
 
 pub use simulate::{SimInput, SimRequest, SimTurn};

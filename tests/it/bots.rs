@@ -493,3 +493,74 @@ async fn bots_are_the_teams_and_the_log_decides_overlaps() {
     sync_b.stop().await;
     relay.stop().await;
 }
+
+/// Business hours (Settings → Bots) are the team's: set by an administrator on one desktop,
+/// the runner's replica reads the same hours in the same time zone; a bad time zone or a day
+/// closing before it opens is refused by name, and someone not an administrator cannot set them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_hours_are_the_teams_and_read_in_their_time_zone() {
+    use crmconnect::bots::{BusinessHours, DayHours};
+    let relay = TestRelay::sqlite().await;
+    let (a, b) = (workspace().await, workspace().await);
+    let _sa = relay
+        .online(&a.ws, &relay.token_for(OWNER, true, &[]).await)
+        .await;
+    let _sb = relay
+        .online(&b.ws, &relay.token_for("second", true, &[]).await)
+        .await;
+    let before = b.ws.cx().business_hours().await.unwrap();
+    assert!(before.default && before.time_zone == "UTC", "{before:?}");
+
+    let open = Some(DayHours {
+        opens: 8 * 60,
+        closes: 20 * 60,
+    });
+    let hours = BusinessHours {
+        time_zone: "Europe/Bucharest".into(),
+        days: vec![open, open, open, open, open, open, None],
+        default: false,
+    };
+    let mut bad = hours.clone();
+    bad.time_zone = "Europe/Atlantis".into();
+    let e = a.ws.cx().set_business_hours(bad).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("“Europe/Atlantis” is not a time zone"),
+        "{e}"
+    );
+    let mut bad = hours.clone();
+    bad.days[5] = Some(DayHours {
+        opens: 600,
+        closes: 600,
+    });
+    let e = a.ws.cx().set_business_hours(bad).await.unwrap_err();
+    assert!(
+        e.to_string().contains("Saturday closes before it opens"),
+        "{e}"
+    );
+
+    a.ws.cx().set_business_hours(hours.clone()).await.unwrap();
+    let on_b = eventually("A's hours on B", || async {
+        let h = b.ws.cx().business_hours().await.unwrap();
+        (!h.default).then_some(h)
+    })
+    .await;
+    assert_eq!(on_b, hours);
+    // Saturday 2026-12-12 at 7:30 UTC is 9:30 in Bucharest: open there, not in UTC's default.
+    let saturday = (1_797_058_800 + 30 * 60) * 1000;
+    assert!(on_b.open_at(saturday) && !before.open_at(saturday));
+    assert_eq!(t_log(&a, "settings.business_hours").await, 1);
+
+    a.staff_with(
+        "viewer",
+        vec![Permission::new(Resource::WhatsappBot, Action::View)],
+    )
+    .await;
+    a.sign_in("viewer").await;
+    let refused = a.ws.cx().set_business_hours(hours).await;
+    assert_eq!(code(refused), ErrorCode::PermissionDenied);
+}
+
+async fn t_log(t: &TestWorkspace, action: &str) -> usize {
+    t.log_of(action).await.len()
+}

@@ -80,6 +80,7 @@ pub const DESKTOP_KINDS: &[(&str, Required)] = &[
     // Administration
     ("connection.changed", Required::Admin),
     ("action_template.set", Required::Admin),
+    ("settings.business_hours", Required::Admin),
     ("staff.changed", Required::Admin),
     ("role.changed", Required::Admin),
 ];

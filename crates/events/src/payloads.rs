@@ -386,6 +386,45 @@ pub struct TemplateRef {
     pub language: String,
 }
 
+/// `settings.business_hours`: the workspace's business hours (Settings → Bots), which a bot's
+/// condition reads: a time zone and, Monday first, when each day opens and closes. An
+/// administrator's setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHours {
+    /// An IANA time zone (`Europe/Bucharest`, `America/New_York`, `UTC`).
+    pub time_zone: String,
+    /// Seven days, Monday first: `[opens, closes)` in minutes after midnight, or none (closed).
+    pub days: Vec<Option<[u16; 2]>>,
+}
+
+impl BusinessHours {
+    /// Why no desktop of ours would publish this, if so (the time zone's name is checked
+    /// against the time zone database where it is set).
+    pub fn problem(&self) -> Option<String> {
+        let tz = &self.time_zone;
+        if tz.is_empty()
+            || tz.len() > 64
+            || !tz
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b))
+        {
+            return Some(format!("“{tz}” is not a time zone's name"));
+        }
+        if self.days.len() != 7 {
+            return Some(format!("{} days given, not 7", self.days.len()));
+        }
+        for [open, close] in self.days.iter().flatten() {
+            if open >= close || *close > 24 * 60 {
+                return Some(format!(
+                    "a day opening at minute {open} and closing at minute {close}"
+                ));
+            }
+        }
+        None
+    }
+}
+
 /// `action_template.set`: the template "Send on WhatsApp" sends for a document action (Settings
 /// → WhatsApp), or none. An administrator's setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -927,6 +966,19 @@ pub fn check(kind: &str, payload: &Value, size: usize) -> Result<(), PayloadErro
                 });
             }
             return Ok(()); // a profile's description may be long; Meta bounds it
+        }
+        "settings.business_hours" => {
+            let h: BusinessHours =
+                serde_json::from_value(payload.clone()).map_err(|e| PayloadError::Shape {
+                    kind: kind.into(),
+                    reason: e.to_string(),
+                })?;
+            if let Some(reason) = h.problem() {
+                return Err(PayloadError::Shape {
+                    kind: kind.into(),
+                    reason,
+                });
+            }
         }
         "action_template.set" => {
             let a: ActionTemplateSet =

@@ -1,6 +1,7 @@
 use crmconnect::ApiError;
 use crmconnect::bots::{
-    AiSettings, AiSettingsInput, Bot, BotDraft, BotFiguresByNode, BotInput, SimRequest, SimTurn,
+    AiSettings, AiSettingsInput, Bot, BotDraft, BotFiguresByNode, BotInput, BusinessHours,
+    SimRequest, SimTurn,
 };
 use tauri::State;
 
@@ -83,6 +84,19 @@ pub async fn simulate_bot(
 #[tauri::command]
 pub async fn ai_settings(state: State<'_, AppState>) -> Result<AiSettings, ApiError> {
     Ok(state.ws()?.cx().ai_settings().await?)
+}
+
+#[tauri::command]
+pub async fn business_hours(state: State<'_, AppState>) -> Result<BusinessHours, ApiError> {
+    Ok(state.ws()?.cx().business_hours().await?)
+}
+
+#[tauri::command]
+pub async fn set_business_hours(
+    state: State<'_, AppState>,
+    hours: BusinessHours,
+) -> Result<BusinessHours, ApiError> {
+    Ok(state.ws()?.cx().set_business_hours(hours).await?)
 }
 
 #[tauri::command]

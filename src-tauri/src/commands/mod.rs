@@ -172,6 +172,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         bots::simulate_bot,
         bots::ai_settings,
         bots::set_ai_settings,
+        bots::business_hours,
+        bots::set_business_hours,
         bots::bot_http_hosts,
         bots::set_bot_http_hosts,
         bots::bot_figures_by_node,

@@ -321,4 +321,26 @@ test('bots: draw, simulate, publish and turn on a menu bot', async (t) => {
     await until('the AI bot did not answer', (l) => l.some((x) => x.startsWith('BOT') && x.includes('We open at 9 and close at 18.') && x.includes('Opening hours')));
     await app.browser.saveScreenshot(join(ARTIFACTS, 'bot-ai-answer.png'));
   });
+
+  await app.step("the business hours a bot's condition reads are set in Settings, in a time zone", async () => {
+    await openScreen(app, 'settings');
+    await app.waitFor('settings-hours-default', 10000);
+    const zone = await app.waitFor('settings-hours-zone');
+    await zone.clearValue();
+    await zone.setValue('Europe/Atlantis');
+    await app.click('settings-hours-save');
+    await app.waitForText('settings-hours-error', 'is not a time zone', 10000);
+    await zone.clearValue();
+    await zone.setValue('Europe/Bucharest');
+    await app.click('settings-hours-open-5');
+    await app.click('settings-hours-save');
+    await app.browser.waitUntil(async () => (await app.texts('toast')).some((x) => x.includes('Business hours saved (Europe/Bucharest)')), {
+      timeout: 10000,
+      timeoutMsg: 'the hours were not saved',
+    });
+    assert.equal(await app.el('settings-hours-default').isExisting(), false, 'no longer the default');
+    assert.equal(await app.el('settings-hours-opens-5').isExisting(), true, 'Saturday is open now');
+    (await app.el('settings-hours')).scrollIntoView();
+    await app.browser.saveScreenshot(join(ARTIFACTS, 'settings-business-hours.png'));
+  });
 });

@@ -15,6 +15,7 @@ import type { DocumentKind } from "./bindings/DocumentKind";
 import type { LinkInput } from "./bindings/LinkInput";
 import type { MediaFile } from "./bindings/MediaFile";
 import type { AiSettings } from "./bindings/AiSettings";
+import type { BusinessHours } from "./bindings/BusinessHours";
 import type { AiSettingsInput } from "./bindings/AiSettingsInput";
 import type { Bot } from "./bindings/Bot";
 import type { BotDraft } from "./bindings/BotDraft";
@@ -510,6 +511,9 @@ export const duplicateBot = (id: number) => call<Bot>("duplicate_bot", { id });
 export const deleteBot = (id: number) => call<void>("delete_bot", { id });
 export const aiSettings = () => call<AiSettings>("ai_settings");
 export const setAiSettings = (input: AiSettingsInput) => call<AiSettings>("set_ai_settings", { input });
+/** The workspace's business hours (a bot's condition reads them), the team's. */
+export const businessHours = () => call<BusinessHours>("business_hours");
+export const setBusinessHours = (hours: BusinessHours) => call<BusinessHours>("set_business_hours", { hours });
 export const botHttpHosts = () => call<string[]>("bot_http_hosts");
 export const setBotHttpHosts = (hosts: string[]) => call<string[]>("set_bot_http_hosts", { hosts });
 export const botFiguresByNode = (id: number) => call<BotFiguresByNode>("bot_figures_by_node", { id });

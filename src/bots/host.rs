@@ -34,6 +34,10 @@ const ANSWER_WITHIN_MS: i64 = 10 * 60 * 1000;
 /// After a person wrote to the customer, no bot starts for this long.
 const PERSON_QUIET_MS: i64 = 24 * 3600 * 1000;
 
+/// A customer's messages within this long of their first are one turn (people write in bursts:
+/// "hi", "I have a question", "about my order"), so a bot answers once, not three times.
+pub const DEBOUNCE_MS: i64 = 1_500;
+
 inventory::submit! { crate::handlers::DefaultHandler { order: 90, make: handler } }
 
 /// The bots' handler: automation only, after the chat's projection.
@@ -72,7 +76,7 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
                 run(ws, live, Input::PersonActive).await?;
             }
         }
-        ChatActivity::Customer(m) => customer(ws, *m).await?,
+        ChatActivity::Customer(m) => burst(ws, *m).await?,
         ChatActivity::BotMessageFailed {
             message_id,
             code,
@@ -104,12 +108,71 @@ async fn apply_event(ws: &Workspace, e: &ReceivedEvent) -> Result<()> {
 #[derive(Default)]
 struct TurnLock(Arc<tokio::sync::Mutex<()>>);
 
-async fn customer(ws: &Workspace, m: CustomerMessage) -> Result<()> {
+/// A customer's message joins their conversation's burst, which is answered as one turn once
+/// [`DEBOUNCE_MS`] have passed since its first message ([`fire_due`]).
+async fn burst(ws: &Workspace, m: CustomerMessage) -> Result<()> {
     if ws.now_ms() - m.at > ANSWER_WITHIN_MS {
         return Ok(());
     }
+    let mut tx = crate::db::write_tx_in(ws.db()).await?;
+    let waiting = sqlx::query_scalar!(
+        "SELECT messages FROM bot_bursts WHERE conversation_id = ?",
+        m.conversation_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let mut messages: Vec<CustomerMessage> = waiting
+        .and_then(|w| serde_json::from_str(&w).ok())
+        .unwrap_or_default();
+    // The same message applied twice (a replayed event) is in the burst once.
+    if !messages.iter().any(|x| x.wamid == m.wamid) {
+        messages.push(m.clone());
+    }
+    let json = serde_json::to_string(&messages).expect("messages serialise");
+    let due = ws.now_ms() + DEBOUNCE_MS;
+    sqlx::query!(
+        "INSERT INTO bot_bursts (conversation_id, messages, due_at) VALUES (?, ?, ?)
+         ON CONFLICT (conversation_id) DO UPDATE SET messages = excluded.messages",
+        m.conversation_id,
+        json,
+        due
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Answers the bursts that are due, each as one turn.
+async fn fire_bursts(ws: &Workspace) -> Result<usize> {
+    let now = ws.now_ms();
+    let due = sqlx::query!(
+        r#"SELECT conversation_id AS "conversation_id!", messages FROM bot_bursts
+           WHERE due_at <= ? ORDER BY due_at LIMIT 200"#,
+        now
+    )
+    .fetch_all(ws.db())
+    .await?;
+    for b in &due {
+        sqlx::query!(
+            "DELETE FROM bot_bursts WHERE conversation_id = ?",
+            b.conversation_id
+        )
+        .execute(ws.db())
+        .await?;
+        let messages: Vec<CustomerMessage> = serde_json::from_str(&b.messages).unwrap_or_default();
+        if !messages.is_empty() {
+            customer(ws, messages).await?;
+        }
+    }
+    Ok(due.len())
+}
+
+/// A customer's burst of messages (one or more, in order), as one turn.
+async fn customer(ws: &Workspace, burst: Vec<CustomerMessage>) -> Result<()> {
+    let m = burst[0].clone();
     let live = live_session(ws, m.conversation_id).await?;
-    if m.assigned {
+    if burst.iter().any(|x| x.assigned) || ws.conversation_assigned(m.conversation_id).await? {
         // A person has the conversation: the bot stays silent (and stops, if it was on).
         if let Some(live) = live {
             run(ws, live, Input::PersonActive).await?;
@@ -117,12 +180,15 @@ async fn customer(ws: &Workspace, m: CustomerMessage) -> Result<()> {
         return Ok(());
     }
     let person_at = ws.last_person_message_at(m.conversation_id).await?;
-    let inbound = [Inbound {
-        id: m.wamid.clone(),
-        text: m.text.clone(),
-        reply: m.reply.clone(),
-        phone: m.phone.clone(),
-    }];
+    let inbound: Vec<Inbound> = burst
+        .iter()
+        .map(|m| Inbound {
+            id: m.wamid.clone(),
+            text: m.text.clone(),
+            reply: m.reply.clone(),
+            phone: m.phone.clone(),
+        })
+        .collect();
     if let Some(live) = live {
         // A person wrote since the bot started (their message may not be in the log yet).
         if person_at.is_some_and(|at| at >= live.started_at) {
@@ -134,7 +200,19 @@ async fn customer(ws: &Workspace, m: CustomerMessage) -> Result<()> {
     if person_at.is_some_and(|at| ws.now_ms() - at < PERSON_QUIET_MS) {
         return Ok(());
     }
-    let Some(bot) = pick(ws, &m).await? else {
+    // The first message of the burst that triggers a bot picks it ("hi", then "price?").
+    let mut bot = None;
+    for x in &burst {
+        bot = pick(ws, x, false).await?;
+        if bot.is_some() {
+            break;
+        }
+    }
+    let bot = match bot {
+        Some(b) => Some(b),
+        None => pick(ws, &m, true).await?,
+    };
+    let Some(bot) = bot else {
         return Ok(());
     };
     let live = start(ws, &bot, m.conversation_id).await?;
@@ -142,8 +220,12 @@ async fn customer(ws: &Workspace, m: CustomerMessage) -> Result<()> {
 }
 
 /// The bot that answers `m`: the first active one (by name) whose trigger matches on its number,
-/// else the fallback.
-async fn pick(ws: &Workspace, m: &CustomerMessage) -> Result<Option<shared::ActiveBot>> {
+/// else (`fallback`) the fallback.
+async fn pick(
+    ws: &Workspace,
+    m: &CustomerMessage,
+    fallback: bool,
+) -> Result<Option<shared::ActiveBot>> {
     let mut conn = ws.db().acquire().await?;
     let bots = shared::active_on(&mut conn, &m.phone_number_id).await?;
     drop(conn);
@@ -162,7 +244,7 @@ async fn pick(ws: &Workspace, m: &CustomerMessage) -> Result<Option<shared::Acti
             return Ok(Some(b.clone()));
         }
     }
-    Ok(bots.into_iter().find(|b| b.kind == "fallback"))
+    Ok(bots.into_iter().find(|b| fallback && b.kind == "fallback"))
 }
 
 async fn start(ws: &Workspace, bot: &shared::ActiveBot, conversation_id: i64) -> Result<Live> {
@@ -876,7 +958,7 @@ pub async fn run_timers(ws: Arc<Workspace>, stop: tokio_util::sync::Cancellation
     }
 }
 
-/// Fires every timer due now; returns how many fired.
+/// Fires every timer due now, and answers the customers' bursts that are due; returns how many.
 pub async fn fire_due(ws: &Workspace) -> Result<usize> {
     let now = ws.now_ms();
     let due = sqlx::query!(r#"SELECT session_id AS "session_id!", token AS "token!" FROM bot_timers WHERE due_at <= ? ORDER BY due_at LIMIT 200"#, now)
@@ -902,5 +984,6 @@ pub async fn fire_due(ws: &Workspace) -> Result<usize> {
             .await?;
         }
     }
-    Ok(due.len())
+    let bursts = fire_bursts(ws).await?;
+    Ok(due.len() + bursts)
 }

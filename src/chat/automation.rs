@@ -10,7 +10,7 @@ use crate::relay::events::ReceivedEvent;
 use crate::workspace::Workspace;
 
 /// A customer's message, for the bots.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CustomerMessage {
     pub conversation_id: i64,
     pub phone_number_id: String,
@@ -60,6 +60,18 @@ pub enum ChatActivity {
 }
 
 impl Workspace {
+    /// Whether a person has conversation `id` (assigned to someone) now.
+    pub async fn conversation_assigned(&self, id: i64) -> Result<bool> {
+        let who = sqlx::query_scalar!(
+            "SELECT assigned_username FROM chat_conversations WHERE id = ?",
+            id
+        )
+        .fetch_optional(self.db())
+        .await?
+        .flatten();
+        Ok(who.is_some_and(|u| !u.is_empty()))
+    }
+
     /// The chat activity in `e`, once the chat's projection has applied it (handlers run in order).
     pub async fn chat_activity(&self, e: &ReceivedEvent) -> Result<Option<ChatActivity>> {
         if !matches!(

@@ -278,7 +278,11 @@ async fn a_person_writing_silences_the_bot() {
         .customer_sends("ana", CustomerMessage::text("and the price of gutters?"))
         .unwrap();
     let l = until_lines(ws, 5).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Past the debounce a burst waits out, and a tick of the timers.
+    tokio::time::sleep(Duration::from_millis(
+        crmconnect::bots::host::DEBOUNCE_MS as u64 + 1_000,
+    ))
+    .await;
     let l2 = lines(ws).await;
     assert_eq!(l2, l, "the bot stayed silent");
     assert_eq!(
@@ -291,6 +295,41 @@ async fn a_person_writing_silences_the_bot() {
             "> and the price of gutters?".to_owned(),
         ]
     );
+}
+
+/// People write in bursts: three messages within the debounce are one turn, so the bot answers
+/// once. Without it the menu would go out three times (each follow-up is no choice: asked again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_messages_is_one_turn_and_the_bot_answers_once() {
+    let (t, e) = desktop().await;
+    let ws = &t.ws;
+    menu_bot(ws).await;
+    eventually("this desktop runs automation", || async {
+        ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+    let sandbox = e.embedded().unwrap().sandbox();
+    for said in ["price?", "hello?", "anyone there?"] {
+        sandbox
+            .customer_sends("ana", CustomerMessage::text(said))
+            .unwrap();
+    }
+    let l = until_lines(ws, 4).await;
+    tokio::time::sleep(Duration::from_millis(
+        crmconnect::bots::host::DEBOUNCE_MS as u64 + 1_000,
+    ))
+    .await;
+    assert_eq!(lines(ws).await, l, "nothing more came");
+    assert_eq!(
+        l,
+        vec![
+            "> price?".to_owned(),
+            "> hello?".to_owned(),
+            "> anyone there?".to_owned(),
+            "Prices: Hi Ana! How can we help? [Prices | Talk to a person]".to_owned(),
+        ]
+    );
+    assert_eq!(bot_sends(ws).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

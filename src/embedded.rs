@@ -231,6 +231,10 @@ pub enum SandboxWrite {
     Calls,
     /// Calls the business on WhatsApp and hangs up before anyone answers.
     MissedCall,
+    /// Writes `body` while Meta's own AI agent takes the conversation and answers it.
+    ToMetaAgent {
+        body: String,
+    },
     /// Edits their last message to this number into `body`.
     EditLast {
         body: String,
@@ -333,6 +337,13 @@ impl Embedded {
                 return Ok(self
                     .sandbox
                     .customer_calls(customer, talked)
+                    .map_err(PanelError::from)?);
+            }
+            SandboxWrite::ToMetaAgent { body } => {
+                let body = non_empty(body, "what the customer writes")?;
+                return Ok(self
+                    .sandbox
+                    .meta_agent_answers(customer, &body)
                     .map_err(PanelError::from)?);
             }
             SandboxWrite::Next => {

@@ -1716,3 +1716,47 @@ async fn meta_s_ai_agent_taking_a_conversation_is_shown_and_keeps_bots_silent() 
         "Meta's AI agent handed this conversation to this app"
     );
 }
+
+/// The sandbox plays Meta's own AI agent taking a customer's conversation and answering it, as
+/// Meta tells a listening app (`messaging_handovers`, then `standby`), so the sandbox workspace
+/// shows it; the app's own reply takes the conversation back.
+#[tokio::test]
+async fn the_sandbox_plays_meta_s_agent_taking_a_conversation() {
+    use crmconnect::runtime::{Runtime, RuntimeOptions};
+    use crmconnect::sandbox::SandboxConfig;
+    let t = workspace().await;
+    let e = Runtime::start(
+        t.ws.clone(),
+        RuntimeOptions {
+            sandbox: SandboxConfig::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let sandbox = e.embedded().unwrap().sandbox();
+    sandbox
+        .meta_agent_answers("ana", "Is my order on its way?")
+        .unwrap();
+    let c = eventually("the agent's reply in Ana's thread", || async {
+        let c = first_conversation(&t.ws).await?;
+        let thread = t.ws.cx().thread(c.id, None, None).await.unwrap().messages;
+        let replied = thread
+            .iter()
+            .any(|m| m.outbound && m.staff_name.as_deref() == Some("Meta's AI agent"));
+        (replied && c.agent_holds_at.is_some()).then_some(c)
+    })
+    .await;
+    t.ws.cx()
+        .send_text(
+            c.id,
+            crate::common::text("Hi Ana, a person here: it left today."),
+        )
+        .await
+        .unwrap();
+    eventually("the conversation back with this app", || async {
+        let c = first_conversation(&t.ws).await?;
+        c.agent_holds_at.is_none().then_some(())
+    })
+    .await;
+    e.shutdown().await;
+}

@@ -683,6 +683,92 @@ impl Shared {
     /// The customer calls the first number on WhatsApp (Meta's Calling API): a `connect` call
     /// event, then its `terminate` — answered and `talked` seconds long, or missed when none.
     /// Returns the call's id.
+    /// Meta's own AI agent (Meta Business Agent) takes the customer's conversation from the app
+    /// and answers them, as Meta tells a listening app: a `messaging_handovers` `control_taken`
+    /// notification, then the customer's words and the agent's reply on `standby`. The app's
+    /// next reply takes it back (Meta: a service message from the listener takes control).
+    pub fn meta_agent_answers(&self, who: &str, body: &str) -> Result<String, SandboxError> {
+        let now = self.clock.unix_secs();
+        let (waba, pnid, digits, contact, from, from_user_id, ids) = {
+            let mut store = self.store();
+            let ids = (
+                format!("wamid.sandbox{}", store.numeric_id()),
+                format!("wamid.sandbox{}", store.numeric_id()),
+            );
+            let customer = store
+                .customer(who)
+                .ok_or_else(|| SandboxError::UnknownCustomer(who.to_owned()))?;
+            let (wa_id, user_id, contact) = customer.shown(crate::customers::Shown::Usual);
+            let number = store
+                .numbers
+                .first()
+                .ok_or_else(|| SandboxError::UnknownPhoneNumber(String::new()))?;
+            (
+                store.waba.id.clone(),
+                number.id.clone(),
+                number.digits(),
+                contact,
+                wa_id,
+                user_id,
+                ids,
+            )
+        };
+        let mut sender = json!({});
+        if let Some(p) = &from {
+            sender["phone_number"] = json!(p);
+        }
+        if let Some(u) = &from_user_id {
+            sender["user_id"] = json!(u);
+        }
+        let handover = json!({
+            "object": "whatsapp_business_account",
+            "entry": [{ "id": waba, "time": now, "changes": [{ "field": "messaging_handovers", "value": {
+                "messaging_product": "whatsapp",
+                "recipient": { "display_phone_number": digits, "phone_number_id": pnid },
+                "sender": sender,
+                "timestamp": now.to_string(),
+                "type": "control_taken",
+                "control_taken": { "previous_owner": "app", "new_owner": "ai_agent",
+                                   "metadata": "sandbox: Meta Business Agent" },
+            }}]}],
+        });
+        self.webhooks.enqueue(
+            "messaging_handovers",
+            format!("Meta's AI agent takes {who}'s conversation"),
+            handover,
+        );
+        let mut said = json!({ "id": ids.0, "timestamp": now.to_string(), "type": "text",
+                               "text": { "body": body } });
+        if let Some(p) = &from {
+            said["from"] = json!(p);
+        }
+        if let Some(u) = &from_user_id {
+            said["from_user_id"] = json!(u);
+        }
+        let mut reply = json!({ "from": digits, "id": ids.1,
+            "timestamp": (now + 1).to_string(), "type": "text",
+            "text": { "body": "Hi! I'm the business's AI assistant (sandbox). I can help with that: our team will confirm by tomorrow." } });
+        if let Some(p) = &from {
+            reply["to"] = json!(p);
+        }
+        if let Some(u) = &from_user_id {
+            reply["recipient_user_id"] = json!(u);
+        }
+        let mut standby = messages_envelope(
+            &waba,
+            &digits,
+            &pnid,
+            json!({ "contacts": [contact], "messages": [said], "message_echoes": [reply] }),
+        );
+        standby["entry"][0]["changes"][0]["field"] = json!("standby");
+        self.webhooks.enqueue(
+            "standby",
+            format!("{who} and Meta's AI agent on standby"),
+            standby,
+        );
+        Ok(ids.0)
+    }
+
     pub fn customer_calls(&self, who: &str, talked: Option<u64>) -> Result<String, SandboxError> {
         let now = self.clock.unix_secs();
         let (waba, pnid, digits, contact, from, from_user_id, call_id) = {

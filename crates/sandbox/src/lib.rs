@@ -352,6 +352,12 @@ impl SandboxHandle {
         self.shared.customer_calls(customer, talked)
     }
 
+    /// Meta's own AI agent takes `customer`'s conversation and answers what they write: see
+    /// the engine's `meta_agent_answers`.
+    pub fn meta_agent_answers(&self, customer: &str, body: &str) -> Result<String, SandboxError> {
+        self.shared.meta_agent_answers(customer, body)
+    }
+
     /// Plays one of Meta's notices about the account or its first number (a restriction, a
     /// reinstatement, a flagged number, a lowered limit, a policy violation), as Meta would send
     /// it, and changes the number's quality rating to match.

@@ -228,6 +228,29 @@ test('the sandbox panel: customers write, the clock closes the window', async (t
     });
   });
 
+  await app.step("Meta's own AI agent takes Ben's conversation and answers: the thread shows both, the header says who answers", async () => {
+    await openScreen(app, 'chat');
+    await app.click('sandbox-panel-open');
+    await app.click('sandbox-customer-ben');
+    await (await app.waitFor('sandbox-kind')).selectByAttribute('value', 'to_meta_agent');
+    await app.type('sandbox-text', 'Is my order on its way?');
+    await app.click('sandbox-write');
+    await app.click('sandbox-close');
+    await app.browser.execute(() =>
+      Array.from(document.querySelectorAll('[data-testid="conversation-row"]'))
+        .find((e) => e.textContent.includes('Ben'))
+        .click(),
+    );
+    await app.waitFor('agent-holds', 20000);
+    await app.browser.waitUntil(
+      async () => {
+        const all = await app.texts('message');
+        return all.some((m) => m.includes('Is my order on its way?')) && all.some((m) => m.includes("I'm the business's AI assistant") && m.includes("Meta's AI agent"));
+      },
+      { timeout: 20000, timeoutMsg: "the customer's words and the agent's reply are not both in Ben's thread" },
+    );
+  });
+
   await app.step('Meta restricts the account: the banner says so above every screen, until dismissed', async () => {
     await app.click('sandbox-panel-open');
     await app.click('sandbox-account-restrict');

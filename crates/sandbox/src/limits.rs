@@ -47,6 +47,10 @@ pub struct SendRate {
     pub over_rate: u64,
     /// From the first accepted call to the last, in milliseconds.
     pub span_ms: u64,
+    /// The longest wait between two accepted calls, and when it began (ms after the first): a
+    /// client that stalls shows it here.
+    pub longest_gap_ms: u64,
+    pub longest_gap_at_ms: u64,
 }
 
 /// Calls a well-paced client may bunch up by network jitter before the meter counts them over rate.
@@ -118,6 +122,8 @@ impl Meter {
                 max_in_one_second: 0,
                 over_rate: 0,
                 span_ms: 0,
+                longest_gap_ms: 0,
+                longest_gap_at_ms: 0,
             };
         };
         let (mut max, mut from) = (0usize, 0usize);
@@ -126,6 +132,14 @@ impl Meter {
                 from += 1;
             }
             max = max.max(i - from + 1);
+        }
+        let (mut gap, mut gap_at) = (0u64, 0u64);
+        let first = n.at_us.front().copied().unwrap_or(0);
+        for (a, b) in n.at_us.iter().zip(n.at_us.iter().skip(1)) {
+            if b - a > gap {
+                gap = b - a;
+                gap_at = a - first;
+            }
         }
         let span = match (n.at_us.front(), n.at_us.back()) {
             (Some(a), Some(b)) => (b - a) / 1000,
@@ -137,6 +151,8 @@ impl Meter {
             max_in_one_second: max as u64,
             over_rate: n.over_rate,
             span_ms: span,
+            longest_gap_ms: gap / 1000,
+            longest_gap_at_ms: gap_at / 1000,
         }
     }
 }

@@ -187,26 +187,14 @@ impl Workspace {
                 .await?;
                 Ok(id.map(|conversation_id| ChatActivity::Person { conversation_id }))
             }
-            // Someone wrote from the phone (the WhatsApp Business app on the same number).
-            "message_echo" => {
-                let Some(wamid) = raw["value"]["message_echoes"][0]["id"].as_str() else {
-                    return Ok(None);
-                };
-                let id = sqlx::query_scalar!(
-                    "SELECT conversation_id FROM chat_messages WHERE wamid = ?",
-                    wamid
-                )
-                .fetch_optional(&mut *conn)
-                .await?;
-                Ok(id.map(|conversation_id| ChatActivity::Person { conversation_id }))
-            }
-            // Meta's AI agent (or another app) answers the customer, or took the conversation:
-            // a bot of ours stops as it does for a person.
-            "standby" => {
+            // Someone wrote from the phone (the WhatsApp Business app on the same number), or
+            // Meta's AI agent (or another app) answers the customer: a bot of ours stops as it
+            // does for a person.
+            "message_echo" | "standby" => {
                 let value = &raw["value"];
-                let Some(wamid) = value["messages"][0]["id"]
+                let Some(wamid) = value["message_echoes"][0]["id"]
                     .as_str()
-                    .or(value["message_echoes"][0]["id"].as_str())
+                    .or(value["messages"][0]["id"].as_str())
                 else {
                     return Ok(None);
                 };

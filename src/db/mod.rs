@@ -240,6 +240,25 @@ mod tests {
         open(&path).await.unwrap().close().await;
     }
 
+    /// A new file at `path` with every migration before `version` run: the shape a desktop's
+    /// file had before that migration, for a test to fill and then open (which runs the rest).
+    async fn migrated_before(path: &Path, version: i64) -> SqlitePool {
+        let before = sqlx::migrate::Migrator::with_migrations(
+            MIGRATOR
+                .iter()
+                .filter(|m| m.version < version)
+                .cloned()
+                .collect(),
+        );
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        before.run(&pool).await.unwrap();
+        pool
+    }
+
     /// The leads table is rebuilt (its CHECK relaxed for leads known by WhatsApp user id) in a
     /// file with leads and documents: every row, and the documents' reference, survive.
     #[tokio::test]
@@ -247,19 +266,7 @@ mod tests {
         const REBUILD: i64 = 20261207000019;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
-        let before = sqlx::migrate::Migrator::with_migrations(
-            MIGRATOR
-                .iter()
-                .filter(|m| m.version < REBUILD)
-                .cloned()
-                .collect(),
-        );
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = SqlitePool::connect_with(options).await.unwrap();
-        before.run(&pool).await.unwrap();
+        let pool = migrated_before(&path, REBUILD).await;
         for sql in [
             "INSERT INTO leads (id, name, phone, whatsapp, email, source, status_id, created_at, updated_at)
              VALUES (7, 'Ana', '+12015550123', 1, '', 'web', (SELECT min(id) FROM lead_statuses), 1, 2)",
@@ -328,19 +335,7 @@ mod tests {
         const REBUILD: i64 = 20261207000023;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
-        let before = sqlx::migrate::Migrator::with_migrations(
-            MIGRATOR
-                .iter()
-                .filter(|m| m.version < REBUILD)
-                .cloned()
-                .collect(),
-        );
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = SqlitePool::connect_with(options).await.unwrap();
-        before.run(&pool).await.unwrap();
+        let pool = migrated_before(&path, REBUILD).await;
         for sql in [
             "INSERT INTO contacts (id, phone, name, created_at, updated_at, uid, seq)
              VALUES (3, '+12015550123', 'Ana', 1, 2, 'u-ana', 4)",

@@ -46,6 +46,15 @@ pub(crate) async fn menu_bot(ws: &Workspace) -> i64 {
     bot.id
 }
 
+/// [`menu_bot`], once this desktop runs automation.
+async fn menu_bot_at_work(ws: &Workspace) {
+    menu_bot(ws).await;
+    eventually("this desktop runs automation", || async {
+        ws.handlers().runs_automation().then_some(())
+    })
+    .await;
+}
+
 /// A bot with this flow (its nodes as stored), published and on; returns once this desktop runs
 /// automation.
 async fn bot_with_flow(
@@ -136,11 +145,7 @@ async fn until_lines(ws: &Workspace, n: usize) -> Vec<String> {
 async fn a_customer_triggers_a_menu_bot_picks_a_branch_and_asks_for_a_person() {
     let (t, e) = desktop().await;
     let ws = &t.ws;
-    menu_bot(ws).await;
-    eventually("this desktop runs automation", || async {
-        ws.handlers().runs_automation().then_some(())
-    })
-    .await;
+    menu_bot_at_work(ws).await;
     let sandbox = e.embedded().unwrap().sandbox();
 
     sandbox
@@ -242,11 +247,7 @@ async fn a_customer_triggers_a_menu_bot_picks_a_branch_and_asks_for_a_person() {
 async fn a_person_writing_silences_the_bot() {
     let (t, e) = desktop().await;
     let ws = &t.ws;
-    menu_bot(ws).await;
-    eventually("this desktop runs automation", || async {
-        ws.handlers().runs_automation().then_some(())
-    })
-    .await;
+    menu_bot_at_work(ws).await;
     let sandbox = e.embedded().unwrap().sandbox();
     sandbox
         .customer_sends("ana", CustomerMessage::text("price?"))
@@ -303,11 +304,7 @@ async fn a_person_writing_silences_the_bot() {
 async fn a_burst_of_messages_is_one_turn_and_the_bot_answers_once() {
     let (t, e) = desktop().await;
     let ws = &t.ws;
-    menu_bot(ws).await;
-    eventually("this desktop runs automation", || async {
-        ws.handlers().runs_automation().then_some(())
-    })
-    .await;
+    menu_bot_at_work(ws).await;
     let sandbox = e.embedded().unwrap().sandbox();
     for said in ["price?", "hello?", "anyone there?"] {
         sandbox

@@ -252,6 +252,10 @@ test('bots: draw, simulate, publish and turn on a menu bot', async (t) => {
     await until('the bot did not ask again', (l) => l.filter((x) => x.startsWith('BOT') && x.includes('How can we help?')).length === 2);
     await customer('button_reply', 'Talk to a person');
     await until('the tap did not arrive', (l) => l.filter((x) => x.includes('Talk to a person')).length >= 3);
+    // The bot answers a burst once its 1.5 s debounce is over (the hand-off to "whoever picks it
+    // up" only notifies): the rep writes after that, as a person reading the notice would. A rep
+    // who wrote sooner would simply have taken over from the bot, with no hand-off to count.
+    await new Promise((r) => setTimeout(r, 3000));
     const input = await app.waitFor('composer-input');
     await input.setValue('Hi Eve, this is Olivia. I can come on Monday.');
     await app.browser.keys('Enter');

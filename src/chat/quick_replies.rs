@@ -228,14 +228,12 @@ async fn emit(
     Ok(())
 }
 
-/// `name` with `tag`'s first eight characters after a `-`, still a shortcut of at most 40.
+/// `name` with `tag`'s last eight characters after a `-`, still a shortcut of at most 40 (a
+/// UUIDv7's first ones are its time, alike for shortcuts made the same minute).
 fn suffixed(name: &str, tag: &str) -> String {
     let tail = tag.rsplit(':').next().unwrap_or(tag);
-    let tail: String = tail
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .take(8)
-        .collect();
+    let tail: Vec<char> = tail.chars().filter(|c| c.is_alphanumeric()).collect();
+    let tail: String = tail[tail.len().saturating_sub(8)..].iter().collect();
     let head: String = name.chars().take(40 - 1 - tail.chars().count()).collect();
     format!("{head}-{tail}")
 }
@@ -387,8 +385,8 @@ mod tests {
 
     #[test]
     fn a_later_name_stays_a_shortcut() {
-        assert_eq!(suffixed("prices", "0193ab4c77aa"), "prices-0193ab4c");
-        assert_eq!(suffixed("prices", "name:7072696365"), "prices-70726963");
+        assert_eq!(suffixed("prices", "0193ab4c77aa"), "prices-ab4c77aa");
+        assert_eq!(suffixed("prices", "name:7072696365"), "prices-72696365");
         let long = "a".repeat(40);
         let moved = suffixed(&long, "local12");
         assert_eq!(moved.chars().count(), 40);

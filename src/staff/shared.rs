@@ -360,10 +360,12 @@ pub(crate) async fn author_allowed(
     Ok(false)
 }
 
-/// `name` with `uid`'s first eight characters: what a later record with a taken name is called.
+/// `name` with `uid`'s last eight characters: what a later record with a taken name is called.
+/// (A UUIDv7's first ones are its time, alike for records made the same minute: two suffixed
+/// names could clash again, and the one moved aside then took a name that differs per desktop.)
 fn suffixed(name: &str, uid: &str) -> String {
     let tail = uid.rsplit(':').next().unwrap_or(uid);
-    format!("{name} ({})", &tail[..tail.len().min(8)])
+    format!("{name} ({})", &tail[tail.len().saturating_sub(8)..])
 }
 
 async fn clash_noted(conn: &mut SqliteConnection, author: &str, what: String) -> Result<()> {
